@@ -1,0 +1,181 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Admin } from "@platformatic/kafka";
+import { freePort } from "./free-port.ts";
+import { type ManagedProcess, startManagedProcess } from "./managed-process.ts";
+import { scratchDir } from "./scratch-dir.ts";
+import { MissingToolError, kafkaLibsDir } from "./toolchain.ts";
+import { waitFor } from "./wait-for.ts";
+
+const execFileAsync = promisify(execFile);
+
+export interface StartKafkaOptions {
+  /** Broker port on 127.0.0.1; a free one by default. */
+  port?: number;
+  /** How long to wait for the broker to answer metadata requests (ms). */
+  startTimeoutMs?: number;
+}
+
+/** A single-node KRaft broker (broker and controller in one JVM) on loopback. */
+export interface KafkaBroker {
+  /** "127.0.0.1:<port>", for any Kafka client. */
+  readonly bootstrapServers: string;
+  readonly port: number;
+  /** Scratch directory: config, data and broker.log. */
+  readonly dir: string;
+  /** Stops the broker but keeps its data, as an outage would (SIGKILL with `{ crash: true }`). */
+  halt(options?: { crash?: boolean }): Promise<void>;
+  /** Starts a halted broker again on the same port with the same data. */
+  resume(): Promise<void>;
+  /** Stops the broker and deletes its directory. Safe to call twice. */
+  stop(): Promise<void>;
+  logTail(lines?: number): string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const jvmOptions = [
+  "-Xms256m",
+  "-Xmx768m",
+  "-XX:+UseSerialGC",
+  // A test broker lives for seconds to minutes: start fast rather than peak fast.
+  "-XX:TieredStopAtLevel=1",
+  "-Djava.awt.headless=true",
+];
+
+function serverProperties(dir: string, port: number, controllerPort: number): string {
+  return [
+    "process.roles=broker,controller",
+    "node.id=1",
+    `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    "controller.listener.names=CONTROLLER",
+    "inter.broker.listener.name=PLAINTEXT",
+    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    `log.dirs=${join(dir, "data")}`,
+    "num.partitions=1",
+    "auto.create.topics.enable=false",
+    "offsets.topic.replication.factor=1",
+    "transaction.state.log.replication.factor=1",
+    "transaction.state.log.min.isr=1",
+    "share.coordinator.state.topic.replication.factor=1",
+    "share.coordinator.state.topic.min.isr=1",
+    "group.initial.rebalance.delay.ms=0",
+    "",
+  ].join("\n");
+}
+
+const log4jConfig = [
+  "status = warn",
+  "appender.console.type = Console",
+  "appender.console.name = console",
+  "appender.console.layout.type = PatternLayout",
+  "appender.console.layout.pattern = [%d] %p %m (%c)%n",
+  "rootLogger.level = INFO",
+  "rootLogger.appenderRef.console.ref = console",
+  "",
+].join("\n");
+
+async function brokerAnswers(bootstrapServers: string): Promise<void> {
+  const admin = new Admin({ clientId: "plinth-fixture", bootstrapBrokers: [bootstrapServers], retries: 0, timeout: 2_000 });
+  try {
+    await admin.metadata({ topics: [] });
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Starts a real Apache Kafka broker (KRaft, single node) on free loopback
+ * ports with storage formatted in a fresh directory. Resolves once the broker
+ * answers metadata requests. Needs Java 17+ and the jars from `make setup`.
+ */
+export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaBroker> {
+  const libs = kafkaLibsDir();
+  const port = options.port ?? (await freePort());
+  const controllerPort = await freePort();
+  const dir = scratchDir("plinth-kafka");
+  const bootstrapServers = `127.0.0.1:${port}`;
+  const classpath = join(libs, "*");
+  writeFileSync(join(dir, "server.properties"), serverProperties(dir, port, controllerPort));
+  writeFileSync(join(dir, "log4j2.properties"), log4jConfig);
+  const javaArgs = [...jvmOptions, `-Dlog4j2.configurationFile=${join(dir, "log4j2.properties")}`, "-cp", classpath];
+
+  const clusterId = randomBytes(16).toString("base64url");
+  try {
+    await execFileAsync("java", [
+      ...javaArgs,
+      "kafka.tools.StorageTool",
+      "format",
+      "--standalone",
+      "-t",
+      clusterId,
+      "-c",
+      join(dir, "server.properties"),
+    ]);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new MissingToolError("java not found: install Java 17+ (apt-get install openjdk-17-jre-headless)");
+    }
+    throw new Error(`formatting Kafka storage failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+  }
+
+  let broker: ManagedProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const started = startManagedProcess({
+      name: "kafka",
+      command: "java",
+      args: [...javaArgs, "kafka.Kafka", join(dir, "server.properties")],
+      dir,
+    });
+    broker = started;
+    try {
+      await waitFor(() => brokerAnswers(bootstrapServers), {
+        what: `Kafka broker on ${bootstrapServers}`,
+        timeoutMs: options.startTimeoutMs ?? 60_000,
+        abortReason: () => {
+          const status = started.exitStatus();
+          return status && `the broker ${status}; its log ends with:\n${started.logTail()}`;
+        },
+      });
+    } catch (error) {
+      await started.kill();
+      throw error;
+    }
+  };
+
+  try {
+    await launch();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return {
+    bootstrapServers,
+    port,
+    dir,
+    halt: async ({ crash = false } = {}) => {
+      if (crash) await broker?.kill();
+      else await broker?.stop();
+    },
+    resume: async () => {
+      if (broker?.exitStatus() === undefined) return;
+      await launch();
+    },
+    stop,
+    logTail: (lines) => broker?.logTail(lines) ?? "",
+    [Symbol.asyncDispose]: stop,
+  };
+}

@@ -1,0 +1,73 @@
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** Root of the Plinth checkout (this file lives in packages/testing/src). */
+export const repoRoot = resolve(import.meta.dirname, "../../..");
+
+/** Pinned versions, read from toolchain/versions.env (the one source of truth). */
+export function toolchainVersions(): Record<string, string> {
+  const text = readFileSync(join(repoRoot, "toolchain/versions.env"), "utf8");
+  const versions: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (match?.[1] && match[2] !== undefined) versions[match[1]] = match[2];
+  }
+  return versions;
+}
+
+/** The cache every setup script installs into (`PLINTH_CACHE`, default ~/.cache/plinth). */
+export function cacheDir(): string {
+  return process.env.PLINTH_CACHE ?? join(homedir(), ".cache/plinth");
+}
+
+/** Thrown when a tool a fixture needs is not installed; the message says which command installs it. */
+export class MissingToolError extends Error {
+  override name = "MissingToolError";
+}
+
+export function kafkaLibsDir(): string {
+  const dir = process.env.PLINTH_KAFKA_LIBS ?? join(cacheDir(), `kafka-${toolchainVersions().KAFKA_VERSION}/libs`);
+  if (!existsSync(join(dir, `kafka_2.13-${toolchainVersions().KAFKA_VERSION}.jar`)) && !process.env.PLINTH_KAFKA_LIBS) {
+    throw new MissingToolError(`Kafka jars not found in ${dir}: run 'make setup' (scripts/toolchain/kafka.sh)`);
+  }
+  return dir;
+}
+
+export function postgresBinDir(): string {
+  const fromEnv = process.env.PLINTH_PG_BIN;
+  const candidates = fromEnv
+    ? [fromEnv]
+    : existsSync("/usr/lib/postgresql")
+      ? readdirSync("/usr/lib/postgresql")
+          .sort((a, b) => Number(b) - Number(a))
+          .map((version) => `/usr/lib/postgresql/${version}/bin`)
+      : [];
+  const dir = candidates.find((candidate) => existsSync(join(candidate, "initdb")));
+  if (!dir) {
+    throw new MissingToolError(
+      "PostgreSQL server binaries not found: run 'make setup' (apt-get install postgresql) or set PLINTH_PG_BIN",
+    );
+  }
+  return dir;
+}
+
+/** Directory holding the pinned `pulumi` CLI and the dynamic provider launcher. */
+export function pulumiBinDir(): string {
+  const dir = join(cacheDir(), `pulumi-${toolchainVersions().PULUMI_VERSION}/bin`);
+  if (!existsSync(join(dir, "pulumi"))) {
+    throw new MissingToolError(`Pulumi CLI not found in ${dir}: run 'make setup' (scripts/toolchain/pulumi.sh)`);
+  }
+  return dir;
+}
+
+/** Environment that keeps Pulumi offline and on the pinned CLI and plugins. */
+export function pulumiEnv(): Record<string, string> {
+  return {
+    PULUMI_HOME: process.env.PULUMI_HOME ?? join(cacheDir(), "pulumi-home"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+    PATH: `${pulumiBinDir()}:${join(cacheDir(), "bin")}:${process.env.PATH ?? ""}`,
+  };
+}

@@ -1,0 +1,49 @@
+import { existsSync } from "node:fs";
+import { connect } from "node:net";
+import { Admin } from "@platformatic/kafka";
+import { describe, expect, it } from "vitest";
+import { startKafka } from "../src/index.ts";
+
+function portAcceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+describe("startKafka", () => {
+  it("runs a real broker that creates topics, survives a halt and leaves nothing behind", async () => {
+    const broker = await startKafka();
+    const admin = new Admin({ clientId: "fixture-test", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      expect(broker.bootstrapServers).toMatch(/^127\.0\.0\.1:\d+$/);
+      await admin.createTopics({ topics: ["fixture-check"], partitions: 2, replicas: 1 });
+      const metadata = await admin.metadata({ topics: ["fixture-check"] });
+      expect(metadata.topics.get("fixture-check")?.partitionsCount).toBe(2);
+
+      await broker.halt();
+      expect(await portAcceptsConnections(broker.port)).toBe(false);
+      await broker.resume();
+      const afterRestart = await admin.metadata({ topics: ["fixture-check"], forceUpdate: true });
+      expect(afterRestart.topics.get("fixture-check")?.partitionsCount).toBe(2);
+    } finally {
+      await admin.close();
+      await broker.stop();
+    }
+    expect(await portAcceptsConnections(broker.port)).toBe(false);
+    expect(existsSync(broker.dir)).toBe(false);
+  });
+
+  it("starts two brokers side by side on different ports", async () => {
+    const [first, second] = await Promise.all([startKafka(), startKafka()]);
+    try {
+      expect(first.port).not.toBe(second.port);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+  });
+});

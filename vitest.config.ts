@@ -1,0 +1,9 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: ["packages/*"],
+    // One scratch directory per run; its teardown kills and removes leftovers.
+    globalSetup: ["packages/testing/src/global-setup.ts"],
+  },
+});
