@@ -56,8 +56,16 @@ exec 9>"$PLINTH_CACHE/stamps/pulumi-kafka.lock"
 flock 9
 if up_to_date "$key"; then exit 0; fi
 
+# Go: the machine image ships it in /usr/local/go (Debian's golang package,
+# 1.19, is too old for the bridge, which needs 1.24.7 or newer).
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
 command -v go >/dev/null 2>&1 ||
-  die "go not found: install Go 1.24 or newer (apt-get install golang) to build the Pulumi Kafka provider plugin"
+  die "go not found: put Go 1.24.7 or newer on PATH (the machine image has it in /usr/local/go/bin; Debian's golang package is too old) to build the Pulumi Kafka provider plugin"
+gover="$(go env GOVERSION 2>/dev/null || true)"
+case "$gover" in
+  go1.2[4-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
+  *) die "go is ${gover:-of unknown version}: the Pulumi Kafka provider plugin needs Go 1.24.7 or newer on PATH" ;;
+esac
 if [ -x "$PLINTH_CACHE/bin/pulumi" ]; then
   pulumi="$PLINTH_CACHE/bin/pulumi"
 elif command -v pulumi >/dev/null 2>&1; then

@@ -27,17 +27,20 @@ function killLeftovers(dir: string): void {
     if (!entry.endsWith(".pid")) continue;
     const pid = Number(readFileSync(join(dir, entry), "utf8"));
     // Only a process still started from this directory: pids get reused.
-    let cmdline = "";
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    } catch {
-      continue;
-    }
-    if (!cmdline.includes(dir)) continue;
+    const cmdline = processCommandLine(pid);
+    if (!cmdline?.includes(dir)) continue;
     try {
       execFileSync("kill", ["-9", String(pid)]);
     } catch {
       // Already gone.
     }
+  }
+}
+
+function processCommandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return undefined;
   }
 }

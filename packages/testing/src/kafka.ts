@@ -80,7 +80,12 @@ const log4jConfig = [
 ].join("\n");
 
 async function brokerAnswers(bootstrapServers: string): Promise<void> {
-  const admin = new Admin({ clientId: "plinth-fixture", bootstrapBrokers: [bootstrapServers], retries: 0, timeout: 2_000 });
+  const admin = new Admin({
+    clientId: "plinth-fixture",
+    bootstrapBrokers: [bootstrapServers],
+    retries: 0,
+    timeout: 2_000,
+  });
   try {
     await admin.metadata({ topics: [] });
   } finally {
@@ -121,7 +126,9 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {
       throw new MissingToolError("java not found: install Java 17+ (apt-get install openjdk-17-jre-headless)");
     }
-    throw new Error(`formatting Kafka storage failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+    throw new Error(`formatting Kafka storage failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, {
+      cause: error,
+    });
   }
 
   let broker: ManagedProcess | undefined;

@@ -78,12 +78,25 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   try {
     await execFileAsync(
       join(bin, "initdb"),
-      ["-D", dataDir, "-U", "postgres", "--pwfile", passwordFile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"],
+      [
+        "-D",
+        dataDir,
+        "-U",
+        "postgres",
+        "--pwfile",
+        passwordFile,
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+      ],
       { cwd: dir, ...identity },
     );
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+    throw new Error(`initdb failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, { cause: error });
   }
   rmSync(passwordFile);
 
@@ -93,7 +106,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     server = startManagedProcess({
       name: "postgres",
       command: join(bin, "postgres"),
-      args: ["-D", dataDir, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
+      args: [
+        "-D",
+        dataDir,
+        "-p",
+        String(port),
+        "-k",
+        dir,
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "max_connections=200",
+      ],
       dir,
       // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to leave.
       stopSignal: "SIGINT",

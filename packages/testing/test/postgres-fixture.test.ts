@@ -13,7 +13,9 @@ describe("startPostgres", () => {
       expect(rows[0]?.v).toMatch(/^\d+/);
       await client.end();
 
-      const wrongPassword = new pg.Client({ connectionString: server.connectionString.replace(server.password, "nope") });
+      const wrongPassword = new pg.Client({
+        connectionString: server.connectionString.replace(server.password, "nope"),
+      });
       await expect(wrongPassword.connect()).rejects.toMatchObject({ code: "28P01" });
     } finally {
       await server.stop();

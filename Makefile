@@ -1,0 +1,46 @@
+# Plinth's two everyday commands: `make start` and `make test`.
+# Both install what they need first (scripts/setup.sh) and are idempotent.
+
+SHELL := /bin/bash
+export PLINTH_CACHE ?= $(HOME)/.cache/plinth
+export PATH := $(PLINTH_CACHE)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PULUMI_HOME ?= $(PLINTH_CACHE)/pulumi-home
+export PULUMI_SKIP_UPDATE_CHECK := true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
+export PULUMI_DISABLE_REGISTRY_RESOLVE := true
+
+.PHONY: setup start test check generate lint typecheck proto clean-cache
+
+setup:
+	@bash scripts/setup.sh
+
+## start: a local Kafka broker (127.0.0.1:9092, KAFKA_PORT to change) and the Plinth server
+start: setup
+	@node scripts/start.ts
+
+## test: the whole suite: proto lint and breaking check, types, lint, then every test
+test: setup
+	@$(MAKE) --no-print-directory check
+	@pnpm exec vitest run
+
+check: proto typecheck lint
+
+proto:
+	@buf lint
+	@bash scripts/buf-breaking.sh
+	@tmp=$$(mktemp -d) && buf generate -o "$$tmp" && diff -r "$$tmp/packages/sdk/src/gen" packages/sdk/src/gen >/dev/null; \
+	  status=$$?; rm -rf "$$tmp"; [ $$status -eq 0 ] || \
+	  { echo "packages/sdk/src/gen is stale: run 'make generate'"; exit 1; }
+
+generate:
+	@buf generate
+
+typecheck:
+	@tsc -p tsconfig.json
+
+lint:
+	@eslint --max-warnings=0 .
+	@prettier --check --log-level=warn .
+
+clean-cache:
+	rm -rf "$(PLINTH_CACHE)"
