@@ -1,0 +1,44 @@
+/** JSON values as stored and sent: specs, resolved specs and outputs. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export type Role = "requester" | "reviewer" | "admin";
+
+/** Who is calling, as established by the auth interceptor from a bearer token. */
+export interface Principal {
+  id: string;
+  team: string;
+  roles: Role[];
+}
+
+export type ChangeKind = "CREATE" | "UPDATE" | "DELETE";
+
+export type ChangeStatus =
+  | "PENDING_REVIEW"
+  | "APPROVED"
+  | "QUEUED"
+  | "APPLYING"
+  | "SUCCEEDED"
+  | "FAILED"
+  | "REJECTED"
+  | "CANCELLED";
+
+/** Statuses after which a change never moves again. */
+export const finalChangeStatuses: ReadonlySet<ChangeStatus> = new Set(["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"]);
+
+export type ResourceStatus = "PROVISIONING" | "READY" | "FAILED" | "DELETING" | "DELETED" | "DRIFTED";
+
+export interface Review {
+  reviewer: string;
+  decision: "APPROVED" | "REJECTED";
+  comment: string;
+  createdAt: string;
+}
+
+/** One difference between two resolved specs, by dotted path. */
+export interface SpecDifference {
+  path: string;
+  op: "added" | "removed" | "changed";
+  before?: Json;
+  after?: Json;
+}

@@ -1,0 +1,111 @@
+import type { z } from "zod";
+import type { ChangeKind, JsonObject, Principal, SpecDifference } from "../domain/types.ts";
+
+/** A problem with a spec: the field path and what is allowed, in words. */
+export interface Violation {
+  /** Dotted path inside the spec, e.g. "partitions" or "config.retention.ms". */
+  field: string;
+  description: string;
+  /** UPPER_SNAKE_CASE, for machines. */
+  reason?: string;
+}
+
+/** Minimal structured logger handed to plugins. Never log secrets. */
+export interface PluginLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** What core hands a plugin: its own validated settings and a logger; never core internals. */
+export interface PluginContext<Settings> {
+  settings: Settings;
+  logger: PluginLogger;
+}
+
+export interface Defaulted<Spec> {
+  spec: Spec;
+  /** Why each default was chosen, keyed by spec path. */
+  explanations?: Record<string, string>;
+}
+
+export interface ReviewInput<Spec> {
+  kind: ChangeKind;
+  name: string;
+  /** The resolved spec in force before this change; undefined for a create. */
+  previous: Spec | undefined;
+  /** The resolved spec this change asks for; undefined for a delete. */
+  next: Spec | undefined;
+  differences: SpecDifference[];
+  principal: Principal;
+}
+
+/** How many approvals a change needs (0 = auto-approved) and why. */
+export interface ReviewDecision {
+  approvals: number;
+  reasons: string[];
+}
+
+export interface ProgramInput<Spec, Settings> {
+  name: string;
+  spec: Spec;
+  settings: Settings;
+}
+
+export interface VerifyInput<Spec, Settings> {
+  name: string;
+  spec: Spec;
+  outputs: JsonObject;
+  settings: Settings;
+}
+
+export interface VerifyResult {
+  ready: boolean;
+  message?: string;
+}
+
+/**
+ * Everything a resource type is. Only `type`, `version`, `spec` and
+ * `program` are required; every other capability has a safe default.
+ */
+export interface PluginDefinition<Spec = unknown, Settings = unknown> {
+  /** "<family>.<kind>", lower case, e.g. "kafka.topic". */
+  type: string;
+  /** Semver of the plugin itself. */
+  version: string;
+  description?: string;
+  /** Validates the plugin's section of the service config at start. */
+  settings?: z.ZodType<Settings>;
+  /** Validates and types a spec; also published as JSON Schema. */
+  spec: z.ZodType<Spec>;
+  /**
+   * A key two resources must not share (e.g. cluster + normalized topic name).
+   * Pure. Defaults to the resource name.
+   */
+  identity?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => string;
+  /** Fills in smart defaults. Pure and idempotent: defaults(defaults(x)) = defaults(x). */
+  defaults?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => Defaulted<Spec>;
+  /** Checks a transition from `previous` (undefined on create) to `next`. Returns violations; empty = fine. */
+  validate?: (name: string, next: Spec, previous: Spec | undefined, ctx: PluginContext<Settings>) => Violation[];
+  /** The plugin's review policy; combined with the global policy (the larger demand wins). */
+  review?: (input: ReviewInput<Spec>, ctx: PluginContext<Settings>) => ReviewDecision;
+  /** The review policy in words, for GetPlugin. */
+  reviewPolicy?: string;
+  /**
+   * The body of a Pulumi inline program that declares this resource.
+   * Runs inside the engine's child process, never in the server. Returns outputs.
+   */
+  program: (input: ProgramInput<Spec, Settings>) => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** Output keys that are secrets: encrypted at rest, never returned by Get/List. */
+  secretOutputs?: readonly string[];
+  /** Independent check that the resource really is as the spec says. Must not change anything. */
+  verify?: (input: VerifyInput<Spec, Settings>) => Promise<VerifyResult>;
+}
+
+/** A plugin is one value: `export const kafkaTopic = definePlugin({...})`. */
+export function definePlugin<Spec, Settings = Record<string, never>>(
+  definition: PluginDefinition<Spec, Settings>,
+): PluginDefinition<Spec, Settings> {
+  return definition;
+}
