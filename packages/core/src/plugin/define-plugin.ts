@@ -8,6 +8,12 @@ export interface Violation {
   description: string;
   /** UPPER_SNAKE_CASE, for machines. */
   reason?: string;
+  /**
+   * True when the spec is fine on its own but the move from the previous
+   * spec is not allowed (e.g. fewer partitions): FAILED_PRECONDITION rather
+   * than INVALID_ARGUMENT.
+   */
+  transition?: boolean;
 }
 
 /** Minimal structured logger handed to plugins. Never log secrets. */

@@ -1,0 +1,78 @@
+import type { Defaulted, ReviewDecision, ReviewInput, Violation } from "../plugin/define-plugin.ts";
+import type { LoadedPlugin } from "../plugin/registry.ts";
+import { InvalidArgumentError } from "./errors.ts";
+import type { JsonObject } from "./types.ts";
+import { zodViolations } from "./zod-violations.ts";
+
+/** A plugin's own code threw or returned something malformed: a server-side fault that names the plugin. */
+export class PluginFault extends Error {
+  override name = "PluginFault";
+  constructor(
+    readonly pluginType: string,
+    readonly hook: string,
+    cause: unknown,
+  ) {
+    super(`plugin ${pluginType} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+function guarded<T>(plugin: LoadedPlugin, hook: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw new PluginFault(plugin.definition.type, hook, error);
+  }
+}
+
+/** Parses a spec with the plugin's schema; bad fields become INVALID_ARGUMENT violations under "spec". */
+export function parseSpec(plugin: LoadedPlugin, spec: JsonObject): unknown {
+  const result = guarded(plugin, "spec", () => plugin.definition.spec.safeParse(spec));
+  if (!result.success) throw new InvalidArgumentError(zodViolations(result.error, "spec"));
+  return result.data;
+}
+
+export function applyDefaults(plugin: LoadedPlugin, name: string, spec: unknown): Defaulted<JsonObject> {
+  const defaults = plugin.definition.defaults;
+  if (!defaults) return { spec: spec as JsonObject, explanations: {} };
+  const result = guarded(plugin, "defaults", () => defaults(name, spec, plugin.context));
+  if (!result || typeof result.spec !== "object" || result.spec === null) {
+    throw new PluginFault(plugin.definition.type, "defaults", new Error("returned no spec"));
+  }
+  // Round-trip through JSON: what is stored and compared is exactly what a client would see.
+  return { spec: JSON.parse(JSON.stringify(result.spec)) as JsonObject, explanations: result.explanations ?? {} };
+}
+
+export function validateTransition(
+  plugin: LoadedPlugin,
+  name: string,
+  next: unknown,
+  previous: unknown,
+): Violation[] {
+  const validate = plugin.definition.validate;
+  if (!validate) return [];
+  const violations = guarded(plugin, "validate", () => validate(name, next, previous, plugin.context));
+  if (!Array.isArray(violations)) {
+    throw new PluginFault(plugin.definition.type, "validate", new Error("did not return a list of violations"));
+  }
+  return violations;
+}
+
+export function identityOf(plugin: LoadedPlugin, name: string, spec: unknown): string {
+  const identity = plugin.definition.identity;
+  if (!identity) return name;
+  const key = guarded(plugin, "identity", () => identity(name, spec, plugin.context));
+  if (typeof key !== "string" || key === "") {
+    throw new PluginFault(plugin.definition.type, "identity", new Error("did not return a non-empty string"));
+  }
+  return key;
+}
+
+export function pluginReview(plugin: LoadedPlugin, input: ReviewInput<unknown>): ReviewDecision | undefined {
+  const review = plugin.definition.review;
+  if (!review) return undefined;
+  const decision = guarded(plugin, "review", () => review(input, plugin.context));
+  if (!decision || !Number.isInteger(decision.approvals) || decision.approvals < 0) {
+    throw new PluginFault(plugin.definition.type, "review", new Error("did not return a whole number of approvals"));
+  }
+  return decision;
+}

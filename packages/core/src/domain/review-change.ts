@@ -1,0 +1,180 @@
+import type { ChangeRecord } from "../store/records.ts";
+import type { StoreTx } from "../store/store.ts";
+import { assertCanReview, hasRole } from "./authorization.ts";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from "./errors.ts";
+import type { LifecycleDeps } from "./lifecycle-deps.ts";
+import type { ChangeStatus, Principal } from "./types.ts";
+
+async function loadChange(tx: StoreTx, id: string): Promise<ChangeRecord> {
+  const change = id ? await tx.getChange(id) : undefined;
+  if (!change) throw new NotFoundError(`change "${id}" does not exist`);
+  return change;
+}
+
+function requireComment(comment: string, action: string): void {
+  if (comment.trim() === "") {
+    throw new InvalidArgumentError([
+      { field: "comment", description: `is required to ${action} a change: say why`, reason: "REQUIRED" },
+    ]);
+  }
+}
+
+async function transition(
+  tx: StoreTx,
+  deps: LifecycleDeps,
+  change: ChangeRecord,
+  status: ChangeStatus,
+  message: string,
+  kind: "status" | "review" = "status",
+): Promise<ChangeRecord> {
+  const now = deps.now().toISOString();
+  const final = status === "REJECTED" || status === "CANCELLED";
+  const next = { ...change, status, updatedAt: now, finishedAt: final ? now : change.finishedAt };
+  await tx.updateChange(next);
+  await tx.appendEvent({ changeId: change.id, time: now, status, kind, message, details: null });
+  return next;
+}
+
+/**
+ * A create that ends without ever applying gives its name and identity back,
+ * unless another live change still needs the resource row.
+ */
+async function releaseUnappliedResource(tx: StoreTx, change: ChangeRecord): Promise<void> {
+  const resource = await tx.getResource(change.type, change.name);
+  if (!resource || resource.revision > 0) return;
+  const open = (await tx.openChanges(change.type, change.name)).filter((c) => c.id !== change.id);
+  if (open.length === 0) await tx.deleteResource(change.type, change.name);
+}
+
+async function enqueue(tx: StoreTx, change: ChangeRecord): Promise<void> {
+  await tx.upsertJob({
+    changeId: change.id,
+    type: change.type,
+    name: change.name,
+    seq: change.seq,
+    runAfter: 0,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+  });
+}
+
+function notify(deps: LifecycleDeps, change: ChangeRecord): void {
+  deps.notifier.changeUpdated(change.id);
+  if (change.status === "QUEUED") deps.notifier.workAvailable();
+}
+
+export async function approveChange(
+  deps: LifecycleDeps,
+  principal: Principal,
+  id: string,
+  comment: string,
+): Promise<ChangeRecord> {
+  const change = await deps.store.transact(async (tx) => {
+    const change = await loadChange(tx, id);
+    assertCanReview(principal, change.requestedBy);
+    if (change.status !== "PENDING_REVIEW") {
+      throw new FailedPreconditionError(`change ${id} is ${change.status}; only a change pending review can be approved`);
+    }
+    if (change.reviews.some((review) => review.reviewer === principal.id)) {
+      throw new FailedPreconditionError(`${principal.id} has already approved change ${id}; another reviewer must`);
+    }
+    const now = deps.now().toISOString();
+    const reviews = [...change.reviews, { reviewer: principal.id, decision: "APPROVED" as const, comment, createdAt: now }];
+    const approvals = reviews.filter((review) => review.decision === "APPROVED").length;
+    const done = approvals >= change.requiredApprovals;
+    const next = await transition(
+      tx,
+      deps,
+      { ...change, reviews },
+      done ? "QUEUED" : "PENDING_REVIEW",
+      `approved by ${principal.id} (${approvals}/${change.requiredApprovals})${comment ? `: ${comment}` : ""}`,
+      "review",
+    );
+    if (done) await enqueue(tx, next);
+    return next;
+  });
+  notify(deps, change);
+  return change;
+}
+
+export async function rejectChange(
+  deps: LifecycleDeps,
+  principal: Principal,
+  id: string,
+  comment: string,
+): Promise<ChangeRecord> {
+  requireComment(comment, "reject");
+  const change = await deps.store.transact(async (tx) => {
+    const change = await loadChange(tx, id);
+    assertCanReview(principal, change.requestedBy);
+    if (change.status !== "PENDING_REVIEW") {
+      throw new FailedPreconditionError(`change ${id} is ${change.status}; only a change pending review can be rejected`);
+    }
+    const now = deps.now().toISOString();
+    const reviews = [...change.reviews, { reviewer: principal.id, decision: "REJECTED" as const, comment, createdAt: now }];
+    const next = await transition(tx, deps, { ...change, reviews }, "REJECTED", `rejected by ${principal.id}: ${comment}`, "review");
+    if (change.kind === "CREATE") await releaseUnappliedResource(tx, change);
+    return next;
+  });
+  notify(deps, change);
+  return change;
+}
+
+export async function cancelChange(
+  deps: LifecycleDeps,
+  principal: Principal,
+  id: string,
+  comment: string,
+): Promise<ChangeRecord> {
+  requireComment(comment, "cancel");
+  const change = await deps.store.transact(async (tx) => {
+    const change = await loadChange(tx, id);
+    if (change.team !== principal.team && change.requestedBy !== principal.id && !principal.roles.includes("admin")) {
+      throw new PermissionDeniedError(`only team ${change.team} or an admin can cancel change ${id}`);
+    }
+    if (!["PENDING_REVIEW", "APPROVED", "QUEUED"].includes(change.status)) {
+      throw new FailedPreconditionError(
+        `change ${id} is ${change.status}; only a change that has not started applying can be cancelled`,
+      );
+    }
+    const job = await tx.getJob(id);
+    if (job?.leaseOwner && job.leaseExpiresAt !== null && job.leaseExpiresAt > deps.now().getTime()) {
+      throw new FailedPreconditionError(`change ${id} is being applied right now and can no longer be cancelled`);
+    }
+    await tx.deleteJob(id);
+    const next = await transition(tx, deps, change, "CANCELLED", `cancelled by ${principal.id}: ${comment}`);
+    if (change.kind === "CREATE") await releaseUnappliedResource(tx, change);
+    return next;
+  });
+  notify(deps, change);
+  return change;
+}
+
+export async function retryChange(deps: LifecycleDeps, principal: Principal, id: string): Promise<ChangeRecord> {
+  const change = await deps.store.transact(async (tx) => {
+    const change = await loadChange(tx, id);
+    if (!hasRole(principal, "requester") || (change.team !== principal.team && !principal.roles.includes("admin"))) {
+      throw new PermissionDeniedError(`only team ${change.team} or an admin can retry change ${id}`);
+    }
+    if (change.status !== "FAILED") {
+      throw new FailedPreconditionError(`change ${id} is ${change.status}; only a failed change can be retried`);
+    }
+    const latest = await tx.latestLiveChange(change.type, change.name);
+    if (latest && latest.seq > change.seq) {
+      throw new FailedPreconditionError(
+        `change ${latest.id} to ${change.type} "${change.name}" came after ${id}; retrying would undo it: submit a new change instead`,
+      );
+    }
+    const next = await transition(
+      tx,
+      deps,
+      { ...change, finishedAt: null, lastError: change.lastError },
+      "QUEUED",
+      `retry requested by ${principal.id}`,
+    );
+    await enqueue(tx, next);
+    return next;
+  });
+  notify(deps, change);
+  return change;
+}

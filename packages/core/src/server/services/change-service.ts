@@ -1,0 +1,92 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
+import { NotFoundError } from "../../domain/errors.ts";
+import { approveChange, cancelChange, rejectChange, retryChange } from "../../domain/review-change.ts";
+import { finalChangeStatuses } from "../../domain/types.ts";
+import { principalOf } from "../auth.ts";
+import { changeStatusFromProto, changeToProto, eventToProto } from "../convert.ts";
+import { pageSize } from "./paging.ts";
+import type { ServiceDeps } from "./service-deps.ts";
+
+/** ChangeService: proto in, one domain call, proto out. */
+export function changeService(deps: ServiceDeps): ServiceImpl<typeof ChangeService> {
+  const load = async (id: string) => {
+    const change = id ? await deps.store.getChange(id) : undefined;
+    if (!change) throw new NotFoundError(`change "${id}" does not exist`);
+    return change;
+  };
+
+  /** Resolves when this change may have moved: a local wake-up, a poll tick, or the call ending. */
+  const nextWake = (id: string, context: HandlerContext) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        context.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, deps.watchPollMs);
+      const off = deps.notifier.onChange(id, done);
+      context.signal.addEventListener("abort", done);
+    });
+
+  return {
+    async getChange(req, context) {
+      principalOf(context);
+      const change = await load(req.id);
+      const events = await deps.store.listEvents(change.id, 0);
+      return { change: changeToProto(change), events: events.map(eventToProto) };
+    },
+
+    async listChanges(req, context) {
+      principalOf(context);
+      const page = await deps.store.listChanges(
+        {
+          status: changeStatusFromProto.get(req.status),
+          type: req.type || undefined,
+          name: req.name || undefined,
+          team: req.team || undefined,
+        },
+        pageSize(req.pageSize),
+        req.pageToken,
+      );
+      return { changes: page.items.map(changeToProto), nextPageToken: page.nextPageToken };
+    },
+
+    async approveChange(req, context) {
+      return { change: changeToProto(await approveChange(deps, principalOf(context), req.id, req.comment)) };
+    },
+
+    async rejectChange(req, context) {
+      return { change: changeToProto(await rejectChange(deps, principalOf(context), req.id, req.comment)) };
+    },
+
+    async cancelChange(req, context) {
+      return { change: changeToProto(await cancelChange(deps, principalOf(context), req.id, req.comment)) };
+    },
+
+    async retryChange(req, context) {
+      return { change: changeToProto(await retryChange(deps, principalOf(context), req.id)) };
+    },
+
+    async *watchChange(req, context) {
+      principalOf(context);
+      let change = await load(req.id);
+      let after = Number(req.afterSequence);
+      for (;;) {
+        // Subscribe before reading, so nothing that happens in between is missed.
+        const woken = nextWake(change.id, context);
+        const events = await deps.store.listEvents(change.id, after);
+        change = await load(change.id);
+        const snapshot = changeToProto(change);
+        for (const event of events) {
+          after = event.sequence;
+          yield { event: eventToProto(event), change: snapshot };
+        }
+        if (finalChangeStatuses.has(change.status) && (await deps.store.listEvents(change.id, after)).length === 0) return;
+        if (context.signal.aborted) return;
+        await woken;
+      }
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
+import { NotFoundError } from "../../domain/errors.ts";
+import { previewApply, submitApply, submitDelete, submitRevert } from "../../domain/submit-change.ts";
+import type { JsonObject } from "../../domain/types.ts";
+import { principalOf } from "../auth.ts";
+import {
+  changeKindToProto,
+  changeToProto,
+  differenceToProto,
+  resourceStatusFromProto,
+  resourceToProto,
+  revisionToProto,
+} from "../convert.ts";
+import { pageSize } from "./paging.ts";
+import type { ServiceDeps } from "./service-deps.ts";
+
+const optionalRevision = (value: bigint | undefined) => (value === undefined ? undefined : Number(value));
+
+/** ResourceService: proto in, one domain call, proto out. */
+export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceService> {
+  return {
+    async applyResource(req, context) {
+      const result = await submitApply(deps, principalOf(context), {
+        type: req.type,
+        name: req.name,
+        spec: (req.spec ?? {}) as JsonObject,
+        requestId: req.requestId,
+        expectedRevision: optionalRevision(req.expectedRevision),
+        comment: req.comment,
+        labels: req.labels,
+      });
+      if (result.change && !result.deduplicated) deps.metrics.changesSubmitted.inc({ type: req.type, kind: result.change.kind });
+      return {
+        change: result.change && changeToProto(result.change),
+        resource: result.resource && resourceToProto(result.resource),
+        deduplicated: result.deduplicated,
+        noOp: result.noOp,
+      };
+    },
+
+    async deleteResource(req, context) {
+      const result = await submitDelete(deps, principalOf(context), {
+        type: req.type,
+        name: req.name,
+        requestId: req.requestId,
+        expectedRevision: optionalRevision(req.expectedRevision),
+        comment: req.comment,
+      });
+      if (result.change && !result.deduplicated) deps.metrics.changesSubmitted.inc({ type: req.type, kind: "DELETE" });
+      return {
+        change: result.change && changeToProto(result.change),
+        resource: result.resource && resourceToProto(result.resource),
+        deduplicated: result.deduplicated,
+      };
+    },
+
+    async getResource(req, context) {
+      principalOf(context);
+      const resource = await deps.store.getResource(req.type, req.name);
+      if (!resource) throw new NotFoundError(`${req.type} "${req.name}" does not exist`);
+      return { resource: resourceToProto(resource) };
+    },
+
+    async listResources(req, context) {
+      principalOf(context);
+      const page = await deps.store.listResources(
+        { type: req.type || undefined, team: req.team || undefined, status: resourceStatusFromProto.get(req.status) },
+        pageSize(req.pageSize),
+        req.pageToken,
+      );
+      return { resources: page.items.map(resourceToProto), nextPageToken: page.nextPageToken };
+    },
+
+    async listRevisions(req, context) {
+      principalOf(context);
+      const page = await deps.store.listRevisions(req.type, req.name, pageSize(req.pageSize), req.pageToken);
+      if (page.items.length === 0 && !req.pageToken && !(await deps.store.getResource(req.type, req.name))) {
+        throw new NotFoundError(`${req.type} "${req.name}" does not exist`);
+      }
+      return { revisions: page.items.map(revisionToProto), nextPageToken: page.nextPageToken };
+    },
+
+    async getRevision(req, context) {
+      principalOf(context);
+      const revision = await deps.store.getRevision(req.type, req.name, Number(req.revision));
+      if (!revision) throw new NotFoundError(`${req.type} "${req.name}" has no revision ${req.revision}`);
+      return { revision: revisionToProto(revision) };
+    },
+
+    async previewResource(req, context) {
+      const preview = await previewApply(deps, principalOf(context), {
+        type: req.type,
+        name: req.name,
+        spec: (req.spec ?? {}) as JsonObject,
+      });
+      return {
+        kind: changeKindToProto[preview.kind],
+        resolvedSpec: preview.resolvedSpec,
+        differences: preview.differences.map(differenceToProto),
+        noOp: preview.noOp,
+        requiredApprovals: preview.requiredApprovals,
+        reviewReasons: preview.reviewReasons,
+        explanations: preview.explanations,
+      };
+    },
+
+    async revertResource(req, context) {
+      const result = await submitRevert(deps, principalOf(context), {
+        type: req.type,
+        name: req.name,
+        revision: Number(req.revision),
+        requestId: req.requestId,
+        comment: req.comment,
+      });
+      return {
+        change: result.change && changeToProto(result.change),
+        resource: result.resource && resourceToProto(result.resource),
+        deduplicated: result.deduplicated,
+        noOp: result.noOp,
+      };
+    },
+  };
+}

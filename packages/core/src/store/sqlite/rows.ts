@@ -1,0 +1,131 @@
+import type { ChangeEventRecord, ChangeRecord, ResourceRecord, RevisionRecord } from "../records.ts";
+
+// Row <-> record mapping for SQLite: JSON columns are text, booleans integers.
+
+const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+const parseOr = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
+export const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+export type Row = Record<string, string | number | null>;
+
+export function resourceFromRow(row: Row): ResourceRecord {
+  return {
+    type: row.type as string,
+    name: row.name as string,
+    identity: row.identity as string,
+    ownerTeam: row.owner_team as string,
+    status: row.status as ResourceRecord["status"],
+    revision: row.revision as number,
+    spec: parse(row.spec as string | null),
+    resolvedSpec: parse(row.resolved_spec as string | null),
+    outputs: parseOr(row.outputs as string | null, {}),
+    secretOutputs: row.secret_outputs as string | null,
+    secretOutputKeys: parseOr(row.secret_output_keys as string | null, []),
+    labels: parseOr(row.labels as string | null, {}),
+    createdAt: row.created_at as string,
+    updatedAt: row.updated_at as string,
+  };
+}
+
+export function resourceToRow(r: ResourceRecord): Row {
+  return {
+    type: r.type,
+    name: r.name,
+    identity: r.identity,
+    owner_team: r.ownerTeam,
+    status: r.status,
+    revision: r.revision,
+    spec: json(r.spec),
+    resolved_spec: json(r.resolvedSpec),
+    outputs: json(r.outputs),
+    secret_outputs: r.secretOutputs,
+    secret_output_keys: json(r.secretOutputKeys),
+    labels: json(r.labels),
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+export function changeFromRow(row: Row): ChangeRecord {
+  return {
+    id: row.id as string,
+    seq: row.seq as number,
+    type: row.type as string,
+    name: row.name as string,
+    kind: row.kind as ChangeRecord["kind"],
+    status: row.status as ChangeRecord["status"],
+    requestedBy: row.requested_by as string,
+    team: row.team as string,
+    spec: parse(row.spec as string | null),
+    resolvedSpec: parse(row.resolved_spec as string | null),
+    explanations: parseOr(row.explanations as string | null, {}),
+    baseRevision: row.base_revision as number,
+    requiredApprovals: row.required_approvals as number,
+    reviewReasons: parseOr(row.review_reasons as string | null, []),
+    reviews: parseOr(row.reviews as string | null, []),
+    attempts: row.attempts as number,
+    lastError: row.last_error as string | null,
+    comment: row.comment as string,
+    labels: parseOr(row.labels as string | null, {}),
+    createdAt: row.created_at as string,
+    updatedAt: row.updated_at as string,
+    finishedAt: row.finished_at as string | null,
+    resultRevision: row.result_revision as number | null,
+  };
+}
+
+export function changeToRow(c: ChangeRecord): Row {
+  return {
+    id: c.id,
+    seq: c.seq,
+    type: c.type,
+    name: c.name,
+    kind: c.kind,
+    status: c.status,
+    requested_by: c.requestedBy,
+    team: c.team,
+    spec: json(c.spec),
+    resolved_spec: json(c.resolvedSpec),
+    explanations: json(c.explanations),
+    base_revision: c.baseRevision,
+    required_approvals: c.requiredApprovals,
+    review_reasons: json(c.reviewReasons),
+    reviews: json(c.reviews),
+    attempts: c.attempts,
+    last_error: c.lastError,
+    comment: c.comment,
+    labels: json(c.labels),
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+    finished_at: c.finishedAt,
+    result_revision: c.resultRevision,
+  };
+}
+
+export function eventFromRow(row: Row): ChangeEventRecord {
+  return {
+    changeId: row.change_id as string,
+    sequence: row.sequence as number,
+    time: row.time as string,
+    status: row.status as ChangeEventRecord["status"],
+    kind: row.kind as ChangeEventRecord["kind"],
+    message: row.message as string,
+    details: parse(row.details as string | null),
+  };
+}
+
+export function revisionFromRow(row: Row): RevisionRecord {
+  return {
+    type: row.type as string,
+    name: row.name as string,
+    revision: row.revision as number,
+    changeId: row.change_id as string,
+    spec: parse(row.spec as string | null),
+    resolvedSpec: parse(row.resolved_spec as string | null),
+    outputs: parseOr(row.outputs as string | null, {}),
+    requestedBy: row.requested_by as string,
+    approvedBy: parseOr(row.approved_by as string | null, []),
+    createdAt: row.created_at as string,
+    deleted: row.deleted === 1,
+  };
+}

@@ -1,0 +1,191 @@
+import type Database from "better-sqlite3";
+import { InvalidArgumentError } from "../../domain/errors.ts";
+import type {
+  ChangeEventRecord,
+  ChangeFilter,
+  ChangeRecord,
+  IdempotencyRecord,
+  Page,
+  ResourceFilter,
+  ResourceRecord,
+  RevisionRecord,
+} from "../records.ts";
+import type { StoreReader } from "../store.ts";
+import { type Row, changeFromRow, eventFromRow, resourceFromRow, revisionFromRow } from "./rows.ts";
+
+const openStatuses = "('PENDING_REVIEW','APPROVED','QUEUED','APPLYING')";
+
+/** Page tokens are opaque to clients: base64url JSON of the last key seen. */
+export function encodePageToken(key: unknown): string {
+  return Buffer.from(JSON.stringify(key)).toString("base64url");
+}
+
+export function decodePageToken<T>(token: string, check: (value: unknown) => value is T): T | undefined {
+  if (token === "") return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (check(value)) return value;
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new InvalidArgumentError([
+    { field: "page_token", description: "is not a token this server returned; omit it to start from the first page" },
+  ]);
+}
+
+/** WHERE clauses built from optional filters, with their parameters in order. */
+class Conditions {
+  readonly params: unknown[] = [];
+  private readonly clauses: string[] = [];
+  add(clause: string, ...values: unknown[]): void {
+    this.clauses.push(clause);
+    this.params.push(...values);
+  }
+  where(): string {
+    return this.clauses.length ? `WHERE ${this.clauses.join(" AND ")}` : "";
+  }
+}
+
+const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value);
+const isPair = (value: unknown): value is [string, string] =>
+  Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === "string");
+
+/** Read queries over one connection; used for committed reads and inside transactions. */
+export class SqliteReader implements StoreReader {
+  constructor(protected readonly db: Database.Database) {}
+
+  protected one(sql: string, ...params: unknown[]): Row | undefined {
+    return this.db.prepare<unknown[], Row>(sql).get(...params);
+  }
+
+  protected all(sql: string, ...params: unknown[]): Row[] {
+    return this.db.prepare<unknown[], Row>(sql).all(...params);
+  }
+
+  async getResource(type: string, name: string): Promise<ResourceRecord | undefined> {
+    const row = this.one("SELECT * FROM resources WHERE type = ? AND name = ?", type, name);
+    return row && resourceFromRow(row);
+  }
+
+  async findResourceByIdentity(type: string, identity: string): Promise<ResourceRecord | undefined> {
+    const row = this.one(
+      "SELECT * FROM resources WHERE type = ? AND identity = ? AND status <> 'DELETED'",
+      type,
+      identity,
+    );
+    return row && resourceFromRow(row);
+  }
+
+  async listResources(filter: ResourceFilter, pageSize: number, pageToken: string): Promise<Page<ResourceRecord>> {
+    const after = decodePageToken(pageToken, isPair);
+    const q = new Conditions();
+    if (filter.type) q.add("type = ?", filter.type);
+    if (filter.team) q.add("owner_team = ?", filter.team);
+    if (filter.status) q.add("status = ?", filter.status);
+    if (after) q.add("(type, name) > (?, ?)", after[0], after[1]);
+    const rows = this.all(
+      `SELECT * FROM resources ${q.where()} ORDER BY type, name LIMIT ?`,
+      ...q.params,
+      pageSize + 1,
+    );
+    const items = rows.slice(0, pageSize).map(resourceFromRow);
+    const last = items.at(-1);
+    return { items, nextPageToken: rows.length > pageSize && last ? encodePageToken([last.type, last.name]) : "" };
+  }
+
+  async getChange(id: string): Promise<ChangeRecord | undefined> {
+    const row = this.one("SELECT * FROM changes WHERE id = ?", id);
+    return row && changeFromRow(row);
+  }
+
+  async listChanges(filter: ChangeFilter, pageSize: number, pageToken: string): Promise<Page<ChangeRecord>> {
+    const after = decodePageToken(pageToken, isNumber);
+    const q = new Conditions();
+    if (filter.status) q.add("status = ?", filter.status);
+    if (filter.type) q.add("type = ?", filter.type);
+    if (filter.name) q.add("name = ?", filter.name);
+    if (filter.team) q.add("team = ?", filter.team);
+    if (after !== undefined) q.add("seq > ?", after);
+    const rows = this.all(
+      `SELECT * FROM changes ${q.where()} ORDER BY seq LIMIT ?`,
+      ...q.params,
+      pageSize + 1,
+    );
+    const items = rows.slice(0, pageSize).map(changeFromRow);
+    const last = items.at(-1);
+    return { items, nextPageToken: rows.length > pageSize && last ? encodePageToken(last.seq) : "" };
+  }
+
+  async openChanges(type: string, name: string): Promise<ChangeRecord[]> {
+    return this.all(
+      `SELECT * FROM changes WHERE type = ? AND name = ? AND status IN ${openStatuses} ORDER BY seq`,
+      type,
+      name,
+    ).map(changeFromRow);
+  }
+
+  async latestLiveChange(type: string, name: string): Promise<ChangeRecord | undefined> {
+    const row = this.one(
+      `SELECT * FROM changes WHERE type = ? AND name = ? AND status NOT IN ('REJECTED','CANCELLED','FAILED')
+       ORDER BY seq DESC LIMIT 1`,
+      type,
+      name,
+    );
+    return row && changeFromRow(row);
+  }
+
+  async listEvents(changeId: string, afterSequence: number): Promise<ChangeEventRecord[]> {
+    return this.all(
+      "SELECT * FROM change_events WHERE change_id = ? AND sequence > ? ORDER BY sequence",
+      changeId,
+      afterSequence,
+    ).map(eventFromRow);
+  }
+
+  async getRevision(type: string, name: string, revision: number): Promise<RevisionRecord | undefined> {
+    const row = this.one("SELECT * FROM revisions WHERE type = ? AND name = ? AND revision = ?", type, name, revision);
+    return row && revisionFromRow(row);
+  }
+
+  async listRevisions(type: string, name: string, pageSize: number, pageToken: string): Promise<Page<RevisionRecord>> {
+    const before = decodePageToken(pageToken, isNumber);
+    const rows = this.all(
+      `SELECT * FROM revisions WHERE type = ? AND name = ? ${before === undefined ? "" : "AND revision < ?"}
+       ORDER BY revision DESC LIMIT ?`,
+      ...(before === undefined ? [type, name] : [type, name, before]),
+      pageSize + 1,
+    );
+    const items = rows.slice(0, pageSize).map(revisionFromRow);
+    const last = items.at(-1);
+    return { items, nextPageToken: rows.length > pageSize && last ? encodePageToken(last.revision) : "" };
+  }
+
+  async getIdempotencyKey(principal: string, requestId: string): Promise<IdempotencyRecord | undefined> {
+    const row = this.one("SELECT * FROM idempotency_keys WHERE principal = ? AND request_id = ?", principal, requestId);
+    return (
+      row && {
+        principal: row.principal as string,
+        requestId: row.request_id as string,
+        requestHash: row.request_hash as string,
+        changeId: row.change_id as string | null,
+        createdAt: row.created_at as string,
+      }
+    );
+  }
+
+  async queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }> {
+    const row = this.one(
+      `SELECT count(*) AS depth, min(c.created_at) AS oldest FROM jobs j JOIN changes c ON c.id = j.change_id`,
+    );
+    const oldest = row?.oldest ? Date.parse(row.oldest as string) : now;
+    return { depth: Number(row?.depth ?? 0), oldestAgeMs: Math.max(0, now - oldest) };
+  }
+
+  async countChangesByStatus(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const row of this.all("SELECT status, count(*) AS n FROM changes GROUP BY status")) {
+      counts[row.status as string] = Number(row.n);
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,38 @@
+import { appendFileSync } from "node:fs";
+import type { Engine, EngineOutputs, EngineRequest } from "../../src/index.ts";
+
+/**
+ * An engine for state-machine tests only (never wired into `make start`).
+ * Each field is replaceable; the defaults succeed at once. With `journal`,
+ * every completed apply is appended to a file, so tests that kill processes
+ * can count applications across restarts.
+ */
+export interface FakeEngineOptions {
+  apply?: (request: EngineRequest) => Promise<EngineOutputs>;
+  destroy?: (request: EngineRequest) => Promise<void>;
+  journal?: string;
+}
+
+export function createFakeEngine(options: FakeEngineOptions = {}): Engine {
+  const record = (op: string, request: EngineRequest) => {
+    if (options.journal) appendFileSync(options.journal, `${JSON.stringify({ op, changeId: request.changeId, name: request.name })}\n`);
+  };
+  return {
+    async apply(request) {
+      request.onEvent?.({ kind: "resource", message: `create test:widget ${request.name}` });
+      const result = options.apply
+        ? await options.apply(request)
+        : { outputs: { name: request.name, size: request.resolvedSpec.size ?? null }, secretOutputs: { serial: `sn-${request.name}` } };
+      record("apply", request);
+      return result;
+    },
+    async destroy(request) {
+      await options.destroy?.(request);
+      record("destroy", request);
+    },
+    async preview() {
+      return { steps: {}, destructive: false, details: {} };
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
+import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
+import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
+import { pino } from "pino";
+import { type Engine, parseServiceConfig, sha256Hex, startPlinthService, type PlinthService } from "../../src/index.ts";
+
+export const principals = {
+  requester: { id: "alice", team: "payments", roles: ["requester"] as const, token: "token-alice" },
+  teammate: { id: "amir", team: "payments", roles: ["requester"] as const, token: "token-amir" },
+  outsider: { id: "olga", team: "search", roles: ["requester"] as const, token: "token-olga" },
+  reviewer: { id: "rita", team: "platform", roles: ["reviewer"] as const, token: "token-rita" },
+  reviewer2: { id: "raj", team: "platform", roles: ["reviewer", "requester"] as const, token: "token-raj" },
+  admin: { id: "ada", team: "platform", roles: ["admin"] as const, token: "token-ada" },
+};
+
+export type PrincipalName = keyof typeof principals;
+
+export interface Clients {
+  resources: Client<typeof ResourceService>;
+  changes: Client<typeof ChangeService>;
+  plugins: Client<typeof PluginService>;
+}
+
+export function clientsFor(baseUrl: string, token: string | undefined, protocol: "connect" | "grpc" = "connect"): Clients {
+  const auth: Interceptor = (next) => async (req) => {
+    if (token) req.header.set("authorization", `Bearer ${token}`);
+    return await next(req);
+  };
+  const transport =
+    protocol === "grpc"
+      ? createGrpcTransport({ baseUrl, interceptors: [auth] })
+      : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] });
+  return {
+    resources: createClient(ResourceService, transport),
+    changes: createClient(ChangeService, transport),
+    plugins: createClient(PluginService, transport),
+  };
+}
+
+export function testConfig(dataDir: string, overrides: Record<string, unknown> = {}) {
+  return {
+    listen: { host: "127.0.0.1", port: 0 },
+    dataDir,
+    engine: { passphrase: "test-passphrase" },
+    secrets: { key: "test-secret-key-0123456789" },
+    principals: Object.values(principals).map(({ token, roles, ...rest }) => ({
+      ...rest,
+      roles: [...roles],
+      tokenSha256: sha256Hex(token),
+    })),
+    worker: { leaseMs: 2_000, pollMs: 50, retryBaseMs: 20, retryMaxMs: 100, maxAttempts: 3, verifyTimeoutMs: 2_000 },
+    plugins: [{ module: join(import.meta.dirname, "widget-plugin.ts"), export: "widgetPlugin" }],
+    ...overrides,
+  };
+}
+
+export interface TestService extends PlinthService {
+  dataDir: string;
+  as(name: PrincipalName): Clients;
+}
+
+/** A real Plinth server on a free port, with a fake engine by default, in a fresh data dir. */
+export async function startTestService(
+  options: { engine?: Engine; config?: Record<string, unknown>; dataDir?: string } = {},
+): Promise<TestService> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "plinth-core-"));
+  const { createFakeEngine } = await import("./fake-engine.ts");
+  const engine = options.engine ?? createFakeEngine();
+  const service = await startPlinthService(parseServiceConfig(testConfig(dataDir, options.config), dataDir), {
+    createEngine: () => engine,
+    logger: pino({ level: process.env.PLINTH_TEST_LOG ?? "silent" }),
+  });
+  return {
+    ...service,
+    dataDir,
+    as: (name) => clientsFor(service.url, principals[name].token),
+    close: async () => {
+      await service.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
