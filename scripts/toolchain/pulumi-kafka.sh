@@ -76,7 +76,7 @@ fi
 
 build="$PLINTH_CACHE/build/pulumi-kafka-$KAFKA_PLUGIN_VERSION"
 start=$SECONDS
-log "building pulumi-resource-kafka v$KAFKA_PLUGIN_VERSION in $build (cold: about 10 minutes on 2 cores)"
+log "building pulumi-resource-kafka v$KAFKA_PLUGIN_VERSION in $build (cold: about 3 minutes on 2 cores, most of it downloading modules)"
 
 # Build in a staging copy, so the generated schema.json that the plugin
 # embeds never lands in the work tree. The copy must be a directory named

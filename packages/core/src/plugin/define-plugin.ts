@@ -71,6 +71,16 @@ export interface VerifyResult {
   message?: string;
 }
 
+/** A create that a crash interrupted: Pulumi may or may not have made the resource. */
+export interface PendingCreate {
+  /** Pulumi type token, e.g. "kafka:index/topic:Topic". */
+  type: string;
+  /** The resource's logical name in the program. */
+  name: string;
+  /** The inputs the interrupted create was called with. */
+  inputs: Record<string, unknown>;
+}
+
 /**
  * Everything a resource type is. Only `type`, `version`, `spec` and
  * `program` are required; every other capability has a safe default.
@@ -107,6 +117,15 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
   secretOutputs?: readonly string[];
   /** Independent check that the resource really is as the spec says. Must not change anything. */
   verify?: (input: VerifyInput<Spec, Settings>) => Promise<VerifyResult>;
+  /**
+   * Crash recovery: a create interrupted between the provider call and the
+   * state write may have made a resource that Pulumi's state does not know.
+   * Returns the provider ID to adopt it by (a Kafka topic's is its name); the
+   * engine refreshes it into state rather than creating a duplicate or
+   * failing with "already exists". Undefined (the default) drops the
+   * interrupted create. Pure; runs in the engine's child process.
+   */
+  adoptPendingCreate?: (pending: PendingCreate) => string | undefined;
 }
 
 /** A plugin is one value: `export const kafkaTopic = definePlugin({...})`. */

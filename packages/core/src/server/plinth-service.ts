@@ -15,6 +15,7 @@ import type { Store } from "../store/store.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator } from "./auth.ts";
 import { listen } from "./http-server.ts";
+import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
 import { createObservingInterceptor } from "./interceptors.ts";
 import { changeService } from "./services/change-service.ts";
 import { pluginService } from "./services/plugin-service.ts";
@@ -100,7 +101,15 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         res.end("not found: the API lives under /plinth.v1.*\n");
       },
     });
-    const server = await listen(handler, config.listen.host, config.listen.port);
+    const server = await listen(
+      (req, res) => {
+        if (rejectOversized(req, res, maxRequestBytes)) return;
+        closeIfBodyUnread(req, res);
+        handler(req, res);
+      },
+      config.listen.host,
+      config.listen.port,
+    );
     if (options.worker !== false) worker.start();
     const prune = setInterval(() => {
       const before = new Date(Date.now() - idempotencyKeyRetentionMs).toISOString();

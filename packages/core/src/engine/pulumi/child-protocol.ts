@@ -1,0 +1,75 @@
+import type { ChangeKind, JsonObject } from "../../domain/types.ts";
+import type { EngineEvent, EngineOutputs, EnginePreview, PluginModuleRef } from "../engine.ts";
+
+export type EngineOperation = "apply" | "destroy" | "preview";
+
+/**
+ * Everything one child needs for one operation, sent once over IPC (never on
+ * the command line, where `ps` would show the passphrase).
+ */
+export interface EngineJob {
+  operation: EngineOperation;
+  /** A preview of a DELETE previews the destroy. */
+  kind: ChangeKind;
+  projectName: string;
+  stackName: string;
+  type: string;
+  name: string;
+  plugin: PluginModuleRef;
+  settings: JsonObject;
+  resolvedSpec: JsonObject;
+  /** Directory holding `bin/pulumi` and the dynamic provider launcher. */
+  pulumiRoot: string;
+  /** This stack's own workspace directory (Pulumi.yaml, Pulumi.<stack>.yaml). */
+  workDir: string;
+  backendUrl: string;
+  secretsProvider: string;
+  /** Environment of every Pulumi CLI call (and of the providers it starts). */
+  env: Record<string, string>;
+}
+
+export type ChildResult =
+  | { operation: "apply"; outputs: EngineOutputs }
+  | { operation: "destroy" }
+  | { operation: "preview"; preview: EnginePreview };
+
+/**
+ * What went wrong, as facts for `classifyPulumiError`. Only the classifier
+ * turns these into an `EngineError`.
+ */
+export type PulumiFailure =
+  /** The plugin module could not be imported or its export is not a plugin. */
+  | { kind: "plugin-load"; message: string }
+  /** The plugin's program threw (or rejected) while declaring resources. */
+  | { kind: "program"; message: string }
+  /** A Pulumi CLI command failed; `diagnostics` are the engine's error diagnostics. */
+  | { kind: "command"; errorName: string; output: string; diagnostics: string[] }
+  /** Anything else thrown inside the child. */
+  | { kind: "internal"; message: string }
+  /** The child exited (or was killed) without answering. */
+  | { kind: "exited"; code: number | null; signal: string | null; stderrTail: string }
+  /** The caller's signal aborted the operation. */
+  | { kind: "cancelled" }
+  /** The operation ran longer than the engine's `timeoutMs`. */
+  | { kind: "timeout"; timeoutMs: number };
+
+/** Parent to child. Cancellation is a SIGTERM, not a message. */
+export interface RunMessage {
+  type: "run";
+  job: EngineJob;
+}
+
+/** Child to parent. */
+export type ChildMessage =
+  | { type: "ready" }
+  | { type: "event"; event: EngineEvent }
+  | { type: "done"; result: ChildResult }
+  | { type: "failed"; failure: PulumiFailure };
+
+/** Thrown inside the child when the failure is already known, e.g. the plugin cannot load. */
+export class PulumiFailureError extends Error {
+  override name = "PulumiFailureError";
+  constructor(readonly failure: PulumiFailure) {
+    super(failure.kind);
+  }
+}

@@ -1,0 +1,185 @@
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { pino } from "pino";
+import type { Logger } from "../../observability/logger.ts";
+import { type Engine, EngineError, type EngineRequest } from "../engine.ts";
+import type { ChildResult, EngineJob, EngineOperation } from "./child-protocol.ts";
+import { type ClassifyContext, classifyPulumiError } from "./classify-pulumi-error.ts";
+import { createKeyedLock } from "./create-keyed-lock.ts";
+import { createSemaphore } from "./create-semaphore.ts";
+import { moduleSearchPaths } from "./module-search-paths.ts";
+import { resolveEngineSettings } from "./resolve-engine-settings.ts";
+import { type EngineChildEvent, runEngineChild } from "./run-engine-child.ts";
+
+export type EngineLogger = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
+export interface PulumiEngineOptions {
+  /** Plinth's data directory: default state backend and the per-stack workspace directories (`<dataDir>/pulumi-work/<stack>`). */
+  dataDir: string;
+  /** Any Pulumi backend URL (`file://...`, `postgres://...`, `s3://...`); default `file://<dataDir>/pulumi`. */
+  backendUrl?: string;
+  /** PULUMI_CONFIG_PASSPHRASE of the passphrase secrets provider; default that environment variable. Never appears in messages. */
+  passphrase?: string;
+  /** Pulumi secrets provider; default "passphrase". */
+  secretsProvider?: string;
+  /** PULUMI_HOME, where the provider plugins are installed; default env PULUMI_HOME, else `$PLINTH_CACHE/pulumi-home`. */
+  pulumiHome?: string;
+  /**
+   * Directory holding `bin/pulumi` and, beside it, the dynamic provider
+   * launcher `pulumi-resource-pulumi-nodejs`. Default: the pinned CLI that
+   * `make setup` installs, `$PLINTH_CACHE/pulumi-<PULUMI_VERSION>` (version
+   * from toolchain/versions.env). Not resolved from PATH: a random `pulumi`
+   * there may lack the launcher or be another version.
+   */
+  pulumiRoot?: string;
+  /** Pulumi project of every stack; default "plinth". */
+  projectName?: string;
+  /** Child processes (so Pulumi operations) at once; default 2. */
+  concurrency?: number;
+  /** An operation running longer is stopped and fails with a retryable TIMEOUT; default 30 minutes. */
+  timeoutMs?: number;
+  /** After cancellation, how long Pulumi may take to stop cleanly before SIGKILL; default 10 s. */
+  killGraceMs?: number;
+  /** Default: silent. */
+  logger?: EngineLogger;
+  /** Called when a child starts, is ready and exits (pid, timings): for metrics and tests. */
+  onChild?: (event: EngineChildEvent) => void;
+}
+
+const stackNamePattern = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * The real engine: Pulumi's Automation API, one stack per resource, each
+ * operation in its own child process (at most `concurrency` at once, and one
+ * at a time per stack).
+ *
+ * Contract: `apply` and `destroy` must be called with the resource's lease
+ * held. They recover from a crashed earlier attempt before acting (clear the
+ * stack's lock, settle pending operations), which is only safe when nobody
+ * else can be updating the stack. `preview` changes nothing and may be called
+ * without the lease. Every method rejects only with `EngineError`, whose
+ * message names the plugin and never contains the passphrase or secret
+ * outputs. After `close()` (which cancels running operations and waits for
+ * their children) every call rejects.
+ */
+export function createPulumiEngine(options: PulumiEngineOptions): Engine {
+  const settings = resolveEngineSettings(options);
+  const logger: EngineLogger = options.logger ?? pino({ level: "silent" });
+  const pool = createSemaphore(settings.concurrency);
+  const stacks = createKeyedLock();
+  const closing = new AbortController();
+  const running = new Set<Promise<unknown>>();
+
+  const guard =
+    <T>(what: string, fn: ((value: T) => void) | undefined) =>
+    (value: T): void => {
+      try {
+        fn?.(value);
+      } catch (error) {
+        logger.warn({ err: error }, `an engine ${what} callback threw`);
+      }
+    };
+
+  async function operate(operation: EngineOperation, request: EngineRequest): Promise<ChildResult> {
+    const context: ClassifyContext = { operation, type: request.type, plugin: request.plugin, secrets: [settings.passphrase] };
+    if (closing.signal.aborted) throw new EngineError(`${operation} of ${request.type}: the engine is closed`, true, "UNKNOWN");
+    if (!stackNamePattern.test(request.stackName)) {
+      throw new EngineError(`${operation} of ${request.type}: "${request.stackName}" is not a valid stack name`, false, "INVALID_INPUT");
+    }
+    const signal = request.signal ? AbortSignal.any([request.signal, closing.signal]) : closing.signal;
+    let releaseStack: (() => void) | undefined;
+    let releaseSlot: (() => void) | undefined;
+    try {
+      releaseStack = await stacks.acquire(request.stackName, signal);
+      releaseSlot = await pool.acquire(signal);
+    } catch {
+      releaseStack?.();
+      throw classifyPulumiError({ kind: "cancelled" }, context);
+    }
+    try {
+      const workDir = join(settings.workRoot, request.stackName);
+      mkdirSync(workDir, { recursive: true });
+      const job: EngineJob = {
+        operation,
+        kind: request.kind,
+        projectName: settings.projectName,
+        stackName: request.stackName,
+        type: request.type,
+        name: request.name,
+        plugin: request.plugin,
+        settings: request.settings,
+        resolvedSpec: request.resolvedSpec,
+        pulumiRoot: settings.pulumiRoot,
+        workDir,
+        backendUrl: settings.backendUrl,
+        secretsProvider: settings.secretsProvider,
+        env: {
+          PULUMI_HOME: settings.pulumiHome,
+          PULUMI_BACKEND_URL: settings.backendUrl,
+          PULUMI_CONFIG_PASSPHRASE: settings.passphrase,
+          // Pulumi never downloads anything nor checks for updates: plugins come from PULUMI_HOME only.
+          PULUMI_SKIP_UPDATE_CHECK: "true",
+          PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+          PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+          // The dynamic provider launcher sits beside the CLI and runs `node`: this Node.
+          PATH: [join(settings.pulumiRoot, "bin"), dirname(process.execPath), process.env.PATH].filter(Boolean).join(":"),
+          NODE_PATH: [...moduleSearchPaths(request.plugin.module), process.env.NODE_PATH].filter(Boolean).join(":"),
+        },
+      };
+      const started = Date.now();
+      const outcome = await runEngineChild({
+        job,
+        signal,
+        timeoutMs: settings.timeoutMs,
+        killGraceMs: settings.killGraceMs,
+        onEvent: guard("onEvent", request.onEvent),
+        onStderr: (line) => logger.debug({ stack: request.stackName, operation }, line),
+        onChild: guard("onChild", (event: EngineChildEvent) => {
+          logger.debug({ ...event }, `engine child ${event.phase}`);
+          options.onChild?.(event);
+        }),
+      });
+      if (!outcome.ok) {
+        const error = classifyPulumiError(outcome.failure, context);
+        logger.warn({ stack: request.stackName, operation, code: error.code, retryable: error.retryable }, error.message);
+        throw error;
+      }
+      logger.info({ stack: request.stackName, operation, ms: Date.now() - started }, `${operation} finished`);
+      // A destroyed stack is removed from the backend; its workspace directory goes too.
+      if (operation === "destroy") rmSync(workDir, { recursive: true, force: true });
+      return outcome.result;
+    } finally {
+      releaseSlot();
+      releaseStack();
+    }
+  }
+
+  function track<T>(promise: Promise<T>): Promise<T> {
+    running.add(promise);
+    const forget = (): void => {
+      running.delete(promise);
+    };
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  return {
+    async apply(request) {
+      const result = await track(operate("apply", request));
+      if (result.operation !== "apply") throw new EngineError(`apply of ${request.type}: the child answered a ${result.operation}`, true, "UNKNOWN");
+      return result.outputs;
+    },
+    async destroy(request) {
+      await track(operate("destroy", request));
+    },
+    async preview(request) {
+      const result = await track(operate("preview", request));
+      if (result.operation !== "preview") throw new EngineError(`preview of ${request.type}: the child answered a ${result.operation}`, true, "UNKNOWN");
+      return result.preview;
+    },
+    async close() {
+      closing.abort(new Error("the engine is closing"));
+      await Promise.allSettled([...running]);
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/** Gives back a slot. Calling it twice is harmless. */
+export type Release = () => void;
+
+/** At most `limit` holders at once; the others wait in arrival order. */
+export interface Semaphore {
+  /**
+   * Resolves once a slot is free. Rejects with the signal's reason if it
+   * aborts while waiting (the slot is then never taken).
+   */
+  acquire(signal?: AbortSignal): Promise<Release>;
+  readonly active: number;
+  readonly waiting: number;
+}
+
+export function createSemaphore(limit: number): Semaphore {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a semaphore needs a limit of at least 1, got ${limit}`);
+  let active = 0;
+  const queue: Array<() => void> = [];
+
+  const grant = (): Release => {
+    active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      active--;
+      queue.shift()?.();
+    };
+  };
+
+  return {
+    get active() {
+      return active;
+    },
+    get waiting() {
+      return queue.length;
+    },
+    acquire(signal) {
+      signal?.throwIfAborted();
+      if (active < limit && queue.length === 0) return Promise.resolve(grant());
+      return new Promise<Release>((resolve, reject) => {
+        const wake = (): void => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(grant());
+        };
+        const onAbort = (): void => {
+          const index = queue.indexOf(wake);
+          if (index >= 0) queue.splice(index, 1);
+          reject(signal?.reason as Error);
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        queue.push(wake);
+      });
+    },
+  };
+}

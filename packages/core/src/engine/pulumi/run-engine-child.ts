@@ -1,0 +1,137 @@
+import { fork } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { EngineEvent } from "../engine.ts";
+import type { ChildMessage, ChildResult, EngineJob, PulumiFailure, RunMessage } from "./child-protocol.ts";
+
+/** A moment in an engine child's life, for hooks, logs and tests. */
+export interface EngineChildEvent {
+  phase: "started" | "ready" | "exited";
+  /** The child's pid; it leads its own process group, so `process.kill(-pid)` reaches the Pulumi CLI and providers too. */
+  pid: number;
+  stackName: string;
+  operation: EngineJob["operation"];
+  /** Milliseconds since the fork: at "ready", the cost of starting Node, tsx and the Pulumi SDK. */
+  elapsedMs: number;
+}
+
+export interface RunEngineChildOptions {
+  job: EngineJob;
+  onEvent?: (event: EngineEvent) => void;
+  onChild?: (event: EngineChildEvent) => void;
+  /** Stderr lines of the child, for debug logs. */
+  onStderr?: (line: string) => void;
+  signal?: AbortSignal;
+  timeoutMs: number;
+  /** After SIGTERM, how long the child may take to interrupt Pulumi and answer before SIGKILL. */
+  killGraceMs: number;
+}
+
+export type ChildOutcome = { ok: true; result: ChildResult } | { ok: false; failure: PulumiFailure };
+
+const childEntry = fileURLToPath(new URL("./engine-child.ts", import.meta.url));
+/** tsx's loader, resolved from core, so the child works whatever the server's cwd. */
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+const stderrTailLines = 20;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  // -0 would be our own process group.
+  if (pid <= 0) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/**
+ * Forks one engine child, hands it the job over IPC and resolves with its
+ * answer. Never rejects: every way it can go wrong is a `PulumiFailure`.
+ * On abort or timeout the child gets SIGTERM (it interrupts the Pulumi CLI,
+ * which unlocks the stack) and, after `killGraceMs`, its whole process group
+ * gets SIGKILL. A child that dies without answering takes its process group
+ * (CLI, providers) with it, so no orphan keeps holding the stack's lock.
+ */
+export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOutcome> {
+  const { job } = options;
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = fork(childEntry, [], {
+      execArgv: ["--import", tsxLoader],
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    let answer: ChildOutcome | undefined;
+    let stopReason: "cancelled" | "timeout" | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stderrTail: string[] = [];
+
+    const lifecycle = (phase: EngineChildEvent["phase"]): void => {
+      if (child.pid !== undefined) {
+        options.onChild?.({ phase, pid: child.pid, stackName: job.stackName, operation: job.operation, elapsedMs: Date.now() - started });
+      }
+    };
+    const stop = (reason: "cancelled" | "timeout"): void => {
+      if (stopReason || answer || child.exitCode !== null || child.signalCode !== null) return;
+      stopReason = reason;
+      child.kill("SIGTERM");
+      killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, "SIGKILL"), options.killGraceMs);
+    };
+    const onAbort = (): void => stop("cancelled");
+    const timeout = setTimeout(() => stop("timeout"), options.timeoutMs);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+
+    let pending = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        options.onStderr?.(line);
+        stderrTail.push(line);
+        if (stderrTail.length > stderrTailLines) stderrTail.shift();
+      }
+    });
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => options.onStderr?.(chunk.trimEnd()));
+
+    child.on("message", (message: ChildMessage) => {
+      switch (message.type) {
+        case "ready":
+          lifecycle("ready");
+          child.send({ type: "run", job } satisfies RunMessage);
+          return;
+        case "event":
+          options.onEvent?.(message.event);
+          return;
+        case "done":
+          answer = { ok: true, result: message.result };
+          return;
+        case "failed":
+          answer = { ok: false, failure: message.failure };
+          return;
+      }
+    });
+    child.once("error", (error) => {
+      answer ??= { ok: false, failure: { kind: "internal", message: `could not start the engine child: ${error.message}` } };
+    });
+    child.once("exit", (code) => {
+      // Whatever it left running (a CLI mid-update, a provider) goes with it, unless it finished cleanly.
+      if ((!answer || code !== 0) && child.pid !== undefined) killGroup(child.pid, "SIGKILL");
+    });
+    child.once("close", (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timeout);
+      clearTimeout(killTimer);
+      options.signal?.removeEventListener("abort", onAbort);
+      lifecycle("exited");
+      if (answer && !(stopReason && !answer.ok)) {
+        resolve(answer);
+      } else if (stopReason === "timeout") {
+        resolve({ ok: false, failure: { kind: "timeout", timeoutMs: options.timeoutMs } });
+      } else if (stopReason === "cancelled") {
+        resolve({ ok: false, failure: { kind: "cancelled" } });
+      } else {
+        resolve({ ok: false, failure: { kind: "exited", code, signal, stderrTail: stderrTail.join("\n") } });
+      }
+    });
+    lifecycle("started");
+  });
+}

@@ -1,0 +1,115 @@
+import * as pulumi from "@pulumi/pulumi";
+import {
+  LocalWorkspace,
+  PulumiCommand,
+  type EngineEvent as PulumiEngineEvent,
+  type Stack,
+} from "@pulumi/pulumi/automation/index.js";
+import type { EngineEvent } from "../engine.ts";
+import type { ChildResult, EngineJob } from "./child-protocol.ts";
+import { createPreviewCollector } from "./create-preview-collector.ts";
+import { describeFailure } from "./describe-failure.ts";
+import { PulumiFailureError } from "./child-protocol.ts";
+import { loadPluginDefinition } from "./load-plugin-definition.ts";
+import { mapEngineEvent } from "./map-engine-event.ts";
+import { recoverStack } from "./recover-stack.ts";
+import { splitOutputs } from "./split-outputs.ts";
+
+export interface OperationContext {
+  emit(event: EngineEvent): void;
+  /** Aborted on SIGTERM or when the parent goes away: the CLI is interrupted (SIGINT) and unlocks. */
+  signal: AbortSignal;
+}
+
+const quiet = { color: "never", suppressProgress: true } as const;
+
+/**
+ * Runs one apply, destroy or preview of one stack through the Automation
+ * API, inside the engine child (one operation per process). Apply and
+ * destroy first recover the stack from a crashed earlier attempt and clear a
+ * stale lock once if the CLI reports one: the parent calls them only with
+ * the resource's lease held. Preview changes nothing and clears nothing.
+ * Throws `PulumiFailureError` carrying the facts for the classifier.
+ */
+export async function runPulumiOperation(job: EngineJob, context: OperationContext): Promise<ChildResult> {
+  const { signal } = context;
+  const secrets = [job.env.PULUMI_CONFIG_PASSPHRASE ?? ""];
+  const plugin = await loadPluginDefinition(job.plugin);
+  const secretKeys = plugin.secretOutputs ?? [];
+
+  let programError: unknown;
+  const program = async (): Promise<Record<string, unknown>> => {
+    try {
+      const outputs = (await plugin.program({ name: job.name, spec: job.resolvedSpec, settings: job.settings })) ?? {};
+      // Listed secret outputs are encrypted in Pulumi's state too, not only in Plinth's store.
+      return Object.fromEntries(
+        Object.entries(outputs).map(([key, value]) => [key, secretKeys.includes(key) ? pulumi.secret(value) : value]),
+      );
+    } catch (error) {
+      programError ??= error;
+      throw error;
+    }
+  };
+
+  const diagnostics: string[] = [];
+  const preview = createPreviewCollector();
+  const onEvent = (event: PulumiEngineEvent): void => {
+    if (event.diagnosticEvent?.severity === "error") diagnostics.push(event.diagnosticEvent.message);
+    preview.observe(event);
+    const mapped = mapEngineEvent(event, secrets);
+    if (mapped) context.emit(mapped);
+  };
+  const warn = (message: string, details: Record<string, string | number | string[]>): void =>
+    context.emit({ kind: "diagnostic", message, details: { severity: "warning", ...details } });
+
+  /** Recovery, then the operation; a lock a crash left behind is cleared once (we hold the lease). */
+  const mutate = async <T>(stack: Stack, operation: () => Promise<T>): Promise<T> => {
+    const recovery = await recoverStack(stack, { adopt: plugin.adoptPendingCreate, signal });
+    if (recovery.pendingOperations > 0) {
+      warn(`recovered from an interrupted update: cleared its lock and ${recovery.pendingOperations} pending operation(s)`, {
+        pendingOperations: recovery.pendingOperations,
+        adopted: recovery.adopted,
+      });
+    }
+    signal.throwIfAborted();
+    try {
+      return await operation();
+    } catch (error) {
+      if ((error as Error).name !== "ConcurrentUpdateError" || signal.aborted) throw error;
+      await stack.cancel();
+      warn("cleared a stale lock left by an interrupted update", { reason: "stale-lock" });
+      diagnostics.length = 0;
+      return await operation();
+    }
+  };
+
+  try {
+    const pulumiCommand = await PulumiCommand.get({ root: job.pulumiRoot });
+    const stack = await LocalWorkspace.createOrSelectStack(
+      { projectName: job.projectName, stackName: job.stackName, program },
+      {
+        pulumiCommand,
+        workDir: job.workDir,
+        projectSettings: { name: job.projectName, runtime: "nodejs", backend: { url: job.backendUrl } },
+        envVars: job.env,
+        secretsProvider: job.secretsProvider,
+      },
+    );
+    signal.throwIfAborted();
+    switch (job.operation) {
+      case "apply": {
+        const result = await mutate(stack, () => stack.up({ ...quiet, onEvent, signal, suppressOutputs: true }));
+        return { operation: "apply", outputs: splitOutputs(result.outputs, secretKeys) };
+      }
+      case "destroy":
+        await mutate(stack, () => stack.destroy({ ...quiet, onEvent, signal, suppressOutputs: true, remove: true }));
+        return { operation: "destroy" };
+      case "preview":
+        if (job.kind === "DELETE") await stack.previewDestroy({ ...quiet, onEvent, signal });
+        else await stack.preview({ ...quiet, onEvent, signal });
+        return { operation: "preview", preview: preview.finish() };
+    }
+  } catch (error) {
+    throw new PulumiFailureError(describeFailure(error, { programError, diagnostics, signal }));
+  }
+}

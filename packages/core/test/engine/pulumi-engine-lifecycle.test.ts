@@ -1,0 +1,73 @@
+import type { Admin } from "@platformatic/kafka";
+import { type KafkaBroker, startKafka } from "@plinth/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
+import type { Engine, EngineEvent } from "../../src/index.ts";
+import { createAdmin, engineDataDir, partitionsOnBroker, topicRequest } from "./support/engine-fixture.ts";
+
+const resourceSteps = (events: EngineEvent[]): string[] =>
+  events.filter((event) => event.kind === "resource" && event.details?.phase === "done").map((event) => `${event.details?.op} ${event.details?.type}`);
+
+// The whole life of one resource through the engine API only: real Pulumi
+// CLI, real Kafka provider, real broker, checked by an independent admin client.
+describe("Pulumi engine: create, no-op, grow, preview, destroy", () => {
+  let broker: KafkaBroker;
+  let admin: Admin;
+  let engine: Engine;
+  beforeAll(async () => {
+    broker = await startKafka();
+    admin = createAdmin(broker.bootstrapServers);
+    engine = createPulumiEngine({ dataDir: engineDataDir(), passphrase: "lifecycle-test-passphrase", concurrency: 2 });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await admin?.close();
+    await broker?.stop();
+  });
+
+  it("creates a topic, streams events and returns secret outputs separately", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    const request = topicRequest("orders", { partitions: 2 }, settings);
+    const result = await engine.apply(request);
+
+    expect(await partitionsOnBroker(admin, "orders")).toBe(2);
+    expect(result.outputs).toEqual({ topicName: "orders", partitions: 2 });
+    // One listed in the plugin's secretOutputs, one that Pulumi marks secret.
+    expect(result.secretOutputs).toEqual({ connectionToken: "token-for-orders", clusterKey: `key-of-${broker.bootstrapServers}` });
+    expect(resourceSteps(request.events)).toContain("create kafka:index/topic:Topic");
+    expect(request.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { create: 3 } } });
+
+    const again = topicRequest("orders", { partitions: 2 }, settings);
+    expect(await engine.apply(again)).toEqual(result);
+    expect(resourceSteps(again.events)).toEqual([]);
+    expect(again.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { same: 3 } } });
+  });
+
+  it("previews a partition increase as a non-destructive update, then grows the topic", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    const preview = await engine.preview(topicRequest("orders", { partitions: 4 }, settings, { kind: "UPDATE" }));
+    expect(preview).toMatchObject({ steps: { update: 1 }, destructive: false });
+    expect(await partitionsOnBroker(admin, "orders")).toBe(2);
+
+    const grown = await engine.apply(topicRequest("orders", { partitions: 4 }, settings, { kind: "UPDATE" }));
+    expect(grown.outputs.partitions).toBe(4);
+    expect(await partitionsOnBroker(admin, "orders")).toBe(4);
+
+    const unchanged = await engine.preview(topicRequest("orders", { partitions: 4 }, settings, { kind: "UPDATE" }));
+    expect(unchanged).toMatchObject({ steps: {}, destructive: false });
+  });
+
+  it("previews a delete as destructive and destroys the topic", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    const preview = await engine.preview(topicRequest("orders", { partitions: 4 }, settings, { kind: "DELETE" }));
+    expect(preview).toMatchObject({ steps: { delete: 1 }, destructive: true });
+
+    const request = topicRequest("orders", { partitions: 4 }, settings, { kind: "DELETE" });
+    await engine.destroy(request);
+    expect(await partitionsOnBroker(admin, "orders")).toBeUndefined();
+    expect(resourceSteps(request.events)).toContain("delete kafka:index/topic:Topic");
+
+    // Destroying what is already gone is a no-op, as a retried delete would be.
+    await engine.destroy(topicRequest("orders", { partitions: 4 }, settings, { kind: "DELETE" }));
+  });
+});
