@@ -1,6 +1,7 @@
 import { type IncomingMessage, type ServerResponse, createServer as createHttp1Server } from "node:http";
 import { type Http2ServerRequest, type Http2ServerResponse, createServer as createHttp2Server } from "node:http2";
 import { type AddressInfo, type Socket, createServer as createNetServer } from "node:net";
+import { Duplex } from "node:stream";
 
 type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
@@ -12,6 +13,33 @@ export interface ListeningServer {
 }
 
 const h2Preface = Buffer.from("PRI * HTTP/2.0");
+
+/**
+ * The HTTP/2 server reads a net.Socket through its native handle, which would
+ * skip bytes already read for sniffing; a JS stream that replays them first
+ * works with any server.
+ */
+function replayingStream(socket: Socket, head: Buffer): Duplex {
+  const stream = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _encoding, callback) => void socket.write(chunk, callback),
+    final: (callback) => {
+      socket.end();
+      callback();
+    },
+    destroy: (error, callback) => {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  stream.push(head);
+  socket.on("data", (chunk: Buffer) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => stream.push(null));
+  socket.on("close", () => stream.destroy());
+  return stream;
+}
 
 /**
  * Serves one handler on one plain-TCP port for both HTTP/1.1 (Connect,
@@ -31,10 +59,13 @@ export async function listen(handler: Handler, host: string, port: number): Prom
       head = Buffer.concat([head, chunk]);
       if (head.length < h2Preface.length && h2Preface.subarray(0, head.length).equals(head)) return;
       socket.off("data", onData);
+      if (head.subarray(0, h2Preface.length).equals(h2Preface)) {
+        http2.emit("connection", replayingStream(socket, head));
+        return;
+      }
       socket.pause();
       socket.unshift(head);
-      const isHttp2 = head.subarray(0, h2Preface.length).equals(h2Preface);
-      (isHttp2 ? http2 : http1).emit("connection", socket);
+      http1.emit("connection", socket);
       socket.resume();
     };
     socket.on("data", onData);

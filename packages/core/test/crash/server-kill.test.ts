@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { waitFor } from "@plinth/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { watchToEnd } from "../support/connect-helpers.ts";
+import { clientsFor, principals } from "../support/test-service.ts";
+
+const serverScript = join(import.meta.dirname, "../support/fake-engine-server.ts");
+const children: ChildProcess[] = [];
+
+async function startServerProcess(dataDir: string, journal: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", serverScript, dataDir, journal, "40"], {
+    cwd: join(import.meta.dirname, "../.."),
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    lines.on("line", (line) => line.startsWith("READY ") && resolve(line.slice(6)));
+    child.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready`)));
+  });
+  return { url, child };
+}
+
+function journalEntries(journal: string): { changeId: string }[] {
+  if (!existsSync(journal)) return [];
+  return readFileSync(journal, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { changeId: string });
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+});
+
+describe("a server killed mid-queue", () => {
+  it("completes every acknowledged change after a restart, each exactly once", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "plinth-kill-"));
+    const journal = join(dataDir, "journal.ndjson");
+    try {
+      const first = await startServerProcess(dataDir, journal);
+      const alice = clientsFor(first.url, principals.requester.token);
+      const acked = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          alice.resources.applyResource({ type: "test.widget", name: `kill-${i}`, spec: { size: 1 }, requestId: `kill-${i}` }),
+        ),
+      );
+      const ids = acked.map((response) => response.change!.id);
+      // Let a few finish, then pull the plug while the rest are queued or in flight.
+      await waitFor(async () => {
+        if (journalEntries(journal).length < 3) throw new Error("fewer than 3 applied");
+      }, { what: "first applies", timeoutMs: 30_000 });
+      first.child.kill("SIGKILL");
+      await new Promise((resolve) => first.child.once("exit", resolve));
+      const appliedBeforeKill = journalEntries(journal).length;
+      expect(appliedBeforeKill).toBeLessThan(20);
+
+      const second = await startServerProcess(dataDir, journal);
+      const after = clientsFor(second.url, principals.requester.token);
+      for (const id of ids) {
+        const { change } = await watchToEnd(after, id);
+        expect(change.status).toBe(ChangeStatus.SUCCEEDED);
+        expect(change.resultRevision).toBe(1n);
+      }
+      const { resources } = await after.resources.listResources({ pageSize: 100 });
+      expect(resources.map((r) => r.revision)).toEqual(Array(20).fill(1n));
+      // The engine may have run a change twice only if it was in flight at the kill (apply is idempotent);
+      // at most the worker's concurrency (2) of them.
+      const counts = new Map<string, number>();
+      for (const entry of journalEntries(journal)) counts.set(entry.changeId, (counts.get(entry.changeId) ?? 0) + 1);
+      expect([...counts.keys()].sort()).toEqual([...ids].sort());
+      expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(2);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

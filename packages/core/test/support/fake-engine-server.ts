@@ -1,0 +1,23 @@
+// A Plinth server process with a slow fake engine, for tests that kill real
+// processes. Test-only: `make start` never reaches this file.
+// Usage: node --import tsx fake-engine-server.ts <dataDir> <journal> <applyMs>
+import { setTimeout as delay } from "node:timers/promises";
+import { pino } from "pino";
+import { parseServiceConfig, startPlinthService } from "../../src/index.ts";
+import { createFakeEngine } from "./fake-engine.ts";
+import { testConfig } from "./test-service.ts";
+
+const [dataDir, journal, applyMs] = process.argv.slice(2);
+if (!dataDir || !journal) throw new Error("usage: fake-engine-server.ts <dataDir> <journal> <applyMs>");
+const engine = createFakeEngine({
+  journal,
+  apply: async (request) => {
+    await delay(Number(applyMs ?? 50));
+    return { outputs: { name: request.name }, secretOutputs: {} };
+  },
+});
+const service = await startPlinthService(parseServiceConfig(testConfig(dataDir), dataDir), {
+  createEngine: () => engine,
+  logger: pino({ level: "silent" }),
+});
+process.stdout.write(`READY ${service.url}\n`);
