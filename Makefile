@@ -16,7 +16,7 @@ setup:
 
 ## start: a local Kafka broker (127.0.0.1:9092, KAFKA_PORT to change) and the Plinth server
 start: setup
-	@node scripts/start.ts
+	@cd packages/core && node --import tsx ../../scripts/start.ts
 
 ## test: the whole suite: proto lint and breaking check, types, lint, then every test
 test: setup

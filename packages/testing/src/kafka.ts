@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Admin } from "@platformatic/kafka";
@@ -17,6 +17,11 @@ export interface StartKafkaOptions {
   port?: number;
   /** How long to wait for the broker to answer metadata requests (ms). */
   startTimeoutMs?: number;
+  /**
+   * Keep the broker's data here across runs (e.g. `make start`) instead of a
+   * fresh scratch directory; it is formatted once and not deleted by stop().
+   */
+  dataDir?: string;
 }
 
 /** A single-node KRaft broker (broker and controller in one JVM) on loopback. */
@@ -93,6 +98,29 @@ async function brokerAnswers(bootstrapServers: string): Promise<void> {
   }
 }
 
+async function formatStorage(javaArgs: string[], dir: string): Promise<void> {
+  const clusterId = randomBytes(16).toString("base64url");
+  const args = [
+    ...javaArgs,
+    "kafka.tools.StorageTool",
+    "format",
+    "--standalone",
+    "-t",
+    clusterId,
+    "-c",
+    join(dir, "server.properties"),
+  ];
+  try {
+    await execFileAsync("java", args);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new MissingToolError("java not found: install Java 17+ (apt-get install openjdk-17-jre-headless)");
+    }
+    const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    throw new Error(`formatting Kafka storage failed: ${stderr}`, { cause: error });
+  }
+}
+
 /**
  * Starts a real Apache Kafka broker (KRaft, single node) on free loopback
  * ports with storage formatted in a fresh directory. Resolves once the broker
@@ -100,35 +128,31 @@ async function brokerAnswers(bootstrapServers: string): Promise<void> {
  */
 export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaBroker> {
   const libs = kafkaLibsDir();
-  const port = options.port ?? (await freePort());
-  const controllerPort = await freePort();
-  const dir = scratchDir("plinth-kafka");
+  const persistent = options.dataDir !== undefined;
+  const dir = options.dataDir ?? scratchDir("plinth-kafka");
+  mkdirSync(dir, { recursive: true });
+  // A formatted KRaft log remembers its controller's address, so a kept broker keeps its ports.
+  const portsFile = join(dir, "ports.json");
+  const saved =
+    persistent && existsSync(portsFile)
+      ? (JSON.parse(readFileSync(portsFile, "utf8")) as { port: number; controllerPort: number })
+      : undefined;
+  const port = options.port ?? saved?.port ?? (await freePort());
+  const controllerPort = saved?.controllerPort ?? (await freePort());
+  const formatted = existsSync(join(dir, "data", "meta.properties"));
   const bootstrapServers = `127.0.0.1:${port}`;
   const classpath = join(libs, "*");
   writeFileSync(join(dir, "server.properties"), serverProperties(dir, port, controllerPort));
   writeFileSync(join(dir, "log4j2.properties"), log4jConfig);
   const javaArgs = [...jvmOptions, `-Dlog4j2.configurationFile=${join(dir, "log4j2.properties")}`, "-cp", classpath];
 
-  const clusterId = randomBytes(16).toString("base64url");
-  try {
-    await execFileAsync("java", [
-      ...javaArgs,
-      "kafka.tools.StorageTool",
-      "format",
-      "--standalone",
-      "-t",
-      clusterId,
-      "-c",
-      join(dir, "server.properties"),
-    ]);
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new MissingToolError("java not found: install Java 17+ (apt-get install openjdk-17-jre-headless)");
+  if (!formatted) {
+    try {
+      await formatStorage(javaArgs, dir);
+    } catch (error) {
+      if (!persistent) rmSync(dir, { recursive: true, force: true });
+      throw error;
     }
-    throw new Error(`formatting Kafka storage failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, {
-      cause: error,
-    });
   }
 
   let broker: ManagedProcess | undefined;
@@ -155,10 +179,11 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     }
   };
 
+  if (persistent) writeFileSync(portsFile, JSON.stringify({ port, controllerPort }));
   try {
     await launch();
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
+    if (!persistent) rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 
@@ -167,7 +192,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     if (stopped) return;
     stopped = true;
     await broker?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (!persistent) rmSync(dir, { recursive: true, force: true });
   };
   return {
     bootstrapServers,

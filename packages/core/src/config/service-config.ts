@@ -8,7 +8,9 @@ const role = z.enum(["requester", "reviewer", "admin"]);
 /** The service config file (YAML). Every field is checked at start; a bad file stops the server with one message. */
 export const ServiceConfigSchema = z
   .object({
-    listen: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) }).prefault({}),
+    listen: z
+      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) })
+      .prefault({}),
     /** Relative paths are relative to the config file. */
     dataDir: z.string().default("./.plinth"),
     store: z
@@ -91,7 +93,9 @@ function interpolate(value: unknown, path: string): unknown {
   }
   if (Array.isArray(value)) return value.map((item, index) => interpolate(item, `${path}[${index}]`));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, path ? `${path}.${key}` : key)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, path ? `${path}.${key}` : key)]),
+    );
   }
   return value;
 }

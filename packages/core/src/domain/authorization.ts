@@ -10,7 +10,9 @@ export function assertCanChange(principal: Principal, ownerTeam: string | undefi
     throw new PermissionDeniedError(`${principal.id} has no requester role and cannot submit changes`);
   }
   if (ownerTeam !== undefined && ownerTeam !== principal.team && !principal.roles.includes("admin")) {
-    throw new PermissionDeniedError(`this resource belongs to team ${ownerTeam}; ${principal.id} is in team ${principal.team}`);
+    throw new PermissionDeniedError(
+      `this resource belongs to team ${ownerTeam}; ${principal.id} is in team ${principal.team}`,
+    );
   }
 }
 

@@ -12,7 +12,9 @@ export class PluginFault extends Error {
     readonly hook: string,
     cause: unknown,
   ) {
-    super(`plugin ${pluginType} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`plugin ${pluginType} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
   }
 }
 
@@ -42,12 +44,7 @@ export function applyDefaults(plugin: LoadedPlugin, name: string, spec: unknown)
   return { spec: JSON.parse(JSON.stringify(result.spec)) as JsonObject, explanations: result.explanations ?? {} };
 }
 
-export function validateTransition(
-  plugin: LoadedPlugin,
-  name: string,
-  next: unknown,
-  previous: unknown,
-): Violation[] {
+export function validateTransition(plugin: LoadedPlugin, name: string, next: unknown, previous: unknown): Violation[] {
   const validate = plugin.definition.validate;
   if (!validate) return [];
   const violations = guarded(plugin, "validate", () => validate(name, next, previous, plugin.context));

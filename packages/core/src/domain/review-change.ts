@@ -73,13 +73,18 @@ export async function approveChange(
     const change = await loadChange(tx, id);
     assertCanReview(principal, change.requestedBy);
     if (change.status !== "PENDING_REVIEW") {
-      throw new FailedPreconditionError(`change ${id} is ${change.status}; only a change pending review can be approved`);
+      throw new FailedPreconditionError(
+        `change ${id} is ${change.status}; only a change pending review can be approved`,
+      );
     }
     if (change.reviews.some((review) => review.reviewer === principal.id)) {
       throw new FailedPreconditionError(`${principal.id} has already approved change ${id}; another reviewer must`);
     }
     const now = deps.now().toISOString();
-    const reviews = [...change.reviews, { reviewer: principal.id, decision: "APPROVED" as const, comment, createdAt: now }];
+    const reviews = [
+      ...change.reviews,
+      { reviewer: principal.id, decision: "APPROVED" as const, comment, createdAt: now },
+    ];
     const approvals = reviews.filter((review) => review.decision === "APPROVED").length;
     const done = approvals >= change.requiredApprovals;
     const next = await transition(
@@ -108,11 +113,23 @@ export async function rejectChange(
     const change = await loadChange(tx, id);
     assertCanReview(principal, change.requestedBy);
     if (change.status !== "PENDING_REVIEW") {
-      throw new FailedPreconditionError(`change ${id} is ${change.status}; only a change pending review can be rejected`);
+      throw new FailedPreconditionError(
+        `change ${id} is ${change.status}; only a change pending review can be rejected`,
+      );
     }
     const now = deps.now().toISOString();
-    const reviews = [...change.reviews, { reviewer: principal.id, decision: "REJECTED" as const, comment, createdAt: now }];
-    const next = await transition(tx, deps, { ...change, reviews }, "REJECTED", `rejected by ${principal.id}: ${comment}`, "review");
+    const reviews = [
+      ...change.reviews,
+      { reviewer: principal.id, decision: "REJECTED" as const, comment, createdAt: now },
+    ];
+    const next = await transition(
+      tx,
+      deps,
+      { ...change, reviews },
+      "REJECTED",
+      `rejected by ${principal.id}: ${comment}`,
+      "review",
+    );
     if (change.kind === "CREATE") await releaseUnappliedResource(tx, change);
     return next;
   });

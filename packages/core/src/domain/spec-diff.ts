@@ -2,7 +2,10 @@ import diff from "microdiff";
 import type { Json, JsonObject, SpecDifference } from "./types.ts";
 
 /** The differences between two resolved specs, by dotted path; undefined means "absent". */
-export function specDifferences(before: JsonObject | null | undefined, after: JsonObject | null | undefined): SpecDifference[] {
+export function specDifferences(
+  before: JsonObject | null | undefined,
+  after: JsonObject | null | undefined,
+): SpecDifference[] {
   return diff(before ?? {}, after ?? {}).map((entry) => {
     const path = entry.path.join(".");
     switch (entry.type) {

@@ -104,11 +104,18 @@ async function desiredState(tx: StoreTx, type: string, name: string): Promise<De
     };
   }
   const exists = resource !== undefined && resource.status !== "DELETED" && resource.revision > 0;
-  return { resource, exists, resolvedSpec: exists ? (resource?.resolvedSpec ?? undefined) : undefined, labels: resource?.labels ?? {} };
+  return {
+    resource,
+    exists,
+    resolvedSpec: exists ? (resource?.resolvedSpec ?? undefined) : undefined,
+    labels: resource?.labels ?? {},
+  };
 }
 
 function requestHash(operation: string, input: object): string {
-  return createHash("sha256").update(`${operation}\n${canonicalJson(input)}`).digest("hex");
+  return createHash("sha256")
+    .update(`${operation}\n${canonicalJson(input)}`)
+    .digest("hex");
 }
 
 /** Stripe-style idempotency: the same key and payload returns the original outcome; another payload is refused. */
@@ -139,7 +146,9 @@ function checkExpectedRevision(expected: number | undefined, resource: ResourceR
   if (expected === undefined) return;
   const actual = resource && resource.status !== "DELETED" ? resource.revision : 0;
   if (expected !== actual) {
-    throw new AbortedError(`expected_revision is ${expected} but the resource is at revision ${actual}: re-read it and retry`);
+    throw new AbortedError(
+      `expected_revision is ${expected} but the resource is at revision ${actual}: re-read it and retry`,
+    );
   }
 }
 
@@ -292,7 +301,10 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
     if (replay) return replay;
     const state = await desiredState(tx, input.type, input.name);
-    assertCanChange(principal, state.resource && state.resource.status !== "DELETED" ? state.resource.ownerTeam : undefined);
+    assertCanChange(
+      principal,
+      state.resource && state.resource.status !== "DELETED" ? state.resource.ownerTeam : undefined,
+    );
     checkExpectedRevision(input.expectedRevision, state.resource);
     const plan = await planApply(tx, deps, plugin, principal, input.name, input.spec, input.labels, state);
     if (plan.noOp) {
@@ -355,7 +367,11 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
 }
 
 /** DeleteResource: a change that destroys the resource once approved. */
-export async function submitDelete(deps: LifecycleDeps, principal: Principal, input: DeleteInput): Promise<SubmitResult> {
+export async function submitDelete(
+  deps: LifecycleDeps,
+  principal: Principal,
+  input: DeleteInput,
+): Promise<SubmitResult> {
   const plugin = checkCommonFields(deps, input.type, input.name, input.requestId);
   const hash = requestHash("delete", { ...input, requestId: undefined });
   const result = await deps.store.transact(async (tx) => {

@@ -14,14 +14,7 @@ export interface Principal {
 export type ChangeKind = "CREATE" | "UPDATE" | "DELETE";
 
 export type ChangeStatus =
-  | "PENDING_REVIEW"
-  | "APPROVED"
-  | "QUEUED"
-  | "APPLYING"
-  | "SUCCEEDED"
-  | "FAILED"
-  | "REJECTED"
-  | "CANCELLED";
+  "PENDING_REVIEW" | "APPROVED" | "QUEUED" | "APPLYING" | "SUCCEEDED" | "FAILED" | "REJECTED" | "CANCELLED";
 
 /** Statuses after which a change never moves again. */
 export const finalChangeStatuses: ReadonlySet<ChangeStatus> = new Set(["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"]);

@@ -67,7 +67,14 @@ export class EngineError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
-    readonly code: "TARGET_UNREACHABLE" | "CONCURRENT_UPDATE" | "INVALID_INPUT" | "ALREADY_EXISTS" | "PLUGIN_FAILED" | "TIMEOUT" | "UNKNOWN",
+    readonly code:
+      | "TARGET_UNREACHABLE"
+      | "CONCURRENT_UPDATE"
+      | "INVALID_INPUT"
+      | "ALREADY_EXISTS"
+      | "PLUGIN_FAILED"
+      | "TIMEOUT"
+      | "UNKNOWN",
     options?: ErrorOptions,
   ) {
     super(message, options);

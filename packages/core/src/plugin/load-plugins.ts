@@ -34,7 +34,9 @@ export function resolvePluginModule(specifier: string, baseDir: string): string 
 
 function isPlugin(value: unknown): value is PluginDefinition<unknown, unknown> {
   const v = value as Partial<PluginDefinition> | undefined;
-  return !!v && typeof v.type === "string" && typeof v.version === "string" && typeof v.program === "function" && !!v.spec;
+  return (
+    !!v && typeof v.type === "string" && typeof v.version === "string" && typeof v.program === "function" && !!v.spec
+  );
 }
 
 /**
@@ -56,7 +58,9 @@ export async function loadPlugins(entries: PluginEntry[], baseDir: string, logge
     }
     const definition = namespace[entry.export];
     if (!isPlugin(definition)) {
-      throw new PluginLoadError(`${where}: the export is not a plugin made with definePlugin (type, version, spec, program)`);
+      throw new PluginLoadError(
+        `${where}: the export is not a plugin made with definePlugin (type, version, spec, program)`,
+      );
     }
     if (loaded.some((plugin) => plugin.definition.type === definition.type)) {
       throw new PluginLoadError(`${where}: a second plugin for type ${definition.type}`);

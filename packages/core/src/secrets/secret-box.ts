@@ -19,7 +19,9 @@ export function createSecretBox(key: string): SecretBox {
       const iv = randomBytes(12);
       const cipher = createCipheriv("aes-256-gcm", aesKey, iv);
       const body = Buffer.concat([cipher.update(JSON.stringify(values), "utf8"), cipher.final()]);
-      return ["v1", iv, cipher.getAuthTag(), body].map((part) => (typeof part === "string" ? part : part.toString("base64url"))).join(".");
+      return ["v1", iv, cipher.getAuthTag(), body]
+        .map((part) => (typeof part === "string" ? part : part.toString("base64url")))
+        .join(".");
     },
     open(sealed) {
       const [version, iv, tag, body] = sealed.split(".");

@@ -15,7 +15,10 @@ export const sha256Hex = (text: string): string => createHash("sha256").update(t
 
 /** Looks up the principal for a bearer token, comparing hashes in constant time. */
 export function createAuthenticator(principals: PrincipalConfig[]): (authorization: string | null) => Principal {
-  const known = principals.map((p) => ({ principal: { id: p.id, team: p.team, roles: p.roles }, hash: Buffer.from(p.tokenSha256, "hex") }));
+  const known = principals.map((p) => ({
+    principal: { id: p.id, team: p.team, roles: p.roles },
+    hash: Buffer.from(p.tokenSha256, "hex"),
+  }));
   return (authorization) => {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
     if (!match?.[1]) {

@@ -10,7 +10,13 @@ import {
   ReviewSchema,
   type ChangeEvent,
 } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
-import { type Resource, ResourceSchema, ResourceStatus, type Revision, RevisionSchema } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
+import {
+  type Resource,
+  ResourceSchema,
+  ResourceStatus,
+  type Revision,
+  RevisionSchema,
+} from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { SpecDifferenceSchema, type SpecDifference } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import type * as domain from "../domain/types.ts";
 import type { ChangeEventRecord, ChangeRecord, ResourceRecord, RevisionRecord } from "../store/records.ts";

@@ -38,7 +38,12 @@ export function toConnectError(error: unknown): ConnectError {
   if (error instanceof DomainError) {
     const violations =
       error instanceof InvalidArgumentError || error instanceof FailedPreconditionError ? error.violations : [];
-    return new ConnectError(error.message, codes[error.kind], undefined, violations.length ? [badRequest(violations)] : []);
+    return new ConnectError(
+      error.message,
+      codes[error.kind],
+      undefined,
+      violations.length ? [badRequest(violations)] : [],
+    );
   }
   if (error instanceof PluginFault) {
     return new ConnectError(error.message, Code.Internal);

@@ -38,4 +38,3 @@ export function createObservingInterceptor(metrics: Metrics, logger: Logger): In
     }
   };
 }
-

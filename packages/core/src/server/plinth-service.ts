@@ -113,10 +113,15 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     if (options.worker !== false) worker.start();
     const prune = setInterval(() => {
       const before = new Date(Date.now() - idempotencyKeyRetentionMs).toISOString();
-      store.transact((tx) => tx.pruneIdempotencyKeys(before)).catch((error: unknown) => logger.warn({ err: error }, "pruning idempotency keys failed"));
+      store
+        .transact((tx) => tx.pruneIdempotencyKeys(before))
+        .catch((error: unknown) => logger.warn({ err: error }, "pruning idempotency keys failed"));
     }, 3600_000);
     prune.unref();
-    logger.info({ url: server.url, plugins: plugins.list().map((p) => p.definition.type), dataDir }, "plinth is serving");
+    logger.info(
+      { url: server.url, plugins: plugins.list().map((p) => p.definition.type), dataDir },
+      "plinth is serving",
+    );
     return {
       url: server.url,
       port: server.port,

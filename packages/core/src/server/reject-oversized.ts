@@ -21,7 +21,12 @@ export function rejectOversized(
   const out = res as ServerResponse;
   if (contentType.startsWith("application/grpc")) {
     // gRPC and gRPC-Web carry the status in the headers of a "trailers-only" 200 response.
-    out.writeHead(200, { ...headers, "content-type": contentType, "grpc-status": "8", "grpc-message": encodeURIComponent(message) });
+    out.writeHead(200, {
+      ...headers,
+      "content-type": contentType,
+      "grpc-status": "8",
+      "grpc-message": encodeURIComponent(message),
+    });
     out.end();
   } else {
     out.writeHead(429, { ...headers, "content-type": "application/json" });

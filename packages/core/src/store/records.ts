@@ -1,10 +1,4 @@
-import type {
-  ChangeKind,
-  ChangeStatus,
-  JsonObject,
-  ResourceStatus,
-  Review,
-} from "../domain/types.ts";
+import type { ChangeKind, ChangeStatus, JsonObject, ResourceStatus, Review } from "../domain/types.ts";
 
 /** A managed resource as stored: its latest applied state plus its identity reservation. */
 export interface ResourceRecord {

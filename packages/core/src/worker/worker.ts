@@ -61,7 +61,12 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const nudge = (): void => wake?.();
   let unsubscribe: (() => void) | undefined;
 
-  async function event(change: ChangeRecord, kind: "engine" | "diagnostic" | "verify" | "retry", message: string, details: JsonObject | null): Promise<void> {
+  async function event(
+    change: ChangeRecord,
+    kind: "engine" | "diagnostic" | "verify" | "retry",
+    message: string,
+    details: JsonObject | null,
+  ): Promise<void> {
     await deps.store.transact((tx) =>
       tx.appendEvent({ changeId: change.id, time: deps.now().toISOString(), status: null, kind, message, details }),
     );
@@ -96,7 +101,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         });
         const resource = await tx.getResource(change.type, change.name);
         if (resource) {
-          const status = change.kind === "DELETE" ? "DELETING" : resource.revision === 0 ? "PROVISIONING" : resource.status;
+          const status =
+            change.kind === "DELETE" ? "DELETING" : resource.revision === 0 ? "PROVISIONING" : resource.status;
           await tx.upsertResource({ ...resource, status, updatedAt: now });
         }
         return { job, change: next };
@@ -108,22 +114,30 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
 
   /** Keeps the lease alive while the engine works; aborts the work if another worker took it. */
   function holdLease(job: JobRecord, controller: AbortController): () => void {
-    const timer = setInterval(() => {
-      deps.store
-        .transact(async (tx) => {
-          const current = await tx.getJob(job.changeId);
-          if (!current || current.leaseOwner !== options.id) throw new LeaseLost();
-          await tx.upsertJob({ ...current, leaseExpiresAt: deps.now().getTime() + options.leaseMs });
-        })
-        .catch((error: unknown) => {
-          deps.logger.warn({ changeId: job.changeId, err: error }, "lost the lease; abandoning the change");
-          controller.abort(new LeaseLost("lease lost"));
-        });
-    }, Math.max(50, Math.floor(options.leaseMs / 3)));
+    const timer = setInterval(
+      () => {
+        deps.store
+          .transact(async (tx) => {
+            const current = await tx.getJob(job.changeId);
+            if (!current || current.leaseOwner !== options.id) throw new LeaseLost();
+            await tx.upsertJob({ ...current, leaseExpiresAt: deps.now().getTime() + options.leaseMs });
+          })
+          .catch((error: unknown) => {
+            deps.logger.warn({ changeId: job.changeId, err: error }, "lost the lease; abandoning the change");
+            controller.abort(new LeaseLost("lease lost"));
+          });
+      },
+      Math.max(50, Math.floor(options.leaseMs / 3)),
+    );
     return () => clearInterval(timer);
   }
 
-  async function verify(plugin: LoadedPlugin, change: ChangeRecord, outputs: JsonObject, signal: AbortSignal): Promise<void> {
+  async function verify(
+    plugin: LoadedPlugin,
+    change: ChangeRecord,
+    outputs: JsonObject,
+    signal: AbortSignal,
+  ): Promise<void> {
     const check = plugin.definition.verify;
     if (!check || change.kind === "DELETE" || !change.resolvedSpec) return;
     const deadline = Date.now() + options.verifyTimeoutMs;
@@ -131,9 +145,12 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     let last = "";
     for (let round = 1; ; round++) {
       signal.throwIfAborted();
-      const result = await check({ name: change.name, spec: change.resolvedSpec, outputs, settings: plugin.context.settings }).catch(
-        (error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) }),
-      );
+      const result = await check({
+        name: change.name,
+        spec: change.resolvedSpec,
+        outputs,
+        settings: plugin.context.settings,
+      }).catch((error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) }));
       if (result.ready) {
         await event(change, "verify", `verified${result.message ? `: ${result.message}` : ""}`, { rounds: round });
         return;
@@ -149,7 +166,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function succeed(job: JobRecord, change: ChangeRecord, result: EngineOutputs): Promise<void> {
     await deps.store.transact(async (tx) => {
       const current = await tx.getJob(job.changeId);
-      if (!current || current.leaseOwner !== options.id) throw new LeaseLost("lease lost before the result was recorded");
+      if (!current || current.leaseOwner !== options.id)
+        throw new LeaseLost("lease lost before the result was recorded");
       const resource = await tx.getResource(change.type, change.name);
       if (!resource) throw new Error(`resource row for ${change.type}/${change.name} is missing`);
       const now = deps.now().toISOString();
@@ -182,7 +200,14 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         labels: change.labels,
         updatedAt: now,
       });
-      await tx.updateChange({ ...change, status: "SUCCEEDED", updatedAt: now, finishedAt: now, lastError: null, resultRevision: revision });
+      await tx.updateChange({
+        ...change,
+        status: "SUCCEEDED",
+        updatedAt: now,
+        finishedAt: now,
+        lastError: null,
+        resultRevision: revision,
+      });
       await tx.appendEvent({
         changeId: change.id,
         time: now,
@@ -218,7 +243,13 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         return;
       }
       await tx.deleteJob(change.id);
-      await tx.updateChange({ ...change, status: "FAILED", lastError: failure.message, updatedAt: stamp, finishedAt: stamp });
+      await tx.updateChange({
+        ...change,
+        status: "FAILED",
+        lastError: failure.message,
+        updatedAt: stamp,
+        finishedAt: stamp,
+      });
       await tx.appendEvent({
         changeId: change.id,
         time: stamp,
@@ -253,8 +284,17 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       let events = Promise.resolve();
       const onEvent = (engineEvent: EngineEvent): void => {
         events = events
-          .then(() => event(change, engineEvent.kind === "diagnostic" ? "diagnostic" : "engine", engineEvent.message, engineEvent.details ?? null))
-          .catch((error: unknown) => deps.logger.warn({ err: error, changeId: change.id }, "could not record an engine event"));
+          .then(() =>
+            event(
+              change,
+              engineEvent.kind === "diagnostic" ? "diagnostic" : "engine",
+              engineEvent.message,
+              engineEvent.details ?? null,
+            ),
+          )
+          .catch((error: unknown) =>
+            deps.logger.warn({ err: error, changeId: change.id }, "could not record an engine event"),
+          );
       };
       const request = {
         stackName: `${change.type}--${change.name}`,
@@ -275,13 +315,19 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       await events;
       await verify(plugin, change, result.outputs, controller.signal);
       await succeed(job, change, result);
-      deps.metrics.applyDuration.observe({ type: change.type, kind: change.kind, outcome: "succeeded" }, (Date.now() - started) / 1000);
+      deps.metrics.applyDuration.observe(
+        { type: change.type, kind: change.kind, outcome: "succeeded" },
+        (Date.now() - started) / 1000,
+      );
     } catch (error) {
       if (error instanceof LeaseLost || controller.signal.reason instanceof LeaseLost) return;
       if (!running && controller.signal.aborted) return; // Shutting down: the lease expires and another attempt resumes.
       deps.logger.warn({ changeId: change.id, type: change.type, name: change.name, err: error }, "apply failed");
       await fail(job, change, error);
-      deps.metrics.applyDuration.observe({ type: change.type, kind: change.kind, outcome: "failed" }, (Date.now() - started) / 1000);
+      deps.metrics.applyDuration.observe(
+        { type: change.type, kind: change.kind, outcome: "failed" },
+        (Date.now() - started) / 1000,
+      );
     } finally {
       release();
       controllers.delete(controller);

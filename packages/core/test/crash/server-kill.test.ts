@@ -47,14 +47,22 @@ describe("a server killed mid-queue", () => {
       const alice = clientsFor(first.url, principals.requester.token);
       const acked = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          alice.resources.applyResource({ type: "test.widget", name: `kill-${i}`, spec: { size: 1 }, requestId: `kill-${i}` }),
+          alice.resources.applyResource({
+            type: "test.widget",
+            name: `kill-${i}`,
+            spec: { size: 1 },
+            requestId: `kill-${i}`,
+          }),
         ),
       );
       const ids = acked.map((response) => response.change!.id);
       // Let a few finish, then pull the plug while the rest are queued or in flight.
-      await waitFor(async () => {
-        if (journalEntries(journal).length < 3) throw new Error("fewer than 3 applied");
-      }, { what: "first applies", timeoutMs: 30_000 });
+      await waitFor(
+        async () => {
+          if (journalEntries(journal).length < 3) throw new Error("fewer than 3 applied");
+        },
+        { what: "first applies", timeoutMs: 30_000 },
+      );
       first.child.kill("SIGKILL");
       await new Promise((resolve) => first.child.once("exit", resolve));
       const appliedBeforeKill = journalEntries(journal).length;

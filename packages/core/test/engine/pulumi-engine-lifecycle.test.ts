@@ -6,7 +6,9 @@ import type { Engine, EngineEvent } from "../../src/index.ts";
 import { createAdmin, engineDataDir, partitionsOnBroker, topicRequest } from "./support/engine-fixture.ts";
 
 const resourceSteps = (events: EngineEvent[]): string[] =>
-  events.filter((event) => event.kind === "resource" && event.details?.phase === "done").map((event) => `${event.details?.op} ${event.details?.type}`);
+  events
+    .filter((event) => event.kind === "resource" && event.details?.phase === "done")
+    .map((event) => `${event.details?.op} ${event.details?.type}`);
 
 // The whole life of one resource through the engine API only: real Pulumi
 // CLI, real Kafka provider, real broker, checked by an independent admin client.
@@ -33,7 +35,10 @@ describe("Pulumi engine: create, no-op, grow, preview, destroy", () => {
     expect(await partitionsOnBroker(admin, "orders")).toBe(2);
     expect(result.outputs).toEqual({ topicName: "orders", partitions: 2 });
     // One listed in the plugin's secretOutputs, one that Pulumi marks secret.
-    expect(result.secretOutputs).toEqual({ connectionToken: "token-for-orders", clusterKey: `key-of-${broker.bootstrapServers}` });
+    expect(result.secretOutputs).toEqual({
+      connectionToken: "token-for-orders",
+      clusterKey: `key-of-${broker.bootstrapServers}`,
+    });
     expect(resourceSteps(request.events)).toContain("create kafka:index/topic:Topic");
     expect(request.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { create: 3 } } });
 

@@ -22,7 +22,12 @@ describe("the change lifecycle through the real server", () => {
 
   it("acknowledges a create, applies it, and records revision 1 with defaults and outputs", async () => {
     const alice = service.as("requester");
-    const applied = await alice.resources.applyResource({ type: "test.widget", name: "w-create", spec: { size: 3 }, requestId: "r-create-1" });
+    const applied = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "w-create",
+      spec: { size: 3 },
+      requestId: "r-create-1",
+    });
     expect(applied.change?.kind).toBe(ChangeKind.CREATE);
     expect(applied.change?.status).toBe(ChangeStatus.QUEUED);
     expect(applied.change?.resolvedSpec).toEqual({ size: 3, color: "blue" });
@@ -38,7 +43,12 @@ describe("the change lifecycle through the real server", () => {
 
   it("needs a reviewer other than the requester for a delete", async () => {
     const alice = service.as("requester");
-    const created = await alice.resources.applyResource({ type: "test.widget", name: "w-del", spec: { size: 1 }, requestId: "r-del-1" });
+    const created = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "w-del",
+      spec: { size: 1 },
+      requestId: "r-del-1",
+    });
     await waitFinal(alice, created.change!.id);
     const deletion = await alice.resources.deleteResource({ type: "test.widget", name: "w-del", requestId: "r-del-2" });
     expect(deletion.change?.status).toBe(ChangeStatus.PENDING_REVIEW);

@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failure } from "../support/connect-helpers.ts";
 import { type TestService, startTestService } from "../support/test-service.ts";
@@ -17,12 +18,36 @@ describe("bad input gets a clear error and changes nothing", () => {
     { reason: "empty name", request: { type: "test.widget", name: "", spec: { size: 1 } }, fields: ["name"] },
     { reason: "name with a slash", request: { type: "test.widget", name: "a/b", spec: { size: 1 } }, fields: ["name"] },
     { reason: "missing required field", request: { type: "test.widget", name: "x", spec: {} }, fields: ["spec.size"] },
-    { reason: "wrong field type", request: { type: "test.widget", name: "x", spec: { size: "big" } }, fields: ["spec.size"] },
-    { reason: "out of range", request: { type: "test.widget", name: "x", spec: { size: 1000 } }, fields: ["spec.size"] },
-    { reason: "not an allowed value", request: { type: "test.widget", name: "x", spec: { size: 1, color: "pink" } }, fields: ["spec.color"] },
-    { reason: "unknown field", request: { type: "test.widget", name: "x", spec: { size: 1, shape: "round" } }, fields: ["spec.shape"] },
-    { reason: "request_id with spaces", request: { type: "test.widget", name: "x", spec: { size: 1 }, requestId: "a b" }, fields: ["request_id"] },
-  ])("ApplyResource: $reason -> INVALID_ARGUMENT on $fields", async ({ request, fields }) => {
+    {
+      reason: "wrong field type",
+      request: { type: "test.widget", name: "x", spec: { size: "big" } },
+      fields: ["spec.size"],
+    },
+    {
+      reason: "out of range",
+      request: { type: "test.widget", name: "x", spec: { size: 1000 } },
+      fields: ["spec.size"],
+    },
+    {
+      reason: "not an allowed value",
+      request: { type: "test.widget", name: "x", spec: { size: 1, color: "pink" } },
+      fields: ["spec.color"],
+    },
+    {
+      reason: "unknown field",
+      request: { type: "test.widget", name: "x", spec: { size: 1, shape: "round" } },
+      fields: ["spec.shape"],
+    },
+    {
+      reason: "request_id with spaces",
+      request: { type: "test.widget", name: "x", spec: { size: 1 }, requestId: "a b" },
+      fields: ["request_id"],
+    },
+  ] as {
+    reason: string;
+    request: { type: string; name: string; spec: JsonObject; requestId?: string };
+    fields: string[];
+  }[])("ApplyResource: $reason -> INVALID_ARGUMENT on $fields", async ({ request, fields }) => {
     const outcome = await failure(service.as("requester").resources.applyResource(request));
     expect(outcome.code).toBe(Code.InvalidArgument);
     expect(outcome.fields).toEqual(fields);
@@ -36,26 +61,56 @@ describe("bad input gets a clear error and changes nothing", () => {
   });
 
   it.each([
-    { reason: "page size over the limit", call: (s: TestService) => s.as("requester").changes.listChanges({ pageSize: 501 }), fields: ["page_size"] },
-    { reason: "negative page size", call: (s: TestService) => s.as("requester").resources.listResources({ pageSize: -1 }), fields: ["page_size"] },
-    { reason: "a forged page token", call: (s: TestService) => s.as("requester").changes.listChanges({ pageToken: "garbage!" }), fields: ["page_token"] },
+    {
+      reason: "page size over the limit",
+      call: (s: TestService) => s.as("requester").changes.listChanges({ pageSize: 501 }),
+      fields: ["page_size"],
+    },
+    {
+      reason: "negative page size",
+      call: (s: TestService) => s.as("requester").resources.listResources({ pageSize: -1 }),
+      fields: ["page_size"],
+    },
+    {
+      reason: "a forged page token",
+      call: (s: TestService) => s.as("requester").changes.listChanges({ pageToken: "garbage!" }),
+      fields: ["page_token"],
+    },
   ])("lists: $reason -> INVALID_ARGUMENT", async ({ call, fields }) => {
     const outcome = await failure(call(service));
     expect(outcome).toMatchObject({ code: Code.InvalidArgument, fields });
   });
 
   it.each([
-    { reason: "unknown change", call: (s: TestService) => s.as("reviewer").changes.approveChange({ id: "chg_missing" }), code: Code.NotFound },
-    { reason: "unknown resource", call: (s: TestService) => s.as("requester").resources.getResource({ type: "test.widget", name: "ghost" }), code: Code.NotFound },
-    { reason: "deleting what does not exist", call: (s: TestService) => s.as("requester").resources.deleteResource({ type: "test.widget", name: "ghost" }), code: Code.NotFound },
-    { reason: "unknown plugin", call: (s: TestService) => s.as("requester").plugins.getPlugin({ type: "nope" }), code: Code.NotFound },
+    {
+      reason: "unknown change",
+      call: (s: TestService) => s.as("reviewer").changes.approveChange({ id: "chg_missing" }),
+      code: Code.NotFound,
+    },
+    {
+      reason: "unknown resource",
+      call: (s: TestService) => s.as("requester").resources.getResource({ type: "test.widget", name: "ghost" }),
+      code: Code.NotFound,
+    },
+    {
+      reason: "deleting what does not exist",
+      call: (s: TestService) => s.as("requester").resources.deleteResource({ type: "test.widget", name: "ghost" }),
+      code: Code.NotFound,
+    },
+    {
+      reason: "unknown plugin",
+      call: (s: TestService) => s.as("requester").plugins.getPlugin({ type: "nope" }),
+      code: Code.NotFound,
+    },
   ])("$reason -> its own code, never INTERNAL", async ({ call, code }) => {
     expect((await failure(call(service))).code).toBe(code);
   });
 
   it("rejects a body over the size limit without a 500", async () => {
     const huge = { size: 1, blob: "x".repeat(5 * 1024 * 1024) };
-    const outcome = await failure(service.as("requester").resources.applyResource({ type: "test.widget", name: "big", spec: huge }));
+    const outcome = await failure(
+      service.as("requester").resources.applyResource({ type: "test.widget", name: "big", spec: huge }),
+    );
     expect(outcome.code).toBe(Code.ResourceExhausted);
   });
 

@@ -32,7 +32,12 @@ describe("queue and retries", () => {
       engine: flakyEngine(2, () => new EngineError("broker unreachable", true, "TARGET_UNREACHABLE")),
     });
     const alice = service.as("requester");
-    const created = await alice.resources.applyResource({ type: "test.widget", name: "flaky", spec: { size: 1 }, requestId: "f1" });
+    const created = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "flaky",
+      spec: { size: 1 },
+      requestId: "f1",
+    });
     const { change, messages } = await watchToEnd(alice, created.change!.id);
     expect(change.status).toBe(ChangeStatus.SUCCEEDED);
     expect(change.attempts).toBe(3);
@@ -46,7 +51,12 @@ describe("queue and retries", () => {
       engine: flakyEngine(3, () => new EngineError("broker unreachable", true, "TARGET_UNREACHABLE")),
     });
     const alice = service.as("requester");
-    const created = await alice.resources.applyResource({ type: "test.widget", name: "gives-up", spec: { size: 1 }, requestId: "g1" });
+    const created = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "gives-up",
+      spec: { size: 1 },
+      requestId: "g1",
+    });
     const failed = await watchToEnd(alice, created.change!.id);
     expect(failed.change.status).toBe(ChangeStatus.FAILED);
     expect(failed.change.attempts).toBe(3);
@@ -66,18 +76,30 @@ describe("queue and retries", () => {
       engine: flakyEngine(1, () => new EngineError("invalid topic config", false, "INVALID_INPUT")),
     });
     const alice = service.as("requester");
-    const created = await alice.resources.applyResource({ type: "test.widget", name: "bad", spec: { size: 1 }, requestId: "b1" });
+    const created = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "bad",
+      spec: { size: 1 },
+      requestId: "b1",
+    });
     const failed = await watchToEnd(alice, created.change!.id);
     expect(failed.change.status).toBe(ChangeStatus.FAILED);
     expect(failed.change.attempts).toBe(1);
     expect((await failure(alice.changes.retryChange({ id: "chg_nope" }))).code).toBe(Code.NotFound);
-    expect((await failure(service.as("outsider").changes.retryChange({ id: created.change!.id }))).code).toBe(Code.PermissionDenied);
+    expect((await failure(service.as("outsider").changes.retryChange({ id: created.change!.id }))).code).toBe(
+      Code.PermissionDenied,
+    );
   });
 
   it("streams every transition to a watcher, ending when the change is final", async () => {
     service = await startTestService();
     const alice = service.as("requester");
-    const created = await alice.resources.applyResource({ type: "test.widget", name: "watched", spec: { size: 1 }, requestId: "w1" });
+    const created = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "watched",
+      spec: { size: 1 },
+      requestId: "w1",
+    });
     const statuses: ChangeStatus[] = [];
     for await (const update of alice.changes.watchChange({ id: created.change!.id })) {
       if (update.event?.kind === "status") statuses.push(update.event.status);
@@ -85,7 +107,8 @@ describe("queue and retries", () => {
     expect(statuses).toEqual([ChangeStatus.QUEUED, ChangeStatus.APPLYING, ChangeStatus.SUCCEEDED]);
     // Resuming after a sequence sends only what came later.
     const rest = [];
-    for await (const update of alice.changes.watchChange({ id: created.change!.id, afterSequence: 2n })) rest.push(update.event?.sequence);
+    for await (const update of alice.changes.watchChange({ id: created.change!.id, afterSequence: 2n }))
+      rest.push(update.event?.sequence);
     expect(rest[0]).toBe(3n);
   });
 });

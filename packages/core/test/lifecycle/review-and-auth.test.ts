@@ -14,7 +14,9 @@ describe("review, permissions and history", () => {
   });
   let counter = 0;
   const apply = (who: Parameters<TestService["as"]>[0], name: string, size: number) =>
-    service.as(who).resources.applyResource({ type: "test.widget", name, spec: { size }, requestId: `req-${++counter}` });
+    service
+      .as(who)
+      .resources.applyResource({ type: "test.widget", name, spec: { size }, requestId: `req-${++counter}` });
 
   it.each([
     { reason: "no token", token: undefined },
@@ -85,7 +87,9 @@ describe("review, permissions and history", () => {
     const second = await alice.resources.getRevision({ type: "test.widget", name: "history", revision: 2n });
     expect(second.revision?.requestedBy).toBe("alice");
     // Reverting to size 1 shrinks the widget: the plugin's transition rule still applies.
-    const revert = await failure(alice.resources.revertResource({ type: "test.widget", name: "history", revision: 1n }));
+    const revert = await failure(
+      alice.resources.revertResource({ type: "test.widget", name: "history", revision: 1n }),
+    );
     expect(revert.code).toBe(Code.FailedPrecondition);
     const missing = await failure(alice.resources.getRevision({ type: "test.widget", name: "history", revision: 9n }));
     expect(missing.code).toBe(Code.NotFound);
@@ -101,7 +105,12 @@ describe("review, permissions and history", () => {
       requestId: "recolor",
     });
     await watchToEnd(alice, recolor.change!.id);
-    const reverted = await alice.resources.revertResource({ type: "test.widget", name: "revertable", revision: 1n, requestId: "rv" });
+    const reverted = await alice.resources.revertResource({
+      type: "test.widget",
+      name: "revertable",
+      revision: 1n,
+      requestId: "rv",
+    });
     expect(reverted.change?.comment).toBe("revert to revision 1");
     const done = await watchToEnd(alice, reverted.change!.id);
     expect(done.change.resultRevision).toBe(3n);

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { type TestService, startTestService } from "../support/test-service.ts";
@@ -12,7 +13,7 @@ describe("submit semantics", () => {
   afterAll(async () => {
     await service?.close();
   });
-  const widget = (name: string, spec: Record<string, unknown>, requestId = `${name}-${Math.random()}`) => ({
+  const widget = (name: string, spec: JsonObject, requestId = `${name}-${Math.random()}`) => ({
     type: "test.widget",
     name,
     spec,
@@ -106,7 +107,11 @@ describe("submit semantics", () => {
     const created = await alice.resources.applyResource(widget("revalidate", { size: 10 }));
     await watchToEnd(alice, created.change!.id);
     // Behind a pending delete, a smaller widget is a valid re-create...
-    const deletion = await alice.resources.deleteResource({ type: "test.widget", name: "revalidate", requestId: "rv-del" });
+    const deletion = await alice.resources.deleteResource({
+      type: "test.widget",
+      name: "revalidate",
+      requestId: "rv-del",
+    });
     const recreate = await alice.resources.applyResource(widget("revalidate", { size: 5 }));
     expect(recreate.change?.status).toBe(ChangeStatus.QUEUED);
     // ...until the delete is rejected: at its turn the widget still has size 10, and shrinking is illegal.
@@ -119,7 +124,11 @@ describe("submit semantics", () => {
 
   it("previews without writing anything", async () => {
     const alice = service.as("requester");
-    const preview = await alice.resources.previewResource({ type: "test.widget", name: "preview-only", spec: { size: 70 } });
+    const preview = await alice.resources.previewResource({
+      type: "test.widget",
+      name: "preview-only",
+      spec: { size: 70 },
+    });
     expect(preview.resolvedSpec).toEqual({ size: 70, color: "blue" });
     expect(preview.explanations).toEqual({ color: "blue is the house colour" });
     expect(preview.requiredApprovals).toBe(1);

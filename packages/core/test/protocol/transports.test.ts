@@ -15,7 +15,12 @@ describe("one port serves Connect, gRPC, gRPC-Web, /healthz and /metrics", () =>
   beforeAll(async () => {
     service = await startTestService();
     const alice = service.as("requester");
-    const created = await alice.resources.applyResource({ type: "test.widget", name: "wire", spec: { size: 7 }, requestId: "wire" });
+    const created = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "wire",
+      spec: { size: 7 },
+      requestId: "wire",
+    });
     await watchToEnd(alice, created.change!.id);
   });
   afterAll(async () => {
@@ -47,7 +52,10 @@ describe("one port serves Connect, gRPC, gRPC-Web, /healthz and /metrics", () =>
   });
 
   it("serves gRPC over h2c to Connect's gRPC transport", async () => {
-    const { resource } = await clientsFor(service.url, "token-alice", "grpc").resources.getResource({ type: "test.widget", name: "wire" });
+    const { resource } = await clientsFor(service.url, "token-alice", "grpc").resources.getResource({
+      type: "test.widget",
+      name: "wire",
+    });
     expect(resource?.revision).toBe(1n);
   });
 
@@ -65,19 +73,39 @@ describe("one port serves Connect, gRPC, gRPC-Web, /healthz and /metrics", () =>
   });
 
   it("serves a gRPC client that knows nothing of Connect (@grpc/grpc-js with the .proto files)", async () => {
-    const definition = loadSync("plinth/v1/resource_service.proto", { includeDirs: [protoRoot], longs: String, defaults: true });
+    const definition = loadSync("plinth/v1/resource_service.proto", {
+      includeDirs: [protoRoot],
+      longs: String,
+      defaults: true,
+    });
     const grpcPackage = loadPackageDefinition(definition) as unknown as {
-      plinth: { v1: { ResourceService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => {
-        GetResource(request: object, metadata: Metadata, callback: (error: ServiceError | null, response: { resource: { name: string; revision: string } }) => void): void;
-        close(): void;
-      } } };
+      plinth: {
+        v1: {
+          ResourceService: new (
+            address: string,
+            creds: ReturnType<typeof credentials.createInsecure>,
+          ) => {
+            GetResource(
+              request: object,
+              metadata: Metadata,
+              callback: (
+                error: ServiceError | null,
+                response: { resource: { name: string; revision: string } },
+              ) => void,
+            ): void;
+            close(): void;
+          };
+        };
+      };
     };
     const client = new grpcPackage.plinth.v1.ResourceService(`127.0.0.1:${service.port}`, credentials.createInsecure());
     const metadata = new Metadata();
     metadata.set("authorization", "Bearer token-alice");
     try {
       const response = await new Promise<{ resource: { name: string; revision: string } }>((resolve, reject) =>
-        client.GetResource({ type: "test.widget", name: "wire" }, metadata, (error, value) => (error ? reject(error) : resolve(value))),
+        client.GetResource({ type: "test.widget", name: "wire" }, metadata, (error, value) =>
+          error ? reject(error) : resolve(value),
+        ),
       );
       expect(response.resource).toMatchObject({ name: "wire", revision: "1" });
       const denied = await new Promise<ServiceError>((resolve) =>
@@ -94,7 +122,7 @@ describe("one port serves Connect, gRPC, gRPC-Web, /healthz and /metrics", () =>
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     for (const name of [
       "plinth_rpc_requests_total",
-      "plinth_changes{status=\"SUCCEEDED\"}",
+      'plinth_changes{status="SUCCEEDED"}',
       "plinth_queue_depth",
       "plinth_queue_oldest_age_seconds",
       "plinth_apply_duration_seconds_bucket",

@@ -15,14 +15,18 @@ export interface FakeEngineOptions {
 
 export function createFakeEngine(options: FakeEngineOptions = {}): Engine {
   const record = (op: string, request: EngineRequest) => {
-    if (options.journal) appendFileSync(options.journal, `${JSON.stringify({ op, changeId: request.changeId, name: request.name })}\n`);
+    if (options.journal)
+      appendFileSync(options.journal, `${JSON.stringify({ op, changeId: request.changeId, name: request.name })}\n`);
   };
   return {
     async apply(request) {
       request.onEvent?.({ kind: "resource", message: `create test:widget ${request.name}` });
       const result = options.apply
         ? await options.apply(request)
-        : { outputs: { name: request.name, size: request.resolvedSpec.size ?? null }, secretOutputs: { serial: `sn-${request.name}` } };
+        : {
+            outputs: { name: request.name, size: request.resolvedSpec.size ?? null },
+            secretOutputs: { serial: `sn-${request.name}` },
+          };
       record("apply", request);
       return result;
     },

@@ -26,7 +26,11 @@ export interface Clients {
   plugins: Client<typeof PluginService>;
 }
 
-export function clientsFor(baseUrl: string, token: string | undefined, protocol: "connect" | "grpc" = "connect"): Clients {
+export function clientsFor(
+  baseUrl: string,
+  token: string | undefined,
+  protocol: "connect" | "grpc" = "connect",
+): Clients {
   const auth: Interceptor = (next) => async (req) => {
     if (token) req.header.set("authorization", `Bearer ${token}`);
     return await next(req);

@@ -22,7 +22,14 @@ export const widgetPlugin = definePlugin({
   }),
   validate: (_name, next, previous) =>
     previous && next.size < previous.size
-      ? [{ field: "spec.size", description: `may only grow (now ${previous.size})`, reason: "SHRINK", transition: true }]
+      ? [
+          {
+            field: "spec.size",
+            description: `may only grow (now ${previous.size})`,
+            reason: "SHRINK",
+            transition: true,
+          },
+        ]
       : [],
   review: (input) =>
     input.next && input.next.size > 50

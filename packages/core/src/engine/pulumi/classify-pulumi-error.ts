@@ -108,7 +108,9 @@ export function classifyPulumiError(failure: PulumiFailure, context: ClassifyCon
     case "plugin-load":
       return make("PLUGIN_FAILED", false, `cannot load the plugin: ${failure.message}`);
     case "program": {
-      const unreachable = rules.find((rule) => rule.code === "TARGET_UNREACHABLE" && rule.pattern.test(failure.message));
+      const unreachable = rules.find(
+        (rule) => rule.code === "TARGET_UNREACHABLE" && rule.pattern.test(failure.message),
+      );
       if (unreachable) return make(unreachable.code, true, `${unreachable.meaning}: ${failure.message}`);
       return make("PLUGIN_FAILED", false, `the plugin's program threw: ${failure.message}`);
     }
@@ -119,7 +121,11 @@ export function classifyPulumiError(failure: PulumiFailure, context: ClassifyCon
       const text = `${failure.diagnostics.join("\n")}\n${failure.output}`;
       const rule = rules.find((candidate) => candidate.pattern.test(text));
       if (rule) return make(rule.code, rule.retryable, `${rule.meaning}: ${excerpt(failure)}`);
-      return make("UNKNOWN", true, `Pulumi failed for a reason the engine does not recognise (retried: the next attempt recovers the stack first): ${excerpt(failure)}`);
+      return make(
+        "UNKNOWN",
+        true,
+        `Pulumi failed for a reason the engine does not recognise (retried: the next attempt recovers the stack first): ${excerpt(failure)}`,
+      );
     }
     case "internal":
       return make("UNKNOWN", true, `the engine child failed (retried): ${failure.message}`);

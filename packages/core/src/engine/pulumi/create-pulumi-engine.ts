@@ -81,10 +81,20 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
     };
 
   async function operate(operation: EngineOperation, request: EngineRequest): Promise<ChildResult> {
-    const context: ClassifyContext = { operation, type: request.type, plugin: request.plugin, secrets: [settings.passphrase] };
-    if (closing.signal.aborted) throw new EngineError(`${operation} of ${request.type}: the engine is closed`, true, "UNKNOWN");
+    const context: ClassifyContext = {
+      operation,
+      type: request.type,
+      plugin: request.plugin,
+      secrets: [settings.passphrase],
+    };
+    if (closing.signal.aborted)
+      throw new EngineError(`${operation} of ${request.type}: the engine is closed`, true, "UNKNOWN");
     if (!stackNamePattern.test(request.stackName)) {
-      throw new EngineError(`${operation} of ${request.type}: "${request.stackName}" is not a valid stack name`, false, "INVALID_INPUT");
+      throw new EngineError(
+        `${operation} of ${request.type}: "${request.stackName}" is not a valid stack name`,
+        false,
+        "INVALID_INPUT",
+      );
     }
     const signal = request.signal ? AbortSignal.any([request.signal, closing.signal]) : closing.signal;
     let releaseStack: (() => void) | undefined;
@@ -122,7 +132,9 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
           PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
           PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
           // The dynamic provider launcher sits beside the CLI and runs `node`: this Node.
-          PATH: [join(settings.pulumiRoot, "bin"), dirname(process.execPath), process.env.PATH].filter(Boolean).join(":"),
+          PATH: [join(settings.pulumiRoot, "bin"), dirname(process.execPath), process.env.PATH]
+            .filter(Boolean)
+            .join(":"),
           NODE_PATH: [...moduleSearchPaths(request.plugin.module), process.env.NODE_PATH].filter(Boolean).join(":"),
         },
       };
@@ -141,7 +153,10 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
       });
       if (!outcome.ok) {
         const error = classifyPulumiError(outcome.failure, context);
-        logger.warn({ stack: request.stackName, operation, code: error.code, retryable: error.retryable }, error.message);
+        logger.warn(
+          { stack: request.stackName, operation, code: error.code, retryable: error.retryable },
+          error.message,
+        );
         throw error;
       }
       logger.info({ stack: request.stackName, operation, ms: Date.now() - started }, `${operation} finished`);
@@ -166,7 +181,8 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
   return {
     async apply(request) {
       const result = await track(operate("apply", request));
-      if (result.operation !== "apply") throw new EngineError(`apply of ${request.type}: the child answered a ${result.operation}`, true, "UNKNOWN");
+      if (result.operation !== "apply")
+        throw new EngineError(`apply of ${request.type}: the child answered a ${result.operation}`, true, "UNKNOWN");
       return result.outputs;
     },
     async destroy(request) {
@@ -174,7 +190,8 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
     },
     async preview(request) {
       const result = await track(operate("preview", request));
-      if (result.operation !== "preview") throw new EngineError(`preview of ${request.type}: the child answered a ${result.operation}`, true, "UNKNOWN");
+      if (result.operation !== "preview")
+        throw new EngineError(`preview of ${request.type}: the child answered a ${result.operation}`, true, "UNKNOWN");
       return result.preview;
     },
     async close() {

@@ -13,7 +13,8 @@ export interface Semaphore {
 }
 
 export function createSemaphore(limit: number): Semaphore {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a semaphore needs a limit of at least 1, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`a semaphore needs a limit of at least 1, got ${limit}`);
   let active = 0;
   const queue: Array<() => void> = [];
 

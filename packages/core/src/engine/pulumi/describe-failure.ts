@@ -14,7 +14,12 @@ function messageOf(error: unknown): string {
 }
 
 /** Pulumi's `CommandError` and its subclasses (ConcurrentUpdateError, ...), by name: they are not exported as values we can rely on across copies. */
-const commandErrors = new Set(["CommandError", "ConcurrentUpdateError", "StackNotFoundError", "StackAlreadyExistsError"]);
+const commandErrors = new Set([
+  "CommandError",
+  "ConcurrentUpdateError",
+  "StackNotFoundError",
+  "StackAlreadyExistsError",
+]);
 
 /**
  * Turns whatever an operation threw inside the child into plain facts for

@@ -13,7 +13,10 @@ export async function loadPluginDefinition(ref: PluginModuleRef): Promise<Plugin
   try {
     namespace = (await import(ref.module)) as Record<string, unknown>;
   } catch (error) {
-    throw new PulumiFailureError({ kind: "plugin-load", message: `cannot import the module: ${(error as Error).message}` });
+    throw new PulumiFailureError({
+      kind: "plugin-load",
+      message: `cannot import the module: ${(error as Error).message}`,
+    });
   }
   const definition = namespace[ref.exportName] as Partial<PluginDefinition<unknown, unknown>> | undefined;
   if (!definition || typeof definition.type !== "string" || typeof definition.program !== "function") {

@@ -41,7 +41,12 @@ export function mapEngineEvent(event: PulumiEngineEvent, secrets: readonly strin
     return step(event.resOutputsEvent.metadata, "done");
   }
   if (event.resOpFailedEvent) return step(event.resOpFailedEvent.metadata, "failed");
-  if (event.diagnosticEvent && !event.diagnosticEvent.ephemeral) {
+  // Debug diagnostics (provider TRACE logs, SDK RPC chatter) stay out: tens per step.
+  if (
+    event.diagnosticEvent &&
+    !event.diagnosticEvent.ephemeral &&
+    (event.diagnosticEvent.severity as string) !== "debug"
+  ) {
     const { severity, message, urn } = event.diagnosticEvent;
     const text = shorten(redactSecrets(message, secrets));
     if (!text) return undefined;

@@ -48,7 +48,10 @@ export interface RecoverStackOptions {
  */
 export async function recoverStack(stack: Stack, options: RecoverStackOptions = {}): Promise<StackRecovery> {
   const state = await stack.exportStack();
-  const deployment = (state.deployment ?? {}) as { resources?: StateResource[]; pending_operations?: PendingOperation[] };
+  const deployment = (state.deployment ?? {}) as {
+    resources?: StateResource[];
+    pending_operations?: PendingOperation[];
+  };
   const pending = deployment.pending_operations ?? [];
   if (pending.length === 0) return { pendingOperations: 0, adopted: [] };
 
@@ -56,7 +59,8 @@ export async function recoverStack(stack: Stack, options: RecoverStackOptions = 
   const resources = [...(deployment.resources ?? [])];
   const adopted: string[] = [];
   for (const operation of pending) {
-    if (operation.type !== "creating" || resources.some((resource) => resource.urn === operation.resource.urn)) continue;
+    if (operation.type !== "creating" || resources.some((resource) => resource.urn === operation.resource.urn))
+      continue;
     const id = options.adopt?.({
       type: operation.resource.type,
       name: operation.resource.urn.split("::").at(-1) ?? "",

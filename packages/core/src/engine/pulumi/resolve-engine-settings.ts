@@ -36,16 +36,21 @@ export function resolveEngineSettings(options: PulumiEngineOptions): PulumiEngin
   const cache = process.env.PLINTH_CACHE ?? join(homedir(), ".cache/plinth");
   const dataDir = resolve(options.dataDir);
   const version = pinnedPulumiVersion();
-  const pulumiRoot = resolve(options.pulumiRoot ?? (version ? join(cache, `pulumi-${version}`) : join(cache, "pulumi")));
+  const pulumiRoot = resolve(
+    options.pulumiRoot ?? (version ? join(cache, `pulumi-${version}`) : join(cache, "pulumi")),
+  );
   if (!existsSync(join(pulumiRoot, "bin/pulumi"))) {
-    throw new Error(`the Pulumi CLI is not at ${join(pulumiRoot, "bin/pulumi")}: run 'make setup' or set the engine's pulumiRoot`);
+    throw new Error(
+      `the Pulumi CLI is not at ${join(pulumiRoot, "bin/pulumi")}: run 'make setup' or set the engine's pulumiRoot`,
+    );
   }
   const passphrase = options.passphrase ?? process.env.PULUMI_CONFIG_PASSPHRASE;
   if (passphrase === undefined) {
     throw new Error("the Pulumi engine needs a passphrase for its secrets provider (engine.passphrase)");
   }
   const concurrency = options.concurrency ?? 2;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`engine concurrency must be at least 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`engine concurrency must be at least 1, got ${concurrency}`);
 
   const backendUrl = options.backendUrl ?? `file://${join(dataDir, "pulumi")}`;
   // Pulumi's file backend wants its directory to exist ("file:///abs/path?options").

@@ -68,7 +68,13 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
 
     const lifecycle = (phase: EngineChildEvent["phase"]): void => {
       if (child.pid !== undefined) {
-        options.onChild?.({ phase, pid: child.pid, stackName: job.stackName, operation: job.operation, elapsedMs: Date.now() - started });
+        options.onChild?.({
+          phase,
+          pid: child.pid,
+          stackName: job.stackName,
+          operation: job.operation,
+          elapsedMs: Date.now() - started,
+        });
       }
     };
     const stop = (reason: "cancelled" | "timeout"): void => {
@@ -111,7 +117,10 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
       }
     });
     child.once("error", (error) => {
-      answer ??= { ok: false, failure: { kind: "internal", message: `could not start the engine child: ${error.message}` } };
+      answer ??= {
+        ok: false,
+        failure: { kind: "internal", message: `could not start the engine child: ${error.message}` },
+      };
     });
     child.once("exit", (code) => {
       // Whatever it left running (a CLI mid-update, a provider) goes with it, unless it finished cleanly.

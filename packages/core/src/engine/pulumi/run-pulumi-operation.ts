@@ -64,14 +64,15 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
 
   /** Recovery, then the operation; a lock a crash left behind is cleared once (we hold the lease). */
   const mutate = async <T>(stack: Stack, operation: () => Promise<T>): Promise<T> => {
-    const T1 = Date.now();
     const recovery = await recoverStack(stack, { adopt: plugin.adoptPendingCreate, signal });
-    console.error(`TIMING recover ${Date.now() - T1}`);
     if (recovery.pendingOperations > 0) {
-      warn(`recovered from an interrupted update: cleared its lock and ${recovery.pendingOperations} pending operation(s)`, {
-        pendingOperations: recovery.pendingOperations,
-        adopted: recovery.adopted,
-      });
+      warn(
+        `recovered from an interrupted update: cleared its lock and ${recovery.pendingOperations} pending operation(s)`,
+        {
+          pendingOperations: recovery.pendingOperations,
+          adopted: recovery.adopted,
+        },
+      );
     }
     signal.throwIfAborted();
     try {
@@ -86,9 +87,7 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
   };
 
   try {
-    const T0 = Date.now(); const lap = (m: string) => console.error(`TIMING ${m} ${Date.now() - T0}`);
     const pulumiCommand = await PulumiCommand.get({ root: job.pulumiRoot });
-    lap("command");
     const stack = await LocalWorkspace.createOrSelectStack(
       { projectName: job.projectName, stackName: job.stackName, program },
       {
@@ -99,12 +98,10 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
         secretsProvider: job.secretsProvider,
       },
     );
-    lap("stack");
     signal.throwIfAborted();
     switch (job.operation) {
       case "apply": {
-        const result = await mutate(stack, () => stack.up({ ...quiet, onEvent: (e) => { if (e.resourcePreEvent || e.resOutputsEvent || e.summaryEvent) console.error("TIMING ev " + JSON.stringify(e).slice(0, 150)); onEvent(e); }, onOutput: (o) => console.error("TIMING out " + o.slice(0, 100)), signal, suppressOutputs: true }));
-        console.error("TIMING up done");
+        const result = await mutate(stack, () => stack.up({ ...quiet, onEvent, signal, suppressOutputs: true }));
         return { operation: "apply", outputs: splitOutputs(result.outputs, secretKeys) };
       }
       case "destroy":

@@ -83,7 +83,8 @@ export function changeService(deps: ServiceDeps): ServiceImpl<typeof ChangeServi
           after = event.sequence;
           yield { event: eventToProto(event), change: snapshot };
         }
-        if (finalChangeStatuses.has(change.status) && (await deps.store.listEvents(change.id, after)).length === 0) return;
+        if (finalChangeStatuses.has(change.status) && (await deps.store.listEvents(change.id, after)).length === 0)
+          return;
         if (context.signal.aborted) return;
         await woken;
       }

@@ -8,7 +8,11 @@ export function pageSize(requested: number): number {
   if (requested === 0) return defaultPageSize;
   if (requested < 0 || requested > maxPageSize) {
     throw new InvalidArgumentError([
-      { field: "page_size", description: `must be between 1 and ${maxPageSize} (0 for ${defaultPageSize})`, reason: "OUT_OF_RANGE" },
+      {
+        field: "page_size",
+        description: `must be between 1 and ${maxPageSize} (0 for ${defaultPageSize})`,
+        reason: "OUT_OF_RANGE",
+      },
     ]);
   }
   return requested;

@@ -30,7 +30,8 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
         comment: req.comment,
         labels: req.labels,
       });
-      if (result.change && !result.deduplicated) deps.metrics.changesSubmitted.inc({ type: req.type, kind: result.change.kind });
+      if (result.change && !result.deduplicated)
+        deps.metrics.changesSubmitted.inc({ type: req.type, kind: result.change.kind });
       return {
         change: result.change && changeToProto(result.change),
         resource: result.resource && resourceToProto(result.resource),

@@ -4,7 +4,8 @@ import type { ChangeEventRecord, ChangeRecord, ResourceRecord, RevisionRecord } 
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 const parseOr = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
-export const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+export const json = (value: unknown): string | null =>
+  value === null || value === undefined ? null : JSON.stringify(value);
 
 export type Row = Record<string, string | number | null>;
 

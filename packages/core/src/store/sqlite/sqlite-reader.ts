@@ -106,11 +106,7 @@ export class SqliteReader implements StoreReader {
     if (filter.name) q.add("name = ?", filter.name);
     if (filter.team) q.add("team = ?", filter.team);
     if (after !== undefined) q.add("seq > ?", after);
-    const rows = this.all(
-      `SELECT * FROM changes ${q.where()} ORDER BY seq LIMIT ?`,
-      ...q.params,
-      pageSize + 1,
-    );
+    const rows = this.all(`SELECT * FROM changes ${q.where()} ORDER BY seq LIMIT ?`, ...q.params, pageSize + 1);
     const items = rows.slice(0, pageSize).map(changeFromRow);
     const last = items.at(-1);
     return { items, nextPageToken: rows.length > pageSize && last ? encodePageToken(last.seq) : "" };

@@ -1,0 +1,57 @@
+// The Plinth server process: `node --import tsx packages/core/src/main.ts --config <file>`.
+// Always the real Pulumi engine; there is no other engine to choose here.
+import { parseArgs } from "node:util";
+import { ConfigError, loadServiceConfig } from "./config/service-config.ts";
+import { createPulumiEngine } from "./engine/pulumi/create-pulumi-engine.ts";
+import { createLogger } from "./observability/logger.ts";
+import { PluginLoadError } from "./plugin/load-plugins.ts";
+import { startPlinthService } from "./server/plinth-service.ts";
+
+const { values } = parseArgs({ options: { config: { type: "string", short: "c" } } });
+const configFile = values.config ?? process.env.PLINTH_CONFIG;
+const logger = createLogger();
+
+if (!configFile) {
+  process.stderr.write(
+    "plinth: no config file: pass --config <file> or set PLINTH_CONFIG (see config/plinth.dev.yaml)\n",
+  );
+  process.exit(2);
+}
+
+try {
+  const loaded = loadServiceConfig(configFile);
+  if (process.env.PLINTH_PORT) loaded.config.listen.port = Number(process.env.PLINTH_PORT);
+  const service = await startPlinthService(loaded, {
+    logger,
+    createEngine: ({ config, dataDir }, log) =>
+      createPulumiEngine({
+        dataDir,
+        backendUrl: config.engine.backendUrl,
+        passphrase: config.engine.passphrase,
+        concurrency: config.engine.concurrency,
+        logger: log.child({ component: "engine" }),
+      }),
+  });
+  process.stdout.write(`plinth: serving on ${service.url} (Ctrl-C to stop)\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping: finishing or parking in-flight changes");
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "unclean stop");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+} catch (error) {
+  if (error instanceof ConfigError || error instanceof PluginLoadError) {
+    process.stderr.write(`plinth: bad config ${configFile}: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}

@@ -1,0 +1,134 @@
+import type { Admin } from "@platformatic/kafka";
+import { type KafkaBroker, startKafka } from "@plinth/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
+import type { EngineChildEvent } from "../../src/engine/pulumi/run-engine-child.ts";
+import { type Engine, EngineError, type EngineEvent } from "../../src/index.ts";
+import { createAdmin, engineDataDir, partitionsOnBroker, topicRequest } from "./support/engine-fixture.ts";
+
+const isTopicStep = (event: EngineEvent, phase: string): boolean =>
+  event.kind === "resource" && event.details?.type === "kafka:index/topic:Topic" && event.details.phase === phase;
+
+describe("Pulumi engine: crash recovery", () => {
+  let broker: KafkaBroker;
+  let admin: Admin;
+  let engine: Engine;
+  const children: EngineChildEvent[] = [];
+  beforeAll(async () => {
+    broker = await startKafka();
+    admin = createAdmin(broker.bootstrapServers);
+    engine = createPulumiEngine({
+      dataDir: engineDataDir(),
+      passphrase: "recovery-test-passphrase",
+      onChild: (event) => children.push(event),
+    });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await admin?.close();
+    await broker?.stop();
+  });
+
+  it("an apply killed mid-update (child, CLI and provider) is retried to convergence, without a lock error", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    // Kill the moment the topic's create starts: the lock is held and the create is in flight.
+    const crashed = topicRequest("crash-me", { partitions: 3 }, settings, {
+      onEvent: (event) => {
+        if (!isTopicStep(event, "started")) return;
+        const child = children.findLast((c) => c.phase === "started" && c.stackName === "test.topic--crash-me");
+        // The child leads its process group: -pid is the child, the Pulumi CLI and the Kafka provider, as in a machine crash.
+        if (child) process.kill(-child.pid, "SIGKILL");
+      },
+    });
+    const error = await engine.apply(crashed).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(EngineError);
+    expect(error).toMatchObject({ code: "UNKNOWN", retryable: true });
+    expect((error as Error).message).toContain("test.topic");
+    expect((error as Error).message).toContain("SIGKILL");
+
+    const retry = topicRequest("crash-me", { partitions: 3 }, settings, { attempt: 2 });
+    const result = await engine.apply(retry);
+    expect(result.outputs).toEqual({ topicName: "crash-me", partitions: 3 });
+    expect(await partitionsOnBroker(admin, "crash-me")).toBe(3);
+    const recovered = retry.events.filter(
+      (event) => event.kind === "diagnostic" && event.details?.severity === "warning",
+    );
+    expect(recovered.map((event) => event.message).join("\n")).toMatch(
+      /recovered from an interrupted update|stale lock/,
+    );
+
+    // State now knows the topic exactly once: a re-apply changes nothing and a destroy removes it.
+    const again = topicRequest("crash-me", { partitions: 3 }, settings);
+    await engine.apply(again);
+    expect(again.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { same: 3 } } });
+    await engine.destroy(topicRequest("crash-me", { partitions: 3 }, settings, { kind: "DELETE" }));
+    expect(await partitionsOnBroker(admin, "crash-me")).toBeUndefined();
+  });
+
+  it("cancelling through the request's signal stops the child and the next apply converges", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    const controller = new AbortController();
+    const cancelled = topicRequest("cancel-me", { partitions: 2 }, settings, {
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (isTopicStep(event, "started")) controller.abort();
+      },
+    });
+    const error = await engine.apply(cancelled).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toMatchObject({ code: "UNKNOWN", retryable: true });
+
+    const result = await engine.apply(topicRequest("cancel-me", { partitions: 2 }, settings, { attempt: 2 }));
+    expect(result.outputs.partitions).toBe(2);
+    expect(await partitionsOnBroker(admin, "cancel-me")).toBe(2);
+  });
+});
+
+describe("Pulumi engine: concurrency limit", () => {
+  let broker: KafkaBroker;
+  let engine: Engine;
+  const children: EngineChildEvent[] = [];
+  beforeAll(async () => {
+    broker = await startKafka();
+    engine = createPulumiEngine({
+      dataDir: engineDataDir(),
+      passphrase: "concurrency-test-passphrase",
+      concurrency: 1,
+      onChild: (event) => children.push(event),
+    });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await broker?.stop();
+  });
+
+  it("with concurrency 1, three applies run one child at a time", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    const names = ["first", "second", "third"];
+    const results = await Promise.all(
+      names.map((name) => engine.apply(topicRequest(name, { partitions: 1 }, settings))),
+    );
+    expect(results.map((result) => result.outputs.topicName)).toEqual(names);
+
+    // Replay the lifecycle: never more than one child alive, and every apply had its own child.
+    let alive = 0;
+    let most = 0;
+    for (const event of children) {
+      if (event.phase === "started") alive++;
+      if (event.phase === "exited") alive--;
+      most = Math.max(most, alive);
+    }
+    expect(most).toBe(1);
+    expect(
+      children
+        .filter((event) => event.phase === "started")
+        .map((event) => event.stackName)
+        .sort(),
+    ).toEqual(names.map((name) => `test.topic--${name}`).sort());
+  });
+});
