@@ -142,7 +142,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     if (!check || change.kind === "DELETE" || !change.resolvedSpec) return;
     const deadline = Date.now() + options.verifyTimeoutMs;
     let pause = 200;
-    let last = "";
+    let last: string;
     for (let round = 1; ; round++) {
       signal.throwIfAborted();
       const result = await check({

@@ -1,5 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "@plinth/sdk/gen/google/rpc/error_details_pb.ts";
 import type { Change } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import type { Clients } from "./test-service.ts";

@@ -1,5 +1,5 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
+import { type ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
 import { approveChange, cancelChange, rejectChange, retryChange } from "../../domain/review-change.ts";
 import { finalChangeStatuses } from "../../domain/types.ts";

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { PluginSchema, PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
+import { PluginSchema, type PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../../domain/errors.ts";
 import type { JsonObject } from "../../domain/types.ts";
@@ -10,7 +10,7 @@ import type { ServiceDeps } from "./service-deps.ts";
 
 function pluginToProto(plugin: LoadedPlugin) {
   const d = plugin.definition;
-  let schema: JsonObject = {};
+  let schema: JsonObject;
   try {
     schema = z.toJSONSchema(d.spec, { unrepresentable: "any" }) as JsonObject;
   } catch {

@@ -1,5 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
+import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
 import { previewApply, submitApply, submitDelete, submitRevert } from "../../domain/submit-change.ts";
 import type { JsonObject } from "../../domain/types.ts";

@@ -1,0 +1,117 @@
+import { z } from "zod";
+
+const day = 24 * 60 * 60 * 1000;
+
+/** Kafka's own default for `max.message.bytes` (1 MiB + 12 bytes of record batch overhead). */
+export const kafkaDefaultMaxMessageBytes = 1_048_588;
+
+/** A regular expression source that compiles; checked at start so a typo fails loudly, not per request. */
+const regexSource = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source, "u");
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "not a valid regular expression" },
+);
+
+const TlsSettings = z.strictObject({
+  enabled: z.boolean(),
+  /** PEM of the CA that signed the brokers' certificates; the system trust store when absent. */
+  caCert: z.string().optional(),
+  /** PEM client certificate and key, for mutual TLS. */
+  clientCert: z.string().optional(),
+  clientKey: z.string().optional(),
+  /** Accept any broker certificate: development clusters only. */
+  skipVerify: z.boolean().default(false),
+});
+
+const SaslSettings = z.strictObject({
+  mechanism: z.enum(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+  username: z.string().min(1),
+  password: z.string().min(1),
+});
+
+/**
+ * Limits a request must stay within on this cluster. They judge what a change
+ * changes, never what already exists (an adopted topic or an admin override
+ * stays updatable). Violations of these carry a `GUARDRAIL_` reason: an admin
+ * may override them, and the change then needs a reviewer.
+ */
+const Guardrails = z.strictObject({
+  maxPartitions: z.int().min(1).default(120),
+  minReplicationFactor: z.int().min(1).default(1),
+  minRetentionMs: z
+    .int()
+    .min(1)
+    .default(60 * 60 * 1000),
+  /** `retention.ms: -1` (keep forever) counts as above any maximum. */
+  maxRetentionMs: z
+    .int()
+    .min(1)
+    .default(30 * day),
+  maxMessageBytes: z
+    .int()
+    .min(1)
+    .default(8 * 1024 * 1024),
+  /**
+   * Config keys a request may set, beyond the ones Plinth always manages
+   * (`retention.ms`, `min.insync.replicas`, `max.message.bytes`). Absent = every
+   * config the spec knows.
+   */
+  allowedConfigs: z.array(z.string()).optional(),
+  /** Names of new topics must match this (whole name), e.g. "^[a-z0-9]+\\.[a-z0-9-]+\\.v[0-9]+$". */
+  namingPattern: regexSource.optional(),
+});
+
+/** Inputs of the smart defaults (see `topic-defaults.ts` for the formula). */
+const Defaults = z.strictObject({
+  retentionMs: z
+    .int()
+    .min(1)
+    .default(7 * day),
+  /** Bytes per second one partition is planned to carry (consumers are usually the bottleneck). */
+  partitionTargetBytesPerSecond: z
+    .int()
+    .min(1)
+    .default(1024 * 1024),
+  /** Messages per second one partition is planned to carry. */
+  partitionTargetMessagesPerSecond: z.int().min(1).default(1_000),
+  /** Multiplier on the declared peak: room to grow before partitions must be added (which remaps keys). */
+  headroom: z.number().min(1).default(2),
+  minPartitions: z.int().min(1).default(3),
+  /** Computed partition counts round up to a multiple of this, so 1, 2, 3 or 6 consumers share evenly. */
+  partitionStep: z.int().min(1).default(6),
+});
+
+const PrometheusVerify = z.strictObject({
+  /** Base URL of a Prometheus-compatible API, e.g. "http://prometheus:9090". */
+  url: z.url(),
+  /** PromQL instant query; `{{topic}}` and `{{cluster}}` are replaced. Ready when it returns a non-zero value. */
+  query: z.string().min(1),
+  timeoutMs: z.int().min(1).default(5_000),
+});
+
+export const ClusterSettings = z.strictObject({
+  bootstrapServers: z.array(z.string().min(1)).min(1),
+  tls: TlsSettings.optional(),
+  sasl: SaslSettings.optional(),
+  /** Number of brokers; bounds the replication factor. Assumed 3 when absent. */
+  brokers: z.int().min(1).optional(),
+  /** Passed to the Pulumi provider (`$MAJOR.$MINOR.$PATCH`); the provider's default when absent. */
+  kafkaVersion: z.string().optional(),
+  guardrails: Guardrails.prefault({}),
+  defaults: Defaults.prefault({}),
+  verify: z.strictObject({ prometheus: PrometheusVerify.optional() }).optional(),
+});
+export type ClusterSettings = z.output<typeof ClusterSettings>;
+
+/** The `kafka` section of the service config. */
+export const KafkaSettings = z.strictObject({
+  clusters: z.record(z.string().min(1), ClusterSettings),
+});
+export type KafkaSettings = z.output<typeof KafkaSettings>;
+export type KafkaSettingsInput = z.input<typeof KafkaSettings>;

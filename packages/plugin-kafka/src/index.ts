@@ -1,0 +1,33 @@
+export {
+  ClusterSettings,
+  KafkaSettings,
+  type KafkaSettingsInput,
+  kafkaDefaultMaxMessageBytes,
+} from "./cluster-settings.ts";
+export { kafkaTopic } from "./kafka-topic.ts";
+export { type ClusterTopic, listClusterTopics } from "./list-cluster-topics.ts";
+export { type PartitionSuggestion, suggestPartitions } from "./partition-formula.ts";
+export { resolveTopicDefaults } from "./topic-defaults.ts";
+export { guardrailViolations, isGuardrailReason, managedConfigKeys } from "./topic-guardrails.ts";
+export {
+  type TopicConflict,
+  findTopicConflict,
+  maxTopicNameLength,
+  topicCollisionKey,
+  topicNameViolations,
+  topicNamesCollide,
+} from "./topic-name.ts";
+export { topicConfigStrings } from "./topic-config-strings.ts";
+export { topicProgram } from "./topic-program.ts";
+export { type ReviewFinding, reviewTopic, topicReviewFindings, topicReviewPolicy } from "./topic-review.ts";
+export {
+  Throughput,
+  TopicConfig,
+  type TopicConfigKey,
+  TopicSpec,
+  type TopicSpecInput,
+  topicConfigKeys,
+} from "./topic-spec.ts";
+export { validateTopic } from "./topic-validate.ts";
+export { verifyTopic } from "./topic-verify.ts";
+export type {} from "./resource-types.ts";

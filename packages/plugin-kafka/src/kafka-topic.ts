@@ -1,0 +1,35 @@
+import { definePlugin } from "@plinth/core";
+import { KafkaSettings } from "./cluster-settings.ts";
+import { topicCollisionKey } from "./topic-name.ts";
+import { resolveTopicDefaults } from "./topic-defaults.ts";
+import { topicProgram } from "./topic-program.ts";
+import { reviewTopic, topicReviewPolicy } from "./topic-review.ts";
+import { TopicSpec } from "./topic-spec.ts";
+import { validateTopic } from "./topic-validate.ts";
+import { verifyTopic } from "./topic-verify.ts";
+
+/**
+ * `kafka.topic`: a topic on one of the clusters named in the plugin settings,
+ * sized from its declared throughput, kept within the cluster's guardrails,
+ * and verified against the broker (or a metrics query) independently of Pulumi.
+ */
+export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
+  type: "kafka.topic",
+  version: "1.0.0",
+  description:
+    "A Kafka topic: smart defaults from declared throughput, per-cluster guardrails, verified on the broker.",
+  settings: KafkaSettings,
+  spec: TopicSpec,
+  // Kafka refuses two topics whose names differ only by "." versus "_"; case is significant.
+  identity: (name, spec) => `${spec.cluster}/${topicCollisionKey(name)}`,
+  defaults: (_name, spec, ctx) => resolveTopicDefaults(spec, ctx.settings),
+  validate: (name, next: TopicSpec | undefined, previous, ctx) => validateTopic(name, next, previous, ctx.settings),
+  review: (input, ctx) => reviewTopic(input, ctx.settings),
+  reviewPolicy: topicReviewPolicy,
+  program: topicProgram,
+  secretOutputs: [],
+  verify: verifyTopic,
+  // A topic's provider ID is its name: a create cut short by a crash is adopted, never duplicated or failed.
+  adoptPendingCreate: ({ type, inputs }) =>
+    type === "kafka:index/topic:Topic" && typeof inputs.name === "string" ? inputs.name : undefined,
+});

@@ -1,0 +1,8 @@
+import type { TopicSpecInput } from "./topic-spec.ts";
+
+// Publishes the spec types to the SDK, so `client.apply("kafka.topic", name, spec)` is typed end to end.
+declare module "@plinth/sdk" {
+  interface ResourceTypes {
+    "kafka.topic": TopicSpecInput;
+  }
+}

@@ -1,0 +1,147 @@
+import { Admin } from "@platformatic/kafka";
+import { type KafkaBroker, startKafka } from "@plinth/testing";
+import type { Stack } from "@pulumi/pulumi/automation/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KafkaSettings, type TopicSpec, type TopicSpecInput, kafkaTopic, listClusterTopics } from "../src/index.ts";
+import { createLocalStack } from "./support/local-stack.ts";
+
+/** Steps other than "same" in a preview: an apply followed by a preview must leave none. */
+function pendingSteps(summary: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(summary).filter(([op, count]) => op !== "same" && (count ?? 0) > 0),
+  ) as Record<string, number>;
+}
+
+// The plugin's own program through the real chain: Automation API → pulumi CLI
+// → pulumi-resource-kafka → broker, each step checked by the plugin's verify.
+describe("kafka.topic program on a real broker", () => {
+  let broker: KafkaBroker;
+  let admin: Admin;
+  let settings: KafkaSettings;
+  beforeAll(async () => {
+    broker = await startKafka();
+    admin = new Admin({ clientId: "plugin-kafka-lifecycle", bootstrapBrokers: [broker.bootstrapServers] });
+    settings = KafkaSettings.parse({
+      clusters: { local: { bootstrapServers: [broker.bootstrapServers], brokers: 1 } },
+    });
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await broker?.stop();
+  });
+
+  const resolve = (name: string, input: Partial<TopicSpecInput>): TopicSpec => {
+    const parsed = kafkaTopic.spec.parse({
+      cluster: "local",
+      owner: { team: "payments", contact: "#payments" },
+      ...input,
+    });
+    return kafkaTopic.defaults!(name, parsed, { settings, logger: { debug() {}, info() {}, warn() {}, error() {} } })
+      .spec;
+  };
+  const stackFor = (name: string, spec: TopicSpec) =>
+    createLocalStack(name.replaceAll(".", "-"), async () => kafkaTopic.program({ name, spec, settings }));
+  const use = (stack: Stack, name: string, spec: TopicSpec) => {
+    stack.workspace.program = async () => kafkaTopic.program({ name, spec, settings });
+  };
+  const verify = (name: string, spec: TopicSpec) => kafkaTopic.verify!({ name, spec, outputs: {}, settings });
+
+  it("creates with defaults, re-applies as a no-op, grows, changes a config and destroys", async () => {
+    const name = "orders.lifecycle.v1";
+    const created = resolve(name, {
+      throughput: { peakMessagesPerSecond: 2_000, averageMessageBytes: 1_024, maxMessageBytes: 65_536 },
+    });
+    expect(created.partitions).toBe(6);
+    const stack = await stackFor(name, created);
+
+    const up = await stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.outputs.partitions?.value).toBe(6);
+    expect(up.outputs.topic?.value).toBe(name);
+    expect(await verify(name, created)).toMatchObject({ ready: true });
+    expect(await listClusterTopics(settings, "local")).toContainEqual({ name, partitions: 6, replicationFactor: 1 });
+
+    const again = await stack.preview();
+    expect(pendingSteps(again.changeSummary)).toEqual({});
+
+    const grown = resolve(name, {
+      ...created,
+      partitions: 12,
+      config: { ...created.config, "retention.ms": 3_600_000 },
+    });
+    use(stack, name, grown);
+    const grow = await stack.up();
+    expect(grow.summary.resourceChanges?.update).toBe(1);
+    expect(await verify(name, grown)).toMatchObject({ ready: true });
+    expect(pendingSteps((await stack.preview()).changeSummary)).toEqual({});
+
+    await stack.destroy();
+    expect(await admin.listTopics()).not.toContain(name);
+  });
+
+  it("refuses to destroy a protected topic until protection is removed", async () => {
+    const name = "orders.protected.v1";
+    const spec = resolve(name, { protect: true });
+    const stack = await stackFor(name, spec);
+    await stack.up();
+
+    await expect(stack.destroy()).rejects.toThrow(/protect/);
+    expect(await admin.listTopics()).toContain(name);
+
+    use(stack, name, { ...spec, protect: false });
+    await stack.up();
+    await stack.destroy();
+    expect(await admin.listTopics()).not.toContain(name);
+  });
+
+  const topicId = async (name: string) =>
+    (await admin.metadata({ topics: [name], forceUpdate: true })).topics.get(name)?.id;
+
+  it("adopts an existing topic without recreating it, applying only what the spec changes", async () => {
+    const name = "orders.adopted.v1";
+    await admin.createTopics({
+      topics: [name],
+      partitions: 3,
+      replicas: 1,
+      configs: [{ name: "retention.ms", value: "86400000" }],
+    });
+    const before = await topicId(name);
+    const spec = resolve(name, {
+      partitions: 3,
+      replicationFactor: 1,
+      adopt: true,
+      config: { "retention.ms": 7_200_000 },
+    });
+    const stack = await stackFor(name, spec);
+
+    const up = await stack.up();
+    expect(up.summary.resourceChanges).toMatchObject({ import: 1, update: 1 });
+    expect(await topicId(name)).toBe(before);
+    expect(await verify(name, spec)).toMatchObject({ ready: true });
+    expect(pendingSteps((await stack.preview()).changeSummary)).toEqual({});
+
+    await stack.destroy();
+    expect(await admin.listTopics()).not.toContain(name);
+  });
+
+  it("refuses an adoption that would replace the topic (fewer partitions) and leaves it intact", async () => {
+    const name = "orders.adopted-shrink.v1";
+    await admin.createTopics({ topics: [name], partitions: 6, replicas: 1 });
+    const before = await topicId(name);
+    const stack = await stackFor(name, resolve(name, { partitions: 3, replicationFactor: 1, adopt: true }));
+
+    await expect(stack.up()).rejects.toThrow(/may not be replaced/);
+    expect(await topicId(name)).toBe(before);
+    expect((await listClusterTopics(settings, "local")).find((topic) => topic.name === name)?.partitions).toBe(6);
+  });
+
+  it("does not take over an existing topic without adopt: the create fails and the topic is untouched", async () => {
+    const name = "orders.unmanaged.v1";
+    await admin.createTopics({ topics: [name], partitions: 2, replicas: 1 });
+    const before = await topicId(name);
+    const stack = await stackFor(name, resolve(name, { partitions: 2 }));
+
+    await expect(stack.up()).rejects.toThrow(/already exists/);
+    expect(await topicId(name)).toBe(before);
+  });
+});

@@ -1,0 +1,38 @@
+import type { Command } from "commander";
+import { ResourceSchema } from "../../gen/plinth/v1/resource_pb.ts";
+import { openSession, type CliContext } from "../cli-context.ts";
+import { formatTime, messageJson, resourceStatusName, yamlBlock } from "../format.ts";
+
+/** `plinth get TYPE NAME`: one resource as of its latest revision. */
+export function registerGetCommand(program: Command, ctx: CliContext): void {
+  program
+    .command("get")
+    .description("show a resource as of its latest revision")
+    .argument("<type>", "resource type, e.g. kafka.topic")
+    .argument("<name>", "resource name")
+    .action(async (type: string, name: string, _flags: unknown, command: Command) => {
+      const { client, print } = openSession(ctx, command);
+      const resource = await client.get(type, name);
+      print.result(messageJson(ResourceSchema, resource), () => {
+        const labels = Object.entries(resource.labels).map(([key, value]) => `${key}=${value}`);
+        const lines = [
+          `${resource.type}/${resource.name}`,
+          `  team:      ${resource.ownerTeam}`,
+          `  status:    ${resourceStatusName(resource.status)}`,
+          `  revision:  ${resource.revision}`,
+          `  labels:    ${labels.join(", ") || "-"}`,
+          `  created:   ${formatTime(resource.createTime)}`,
+          `  updated:   ${formatTime(resource.updateTime)}`,
+        ];
+        if (resource.secretOutputKeys.length > 0) {
+          lines.push(`  secrets:   ${resource.secretOutputKeys.join(", ")} (not shown)`);
+        }
+        return [
+          `${lines.join("\n")}\n`,
+          `spec:\n${yamlBlock(resource.spec)}`,
+          `resolved spec:\n${yamlBlock(resource.resolvedSpec)}`,
+          `outputs:\n${yamlBlock(resource.outputs)}`,
+        ].join("");
+      });
+    });
+}

@@ -1,0 +1,48 @@
+import { Command, Option } from "commander";
+import type { CliContext } from "./cli-context.ts";
+import { registerApplyCommand } from "./commands/apply-command.ts";
+import { registerChangesCommand } from "./commands/changes-command.ts";
+import { registerDeleteCommand } from "./commands/delete-command.ts";
+import { registerDiffCommand } from "./commands/diff-command.ts";
+import { registerGetCommand } from "./commands/get-command.ts";
+import { registerHistoryCommand } from "./commands/history-command.ts";
+import { registerListCommand } from "./commands/list-command.ts";
+import { registerPluginsCommand } from "./commands/plugins-command.ts";
+import { registerRevertCommand } from "./commands/revert-command.ts";
+import { registerReviewCommands } from "./commands/review-commands.ts";
+import { registerWatchCommand } from "./commands/watch-command.ts";
+import { exitCodesHelp } from "./exit-codes.ts";
+
+/**
+ * The `plinth` command tree. It never exits the process: commander's own
+ * exits are turned into exceptions (`exitOverride`) and all output goes to
+ * `ctx.io`, so `runCli` decides the exit code.
+ */
+export function createProgram(ctx: CliContext): Command {
+  const program = new Command("plinth")
+    .description("Create, change and review infrastructure resources through a Plinth server.")
+    .option("--url <url>", "server URL (default: $PLINTH_URL or http://127.0.0.1:8080)")
+    .option("--token <token>", "bearer token (default: $PLINTH_TOKEN)")
+    .addOption(new Option("--protocol <protocol>", "wire protocol").choices(["connect", "grpc", "grpc-web"]))
+    .option("--json", "print one JSON document on stdout (int64 as strings); progress goes to stderr")
+    .addHelpText("after", exitCodesHelp)
+    // Set before the subcommands are added: they inherit both.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.io.stdout.write(text),
+      writeErr: (text) => ctx.io.stderr.write(text),
+    })
+    .showHelpAfterError("(run plinth --help for usage)");
+  registerApplyCommand(program, ctx);
+  registerDeleteCommand(program, ctx);
+  registerGetCommand(program, ctx);
+  registerListCommand(program, ctx);
+  registerHistoryCommand(program, ctx);
+  registerDiffCommand(program, ctx);
+  registerRevertCommand(program, ctx);
+  registerChangesCommand(program, ctx);
+  registerReviewCommands(program, ctx);
+  registerWatchCommand(program, ctx);
+  registerPluginsCommand(program, ctx);
+  return program;
+}

@@ -1,0 +1,95 @@
+import { toJson, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import Table from "cli-table3";
+import { stringify } from "yaml";
+import { ChangeKind, ChangeStatus, ReviewDecision, type Change, type ChangeEvent } from "../gen/plinth/v1/change_pb.ts";
+import { ResourceStatus } from "../gen/plinth/v1/resource_pb.ts";
+
+/**
+ * The canonical proto3 JSON of a message, the same a Connect JSON client gets:
+ * int64 as strings, enums by name, timestamps in RFC 3339, and every field
+ * present even when it holds its default, so scripts need no fallbacks.
+ */
+export function messageJson<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): JsonValue {
+  return toJson(schema, message, { alwaysEmitImplicit: true });
+}
+
+/** `SUCCEEDED` for `ChangeStatus.SUCCEEDED`: the name without its prefix. */
+export function changeStatusName(status: ChangeStatus): string {
+  return ChangeStatus[status] ?? String(status);
+}
+
+export function changeKindName(kind: ChangeKind): string {
+  return ChangeKind[kind] ?? String(kind);
+}
+
+export function resourceStatusName(status: ResourceStatus): string {
+  return ResourceStatus[status] ?? String(status);
+}
+
+/** `2025-01-31 12:00:00Z`, or `-` when unset. */
+export function formatTime(timestamp: Timestamp | undefined): string {
+  if (!timestamp) {
+    return "-";
+  }
+  return timestampDate(timestamp)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
+}
+
+/** A borderless, uncoloured table, aligned in columns like `kubectl get`. */
+export function renderTable(head: string[], rows: string[][]): string {
+  const table = new Table({
+    head,
+    style: { head: [], border: [], "padding-left": 0, "padding-right": 2 },
+    chars: {
+      top: "",
+      "top-mid": "",
+      "top-left": "",
+      "top-right": "",
+      bottom: "",
+      "bottom-mid": "",
+      "bottom-left": "",
+      "bottom-right": "",
+      left: "",
+      "left-mid": "",
+      mid: "",
+      "mid-mid": "",
+      right: "",
+      "right-mid": "",
+      middle: "",
+    },
+  });
+  table.push(...rows);
+  return `${table
+    .toString()
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n")}\n`;
+}
+
+/** `value` as an indented YAML block, for specs and outputs shown to people. */
+export function yamlBlock(value: unknown, indent = "  "): string {
+  const text = stringify(value ?? {}).trimEnd();
+  return `${text
+    .split("\n")
+    .map((line) => indent + line)
+    .join("\n")}\n`;
+}
+
+/** One line about a change: `change 42: CREATE kafka.topic/orders: PENDING_REVIEW (0/1 approvals)`. */
+export function describeChange(change: Change): string {
+  const approvals = change.reviews.filter((review) => review.decision === ReviewDecision.APPROVED).length;
+  const review =
+    change.status === ChangeStatus.PENDING_REVIEW ? ` (${approvals}/${change.requiredApprovals} approvals)` : "";
+  const error = change.lastError ? `: ${change.lastError}` : "";
+  return `change ${change.id}: ${changeKindName(change.kind)} ${change.type}/${change.name}: ${changeStatusName(change.status)}${review}${error}`;
+}
+
+/** One line of a change's live progress. */
+export function describeEvent(event: ChangeEvent): string {
+  const time = event.time ? formatTime(event.time).slice(11) : "";
+  const status = event.status ? `${changeStatusName(event.status)}: ` : "";
+  return `${time}  ${event.kind.padEnd(10)} ${status}${event.message}`.trimEnd();
+}

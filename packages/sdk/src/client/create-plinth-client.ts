@@ -1,0 +1,155 @@
+import { createClient, Code, ConnectError, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { Change } from "../gen/plinth/v1/change_pb.ts";
+import { ChangeService } from "../gen/plinth/v1/change_service_pb.ts";
+import { PluginService } from "../gen/plinth/v1/plugin_service_pb.ts";
+import type { Resource } from "../gen/plinth/v1/resource_pb.ts";
+import {
+  ResourceService,
+  type ApplyResourceResponse,
+  type DeleteResourceResponse,
+} from "../gen/plinth/v1/resource_service_pb.ts";
+import { createAuthInterceptor } from "./auth-interceptor.ts";
+import { createNodeTransport, type PlinthProtocol } from "./create-node-transport.ts";
+import { interceptTransport } from "./intercept-transport.ts";
+import type { ResourceType, SpecOf } from "./resource-types.ts";
+import { createRetryInterceptor } from "./retry-interceptor.ts";
+import { resolveRetryPolicy, type RetryOptions } from "./retry-policy.ts";
+import { waitForChange, type WaitForChangeOptions } from "./wait-for-change.ts";
+
+/** Options of {@link createPlinthClient}. */
+export interface PlinthClientOptions {
+  /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** Bearer token sent with every call; without one the server answers UNAUTHENTICATED. */
+  token?: string | undefined;
+  /** Wire protocol; default `connect` (HTTP/1.1). `grpc` uses HTTP/2. */
+  protocol?: PlinthProtocol | undefined;
+  /**
+   * A ready transport to use instead of a network one (e.g.
+   * `createRouterTransport` in tests); `baseUrl` and `protocol` are then
+   * ignored. Auth and retry still wrap every call.
+   */
+  transport?: Transport | undefined;
+  /** Retry of unreachable-server failures; `false` turns it off. See {@link createRetryInterceptor}. */
+  retry?: RetryOptions | false | undefined;
+}
+
+/** Options of {@link PlinthClient.apply}. */
+export interface ApplyOptions {
+  /** Idempotency key; a fresh UUID per `apply` call by default, reused by its retries. */
+  requestId?: string;
+  /** Refuse with ABORTED unless the resource is at this revision (0 = must not exist yet). */
+  expectedRevision?: bigint | number;
+  comment?: string;
+  labels?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link PlinthClient.delete}. */
+export type DeleteOptions = Omit<ApplyOptions, "labels">;
+
+/** A typed client of one Plinth server. */
+export interface PlinthClient {
+  /** The raw `ResourceService` client. */
+  readonly resources: Client<typeof ResourceService>;
+  /** The raw `ChangeService` client. */
+  readonly changes: Client<typeof ChangeService>;
+  /** The raw `PluginService` client. */
+  readonly plugins: Client<typeof PluginService>;
+  /**
+   * Creates or updates a resource. `spec` is checked against the spec type a
+   * plugin declared in {@link ResourceTypes}; it must be JSON-serializable
+   * (undefined fields are dropped). One request id per call, reused by the
+   * call's retries, so a retried apply never makes a second change.
+   */
+  apply<T extends ResourceType>(
+    type: T,
+    name: string,
+    spec: SpecOf<T>,
+    options?: ApplyOptions,
+  ): Promise<ApplyResourceResponse>;
+  /** Requests the deletion of a resource; idempotent like {@link PlinthClient.apply}. */
+  delete(type: ResourceType, name: string, options?: DeleteOptions): Promise<DeleteResourceResponse>;
+  /** The resource as of its latest revision; rejects with NOT_FOUND if there is none. */
+  get(type: ResourceType, name: string, options?: { signal?: AbortSignal }): Promise<Resource>;
+  /** Follows a change until it is final; see {@link waitForChange}. */
+  waitForChange(id: string, options?: WaitForChangeOptions): Promise<Change>;
+}
+
+/**
+ * Creates a client of a Plinth server. Every call carries the bearer token;
+ * unary calls that fail because the server could not be reached are retried
+ * (see {@link createRetryInterceptor}); streaming calls are not, and
+ * `waitForChange` reconnects on its own.
+ */
+export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
+  const retry = options.retry === false ? undefined : options.retry;
+  // Auth runs inside retry, so each attempt carries the header.
+  const interceptors: Interceptor[] = [];
+  if (options.retry !== false) {
+    interceptors.push(createRetryInterceptor(retry));
+  }
+  interceptors.push(createAuthInterceptor(options.token));
+  const transport = options.transport
+    ? interceptTransport(options.transport, interceptors)
+    : createNodeTransport({ baseUrl: options.baseUrl, protocol: options.protocol ?? "connect", interceptors });
+  // Without retries the watch still needs a policy: one attempt, no reconnect.
+  const watchPolicy = resolveRetryPolicy(options.retry === false ? { maxAttempts: 1 } : retry);
+
+  const resources = createClient(ResourceService, transport);
+  const changes = createClient(ChangeService, transport);
+  const plugins = createClient(PluginService, transport);
+
+  return {
+    resources,
+    changes,
+    plugins,
+    async apply(type, name, spec, opts = {}) {
+      return await resources.applyResource(
+        {
+          type,
+          name,
+          spec: toJsonObject(spec),
+          requestId: opts.requestId ?? crypto.randomUUID(),
+          expectedRevision: opts.expectedRevision === undefined ? undefined : BigInt(opts.expectedRevision),
+          comment: opts.comment ?? "",
+          labels: opts.labels ?? {},
+        },
+        { signal: opts.signal },
+      );
+    },
+    async delete(type, name, opts = {}) {
+      return await resources.deleteResource(
+        {
+          type,
+          name,
+          requestId: opts.requestId ?? crypto.randomUUID(),
+          expectedRevision: opts.expectedRevision === undefined ? undefined : BigInt(opts.expectedRevision),
+          comment: opts.comment ?? "",
+        },
+        { signal: opts.signal },
+      );
+    },
+    async get(type, name, opts = {}) {
+      const { resource } = await resources.getResource({ type, name }, { signal: opts.signal });
+      if (!resource) {
+        throw new ConnectError(`the server returned no resource for ${type}/${name}`, Code.Internal);
+      }
+      return resource;
+    },
+    async waitForChange(id, opts = {}) {
+      return await waitForChange(changes, id, opts, watchPolicy);
+    },
+  };
+}
+
+// A Struct holds JSON only: a round trip through JSON drops undefined fields
+// and turns Dates into strings the way JSON.stringify always does.
+function toJsonObject(spec: unknown): JsonObject {
+  const json: unknown = JSON.parse(JSON.stringify(spec ?? null));
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new TypeError("spec must be a JSON object");
+  }
+  return json as JsonObject;
+}
