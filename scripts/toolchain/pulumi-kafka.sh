@@ -10,13 +10,15 @@
 # $PLINTH_CACHE/pulumi-home.
 set -euo pipefail
 
-KAFKA_PLUGIN_VERSION=3.13.2
-
 log() { printf '[plinth toolchain] %s\n' "$*" >&2; }
 die() { printf '[plinth toolchain] error: %s\n' "$*" >&2; exit 1; }
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/../../toolchain/pulumi-resource-kafka" && pwd)"
+# The pinned @pulumi/kafka version; resources.go must declare the same one.
+KAFKA_PLUGIN_VERSION="$(sed -n 's/^PULUMI_KAFKA_VERSION=//p' "$here/../../toolchain/versions.env")"
+grep -q "\"$KAFKA_PLUGIN_VERSION\"" "$src/resources.go" ||
+  { printf '[plinth toolchain] error: %s\n' "toolchain/pulumi-resource-kafka/resources.go does not declare version $KAFKA_PLUGIN_VERSION (toolchain/versions.env)" >&2; exit 1; }
 
 PLINTH_CACHE="${PLINTH_CACHE:-$HOME/.cache/plinth}"
 export PLINTH_CACHE
@@ -56,9 +58,8 @@ exec 9>"$PLINTH_CACHE/stamps/pulumi-kafka.lock"
 flock 9
 if up_to_date "$key"; then exit 0; fi
 
-# Go: the machine image ships it in /usr/local/go (Debian's golang package,
-# 1.19, is too old for the bridge, which needs 1.24.7 or newer).
-if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
+# Go from PATH, like every other script (Debian's golang package, 1.19, is too
+# old for the bridge, which needs 1.24.7 or newer).
 command -v go >/dev/null 2>&1 ||
   die "go not found: put Go 1.24.7 or newer on PATH (the machine image has it in /usr/local/go/bin; Debian's golang package is too old) to build the Pulumi Kafka provider plugin"
 gover="$(go env GOVERSION 2>/dev/null || true)"

@@ -20,7 +20,7 @@ if ! stamp_ok pulumi-cli "$key" || [ ! -x "$dir/pulumi" ]; then
     log "using the pulumi v$PULUMI_VERSION on PATH ($ambient)"
     cp "$ambient" "$dir/pulumi"
   else
-    need_cmd go "install Go 1.25+ (apt-get install golang-go, or the Go toolchain) to build the Pulumi CLI"
+    need_cmd go "put Go 1.25 or newer on PATH (the machine image has it in /usr/local/go/bin; Debian's golang package is too old) to build the Pulumi CLI"
     log "building the Pulumi CLI v$PULUMI_VERSION from the Go module proxy (cold: about 5 minutes on 2 cores)"
     work="$PLINTH_CACHE/build/pulumi-cli"
     mkdir -p "$work" && cp "$src/go.mod" "$src/go.sum" "$work/"
