@@ -76,3 +76,33 @@ describe("Pulumi engine: create, no-op, grow, preview, destroy", () => {
     await engine.destroy(topicRequest("orders", { partitions: 4 }, settings, { kind: "DELETE" }));
   });
 });
+
+describe("Pulumi engine: dynamic providers", () => {
+  it("runs a plugin's dynamic provider, whose require() resolves from the plugin's own packages", async () => {
+    // pnpm's bin shims export a NODE_PATH covering every package; a server started with plain `node` has none.
+    const inherited = process.env.NODE_PATH;
+    delete process.env.NODE_PATH;
+    const engine = createPulumiEngine({ dataDir: engineDataDir(), passphrase: "dynamic-test-passphrase" });
+    try {
+      const request = {
+        stackName: "test.echo--hello",
+        type: "test.echo",
+        name: "hello",
+        plugin: { module: new URL("./fixtures/echo-plugin.ts", import.meta.url).href, exportName: "echoPlugin" },
+        settings: {},
+        resolvedSpec: { value: "hello" },
+        changeId: "change-echo",
+        kind: "CREATE" as const,
+        attempt: 1,
+      };
+      expect(await engine.apply(request)).toEqual({
+        outputs: { id: "echo-hello", rendered: "value: hello" },
+        secretOutputs: {},
+      });
+      await engine.destroy({ ...request, kind: "DELETE" });
+    } finally {
+      await engine.close();
+      if (inherited !== undefined) process.env.NODE_PATH = inherited;
+    }
+  });
+});

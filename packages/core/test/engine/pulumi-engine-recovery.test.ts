@@ -3,8 +3,9 @@ import { type KafkaBroker, startKafka } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
 import type { EngineChildEvent } from "../../src/engine/pulumi/run-engine-child.ts";
-import { type Engine, EngineError, type EngineEvent } from "../../src/index.ts";
+import { type Engine, EngineError, type EngineEvent, type EngineRequest } from "../../src/index.ts";
 import { createAdmin, engineDataDir, partitionsOnBroker, topicRequest } from "./support/engine-fixture.ts";
+import { interruptCreate } from "./support/interrupt-create.ts";
 
 const isTopicStep = (event: EngineEvent, phase: string): boolean =>
   event.kind === "resource" && event.details?.type === "kafka:index/topic:Topic" && event.details.phase === phase;
@@ -86,6 +87,69 @@ describe("Pulumi engine: crash recovery", () => {
     const result = await engine.apply(topicRequest("cancel-me", { partitions: 2 }, settings, { attempt: 2 }));
     expect(result.outputs.partitions).toBe(2);
     expect(await partitionsOnBroker(admin, "cancel-me")).toBe(2);
+  });
+});
+
+describe("Pulumi engine: an interrupted create, on either side of the provider call", () => {
+  let broker: KafkaBroker;
+  let admin: Admin;
+  let engine: Engine;
+  const dataDir = engineDataDir();
+  const topicType = "kafka:index/topic:Topic";
+  beforeAll(async () => {
+    broker = await startKafka();
+    admin = createAdmin(broker.bootstrapServers);
+    engine = createPulumiEngine({ dataDir, passphrase: "interrupted-test-passphrase" });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await admin?.close();
+    await broker?.stop();
+  });
+
+  const recoveryWarning = (events: EngineEvent[]): EngineEvent | undefined =>
+    events.find((event) => event.kind === "diagnostic" && event.message.startsWith("recovered from an interrupted update"));
+
+  it("a create that reached the broker is adopted: no duplicate, no 'already exists'", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    await engine.apply(topicRequest("made-it", { partitions: 2 }, settings));
+    interruptCreate(dataDir, "test.topic--made-it", topicType);
+
+    const retry = topicRequest("made-it", { partitions: 2 }, settings, { attempt: 2 });
+    expect((await engine.apply(retry)).outputs).toEqual({ topicName: "made-it", partitions: 2 });
+    expect(recoveryWarning(retry.events)?.details).toMatchObject({ pendingOperations: 1, adopted: [expect.stringContaining("::topic")] });
+    expect(retry.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { same: 3 } } });
+    expect(await partitionsOnBroker(admin, "made-it")).toBe(2);
+  });
+
+  it("a create that never reached the broker is made afresh", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    await engine.apply(topicRequest("never-made", { partitions: 2 }, settings));
+    interruptCreate(dataDir, "test.topic--never-made", topicType);
+    await admin.deleteTopics({ topics: ["never-made"] });
+
+    const retry = topicRequest("never-made", { partitions: 2 }, settings, { attempt: 2 });
+    await engine.apply(retry);
+    expect(recoveryWarning(retry.events)).toBeDefined();
+    expect(retry.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { create: 1, same: 2 } } });
+    expect(await partitionsOnBroker(admin, "never-made")).toBe(2);
+  });
+
+  it("without the plugin's adoptPendingCreate, a create that reached the broker fails for good as ALREADY_EXISTS", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    const plain = (extra: Partial<EngineRequest> = {}): EngineRequest =>
+      topicRequest("orphaned", { partitions: 1 }, settings, {
+        plugin: { module: new URL("./fixtures/test-topic-plugin.ts", import.meta.url).href, exportName: "nonAdoptingTopicPlugin" },
+        ...extra,
+      });
+    await engine.apply(plain());
+    interruptCreate(dataDir, "test.topic--orphaned", topicType);
+
+    const error = await engine.apply(plain({ attempt: 2 })).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toMatchObject({ name: "EngineError", code: "ALREADY_EXISTS", retryable: false });
   });
 });
 

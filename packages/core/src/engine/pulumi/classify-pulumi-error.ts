@@ -45,6 +45,12 @@ const rules: readonly Rule[] = [
   {
     code: "PLUGIN_FAILED",
     retryable: false,
+    meaning: "a Pulumi provider plugin is missing or broken (run 'make setup')",
+    pattern: /no resource plugin .* found|could not read plugin|failed to load plugin|plugin .* not found/i,
+  },
+  {
+    code: "PLUGIN_FAILED",
+    retryable: false,
     meaning: "the plugin's program failed",
     pattern: /Running program .* failed with an unhandled exception|One or more errors occurred/i,
   },
@@ -102,7 +108,7 @@ function pluginName(context: ClassifyContext): string {
 export function classifyPulumiError(failure: PulumiFailure, context: ClassifyContext): EngineError {
   const where = `${context.operation} of ${pluginName(context)}`;
   const make = (code: Code, retryable: boolean, message: string): EngineError =>
-    new EngineError(redactSecrets(shorten(`${where}: ${message}`), context.secrets), retryable, code);
+    new EngineError(shorten(redactSecrets(`${where}: ${message}`, context.secrets)), retryable, code);
 
   switch (failure.kind) {
     case "plugin-load":
