@@ -37,10 +37,10 @@ const toJobRecord = (row: Row): JobRecord => ({
   leaseExpiresAt: row.lease_expires_at as number | null,
 });
 
-function insertSql(table: string, row: Row, conflict = ""): [string, unknown[]] {
+function insertSql(table: string, row: Row): [string, unknown[]] {
   const columns = Object.keys(row);
   return [
-    `INSERT ${conflict} INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+    `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
     Object.values(row),
   ];
 }
@@ -51,8 +51,15 @@ class SqliteTx extends SqliteReader implements StoreTx {
   }
 
   async upsertResource(resource: ResourceRecord): Promise<void> {
-    const [sql, params] = insertSql("resources", resourceToRow(resource), "OR REPLACE");
-    this.run(sql, ...params);
+    // A real upsert on the primary key only: INSERT OR REPLACE would also
+    // "resolve" an identity clash by deleting the other resource.
+    const row = resourceToRow(resource);
+    const [sql, params] = insertSql("resources", row);
+    const updates = Object.keys(row)
+      .filter((column) => column !== "type" && column !== "name")
+      .map((column) => `${column} = excluded.${column}`)
+      .join(", ");
+    this.run(`${sql} ON CONFLICT (type, name) DO UPDATE SET ${updates}`, ...params);
   }
 
   async deleteResource(type: string, name: string): Promise<void> {

@@ -1,0 +1,209 @@
+import { describe, expect, it } from "vitest";
+import type { ChangeRecord, ResourceRecord } from "../../src/store/records.ts";
+import type { Store } from "../../src/store/store.ts";
+
+/**
+ * The behaviour every Store implementation must have. SQLite runs it today;
+ * a PostgreSQL store must pass the same suite.
+ */
+export function describeStoreContract(
+  name: string,
+  open: () => Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => void }>,
+) {
+  const now = "2026-01-01T00:00:00.000Z";
+  const resource = (over: Partial<ResourceRecord> = {}): ResourceRecord => ({
+    type: "t.x",
+    name: "a",
+    identity: "a",
+    ownerTeam: "team",
+    status: "PROVISIONING",
+    revision: 0,
+    spec: null,
+    resolvedSpec: null,
+    outputs: {},
+    secretOutputs: null,
+    secretOutputKeys: [],
+    labels: {},
+    createdAt: now,
+    updatedAt: now,
+    ...over,
+  });
+  const change = (over: Partial<ChangeRecord> = {}): Omit<ChangeRecord, "seq"> => ({
+    id: `c-${Math.random().toString(36).slice(2)}`,
+    type: "t.x",
+    name: "a",
+    kind: "CREATE",
+    status: "QUEUED",
+    requestedBy: "p",
+    team: "team",
+    spec: { size: 1 },
+    resolvedSpec: { size: 1 },
+    explanations: {},
+    baseRevision: 0,
+    requiredApprovals: 0,
+    reviewReasons: [],
+    reviews: [],
+    attempts: 0,
+    lastError: null,
+    comment: "",
+    labels: {},
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: null,
+    resultRevision: null,
+    ...over,
+  });
+
+  describe(`Store contract: ${name}`, () => {
+    it("commits a transaction before it resolves, and keeps it across a reopen", async () => {
+      const { store, reopen, cleanup } = await open();
+      try {
+        const inserted = await store.transact(async (tx) => {
+          await tx.upsertResource(resource());
+          return await tx.insertChange(change());
+        });
+        expect(await store.getChange(inserted.id)).toMatchObject({ id: inserted.id, seq: inserted.seq });
+        await store.close();
+        const again = await reopen();
+        expect(await again.getResource("t.x", "a")).toMatchObject({ name: "a" });
+        await again.close();
+      } finally {
+        cleanup();
+      }
+    });
+
+    it("rolls back only the failing one of transactions that share a commit", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const results = await Promise.allSettled([
+          store.transact(async (tx) => tx.upsertResource(resource({ name: "ok-1", identity: "ok-1" }))),
+          store.transact(async (tx) => {
+            await tx.upsertResource(resource({ name: "bad", identity: "bad" }));
+            throw new Error("boom");
+          }),
+          store.transact(async (tx) => tx.upsertResource(resource({ name: "ok-2", identity: "ok-2" }))),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+        expect(await store.getResource("t.x", "ok-1")).toBeDefined();
+        expect(await store.getResource("t.x", "bad")).toBeUndefined();
+        expect(await store.getResource("t.x", "ok-2")).toBeDefined();
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("keeps identities unique among live resources of a type", async () => {
+      const { store, cleanup } = await open();
+      try {
+        await store.transact((tx) => tx.upsertResource(resource({ name: "one", identity: "same" })));
+        await expect(
+          store.transact((tx) => tx.upsertResource(resource({ name: "two", identity: "same" }))),
+        ).rejects.toThrow();
+        await store.transact((tx) => tx.upsertResource(resource({ name: "one", identity: "same", status: "DELETED" })));
+        await store.transact((tx) => tx.upsertResource(resource({ name: "two", identity: "same" })));
+        expect((await store.findResourceByIdentity("t.x", "same"))?.name).toBe("two");
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("hands a job to one worker at a time, in order per resource, and again after its lease expires", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const [first, second] = await store.transact(async (tx) => {
+          const a = await tx.insertChange(change({ name: "r" }));
+          const b = await tx.insertChange(change({ name: "r" }));
+          for (const c of [a, b]) {
+            await tx.upsertJob({
+              changeId: c.id,
+              type: c.type,
+              name: c.name,
+              seq: c.seq,
+              runAfter: 0,
+              leaseOwner: null,
+              leaseExpiresAt: null,
+            });
+          }
+          return [a, b];
+        });
+        const claimA = await store.transact((tx) => tx.claimJob("w1", 1_000, 500));
+        expect(claimA?.changeId).toBe(first!.id);
+        // The second change waits: the first is still open on the same resource.
+        expect(await store.transact((tx) => tx.claimJob("w2", 1_100, 500))).toBeUndefined();
+        // The lease runs out: another worker takes the first job over.
+        expect((await store.transact((tx) => tx.claimJob("w2", 1_600, 500)))?.changeId).toBe(first!.id);
+        await store.transact(async (tx) => {
+          await tx.updateChange({ ...first!, status: "SUCCEEDED" });
+          await tx.deleteJob(first!.id);
+        });
+        expect((await store.transact((tx) => tx.claimJob("w2", 1_700, 500)))?.changeId).toBe(second!.id);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("does not run a job before its retry time", async () => {
+      const { store, cleanup } = await open();
+      try {
+        await store.transact(async (tx) => {
+          const c = await tx.insertChange(change({ name: "later" }));
+          await tx.upsertJob({
+            changeId: c.id,
+            type: c.type,
+            name: c.name,
+            seq: c.seq,
+            runAfter: 5_000,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+          });
+        });
+        expect(await store.transact((tx) => tx.claimJob("w", 4_999, 100))).toBeUndefined();
+        expect(await store.transact((tx) => tx.claimJob("w", 5_000, 100))).toBeDefined();
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("pages through changes in submission order and numbers events per change", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const ids = await store.transact(async (tx) => {
+          const made = [];
+          for (let i = 0; i < 5; i++) made.push((await tx.insertChange(change({ name: `n${i}` }))).id);
+          return made;
+        });
+        const first = await store.listChanges({}, 3, "");
+        const rest = await store.listChanges({}, 3, first.nextPageToken);
+        expect([...first.items, ...rest.items].map((c) => c.id)).toEqual(ids);
+        expect(rest.nextPageToken).toBe("");
+        const events = await store.transact(async (tx) => [
+          await tx.appendEvent({
+            changeId: ids[0]!,
+            time: now,
+            status: null,
+            kind: "engine",
+            message: "a",
+            details: null,
+          }),
+          await tx.appendEvent({
+            changeId: ids[0]!,
+            time: now,
+            status: null,
+            kind: "engine",
+            message: "b",
+            details: { x: 1 },
+          }),
+        ]);
+        expect(events.map((e) => e.sequence)).toEqual([1, 2]);
+        expect((await store.listEvents(ids[0]!, 1)).map((e) => e.message)).toEqual(["b"]);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+  });
+}
