@@ -3,6 +3,12 @@ export * from "./domain/errors.ts";
 export * from "./plugin/define-plugin.ts";
 export * from "./engine/engine.ts";
 export {
+  createPulumiEngine,
+  type EngineLogger,
+  type PulumiEngineOptions,
+} from "./engine/pulumi/create-pulumi-engine.ts";
+export type { EngineChildEvent } from "./engine/pulumi/run-engine-child.ts";
+export {
   parseServiceConfig,
   loadServiceConfig,
   ConfigError,

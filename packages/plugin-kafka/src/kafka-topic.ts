@@ -23,7 +23,8 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
   // Kafka refuses two topics whose names differ only by "." versus "_"; case is significant.
   identity: (name, spec) => `${spec.cluster}/${topicCollisionKey(name)}`,
   defaults: (_name, spec, ctx) => resolveTopicDefaults(spec, ctx.settings),
-  validate: (name, next: TopicSpec | undefined, previous, ctx) => validateTopic(name, next, previous, ctx.settings),
+  validate: (name, next, previous, ctx) => validateTopic(name, next, previous, ctx.settings),
+  validateDelete: (name, previous, ctx) => validateTopic(name, undefined, previous, ctx.settings),
   review: (input, ctx) => reviewTopic(input, ctx.settings),
   reviewPolicy: topicReviewPolicy,
   program: topicProgram,

@@ -73,3 +73,13 @@ export function pluginReview(plugin: LoadedPlugin, input: ReviewInput<unknown>):
   }
   return decision;
 }
+
+export function validateDeletion(plugin: LoadedPlugin, name: string, previous: unknown): Violation[] {
+  const validate = plugin.definition.validateDelete;
+  if (!validate) return [];
+  const violations = guarded(plugin, "validateDelete", () => validate(name, previous, plugin.context));
+  if (!Array.isArray(violations)) {
+    throw new PluginFault(plugin.definition.type, "validateDelete", new Error("did not return a list of violations"));
+  }
+  return violations.map((violation) => ({ ...violation, transition: true }));
+}

@@ -12,7 +12,14 @@ import {
   NotFoundError,
 } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
-import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
+import {
+  applyDefaults,
+  identityOf,
+  parseSpec,
+  pluginReview,
+  validateDeletion,
+  validateTransition,
+} from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
 import { canonicalJson, sameJson, specDifferences } from "./spec-diff.ts";
 import type { ChangeKind, JsonObject, Principal, SpecDifference } from "./types.ts";
@@ -383,6 +390,7 @@ export async function submitDelete(
     }
     assertCanChange(principal, state.resource.ownerTeam);
     checkExpectedRevision(input.expectedRevision, state.resource);
+    raiseViolations(validateDeletion(plugin, input.name, state.resolvedSpec));
     const differences = specDifferences(state.resolvedSpec, undefined);
     const review = decideReview(
       deps.reviewPolicy,

@@ -104,6 +104,11 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
   defaults?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => Defaulted<Spec>;
   /** Checks a transition from `previous` (undefined on create) to `next`. Returns violations; empty = fine. */
   validate?: (name: string, next: Spec, previous: Spec | undefined, ctx: PluginContext<Settings>) => Violation[];
+  /**
+   * Checks that the resource may be deleted (e.g. deletion protection). Returns
+   * violations (a delete refused is FAILED_PRECONDITION); empty = fine.
+   */
+  validateDelete?: (name: string, previous: Spec, ctx: PluginContext<Settings>) => Violation[];
   /** The plugin's review policy; combined with the global policy (the larger demand wins). */
   review?: (input: ReviewInput<Spec>, ctx: PluginContext<Settings>) => ReviewDecision;
   /** The review policy in words, for GetPlugin. */

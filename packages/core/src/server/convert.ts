@@ -87,6 +87,7 @@ export function changeToProto(change: ChangeRecord): Change {
     finishTime: ts(change.finishedAt),
     reviewReasons: change.reviewReasons,
     resultRevision: BigInt(change.resultRevision ?? 0),
+    explanations: change.explanations,
   });
 }
 

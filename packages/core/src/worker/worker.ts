@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
-import { validateTransition } from "../domain/plugin-calls.ts";
+import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
 import type { JsonObject } from "../domain/types.ts";
 import type { Engine, EngineEvent, EngineOutputs } from "../engine/engine.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -277,6 +277,12 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       if (change.kind !== "DELETE" && change.resolvedSpec) {
         const previous = resource && resource.revision > 0 ? resource.resolvedSpec : undefined;
         const violations = validateTransition(plugin, change.name, change.resolvedSpec, previous ?? undefined);
+        if (violations.length > 0) {
+          throw new RevalidationError(violations.map((v) => `${v.field}: ${v.description}`).join("; "));
+        }
+      }
+      if (change.kind === "DELETE" && resource?.resolvedSpec) {
+        const violations = validateDeletion(plugin, change.name, resource.resolvedSpec);
         if (violations.length > 0) {
           throw new RevalidationError(violations.map((v) => `${v.field}: ${v.description}`).join("; "));
         }

@@ -31,6 +31,7 @@ describe("the change lifecycle through the real server", () => {
     expect(applied.change?.kind).toBe(ChangeKind.CREATE);
     expect(applied.change?.status).toBe(ChangeStatus.QUEUED);
     expect(applied.change?.resolvedSpec).toEqual({ size: 3, color: "blue" });
+    expect(applied.change?.explanations).toEqual({ color: "blue is the house colour" });
     const final = await waitFinal(alice, applied.change!.id);
     expect(final?.status).toBe(ChangeStatus.SUCCEEDED);
     const { resource } = await alice.resources.getResource({ type: "test.widget", name: "w-create" });

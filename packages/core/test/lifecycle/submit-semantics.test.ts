@@ -82,6 +82,16 @@ describe("submit semantics", () => {
     expect(shrink).toMatchObject({ code: Code.FailedPrecondition, fields: ["spec.size"] });
   });
 
+  it("refuses to delete what the plugin protects (FAILED_PRECONDITION on the field)", async () => {
+    const alice = service.as("requester");
+    const created = await alice.resources.applyResource(widget("locked", { size: 1, locked: true }));
+    await watchToEnd(alice, created.change!.id);
+    const refused = await failure(
+      alice.resources.deleteResource({ type: "test.widget", name: "locked", requestId: "del-locked" }),
+    );
+    expect(refused).toMatchObject({ code: Code.FailedPrecondition, fields: ["spec.locked"] });
+  });
+
   it("applies changes to one resource strictly in submission order, later ones waiting behind a review", async () => {
     const alice = service.as("requester");
     const created = await alice.resources.applyResource(widget("ordered", { size: 10 }));

@@ -13,6 +13,7 @@ export const widgetPlugin = definePlugin({
     .object({
       size: z.number().int().min(1).max(100),
       color: z.enum(["blue", "red", "green"]).optional(),
+      locked: z.boolean().optional(),
     })
     .strict(),
   identity: (name) => name.toLowerCase().replaceAll("_", "-"),
@@ -30,6 +31,10 @@ export const widgetPlugin = definePlugin({
             transition: true,
           },
         ]
+      : [],
+  validateDelete: (_name, previous) =>
+    previous.locked
+      ? [{ field: "spec.locked", description: "unlock the widget before deleting it", reason: "LOCKED" }]
       : [],
   review: (input) =>
     input.next && input.next.size > 50
