@@ -1,3 +1,4 @@
+import { findUnmanagedTopic } from "./find-unmanaged-topic.ts";
 import { definePlugin } from "@plinth/core";
 import { KafkaSettings } from "./cluster-settings.ts";
 import { topicCollisionKey } from "./topic-name.ts";
@@ -25,6 +26,7 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
   defaults: (_name, spec, ctx) => resolveTopicDefaults(spec, ctx.settings),
   validate: (name, next, previous, ctx) => validateTopic(name, next, previous, ctx.settings),
   validateDelete: (name, previous, ctx) => validateTopic(name, undefined, previous, ctx.settings),
+  findUnmanaged: (name, spec, ctx) => findUnmanagedTopic(name, spec, ctx.settings),
   review: (input, ctx) => reviewTopic(input, ctx.settings),
   reviewPolicy: topicReviewPolicy,
   program: topicProgram,

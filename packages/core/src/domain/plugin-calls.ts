@@ -83,3 +83,29 @@ export function validateDeletion(plugin: LoadedPlugin, name: string, previous: u
   }
   return violations.map((violation) => ({ ...violation, transition: true }));
 }
+
+/**
+ * The plugin's `findUnmanaged` observation, bounded in time. A plugin that
+ * cannot answer (target unreachable, bug) does not block the request.
+ */
+export async function unmanagedConflict(
+  plugin: LoadedPlugin,
+  name: string,
+  spec: unknown,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const find = plugin.definition.findUnmanaged;
+  if (!find) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([find(name, spec, plugin.context), timeout]);
+  } catch (error) {
+    plugin.context.logger.warn({ err: error, name }, "findUnmanaged failed; the create goes ahead");
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -17,6 +17,7 @@ import {
   identityOf,
   parseSpec,
   pluginReview,
+  unmanagedConflict,
   validateDeletion,
   validateTransition,
 } from "./plugin-calls.ts";
@@ -304,6 +305,7 @@ async function recordChange(
 export async function submitApply(deps: LifecycleDeps, principal: Principal, input: ApplyInput): Promise<SubmitResult> {
   const plugin = checkCommonFields(deps, input.type, input.name, input.requestId);
   const hash = requestHash("apply", { ...input, requestId: undefined });
+  await refuseUnmanagedTwin(deps, plugin, principal, input);
   const result = await deps.store.transact(async (tx) => {
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
     if (replay) return replay;
@@ -371,6 +373,28 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
     deps.notifier.changeUpdated(result.change.id);
   }
   return result;
+}
+
+/**
+ * Before a create, asks the plugin whether the real system already holds
+ * something under this identity that Plinth does not manage (e.g. a topic
+ * made by hand): ALREADY_EXISTS with the plugin's advice (how to adopt it).
+ * Runs before the transaction because it talks to the outside world.
+ */
+async function refuseUnmanagedTwin(
+  deps: LifecycleDeps,
+  plugin: LoadedPlugin,
+  principal: Principal,
+  input: ApplyInput,
+): Promise<void> {
+  if (!plugin.definition.findUnmanaged) return;
+  if (input.requestId && (await deps.store.getIdempotencyKey(principal.id, input.requestId))) return;
+  const current = await deps.store.getResource(input.type, input.name);
+  if (current && current.status !== "DELETED" && current.revision > 0) return;
+  const parsed = parseSpec(plugin, input.spec);
+  const resolved = applyDefaults(plugin, input.name, parsed).spec;
+  const conflict = await unmanagedConflict(plugin, input.name, resolved, 5_000);
+  if (conflict) throw new AlreadyExistsError(conflict);
 }
 
 /** DeleteResource: a change that destroys the resource once approved. */

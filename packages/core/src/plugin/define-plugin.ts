@@ -109,6 +109,14 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * violations (a delete refused is FAILED_PRECONDITION); empty = fine.
    */
   validateDelete?: (name: string, previous: Spec, ctx: PluginContext<Settings>) => Violation[];
+  /**
+   * Observes the real system before a create: something already there under
+   * this identity that Plinth does not manage. Returns what to tell the
+   * requester (e.g. how to adopt it), or undefined when the way is clear.
+   * Must not change anything. Called outside any transaction, with a timeout;
+   * if it cannot answer, the create goes ahead and the engine decides.
+   */
+  findUnmanaged?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => Promise<string | undefined>;
   /** The plugin's review policy; combined with the global policy (the larger demand wins). */
   review?: (input: ReviewInput<Spec>, ctx: PluginContext<Settings>) => ReviewDecision;
   /** The review policy in words, for GetPlugin. */

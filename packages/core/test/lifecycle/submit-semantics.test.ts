@@ -82,6 +82,12 @@ describe("submit semantics", () => {
     expect(shrink).toMatchObject({ code: Code.FailedPrecondition, fields: ["spec.size"] });
   });
 
+  it("refuses to create what already exists outside Plinth, with the plugin's advice (ALREADY_EXISTS)", async () => {
+    const outcome = await failure(service.as("requester").resources.applyResource(widget("handmade-1", { size: 1 })));
+    expect(outcome.code).toBe(Code.AlreadyExists);
+    expect(outcome.message).toContain("adopt");
+  });
+
   it("refuses to delete what the plugin protects (FAILED_PRECONDITION on the field)", async () => {
     const alice = service.as("requester");
     const created = await alice.resources.applyResource(widget("locked", { size: 1, locked: true }));
