@@ -53,7 +53,9 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
     const metrics = createMetrics(store);
     const notifier = createNotifier();
+    const secrets = createSecretBox(config.secrets.key);
     const deps = {
+      secrets,
       store,
       plugins,
       notifier,
@@ -65,7 +67,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     };
     const engine = options.createEngine(loaded, logger);
     const worker = createWorker(
-      { ...deps, engine, logger, secrets: createSecretBox(config.secrets.key) },
+      { ...deps, engine, logger },
       { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ...config.worker },
     );
     const authenticate = createAuthenticator(config.principals);

@@ -259,6 +259,9 @@ export function createFakePlinth(options: FakePlinthOptions = {}) {
   }
 
   const resourceService: ServiceImpl<typeof ResourceService> = {
+    revealSecret: unary("RevealSecret", () => {
+      throw new ConnectError("the fake keeps no secrets", Code.Unimplemented);
+    }),
     applyResource: unary("ApplyResource", (req, principal) => submit(principal, req, "apply", req.spec ?? {})),
     deleteResource: unary("DeleteResource", (req, principal) => submit(principal, req, "delete")),
     getResource: unary("GetResource", (req) => {

@@ -3,7 +3,9 @@ import type { PendingCreate } from "../../plugin/define-plugin.ts";
 
 /** What recovery found and did, for events and logs. */
 export interface StackRecovery {
-  /** Pending operations a crashed update left in state (0 = nothing to do). */
+  /** False when there was nothing to recover. */
+  recovered: boolean;
+  /** Pending operations a crashed update left in state. */
   pendingOperations: number;
   /** URNs of interrupted creates adopted by ID and refreshed into state. */
   adopted: string[];
@@ -32,6 +34,16 @@ export interface RecoverStackOptions {
 }
 
 /**
+ * Set on the outputs of a resource adopted from a pending create until a
+ * refresh has read it back (a refresh replaces outputs wholesale, so the
+ * mark goes with the first successful one). It makes recovery resumable: if
+ * the refresh fails (target down) or the process dies after the import, the
+ * next attempt sees the mark and refreshes before anything diffs against
+ * the guessed state.
+ */
+const unconfirmedMark = "__plinthUnconfirmedAdoption";
+
+/**
  * Makes a stack safe to update after a crashed update (a killed process
  * leaves the lock and "pending operations" behind). When the state has
  * pending operations it: clears every lock of the stack (`stack.cancel()`),
@@ -39,8 +51,8 @@ export interface RecoverStackOptions {
  * that ID, drops the rest of the pending operations (export, edit, import),
  * then refreshes so state matches what really exists (an adopted resource
  * that was never made is dropped again; an interrupted update or delete is
- * read back as it is). Does nothing, at the cost of one `stack export`, when
- * there is nothing pending.
+ * read back as it is). Each step can be interrupted and redone. Costs one
+ * `stack export` when there is nothing to recover.
  *
  * Contract: call it only while holding the lease on this resource. Clearing
  * locks would break a live update by someone else, and the lease is what
@@ -53,25 +65,25 @@ export async function recoverStack(stack: Stack, options: RecoverStackOptions = 
     pending_operations?: PendingOperation[];
   };
   const pending = deployment.pending_operations ?? [];
-  if (pending.length === 0) return { pendingOperations: 0, adopted: [] };
+  const resources = [...(deployment.resources ?? [])];
+  const unconfirmed = resources.some((resource) => resource.outputs?.[unconfirmedMark] === true);
+  if (pending.length === 0 && !unconfirmed) return { recovered: false, pendingOperations: 0, adopted: [] };
 
   await stack.cancel();
-  const resources = [...(deployment.resources ?? [])];
   const adopted: string[] = [];
-  for (const operation of pending) {
-    if (operation.type !== "creating" || resources.some((resource) => resource.urn === operation.resource.urn))
-      continue;
-    const id = options.adopt?.({
-      type: operation.resource.type,
-      name: operation.resource.urn.split("::").at(-1) ?? "",
-      inputs: operation.resource.inputs ?? {},
-    });
-    if (!id) continue;
-    resources.push({ ...operation.resource, id, outputs: operation.resource.inputs ?? {} });
-    adopted.push(operation.resource.urn);
+  if (pending.length > 0) {
+    for (const operation of pending) {
+      const { resource } = operation;
+      if (operation.type !== "creating" || resources.some((existing) => existing.urn === resource.urn)) continue;
+      const name = resource.urn.split("::").at(-1) ?? "";
+      const id = options.adopt?.({ type: resource.type, name, inputs: resource.inputs ?? {} });
+      if (!id) continue;
+      resources.push({ ...resource, id, outputs: { ...resource.inputs, [unconfirmedMark]: true } });
+      adopted.push(resource.urn);
+    }
+    await stack.importStack({ ...state, deployment: { ...deployment, resources, pending_operations: [] } });
   }
-  await stack.importStack({ ...state, deployment: { ...deployment, resources, pending_operations: [] } });
   options.signal?.throwIfAborted();
   await stack.refresh({ signal: options.signal, color: "never", suppressProgress: true });
-  return { pendingOperations: pending.length, adopted };
+  return { recovered: true, pendingOperations: pending.length, adopted };
 }

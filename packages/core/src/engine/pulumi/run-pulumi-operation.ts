@@ -65,13 +65,10 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
   /** Recovery, then the operation; a lock a crash left behind is cleared once (we hold the lease). */
   const mutate = async <T>(stack: Stack, operation: () => Promise<T>): Promise<T> => {
     const recovery = await recoverStack(stack, { adopt: plugin.adoptPendingCreate, signal });
-    if (recovery.pendingOperations > 0) {
+    if (recovery.recovered) {
       warn(
-        `recovered from an interrupted update: cleared its lock and ${recovery.pendingOperations} pending operation(s)`,
-        {
-          pendingOperations: recovery.pendingOperations,
-          adopted: recovery.adopted,
-        },
+        `recovered from an interrupted update: cleared its lock, settled ${recovery.pendingOperations} pending operation(s), refreshed`,
+        { pendingOperations: recovery.pendingOperations, adopted: recovery.adopted },
       );
     }
     signal.throwIfAborted();

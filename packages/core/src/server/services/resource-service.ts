@@ -1,6 +1,9 @@
+import { fromJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
+import { revealSecret } from "../../domain/reveal-secret.ts";
 import { previewApply, submitApply, submitDelete, submitRevert } from "../../domain/submit-change.ts";
 import type { JsonObject } from "../../domain/types.ts";
 import { principalOf } from "../auth.ts";
@@ -104,6 +107,11 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
         reviewReasons: preview.reviewReasons,
         explanations: preview.explanations,
       };
+    },
+
+    async revealSecret(req, context) {
+      const value = await revealSecret(deps, principalOf(context), { type: req.type, name: req.name, key: req.key });
+      return { value: fromJson(ValueSchema, value) };
     },
 
     async revertResource(req, context) {
