@@ -55,6 +55,7 @@ async function enqueue(tx: StoreTx, change: ChangeRecord): Promise<void> {
     runAfter: 0,
     leaseOwner: null,
     leaseExpiresAt: null,
+    phase: "apply",
   });
 }
 

@@ -266,6 +266,7 @@ async function recordChange(
     updatedAt: now,
     finishedAt: null,
     resultRevision: null,
+    preview: null,
   });
   await tx.upsertResource(resource);
   await tx.appendEvent({
@@ -278,17 +279,17 @@ async function recordChange(
       : `submitted by ${principal.id}; needs ${fields.requiredApprovals} approval(s): ${fields.reviewReasons.join("; ")}`,
     details: null,
   });
-  if (autoApproved) {
-    await tx.upsertJob({
-      changeId: change.id,
-      type: change.type,
-      name: change.name,
-      seq: change.seq,
-      runAfter: 0,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-    });
-  }
+  // Auto-approved: apply it. Otherwise compute the engine's preview for the reviewers first.
+  await tx.upsertJob({
+    changeId: change.id,
+    type: change.type,
+    name: change.name,
+    seq: change.seq,
+    runAfter: 0,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    phase: autoApproved ? "apply" : "preview",
+  });
   if (fields.requestId) {
     await tx.insertIdempotencyKey({
       principal: principal.id,

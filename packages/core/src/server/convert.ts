@@ -4,6 +4,7 @@ import {
   type Change,
   ChangeEventSchema,
   ChangeKind,
+  ChangePreviewSchema,
   ChangeSchema,
   ChangeStatus,
   ReviewDecision,
@@ -88,6 +89,14 @@ export function changeToProto(change: ChangeRecord): Change {
     reviewReasons: change.reviewReasons,
     resultRevision: BigInt(change.resultRevision ?? 0),
     explanations: change.explanations,
+    preview: change.preview
+      ? create(ChangePreviewSchema, {
+          steps: change.preview.steps,
+          destructive: change.preview.destructive,
+          details: change.preview.details,
+          time: ts(change.preview.time),
+        })
+      : undefined,
   });
 }
 

@@ -48,6 +48,17 @@ export interface ChangeRecord {
   updatedAt: string;
   finishedAt: string | null;
   resultRevision: number | null;
+  /** What the engine plans for this change, computed at the head of the resource's queue. */
+  preview: ChangePreview | null;
+}
+
+export interface ChangePreview {
+  /** Step counts, e.g. { update: 1 } or { replace: 1 }. */
+  steps: Record<string, number>;
+  /** A stateful resource would be replaced or deleted. */
+  destructive: boolean;
+  details: JsonObject;
+  time: string;
 }
 
 export interface ChangeEventRecord {
@@ -95,6 +106,8 @@ export interface JobRecord {
   runAfter: number;
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
+  /** "preview": compute the engine preview for reviewers; "apply": make the change real. */
+  phase: "preview" | "apply";
 }
 
 export interface AuditRecord {

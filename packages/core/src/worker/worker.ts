@@ -2,12 +2,12 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
 import type { JsonObject } from "../domain/types.ts";
-import type { Engine, EngineEvent, EngineOutputs } from "../engine/engine.ts";
+import type { Engine, EngineEvent, EngineOutputs, EngineRequest } from "../engine/engine.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
-import type { ChangeRecord, JobRecord } from "../store/records.ts";
+import type { ChangePreview, ChangeRecord, JobRecord, ResourceRecord } from "../store/records.ts";
 import { backoffDelay } from "./backoff.ts";
 import { RevalidationError, VerificationError, classifyFailure } from "./classify-failure.ts";
 
@@ -80,6 +80,11 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         const job = await tx.claimJob(options.id, deps.now().getTime(), options.leaseMs);
         if (!job) return undefined;
         const change = await tx.getChange(job.changeId);
+        if (job.phase === "preview") {
+          if (change?.status === "PENDING_REVIEW") return { job, change };
+          await tx.deleteJob(job.changeId);
+          continue;
+        }
         if (!change || !["QUEUED", "APPLYING", "APPROVED"].includes(change.status)) {
           // Cancelled or finished meanwhile: the job is stale.
           await tx.deleteJob(job.changeId);
@@ -226,6 +231,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     await deps.store.transact(async (tx) => {
       const current = await tx.getJob(job.changeId);
       if (!current || current.leaseOwner !== options.id) return;
+      if (current.phase === "preview") return;
       const now = deps.now();
       const stamp = now.toISOString();
       if (retry) {
@@ -264,6 +270,119 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     if (retry) deps.metrics.retries.inc({ type: change.type });
   }
 
+  function engineRequest(
+    plugin: LoadedPlugin,
+    change: ChangeRecord,
+    resource: ResourceRecord | undefined,
+    signal: AbortSignal,
+    onEvent?: (event: EngineEvent) => void,
+  ): EngineRequest {
+    return {
+      stackName: `${change.type}--${change.name}`,
+      type: change.type,
+      name: change.name,
+      plugin: plugin.ref,
+      settings: plugin.settingsJson,
+      resolvedSpec: (change.resolvedSpec ?? resource?.resolvedSpec ?? {}) as JsonObject,
+      changeId: change.id,
+      kind: change.kind,
+      attempt: change.attempts,
+      onEvent,
+      signal,
+    };
+  }
+
+  /** What the engine would do; a delete is destructive by definition and needs no engine run. */
+  async function computePreview(
+    plugin: LoadedPlugin,
+    change: ChangeRecord,
+    signal: AbortSignal,
+  ): Promise<ChangePreview> {
+    const time = deps.now().toISOString();
+    if (change.kind === "DELETE") return { steps: { delete: 1 }, destructive: true, details: {}, time };
+    const resource = await deps.store.getResource(change.type, change.name);
+    const preview = await deps.engine.preview(engineRequest(plugin, change, resource, signal));
+    return { ...preview, time };
+  }
+
+  const describePreview = (preview: ChangePreview): string =>
+    `preview: ${
+      Object.entries(preview.steps)
+        .map(([op, n]) => `${op} ${n}`)
+        .join(", ") || "no changes"
+    }${preview.destructive ? " (DESTRUCTIVE: a stateful resource would be replaced or deleted)" : ""}`;
+
+  /**
+   * Records a preview on the change. A destructive one raises the change to at
+   * least one approval; when it was auto-approved it goes back to review
+   * instead of being applied. Returns true when the change went back to review.
+   */
+  async function recordPreview(job: JobRecord, change: ChangeRecord, preview: ChangePreview): Promise<boolean> {
+    const escalate = preview.destructive && change.requiredApprovals < 1;
+    const held = await deps.store.transact(async (tx) => {
+      const current = await tx.getJob(job.changeId);
+      if (!current || current.leaseOwner !== options.id)
+        throw new LeaseLost("lease lost before the preview was recorded");
+      const fresh = (await tx.getChange(change.id)) ?? change;
+      const now = deps.now().toISOString();
+      const demote = escalate && fresh.status === "APPLYING";
+      const next: ChangeRecord = {
+        ...fresh,
+        preview,
+        updatedAt: now,
+        ...(escalate
+          ? {
+              requiredApprovals: 1,
+              reviewReasons: [
+                ...fresh.reviewReasons.filter((r) => !r.startsWith("auto-approved")),
+                "the engine preview is destructive: it replaces or deletes a stateful resource",
+              ],
+            }
+          : {}),
+        ...(demote ? { status: "PENDING_REVIEW" as const, attempts: Math.max(0, fresh.attempts - 1) } : {}),
+      };
+      await tx.updateChange(next);
+      await tx.appendEvent({
+        changeId: change.id,
+        time: now,
+        status: demote ? "PENDING_REVIEW" : null,
+        kind: "engine",
+        message: demote ? `${describePreview(preview)}; held for review` : describePreview(preview),
+        details: { steps: preview.steps, destructive: preview.destructive, ...preview.details },
+      });
+      if (job.phase === "preview" || demote) await tx.deleteJob(change.id);
+      return demote;
+    });
+    deps.notifier.changeUpdated(change.id);
+    return held;
+  }
+
+  async function previewForReview(
+    job: JobRecord,
+    change: ChangeRecord,
+    plugin: LoadedPlugin,
+    signal: AbortSignal,
+  ): Promise<void> {
+    try {
+      await recordPreview(job, change, await computePreview(plugin, change, signal));
+    } catch (error) {
+      if (error instanceof LeaseLost) return;
+      // A preview is advice for reviewers: its failure must not block the review.
+      await deps.store.transact(async (tx) => {
+        await tx.appendEvent({
+          changeId: change.id,
+          time: deps.now().toISOString(),
+          status: null,
+          kind: "diagnostic",
+          message: `preview unavailable: ${classifyFailure(error).message}`,
+          details: null,
+        });
+        await tx.deleteJob(change.id);
+      });
+      deps.notifier.changeUpdated(change.id);
+    }
+  }
+
   async function process(job: JobRecord, change: ChangeRecord): Promise<void> {
     const started = Date.now();
     const plugin = deps.plugins.get(change.type);
@@ -272,6 +391,10 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     const release = holdLease(job, controller);
     try {
       if (!plugin) throw new RevalidationError(`plugin ${change.type} is not loaded in this service`);
+      if (job.phase === "preview") {
+        await previewForReview(job, change, plugin, controller.signal);
+        return;
+      }
       const resource = await deps.store.getResource(change.type, change.name);
       // Re-validate against what is applied now: earlier changes may have moved the resource since submission.
       if (change.kind !== "DELETE" && change.resolvedSpec) {
@@ -302,19 +425,13 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
             deps.logger.warn({ err: error, changeId: change.id }, "could not record an engine event"),
           );
       };
-      const request = {
-        stackName: `${change.type}--${change.name}`,
-        type: change.type,
-        name: change.name,
-        plugin: plugin.ref,
-        settings: plugin.settingsJson,
-        resolvedSpec: (change.resolvedSpec ?? resource?.resolvedSpec ?? {}) as JsonObject,
-        changeId: change.id,
-        kind: change.kind,
-        attempt: change.attempts,
-        onEvent,
-        signal: controller.signal,
-      };
+      // An auto-approved update is previewed first: a destructive plan goes to review instead.
+      // (A create has nothing to replace; a delete or a reviewed change was already approved as such.)
+      if (change.kind === "UPDATE" && change.requiredApprovals === 0 && !change.preview) {
+        const preview = await computePreview(plugin, change, controller.signal);
+        if (await recordPreview(job, change, preview)) return;
+      }
+      const request = engineRequest(plugin, change, resource, controller.signal, onEvent);
       let result: EngineOutputs = { outputs: {}, secretOutputs: {} };
       if (change.kind === "DELETE") await deps.engine.destroy(request);
       else result = await deps.engine.apply(request);

@@ -51,6 +51,7 @@ export function describeStoreContract(
     updatedAt: now,
     finishedAt: null,
     resultRevision: null,
+    preview: null,
     ...over,
   });
 
@@ -124,6 +125,7 @@ export function describeStoreContract(
               runAfter: 0,
               leaseOwner: null,
               leaseExpiresAt: null,
+              phase: "apply",
             });
           }
           return [a, b];
@@ -158,6 +160,7 @@ export function describeStoreContract(
             runAfter: 5_000,
             leaseOwner: null,
             leaseExpiresAt: null,
+            phase: "apply",
           });
         });
         expect(await store.transact((tx) => tx.claimJob("w", 4_999, 100))).toBeUndefined();

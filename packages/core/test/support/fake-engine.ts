@@ -1,5 +1,5 @@
 import { appendFileSync } from "node:fs";
-import type { Engine, EngineOutputs, EngineRequest } from "../../src/index.ts";
+import type { Engine, EngineOutputs, EnginePreview, EngineRequest } from "../../src/index.ts";
 
 /**
  * An engine for state-machine tests only (never wired into `make start`).
@@ -10,6 +10,7 @@ import type { Engine, EngineOutputs, EngineRequest } from "../../src/index.ts";
 export interface FakeEngineOptions {
   apply?: (request: EngineRequest) => Promise<EngineOutputs>;
   destroy?: (request: EngineRequest) => Promise<void>;
+  preview?: (request: EngineRequest) => Promise<EnginePreview>;
   journal?: string;
 }
 
@@ -34,8 +35,10 @@ export function createFakeEngine(options: FakeEngineOptions = {}): Engine {
       await options.destroy?.(request);
       record("destroy", request);
     },
-    async preview() {
-      return { steps: {}, destructive: false, details: {} };
+    async preview(request) {
+      return options.preview
+        ? await options.preview(request)
+        : { steps: { update: 1 }, destructive: false, details: {} };
     },
     async close() {},
   };

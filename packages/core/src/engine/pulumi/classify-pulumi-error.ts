@@ -130,22 +130,26 @@ export function classifyPulumiError(failure: PulumiFailure, context: ClassifyCon
       return make(
         "UNKNOWN",
         true,
-        `Pulumi failed for a reason the engine does not recognise (retried: the next attempt recovers the stack first): ${excerpt(failure)}`,
+        `Pulumi failed for a reason the engine does not recognise (retryable: the next attempt recovers the stack first): ${excerpt(failure)}`,
       );
     }
     case "internal":
-      return make("UNKNOWN", true, `the engine child failed (retried): ${failure.message}`);
+      return make("UNKNOWN", true, `the engine child failed (retryable): ${failure.message}`);
     case "exited": {
       const how = failure.signal ? `was killed by ${failure.signal}` : `exited with code ${failure.code}`;
       const last = failure.stderrTail.trim().split("\n").at(-1);
       return make(
         "UNKNOWN",
         true,
-        `the engine child ${how} without answering (retried: the next attempt clears the stale lock and pending operations)${last ? `; its last words: ${last}` : ""}`,
+        `the engine child ${how} without answering (retryable: the next attempt clears the stale lock and pending operations)${last ? `; its last words: ${last}` : ""}`,
       );
     }
     case "cancelled":
-      return make("UNKNOWN", true, "cancelled before it finished (retried: the next attempt recovers the stack first)");
+      return make(
+        "UNKNOWN",
+        true,
+        "cancelled before it finished (retryable: the next attempt recovers the stack first)",
+      );
     case "timeout":
       return make("TIMEOUT", true, `did not finish within ${failure.timeoutMs} ms and was stopped`);
   }

@@ -145,7 +145,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         timeoutMs: settings.timeoutMs,
         killGraceMs: settings.killGraceMs,
         onEvent: guard("onEvent", request.onEvent),
-        onStderr: (line) => logger.debug({ stack: request.stackName, operation }, line),
+        onOutputLine: (line) => logger.debug({ stack: request.stackName, operation }, line),
         onChild: guard("onChild", (event: EngineChildEvent) => {
           logger.debug({ ...event }, `engine child ${event.phase}`);
           options.onChild?.(event);

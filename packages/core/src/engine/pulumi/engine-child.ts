@@ -7,10 +7,16 @@ import { describeFailure } from "./describe-failure.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
 
 const controller = new AbortController();
-// SIGTERM is the parent's "cancel": interrupt the CLI (it unlocks the stack), answer, exit.
-process.on("SIGTERM", () => controller.abort(new Error("cancelled by the engine")));
+let running = false;
+/** Before the job starts there is nothing to clean up; after, the CLI must be interrupted so it unlocks the stack. */
+const stop = (reason: string): void => {
+  if (!running) process.exit(0);
+  controller.abort(new Error(reason));
+};
+// SIGTERM is the parent's "cancel": interrupt the CLI, answer, exit.
+process.on("SIGTERM", () => stop("cancelled by the engine"));
 // A parent that died cannot hear the answer; stop rather than hold the stack's lock as an orphan.
-process.on("disconnect", () => controller.abort(new Error("the engine went away")));
+process.on("disconnect", () => stop("the engine went away"));
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -23,6 +29,7 @@ function send(message: ChildMessage): Promise<void> {
 }
 
 async function run(message: RunMessage): Promise<void> {
+  running = true;
   let answer: ChildMessage;
   try {
     const result = await runPulumiOperation(message.job, {

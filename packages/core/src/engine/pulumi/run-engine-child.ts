@@ -19,8 +19,8 @@ export interface RunEngineChildOptions {
   job: EngineJob;
   onEvent?: (event: EngineEvent) => void;
   onChild?: (event: EngineChildEvent) => void;
-  /** Stderr lines of the child, for debug logs. */
-  onStderr?: (line: string) => void;
+  /** Output lines of the child (stdout and stderr), for debug logs. */
+  onOutputLine?: (line: string) => void;
   signal?: AbortSignal;
   timeoutMs: number;
   /** After SIGTERM, how long the child may take to interrupt Pulumi and answer before SIGKILL. */
@@ -86,24 +86,26 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
     const onAbort = (): void => stop("cancelled");
     const timeout = setTimeout(() => stop("timeout"), options.timeoutMs);
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) stop("cancelled");
 
     let pending = "";
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       const lines = (pending + chunk).split("\n");
       pending = lines.pop() ?? "";
       for (const line of lines) {
-        options.onStderr?.(line);
+        options.onOutputLine?.(line);
         stderrTail.push(line);
         if (stderrTail.length > stderrTailLines) stderrTail.shift();
       }
     });
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => options.onStderr?.(chunk.trimEnd()));
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => options.onOutputLine?.(chunk.trimEnd()));
 
     child.on("message", (message: ChildMessage) => {
       switch (message.type) {
         case "ready":
           lifecycle("ready");
-          child.send({ type: "run", job } satisfies RunMessage);
+          // A child told to stop while it was starting exits on its own; a closed channel is reported by "close".
+          if (!stopReason) child.send({ type: "run", job } satisfies RunMessage, () => undefined);
           return;
         case "event":
           options.onEvent?.(message.event);

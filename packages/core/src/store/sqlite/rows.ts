@@ -72,6 +72,7 @@ export function changeFromRow(row: Row): ChangeRecord {
     updatedAt: row.updated_at as string,
     finishedAt: row.finished_at as string | null,
     resultRevision: row.result_revision as number | null,
+    preview: parse(row.preview as string | null),
   };
 }
 
@@ -100,6 +101,7 @@ export function changeToRow(c: ChangeRecord): Row {
     updated_at: c.updatedAt,
     finished_at: c.finishedAt,
     result_revision: c.resultRevision,
+    preview: json(c.preview),
   };
 }
 

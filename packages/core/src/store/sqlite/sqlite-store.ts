@@ -35,6 +35,7 @@ const toJobRecord = (row: Row): JobRecord => ({
   runAfter: row.run_after as number,
   leaseOwner: row.lease_owner as string | null,
   leaseExpiresAt: row.lease_expires_at as number | null,
+  phase: row.phase as JobRecord["phase"],
 });
 
 function insertSql(table: string, row: Row): [string, unknown[]] {
@@ -131,8 +132,8 @@ class SqliteTx extends SqliteReader implements StoreTx {
 
   async upsertJob(job: JobRecord): Promise<void> {
     this.run(
-      `INSERT OR REPLACE INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       job.changeId,
       job.type,
       job.name,
@@ -140,6 +141,7 @@ class SqliteTx extends SqliteReader implements StoreTx {
       job.runAfter,
       job.leaseOwner,
       job.leaseExpiresAt,
+      job.phase,
     );
   }
 

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file plinth/v1/change.proto.
  */
 export const file_plinth_v1_change: GenFile = /*@__PURE__*/
-  fileDesc("ChZwbGludGgvdjEvY2hhbmdlLnByb3RvEglwbGludGgudjEiiQEKBlJldmlldxIQCghyZXZpZXdlchgBIAEoCRIrCghkZWNpc2lvbhgCIAEoDjIZLnBsaW50aC52MS5SZXZpZXdEZWNpc2lvbhIPCgdjb21tZW50GAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK7BQoGQ2hhbmdlEgoKAmlkGAEgASgJEgwKBHR5cGUYAiABKAkSDAoEbmFtZRgDIAEoCRIjCgRraW5kGAQgASgOMhUucGxpbnRoLnYxLkNoYW5nZUtpbmQSJwoGc3RhdHVzGAUgASgOMhcucGxpbnRoLnYxLkNoYW5nZVN0YXR1cxIUCgxyZXF1ZXN0ZWRfYnkYBiABKAkSDAoEdGVhbRgHIAEoCRIiCgdyZXZpZXdzGAggAygLMhEucGxpbnRoLnYxLlJldmlldxIaChJyZXF1aXJlZF9hcHByb3ZhbHMYCSABKAUSJQoEc3BlYxgKIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoNcmVzb2x2ZWRfc3BlYxgLIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFQoNYmFzZV9yZXZpc2lvbhgMIAEoAxIQCghhdHRlbXB0cxgNIAEoBRISCgpsYXN0X2Vycm9yGA4gASgJEg8KB2NvbW1lbnQYDyABKAkSLwoLY3JlYXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmV2aWV3X3JlYXNvbnMYEyADKAkSFwoPcmVzdWx0X3JldmlzaW9uGBQgASgDEjkKDGV4cGxhbmF0aW9ucxgVIAMoCzIjLnBsaW50aC52MS5DaGFuZ2UuRXhwbGFuYXRpb25zRW50cnkaMwoRRXhwbGFuYXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLOAQoLQ2hhbmdlRXZlbnQSEQoJY2hhbmdlX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgDEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBnN0YXR1cxgEIAEoDjIXLnBsaW50aC52MS5DaGFuZ2VTdGF0dXMSDAoEa2luZBgFIAEoCRIPCgdtZXNzYWdlGAYgASgJEigKB2RldGFpbHMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0KnEKCkNoYW5nZUtpbmQSGwoXQ0hBTkdFX0tJTkRfVU5TUEVDSUZJRUQQABIWChJDSEFOR0VfS0lORF9DUkVBVEUQARIWChJDSEFOR0VfS0lORF9VUERBVEUQAhIWChJDSEFOR0VfS0lORF9ERUxFVEUQAyqRAgoMQ2hhbmdlU3RhdHVzEh0KGUNIQU5HRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxDSEFOR0VfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGgoWQ0hBTkdFX1NUQVRVU19BUFBST1ZFRBACEhgKFENIQU5HRV9TVEFUVVNfUVVFVUVEEAMSGgoWQ0hBTkdFX1NUQVRVU19BUFBMWUlORxAEEhsKF0NIQU5HRV9TVEFUVVNfU1VDQ0VFREVEEAUSGAoUQ0hBTkdFX1NUQVRVU19GQUlMRUQQBhIaChZDSEFOR0VfU1RBVFVTX1JFSkVDVEVEEAcSGwoXQ0hBTkdFX1NUQVRVU19DQU5DRUxMRUQQCCptCg5SZXZpZXdEZWNpc2lvbhIfChtSRVZJRVdfREVDSVNJT05fVU5TUEVDSUZJRUQQABIcChhSRVZJRVdfREVDSVNJT05fQVBQUk9WRUQQARIcChhSRVZJRVdfREVDSVNJT05fUkVKRUNURUQQAmIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChZwbGludGgvdjEvY2hhbmdlLnByb3RvEglwbGludGgudjEiiQEKBlJldmlldxIQCghyZXZpZXdlchgBIAEoCRIrCghkZWNpc2lvbhgCIAEoDjIZLnBsaW50aC52MS5SZXZpZXdEZWNpc2lvbhIPCgdjb21tZW50GAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLmBQoGQ2hhbmdlEgoKAmlkGAEgASgJEgwKBHR5cGUYAiABKAkSDAoEbmFtZRgDIAEoCRIjCgRraW5kGAQgASgOMhUucGxpbnRoLnYxLkNoYW5nZUtpbmQSJwoGc3RhdHVzGAUgASgOMhcucGxpbnRoLnYxLkNoYW5nZVN0YXR1cxIUCgxyZXF1ZXN0ZWRfYnkYBiABKAkSDAoEdGVhbRgHIAEoCRIiCgdyZXZpZXdzGAggAygLMhEucGxpbnRoLnYxLlJldmlldxIaChJyZXF1aXJlZF9hcHByb3ZhbHMYCSABKAUSJQoEc3BlYxgKIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoNcmVzb2x2ZWRfc3BlYxgLIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFQoNYmFzZV9yZXZpc2lvbhgMIAEoAxIQCghhdHRlbXB0cxgNIAEoBRISCgpsYXN0X2Vycm9yGA4gASgJEg8KB2NvbW1lbnQYDyABKAkSLwoLY3JlYXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmV2aWV3X3JlYXNvbnMYEyADKAkSFwoPcmVzdWx0X3JldmlzaW9uGBQgASgDEjkKDGV4cGxhbmF0aW9ucxgVIAMoCzIjLnBsaW50aC52MS5DaGFuZ2UuRXhwbGFuYXRpb25zRW50cnkSKQoHcHJldmlldxgWIAEoCzIYLnBsaW50aC52MS5DaGFuZ2VQcmV2aWV3GjMKEUV4cGxhbmF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi2gEKDUNoYW5nZVByZXZpZXcSMgoFc3RlcHMYASADKAsyIy5wbGludGgudjEuQ2hhbmdlUHJldmlldy5TdGVwc0VudHJ5EhMKC2Rlc3RydWN0aXZlGAIgASgIEigKB2RldGFpbHMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGiwKClN0ZXBzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgFOgI4ASLOAQoLQ2hhbmdlRXZlbnQSEQoJY2hhbmdlX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgDEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBnN0YXR1cxgEIAEoDjIXLnBsaW50aC52MS5DaGFuZ2VTdGF0dXMSDAoEa2luZBgFIAEoCRIPCgdtZXNzYWdlGAYgASgJEigKB2RldGFpbHMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0KnEKCkNoYW5nZUtpbmQSGwoXQ0hBTkdFX0tJTkRfVU5TUEVDSUZJRUQQABIWChJDSEFOR0VfS0lORF9DUkVBVEUQARIWChJDSEFOR0VfS0lORF9VUERBVEUQAhIWChJDSEFOR0VfS0lORF9ERUxFVEUQAyqRAgoMQ2hhbmdlU3RhdHVzEh0KGUNIQU5HRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxDSEFOR0VfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGgoWQ0hBTkdFX1NUQVRVU19BUFBST1ZFRBACEhgKFENIQU5HRV9TVEFUVVNfUVVFVUVEEAMSGgoWQ0hBTkdFX1NUQVRVU19BUFBMWUlORxAEEhsKF0NIQU5HRV9TVEFUVVNfU1VDQ0VFREVEEAUSGAoUQ0hBTkdFX1NUQVRVU19GQUlMRUQQBhIaChZDSEFOR0VfU1RBVFVTX1JFSkVDVEVEEAcSGwoXQ0hBTkdFX1NUQVRVU19DQU5DRUxMRUQQCCptCg5SZXZpZXdEZWNpc2lvbhIfChtSRVZJRVdfREVDSVNJT05fVU5TUEVDSUZJRUQQABIcChhSRVZJRVdfREVDSVNJT05fQVBQUk9WRUQQARIcChhSRVZJRVdfREVDSVNJT05fUkVKRUNURUQQAmIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message plinth.v1.Review
@@ -168,6 +168,14 @@ export type Change = Message<"plinth.v1.Change"> & {
    * @generated from field: map<string, string> explanations = 21;
    */
   explanations: { [key: string]: string };
+
+  /**
+   * What the engine plans to do, computed when the change reaches the head
+   * of its resource's queue (before review, or before an auto-approved update).
+   *
+   * @generated from field: plinth.v1.ChangePreview preview = 22;
+   */
+  preview?: ChangePreview | undefined;
 };
 
 /**
@@ -176,6 +184,47 @@ export type Change = Message<"plinth.v1.Change"> & {
  */
 export const ChangeSchema: GenMessage<Change> = /*@__PURE__*/
   messageDesc(file_plinth_v1_change, 1);
+
+/**
+ * The engine's plan for a change.
+ *
+ * @generated from message plinth.v1.ChangePreview
+ */
+export type ChangePreview = Message<"plinth.v1.ChangePreview"> & {
+  /**
+   * Planned steps by operation, e.g. {"update": 1} or {"replace": 1}.
+   *
+   * @generated from field: map<string, int32> steps = 1;
+   */
+  steps: { [key: string]: number };
+
+  /**
+   * True when a stateful resource would be replaced or deleted; such a change
+   * always needs a reviewer.
+   *
+   * @generated from field: bool destructive = 2;
+   */
+  destructive: boolean;
+
+  /**
+   * Per-resource detail: operation, type, the properties that differ.
+   *
+   * @generated from field: google.protobuf.Struct details = 3;
+   */
+  details?: JsonObject | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 4;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message plinth.v1.ChangePreview.
+ * Use `create(ChangePreviewSchema)` to create a new message.
+ */
+export const ChangePreviewSchema: GenMessage<ChangePreview> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_change, 2);
 
 /**
  * One step in a change's history: a status transition or an engine event.
@@ -228,7 +277,7 @@ export type ChangeEvent = Message<"plinth.v1.ChangeEvent"> & {
  * Use `create(ChangeEventSchema)` to create a new message.
  */
 export const ChangeEventSchema: GenMessage<ChangeEvent> = /*@__PURE__*/
-  messageDesc(file_plinth_v1_change, 2);
+  messageDesc(file_plinth_v1_change, 3);
 
 /**
  * @generated from enum plinth.v1.ChangeKind
