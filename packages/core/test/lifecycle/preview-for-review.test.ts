@@ -1,6 +1,7 @@
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
+import type { EnginePreview } from "../../src/index.ts";
 import { createFakeEngine } from "../support/fake-engine.ts";
 import { type TestService, startTestService } from "../support/test-service.ts";
 import { waitFor } from "@plinth/testing";
@@ -11,7 +12,7 @@ describe("the engine preview, shown to reviewers", () => {
     service = await startTestService({
       engine: createFakeEngine({
         // Recolouring a widget replaces it, as changing an immutable property would.
-        preview: async (request) =>
+        preview: async (request): Promise<EnginePreview> =>
           request.resolvedSpec.color === "red"
             ? {
                 steps: { replace: 1 },

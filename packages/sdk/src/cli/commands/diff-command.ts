@@ -44,6 +44,8 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
         flags.requested ? s.spec : (s.resolvedSpec ?? s.spec);
       let before: Side;
       let after: Side;
+      let plan: string | undefined;
+      let planJson: unknown;
       if (flags.change !== undefined) {
         const { change } = await client.changes.getChange({ id: flags.change });
         if (!change) {
@@ -52,6 +54,13 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
         const current = await currentResource(client.resources, type, name);
         before = { label: `revision ${current?.revision ?? 0n} (current)`, spec: current ? pick(current) : undefined };
         after = { label: `change ${change.id}`, spec: change.kind === ChangeKind.DELETE ? undefined : pick(change) };
+        if (change.preview) {
+          planJson = { steps: change.preview.steps, destructive: change.preview.destructive };
+          plan = describePlan(change.preview.steps, change.preview.destructive, change.preview.details);
+        } else {
+          plan =
+            "engine preview: not computed yet (it runs when the change reaches the head of its resource's queue)\n";
+        }
       } else {
         const to = flags.to ?? (await client.get(type, name)).revision;
         const from = flags.from ?? (to > 0n ? to - 1n : 0n);
@@ -62,8 +71,9 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
         after = { label: `revision ${to}`, spec: await revisionSpec(to) };
       }
       const differences = diffSpecs(before.spec, after.spec);
-      print.result({ type, name, from: before.label, to: after.label, differences }, () =>
-        renderDiff(type, name, before, after, differences),
+      print.result(
+        { type, name, from: before.label, to: after.label, differences, preview: planJson },
+        () => `${renderDiff(type, name, before, after, differences)}${plan ?? ""}`,
       );
 
       async function revisionSpec(revision: bigint): Promise<JsonObject | undefined> {
@@ -105,6 +115,26 @@ function renderDiff(type: string, name: string, before: Side, after: Side, diffe
       case "changed":
         lines.push(`~ ${d.path}: ${JSON.stringify(d.before)} -> ${JSON.stringify(d.after)}`);
         break;
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The engine's plan in a few lines; destructive plans are flagged loudly. */
+function describePlan(steps: Record<string, number>, destructive: boolean, details: JsonObject | undefined): string {
+  const counts =
+    Object.entries(steps)
+      .map(([op, n]) => `${op} ${n}`)
+      .join(", ") || "no changes";
+  const lines = [
+    `engine preview: ${counts}${destructive ? "  ** DESTRUCTIVE: replaces or deletes a stateful resource **" : ""}`,
+  ];
+  const changes = Array.isArray(details?.changes) ? details.changes : [];
+  for (const entry of changes) {
+    if (entry && typeof entry === "object" && !Array.isArray(entry)) {
+      const keys = Array.isArray(entry.replaceKeys) ? ` (replaced because of ${entry.replaceKeys.join(", ")})` : "";
+      const diffs = Array.isArray(entry.diffs) ? ` [${entry.diffs.join(", ")}]` : "";
+      lines.push(`  ${String(entry.op)} ${String(entry.type ?? "")} ${String(entry.name ?? "")}${diffs}${keys}`);
     }
   }
   return `${lines.join("\n")}\n`;
