@@ -60,6 +60,12 @@ export const ServiceConfigSchema = z
         verifyTimeoutMs: z.number().int().min(0).default(60_000),
       })
       .prefault({}),
+    reconcile: z
+      .object({
+        /** Time between drift checks of every settled resource; 0 turns them off. */
+        intervalMs: z.number().int().min(0).default(60_000),
+      })
+      .prefault({}),
     plugins: z
       .array(
         z

@@ -33,6 +33,8 @@ export interface ApplyInput {
   expectedRevision?: number;
   comment: string;
   labels: Record<string, string>;
+  /** Re-apply even when the spec equals the recorded one (repairing drift). */
+  force?: boolean;
 }
 
 export interface DeleteInput {
@@ -189,6 +191,7 @@ async function planApply(
   spec: JsonObject,
   labels: Record<string, string>,
   state: DesiredState,
+  force = false,
 ): Promise<Plan> {
   const parsed = parseSpec(plugin, spec);
   const { spec: resolvedSpec, explanations = {} } = applyDefaults(plugin, name, parsed);
@@ -201,7 +204,7 @@ async function planApply(
     );
   }
   const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
-  const noOp = state.exists && sameJson(state.resolvedSpec, resolvedSpec) && sameJson(state.labels, labels);
+  const noOp = !force && state.exists && sameJson(state.resolvedSpec, resolvedSpec) && sameJson(state.labels, labels);
   const differences = specDifferences(state.exists ? state.resolvedSpec : undefined, resolvedSpec);
   const review = decideReview(
     deps.reviewPolicy,
@@ -316,7 +319,7 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
       state.resource && state.resource.status !== "DELETED" ? state.resource.ownerTeam : undefined,
     );
     checkExpectedRevision(input.expectedRevision, state.resource);
-    const plan = await planApply(tx, deps, plugin, principal, input.name, input.spec, input.labels, state);
+    const plan = await planApply(tx, deps, plugin, principal, input.name, input.spec, input.labels, state, input.force);
     if (plan.noOp) {
       if (input.requestId) {
         await tx.insertIdempotencyKey({
@@ -347,6 +350,7 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
       labels: previous?.labels ?? input.labels,
       createdAt: reopened ? now : previous.createdAt,
       updatedAt: now,
+      drift: previous?.drift ?? null,
     };
     return await recordChange(
       tx,
@@ -477,6 +481,28 @@ export async function submitRevert(
     requestId: input.requestId,
     comment: input.comment || `revert to revision ${input.revision}`,
     labels: current?.labels ?? {},
+  });
+}
+
+/** ReconcileResource: re-apply the recorded spec as a new change, even though it is unchanged. */
+export async function submitReconcile(
+  deps: LifecycleDeps,
+  principal: Principal,
+  input: { type: string; name: string; requestId: string; comment: string },
+): Promise<SubmitResult> {
+  checkCommonFields(deps, input.type, input.name, input.requestId);
+  const current = await deps.store.getResource(input.type, input.name);
+  if (!current || current.status === "DELETED" || current.revision === 0 || !current.spec) {
+    throw new NotFoundError(`${input.type} "${input.name}" has no applied revision to reconcile to`);
+  }
+  return await submitApply(deps, principal, {
+    type: input.type,
+    name: input.name,
+    spec: current.spec,
+    requestId: input.requestId,
+    comment: input.comment || `reconcile: re-apply revision ${current.revision}`,
+    labels: current.labels,
+    force: true,
   });
 }
 

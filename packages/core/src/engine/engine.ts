@@ -30,6 +30,11 @@ export interface EngineRequest {
   attempt: number;
   onEvent?: (event: EngineEvent) => void;
   signal?: AbortSignal;
+  /**
+   * Preview only: read the real resource first (Pulumi refresh, not
+   * persisted), so drift made out of band shows up as planned steps.
+   */
+  refresh?: boolean;
 }
 
 export interface EngineOutputs {

@@ -13,6 +13,7 @@ import {
 } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import {
   type Resource,
+  ResourceDriftSchema,
   ResourceSchema,
   ResourceStatus,
   type Revision,
@@ -115,6 +116,9 @@ export function resourceToProto(resource: ResourceRecord): Resource {
     createTime: ts(resource.createdAt),
     updateTime: ts(resource.updatedAt),
     secretOutputKeys: resource.secretOutputKeys,
+    drift: resource.drift
+      ? create(ResourceDriftSchema, { detectTime: ts(resource.drift.detectedAt), findings: resource.drift.findings })
+      : undefined,
   });
 }
 

@@ -12,6 +12,7 @@ import { type PluginRegistry, createPluginRegistry } from "../plugin/registry.ts
 import { createSecretBox } from "../secrets/secret-box.ts";
 import { createSqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { Store } from "../store/store.ts";
+import { createReconciler } from "../worker/reconciler.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator } from "./auth.ts";
 import { listen } from "./http-server.ts";
@@ -70,6 +71,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       { ...deps, engine, logger },
       { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ...config.worker },
     );
+    const reconciler = createReconciler({ ...deps, engine, logger }, config.reconcile);
     const authenticate = createAuthenticator(config.principals);
     const handler = connectNodeAdapter({
       routes: (router) => {
@@ -112,7 +114,10 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       config.listen.host,
       config.listen.port,
     );
-    if (options.worker !== false) worker.start();
+    if (options.worker !== false) {
+      worker.start();
+      reconciler.start();
+    }
     const prune = setInterval(() => {
       const before = new Date(Date.now() - idempotencyKeyRetentionMs).toISOString();
       store
@@ -133,6 +138,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       async close() {
         clearInterval(prune);
         await server.close();
+        await reconciler.stop();
         await worker.stop();
         await engine.close();
         await store.close();

@@ -19,6 +19,15 @@ export interface ResourceRecord {
   labels: Record<string, string>;
   createdAt: string;
   updatedAt: string;
+  /** Set while DRIFTED: what the reconciler found. */
+  drift: ResourceDrift | null;
+}
+
+export interface ResourceDrift {
+  detectedAt: string;
+  /** In words, e.g. "verify: topic has 24 partitions, expected 12" or "engine: update 1". */
+  findings: string[];
+  details: JsonObject;
 }
 
 export interface ChangeRecord {

@@ -204,6 +204,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         secretOutputKeys: deleted ? [] : secretKeys,
         labels: change.labels,
         updatedAt: now,
+        drift: null,
       });
       await tx.updateChange({
         ...change,
@@ -289,6 +290,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       attempt: change.attempts,
       onEvent,
       signal,
+      // Always start from the real resource, so an apply also repairs drift.
+      refresh: true,
     };
   }
 

@@ -26,6 +26,7 @@ export function describeStoreContract(
     labels: {},
     createdAt: now,
     updatedAt: now,
+    drift: null,
     ...over,
   });
   const change = (over: Partial<ChangeRecord> = {}): Omit<ChangeRecord, "seq"> => ({

@@ -259,6 +259,9 @@ export function createFakePlinth(options: FakePlinthOptions = {}) {
   }
 
   const resourceService: ServiceImpl<typeof ResourceService> = {
+    reconcileResource: unary("ReconcileResource", () => {
+      throw new ConnectError("the fake does not reconcile", Code.Unimplemented);
+    }),
     revealSecret: unary("RevealSecret", () => {
       throw new ConnectError("the fake keeps no secrets", Code.Unimplemented);
     }),

@@ -4,7 +4,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
 import { revealSecret } from "../../domain/reveal-secret.ts";
-import { previewApply, submitApply, submitDelete, submitRevert } from "../../domain/submit-change.ts";
+import { previewApply, submitApply, submitDelete, submitReconcile, submitRevert } from "../../domain/submit-change.ts";
 import type { JsonObject } from "../../domain/types.ts";
 import { principalOf } from "../auth.ts";
 import {
@@ -112,6 +112,20 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     async revealSecret(req, context) {
       const value = await revealSecret(deps, principalOf(context), { type: req.type, name: req.name, key: req.key });
       return { value: fromJson(ValueSchema, value) };
+    },
+
+    async reconcileResource(req, context) {
+      const result = await submitReconcile(deps, principalOf(context), {
+        type: req.type,
+        name: req.name,
+        requestId: req.requestId,
+        comment: req.comment,
+      });
+      return {
+        change: result.change && changeToProto(result.change),
+        resource: result.resource && resourceToProto(result.resource),
+        deduplicated: result.deduplicated,
+      };
     },
 
     async revertResource(req, context) {

@@ -25,6 +25,7 @@ export function resourceFromRow(row: Row): ResourceRecord {
     labels: parseOr(row.labels as string | null, {}),
     createdAt: row.created_at as string,
     updatedAt: row.updated_at as string,
+    drift: parse(row.drift as string | null),
   };
 }
 
@@ -44,6 +45,7 @@ export function resourceToRow(r: ResourceRecord): Row {
     labels: json(r.labels),
     created_at: r.createdAt,
     updated_at: r.updatedAt,
+    drift: json(r.drift),
   };
 }
 

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file plinth/v1/resource.proto.
  */
 export const file_plinth_v1_resource: GenFile = /*@__PURE__*/
-  fileDesc("ChhwbGludGgvdjEvcmVzb3VyY2UucHJvdG8SCXBsaW50aC52MSLWAwoIUmVzb3VyY2USDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCm93bmVyX3RlYW0YAyABKAkSKQoGc3RhdHVzGAQgASgOMhkucGxpbnRoLnYxLlJlc291cmNlU3RhdHVzEhAKCHJldmlzaW9uGAUgASgDEiUKBHNwZWMYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KDXJlc29sdmVkX3NwZWMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EigKB291dHB1dHMYCCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei8KBmxhYmVscxgJIAMoCzIfLnBsaW50aC52MS5SZXNvdXJjZS5MYWJlbHNFbnRyeRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEnNlY3JldF9vdXRwdXRfa2V5cxgMIAMoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrkCCghSZXZpc2lvbhIMCgR0eXBlGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcmV2aXNpb24YAyABKAMSEQoJY2hhbmdlX2lkGAQgASgJEiUKBHNwZWMYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KDXJlc29sdmVkX3NwZWMYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EigKB291dHB1dHMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhQKDHJlcXVlc3RlZF9ieRgIIAEoCRITCgthcHByb3ZlZF9ieRgJIAMoCRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgLIAEoCCriAQoOUmVzb3VyY2VTdGF0dXMSHwobUkVTT1VSQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIAocUkVTT1VSQ0VfU1RBVFVTX1BST1ZJU0lPTklORxABEhkKFVJFU09VUkNFX1NUQVRVU19SRUFEWRACEhoKFlJFU09VUkNFX1NUQVRVU19GQUlMRUQQAxIcChhSRVNPVVJDRV9TVEFUVVNfREVMRVRJTkcQBBIbChdSRVNPVVJDRV9TVEFUVVNfREVMRVRFRBAFEhsKF1JFU09VUkNFX1NUQVRVU19EUklGVEVEEAZiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChhwbGludGgvdjEvcmVzb3VyY2UucHJvdG8SCXBsaW50aC52MSL/AwoIUmVzb3VyY2USDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCm93bmVyX3RlYW0YAyABKAkSKQoGc3RhdHVzGAQgASgOMhkucGxpbnRoLnYxLlJlc291cmNlU3RhdHVzEhAKCHJldmlzaW9uGAUgASgDEiUKBHNwZWMYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KDXJlc29sdmVkX3NwZWMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EigKB291dHB1dHMYCCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei8KBmxhYmVscxgJIAMoCzIfLnBsaW50aC52MS5SZXNvdXJjZS5MYWJlbHNFbnRyeRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEnNlY3JldF9vdXRwdXRfa2V5cxgMIAMoCRInCgVkcmlmdBgNIAEoCzIYLnBsaW50aC52MS5SZXNvdXJjZURyaWZ0Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUgoNUmVzb3VyY2VEcmlmdBIvCgtkZXRlY3RfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmluZGluZ3MYAiADKAkiuQIKCFJldmlzaW9uEgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRIQCghyZXZpc2lvbhgDIAEoAxIRCgljaGFuZ2VfaWQYBCABKAkSJQoEc3BlYxgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoNcmVzb2x2ZWRfc3BlYxgGIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKAoHb3V0cHV0cxgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFAoMcmVxdWVzdGVkX2J5GAggASgJEhMKC2FwcHJvdmVkX2J5GAkgAygJEi8KC2NyZWF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdkZWxldGVkGAsgASgIKuIBCg5SZXNvdXJjZVN0YXR1cxIfChtSRVNPVVJDRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxSRVNPVVJDRV9TVEFUVVNfUFJPVklTSU9OSU5HEAESGQoVUkVTT1VSQ0VfU1RBVFVTX1JFQURZEAISGgoWUkVTT1VSQ0VfU1RBVFVTX0ZBSUxFRBADEhwKGFJFU09VUkNFX1NUQVRVU19ERUxFVElORxAEEhsKF1JFU09VUkNFX1NUQVRVU19ERUxFVEVEEAUSGwoXUkVTT1VSQ0VfU1RBVFVTX0RSSUZURUQQBmIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * A resource managed by Plinth, as of its latest revision.
@@ -93,6 +93,13 @@ export type Resource = Message<"plinth.v1.Resource"> & {
    * @generated from field: repeated string secret_output_keys = 12;
    */
   secretOutputKeys: string[];
+
+  /**
+   * Set while DRIFTED: what the reconciler found.
+   *
+   * @generated from field: plinth.v1.ResourceDrift drift = 13;
+   */
+  drift?: ResourceDrift | undefined;
 };
 
 /**
@@ -101,6 +108,32 @@ export type Resource = Message<"plinth.v1.Resource"> & {
  */
 export const ResourceSchema: GenMessage<Resource> = /*@__PURE__*/
   messageDesc(file_plinth_v1_resource, 0);
+
+/**
+ * How a resource differs from its recorded revision.
+ *
+ * @generated from message plinth.v1.ResourceDrift
+ */
+export type ResourceDrift = Message<"plinth.v1.ResourceDrift"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp detect_time = 1;
+   */
+  detectTime?: Timestamp | undefined;
+
+  /**
+   * In words, e.g. "verify: topic has 24 partitions, expected 12".
+   *
+   * @generated from field: repeated string findings = 2;
+   */
+  findings: string[];
+};
+
+/**
+ * Describes the message plinth.v1.ResourceDrift.
+ * Use `create(ResourceDriftSchema)` to create a new message.
+ */
+export const ResourceDriftSchema: GenMessage<ResourceDrift> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_resource, 1);
 
 /**
  * An immutable record of one successful change.
@@ -171,7 +204,7 @@ export type Revision = Message<"plinth.v1.Revision"> & {
  * Use `create(RevisionSchema)` to create a new message.
  */
 export const RevisionSchema: GenMessage<Revision> = /*@__PURE__*/
-  messageDesc(file_plinth_v1_resource, 1);
+  messageDesc(file_plinth_v1_resource, 2);
 
 /**
  * The lifecycle state of a managed resource.
