@@ -8,6 +8,7 @@ import { registerGetCommand } from "./commands/get-command.ts";
 import { registerHistoryCommand } from "./commands/history-command.ts";
 import { registerListCommand } from "./commands/list-command.ts";
 import { registerPluginsCommand } from "./commands/plugins-command.ts";
+import { registerReconcileCommand } from "./commands/reconcile-command.ts";
 import { registerRevealCommand } from "./commands/reveal-command.ts";
 import { registerRevertCommand } from "./commands/revert-command.ts";
 import { registerReviewCommands } from "./commands/review-commands.ts";
@@ -42,6 +43,7 @@ export function createProgram(ctx: CliContext): Command {
   registerDiffCommand(program, ctx);
   registerRevertCommand(program, ctx);
   registerRevealCommand(program, ctx);
+  registerReconcileCommand(program, ctx);
   registerChangesCommand(program, ctx);
   registerReviewCommands(program, ctx);
   registerWatchCommand(program, ctx);

@@ -24,6 +24,11 @@ export function registerGetCommand(program: Command, ctx: CliContext): void {
           `  created:   ${formatTime(resource.createTime)}`,
           `  updated:   ${formatTime(resource.updateTime)}`,
         ];
+        if (resource.drift) {
+          lines.push(`  drift:     detected ${formatTime(resource.drift.detectTime)}`);
+          for (const finding of resource.drift.findings) lines.push(`             - ${finding}`);
+          lines.push(`             (repair with: plinth reconcile ${resource.type} ${resource.name})`);
+        }
         if (resource.secretOutputKeys.length > 0) {
           lines.push(`  secrets:   ${resource.secretOutputKeys.join(", ")} (not shown)`);
         }
