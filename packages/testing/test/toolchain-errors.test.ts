@@ -67,7 +67,11 @@ function emptyCache(): string {
 describe("setup scripts on a machine that lacks something", () => {
   it.each([
     { reason: "Java missing", script: "kafka.sh", says: /java not found: install Java 17\+/ },
-    { reason: "Go missing (nothing cached, no pulumi on PATH)", script: "pulumi.sh", says: /go not found: put Go 1.25 or newer on PATH/ },
+    {
+      reason: "Go missing (nothing cached, no pulumi on PATH)",
+      script: "pulumi.sh",
+      says: /go not found: put Go 1.25 or newer on PATH/,
+    },
     { reason: "Go missing for the Kafka provider", script: "pulumi-kafka.sh", says: /go not found/i },
   ])("$reason: fails with one line saying what to do", ({ script, says }) => {
     const { status, lines } = runScript(script, { PLINTH_CACHE: emptyCache() });

@@ -31,8 +31,9 @@ export interface EngineRequest {
   onEvent?: (event: EngineEvent) => void;
   signal?: AbortSignal;
   /**
-   * Preview only: read the real resource first (Pulumi refresh, not
-   * persisted), so drift made out of band shows up as planned steps.
+   * Read the real resource first (Pulumi refresh), so drift made out of band
+   * shows up in a preview's steps and an apply repairs it. A preview does not
+   * persist what it read.
    */
   refresh?: boolean;
 }

@@ -77,7 +77,7 @@ export interface PendingCreate {
   type: string;
   /** The resource's logical name in the program. */
   name: string;
-  /** The inputs the interrupted create was called with. */
+  /** The inputs the interrupted create was called with (secret ones still encrypted). */
   inputs: Record<string, unknown>;
 }
 

@@ -77,6 +77,38 @@ describe("Pulumi engine: create, no-op, grow, preview, destroy", () => {
   });
 });
 
+describe("Pulumi engine: refresh (drift made out of band)", () => {
+  let broker: KafkaBroker;
+  let admin: Admin;
+  let engine: Engine;
+  beforeAll(async () => {
+    broker = await startKafka();
+    admin = createAdmin(broker.bootstrapServers);
+    engine = createPulumiEngine({ dataDir: engineDataDir(), passphrase: "refresh-test-passphrase" });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await admin?.close();
+    await broker?.stop();
+  });
+
+  it("a refreshing preview sees the drift; a refreshing apply starts from the real topic", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    await engine.apply(topicRequest("drifty", { partitions: 2 }, settings));
+    await admin.createPartitions({ topics: [{ name: "drifty", count: 4 }] });
+
+    expect(await engine.preview(topicRequest("drifty", { partitions: 2 }, settings))).toMatchObject({ steps: {} });
+    // Back to 2 partitions means delete and re-create: the preview must say so.
+    const refreshed = await engine.preview(topicRequest("drifty", { partitions: 2 }, settings, { refresh: true }));
+    expect(refreshed).toMatchObject({ steps: { replace: 1 }, destructive: true });
+
+    // Asking for what the topic already is: a no-op once refreshed (without, Pulumi would diff against the stale 2).
+    const apply = topicRequest("drifty", { partitions: 4 }, settings, { kind: "UPDATE", refresh: true });
+    expect((await engine.apply(apply)).outputs.partitions).toBe(4);
+    expect(apply.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { same: 3 } } });
+  });
+});
+
 describe("Pulumi engine: dynamic providers", () => {
   it("runs a plugin's dynamic provider, whose require() resolves from the plugin's own packages", async () => {
     // pnpm's bin shims export a NODE_PATH covering every package; a server started with plain `node` has none.

@@ -1,33 +1,47 @@
 import type { Admin } from "@platformatic/kafka";
-import { type KafkaBroker, startKafka } from "@plinth/testing";
+import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
 import type { EngineChildEvent } from "../../src/engine/pulumi/run-engine-child.ts";
 import { type Engine, EngineError, type EngineEvent, type EngineRequest } from "../../src/index.ts";
-import { createAdmin, engineDataDir, partitionsOnBroker, topicRequest } from "./support/engine-fixture.ts";
+import {
+  createAdmin,
+  engineDataDir,
+  partitionsOnBroker,
+  processesUsing,
+  topicRequest,
+} from "./support/engine-fixture.ts";
 import { interruptCreate } from "./support/interrupt-create.ts";
 
 const isTopicStep = (event: EngineEvent, phase: string): boolean =>
   event.kind === "resource" && event.details?.type === "kafka:index/topic:Topic" && event.details.phase === phase;
 
+// One broker for the file; each describe has its own engine and data directory.
+let broker: KafkaBroker;
+let admin: Admin;
+beforeAll(async () => {
+  broker = await startKafka();
+  admin = createAdmin(broker.bootstrapServers);
+});
+afterAll(async () => {
+  await admin?.close();
+  await broker?.stop();
+});
+
 describe("Pulumi engine: crash recovery", () => {
-  let broker: KafkaBroker;
-  let admin: Admin;
   let engine: Engine;
+  let dataDir: string;
   const children: EngineChildEvent[] = [];
-  beforeAll(async () => {
-    broker = await startKafka();
-    admin = createAdmin(broker.bootstrapServers);
+  beforeAll(() => {
+    dataDir = engineDataDir();
     engine = createPulumiEngine({
-      dataDir: engineDataDir(),
+      dataDir,
       passphrase: "recovery-test-passphrase",
       onChild: (event) => children.push(event),
     });
   });
   afterAll(async () => {
     await engine?.close();
-    await admin?.close();
-    await broker?.stop();
   });
 
   it("an apply killed mid-update (child, CLI and provider) is retried to convergence, without a lock error", async () => {
@@ -49,6 +63,11 @@ describe("Pulumi engine: crash recovery", () => {
     expect(error).toMatchObject({ code: "UNKNOWN", retryable: true });
     expect((error as Error).message).toContain("test.topic");
     expect((error as Error).message).toContain("SIGKILL");
+    // The Kafka provider runs in a process group of its own; the engine must not leave it running.
+    await waitFor(async () => expect(processesUsing(dataDir)).toEqual([]), {
+      what: "no process left",
+      timeoutMs: 10_000,
+    });
 
     const retry = topicRequest("crash-me", { partitions: 3 }, settings, { attempt: 2 });
     const result = await engine.apply(retry);
@@ -83,6 +102,10 @@ describe("Pulumi engine: crash recovery", () => {
       (reason: unknown) => reason,
     );
     expect(error).toMatchObject({ code: "UNKNOWN", retryable: true });
+    await waitFor(async () => expect(processesUsing(dataDir)).toEqual([]), {
+      what: "no process left",
+      timeoutMs: 10_000,
+    });
 
     const result = await engine.apply(topicRequest("cancel-me", { partitions: 2 }, settings, { attempt: 2 }));
     expect(result.outputs.partitions).toBe(2);
@@ -91,24 +114,21 @@ describe("Pulumi engine: crash recovery", () => {
 });
 
 describe("Pulumi engine: an interrupted create, on either side of the provider call", () => {
-  let broker: KafkaBroker;
-  let admin: Admin;
   let engine: Engine;
-  const dataDir = engineDataDir();
+  let dataDir: string;
   const topicType = "kafka:index/topic:Topic";
-  beforeAll(async () => {
-    broker = await startKafka();
-    admin = createAdmin(broker.bootstrapServers);
+  beforeAll(() => {
+    dataDir = engineDataDir();
     engine = createPulumiEngine({ dataDir, passphrase: "interrupted-test-passphrase" });
   });
   afterAll(async () => {
     await engine?.close();
-    await admin?.close();
-    await broker?.stop();
   });
 
   const recoveryWarning = (events: EngineEvent[]): EngineEvent | undefined =>
-    events.find((event) => event.kind === "diagnostic" && event.message.startsWith("recovered from an interrupted update"));
+    events.find(
+      (event) => event.kind === "diagnostic" && event.message.startsWith("recovered from an interrupted update"),
+    );
 
   it("a create that reached the broker is adopted: no duplicate, no 'already exists'", async () => {
     const settings = { bootstrapServers: broker.bootstrapServers };
@@ -117,9 +137,16 @@ describe("Pulumi engine: an interrupted create, on either side of the provider c
 
     const retry = topicRequest("made-it", { partitions: 2 }, settings, { attempt: 2 });
     expect((await engine.apply(retry)).outputs).toEqual({ topicName: "made-it", partitions: 2 });
-    expect(recoveryWarning(retry.events)?.details).toMatchObject({ pendingOperations: 1, adopted: [expect.stringContaining("::topic")] });
+    expect(recoveryWarning(retry.events)?.details).toMatchObject({
+      pendingOperations: 1,
+      adopted: [expect.stringContaining("::topic")],
+    });
     expect(retry.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { same: 3 } } });
     expect(await partitionsOnBroker(admin, "made-it")).toBe(2);
+
+    const settled = topicRequest("made-it", { partitions: 2 }, settings);
+    await engine.apply(settled);
+    expect(recoveryWarning(settled.events)).toBeUndefined();
   });
 
   it("a create that never reached the broker is made afresh", async () => {
@@ -131,15 +158,45 @@ describe("Pulumi engine: an interrupted create, on either side of the provider c
     const retry = topicRequest("never-made", { partitions: 2 }, settings, { attempt: 2 });
     await engine.apply(retry);
     expect(recoveryWarning(retry.events)).toBeDefined();
-    expect(retry.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { create: 1, same: 2 } } });
+    expect(retry.events.at(-1)).toMatchObject({
+      kind: "summary",
+      details: { resourceChanges: { create: 1, same: 2 } },
+    });
     expect(await partitionsOnBroker(admin, "never-made")).toBe(2);
+  });
+
+  it("a recovery cut short by an outage is finished by the next attempt, not mistaken for a settled state", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers, timeoutSeconds: 5 };
+    await engine.apply(topicRequest("cut-short", { partitions: 2 }, settings));
+    interruptCreate(dataDir, "test.topic--cut-short", topicType);
+    await admin.deleteTopics({ topics: ["cut-short"] });
+
+    await broker.halt();
+    try {
+      const error = await engine.apply(topicRequest("cut-short", { partitions: 2 }, settings, { attempt: 2 })).then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(error).toMatchObject({ name: "EngineError", code: "TARGET_UNREACHABLE", retryable: true });
+    } finally {
+      await broker.resume();
+    }
+    // The adopted entry was never confirmed: the next attempt reads it back, finds nothing, and creates the topic.
+    const retry = topicRequest("cut-short", { partitions: 2 }, settings, { attempt: 3 });
+    await engine.apply(retry);
+    expect(recoveryWarning(retry.events)).toBeDefined();
+    expect(retry.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { create: 1 } } });
+    expect(await partitionsOnBroker(admin, "cut-short")).toBe(2);
   });
 
   it("without the plugin's adoptPendingCreate, a create that reached the broker fails for good as ALREADY_EXISTS", async () => {
     const settings = { bootstrapServers: broker.bootstrapServers };
     const plain = (extra: Partial<EngineRequest> = {}): EngineRequest =>
       topicRequest("orphaned", { partitions: 1 }, settings, {
-        plugin: { module: new URL("./fixtures/test-topic-plugin.ts", import.meta.url).href, exportName: "nonAdoptingTopicPlugin" },
+        plugin: {
+          module: new URL("./fixtures/test-topic-plugin.ts", import.meta.url).href,
+          exportName: "nonAdoptingTopicPlugin",
+        },
         ...extra,
       });
     await engine.apply(plain());
@@ -154,11 +211,9 @@ describe("Pulumi engine: an interrupted create, on either side of the provider c
 });
 
 describe("Pulumi engine: concurrency limit", () => {
-  let broker: KafkaBroker;
   let engine: Engine;
   const children: EngineChildEvent[] = [];
-  beforeAll(async () => {
-    broker = await startKafka();
+  beforeAll(() => {
     engine = createPulumiEngine({
       dataDir: engineDataDir(),
       passphrase: "concurrency-test-passphrase",
@@ -168,7 +223,6 @@ describe("Pulumi engine: concurrency limit", () => {
   });
   afterAll(async () => {
     await engine?.close();
-    await broker?.stop();
   });
 
   it("with concurrency 1, three applies run one child at a time", async () => {

@@ -17,13 +17,15 @@ export async function createLocalStack(projectName: string, program: PulumiFn): 
     { projectName, stackName: "smoke", program },
     {
       pulumiCommand,
-      // The dynamic provider launcher resolves @pulumi/pulumi from here.
-      workDir: join(repoRoot, "packages/testing"),
+      // A scratch workDir keeps Pulumi.yaml out of the source tree; the dynamic
+      // provider launcher then finds @pulumi/pulumi (and pg) through NODE_PATH.
+      workDir: dir,
       projectSettings: { name: projectName, runtime: "nodejs", backend: { url: `file://${stateDir}` } },
       envVars: {
         ...pulumiEnv(),
         PULUMI_BACKEND_URL: `file://${stateDir}`,
         PULUMI_CONFIG_PASSPHRASE: "smoke-test-passphrase",
+        NODE_PATH: join(repoRoot, "packages/testing/node_modules"),
       },
     },
   );

@@ -11,6 +11,8 @@ export interface EngineJob {
   operation: EngineOperation;
   /** A preview of a DELETE previews the destroy. */
   kind: ChangeKind;
+  /** Read the real resources first (`EngineRequest.refresh`). */
+  refresh: boolean;
   projectName: string;
   stackName: string;
   type: string;

@@ -57,10 +57,17 @@ const stackNamePattern = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$/;
  * held. They recover from a crashed earlier attempt before acting (clear the
  * stack's lock, settle pending operations), which is only safe when nobody
  * else can be updating the stack. `preview` changes nothing and may be called
- * without the lease. Every method rejects only with `EngineError`, whose
- * message names the plugin and never contains the passphrase or secret
- * outputs. After `close()` (which cancels running operations and waits for
- * their children) every call rejects.
+ * without the lease (it neither takes nor clears Pulumi's lock; previewing a
+ * resource never applied creates its empty stack). Every method rejects only
+ * with `EngineError`, whose message names the plugin and never contains the
+ * passphrase or secret outputs. After `close()` (which cancels running
+ * operations and waits for their children) every call rejects.
+ *
+ * Layout: state in the backend (`file://<dataDir>/pulumi` by default), and
+ * per stack a workspace directory `<dataDir>/pulumi-work/<stack>` holding
+ * Pulumi.yaml and Pulumi.<stack>.yaml (the passphrase salt), removed with
+ * the stack on destroy. Kept out of the source tree, one per stack, so
+ * concurrent children never rewrite each other's Pulumi.yaml.
  */
 export function createPulumiEngine(options: PulumiEngineOptions): Engine {
   const settings = resolveEngineSettings(options);
@@ -108,10 +115,15 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
     }
     try {
       const workDir = join(settings.workRoot, request.stackName);
-      mkdirSync(workDir, { recursive: true });
+      try {
+        mkdirSync(workDir, { recursive: true });
+      } catch (error) {
+        throw classifyPulumiError({ kind: "internal", message: (error as Error).message }, context);
+      }
       const job: EngineJob = {
         operation,
         kind: request.kind,
+        refresh: request.refresh ?? false,
         projectName: settings.projectName,
         stackName: request.stackName,
         type: request.type,
@@ -146,6 +158,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         killGraceMs: settings.killGraceMs,
         onEvent: guard("onEvent", request.onEvent),
         onOutputLine: (line) => logger.debug({ stack: request.stackName, operation }, line),
+        onWarning: (message) => logger.warn({ stack: request.stackName, operation }, message),
         onChild: guard("onChild", (event: EngineChildEvent) => {
           logger.debug({ ...event }, `engine child ${event.phase}`);
           options.onChild?.(event);

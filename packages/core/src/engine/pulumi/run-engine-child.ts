@@ -1,8 +1,10 @@
 import { fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { EngineEvent } from "../engine.ts";
 import type { ChildMessage, ChildResult, EngineJob, PulumiFailure, RunMessage } from "./child-protocol.ts";
+import { reapStrays } from "./reap-strays.ts";
 
 /** A moment in an engine child's life, for hooks, logs and tests. */
 export interface EngineChildEvent {
@@ -21,6 +23,8 @@ export interface RunEngineChildOptions {
   onChild?: (event: EngineChildEvent) => void;
   /** Output lines of the child (stdout and stderr), for debug logs. */
   onOutputLine?: (line: string) => void;
+  /** Something an operator should know, e.g. processes a dead child left behind were killed. */
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
   timeoutMs: number;
   /** After SIGTERM, how long the child may take to interrupt Pulumi and answer before SIGKILL. */
@@ -33,6 +37,7 @@ const childEntry = fileURLToPath(new URL("./engine-child.ts", import.meta.url));
 /** tsx's loader, resolved from core, so the child works whatever the server's cwd. */
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const stderrTailLines = 20;
+const markerName = "PLINTH_ENGINE_RUN";
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   // -0 would be our own process group.
@@ -50,16 +55,22 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
  * On abort or timeout the child gets SIGTERM (it interrupts the Pulumi CLI,
  * which unlocks the stack) and, after `killGraceMs`, its whole process group
  * gets SIGKILL. A child that dies without answering takes its process group
- * (CLI, providers) with it, so no orphan keeps holding the stack's lock.
+ * (the CLI) and every process carrying its marker (the providers, which the
+ * CLI starts in groups of their own) with it, so no orphan keeps holding the
+ * stack's lock or running.
  */
 export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOutcome> {
   const { job } = options;
   const started = Date.now();
+  // Inherited by the CLI and its providers, so strays can be found after a crash (see reapStrays).
+  const runId = randomUUID();
+  const marker = `${markerName}=${runId}`;
   return new Promise((resolve) => {
     const child = fork(childEntry, [], {
       execArgv: ["--import", tsxLoader],
       detached: true,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { ...process.env, [markerName]: runId },
     });
     let answer: ChildOutcome | undefined;
     let stopReason: "cancelled" | "timeout" | undefined;
@@ -125,8 +136,11 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
       };
     });
     child.once("exit", (code) => {
-      // Whatever it left running (a CLI mid-update, a provider) goes with it, unless it finished cleanly.
-      if ((!answer || code !== 0) && child.pid !== undefined) killGroup(child.pid, "SIGKILL");
+      // Whatever it left running (a CLI mid-update, providers) goes with it, unless it finished cleanly.
+      if (answer && code === 0) return;
+      if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
+      const strays = reapStrays(marker);
+      if (strays.length > 0) options.onWarning?.(`killed ${strays.length} process(es) the engine child left behind`);
     });
     child.once("close", (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timeout);

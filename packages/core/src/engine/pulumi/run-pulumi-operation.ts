@@ -96,17 +96,19 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
       },
     );
     signal.throwIfAborted();
+    const common = { ...quiet, onEvent, signal, refresh: job.refresh };
     switch (job.operation) {
       case "apply": {
-        const result = await mutate(stack, () => stack.up({ ...quiet, onEvent, signal, suppressOutputs: true }));
+        const result = await mutate(stack, () => stack.up({ ...common, suppressOutputs: true }));
         return { operation: "apply", outputs: splitOutputs(result.outputs, secretKeys) };
       }
       case "destroy":
-        await mutate(stack, () => stack.destroy({ ...quiet, onEvent, signal, suppressOutputs: true, remove: true }));
+        await mutate(stack, () => stack.destroy({ ...common, suppressOutputs: true, remove: true }));
         return { operation: "destroy" };
       case "preview":
-        if (job.kind === "DELETE") await stack.previewDestroy({ ...quiet, onEvent, signal });
-        else await stack.preview({ ...quiet, onEvent, signal });
+        // A refreshing preview reads the real resources without saving what it read.
+        if (job.kind === "DELETE") await stack.previewDestroy(common);
+        else await stack.preview(common);
         return { operation: "preview", preview: preview.finish() };
     }
   } catch (error) {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "@platformatic/kafka";
@@ -61,4 +61,22 @@ export async function partitionsOnBroker(admin: Admin, topic: string): Promise<n
 
 export function createAdmin(bootstrapServers: string): Admin {
   return new Admin({ clientId: "engine-test-check", bootstrapBrokers: [bootstrapServers] });
+}
+
+/** Pids of live processes whose Pulumi state lives in `dataDir` (CLI, providers): Linux /proc. */
+export function processesUsing(dataDir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      if (/^State:\s+Z/m.test(status)) continue;
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(`PULUMI_BACKEND_URL=file://${dataDir}/pulumi`)) {
+        found.push(Number(entry));
+      }
+    } catch {
+      // Gone, or not readable.
+    }
+  }
+  return found;
 }

@@ -1,0 +1,86 @@
+import { Admin } from "@platformatic/kafka";
+import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
+import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { watchToEnd } from "../support/connect-helpers.ts";
+import { deleteTopicOutOfBand, startRealService } from "../support/real-service.ts";
+import type { TestService } from "../support/test-service.ts";
+
+describe("drift of real topics, found by the periodic reconcile", { timeout: 400_000 }, () => {
+  let broker: KafkaBroker;
+  let service: TestService;
+  beforeAll(async () => {
+    broker = await startKafka();
+    service = await startRealService(broker.bootstrapServers, { config: { reconcile: { intervalMs: 500 } } });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await broker?.stop();
+  });
+
+  async function createTopic(name: string) {
+    const alice = service.as("requester");
+    const applied = await alice.resources.applyResource({
+      type: "kafka.topic",
+      name,
+      spec: { cluster: "local", partitions: 3, owner: { team: "payments", contact: "#payments" } },
+      requestId: name,
+    });
+    expect((await watchToEnd(alice, applied.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+  }
+
+  const drifted = (name: string) =>
+    waitFor(
+      async () => {
+        const { resource } = await service.as("requester").resources.getResource({ type: "kafka.topic", name });
+        if (resource?.status !== ResourceStatus.DRIFTED) throw new Error(`still ${resource?.status}`);
+        return resource;
+      },
+      { what: `${name} drifted`, timeoutMs: 120_000 },
+    );
+
+  it("notices a topic deleted by hand; ReconcileResource recreates it", async () => {
+    await createTopic("gone.v1");
+    await deleteTopicOutOfBand(broker.bootstrapServers, "gone.v1");
+    const resource = await drifted("gone.v1");
+    expect(resource.drift?.findings.join(" ")).toMatch(/create|does not exist|not found/i);
+    const alice = service.as("requester");
+    const repair = await alice.resources.reconcileResource({
+      type: "kafka.topic",
+      name: "gone.v1",
+      requestId: "repair-gone",
+    });
+    expect((await watchToEnd(alice, repair.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const { resource: after } = await alice.resources.getResource({ type: "kafka.topic", name: "gone.v1" });
+    expect(after?.status).toBe(ResourceStatus.READY);
+  });
+
+  it("notices partitions added by hand; repairing would recreate the topic, so it waits for a reviewer", async () => {
+    await createTopic("grown.v1");
+    const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      await admin.createPartitions({ topics: [{ name: "grown.v1", count: 5 }] });
+    } finally {
+      await admin.close();
+    }
+    const resource = await drifted("grown.v1");
+    expect(resource.drift?.findings.length).toBeGreaterThan(0);
+    const alice = service.as("requester");
+    const repair = await alice.resources.reconcileResource({
+      type: "kafka.topic",
+      name: "grown.v1",
+      requestId: "repair-grown",
+    });
+    const held = await waitFor(
+      async () => {
+        const { change } = await alice.changes.getChange({ id: repair.change!.id });
+        if (change?.status !== ChangeStatus.PENDING_REVIEW || !change.preview)
+          throw new Error(`still ${change?.status}`);
+        return change;
+      },
+      { what: "the repair held for review", timeoutMs: 120_000 },
+    );
+    expect(held.preview?.destructive).toBe(true);
+  });
+});
