@@ -14,7 +14,9 @@ if stamp_ok kafka "$key" && [ -d "$libs" ]; then exit 0; fi
 
 log "collecting Kafka $KAFKA_VERSION jars into $libs"
 rm -rf "$libs" && mkdir -p "$libs"
-mvn -q -B -Dstyle.color=never -f "$pom" -Dkafka.version="$KAFKA_VERSION" \
-  dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2 ||
-  die "mvn could not fetch the Kafka $KAFKA_VERSION jars from Maven Central (see the output above)"
+mvn_log="$PLINTH_CACHE/build/kafka-mvn.log"
+mkdir -p "$(dirname "$mvn_log")"
+mvn -q -B -f "$pom" -Dkafka.version="$KAFKA_VERSION" \
+  dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >"$mvn_log" 2>&1 ||
+  { cat "$mvn_log" >&2; die "mvn could not fetch the Kafka $KAFKA_VERSION jars from Maven Central (its output is above)"; }
 stamp_set kafka "$key"
