@@ -1,0 +1,87 @@
+import type { ResourceRecord } from "../store/records.ts";
+import type { StoreTx } from "../store/store.ts";
+import type { LifecycleDeps } from "./lifecycle-deps.ts";
+import type { ChangeKind, JsonObject, Principal } from "./types.ts";
+import type { SubmitResult } from "./submit-types.ts";
+
+/** Records the change, its idempotency key and (when auto-approved) its job, in the caller's transaction. */
+export async function recordChange(
+  tx: StoreTx,
+  deps: LifecycleDeps,
+  principal: Principal,
+  fields: {
+    type: string;
+    name: string;
+    kind: ChangeKind;
+    spec: JsonObject | null;
+    resolvedSpec: JsonObject | null;
+    explanations: Record<string, string>;
+    requiredApprovals: number;
+    reviewReasons: string[];
+    comment: string;
+    labels: Record<string, string>;
+    requestId: string;
+    hash: string;
+  },
+  resource: ResourceRecord,
+): Promise<SubmitResult> {
+  const now = deps.now().toISOString();
+  const autoApproved = fields.requiredApprovals === 0;
+  const change = await tx.insertChange({
+    id: deps.newId(),
+    type: fields.type,
+    name: fields.name,
+    kind: fields.kind,
+    status: autoApproved ? "QUEUED" : "PENDING_REVIEW",
+    requestedBy: principal.id,
+    team: resource.ownerTeam,
+    spec: fields.spec,
+    resolvedSpec: fields.resolvedSpec,
+    explanations: fields.explanations,
+    baseRevision: resource.revision,
+    requiredApprovals: fields.requiredApprovals,
+    reviewReasons: fields.reviewReasons,
+    reviews: [],
+    attempts: 0,
+    lastError: null,
+    comment: fields.comment,
+    labels: fields.labels,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: null,
+    resultRevision: null,
+    preview: null,
+  });
+  await tx.upsertResource(resource);
+  await tx.appendEvent({
+    changeId: change.id,
+    time: now,
+    status: change.status,
+    kind: "status",
+    message: autoApproved
+      ? `submitted by ${principal.id}; auto-approved and queued`
+      : `submitted by ${principal.id}; needs ${fields.requiredApprovals} approval(s): ${fields.reviewReasons.join("; ")}`,
+    details: null,
+  });
+  // Auto-approved: apply it. Otherwise compute the engine's preview for the reviewers first.
+  await tx.upsertJob({
+    changeId: change.id,
+    type: change.type,
+    name: change.name,
+    seq: change.seq,
+    runAfter: 0,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    phase: autoApproved ? "apply" : "preview",
+  });
+  if (fields.requestId) {
+    await tx.insertIdempotencyKey({
+      principal: principal.id,
+      requestId: fields.requestId,
+      requestHash: fields.hash,
+      changeId: change.id,
+      createdAt: now,
+    });
+  }
+  return { change, resource, deduplicated: false, noOp: false };
+}

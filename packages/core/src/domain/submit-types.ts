@@ -1,0 +1,38 @@
+import type { ChangeRecord, ResourceRecord } from "../store/records.ts";
+import type { ChangeKind, JsonObject, SpecDifference } from "./types.ts";
+export interface ApplyInput {
+  type: string;
+  name: string;
+  spec: JsonObject;
+  requestId: string;
+  expectedRevision?: number;
+  comment: string;
+  labels: Record<string, string>;
+  /** Re-apply even when the spec equals the recorded one (repairing drift). */
+  force?: boolean;
+}
+
+export interface DeleteInput {
+  type: string;
+  name: string;
+  requestId: string;
+  expectedRevision?: number;
+  comment: string;
+}
+
+export interface SubmitResult {
+  change: ChangeRecord | undefined;
+  resource: ResourceRecord | undefined;
+  deduplicated: boolean;
+  noOp: boolean;
+}
+
+export interface PreviewResult {
+  kind: ChangeKind;
+  resolvedSpec: JsonObject;
+  explanations: Record<string, string>;
+  differences: SpecDifference[];
+  noOp: boolean;
+  requiredApprovals: number;
+  reviewReasons: string[];
+}

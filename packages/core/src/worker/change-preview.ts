@@ -1,0 +1,132 @@
+import type { JsonObject } from "../domain/types.ts";
+import type { EngineEvent, EngineRequest } from "../engine/engine.ts";
+import type { LoadedPlugin } from "../plugin/registry.ts";
+import type { ChangePreview, ChangeRecord, JobRecord, ResourceRecord } from "../store/records.ts";
+import { classifyFailure } from "./classify-failure.ts";
+import { LeaseLost, type WorkerContext } from "./worker-context.ts";
+
+/** The engine request for a change; every request refreshes, so an apply also repairs drift. */
+export function engineRequest(
+  plugin: LoadedPlugin,
+  change: ChangeRecord,
+  resource: ResourceRecord | undefined,
+  signal: AbortSignal,
+  onEvent?: (event: EngineEvent) => void,
+): EngineRequest {
+  return {
+    stackName: `${change.type}--${change.name}`,
+    type: change.type,
+    name: change.name,
+    plugin: plugin.ref,
+    settings: plugin.settingsJson,
+    resolvedSpec: (change.resolvedSpec ?? resource?.resolvedSpec ?? {}) as JsonObject,
+    changeId: change.id,
+    kind: change.kind,
+    attempt: change.attempts,
+    onEvent,
+    signal,
+    // Always start from the real resource, so an apply also repairs drift.
+    refresh: true,
+  };
+}
+
+/** What the engine would do; a delete is destructive by definition and needs no engine run. */
+export async function computePreview(
+  { deps }: WorkerContext,
+  plugin: LoadedPlugin,
+  change: ChangeRecord,
+  signal: AbortSignal,
+): Promise<ChangePreview> {
+  const time = deps.now().toISOString();
+  if (change.kind === "DELETE") return { steps: { delete: 1 }, destructive: true, details: {}, time };
+  const resource = await deps.store.getResource(change.type, change.name);
+  const preview = await deps.engine.preview(engineRequest(plugin, change, resource, signal));
+  return { ...preview, time };
+}
+
+const describePreview = (preview: ChangePreview): string =>
+  `preview: ${
+    Object.entries(preview.steps)
+      .map(([op, n]) => `${op} ${n}`)
+      .join(", ") || "no changes"
+  }${preview.destructive ? " (DESTRUCTIVE: a stateful resource would be replaced or deleted)" : ""}`;
+
+/**
+ * Records a preview on the change. A destructive one raises the change to at
+ * least one approval; when it was auto-approved it goes back to review
+ * instead of being applied. Returns true when the change went back to review.
+ */
+export async function recordPreview(
+  ctx: WorkerContext,
+  job: JobRecord,
+  change: ChangeRecord,
+  preview: ChangePreview,
+): Promise<boolean> {
+  const { deps, options } = ctx;
+  const escalate = preview.destructive && change.requiredApprovals < 1;
+  const held = await deps.store.transact(async (tx) => {
+    const current = await tx.getJob(job.changeId);
+    if (!current || current.leaseOwner !== options.id)
+      throw new LeaseLost("lease lost before the preview was recorded");
+    const fresh = (await tx.getChange(change.id)) ?? change;
+    const now = deps.now().toISOString();
+    const demote = escalate && fresh.status === "APPLYING";
+    const next: ChangeRecord = {
+      ...fresh,
+      preview,
+      updatedAt: now,
+      ...(escalate
+        ? {
+            requiredApprovals: 1,
+            reviewReasons: [
+              ...fresh.reviewReasons.filter((r) => !r.startsWith("auto-approved")),
+              "the engine preview is destructive: it replaces or deletes a stateful resource",
+            ],
+          }
+        : {}),
+      ...(demote ? { status: "PENDING_REVIEW" as const, attempts: Math.max(0, fresh.attempts - 1) } : {}),
+    };
+    await tx.updateChange(next);
+    await tx.appendEvent({
+      changeId: change.id,
+      time: now,
+      status: demote ? "PENDING_REVIEW" : null,
+      kind: "engine",
+      message: demote ? `${describePreview(preview)}; held for review` : describePreview(preview),
+      details: { steps: preview.steps, destructive: preview.destructive, ...preview.details },
+    });
+    if (job.phase === "preview" || demote) await tx.deleteJob(change.id);
+    return demote;
+  });
+  deps.notifier.changeUpdated(change.id);
+  return held;
+}
+
+/** A preview job: compute the plan for reviewers; a failure is reported, never blocking the review. */
+export async function previewForReview(
+  ctx: WorkerContext,
+  job: JobRecord,
+  change: ChangeRecord,
+  plugin: LoadedPlugin,
+  signal: AbortSignal,
+): Promise<void> {
+  const { deps } = ctx;
+  try {
+    await recordPreview(ctx, job, change, await computePreview(ctx, plugin, change, signal));
+  } catch (error) {
+    if (error instanceof LeaseLost) return;
+    // A preview is advice for reviewers: its failure must not block the review.
+    await deps.store.transact(async (tx) => {
+      await tx.appendEvent({
+        changeId: change.id,
+        time: deps.now().toISOString(),
+        status: null,
+        kind: "diagnostic",
+        message: `preview unavailable: ${classifyFailure(error).message}`,
+        details: null,
+      });
+      await tx.deleteJob(change.id);
+    });
+    deps.notifier.changeUpdated(change.id);
+  }
+}

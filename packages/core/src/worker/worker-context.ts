@@ -1,0 +1,54 @@
+import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
+import type { JsonObject } from "../domain/types.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
+import type { ChangeRecord } from "../store/records.ts";
+
+export interface WorkerOptions {
+  /** Unique per process: the lease owner. */
+  id: string;
+  /** Changes applied at once by this worker. */
+  concurrency: number;
+  /** How long a claim holds without renewal; a dead worker's changes resume after this. */
+  leaseMs: number;
+  /** How often to look for due work when nothing wakes the worker (retries, other replicas). */
+  pollMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  verifyTimeoutMs: number;
+}
+
+export interface WorkerDeps extends LifecycleDeps {
+  engine: Engine;
+  logger: Logger;
+  metrics: Metrics;
+  secrets: SecretBox;
+}
+
+/** What the worker's parts share: its dependencies and options. */
+export interface WorkerContext {
+  deps: WorkerDeps;
+  options: WorkerOptions;
+}
+
+/** Another worker holds the job now (our lease ran out): drop the work, record nothing. */
+export class LeaseLost extends Error {
+  override name = "LeaseLost";
+}
+
+/** Appends a non-status event to a change and wakes its watchers. */
+export async function appendChangeEvent(
+  { deps }: WorkerContext,
+  change: ChangeRecord,
+  kind: "engine" | "diagnostic" | "verify" | "retry",
+  message: string,
+  details: JsonObject | null,
+): Promise<void> {
+  await deps.store.transact((tx) =>
+    tx.appendEvent({ changeId: change.id, time: deps.now().toISOString(), status: null, kind, message, details }),
+  );
+  deps.notifier.changeUpdated(change.id);
+}
