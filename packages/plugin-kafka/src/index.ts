@@ -29,5 +29,5 @@ export {
   topicConfigKeys,
 } from "./topic-spec.ts";
 export { validateTopic } from "./topic-validate.ts";
-export { verifyTopic } from "./topic-verify.ts";
+export { verifyTopic, verifyTopicGone } from "./topic-verify.ts";
 export type {} from "./resource-types.ts";

@@ -7,7 +7,7 @@ import { topicProgram } from "./topic-program.ts";
 import { reviewTopic, topicReviewPolicy } from "./topic-review.ts";
 import { TopicSpec } from "./topic-spec.ts";
 import { validateTopic } from "./topic-validate.ts";
-import { verifyTopic } from "./topic-verify.ts";
+import { verifyTopic, verifyTopicGone } from "./topic-verify.ts";
 
 /**
  * `kafka.topic`: a topic on one of the clusters named in the plugin settings,
@@ -32,6 +32,7 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
   program: topicProgram,
   secretOutputs: [],
   verify: verifyTopic,
+  verifyGone: verifyTopicGone,
   // A topic's provider ID is its name: a create cut short by a crash is adopted, never duplicated or failed.
   adoptPendingCreate: ({ type, inputs }) =>
     type === "kafka:index/topic:Topic" && typeof inputs.name === "string" ? inputs.name : undefined,

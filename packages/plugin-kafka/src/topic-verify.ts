@@ -56,3 +56,24 @@ export async function verifyTopic({
     return { ready: false, message: `cluster "${spec.cluster}" unreachable: ${(error as Error).message}` };
   }
 }
+
+/**
+ * After a delete: the topic is gone from the cluster's topic list (Kafka
+ * deletes asynchronously, so core polls). Must not change anything.
+ */
+export async function verifyTopicGone({
+  name,
+  spec,
+  settings,
+}: VerifyInput<TopicSpec, KafkaSettings>): Promise<VerifyResult> {
+  const cluster = settings.clusters[spec.cluster];
+  if (!cluster) return { ready: false, message: `unknown cluster "${spec.cluster}"` };
+  try {
+    const topics = await withAdmin(cluster, (admin) => admin.listTopics());
+    return topics.includes(name)
+      ? { ready: false, message: `topic "${name}" is still listed on cluster "${spec.cluster}"` }
+      : { ready: true, message: `topic "${name}" is no longer on cluster "${spec.cluster}"` };
+  } catch (error) {
+    return { ready: false, message: `cannot reach cluster "${spec.cluster}": ${(error as Error).message}` };
+  }
+}

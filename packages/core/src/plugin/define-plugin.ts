@@ -131,6 +131,11 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
   /** Independent check that the resource really is as the spec says. Must not change anything. */
   verify?: (input: VerifyInput<Spec, Settings>) => Promise<VerifyResult>;
   /**
+   * Independent check, after a delete, that the resource is really gone
+   * (`ready: true` = gone). Must not change anything. Polled like `verify`.
+   */
+  verifyGone?: (input: VerifyInput<Spec, Settings>) => Promise<VerifyResult>;
+  /**
    * Crash recovery: a create interrupted between the provider call and the
    * state write may have made a resource that Pulumi's state does not know.
    * Returns the provider ID to adopt it by (a Kafka topic's is its name); the

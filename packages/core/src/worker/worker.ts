@@ -105,14 +105,21 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     return () => clearInterval(timer);
   }
 
+  /**
+   * Polls the plugin's independent check with backoff: `verify` after an
+   * apply, `verifyGone` after a delete (against the spec that was deleted).
+   */
   async function verify(
     plugin: LoadedPlugin,
     change: ChangeRecord,
     outputs: JsonObject,
+    deletedSpec: JsonObject | null,
     signal: AbortSignal,
   ): Promise<void> {
-    const check = plugin.definition.verify;
-    if (!check || change.kind === "DELETE" || !change.resolvedSpec) return;
+    const deleting = change.kind === "DELETE";
+    const check = deleting ? plugin.definition.verifyGone : plugin.definition.verify;
+    const spec = deleting ? deletedSpec : change.resolvedSpec;
+    if (!check || !spec) return;
     const deadline = Date.now() + options.verifyTimeoutMs;
     let pause = 200;
     let last: string;
@@ -120,12 +127,13 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       signal.throwIfAborted();
       const result = await check({
         name: change.name,
-        spec: change.resolvedSpec,
+        spec,
         outputs,
         settings: plugin.context.settings,
       }).catch((error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) }));
       if (result.ready) {
-        await event(change, "verify", `verified${result.message ? `: ${result.message}` : ""}`, { rounds: round });
+        const what = deleting ? "verified gone" : "verified";
+        await event(change, "verify", `${what}${result.message ? `: ${result.message}` : ""}`, { rounds: round });
         return;
       }
       last = result.message ?? "not ready";
@@ -189,7 +197,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       if (change.kind === "DELETE") await deps.engine.destroy(request);
       else result = await deps.engine.apply(request);
       await events;
-      await verify(plugin, change, result.outputs, controller.signal);
+      await verify(plugin, change, result.outputs, resource?.resolvedSpec ?? null, controller.signal);
       await recordSuccess(ctx, job, change, result);
       deps.metrics.applyDuration.observe(
         { type: change.type, kind: change.kind, outcome: "succeeded" },

@@ -50,7 +50,9 @@ describe("kafka.topic through Plinth, the Pulumi engine and a real broker", { ti
     const deletion = await alice.resources.deleteResource({ type: "kafka.topic", name: "orders.v1", requestId: "t5" });
     expect(deletion.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
     await service.as("reviewer").changes.approveChange({ id: deletion.change!.id, comment: "ok" });
-    expect((await watchToEnd(alice, deletion.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const deleted = await watchToEnd(alice, deletion.change!.id);
+    expect(deleted.change.status).toBe(ChangeStatus.SUCCEEDED);
+    expect(deleted.messages.some((m) => m.startsWith("verified gone"))).toBe(true);
     const gone = await alice.resources.getResource({ type: "kafka.topic", name: "orders.v1" });
     expect(gone.resource?.status).toBe(ResourceStatus.DELETED);
     expect(await topicPartitions(broker.bootstrapServers, "orders.v1")).toBeUndefined();
