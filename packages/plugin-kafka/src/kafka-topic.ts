@@ -1,4 +1,5 @@
 import { findUnmanagedTopic } from "./find-unmanaged-topic.ts";
+import { listClusterTopics } from "./list-cluster-topics.ts";
 import { definePlugin } from "@plinth/core";
 import { KafkaSettings } from "./cluster-settings.ts";
 import { topicCollisionKey } from "./topic-name.ts";
@@ -27,6 +28,14 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
   validate: (name, next, previous, ctx) => validateTopic(name, next, previous, ctx.settings),
   validateDelete: (name, previous, ctx) => validateTopic(name, undefined, previous, ctx.settings),
   findUnmanaged: (name, spec, ctx) => findUnmanagedTopic(name, spec, ctx.settings),
+  // The cluster view: scope = cluster name.
+  inventoryScopes: (ctx) => Object.keys(ctx.settings.clusters),
+  inventory: async (cluster, ctx) =>
+    (await listClusterTopics(ctx.settings, cluster)).map((topic) => ({
+      name: topic.name,
+      identity: `${cluster}/${topicCollisionKey(topic.name)}`,
+      observed: { partitions: topic.partitions, replicationFactor: topic.replicationFactor },
+    })),
   review: (input, ctx) => reviewTopic(input, ctx.settings),
   reviewPolicy: topicReviewPolicy,
   program: topicProgram,

@@ -66,6 +66,13 @@ export interface VerifyInput<Spec, Settings> {
   settings: Settings;
 }
 
+export interface InventoryItem {
+  name: string;
+  /** Same form as `identity(name, spec)` returns for a resource of it. */
+  identity: string;
+  observed: JsonObject;
+}
+
 export interface VerifyResult {
   ready: boolean;
   message?: string;
@@ -117,6 +124,14 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * if it cannot answer, the create goes ahead and the engine decides.
    */
   findUnmanaged?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => Promise<string | undefined>;
+  /**
+   * Lists what the real system holds in one scope (e.g. a Kafka cluster's
+   * topics), each with the identity a Plinth resource for it would have.
+   * Must not change anything. Core marks each item managed, unmanaged or drifted.
+   */
+  inventory?: (scope: string, ctx: PluginContext<Settings>) => Promise<InventoryItem[]>;
+  /** The scopes `inventory` accepts (e.g. cluster names); others are refused with this list. */
+  inventoryScopes?: (ctx: PluginContext<Settings>) => string[];
   /** The plugin's review policy; combined with the global policy (the larger demand wins). */
   review?: (input: ReviewInput<Spec>, ctx: PluginContext<Settings>) => ReviewDecision;
   /** The review policy in words, for GetPlugin. */

@@ -1,5 +1,6 @@
 import { Admin } from "@platformatic/kafka";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { InventoryState } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -82,5 +83,58 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 400
       { what: "the repair held for review", timeoutMs: 120_000 },
     );
     expect(held.preview?.destructive).toBe(true);
+  });
+});
+
+describe("the cluster view (ListInventory) on a real broker", { timeout: 400_000 }, () => {
+  let broker: KafkaBroker;
+  let service: TestService;
+  beforeAll(async () => {
+    broker = await startKafka();
+    service = await startRealService(broker.bootstrapServers, { config: { reconcile: { intervalMs: 500 } } });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await broker?.stop();
+  });
+
+  it("marks each topic managed, unmanaged or drifted", async () => {
+    const alice = service.as("requester");
+    for (const name of ["kept.v1", "touched.v1"]) {
+      const applied = await alice.resources.applyResource({
+        type: "kafka.topic",
+        name,
+        spec: { cluster: "local", partitions: 2, owner: { team: "payments", contact: "#payments" } },
+        requestId: name,
+      });
+      expect((await watchToEnd(alice, applied.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    }
+    const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      await admin.createTopics({ topics: ["by.hand"], partitions: 1, replicas: 1 });
+      await admin.createPartitions({ topics: [{ name: "touched.v1", count: 3 }] });
+    } finally {
+      await admin.close();
+    }
+    const states = await waitFor(
+      async () => {
+        const { items } = await alice.plugins.listInventory({ type: "kafka.topic", scope: "local" });
+        const byName = Object.fromEntries(items.map((item) => [item.name, item.state]));
+        if (byName["touched.v1"] !== InventoryState.DRIFTED) throw new Error("drift not seen yet");
+        return { byName, items };
+      },
+      { what: "the drifted topic in the inventory", timeoutMs: 120_000 },
+    );
+    expect(states.byName).toEqual({
+      "kept.v1": InventoryState.MANAGED,
+      "touched.v1": InventoryState.DRIFTED,
+      "by.hand": InventoryState.UNMANAGED,
+    });
+    expect(states.items.find((item) => item.name === "by.hand")?.observed).toEqual({
+      partitions: 1,
+      replicationFactor: 1,
+    });
+    const unknown = await alice.plugins.listInventory({ type: "kafka.topic", scope: "nope" }).catch((e: unknown) => e);
+    expect((unknown as { code: number }).code).toBe(3); // INVALID_ARGUMENT
   });
 });

@@ -6,6 +6,7 @@ import { registerDeleteCommand } from "./commands/delete-command.ts";
 import { registerDiffCommand } from "./commands/diff-command.ts";
 import { registerGetCommand } from "./commands/get-command.ts";
 import { registerHistoryCommand } from "./commands/history-command.ts";
+import { registerInventoryCommand } from "./commands/inventory-command.ts";
 import { registerListCommand } from "./commands/list-command.ts";
 import { registerPluginsCommand } from "./commands/plugins-command.ts";
 import { registerReconcileCommand } from "./commands/reconcile-command.ts";
@@ -48,5 +49,6 @@ export function createProgram(ctx: CliContext): Command {
   registerReviewCommands(program, ctx);
   registerWatchCommand(program, ctx);
   registerPluginsCommand(program, ctx);
+  registerInventoryCommand(program, ctx);
   return program;
 }

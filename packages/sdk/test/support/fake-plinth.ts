@@ -367,6 +367,9 @@ export function createFakePlinth(options: FakePlinthOptions = {}) {
 
   const pluginService: ServiceImpl<typeof PluginService> = {
     listPlugins: unary("ListPlugins", () => ({ plugins: [widgetPlugin] })),
+    listInventory: unary("ListInventory", () => {
+      throw new ConnectError("the fake has no real system", Code.Unimplemented);
+    }),
     getPlugin: unary("GetPlugin", (req) => {
       if (req.type !== widgetPlugin.type) {
         throw new ConnectError(`no plugin for ${req.type}`, Code.NotFound);

@@ -12,9 +12,11 @@ const destructiveOps: ReadonlySet<OpType> = new Set([
   "discard-replaced",
 ]);
 
-/** Parts of a replacement that Pulumi's own summary does not count separately. */
+/** Steps that are not planned changes: parts of a replacement Pulumi's summary does not count separately, and reads. */
 const uncountedOps: ReadonlySet<OpType> = new Set([
   "same",
+  // A refreshing preview reads each resource first; the reading is not a planned change.
+  "refresh",
   "create-replacement",
   "delete-replaced",
   "discard-replaced",

@@ -1,12 +1,24 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { PluginSchema, type PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
+import {
+  InventoryItemSchema,
+  InventoryState,
+  PluginSchema,
+  type PluginService,
+} from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../../domain/errors.ts";
+import { listInventory } from "../../domain/list-inventory.ts";
 import type { JsonObject } from "../../domain/types.ts";
 import type { LoadedPlugin } from "../../plugin/registry.ts";
 import { principalOf } from "../auth.ts";
 import type { ServiceDeps } from "./service-deps.ts";
+
+const inventoryStates = {
+  MANAGED: InventoryState.MANAGED,
+  UNMANAGED: InventoryState.UNMANAGED,
+  DRIFTED: InventoryState.DRIFTED,
+} as const;
 
 function pluginToProto(plugin: LoadedPlugin) {
   const d = plugin.definition;
@@ -35,6 +47,22 @@ export function pluginService(deps: ServiceDeps): ServiceImpl<typeof PluginServi
       principalOf(context);
       return { plugins: deps.plugins.list().map(pluginToProto) };
     },
+    async listInventory(req, context) {
+      principalOf(context);
+      const entries = await listInventory(deps, req.type, req.scope);
+      return {
+        items: entries.map((entry) =>
+          create(InventoryItemSchema, {
+            name: entry.name,
+            state: inventoryStates[entry.state],
+            resourceName: entry.resourceName,
+            observed: entry.observed,
+            findings: entry.findings,
+          }),
+        ),
+      };
+    },
+
     async getPlugin(req, context) {
       principalOf(context);
       if (!req.type) throw new InvalidArgumentError([{ field: "type", description: "is required, e.g. kafka.topic" }]);

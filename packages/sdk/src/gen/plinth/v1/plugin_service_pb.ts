@@ -2,8 +2,8 @@
 // @generated from file plinth/v1/plugin_service.proto (package plinth.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file plinth/v1/plugin_service.proto.
  */
 export const file_plinth_v1_plugin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5wbGludGgvdjEvcGx1Z2luX3NlcnZpY2UucHJvdG8SCXBsaW50aC52MSKZAQoGUGx1Z2luEgwKBHR5cGUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIsCgtzcGVjX3NjaGVtYRgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFQoNcmV2aWV3X3BvbGljeRgFIAEoCRIWCg5zZWNyZXRfb3V0cHV0cxgGIAMoCSIUChJMaXN0UGx1Z2luc1JlcXVlc3QiOQoTTGlzdFBsdWdpbnNSZXNwb25zZRIiCgdwbHVnaW5zGAEgAygLMhEucGxpbnRoLnYxLlBsdWdpbiIgChBHZXRQbHVnaW5SZXF1ZXN0EgwKBHR5cGUYASABKAkiNgoRR2V0UGx1Z2luUmVzcG9uc2USIQoGcGx1Z2luGAEgASgLMhEucGxpbnRoLnYxLlBsdWdpbjKvAQoNUGx1Z2luU2VydmljZRJRCgtMaXN0UGx1Z2lucxIdLnBsaW50aC52MS5MaXN0UGx1Z2luc1JlcXVlc3QaHi5wbGludGgudjEuTGlzdFBsdWdpbnNSZXNwb25zZSIDkAIBEksKCUdldFBsdWdpbhIbLnBsaW50aC52MS5HZXRQbHVnaW5SZXF1ZXN0GhwucGxpbnRoLnYxLkdldFBsdWdpblJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("Ch5wbGludGgvdjEvcGx1Z2luX3NlcnZpY2UucHJvdG8SCXBsaW50aC52MSKZAQoGUGx1Z2luEgwKBHR5cGUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIsCgtzcGVjX3NjaGVtYRgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFQoNcmV2aWV3X3BvbGljeRgFIAEoCRIWCg5zZWNyZXRfb3V0cHV0cxgGIAMoCSIUChJMaXN0UGx1Z2luc1JlcXVlc3QiOQoTTGlzdFBsdWdpbnNSZXNwb25zZRIiCgdwbHVnaW5zGAEgAygLMhEucGxpbnRoLnYxLlBsdWdpbiIgChBHZXRQbHVnaW5SZXF1ZXN0EgwKBHR5cGUYASABKAkiNgoRR2V0UGx1Z2luUmVzcG9uc2USIQoGcGx1Z2luGAEgASgLMhEucGxpbnRoLnYxLlBsdWdpbiIzChRMaXN0SW52ZW50b3J5UmVxdWVzdBIMCgR0eXBlGAEgASgJEg0KBXNjb3BlGAIgASgJIpsBCg1JbnZlbnRvcnlJdGVtEgwKBG5hbWUYASABKAkSKAoFc3RhdGUYAiABKA4yGS5wbGludGgudjEuSW52ZW50b3J5U3RhdGUSFQoNcmVzb3VyY2VfbmFtZRgDIAEoCRIpCghvYnNlcnZlZBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEAoIZmluZGluZ3MYBSADKAkiQAoVTGlzdEludmVudG9yeVJlc3BvbnNlEicKBWl0ZW1zGAEgAygLMhgucGxpbnRoLnYxLkludmVudG9yeUl0ZW0qigEKDkludmVudG9yeVN0YXRlEh8KG0lOVkVOVE9SWV9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0lOVkVOVE9SWV9TVEFURV9NQU5BR0VEEAESHQoZSU5WRU5UT1JZX1NUQVRFX1VOTUFOQUdFRBACEhsKF0lOVkVOVE9SWV9TVEFURV9EUklGVEVEEAMyiAIKDVBsdWdpblNlcnZpY2USUQoLTGlzdFBsdWdpbnMSHS5wbGludGgudjEuTGlzdFBsdWdpbnNSZXF1ZXN0Gh4ucGxpbnRoLnYxLkxpc3RQbHVnaW5zUmVzcG9uc2UiA5ACARJLCglHZXRQbHVnaW4SGy5wbGludGgudjEuR2V0UGx1Z2luUmVxdWVzdBocLnBsaW50aC52MS5HZXRQbHVnaW5SZXNwb25zZSIDkAIBElcKDUxpc3RJbnZlbnRvcnkSHy5wbGludGgudjEuTGlzdEludmVudG9yeVJlcXVlc3QaIC5wbGludGgudjEuTGlzdEludmVudG9yeVJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_struct]);
 
 /**
  * @generated from message plinth.v1.Plugin
@@ -126,6 +126,129 @@ export const GetPluginResponseSchema: GenMessage<GetPluginResponse> = /*@__PURE_
   messageDesc(file_plinth_v1_plugin_service, 4);
 
 /**
+ * @generated from message plinth.v1.ListInventoryRequest
+ */
+export type ListInventoryRequest = Message<"plinth.v1.ListInventoryRequest"> & {
+  /**
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * Plugin-defined, e.g. the cluster name for kafka.topic.
+   *
+   * @generated from field: string scope = 2;
+   */
+  scope: string;
+};
+
+/**
+ * Describes the message plinth.v1.ListInventoryRequest.
+ * Use `create(ListInventoryRequestSchema)` to create a new message.
+ */
+export const ListInventoryRequestSchema: GenMessage<ListInventoryRequest> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_plugin_service, 5);
+
+/**
+ * @generated from message plinth.v1.InventoryItem
+ */
+export type InventoryItem = Message<"plinth.v1.InventoryItem"> & {
+  /**
+   * The name in the real system.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: plinth.v1.InventoryState state = 2;
+   */
+  state: InventoryState;
+
+  /**
+   * The Plinth resource that holds it, when managed or drifted.
+   *
+   * @generated from field: string resource_name = 3;
+   */
+  resourceName: string;
+
+  /**
+   * What the plugin observed, e.g. partitions and replication factor.
+   *
+   * @generated from field: google.protobuf.Struct observed = 4;
+   */
+  observed?: JsonObject | undefined;
+
+  /**
+   * For drifted items: what the reconciler found.
+   *
+   * @generated from field: repeated string findings = 5;
+   */
+  findings: string[];
+};
+
+/**
+ * Describes the message plinth.v1.InventoryItem.
+ * Use `create(InventoryItemSchema)` to create a new message.
+ */
+export const InventoryItemSchema: GenMessage<InventoryItem> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_plugin_service, 6);
+
+/**
+ * @generated from message plinth.v1.ListInventoryResponse
+ */
+export type ListInventoryResponse = Message<"plinth.v1.ListInventoryResponse"> & {
+  /**
+   * @generated from field: repeated plinth.v1.InventoryItem items = 1;
+   */
+  items: InventoryItem[];
+};
+
+/**
+ * Describes the message plinth.v1.ListInventoryResponse.
+ * Use `create(ListInventoryResponseSchema)` to create a new message.
+ */
+export const ListInventoryResponseSchema: GenMessage<ListInventoryResponse> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_plugin_service, 7);
+
+/**
+ * @generated from enum plinth.v1.InventoryState
+ */
+export enum InventoryState {
+  /**
+   * @generated from enum value: INVENTORY_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A Plinth resource holds it and it is as recorded.
+   *
+   * @generated from enum value: INVENTORY_STATE_MANAGED = 1;
+   */
+  MANAGED = 1,
+
+  /**
+   * Nothing in Plinth holds it: made by hand or by another tool.
+   *
+   * @generated from enum value: INVENTORY_STATE_UNMANAGED = 2;
+   */
+  UNMANAGED = 2,
+
+  /**
+   * A Plinth resource holds it, but reality differs from the recorded revision.
+   *
+   * @generated from enum value: INVENTORY_STATE_DRIFTED = 3;
+   */
+  DRIFTED = 3,
+}
+
+/**
+ * Describes the enum plinth.v1.InventoryState.
+ */
+export const InventoryStateSchema: GenEnum<InventoryState> = /*@__PURE__*/
+  enumDesc(file_plinth_v1_plugin_service, 0);
+
+/**
  * The resource types this service knows.
  *
  * @generated from service plinth.v1.PluginService
@@ -146,6 +269,17 @@ export const PluginService: GenService<{
     methodKind: "unary";
     input: typeof GetPluginRequestSchema;
     output: typeof GetPluginResponseSchema;
+  },
+  /**
+   * What the real system holds in one scope of a plugin (e.g. the topics of
+   * one Kafka cluster), each marked managed, unmanaged or drifted.
+   *
+   * @generated from rpc plinth.v1.PluginService.ListInventory
+   */
+  listInventory: {
+    methodKind: "unary";
+    input: typeof ListInventoryRequestSchema;
+    output: typeof ListInventoryResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_plinth_v1_plugin_service, 0);
