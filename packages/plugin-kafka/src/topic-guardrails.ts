@@ -35,7 +35,7 @@ export function guardrailViolations(
   const limits = cluster.guardrails;
   const violations: Violation[] = [];
   const add = (field: string, reason: string, description: string) =>
-    violations.push({ field, reason: `GUARDRAIL_${reason}`, description });
+    violations.push({ field, reason: `GUARDRAIL_${reason}`, description, overridable: true });
 
   if (!previous && limits.namingPattern && !new RegExp(`^(?:${limits.namingPattern})$`, "u").test(name)) {
     add("name", "NAMING", `cluster "${next.cluster}" requires new topic names to match ${limits.namingPattern}`);

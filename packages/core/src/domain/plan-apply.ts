@@ -1,6 +1,7 @@
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { StoreTx } from "../store/store.ts";
-import { AlreadyExistsError } from "./errors.ts";
+import { AlreadyExistsError, PermissionDeniedError } from "./errors.ts";
+import type { Violation } from "../plugin/define-plugin.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
@@ -17,6 +18,8 @@ export interface Plan {
   noOp: boolean;
   requiredApprovals: number;
   reviewReasons: string[];
+  /** Set when an admin overrode guardrails: what was overridden, for the audit log. */
+  overriddenGuardrails?: string;
 }
 
 /** Steps 2-6 of the submit path: parse, defaults, validate, identity, no-op and review. Writes nothing. */
@@ -29,11 +32,13 @@ export async function planApply(
   spec: JsonObject,
   labels: Record<string, string>,
   state: DesiredState,
-  force = false,
+  options: { force?: boolean; overrideGuardrails?: boolean } = {},
 ): Promise<Plan> {
   const parsed = parseSpec(plugin, spec);
   const { spec: resolvedSpec, explanations = {} } = applyDefaults(plugin, name, parsed);
-  raiseViolations(validateTransition(plugin, name, resolvedSpec, state.exists ? state.resolvedSpec : undefined));
+  const violations = validateTransition(plugin, name, resolvedSpec, state.exists ? state.resolvedSpec : undefined);
+  const overridden = guardrailOverride(principal, violations, options.overrideGuardrails === true);
+  raiseViolations(overridden ? [] : violations);
   const identity = identityOf(plugin, name, resolvedSpec);
   const holder = await tx.findResourceByIdentity(plugin.definition.type, identity);
   if (holder && holder.name !== name) {
@@ -42,7 +47,8 @@ export async function planApply(
     );
   }
   const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
-  const noOp = !force && state.exists && sameJson(state.resolvedSpec, resolvedSpec) && sameJson(state.labels, labels);
+  const noOp =
+    !options.force && state.exists && sameJson(state.resolvedSpec, resolvedSpec) && sameJson(state.labels, labels);
   const differences = specDifferences(state.exists ? state.resolvedSpec : undefined, resolvedSpec);
   const review = decideReview(
     deps.reviewPolicy,
@@ -56,7 +62,24 @@ export async function planApply(
     identity,
     differences,
     noOp,
-    requiredApprovals: review.approvals,
-    reviewReasons: review.reasons,
+    // An override is never self-service: someone else reviews it.
+    requiredApprovals: overridden ? Math.max(1, review.approvals) : review.approvals,
+    reviewReasons: overridden
+      ? [...review.reasons.filter((r) => !r.startsWith("auto-approved")), `admin override of guardrails: ${overridden}`]
+      : review.reasons,
+    overriddenGuardrails: overridden,
   };
+}
+
+/**
+ * Whether an admin's explicit override lets overridable violations through.
+ * Returns what was overridden, in words, or undefined when nothing was.
+ */
+function guardrailOverride(principal: Principal, violations: Violation[], requested: boolean): string | undefined {
+  if (!requested) return undefined;
+  if (!principal.roles.includes("admin")) {
+    throw new PermissionDeniedError("only an admin may override guardrails (override_guardrails)");
+  }
+  if (violations.length === 0 || !violations.every((violation) => violation.overridable)) return undefined;
+  return violations.map((violation) => `${violation.field}: ${violation.description}`).join("; ");
 }

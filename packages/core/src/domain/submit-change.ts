@@ -35,7 +35,19 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
       state.resource && state.resource.status !== "DELETED" ? state.resource.ownerTeam : undefined,
     );
     checkExpectedRevision(input.expectedRevision, state.resource);
-    const plan = await planApply(tx, deps, plugin, principal, input.name, input.spec, input.labels, state, input.force);
+    const plan = await planApply(tx, deps, plugin, principal, input.name, input.spec, input.labels, state, {
+      force: input.force,
+      overrideGuardrails: input.overrideGuardrails,
+    });
+    if (plan.overriddenGuardrails) {
+      await tx.appendAudit({
+        time: deps.now().toISOString(),
+        principal: principal.id,
+        action: "override-guardrails",
+        target: `${input.type}/${input.name}`,
+        details: { overridden: plan.overriddenGuardrails, requestId: input.requestId },
+      });
+    }
     if (plan.noOp) {
       if (input.requestId) {
         await tx.insertIdempotencyKey({

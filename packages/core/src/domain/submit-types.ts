@@ -10,6 +10,8 @@ export interface ApplyInput {
   labels: Record<string, string>;
   /** Re-apply even when the spec equals the recorded one (repairing drift). */
   force?: boolean;
+  /** Admins only: proceed despite overridable (guardrail) violations; reviewed and audited. */
+  overrideGuardrails?: boolean;
 }
 
 export interface DeleteInput {

@@ -14,6 +14,11 @@ export interface Violation {
    * than INVALID_ARGUMENT.
    */
   transition?: boolean;
+  /**
+   * A policy limit (a guardrail) rather than a hard rule: an admin may
+   * override it explicitly; the change then needs a reviewer and is audited.
+   */
+  overridable?: boolean;
 }
 
 /** Minimal structured logger handed to plugins. Never log secrets. */

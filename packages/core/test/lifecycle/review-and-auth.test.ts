@@ -49,7 +49,7 @@ describe("review, permissions and history", () => {
   });
 
   it("requires a comment to reject or cancel, and records every decision in the change's history", async () => {
-    const pending = await apply("requester", "review-history", 95);
+    const pending = await apply("requester", "review-history", 85);
     const id = pending.change!.id;
     const noComment = await failure(service.as("reviewer").changes.rejectChange({ id, comment: "" }));
     expect(noComment).toMatchObject({ code: Code.InvalidArgument, fields: ["comment"] });
@@ -63,7 +63,7 @@ describe("review, permissions and history", () => {
   });
 
   it("cancels a change that has not started, only by its team or an admin", async () => {
-    const pending = await apply("requester", "cancel-me", 99);
+    const pending = await apply("requester", "cancel-me", 88);
     const id = pending.change!.id;
     expect((await failure(service.as("outsider").changes.cancelChange({ id, comment: "mine now" }))).code).toBe(
       Code.PermissionDenied,

@@ -21,8 +21,8 @@ export const widgetPlugin = definePlugin({
     spec: { ...spec, color: spec.color ?? "blue" },
     explanations: spec.color ? {} : ({ color: "blue is the house colour" } as Record<string, string>),
   }),
-  validate: (_name, next, previous) =>
-    previous && next.size < previous.size
+  validate: (_name, next, previous) => [
+    ...(previous && next.size < previous.size
       ? [
           {
             field: "spec.size",
@@ -31,7 +31,12 @@ export const widgetPlugin = definePlugin({
             transition: true,
           },
         ]
-      : [],
+      : []),
+    // A policy limit, not a law of nature: an admin may override it.
+    ...(next.size > 90
+      ? [{ field: "spec.size", description: "at most 90 by policy", reason: "GUARDRAIL_SIZE", overridable: true }]
+      : []),
+  ],
   validateDelete: (_name, previous) =>
     previous.locked
       ? [{ field: "spec.locked", description: "unlock the widget before deleting it", reason: "LOCKED" }]

@@ -43,6 +43,8 @@ export interface ApplyOptions {
   expectedRevision?: bigint | number;
   comment?: string;
   labels?: Record<string, string>;
+  /** Admins only: go ahead despite guardrail violations; the change then needs a reviewer and is audited. */
+  overrideGuardrails?: boolean;
   signal?: AbortSignal;
 }
 
@@ -115,6 +117,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
           expectedRevision: opts.expectedRevision === undefined ? undefined : BigInt(opts.expectedRevision),
           comment: opts.comment ?? "",
           labels: opts.labels ?? {},
+          overrideGuardrails: opts.overrideGuardrails ?? false,
         },
         { signal: opts.signal },
       );

@@ -32,6 +32,7 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
         expectedRevision: optionalRevision(req.expectedRevision),
         comment: req.comment,
         labels: req.labels,
+        overrideGuardrails: req.overrideGuardrails,
       });
       if (result.change && !result.deduplicated)
         deps.metrics.changesSubmitted.inc({ type: req.type, kind: result.change.kind });

@@ -11,6 +11,7 @@ interface ApplyFlags {
   requestId?: string;
   expectedRevision?: bigint;
   wait?: boolean;
+  overrideGuardrails?: boolean;
 }
 
 /** `plinth apply -f FILE`: create or update the resource a manifest describes. */
@@ -25,6 +26,7 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
       "refuse unless the resource is at this revision (0: must not exist)",
       parseRevision,
     )
+    .option("--override-guardrails", "admins only: proceed despite guardrail violations (reviewed and audited)")
     .option("--wait", "follow the change until it is final")
     .action(async (flags: ApplyFlags, command: Command) => {
       const session = openSession(ctx, command);
@@ -34,6 +36,7 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
         expectedRevision: flags.expectedRevision,
         comment: manifest.comment,
         labels: manifest.labels,
+        overrideGuardrails: flags.overrideGuardrails === true,
       });
       await followSubmission(ctx, session, response, flags.wait === true);
       session.print.result(messageJson(ApplyResourceResponseSchema, response), () => {
