@@ -54,12 +54,24 @@ const isPair = (value: unknown): value is [string, string] =>
 export class SqliteReader implements StoreReader {
   constructor(protected readonly db: Database.Database) {}
 
+  /** Compiled statements by SQL text: preparing costs more than running most of these queries. */
+  private readonly statements = new Map<string, Database.Statement<unknown[], Row>>();
+
+  protected statement(sql: string): Database.Statement<unknown[], Row> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<unknown[], Row>(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   protected one(sql: string, ...params: unknown[]): Row | undefined {
-    return this.db.prepare<unknown[], Row>(sql).get(...params);
+    return this.statement(sql).get(...params);
   }
 
   protected all(sql: string, ...params: unknown[]): Row[] {
-    return this.db.prepare<unknown[], Row>(sql).all(...params);
+    return this.statement(sql).all(...params);
   }
 
   async getResource(type: string, name: string): Promise<ResourceRecord | undefined> {

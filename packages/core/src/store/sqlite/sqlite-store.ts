@@ -48,7 +48,7 @@ function insertSql(table: string, row: Row): [string, unknown[]] {
 
 class SqliteTx extends SqliteReader implements StoreTx {
   private run(sql: string, ...params: unknown[]): Database.RunResult {
-    return this.db.prepare(sql).run(...params);
+    return this.statement(sql).run(...params);
   }
 
   async upsertResource(resource: ResourceRecord): Promise<void> {
