@@ -156,7 +156,13 @@ export async function cancelChange(
       );
     }
     const job = await tx.getJob(id);
-    if (job?.leaseOwner && job.leaseExpiresAt !== null && job.leaseExpiresAt > deps.now().getTime()) {
+    // A preview in progress does not stop a cancel: with its job gone, its result is dropped.
+    if (
+      job?.phase === "apply" &&
+      job.leaseOwner &&
+      job.leaseExpiresAt !== null &&
+      job.leaseExpiresAt > deps.now().getTime()
+    ) {
       throw new FailedPreconditionError(`change ${id} is being applied right now and can no longer be cancelled`);
     }
     await tx.deleteJob(id);

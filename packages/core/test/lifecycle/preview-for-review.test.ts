@@ -92,3 +92,49 @@ describe("the engine preview, shown to reviewers", () => {
     expect(done.messages.some((m) => m.includes("DESTRUCTIVE"))).toBe(true);
   });
 });
+
+describe("a change whose preview is still running", () => {
+  let service: TestService;
+  let release: () => void = () => undefined;
+  let previewStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (previewStarted = resolve));
+  beforeAll(async () => {
+    service = await startTestService({
+      engine: createFakeEngine({
+        preview: async (): Promise<EnginePreview> => {
+          previewStarted();
+          await new Promise<void>((resolve) => (release = resolve));
+          return { steps: { update: 1 }, destructive: false, details: {} };
+        },
+      }),
+    });
+  });
+  afterAll(async () => {
+    release();
+    await service?.close();
+  });
+
+  it("can still be cancelled; the late preview is dropped", async () => {
+    const alice = service.as("requester");
+    const created = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "slow",
+      spec: { size: 10 },
+      requestId: "s1",
+    });
+    await watchToEnd(alice, created.change!.id);
+    const big = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "slow",
+      spec: { size: 70 },
+      requestId: "s2",
+    });
+    await started;
+    const cancelled = await alice.changes.cancelChange({ id: big.change!.id, comment: "changed my mind" });
+    expect(cancelled.change?.status).toBe(ChangeStatus.CANCELLED);
+    release();
+    const final = await watchToEnd(alice, big.change!.id);
+    expect(final.change.status).toBe(ChangeStatus.CANCELLED);
+    expect(final.change.preview).toBeUndefined();
+  });
+});
