@@ -1,3 +1,4 @@
+import { repairTornCheckpoint } from "./repair-torn-checkpoint.ts";
 import * as pulumi from "@pulumi/pulumi";
 import {
   LocalWorkspace,
@@ -84,6 +85,10 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
   };
 
   try {
+    if (job.operation !== "preview") {
+      const restored = repairTornCheckpoint(job.backendUrl, job.projectName, job.stackName);
+      if (restored) warn("restored a checkpoint cut short by an interrupted update from its backup", { restored });
+    }
     const pulumiCommand = await PulumiCommand.get({ root: job.pulumiRoot });
     const stack = await LocalWorkspace.createOrSelectStack(
       { projectName: job.projectName, stackName: job.stackName, program },
