@@ -82,7 +82,7 @@ describe("kafka.topic program (Pulumi mocks)", () => {
         main: {
           bootstrapServers: ["kafka:9093"],
           tls: { enabled: true, caCert: "PEM" },
-          sasl: { mechanism: "SCRAM-SHA-512", username: "plinth", password: "s3cret" },
+          sasl: { mechanism: "SCRAM-SHA-512", username: "plinth", password: "fixture-only-sasl-value" },
         },
       },
     });
@@ -93,7 +93,10 @@ describe("kafka.topic program (Pulumi mocks)", () => {
       saslMechanism: "scram-sha512",
       saslUsername: "plinth",
       // Pulumi's wire form of a secret: encrypted in the stack's state.
-      saslPassword: { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: "s3cret" },
+      saslPassword: {
+        [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+        value: "fixture-only-sasl-value",
+      },
     });
   });
 
