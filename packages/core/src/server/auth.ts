@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type Interceptor, createContextKey } from "@connectrpc/connect";
+import { type HandlerContext, type Interceptor, createContextKey } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../domain/errors.ts";
 import type { Principal } from "../domain/types.ts";
 import { toConnectError } from "./error-translator.ts";
@@ -43,7 +43,8 @@ export function createAuthInterceptor(authenticate: (authorization: string | nul
   };
 }
 
-export function principalOf(context: { values: { get<T>(key: { id: symbol; defaultValue: T }): T } }): Principal {
+/** The caller the auth interceptor established; every handler starts here. */
+export function principalOf(context: HandlerContext): Principal {
   const principal = context.values.get(principalKey);
   if (!principal) throw toConnectError(new UnauthenticatedError("not authenticated"));
   return principal;
