@@ -99,7 +99,10 @@ async function brokerAnswers(bootstrapServers: string): Promise<void> {
 }
 
 async function formatStorage(javaArgs: string[], dir: string): Promise<void> {
-  const clusterId = randomBytes(16).toString("base64url");
+  // A base64url id may start with "-", which the storage tool's argument parser takes for an
+  // option (1 start in 64 failed); Kafka's own Uuid.randomUuid() skips those too.
+  let clusterId = randomBytes(16).toString("base64url");
+  while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url");
   const args = [
     ...javaArgs,
     "kafka.tools.StorageTool",
