@@ -66,6 +66,13 @@ export const ServiceConfigSchema = z
         intervalMs: z.number().int().min(0).default(60_000),
       })
       .prefault({}),
+    console: z
+      .object({
+        /** The built console (index.html and assets/); default: the dist of the installed @plinth/console. */
+        dir: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
     plugins: z
       .array(
         z

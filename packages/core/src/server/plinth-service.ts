@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { LoadedConfig } from "../config/service-config.ts";
 import { createNotifier } from "../domain/notifier.ts";
@@ -15,13 +15,16 @@ import type { Store } from "../store/store.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator } from "./auth.ts";
+import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
 import { listen } from "./http-server.ts";
 import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
 import { createObservingInterceptor } from "./interceptors.ts";
 import { changeService } from "./services/change-service.ts";
+import { identityService } from "./services/identity-service.ts";
 import { pluginService } from "./services/plugin-service.ts";
 import { resourceService } from "./services/resource-service.ts";
 import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
+import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
 import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 
@@ -73,11 +76,14 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     );
     const reconciler = createReconciler({ ...deps, engine, logger }, config.reconcile);
     const authenticate = createAuthenticator(config.principals);
+    const consoleDir = config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);
+    const serveConsole = createConsoleHandler(consoleDir);
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(ResourceService, resourceService(deps));
         router.service(ChangeService, changeService(deps));
         router.service(PluginService, pluginService(deps));
+        router.service(IdentityService, identityService());
       },
       interceptors: [createObservingInterceptor(metrics, logger), createAuthInterceptor(authenticate)],
       readMaxBytes: maxRequestBytes,
@@ -101,8 +107,9 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
           );
           return;
         }
+        if (serveConsole(req, res)) return;
         res.writeHead(404, { "content-type": "text/plain" });
-        res.end("not found: the API lives under /plinth.v1.*\n");
+        res.end("not found: the API lives under /plinth.v1.*, the console under /\n");
       },
     });
     const server = await listen(

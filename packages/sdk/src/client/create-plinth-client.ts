@@ -2,6 +2,7 @@ import { createClient, Code, ConnectError, type Client, type Interceptor, type T
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Change } from "../gen/plinth/v1/change_pb.ts";
 import { ChangeService } from "../gen/plinth/v1/change_service_pb.ts";
+import { IdentityService } from "../gen/plinth/v1/identity_service_pb.ts";
 import { PluginService } from "../gen/plinth/v1/plugin_service_pb.ts";
 import type { Resource } from "../gen/plinth/v1/resource_pb.ts";
 import {
@@ -59,6 +60,8 @@ export interface PlinthClient {
   readonly changes: Client<typeof ChangeService>;
   /** The raw `PluginService` client. */
   readonly plugins: Client<typeof PluginService>;
+  /** The raw `IdentityService` client: `whoAmI()` tells who the token belongs to. */
+  readonly identity: Client<typeof IdentityService>;
   /**
    * Creates or updates a resource. `spec` is checked against the spec type a
    * plugin declared in {@link ResourceTypes}; it must be JSON-serializable
@@ -102,11 +105,13 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
   const resources = createClient(ResourceService, transport);
   const changes = createClient(ChangeService, transport);
   const plugins = createClient(PluginService, transport);
+  const identity = createClient(IdentityService, transport);
 
   return {
     resources,
     changes,
     plugins,
+    identity,
     async apply(type, name, spec, opts = {}) {
       return await resources.applyResource(
         {

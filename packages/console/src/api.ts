@@ -1,0 +1,36 @@
+import { type Client, type Interceptor, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
+import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
+import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
+import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
+
+/** The API clients of one signed-in session; all calls carry its bearer token. */
+export interface Api {
+  changes: Client<typeof ChangeService>;
+  resources: Client<typeof ResourceService>;
+  plugins: Client<typeof PluginService>;
+  identity: Client<typeof IdentityService>;
+}
+
+const tokenKey = "plinth.token";
+
+// Session storage: the token lives as long as the tab, and never in a cookie the server would have to trust.
+export const storedToken = (): string | null => sessionStorage.getItem(tokenKey);
+export const storeToken = (token: string): void => sessionStorage.setItem(tokenKey, token);
+export const forgetToken = (): void => sessionStorage.removeItem(tokenKey);
+
+export function createApi(token: string): Api {
+  const bearer: Interceptor = (next) => async (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return await next(req);
+  };
+  // The page is served by the Plinth server itself: the API is on the same origin.
+  const transport = createConnectTransport({ baseUrl: window.location.origin, interceptors: [bearer] });
+  return {
+    changes: createClient(ChangeService, transport),
+    resources: createClient(ResourceService, transport),
+    plugins: createClient(PluginService, transport),
+    identity: createClient(IdentityService, transport),
+  };
+}

@@ -1,0 +1,118 @@
+import { createRequire } from "node:module";
+import { readFile, stat } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { dirname, extname, join, resolve, sep } from "node:path";
+
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
+
+const contentTypes: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".map": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".woff2": "font/woff2",
+};
+
+// Vite puts content-hashed files under assets/: their URL changes with their content.
+const immutable = "public, max-age=31536000, immutable";
+const revalidate = "no-cache";
+const securityHeaders = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "content-security-policy":
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+/** The built console of the @plinth/console package, when it is installed next to core. */
+export function defaultConsoleDir(): string | undefined {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve("@plinth/console/package.json")), "dist");
+  } catch {
+    return undefined;
+  }
+}
+
+function page(res: Response, status: number, title: string, text: string, head: boolean): void {
+  const body = `<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${text}</p></html>\n`;
+  res.writeHead(status, { ...securityHeaders, "content-type": contentTypes[".html"], "cache-control": "no-store" });
+  res.end(head ? undefined : body);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Serves the console's static files under `/` for GET and HEAD: hashed assets
+ * cached for good, index.html revalidated, any other path without a file
+ * extension answered with index.html (the page routes on the client). Returns
+ * false for requests it leaves to the caller (API paths, other methods).
+ */
+export function createConsoleHandler(dir: string | undefined): (req: Request, res: Response) => boolean {
+  const root = dir === undefined ? undefined : resolve(dir);
+  return (req, res) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return false;
+    const head = req.method === "HEAD";
+    const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
+    if (rawPath.startsWith("/plinth.v1.")) return false;
+    let path: string;
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      page(res, 400, "Bad request", "The address is not valid URL encoding.", head);
+      return true;
+    }
+    void (async () => {
+      if (!root || !(await isFile(join(root, "index.html")))) {
+        page(
+          res,
+          503,
+          "Console not built",
+          "The Plinth API is running, but the reviewer console has not been built. Run <code>make setup</code> " +
+            "(or <code>pnpm --filter @plinth/console build</code>) and reload.",
+          head,
+        );
+        return;
+      }
+      const file = resolve(root, `.${path}`);
+      // Anything that resolves outside the console's directory (../, encoded or not, NUL) is not ours to serve.
+      if (path.includes("\0") || (file !== root && !file.startsWith(root + sep))) {
+        page(res, 404, "Not found", "There is no such page.", head);
+        return;
+      }
+      let target = file;
+      if (!(await isFile(file))) {
+        if (extname(path) !== "") {
+          page(res, 404, "Not found", "There is no such file.", head);
+          return;
+        }
+        target = join(root, "index.html");
+      }
+      const body = await readFile(target);
+      const inAssets = target.startsWith(join(root, "assets") + sep);
+      res.writeHead(200, {
+        ...securityHeaders,
+        "content-type": contentTypes[extname(target)] ?? "application/octet-stream",
+        "content-length": String(body.length),
+        "cache-control": inAssets ? immutable : revalidate,
+      });
+      res.end(head ? undefined : body);
+    })().catch(() => {
+      if (!res.headersSent) page(res, 500, "Server error", "The file could not be read.", head);
+      else res.end();
+    });
+    return true;
+  };
+}
