@@ -37,6 +37,7 @@ generate:
 
 typecheck:
 	@tsc -p tsconfig.json
+	@tsc -p packages/console/src/tsconfig.json
 
 lint:
 	@eslint --max-warnings=0 .

@@ -6,7 +6,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.tsx"],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -31,7 +31,7 @@ export default tseslint.config(
   },
   {
     // Config files are the one place tools require a default export.
-    files: ["**/vitest.config.ts", "eslint.config.js", "vitest.config.ts"],
+    files: ["**/vitest.config.ts", "**/vite.config.ts", "eslint.config.js", "vitest.config.ts"],
     rules: { "no-restricted-syntax": "off" },
   },
 );

@@ -2,14 +2,13 @@ import { type FormEvent, useEffect, useState } from "react";
 import { createApi, forgetToken, storeToken, storedToken } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { ChangePage } from "./pages/ChangePage.tsx";
-import { QueuePage } from "./pages/QueuePage.tsx";
+import { QueuePage, prefetchQueue } from "./pages/QueuePage.tsx";
 import { ResourcePage } from "./pages/ResourcePage.tsx";
 import { ResourcesPage } from "./pages/ResourcesPage.tsx";
-import { Link, useRoute } from "./router.tsx";
+import { Link, parseRoute, useRoute } from "./router.tsx";
 import { type Session, SessionContext } from "./session.tsx";
 
-async function signIn(token: string): Promise<Session> {
-  const api = createApi(token);
+async function signIn(token: string, api = createApi(token)): Promise<Session> {
   const me = await api.identity.whoAmI({});
   return { api, me: { id: me.id, team: me.team, roles: me.roles } };
 }
@@ -118,12 +117,22 @@ export function App() {
   useEffect(() => {
     const token = storedToken();
     if (token === null) return;
-    signIn(token).then(setSession, (e: unknown) => {
-      forgetToken();
-      setError(describeError(e));
-    }).finally(() => setRestoring(false));
+    const api = createApi(token);
+    const route = parseRoute(window.location);
+    if (route.page === "queue") prefetchQueue(api, route.query);
+    signIn(token, api)
+      .then(setSession, (e: unknown) => {
+        forgetToken();
+        setError(describeError(e));
+      })
+      .finally(() => setRestoring(false));
   }, []);
-  if (restoring) return <p className="loading" role="status">Signing in…</p>;
+  if (restoring)
+    return (
+      <p className="loading" role="status">
+        Signing in…
+      </p>
+    );
   if (!session) return <SignIn onSignedIn={setSession} initialError={error} />;
   const signOut = () => {
     forgetToken();

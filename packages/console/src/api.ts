@@ -26,7 +26,12 @@ export function createApi(token: string): Api {
     return await next(req);
   };
   // The page is served by the Plinth server itself: the API is on the same origin.
-  const transport = createConnectTransport({ baseUrl: window.location.origin, interceptors: [bearer] });
+  // Binary protobuf: a 500-change queue decodes several times faster than from JSON.
+  const transport = createConnectTransport({
+    baseUrl: window.location.origin,
+    useBinaryFormat: true,
+    interceptors: [bearer],
+  });
   return {
     changes: createClient(ChangeService, transport),
     resources: createClient(ResourceService, transport),

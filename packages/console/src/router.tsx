@@ -14,7 +14,8 @@ export function parseRoute(location: Location): Route {
   if (parts.length === 0) return { page: "queue", query };
   if (parts[0] === "changes" && parts.length === 2) return { page: "change", id: parts[1] ?? "" };
   if (parts[0] === "resources" && parts.length === 1) return { page: "resources", query };
-  if (parts[0] === "resources" && parts.length === 3) return { page: "resource", type: parts[1] ?? "", name: parts[2] ?? "" };
+  if (parts[0] === "resources" && parts.length === 3)
+    return { page: "resource", type: parts[1] ?? "", name: parts[2] ?? "" };
   return { page: "missing" };
 }
 

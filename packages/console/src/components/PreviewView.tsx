@@ -34,7 +34,11 @@ function plannedSteps(details: Record<string, JsonValue> | undefined): PlannedSt
 /** What the engine plans to do: counts by operation, then each step; deletes and replacements stand out. */
 export function PreviewView({ preview }: { preview?: ChangePreview }) {
   if (!preview?.time) {
-    return <p className="muted">No preview yet: the engine plans a change when it reaches the head of its resource's queue.</p>;
+    return (
+      <p className="muted">
+        No preview yet: the engine plans a change when it reaches the head of its resource's queue.
+      </p>
+    );
   }
   const ops = Object.keys(preview.steps).sort((a, b) => {
     const i = order.indexOf(a);

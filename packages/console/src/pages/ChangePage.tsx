@@ -7,26 +7,37 @@ import {
   ReviewDecision,
 } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import type { Revision } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
-import { useEffect, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import { ErrorNote } from "../components/ErrorNote.tsx";
 import { PreviewView } from "../components/PreviewView.tsx";
 import { SpecDiff } from "../components/SpecDiff.tsx";
 import { describeError } from "../errors.ts";
-import { decisionLabel, finalStatuses, flatten, isoText, kindLabel, show, statusLabel, timeText } from "../format.ts";
+import {
+  dateOf,
+  decisionLabel,
+  finalStatuses,
+  flatten,
+  kindLabel,
+  resourceStatusLabel,
+  show,
+  statusLabel,
+  timeText,
+} from "../format.ts";
 import { Link, resourceHref } from "../router.tsx";
 import { type Session, hasRole, useSession } from "../session.tsx";
 import { useLoad } from "../use-load.ts";
 
 /** Why the signed-in person cannot review this change, or undefined when they can. */
 function reviewBlocked(me: Session["me"], change: Change): string | undefined {
+  if (me.id === change.requestedBy) return "You requested this change: another reviewer must approve or reject it.";
   if (!hasRole(me, "reviewer")) {
     return `Reviewing needs the reviewer role; you (${me.id}) have: ${me.roles.join(", ") || "no roles"}.`;
   }
-  if (me.id === change.requestedBy) return "You requested this change: another reviewer must approve or reject it.";
   if (change.status !== ChangeStatus.PENDING_REVIEW) {
-    return `This change is ${statusLabel(change.status)}: only a change pending review can be approved or rejected.`;
+    return `This change's status is ${statusLabel(change.status)}: only a change pending review can be approved or rejected.`;
   }
-  if (change.reviews.some((r) => r.reviewer === me.id)) return "You already approved this change: another reviewer must.";
+  if (change.reviews.some((r) => r.reviewer === me.id))
+    return "You already approved this change: another reviewer must.";
   return undefined;
 }
 
@@ -43,13 +54,15 @@ function ReviewPanel({ change, onChanged }: { change: Change; onChanged: (c: Cha
       action === "approve"
         ? api.changes.approveChange({ id: change.id, comment })
         : api.changes.rejectChange({ id: change.id, comment });
-    call.then(
-      (res) => {
-        if (res.change) onChanged(res.change);
-        setComment("");
-      },
-      (e: unknown) => setError(describeError(e)),
-    ).finally(() => setBusy(false));
+    call
+      .then(
+        (res) => {
+          if (res.change) onChanged(res.change);
+          setComment("");
+        },
+        (e: unknown) => setError(describeError(e)),
+      )
+      .finally(() => setBusy(false));
   };
   const approvals = change.reviews.filter((r) => r.decision === ReviewDecision.APPROVED).length;
   return (
@@ -161,34 +174,92 @@ function ResolvedSpec({ change }: { change: Change }) {
   );
 }
 
+type HistoryItem = { key: string; time?: Date; node: ReactNode; className?: string };
+
+/** The request, the reviews and the engine's events, in the order they happened. */
 function History({ change, events }: { change: Change; events: ChangeEvent[] }) {
+  const items: HistoryItem[] = [
+    {
+      key: "request",
+      time: dateOf(change.createTime),
+      node: (
+        <>
+          requested by <strong>{change.requestedBy}</strong>
+          {change.comment && <blockquote>{change.comment}</blockquote>}
+        </>
+      ),
+    },
+    ...change.reviews.map((r, i) => ({
+      key: `review-${i}`,
+      time: dateOf(r.createTime),
+      className: `review review-${decisionLabel(r.decision)}`,
+      node: (
+        <>
+          <strong>{r.reviewer}</strong> {decisionLabel(r.decision)}
+          {r.comment && <blockquote>{r.comment}</blockquote>}
+        </>
+      ),
+    })),
+    // Review events repeat what the reviews above say.
+    ...events
+      .filter((e) => e.kind !== "review")
+      .map((e) => ({
+        key: `event-${e.sequence}`,
+        time: dateOf(e.time),
+        className: `event event-${e.kind}`,
+        node: (
+          <>
+            <span className="event-kind">{e.kind}</span> {e.message}
+          </>
+        ),
+      })),
+  ];
+  // A stable sort keeps same-time items in the order the service recorded them.
+  items.sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
   return (
     <ol className="history" data-testid="history">
-      <li>
-        <time dateTime={isoText(change.createTime)}>{timeText(change.createTime)}</time> requested by{" "}
-        <strong>{change.requestedBy}</strong>
-        {change.comment && <blockquote>{change.comment}</blockquote>}
-      </li>
-      {change.reviews.map((r, i) => (
-        <li key={`r${i}`} className={`review review-${decisionLabel(r.decision)}`}>
-          <time dateTime={isoText(r.createTime)}>{timeText(r.createTime)}</time> <strong>{r.reviewer}</strong>{" "}
-          {decisionLabel(r.decision)}
-          {r.comment && <blockquote>{r.comment}</blockquote>}
+      {items.map((item) => (
+        <li key={item.key} className={item.className}>
+          <time dateTime={item.time?.toISOString()}>{item.time?.toLocaleString()}</time> {item.node}
         </li>
       ))}
-      {events
-        .filter((e) => e.kind !== "review")
-        .map((e) => (
-          <li key={String(e.sequence)} className={`event event-${e.kind}`}>
-            <time dateTime={isoText(e.time)}>{timeText(e.time)}</time> <span className="event-kind">{e.kind}</span>{" "}
-            {e.message}
-          </li>
-        ))}
     </ol>
   );
 }
 
-function Progress({ change, events, watchError, reconnect }: {
+/** Once a change is final, where it left its resource: e.g. "now deleted". */
+function ResourceOutcome({ change }: { change: Change }) {
+  const { api } = useSession();
+  const final = finalStatuses.has(change.status);
+  const resource = useLoad(
+    async (signal) =>
+      final
+        ? (await api.resources.getResource({ type: change.type, name: change.name }, { signal })).resource
+        : undefined,
+    `${change.type}/${change.name}/${final}`,
+  );
+  const status = resource.data?.status;
+  return (
+    <p className="outcome" data-testid="resource-outcome">
+      {final && status !== undefined && (
+        <>
+          Resource{" "}
+          <Link href={resourceHref(change.type, change.name)}>
+            {change.type}/{change.name}
+          </Link>{" "}
+          is now <strong>{resourceStatusLabel(status)}</strong>.
+        </>
+      )}
+    </p>
+  );
+}
+
+function Progress({
+  change,
+  events,
+  watchError,
+  reconnect,
+}: {
   change: Change;
   events: ChangeEvent[];
   watchError?: string;
@@ -205,9 +276,8 @@ function Progress({ change, events, watchError, reconnect }: {
           {last ? ` · ${last.message}` : ""}
         </span>
       </p>
-      {change.status === ChangeStatus.FAILED && change.lastError && (
-        <p className="error">Failed: {change.lastError}</p>
-      )}
+      <ResourceOutcome change={change} />
+      {change.status === ChangeStatus.FAILED && change.lastError && <p className="error">Failed: {change.lastError}</p>}
       {watchError && (
         <div className="error-note" role="alert">
           <p>Live updates stopped: {watchError}</p>
@@ -253,7 +323,10 @@ export function ChangePage({ id }: { id: string }) {
   return (
     <main className="change-page">
       <h1 tabIndex={-1}>
-        {kindLabel(change.kind)} <Link href={resourceHref(change.type, change.name)}>{change.type}/{change.name}</Link>
+        {kindLabel(change.kind)}{" "}
+        <Link href={resourceHref(change.type, change.name)}>
+          {change.type}/{change.name}
+        </Link>
       </h1>
       <dl className="facts">
         <dt>Requested by</dt>

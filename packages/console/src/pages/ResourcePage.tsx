@@ -12,7 +12,8 @@ import { useLoad } from "../use-load.ts";
 
 /** Why the signed-in person cannot request changes to this resource, or undefined. */
 function changeBlocked(me: Session["me"], resource: Resource): string | undefined {
-  if (!hasRole(me, "requester")) return `Changing resources needs the requester role; you have: ${me.roles.join(", ")}.`;
+  if (!hasRole(me, "requester"))
+    return `Changing resources needs the requester role; you have: ${me.roles.join(", ")}.`;
   if (resource.ownerTeam !== me.team && !me.roles.includes("admin")) {
     return `This resource belongs to team ${resource.ownerTeam}; you are in team ${me.team}.`;
   }
@@ -228,7 +229,11 @@ export function ResourcePage({ type, name }: { type: string; name: string }) {
       api.resources.listRevisions({ type, name, pageSize: 100 }, { signal }),
       api.changes.listChanges({ type, name, pageSize: 50 }, { signal }),
     ]);
-    return { resource: res.resource, revisions: [...revs.revisions].sort((x, y) => Number(y.revision - x.revision)), changes: open.changes };
+    return {
+      resource: res.resource,
+      revisions: [...revs.revisions].sort((x, y) => Number(y.revision - x.revision)),
+      changes: open.changes,
+    };
   }, `${type}/${name}`);
   const resource = loaded.data?.resource;
   if (!resource) {

@@ -15,7 +15,12 @@ export function ResourcesPage({ query }: { query: URLSearchParams }) {
       <form className="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           Team
-          <select value={team} onChange={(e) => navigate(e.target.value ? `/resources?team=${encodeURIComponent(e.target.value)}` : "/resources", true)}>
+          <select
+            value={team}
+            onChange={(e) =>
+              navigate(e.target.value ? `/resources?team=${encodeURIComponent(e.target.value)}` : "/resources", true)
+            }
+          >
             <option value="">any team</option>
             <option value={me.team}>{me.team} (yours)</option>
           </select>

@@ -1,11 +1,27 @@
 import { createRequire } from "node:module";
 import { readFile, stat } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { gzipSync } from "node:zlib";
+import type { IncomingHttpHeaders } from "node:http";
 import { dirname, extname, join, resolve, sep } from "node:path";
 
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
+/** What this handler uses of an HTTP/1.1 or HTTP/2 request and response. */
+interface Request {
+  method?: string;
+  url?: string;
+  headers: IncomingHttpHeaders;
+}
+interface Response {
+  headersSent: boolean;
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(): unknown;
+  end(body: string | Uint8Array): unknown;
+}
+
+/** A HEAD answer has the headers of the GET and no body. */
+function finish(res: Response, body: string | Buffer, head: boolean): void {
+  if (head) res.end();
+  else res.end(body);
+}
 
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -42,9 +58,29 @@ export function defaultConsoleDir(): string | undefined {
 
 function page(res: Response, status: number, title: string, text: string, head: boolean): void {
   const body = `<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${text}</p></html>\n`;
-  res.writeHead(status, { ...securityHeaders, "content-type": contentTypes[".html"], "cache-control": "no-store" });
-  res.end(head ? undefined : body);
+  res.writeHead(status, {
+    ...securityHeaders,
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+  });
+  finish(res, body, head);
 }
+
+const compressible = new Set([".html", ".js", ".mjs", ".css", ".json", ".map", ".svg", ".txt"]);
+
+/** Gzipped bodies by path and modification time: the console's files are few and change only on a rebuild. */
+const gzipped = new Map<string, { mtimeMs: number; body: Buffer }>();
+
+async function gzippedFile(path: string): Promise<Buffer> {
+  const { mtimeMs } = await stat(path);
+  const cached = gzipped.get(path);
+  if (cached?.mtimeMs === mtimeMs) return cached.body;
+  const body = gzipSync(await readFile(path));
+  gzipped.set(path, { mtimeMs, body });
+  return body;
+}
+
+const acceptsGzip = (req: Request): boolean => /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -100,15 +136,18 @@ export function createConsoleHandler(dir: string | undefined): (req: Request, re
         }
         target = join(root, "index.html");
       }
-      const body = await readFile(target);
+      const gzip = compressible.has(extname(target)) && acceptsGzip(req);
+      const body = gzip ? await gzippedFile(target) : await readFile(target);
       const inAssets = target.startsWith(join(root, "assets") + sep);
       res.writeHead(200, {
         ...securityHeaders,
         "content-type": contentTypes[extname(target)] ?? "application/octet-stream",
         "content-length": String(body.length),
         "cache-control": inAssets ? immutable : revalidate,
+        vary: "accept-encoding",
+        ...(gzip ? { "content-encoding": "gzip" } : {}),
       });
-      res.end(head ? undefined : body);
+      finish(res, body, head);
     })().catch(() => {
       if (!res.headersSent) page(res, 500, "Server error", "The file could not be read.", head);
       else res.end();

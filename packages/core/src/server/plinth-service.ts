@@ -76,7 +76,8 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     );
     const reconciler = createReconciler({ ...deps, engine, logger }, config.reconcile);
     const authenticate = createAuthenticator(config.principals);
-    const consoleDir = config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);
+    const consoleDir =
+      config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);
     const serveConsole = createConsoleHandler(consoleDir);
     const handler = connectNodeAdapter({
       routes: (router) => {

@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestService, startTestService } from "../support/test-service.ts";
 
 /** A GET with the path sent exactly as given: fetch would normalise "../" away before it left. */
-function rawGet(url: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function rawGet(
+  url: string,
+  path: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ hostname, port, path, method: "GET" }, (res) => {
@@ -54,6 +57,11 @@ describe("the server serves the built console under /", () => {
     expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(js.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expect(await js.text()).toBe("console.log('hi')");
+    // fetch asks for gzip and undoes it; a client that does not ask gets the bytes as they are.
+    expect(js.headers.get("content-encoding")).toBe("gzip");
+    const plain = await rawGet(service.url, "/assets/index-abc123.js");
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(plain.body).toBe("console.log('hi')");
     const css = await fetch(`${service.url}/assets/index-abc123.css`);
     expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
   });

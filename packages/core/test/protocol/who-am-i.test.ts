@@ -44,7 +44,10 @@ describe("IdentityService.WhoAmI", () => {
     for (const token of [undefined, "not-a-token"]) {
       const error = await identity(token)
         .whoAmI({})
-        .then(() => undefined, (e: unknown) => ConnectError.from(e));
+        .then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        );
       expect(error?.code).toBe(Code.Unauthenticated);
     }
   });

@@ -1,0 +1,105 @@
+import { ChangeStatus, createPlinthClient } from "@plinth/sdk";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRealService, topicPartitions } from "../../core/test/support/real-service.ts";
+import { type TestService, principals } from "../../core/test/support/test-service.ts";
+import { type KafkaBroker, startKafka } from "../../testing/src/index.ts";
+import { buildConsole, distDir, launchChromium, newPerson, screenshot, signIn } from "./support/browser.ts";
+
+// Everything real: the built console in Debian's Chromium, the server, the
+// Pulumi engine with the kafka.topic plugin, and a Kafka broker.
+describe("a topic deletion reviewed in the console", { timeout: 400_000 }, () => {
+  let broker: KafkaBroker;
+  let service: TestService;
+  let browser: Browser;
+  const topic = "orders.console.v1";
+  beforeAll(async () => {
+    buildConsole();
+    broker = await startKafka();
+    service = await startRealService(broker.bootstrapServers, { config: { console: { dir: distDir } } });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+    await broker?.stop();
+  });
+
+  it("requester asks, cannot approve; reviewer approves; both pages follow it to DELETED", async () => {
+    const alice = createPlinthClient({ baseUrl: service.url, token: principals.requester.token });
+    const created = await alice.apply(
+      "kafka.topic",
+      topic,
+      { cluster: "local", owner: { team: "payments", contact: "#payments" }, partitions: 3 },
+      { comment: "orders for the console test" },
+    );
+    expect((await alice.waitForChange(created.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    expect(await topicPartitions(broker.bootstrapServers, topic)).toBe(3);
+
+    // The requester signs in and sees who they are.
+    const requesterTab = await (await newPerson(browser)).newPage();
+    await signIn(requesterTab, service.url, principals.requester.token);
+    await expect.poll(() => requesterTab.getByTestId("me").textContent()).toBe("alice");
+    expect(await requesterTab.getByTestId("roles").textContent()).toBe("requester");
+
+    // ...finds the topic and requests its deletion with the page's delete button.
+    await requesterTab.getByRole("link", { name: "Resources" }).click();
+    await requesterTab.getByRole("link", { name: `kafka.topic/${topic}` }).click();
+    await expect.poll(() => requesterTab.getByTestId("resource-status").textContent()).toBe("ready");
+    await requesterTab.getByRole("button", { name: "Delete" }).click();
+    await requesterTab.getByLabel(`Why delete ${topic}?`, { exact: false }).fill("orders moved to orders.v2");
+    await requesterTab.getByRole("button", { name: "Request: delete" }).click();
+
+    // The change page: pending, and the requester's own approve button is disabled with the reason.
+    await requesterTab.waitForURL(/\/changes\/chg_/);
+    const changeId = decodeURIComponent(new URL(requesterTab.url()).pathname.split("/").at(-1)!);
+    await expect.poll(() => requesterTab.getByTestId("change-status").textContent()).toContain("pending review");
+    expect(await requesterTab.getByRole("button", { name: "Approve" }).isDisabled()).toBe(true);
+    expect(await requesterTab.getByTestId("review-blocked").textContent()).toBe(
+      "You requested this change: another reviewer must approve or reject it.",
+    );
+    expect(await requesterTab.getByTestId("preview").textContent()).toContain("Destructive");
+
+    // The queue shows it pending, with who asked and what is needed.
+    const reviewerTab = await (await newPerson(browser)).newPage();
+    await signIn(reviewerTab, service.url, principals.reviewer.token);
+    const row = reviewerTab.locator(`tr[data-change-id="${changeId}"]`);
+    await row.waitFor();
+    const cells = await row.locator("td").allTextContents();
+    expect(cells).toEqual([
+      changeId.slice(0, 12),
+      `kafka.topic/${topic}`,
+      "delete",
+      "alice",
+      "payments",
+      expect.stringMatching(/^\d+ (s|min)$/),
+      "0 of 1",
+      "pending review",
+    ]);
+    await screenshot(reviewerTab, "queue");
+
+    // The reviewer opens it from the queue, reads it and approves with a comment.
+    await row.getByRole("link", { name: changeId.slice(0, 12) }).click();
+    await expect.poll(() => reviewerTab.getByTestId("requested-by").textContent()).toBe("alice");
+    expect(await reviewerTab.getByTestId("spec-diff").textContent()).toContain("After (deleted)");
+    await screenshot(reviewerTab, "change-pending");
+    await reviewerTab.getByLabel("Comment").fill("no consumers left, go ahead");
+    await reviewerTab.getByRole("button", { name: "Approve" }).click();
+
+    // Both pages follow the change live (WatchChange) to the end, without a reload.
+    for (const tab of [reviewerTab, requesterTab]) {
+      await expect
+        .poll(() => tab.getByTestId("change-status").textContent(), { timeout: 180_000, interval: 500 })
+        .toContain("succeeded");
+      await expect.poll(() => tab.getByTestId("resource-outcome").textContent()).toContain("is now deleted");
+      expect(await tab.getByTestId("history").textContent()).toContain("no consumers left, go ahead");
+    }
+    await screenshot(reviewerTab, "change-deleted");
+    expect(await topicPartitions(broker.bootstrapServers, topic)).toBeUndefined();
+
+    // The resource page agrees: DELETED, with its revision history kept.
+    await requesterTab.getByTestId("resource-outcome").getByRole("link").click();
+    await expect.poll(() => requesterTab.getByTestId("resource-status").textContent()).toBe("deleted");
+    expect(await requesterTab.getByTestId("revisions").locator("tbody tr").count()).toBe(2);
+  });
+});
