@@ -31,6 +31,7 @@ process.stdout.write(
     "Plinth is starting:",
     `  Kafka broker   ${broker.bootstrapServers}  (data in .plinth/kafka; KAFKA_PORT to change)`,
     `  Plinth API     http://127.0.0.1:${serverPort}  (Connect, gRPC, gRPC-Web; /metrics, /healthz)`,
+    `  Console        http://127.0.0.1:${serverPort}/  (sign in with a dev token)`,
     `  State          .plinth/ (SQLite store and Pulumi state)`,
     "  Dev tokens     dev-requester, dev-reviewer, dev-admin",
     "  Try            PLINTH_TOKEN=dev-requester node packages/sdk/bin/plinth.js plugins",
