@@ -8,7 +8,7 @@ export function describeError(error: unknown): string {
   const detail = err.rawMessage;
   switch (err.code) {
     case Code.Unauthenticated:
-      return "Your token was not accepted: sign out and sign in again with a valid token.";
+      return "The token was not accepted (unknown or revoked): sign in again with a valid token.";
     case Code.PermissionDenied:
       return `You are not allowed to do this: ${detail}.`;
     case Code.NotFound:

@@ -34,7 +34,22 @@ describe("a topic deletion reviewed in the console", { timeout: 400_000 }, () =>
       { comment: "orders for the console test" },
     );
     expect((await alice.waitForChange(created.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
-    expect(await topicPartitions(broker.bootstrapServers, topic)).toBe(3);
+    const grown = await alice.apply("kafka.topic", topic, {
+      cluster: "local",
+      owner: { team: "payments", contact: "#payments" },
+      partitions: 6,
+    });
+    expect((await alice.waitForChange(grown.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    expect(await topicPartitions(broker.bootstrapServers, topic)).toBe(6);
+
+    // A wrong token is refused in words, on the sign-in form.
+    const stranger = await (await newPerson(browser)).newPage();
+    await stranger.goto(service.url);
+    await stranger.getByLabel("API token").fill("not-a-token");
+    await stranger.getByRole("button", { name: "Sign in" }).click();
+    await expect
+      .poll(() => stranger.getByRole("alert").textContent())
+      .toBe("The token was not accepted (unknown or revoked): sign in again with a valid token.");
 
     // The requester signs in and sees who they are.
     const requesterTab = await (await newPerson(browser)).newPage();
@@ -46,6 +61,12 @@ describe("a topic deletion reviewed in the console", { timeout: 400_000 }, () =>
     await requesterTab.getByRole("link", { name: "Resources" }).click();
     await requesterTab.getByRole("link", { name: `kafka.topic/${topic}` }).click();
     await expect.poll(() => requesterTab.getByTestId("resource-status").textContent()).toBe("ready");
+    // Its history: two revisions, compared (previous → latest) by default.
+    const revisionDiff = requesterTab.getByTestId("spec-diff");
+    await expect.poll(() => revisionDiff.textContent()).toContain("revision 1 → 2");
+    expect(await revisionDiff.locator("tr.op-changed").allTextContents()).toEqual([
+      expect.stringMatching(/^partitions.*36$/),
+    ]);
     await requesterTab.getByRole("button", { name: "Delete" }).click();
     await requesterTab.getByLabel(`Why delete ${topic}?`, { exact: false }).fill("orders moved to orders.v2");
     await requesterTab.getByRole("button", { name: "Request: delete" }).click();
@@ -95,11 +116,13 @@ describe("a topic deletion reviewed in the console", { timeout: 400_000 }, () =>
       expect(await tab.getByTestId("history").textContent()).toContain("no consumers left, go ahead");
     }
     await screenshot(reviewerTab, "change-deleted");
+    await reviewerTab.setViewportSize({ width: 390, height: 844 });
+    await screenshot(reviewerTab, "change-deleted-narrow");
     expect(await topicPartitions(broker.bootstrapServers, topic)).toBeUndefined();
 
     // The resource page agrees: DELETED, with its revision history kept.
     await requesterTab.getByTestId("resource-outcome").getByRole("link").click();
     await expect.poll(() => requesterTab.getByTestId("resource-status").textContent()).toBe("deleted");
-    expect(await requesterTab.getByTestId("revisions").locator("tbody tr").count()).toBe(2);
+    expect(await requesterTab.getByTestId("revisions").locator("tbody tr").count()).toBe(3);
   });
 });
