@@ -1,0 +1,42 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { BadRequestSchema } from "@plinth/sdk/gen/google/rpc/error_details_pb.ts";
+import { describe, expect, it } from "vitest";
+import { describeError } from "../src/errors.ts";
+import { diffRows } from "../src/format.ts";
+
+describe("describeError", () => {
+  it("turns API codes into sentences a person can act on", () => {
+    expect(describeError(new ConnectError("nobody reviews their own change", Code.PermissionDenied))).toBe(
+      "You are not allowed to do this: nobody reviews their own change.",
+    );
+    expect(describeError(new ConnectError("fetch failed", Code.Unavailable))).toBe(
+      "The Plinth server cannot be reached right now. Check your connection and try again.",
+    );
+    expect(describeError(new TypeError("Failed to fetch"))).toContain("Failed to fetch");
+  });
+
+  it("names the fields of a bad request", () => {
+    const error = new ConnectError("invalid", Code.InvalidArgument, undefined, [
+      {
+        desc: BadRequestSchema,
+        value: create(BadRequestSchema, {
+          fieldViolations: [{ field: "comment", description: "is required to reject a change: say why" }],
+        }),
+      },
+    ]);
+    expect(describeError(error)).toBe("The request was not accepted: comment is required to reject a change: say why.");
+  });
+});
+
+describe("diffRows", () => {
+  it("pairs two specs by leaf path, marking what was added, removed or changed", () => {
+    expect(diffRows({ a: 1, b: { c: "x", d: true } }, { a: 2, b: { c: "x" }, e: [1] })).toEqual([
+      { path: "a", before: 1, after: 2, op: "changed" },
+      { path: "b.c", before: "x", after: "x", op: "same" },
+      { path: "b.d", before: true, after: undefined, op: "removed" },
+      { path: "e", before: undefined, after: [1], op: "added" },
+    ]);
+    expect(diffRows({ a: 1 }, undefined)).toEqual([{ path: "a", before: 1, after: undefined, op: "removed" }]);
+  });
+});
