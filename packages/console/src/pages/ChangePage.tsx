@@ -122,11 +122,15 @@ function useLiveChange(initial: { change: Change; events: ChangeEvent[] } | unde
     setWatchError(undefined);
     void (async () => {
       try {
+        let ended = false;
         for await (const res of api.changes.watchChange({ id, afterSequence: after }, { signal: controller.signal })) {
           if (res.change) setChange(res.change);
+          ended = res.change ? finalStatuses.has(res.change.status) : ended;
           const event = res.event;
           if (event) setEvents((list) => (list.some((e) => e.sequence === event.sequence) ? list : [...list, event]));
         }
+        // The stream ends by itself only when the change is final; anything else is a server going away.
+        if (!ended && !controller.signal.aborted) setWatchError("the server closed the connection.");
       } catch (e) {
         if (!controller.signal.aborted) setWatchError(describeError(e));
       }
