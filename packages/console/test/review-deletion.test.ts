@@ -104,8 +104,20 @@ describe("a topic deletion reviewed in the console", { timeout: 400_000 }, () =>
     await expect.poll(() => reviewerTab.getByTestId("requested-by").textContent()).toBe("alice");
     expect(await reviewerTab.getByTestId("spec-diff").textContent()).toContain("After (deleted)");
     await screenshot(reviewerTab, "change-pending");
-    await reviewerTab.getByLabel("Comment").fill("no consumers left, go ahead");
-    await reviewerTab.getByRole("button", { name: "Approve" }).click();
+    // Where the page's sections sit before the live updates start: they must not move.
+    const sections = ["What is asked", "What the engine will do", "Your review", "History"];
+    const positions = async () =>
+      await Promise.all(
+        sections.map(async (name) => (await reviewerTab.getByRole("heading", { name }).boundingBox())?.y),
+      );
+    const before = await positions();
+    // Keyboard only: from the comment box, Tab reaches Approve and Enter presses it.
+    await reviewerTab.getByLabel("Comment").focus();
+    await reviewerTab.keyboard.type("no consumers left, go ahead");
+    await reviewerTab.keyboard.press("Tab");
+    const approve = reviewerTab.getByRole("button", { name: "Approve" });
+    expect(await approve.evaluate((button) => button.matches(":focus"))).toBe(true);
+    await reviewerTab.keyboard.press("Enter");
 
     // Both pages follow the change live (WatchChange) to the end, without a reload.
     for (const tab of [reviewerTab, requesterTab]) {
@@ -115,6 +127,7 @@ describe("a topic deletion reviewed in the console", { timeout: 400_000 }, () =>
       await expect.poll(() => tab.getByTestId("resource-outcome").textContent()).toContain("is now deleted");
       expect(await tab.getByTestId("history").textContent()).toContain("no consumers left, go ahead");
     }
+    expect(await positions()).toEqual(before);
     await screenshot(reviewerTab, "change-deleted");
     await reviewerTab.setViewportSize({ width: 390, height: 844 });
     await screenshot(reviewerTab, "change-deleted-narrow");

@@ -34,7 +34,7 @@ function reviewBlocked(me: Session["me"], change: Change): string | undefined {
     return `Reviewing needs the reviewer role; you (${me.id}) have: ${me.roles.join(", ") || "no roles"}.`;
   }
   if (change.status !== ChangeStatus.PENDING_REVIEW) {
-    return `This change's status is ${statusLabel(change.status)}: only a change pending review can be approved or rejected.`;
+    return `No longer pending review: it is ${statusLabel(change.status)}.`;
   }
   if (change.reviews.some((r) => r.reviewer === me.id))
     return "You already approved this change: another reviewer must.";
