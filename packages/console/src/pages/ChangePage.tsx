@@ -142,7 +142,8 @@ function useLiveChange(initial: { change: Change; events: ChangeEvent[] } | unde
 }
 
 function ResolvedSpec({ change }: { change: Change }) {
-  const rows = [...flatten(change.resolvedSpec ?? {}).entries()];
+  // By path, like the diff above it.
+  const rows = [...flatten(change.resolvedSpec ?? {}).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const requested = flatten(change.spec ?? {});
   const explained = Object.keys(change.explanations).length;
   return (

@@ -1,0 +1,93 @@
+import { ChangeStatus } from "@plinth/sdk";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { watchToEnd } from "../../core/test/support/connect-helpers.ts";
+import { type TestService, principals, startTestService } from "../../core/test/support/test-service.ts";
+import { buildConsole, distDir, launchChromium, newPerson, signIn } from "./support/browser.ts";
+
+// Queue filters, the resolved spec with the plugin's reasons, and a rejection,
+// over the API with the test plugin (widgets larger than 50 need a reviewer).
+describe("the queue's filters and a rejected change", { timeout: 200_000 }, () => {
+  let service: TestService;
+  let browser: Browser;
+  let pendingId: string;
+  beforeAll(async () => {
+    buildConsole();
+    service = await startTestService({ config: { console: { dir: distDir } } });
+    const alice = service.as("requester");
+    const small = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "small",
+      spec: { size: 3 },
+      requestId: "small",
+    });
+    expect((await watchToEnd(alice, small.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const big = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "big",
+      spec: { size: 60 },
+      requestId: "big",
+      comment: "for the launch",
+    });
+    expect(big.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    pendingId = big.change!.id;
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+  });
+
+  const queueResources = async (page: Page) => {
+    await page.getByRole("status").filter({ hasText: "oldest first" }).waitFor();
+    return await page.locator("tr[data-change-id] td:nth-child(2)").allTextContents();
+  };
+
+  it("filters the queue by status, team and type, and keeps the filters in the address", async () => {
+    const page = await (await newPerson(browser)).newPage();
+    await signIn(page, service.url, principals.reviewer.token);
+    expect(await queueResources(page)).toEqual(["test.widget/big"]);
+
+    await page.getByLabel("Status").selectOption("SUCCEEDED");
+    await page.waitForURL(/status=SUCCEEDED/);
+    await expect.poll(() => queueResources(page)).toEqual(["test.widget/small"]);
+
+    await page.getByLabel("Status").selectOption("any");
+    await expect.poll(() => queueResources(page)).toEqual(["test.widget/small", "test.widget/big"]);
+    await page.getByLabel("Team").fill("search");
+    await page.getByLabel("Team").press("Enter");
+    await expect.poll(() => queueResources(page)).toEqual([]);
+    await page.getByLabel("Team").fill("payments");
+    await page.getByLabel("Team").press("Enter");
+    await page.getByLabel("Type").selectOption("test.widget");
+    await page.waitForURL(/type=test.widget/);
+    await expect.poll(() => queueResources(page)).toEqual(["test.widget/small", "test.widget/big"]);
+
+    // A reload keeps the filters: they live in the address.
+    await page.reload();
+    expect(await page.getByLabel("Team").inputValue()).toBe("payments");
+    await expect.poll(() => queueResources(page)).toEqual(["test.widget/small", "test.widget/big"]);
+  });
+
+  it("shows the resolved spec with the plugin's reasons, and rejects only with a comment", async () => {
+    const page = await (await newPerson(browser)).newPage();
+    await signIn(page, service.url, principals.reviewer.token);
+    await page.goto(`${service.url}/changes/${pendingId}`);
+    const resolved = page.getByTestId("resolved-spec");
+    await resolved.waitFor();
+    expect(await resolved.locator("tbody tr").allTextContents()).toEqual([
+      "colorblueblue is the house colour",
+      "size60as requested",
+    ]);
+    const notes = page.getByRole("region", { name: "Validation and guardrail notes" }).getByRole("listitem");
+    expect(await notes.allTextContents()).toEqual(["widgets larger than 50 need a reviewer"]);
+
+    const reject = page.getByRole("button", { name: "Reject" });
+    expect(await reject.isDisabled()).toBe(true);
+    await page.getByLabel("Comment").fill("60 is more than the launch needs: ask for 40");
+    await reject.click();
+    await expect.poll(() => page.getByTestId("change-status").textContent()).toContain("rejected");
+    expect(await page.getByTestId("history").textContent()).toContain("60 is more than the launch needs");
+    expect(await page.getByTestId("review-blocked").textContent()).toBe("No longer pending review: it is rejected.");
+  });
+});
