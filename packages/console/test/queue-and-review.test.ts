@@ -90,4 +90,18 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
     expect(await page.getByTestId("history").textContent()).toContain("60 is more than the launch needs");
     expect(await page.getByTestId("review-blocked").textContent()).toBe("No longer pending review: it is rejected.");
   });
+
+  it("shows a change submitted meanwhile after Refresh", async () => {
+    const page = await (await newPerson(browser)).newPage();
+    await signIn(page, service.url, principals.reviewer.token);
+    expect(await queueResources(page)).toEqual([]);
+    await service.as("requester").resources.applyResource({
+      type: "test.widget",
+      name: "bigger",
+      spec: { size: 70 },
+      requestId: "bigger",
+    });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect.poll(() => queueResources(page)).toEqual(["test.widget/bigger"]);
+  });
 });

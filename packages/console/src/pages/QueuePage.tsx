@@ -129,11 +129,16 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
         </label>
       </form>
       <ErrorNote error={list.error} onRetry={list.reload} />
-      <p className="summary" role="status" aria-live="polite">
-        {list.loading && !list.data
-          ? "Loading…"
-          : `${rows.length}${more.token ? "+" : ""} ${rows.length === 1 ? "change" : "changes"}, oldest first`}
-      </p>
+      <div className="queue-bar">
+        <button type="button" className="secondary" onClick={list.reload} disabled={list.loading}>
+          Refresh
+        </button>
+        <p className="summary" role="status" aria-live="polite">
+          {list.loading && !list.data
+            ? "Loading…"
+            : `${rows.length}${more.token ? "+" : ""} ${rows.length === 1 ? "change" : "changes"}, oldest first`}
+        </p>
+      </div>
       <div className="table-wrap">
         <table className="queue" data-testid="queue" aria-busy={list.loading}>
           <thead>
