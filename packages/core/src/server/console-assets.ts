@@ -128,8 +128,10 @@ export function createConsoleHandler(dir: string | undefined): (req: Request, re
         page(res, 404, "Not found", "There is no such page.", head);
         return;
       }
+      // Dotfiles (the build's own bookkeeping, editors' leftovers) are not part of the page.
+      const hidden = path.split("/").some((segment) => segment.startsWith("."));
       let target = file;
-      if (!(await isFile(file))) {
+      if (hidden || !(await isFile(file))) {
         if (extname(path) !== "") {
           page(res, 404, "Not found", "There is no such file.", head);
           return;

@@ -33,6 +33,7 @@ describe("the server serves the built console under /", () => {
     writeFileSync(join(dist, "index.html"), "<!doctype html><title>console</title>");
     writeFileSync(join(dist, "assets", "index-abc123.js"), "console.log('hi')");
     writeFileSync(join(dist, "assets", "index-abc123.css"), "body{}");
+    writeFileSync(join(dist, ".build-hash"), "0123");
     // Next to dist, not in it: must never be served.
     writeFileSync(join(root, "secret.txt"), "top secret");
     service = await startTestService({ config: { console: { dir: dist } } });
@@ -73,6 +74,15 @@ describe("the server serves the built console under /", () => {
     const missing = await fetch(`${service.url}/assets/gone-000.js`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const hidden = await fetch(`${service.url}/.build-hash`);
+    expect(await hidden.text()).not.toContain("0123");
+  });
+
+  it("answers HEAD with the headers of GET and no body", async () => {
+    const res = await fetch(`${service.url}/assets/index-abc123.js`, { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(await res.text()).toBe("");
   });
 
   it("never serves a file outside its directory, however the path is spelled", async () => {
