@@ -1,6 +1,7 @@
 import { type Change, ChangeStatus, ReviewDecision } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { ErrorNote } from "../components/ErrorNote.tsx";
+import { describeError } from "../errors.ts";
 import { age, filterableStatuses, isoText, kindLabel, statusLabel } from "../format.ts";
 import { Link, changeHref, navigate, resourceHref } from "../router.tsx";
 import type { Api } from "../api.ts";
@@ -49,7 +50,7 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
   const { api } = useSession();
   const request = queueRequest(query);
   const { status, type, team } = request;
-  const [now] = useState(() => Date.now());
+  const [moreError, setMoreError] = useState<string>();
   // Pages fetched with "Load more", tied to the first page they follow: a new first page starts over.
   const [extra, setExtra] = useState<{ after?: object; changes: Change[]; token: string }>({ changes: [], token: "" });
   const plugins = useLoad((signal) => api.plugins.listPlugins({}, { signal }), "plugins");
@@ -57,6 +58,8 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
     (signal) => takePrefetched(requestKey(request)) ?? api.changes.listChanges(request, { signal }),
     requestKey(request),
   );
+  // Ages are as of the last load, so a refresh updates them and nothing ticks in between.
+  const now = useMemo(() => Date.now(), [list.data]);
   const more =
     extra.after !== undefined && extra.after === list.data
       ? extra
@@ -80,9 +83,10 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
     navigate(text ? `/?${text}` : "/", true);
   };
   const loadMore = () => {
+    setMoreError(undefined);
     api.changes.listChanges({ status, type, team, pageSize, pageToken: more.token }).then(
       (page) => setExtra({ after: list.data, changes: [...more.changes, ...page.changes], token: page.nextPageToken }),
-      () => list.reload(),
+      (e: unknown) => setMoreError(describeError(e)),
     );
   };
 
@@ -184,6 +188,7 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
           Load more
         </button>
       )}
+      <ErrorNote error={moreError} onRetry={loadMore} />
     </main>
   );
 }
