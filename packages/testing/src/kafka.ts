@@ -145,9 +145,7 @@ async function formatStorage(javaArgs: string[], dir: string, superUser: KafkaSu
     "-c",
     join(dir, "server.properties"),
     // The super user's credential is part of the bootstrap metadata: it exists before any client connects.
-    ...(superUser
-      ? ["--add-scram", `SCRAM-SHA-512=[name=${superUser.username},password=${superUser.password}]`]
-      : []),
+    ...(superUser ? ["--add-scram", `SCRAM-SHA-512=[name=${superUser.username},password=${superUser.password}]`] : []),
   ];
   try {
     await execFileAsync("java", args);
