@@ -54,7 +54,7 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
     const created = await alice.apply("kafka.user", "orders-app", user());
     expect(created.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
     expect(created.change?.reviewReasons.join(" ")).toContain('write on topics prefixed "orders."');
-    // The reviewer reads the engine's preview first (approving while it still runs races it: see the report).
+    // The reviewer reads the engine's preview first: four resources to create.
     const preview = await waitFor(
       async () => {
         const { change } = await reviewer.changes.getChange({ id: created.change!.id });
