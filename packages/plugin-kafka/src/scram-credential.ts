@@ -22,18 +22,16 @@ interface CredentialOutputs extends CredentialInputs {
 }
 
 /**
- * Runs in Pulumi's provider host (these functions are serialized into the
- * state): generates a password and upserts the user's SCRAM-SHA-512
- * credential with Kafka's AlterUserScramCredentials (salt and salted
- * password per RFC 5802, as Kafka's own tools compute them), or deletes it.
+ * Runs `use` with a connection to the first bootstrap server that answers,
+ * in Pulumi's provider host (these functions are serialized into the state,
+ * so they require() their modules at call time).
  */
-async function alterCredential(inputs: CredentialInputs, change: { upsert: string } | { delete: true }): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in Pulumi's CommonJS provider host
-  const { pbkdf2Sync, randomBytes } = require("node:crypto") as typeof crypto;
+async function withConnection<T>(
+  settings: CredentialConnection,
+  use: (connection: platformatic.Connection, kafka: typeof platformatic) => Promise<T>,
+): Promise<T> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved through the engine's NODE_PATH
   const kafka = require("@platformatic/kafka") as typeof platformatic;
-  const sha512 = 2;
-  const { connection: settings } = inputs;
   let lastError: unknown;
   for (const server of settings.bootstrapServers) {
     const colon = server.lastIndexOf(":");
@@ -45,27 +43,7 @@ async function alterCredential(inputs: CredentialInputs, change: { upsert: strin
     });
     try {
       await connection.connect(server.slice(0, colon).replace(/^\[|\]$/g, ""), Number(server.slice(colon + 1)));
-      if ("upsert" in change) {
-        const salt = randomBytes(32);
-        const saltedPassword = pbkdf2Sync(change.upsert, salt, inputs.iterations, 64, "sha512");
-        await kafka.alterUserScramCredentialsV0.api.async(
-          connection,
-          [],
-          [{ name: inputs.username, mechanism: sha512, iterations: inputs.iterations, salt, saltedPassword }],
-        );
-      } else {
-        try {
-          await kafka.alterUserScramCredentialsV0.api.async(
-            connection,
-            [{ name: inputs.username, mechanism: sha512 }],
-            [],
-          );
-        } catch (error) {
-          // RESOURCE_NOT_FOUND (91): already gone, which is what a delete wants.
-          if (!JSON.stringify((error as { response?: unknown }).response ?? {}).includes('"errorCode":91')) throw error;
-        }
-      }
-      return;
+      return await use(connection, kafka);
     } catch (error) {
       lastError = error;
     } finally {
@@ -73,6 +51,45 @@ async function alterCredential(inputs: CredentialInputs, change: { upsert: strin
     }
   }
   throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+/**
+ * Upserts the user's SCRAM-SHA-512 credential with Kafka's
+ * AlterUserScramCredentials (salt and salted password per RFC 5802, as
+ * Kafka's own tools compute them), or deletes it (already gone is fine).
+ */
+async function alterCredential(inputs: CredentialInputs, change: { upsert: string } | { delete: true }): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in Pulumi's CommonJS provider host
+  const { pbkdf2Sync, randomBytes } = require("node:crypto") as typeof crypto;
+  const sha512 = 2;
+  await withConnection(inputs.connection, async (connection, kafka) => {
+    if ("upsert" in change) {
+      const salt = randomBytes(32);
+      const saltedPassword = pbkdf2Sync(change.upsert, salt, inputs.iterations, 64, "sha512");
+      await kafka.alterUserScramCredentialsV0.api.async(
+        connection,
+        [],
+        [{ name: inputs.username, mechanism: sha512, iterations: inputs.iterations, salt, saltedPassword }],
+      );
+      return;
+    }
+    try {
+      await kafka.alterUserScramCredentialsV0.api.async(connection, [{ name: inputs.username, mechanism: sha512 }], []);
+    } catch (error) {
+      // RESOURCE_NOT_FOUND (91): already gone, which is what a delete wants.
+      if (!JSON.stringify((error as { response?: unknown }).response ?? {}).includes('"errorCode":91')) throw error;
+    }
+  });
+}
+
+/** Whether the cluster still holds the user's SCRAM-SHA-512 credential. Read-only. */
+async function credentialExists(inputs: CredentialInputs): Promise<boolean> {
+  return await withConnection(inputs.connection, async (connection, kafka) => {
+    const response = await kafka.describeUserScramCredentialsV0.api.async(connection, null);
+    return response.results.some(
+      (result) => result.user === inputs.username && result.credentialInfos.some((info) => info.mechanism === 2),
+    );
+  });
 }
 
 function newPassword(): string {
@@ -103,6 +120,11 @@ const credentialProvider: pulumi.dynamic.ResourceProvider = {
     const password = rotate ? newPassword() : olds.password;
     if (rotate) await alterCredential(news, { upsert: password });
     return { outs: { ...news, password } satisfies CredentialOutputs };
+  },
+  // Refresh: a credential removed behind Plinth's back is gone from the state too, so the next apply
+  // (a reconcile) creates it again, with a new password: Kafka cannot give the old one back.
+  async read(id: string, props: CredentialOutputs) {
+    return (await credentialExists(props)) ? { id, props } : { id: "", props: {} };
   },
   async delete(_id: string, olds: CredentialOutputs) {
     await alterCredential(olds, { delete: true });

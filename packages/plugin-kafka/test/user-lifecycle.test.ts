@@ -7,7 +7,7 @@ import { type TestService, principals } from "../../core/test/support/test-servi
 import type { UserSpecInput } from "../src/index.ts";
 import { describeScramUsers } from "../src/scram-users.ts";
 import { KafkaSettings } from "../src/cluster-settings.ts";
-import { consumeAs, produceAs, refusal } from "./support/scram-clients.ts";
+import { consumeAs, deleteCredentialOutOfBand, produceAs, refusal } from "./support/scram-clients.ts";
 
 // Everything real: Plinth's server and worker, the Pulumi engine with the Kafka provider and the
 // password's dynamic provider, and a broker that authenticates with SCRAM and enforces ACLs.
@@ -46,7 +46,7 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
   });
   const scramUsers = async () => [...(await describeScramUsers(settings.clusters.local!)).keys()];
 
-  it("creates a user, its password works for produce and consume, rotation replaces it, delete removes it", async () => {
+  it("creates users whose passwords work on the broker, repairs drift, rotates, refuses going back, deletes", async () => {
     const alice = as("requester");
     const reviewer = as("reviewer");
 
@@ -112,6 +112,30 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
     expect(await refusal(produceAs(broker.bootstrapServers, readerLogin, "orders.placed", "forged"))).toContain(
       "TOPIC_AUTHORIZATION_FAILED",
     );
+
+    // Drift: the credential is deleted by hand; a reconcile recreates it (with a new password).
+    await deleteCredentialOutOfBand(broker.bootstrapServers, broker.sasl!, "orders-reader");
+    expect(await scramUsers()).not.toContain("orders-reader");
+    const repair = await alice.resources.reconcileResource({
+      type: "kafka.user",
+      name: "orders-reader",
+      requestId: "repair-reader",
+    });
+    expect((await alice.waitForChange(repair.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    expect(await scramUsers()).toContain("orders-reader");
+    const repaired = (
+      await alice.resources.revealSecret({ type: "kafka.user", name: "orders-reader", key: "password" })
+    ).value?.kind.value as string;
+    expect(repaired).not.toBe(readerLogin.password);
+    await expect(
+      consumeAs(
+        broker.bootstrapServers,
+        { username: "orders-reader", password: repaired },
+        "orders.placed",
+        "orders-reader.audit",
+        "order-1",
+      ),
+    ).resolves.toBe("order-1");
 
     // Re-applying the same spec changes nothing, so the password stays.
     expect((await alice.apply("kafka.user", "orders-app", user())).noOp).toBe(true);

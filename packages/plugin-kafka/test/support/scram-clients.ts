@@ -84,3 +84,16 @@ export async function refusal(call: Promise<unknown>): Promise<string> {
   }
   throw new Error("expected the broker to refuse, but the call succeeded");
 }
+
+/** Deletes a user's SCRAM-SHA-512 credential behind Plinth's back, as `admin` (a super user). */
+export async function deleteCredentialOutOfBand(bootstrapServers: string, admin: ScramLogin, username: string) {
+  const { Connection, alterUserScramCredentialsV0 } = await import("@platformatic/kafka");
+  const connection = new Connection("test-out-of-band", { sasl: sasl(admin) });
+  const [host, port] = bootstrapServers.split(":");
+  try {
+    await connection.connect(host!, Number(port));
+    await alterUserScramCredentialsV0.api.async(connection, [{ name: username, mechanism: 2 }], []);
+  } finally {
+    await connection.close();
+  }
+}
