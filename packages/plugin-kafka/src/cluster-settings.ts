@@ -65,6 +65,10 @@ const Guardrails = z.strictObject({
   allowedConfigs: z.array(z.string()).optional(),
   /** Names of new topics must match this (whole name), e.g. "^[a-z0-9]+\\.[a-z0-9-]+\\.v[0-9]+$". */
   namingPattern: regexSource.optional(),
+  /** kafka.user: a grant on a topic or group prefix shorter than this covers too much to be deliberate. */
+  minGrantPrefixLength: z.int().min(1).default(3),
+  /** kafka.user: false refuses grants on all topics or all groups (e.g. on a cluster shared by many teams). */
+  allowAllTopicsGrants: z.boolean().default(true),
 });
 
 /** Inputs of the smart defaults (see `topic-defaults.ts` for the formula). */

@@ -5,6 +5,7 @@ export {
   kafkaDefaultMaxMessageBytes,
 } from "./cluster-settings.ts";
 export { kafkaTopic } from "./kafka-topic.ts";
+export { kafkaUser } from "./kafka-user.ts";
 export { type ClusterTopic, listClusterTopics } from "./list-cluster-topics.ts";
 export { type PartitionSuggestion, suggestPartitions } from "./partition-formula.ts";
 export { resolveTopicDefaults } from "./topic-defaults.ts";
@@ -30,4 +31,18 @@ export {
 } from "./topic-spec.ts";
 export { validateTopic } from "./topic-validate.ts";
 export { verifyTopic, verifyTopicGone } from "./topic-verify.ts";
+export { type UserAcl, aclKey, describeAcl, userAcls, userPrincipal } from "./user-acls.ts";
+export { resolveUserDefaults } from "./user-defaults.ts";
+export { reviewUser, userReviewFindings, userReviewPolicy } from "./user-review.ts";
+export {
+  ResourceScope,
+  UserGrant,
+  UserSpec,
+  type UserSpecInput,
+  userScramIterations,
+  userScramMechanism,
+} from "./user-spec.ts";
+export { userGuardrailViolations, validateUser } from "./user-validate.ts";
+export { findUnmanagedUser, listScramUsers, verifyUser, verifyUserGone } from "./user-verify.ts";
+export { type ScramCredentialInfo, describeScramUsers } from "./scram-users.ts";
 export type {} from "./resource-types.ts";

@@ -22,6 +22,21 @@ export interface StartKafkaOptions {
    * fresh scratch directory; it is formatted once and not deleted by stop().
    */
   dataDir?: string;
+  /**
+   * Serve clients on a SASL_PLAINTEXT listener with SCRAM-SHA-512 and enforce
+   * ACLs (KRaft's StandardAuthorizer), as a secured cluster does. The broker
+   * then has a super user (`broker.sasl`), created when the storage is
+   * formatted, for admin and Pulumi connections; every other user needs ACLs.
+   * Off by default: a PLAINTEXT listener where everything is allowed.
+   */
+  scram?: boolean;
+}
+
+/** The super user of a broker started with `scram: true`, in the shape Kafka clients take. */
+export interface KafkaSuperUser {
+  readonly mechanism: "SCRAM-SHA-512";
+  readonly username: string;
+  readonly password: string;
 }
 
 /** A single-node KRaft broker (broker and controller in one JVM) on loopback. */
@@ -29,6 +44,8 @@ export interface KafkaBroker {
   /** "127.0.0.1:<port>", for any Kafka client. */
   readonly bootstrapServers: string;
   readonly port: number;
+  /** With `scram: true`: the super user every client of the listener must authenticate as (or another SCRAM user). */
+  readonly sasl: KafkaSuperUser | undefined;
   /** Scratch directory: config, data and broker.log. */
   readonly dir: string;
   /** Stops the broker but keeps its data, as an outage would (SIGKILL with `{ crash: true }`). */
@@ -50,16 +67,30 @@ const jvmOptions = [
   "-Djava.awt.headless=true",
 ];
 
-function serverProperties(dir: string, port: number, controllerPort: number): string {
+function serverProperties(dir: string, port: number, controllerPort: number, superUser?: KafkaSuperUser): string {
+  const client = superUser ? "SASL_PLAINTEXT" : "PLAINTEXT";
+  const security = superUser
+    ? [
+        "sasl.enabled.mechanisms=SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+        // The broker's own connections to its listener log in as the super user.
+        `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${superUser.username}" password="${superUser.password}";`,
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        // ANONYMOUS is the broker talking to its own controller over the loopback-only CONTROLLER listener.
+        `super.users=User:${superUser.username};User:ANONYMOUS`,
+        "allow.everyone.if.no.acl.found=false",
+      ]
+    : [];
   return [
     "process.roles=broker,controller",
     "node.id=1",
     `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${client}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=${client}://127.0.0.1:${port}`,
     "controller.listener.names=CONTROLLER",
-    "inter.broker.listener.name=PLAINTEXT",
-    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    `inter.broker.listener.name=${client}`,
+    `listener.security.protocol.map=CONTROLLER:PLAINTEXT,${client}:${client}`,
+    ...security,
     `log.dirs=${join(dir, "data")}`,
     "num.partitions=1",
     "auto.create.topics.enable=false",
@@ -84,12 +115,13 @@ const log4jConfig = [
   "",
 ].join("\n");
 
-async function brokerAnswers(bootstrapServers: string): Promise<void> {
+async function brokerAnswers(bootstrapServers: string, superUser: KafkaSuperUser | undefined): Promise<void> {
   const admin = new Admin({
     clientId: "plinth-fixture",
     bootstrapBrokers: [bootstrapServers],
     retries: 0,
     timeout: 2_000,
+    ...(superUser && { sasl: { ...superUser } }),
   });
   try {
     await admin.metadata({ topics: [] });
@@ -98,7 +130,7 @@ async function brokerAnswers(bootstrapServers: string): Promise<void> {
   }
 }
 
-async function formatStorage(javaArgs: string[], dir: string): Promise<void> {
+async function formatStorage(javaArgs: string[], dir: string, superUser: KafkaSuperUser | undefined): Promise<void> {
   // A base64url id may start with "-", which the storage tool's argument parser takes for an
   // option (1 start in 64 failed); Kafka's own Uuid.randomUuid() skips those too.
   let clusterId = randomBytes(16).toString("base64url");
@@ -112,6 +144,8 @@ async function formatStorage(javaArgs: string[], dir: string): Promise<void> {
     clusterId,
     "-c",
     join(dir, "server.properties"),
+    // The super user's credential is part of the bootstrap metadata: it exists before any client connects.
+    ...(superUser ? ["--add-scram", `SCRAM-SHA-512=[name=${superUser.username},password=${superUser.password}]`] : []),
   ];
   try {
     await execFileAsync("java", args);
@@ -122,6 +156,23 @@ async function formatStorage(javaArgs: string[], dir: string): Promise<void> {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
     throw new Error(`formatting Kafka storage failed: ${stderr}`, { cause: error });
   }
+}
+
+/**
+ * The super user of a SCRAM broker: made once per directory and kept there,
+ * because a kept broker (`dataDir`) stores its credential in its metadata.
+ * Hex, so it needs no escaping in the JAAS line.
+ */
+function superUserFor(dir: string): KafkaSuperUser {
+  const file = join(dir, "super-user.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as KafkaSuperUser;
+  const superUser: KafkaSuperUser = {
+    mechanism: "SCRAM-SHA-512",
+    username: "plinth-admin",
+    password: randomBytes(24).toString("hex"),
+  };
+  writeFileSync(file, JSON.stringify(superUser), { mode: 0o600 });
+  return superUser;
 }
 
 /**
@@ -143,15 +194,16 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const port = options.port ?? saved?.port ?? (await freePort());
   const controllerPort = saved?.controllerPort ?? (await freePort());
   const formatted = existsSync(join(dir, "data", "meta.properties"));
+  const superUser = options.scram ? superUserFor(dir) : undefined;
   const bootstrapServers = `127.0.0.1:${port}`;
   const classpath = join(libs, "*");
-  writeFileSync(join(dir, "server.properties"), serverProperties(dir, port, controllerPort));
+  writeFileSync(join(dir, "server.properties"), serverProperties(dir, port, controllerPort, superUser));
   writeFileSync(join(dir, "log4j2.properties"), log4jConfig);
   const javaArgs = [...jvmOptions, `-Dlog4j2.configurationFile=${join(dir, "log4j2.properties")}`, "-cp", classpath];
 
   if (!formatted) {
     try {
-      await formatStorage(javaArgs, dir);
+      await formatStorage(javaArgs, dir, superUser);
     } catch (error) {
       if (!persistent) rmSync(dir, { recursive: true, force: true });
       throw error;
@@ -168,7 +220,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     });
     broker = started;
     try {
-      await waitFor(() => brokerAnswers(bootstrapServers), {
+      await waitFor(() => brokerAnswers(bootstrapServers, superUser), {
         what: `Kafka broker on ${bootstrapServers}`,
         timeoutMs: options.startTimeoutMs ?? 60_000,
         abortReason: () => {
@@ -200,6 +252,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   return {
     bootstrapServers,
     port,
+    sasl: superUser,
     dir,
     halt: async ({ crash = false } = {}) => {
       if (crash) await broker?.kill();

@@ -46,4 +46,25 @@ describe("startKafka", () => {
       await Promise.all([first.stop(), second.stop()]);
     }
   });
+
+  it("with scram: serves SASL/SCRAM-SHA-512 only, with its super user allowed and a wrong password refused", async () => {
+    const broker = await startKafka({ scram: true });
+    const admin = (password: string) =>
+      new Admin({
+        clientId: "fixture-scram",
+        bootstrapBrokers: [broker.bootstrapServers],
+        retries: 0,
+        sasl: { mechanism: "SCRAM-SHA-512", username: broker.sasl!.username, password },
+      });
+    const superUser = admin(broker.sasl!.password);
+    const impostor = admin(`${broker.sasl!.password}-wrong`);
+    try {
+      await superUser.createTopics({ topics: ["fixture-scram"], partitions: 1, replicas: 1 });
+      expect(await superUser.listTopics()).toContain("fixture-scram");
+      await expect(impostor.listTopics()).rejects.toThrow();
+    } finally {
+      await Promise.all([superUser.close(), impostor.close()]);
+      await broker.stop();
+    }
+  });
 });

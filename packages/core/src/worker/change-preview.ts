@@ -95,7 +95,9 @@ export async function recordPreview(
       message: demote ? `${describePreview(preview)}; held for review` : describePreview(preview),
       details: { steps: preview.steps, destructive: preview.destructive, ...preview.details },
     });
-    if (job.phase === "preview" || demote) await tx.deleteJob(change.id);
+    // The stored job, not ours: an approval during a review preview replaces it with the apply job,
+    // which the same worker may already be running; deleting that would strand the change in APPLYING.
+    if (current.phase === "preview" || demote) await tx.deleteJob(change.id);
     return demote;
   });
   deps.notifier.changeUpdated(change.id);
@@ -125,7 +127,8 @@ export async function previewForReview(
         message: `preview unavailable: ${classifyFailure(error).message}`,
         details: null,
       });
-      await tx.deleteJob(change.id);
+      // Only the preview job: an approval may have replaced it with the apply job meanwhile.
+      if ((await tx.getJob(change.id))?.phase === "preview") await tx.deleteJob(change.id);
     });
     deps.notifier.changeUpdated(change.id);
   }

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KafkaSettings, suggestPartitions } from "../src/index.ts";
 
-/** The rows of the worked-examples table in the README, as numbers. */
+/** The rows of the worked-examples table in docs/kafka.md, as numbers. */
 function exampleRows(): number[][] {
-  const readme = readFileSync(join(import.meta.dirname, "../README.md"), "utf8");
+  const readme = readFileSync(join(import.meta.dirname, "../../../docs/kafka.md"), "utf8");
   const table = /<!-- partition-examples -->([\s\S]*?)<!-- \/partition-examples -->/.exec(readme)?.[1] ?? "";
   return table
     .split("\n")
@@ -18,7 +18,7 @@ function exampleRows(): number[][] {
     );
 }
 
-describe("README worked examples", () => {
+describe("docs/kafka.md worked examples", () => {
   const cluster = KafkaSettings.parse({ clusters: { c: { bootstrapServers: ["b:9092"] } } }).clusters.c!;
   const rows = exampleRows();
 

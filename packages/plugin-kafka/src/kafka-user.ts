@@ -1,0 +1,41 @@
+import { definePlugin } from "@plinth/core";
+import { KafkaSettings } from "./cluster-settings.ts";
+import { resolveUserDefaults } from "./user-defaults.ts";
+import { userProgram } from "./user-program.ts";
+import { reviewUser, userReviewPolicy } from "./user-review.ts";
+import { UserSpec } from "./user-spec.ts";
+import { validateUser } from "./user-validate.ts";
+import { findUnmanagedUser, listScramUsers, verifyUser, verifyUserGone } from "./user-verify.ts";
+
+/**
+ * `kafka.user`: a SCRAM-SHA-512 user on one of the configured clusters,
+ * with a password Plinth generates (a secret output, revealed only through
+ * RevealSecret and rotated by raising `rotation`) and ACLs for reading
+ * and/or writing all topics or those of a prefix, verified on the cluster.
+ */
+export const kafkaUser = definePlugin<UserSpec, KafkaSettings>({
+  type: "kafka.user",
+  version: "1.0.0",
+  description:
+    "A Kafka SCRAM-SHA-512 user with a generated password (secret, rotated on request) and read/write ACLs on all topics or a prefix.",
+  settings: KafkaSettings,
+  spec: UserSpec,
+  // SCRAM user names are case-sensitive and global to a cluster.
+  identity: (name, spec) => `${spec.cluster}/${name}`,
+  defaults: (name, spec) => resolveUserDefaults(name, spec),
+  validate: (name, next, previous, ctx) => validateUser(name, next, previous, ctx.settings),
+  findUnmanaged: (name, spec, ctx) => findUnmanagedUser(name, spec, ctx.settings),
+  inventoryScopes: (ctx) => Object.keys(ctx.settings.clusters),
+  inventory: async (cluster, ctx) =>
+    (await listScramUsers(ctx.settings, cluster)).map((user) => ({
+      name: user.name,
+      identity: `${cluster}/${user.name}`,
+      observed: { mechanisms: user.mechanisms },
+    })),
+  review: (input, ctx) => reviewUser(input, ctx.settings),
+  reviewPolicy: userReviewPolicy,
+  program: userProgram,
+  secretOutputs: ["password"],
+  verify: verifyUser,
+  verifyGone: verifyUserGone,
+});

@@ -1,0 +1,160 @@
+import type * as crypto from "node:crypto";
+import type * as platformatic from "@platformatic/kafka";
+import * as pulumi from "@pulumi/pulumi";
+
+/** How the provider host reaches the cluster: the admin client options of `adminOptions`, as plain data. */
+export interface CredentialConnection {
+  bootstrapServers: string[];
+  sasl?: { mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512"; username: string; password: string };
+  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
+}
+
+interface CredentialInputs {
+  username: string;
+  iterations: number;
+  /** Password generation: a different value makes a new password. */
+  generation: number;
+  connection: CredentialConnection;
+}
+
+interface CredentialOutputs extends CredentialInputs {
+  password: string;
+}
+
+/**
+ * Runs `use` with a connection to the first bootstrap server that answers,
+ * in Pulumi's provider host (these functions are serialized into the state,
+ * so they require() their modules at call time).
+ */
+async function withConnection<T>(
+  settings: CredentialConnection,
+  use: (connection: platformatic.Connection, kafka: typeof platformatic) => Promise<T>,
+): Promise<T> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved through the engine's NODE_PATH
+  const kafka = require("@platformatic/kafka") as typeof platformatic;
+  let lastError: unknown;
+  for (const server of settings.bootstrapServers) {
+    const colon = server.lastIndexOf(":");
+    const connection = new kafka.Connection("plinth-plugin-kafka", {
+      connectTimeout: 10_000,
+      requestTimeout: 10_000,
+      ...(settings.tls && { tls: settings.tls }),
+      ...(settings.sasl && { sasl: settings.sasl }),
+    });
+    try {
+      await connection.connect(server.slice(0, colon).replace(/^\[|\]$/g, ""), Number(server.slice(colon + 1)));
+      return await use(connection, kafka);
+    } catch (error) {
+      lastError = error;
+    } finally {
+      await connection.close();
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+/**
+ * Upserts the user's SCRAM-SHA-512 credential with Kafka's
+ * AlterUserScramCredentials (salt and salted password per RFC 5802, as
+ * Kafka's own tools compute them), or deletes it (already gone is fine).
+ */
+async function alterCredential(inputs: CredentialInputs, change: { upsert: string } | { delete: true }): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in Pulumi's CommonJS provider host
+  const { pbkdf2Sync, randomBytes } = require("node:crypto") as typeof crypto;
+  const sha512 = 2;
+  await withConnection(inputs.connection, async (connection, kafka) => {
+    if ("upsert" in change) {
+      const salt = randomBytes(32);
+      const saltedPassword = pbkdf2Sync(change.upsert, salt, inputs.iterations, 64, "sha512");
+      await kafka.alterUserScramCredentialsV0.api.async(
+        connection,
+        [],
+        [{ name: inputs.username, mechanism: sha512, iterations: inputs.iterations, salt, saltedPassword }],
+      );
+      return;
+    }
+    try {
+      await kafka.alterUserScramCredentialsV0.api.async(connection, [{ name: inputs.username, mechanism: sha512 }], []);
+    } catch (error) {
+      // RESOURCE_NOT_FOUND (91): already gone, which is what a delete wants.
+      if (!JSON.stringify((error as { response?: unknown }).response ?? {}).includes('"errorCode":91')) throw error;
+    }
+  });
+}
+
+/** Whether the cluster still holds the user's SCRAM-SHA-512 credential. Read-only. */
+async function credentialExists(inputs: CredentialInputs): Promise<boolean> {
+  return await withConnection(inputs.connection, async (connection, kafka) => {
+    const response = await kafka.describeUserScramCredentialsV0.api.async(connection, null);
+    return response.results.some(
+      (result) => result.user === inputs.username && result.credentialInfos.some((info) => info.mechanism === 2),
+    );
+  });
+}
+
+function newPassword(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in Pulumi's CommonJS provider host
+  const { randomBytes } = require("node:crypto") as typeof crypto;
+  // 256 random bits, base64url: 43 characters every SCRAM client takes as they are.
+  return randomBytes(32).toString("base64url");
+}
+
+const credentialProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: CredentialInputs) {
+    const password = newPassword();
+    await alterCredential(inputs, { upsert: password });
+    return { id: inputs.username, outs: { ...inputs, password } satisfies CredentialOutputs };
+  },
+  async diff(_id: string, olds: CredentialOutputs, news: CredentialInputs) {
+    const replaces = olds.username === news.username ? [] : ["username"];
+    const changes =
+      replaces.length > 0 ||
+      olds.generation !== news.generation ||
+      olds.iterations !== news.iterations ||
+      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+  async update(_id: string, olds: CredentialOutputs, news: CredentialInputs) {
+    // New connection settings alone (e.g. Plinth's own password rotated) keep the user's password.
+    const rotate = olds.generation !== news.generation || olds.iterations !== news.iterations;
+    const password = rotate ? newPassword() : olds.password;
+    if (rotate) await alterCredential(news, { upsert: password });
+    return { outs: { ...news, password } satisfies CredentialOutputs };
+  },
+  // Refresh: a credential removed behind Plinth's back is gone from the state too, so the next apply
+  // (a reconcile) creates it again, with a new password: Kafka cannot give the old one back.
+  async read(id: string, props: CredentialOutputs) {
+    return (await credentialExists(props)) ? { id, props } : { id: "", props: {} };
+  },
+  async delete(_id: string, olds: CredentialOutputs) {
+    await alterCredential(olds, { delete: true });
+  },
+};
+
+/**
+ * A user's SCRAM-SHA-512 credential with a password made here, once per
+ * `generation`: Pulumi runs the program on every apply and refresh, so a
+ * password made by the program would change every time; this one lives in
+ * the stack's state (encrypted: `password` and `connection` are secret) and
+ * changes only when `generation` does. The Kafka provider's own
+ * UserScramCredential is not used: it panics on a password that is not known
+ * yet, which is every preview of a create or a rotation.
+ */
+export class ScramCredential extends pulumi.dynamic.Resource {
+  declare readonly username: pulumi.Output<string>;
+  declare readonly password: pulumi.Output<string>;
+  constructor(
+    name: string,
+    args: { username: string; iterations: number; generation: number; connection: CredentialConnection },
+    options: pulumi.CustomResourceOptions = {},
+  ) {
+    super(
+      credentialProvider,
+      name,
+      { ...args, connection: pulumi.secret(args.connection), password: undefined },
+      { ...options, additionalSecretOutputs: ["password", "connection"] },
+      "plinth",
+      "ScramCredential",
+    );
+  }
+}

@@ -1,0 +1,52 @@
+import * as kafka from "@pulumi/kafka";
+import { clusterProviderArgs } from "./cluster-provider.ts";
+import type { ClusterSettings } from "./cluster-settings.ts";
+import { adminOptions } from "./kafka-admin.ts";
+import { ScramCredential } from "./scram-credential.ts";
+import { aclKey, userAcls, userPrincipal } from "./user-acls.ts";
+import { type UserSpec, userScramIterations, userScramMechanism } from "./user-spec.ts";
+
+/**
+ * Declares the user's SCRAM credential with its generated password (a
+ * dynamic resource, see `ScramCredential`), the cluster's Kafka provider and
+ * one ALLOW ACL per rule of `userAcls`, and returns the outputs (see `userProgram`).
+ */
+export function declareUser(name: string, spec: UserSpec, cluster: ClusterSettings) {
+  const provider = new kafka.Provider(spec.cluster, clusterProviderArgs(cluster));
+  const admin = adminOptions(cluster);
+  const credential = new ScramCredential(name, {
+    username: name,
+    iterations: userScramIterations,
+    generation: spec.rotation,
+    connection: {
+      bootstrapServers: cluster.bootstrapServers,
+      ...(cluster.sasl && { sasl: cluster.sasl }),
+      ...(admin.tls && {
+        tls: JSON.parse(JSON.stringify(admin.tls)) as { rejectUnauthorized: boolean },
+      }),
+    },
+  });
+  for (const acl of userAcls(spec)) {
+    new kafka.Acl(
+      aclKey(acl),
+      {
+        aclPrincipal: userPrincipal(name),
+        aclHost: "*",
+        aclOperation: acl.operation,
+        aclPermissionType: "Allow",
+        aclResourceType: acl.resourceType,
+        aclResourceName: acl.resourceName,
+        resourcePatternTypeFilter: acl.patternType,
+      },
+      { provider },
+    );
+  }
+  return {
+    username: credential.username,
+    mechanism: userScramMechanism,
+    rotation: spec.rotation,
+    cluster: spec.cluster,
+    bootstrapServers: cluster.bootstrapServers,
+    password: credential.password,
+  };
+}

@@ -1,0 +1,146 @@
+import type { Admin } from "@platformatic/kafka";
+import type { VerifyInput, VerifyResult } from "@plinth/core";
+import type { ClusterSettings, KafkaSettings } from "./cluster-settings.ts";
+import { withAdmin } from "./kafka-admin.ts";
+import { describeScramUsers } from "./scram-users.ts";
+import { type UserAcl, aclKey, describeAcl, userAcls, userPrincipal } from "./user-acls.ts";
+import { type UserSpec, userScramMechanism } from "./user-spec.ts";
+
+/** The ALLOW ACLs the cluster holds for `name` on topics and groups, in `UserAcl` form (others are listed apart). */
+async function clusterAcls(admin: Admin, name: string): Promise<{ known: UserAcl[]; other: string[] }> {
+  const { AclOperations, AclPermissionTypes, ResourcePatternTypes, ResourceTypes } =
+    await import("@platformatic/kafka");
+  const resources = await admin.describeAcls({
+    filter: {
+      resourceType: ResourceTypes.ANY,
+      resourceName: null,
+      resourcePatternType: ResourcePatternTypes.ANY,
+      principal: userPrincipal(name),
+      host: null,
+      operation: AclOperations.ANY,
+      permissionType: AclPermissionTypes.ANY,
+    },
+  });
+  const known: UserAcl[] = [];
+  const other: string[] = [];
+  for (const resource of resources) {
+    for (const acl of resource.acls) {
+      const resourceType =
+        resource.resourceType === ResourceTypes.TOPIC
+          ? "Topic"
+          : resource.resourceType === ResourceTypes.GROUP
+            ? "Group"
+            : undefined;
+      const patternType =
+        resource.resourcePatternType === ResourcePatternTypes.LITERAL
+          ? "Literal"
+          : resource.resourcePatternType === ResourcePatternTypes.PREFIXED
+            ? "Prefixed"
+            : undefined;
+      const operation =
+        acl.operation === AclOperations.READ ? "Read" : acl.operation === AclOperations.WRITE ? "Write" : undefined;
+      if (
+        resourceType &&
+        patternType &&
+        operation &&
+        acl.permissionType === AclPermissionTypes.ALLOW &&
+        acl.host === "*"
+      ) {
+        known.push({ resourceType, patternType, resourceName: resource.resourceName, operation });
+      } else {
+        other.push(`${resource.resourceName} (type ${resource.resourceType}, operation ${acl.operation})`);
+      }
+    }
+  }
+  return { known, other };
+}
+
+/** What the cluster holds for the user: its SCRAM mechanisms and ACLs. Read-only. */
+async function observeUser(cluster: ClusterSettings, name: string) {
+  const users = await describeScramUsers(cluster);
+  const acls = await withAdmin(cluster, (admin) => clusterAcls(admin, name));
+  return { credentials: users.get(name) ?? [], ...acls };
+}
+
+/**
+ * Checks the user as the cluster sees it, independently of Pulumi: a
+ * SCRAM-SHA-512 credential exists (Kafka never reveals the password, so a
+ * rotation is proven by the clients, not here), and the user's ACLs are
+ * exactly those the spec stands for. Must not change anything.
+ */
+export async function verifyUser({
+  name,
+  spec,
+  settings,
+}: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
+  const cluster = settings.clusters[spec.cluster];
+  if (!cluster) return { ready: false, message: `unknown cluster "${spec.cluster}"` };
+  try {
+    const observed = await observeUser(cluster, name);
+    const problems: string[] = [];
+    if (!observed.credentials.some((credential) => credential.mechanism === userScramMechanism)) {
+      problems.push(`no ${userScramMechanism} credential`);
+    }
+    const expected = new Map(userAcls(spec).map((acl) => [aclKey(acl), acl]));
+    const actual = new Map(observed.known.map((acl) => [aclKey(acl), acl]));
+    for (const [key, acl] of expected) if (!actual.has(key)) problems.push(`missing ${describeAcl(acl)}`);
+    for (const [key, acl] of actual) if (!expected.has(key)) problems.push(`unexpected ${describeAcl(acl)}`);
+    for (const other of observed.other) problems.push(`unexpected ACL on ${other}`);
+    if (problems.length > 0) return { ready: false, message: `user "${name}": ${problems.join("; ")}` };
+    return {
+      ready: true,
+      message: `user "${name}" has a ${userScramMechanism} credential and ${expected.size} ACL(s) as specified`,
+    };
+  } catch (error) {
+    return { ready: false, message: `cluster "${spec.cluster}" unreachable: ${(error as Error).message}` };
+  }
+}
+
+/** After a delete: no SCRAM credential and no ACL left for the user. Must not change anything. */
+export async function verifyUserGone({
+  name,
+  spec,
+  settings,
+}: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
+  const cluster = settings.clusters[spec.cluster];
+  if (!cluster) return { ready: false, message: `unknown cluster "${spec.cluster}"` };
+  try {
+    const observed = await observeUser(cluster, name);
+    const left = observed.known.length + observed.other.length;
+    if (observed.credentials.length > 0 || left > 0) {
+      return {
+        ready: false,
+        message: `user "${name}" still has ${observed.credentials.length} credential(s) and ${left} ACL(s)`,
+      };
+    }
+    return { ready: true, message: `user "${name}" has no credential and no ACL on cluster "${spec.cluster}"` };
+  } catch (error) {
+    return { ready: false, message: `cannot reach cluster "${spec.cluster}": ${(error as Error).message}` };
+  }
+}
+
+/** A SCRAM user on the cluster that Plinth does not manage yet, before a create: creating would take it over. */
+export async function findUnmanagedUser(
+  name: string,
+  spec: UserSpec,
+  settings: KafkaSettings,
+): Promise<string | undefined> {
+  const cluster = settings.clusters[spec.cluster];
+  // Plinth's own user exists by definition; validate refuses it with the reason (RESERVED_USER_NAME).
+  if (!cluster || name === cluster.sasl?.username) return undefined;
+  const users = await describeScramUsers(cluster);
+  if (!users.has(name)) return undefined;
+  return `user "${name}" already has SCRAM credentials on cluster ${spec.cluster} but Plinth does not manage it: creating it here would replace its password under the clients using it; pick another name, or remove the user from the cluster first`;
+}
+
+/** The SCRAM users a cluster holds, for the cluster view. Read-only. */
+export async function listScramUsers(settings: KafkaSettings, clusterName: string) {
+  const cluster = settings.clusters[clusterName];
+  if (!cluster) {
+    throw new Error(`unknown cluster "${clusterName}"; known: ${Object.keys(settings.clusters).join(", ")}`);
+  }
+  const users = await describeScramUsers(cluster);
+  return [...users.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, credentials]) => ({ name, mechanisms: credentials.map((credential) => credential.mechanism) }));
+}

@@ -1,0 +1,231 @@
+import { Admin } from "@platformatic/kafka";
+import { ChangeStatus, Code, ConnectError, ResourceStatus, createPlinthClient, fieldViolations } from "@plinth/sdk";
+import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kafkaPluginModule, startRealService } from "../../core/test/support/real-service.ts";
+import { type TestService, principals } from "../../core/test/support/test-service.ts";
+import type { UserSpecInput } from "../src/index.ts";
+import { describeScramUsers } from "../src/scram-users.ts";
+import { KafkaSettings } from "../src/cluster-settings.ts";
+import { consumeAs, deleteCredentialOutOfBand, produceAs, refusal } from "./support/scram-clients.ts";
+
+// Everything real: Plinth's server and worker, the Pulumi engine with the Kafka provider and the
+// password's dynamic provider, and a broker that authenticates with SCRAM and enforces ACLs.
+describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_000 }, () => {
+  let broker: KafkaBroker;
+  let service: TestService;
+  let settings: KafkaSettings;
+  beforeAll(async () => {
+    broker = await startKafka({ scram: true });
+    settings = KafkaSettings.parse({
+      clusters: { local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, sasl: broker.sasl } },
+    });
+    const admin = new Admin({ clientId: "user-test", bootstrapBrokers: [broker.bootstrapServers], sasl: broker.sasl });
+    try {
+      await admin.createTopics({ topics: ["orders.placed", "audit.log"], partitions: 1, replicas: 1 });
+    } finally {
+      await admin.close();
+    }
+    const plugin = (exportName: string) => ({ module: kafkaPluginModule, export: exportName, settings });
+    service = await startRealService(broker.bootstrapServers, {
+      config: { plugins: [plugin("kafkaTopic"), plugin("kafkaUser")] },
+    });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await broker?.stop();
+  });
+
+  const as = (who: keyof typeof principals) =>
+    createPlinthClient({ baseUrl: service.url, token: principals[who].token });
+  const user = (spec: Partial<UserSpecInput> = {}): UserSpecInput => ({
+    cluster: "local",
+    owner: { team: "payments", contact: "#payments" },
+    access: [{ topics: { prefix: "orders." }, operations: "read-write" }],
+    ...spec,
+  });
+  const scramUsers = async () => [...(await describeScramUsers(settings.clusters.local!)).keys()];
+
+  it("creates users whose passwords work on the broker, repairs drift, rotates, refuses going back, deletes", async () => {
+    const alice = as("requester");
+    const reviewer = as("reviewer");
+
+    // Write access needs a reviewer; then the user exists on the broker.
+    const created = await alice.apply("kafka.user", "orders-app", user());
+    expect(created.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(created.change?.reviewReasons.join(" ")).toContain('write on topics prefixed "orders."');
+    // The reviewer reads the engine's preview first: four resources to create.
+    const preview = await waitFor(
+      async () => {
+        const { change } = await reviewer.changes.getChange({ id: created.change!.id });
+        if (!change?.preview) throw new Error("no preview yet");
+        return change.preview;
+      },
+      { what: "the preview of the new user", timeoutMs: 120_000 },
+    );
+    expect(preview.steps).toMatchObject({ create: 4 });
+    await reviewer.changes.approveChange({ id: created.change!.id, comment: "orders service" });
+    expect((await alice.waitForChange(created.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const resource = await alice.get("kafka.user", "orders-app");
+    expect(resource.outputs).toMatchObject({ username: "orders-app", mechanism: "SCRAM-SHA-512", rotation: 0 });
+    expect(JSON.stringify(resource.outputs)).not.toContain("password");
+    expect(resource.secretOutputKeys).toEqual(["password"]);
+    expect(await scramUsers()).toContain("orders-app");
+
+    // The password only comes out of RevealSecret, for the owning team.
+    const reveal = async () =>
+      (await alice.resources.revealSecret({ type: "kafka.user", name: "orders-app", key: "password" })).value?.kind
+        .value as string;
+    const first = await reveal();
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const outsider = await as("outsider")
+      .resources.revealSecret({ type: "kafka.user", name: "orders-app", key: "password" })
+      .catch((error: unknown) => ConnectError.from(error));
+    expect(outsider).toMatchObject({ code: Code.PermissionDenied });
+
+    const login = { username: "orders-app", password: first };
+    await produceAs(broker.bootstrapServers, login, "orders.placed", "order-1");
+    expect(await consumeAs(broker.bootstrapServers, login, "orders.placed", "orders-app.billing", "order-1")).toBe(
+      "order-1",
+    );
+    // Outside its prefix the broker refuses it.
+    expect(await refusal(produceAs(broker.bootstrapServers, login, "audit.log", "x"))).toContain(
+      "TOPIC_AUTHORIZATION_FAILED",
+    );
+
+    // Read-only on a prefix is approved automatically; it reads but the broker refuses its writes.
+    const reader = await alice.apply(
+      "kafka.user",
+      "orders-reader",
+      user({ access: [{ topics: { prefix: "orders." }, operations: "read" }] }),
+    );
+    expect(reader.change?.status).not.toBe(ChangeStatus.PENDING_REVIEW);
+    expect((await alice.waitForChange(reader.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const readerLogin = {
+      username: "orders-reader",
+      password: (await alice.resources.revealSecret({ type: "kafka.user", name: "orders-reader", key: "password" }))
+        .value?.kind.value as string,
+    };
+    expect(
+      await consumeAs(broker.bootstrapServers, readerLogin, "orders.placed", "orders-reader.audit", "order-1"),
+    ).toBe("order-1");
+    expect(await refusal(produceAs(broker.bootstrapServers, readerLogin, "orders.placed", "forged"))).toContain(
+      "TOPIC_AUTHORIZATION_FAILED",
+    );
+
+    // Drift: the credential is deleted by hand; a reconcile recreates it (with a new password).
+    await deleteCredentialOutOfBand(broker.bootstrapServers, broker.sasl!, "orders-reader");
+    expect(await scramUsers()).not.toContain("orders-reader");
+    const repair = await alice.resources.reconcileResource({
+      type: "kafka.user",
+      name: "orders-reader",
+      requestId: "repair-reader",
+    });
+    expect((await alice.waitForChange(repair.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    expect(await scramUsers()).toContain("orders-reader");
+    const repaired = (
+      await alice.resources.revealSecret({ type: "kafka.user", name: "orders-reader", key: "password" })
+    ).value?.kind.value as string;
+    expect(repaired).not.toBe(readerLogin.password);
+    await expect(
+      consumeAs(
+        broker.bootstrapServers,
+        { username: "orders-reader", password: repaired },
+        "orders.placed",
+        "orders-reader.audit",
+        "order-1",
+      ),
+    ).resolves.toBe("order-1");
+
+    // Re-applying the same spec changes nothing, so the password stays.
+    expect((await alice.apply("kafka.user", "orders-app", user())).noOp).toBe(true);
+    expect(await reveal()).toBe(first);
+
+    // Rotation: a new password, auto-approved; the old one is refused, the new one works.
+    const rotated = await alice.apply("kafka.user", "orders-app", user({ rotation: 1 }));
+    expect(rotated.change?.status).not.toBe(ChangeStatus.PENDING_REVIEW);
+    expect((await alice.waitForChange(rotated.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const second = await reveal();
+    expect(second).not.toBe(first);
+    expect(await refusal(produceAs(broker.bootstrapServers, login, "orders.placed", "stale"))).toMatch(
+      /SASL_AUTHENTICATION_FAILED|[Aa]uthentication failed/,
+    );
+    await produceAs(broker.bootstrapServers, { username: "orders-app", password: second }, "orders.placed", "order-2");
+
+    // Rotation never goes back.
+    const back = await alice.apply("kafka.user", "orders-app", user({ rotation: 0 })).catch((error: unknown) => error);
+    expect(ConnectError.from(back).code).toBe(Code.FailedPrecondition);
+    expect(fieldViolations(back).map((violation) => violation.field)).toEqual(["rotation"]);
+
+    // Delete: the plugin asks no review, but the service's global policy (DELETE: 1 by default) does.
+    const deletion = await alice.delete("kafka.user", "orders-app");
+    expect(deletion.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(deletion.change?.reviewReasons.join(" ")).not.toContain("grants");
+    await waitFor(
+      async () => {
+        const { change } = await reviewer.changes.getChange({ id: deletion.change!.id });
+        if (!change?.preview) throw new Error("no preview yet");
+      },
+      { what: "the preview of the delete", timeoutMs: 60_000 },
+    );
+    await reviewer.changes.approveChange({ id: deletion.change!.id, comment: "retired" });
+    const deleted = await alice.waitForChange(deletion.change!.id);
+    expect(deleted.status).toBe(ChangeStatus.SUCCEEDED);
+    expect((await alice.get("kafka.user", "orders-app")).status).toBe(ResourceStatus.DELETED);
+    expect(await scramUsers()).not.toContain("orders-app");
+    expect(
+      await refusal(
+        produceAs(broker.bootstrapServers, { username: "orders-app", password: second }, "orders.placed", "gone"),
+      ),
+    ).toMatch(/SASL_AUTHENTICATION_FAILED|[Aa]uthentication failed/);
+  });
+
+  it("refuses bad specs with INVALID_ARGUMENT and field paths, persisting nothing", async () => {
+    const alice = as("requester");
+    const cases: [string, Record<string, unknown>, string[]][] = [
+      ["bad-cluster", user({ cluster: "nowhere" }), ["cluster"]],
+      [
+        "bad-prefix",
+        user({ access: [{ topics: { prefix: "orders/*" }, operations: "read" }] }),
+        ["access.0.topics.prefix"],
+      ],
+      ["bad-operation", { ...user(), access: [{ topics: "all", operations: "admin" }] }, ["spec.access.0.operations"]],
+      ["bad-topics", { ...user(), access: [{ topics: "everything", operations: "read" }] }, ["spec.access.0.topics"]],
+      ["no-access", user({ access: [] }), ["spec.access"]],
+      ["unknown-field", { ...user(), password: "chosen" }, ["spec.password"]],
+      ["negative-rotation", user({ rotation: -1 }), ["spec.rotation"]],
+      [
+        "duplicate",
+        user({
+          access: [
+            { topics: "all", operations: "read" },
+            { topics: "all", operations: "write" },
+          ],
+        }),
+        ["access.1.topics"],
+      ],
+      ["bad name!", user(), ["name"]],
+      [broker.sasl!.username, user(), ["name"]],
+    ];
+    for (const [index, [name, spec, fields]] of cases.entries()) {
+      const error = await alice.resources
+        .applyResource({ type: "kafka.user", name, spec: spec as never, requestId: `bad-${index}` })
+        .catch((caught: unknown) => caught);
+      expect(ConnectError.from(error).code, name).toBe(Code.InvalidArgument);
+      expect(
+        fieldViolations(error).map((violation) => violation.field),
+        name,
+      ).toEqual(fields);
+    }
+    // Schema errors carry the request's path ("spec. ..."); the plugin's rules name spec fields and "name".
+    const names = new Set(cases.map(([name]) => name));
+    const { resources } = await alice.resources.listResources({ type: "kafka.user" });
+    expect(resources.filter((resource) => names.has(resource.name))).toEqual([]);
+    const { changes } = await alice.changes.listChanges({});
+    expect(changes.filter((change) => names.has(change.name))).toEqual([]);
+    for (const [name] of cases) {
+      const missing = await alice.get("kafka.user", name).catch((error: unknown) => ConnectError.from(error));
+      expect(missing, name).toMatchObject({ code: Code.NotFound });
+    }
+  });
+});
