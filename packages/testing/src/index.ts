@@ -4,3 +4,6 @@ export { startPostgres, type PostgresServer, type StartPostgresOptions } from ".
 export { MissingToolError, cacheDir, pulumiBinDir, pulumiEnv, repoRoot, toolchainVersions } from "./toolchain.ts";
 export { waitFor, type WaitForOptions } from "./wait-for.ts";
 export type * from "./contract/types.ts";
+export { createTestService, defaultPrincipals } from "./contract/create-test-service.ts";
+export { runProgram } from "./contract/run-program.ts";
+export { describePluginContract } from "./contract/describe-plugin-contract.ts";

@@ -44,7 +44,7 @@ export interface TestServiceOptions {
   /**
    * Who may call; keys become the names of `clients`. Default:
    * `requester` (alice, team payments), `teammate` (amir, payments),
-   * `outsider` (olga, search), `reviewer` (rita, platform), `admin` (ada, platform).
+   * `outsider` (olga, search), `reviewer` (rita, platform), `reviewer2` (raj, platform), `admin` (ada, platform).
    */
   principals?: Record<string, TestPrincipal>;
   /** Data directory (store, Pulumi state); default a fresh temporary one, removed by `close`. */
@@ -227,11 +227,3 @@ export interface PluginContractFixtures {
   /** The lifecycle against real infrastructure; omit for pure checks only. */
   real?: RealContractFixture;
 }
-
-/*
- * Signatures (implemented in the sibling modules, exported from "@plinth/testing"):
- *
- *   createTestService(options: TestServiceOptions): Promise<TestService>
- *   runProgram(plugin: AnyPlugin, spec: JsonRecord, options?: RunProgramOptions): Promise<ProgramRun>
- *   describePluginContract(plugin: AnyPlugin, fixtures: PluginContractFixtures): void   // call at a test file's top level
- */
