@@ -1,4 +1,11 @@
-import { ChangeStatus, ResourceStatus, type Change, type PlinthClient, type Resource } from "@plinth/sdk";
+import {
+  ChangeStatus,
+  ResourceStatus,
+  isFinalChangeStatus,
+  type Change,
+  type PlinthClient,
+  type Resource,
+} from "@plinth/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../wait-for.ts";
 import { createTestService } from "./create-test-service.ts";
@@ -133,17 +140,47 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       settings: running().infra.settings,
     });
 
-    /** Approves as reviewers until the change leaves review, then follows it to the end. */
+    /**
+     * Follows a change to its end, approving it as a reviewer whenever it
+     * waits for review (a plugin may ask for review at submit time, or after
+     * the engine's preview shows something destructive).
+     */
     async function settle(change: Change | undefined): Promise<Change> {
       if (!change) throw new Error("the server returned no change");
       const { service: s } = running();
-      let current = change;
-      for (const reviewer of ["reviewer", "reviewer2", "admin"]) {
-        if (current.status !== ChangeStatus.PENDING_REVIEW) break;
-        const approved = await s.client(reviewer).changes.approveChange({ id: current.id, comment: "contract suite" });
-        current = approved.change ?? current;
+      const reviewers = ["reviewer", "reviewer2", "admin"];
+      // The change's own story, for the failure message.
+      const story: string[] = [];
+      const watching = new AbortController();
+      s.client("requester")
+        .waitForChange(change.id, {
+          signal: watching.signal,
+          onEvent: (event) => story.push(`${event.kind}: ${event.message}`),
+        })
+        .catch(() => undefined);
+      let final: Change;
+      try {
+        final = await waitFor(
+          async () => {
+            const current = (await s.client("requester").changes.getChange({ id: change.id })).change;
+            if (!current) throw new Error(`change ${change.id} not found`);
+            if (current.status === ChangeStatus.PENDING_REVIEW) {
+              const reviewer = reviewers[0];
+              if (!reviewer) throw new Error("still waiting for review after every test reviewer approved");
+              // Refused until the engine's preview is attached: then the next poll tries again.
+              await s.client(reviewer).changes.approveChange({ id: current.id, comment: "contract suite" });
+              reviewers.shift();
+            }
+            if (!isFinalChangeStatus(current.status)) throw new Error(`still ${ChangeStatus[current.status]}`);
+            return current;
+          },
+          { what: `${type}/${name}: change ${change.id} to end`, timeoutMs: stepTimeoutMs },
+        );
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\nits events:\n  ${story.join("\n  ")}`, { cause: error });
+      } finally {
+        watching.abort();
       }
-      const final = await s.client("requester").waitForChange(current.id);
       if (final.status !== ChangeStatus.SUCCEEDED) {
         throw new Error(
           `${type}/${name}: change ${final.id} ended ${ChangeStatus[final.status]}: ${final.lastError || "(no error)"}`,
@@ -163,7 +200,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       return resource;
     }
 
-    it("creates the resource; it is READY and really there", { timeout: stepTimeoutMs }, async () => {
+    it("creates the resource; it is READY and really there", { timeout: stepTimeoutMs * 2 }, async () => {
       const { requester } = running();
       const applied = await requester.apply(type, name, real.create);
       await settle(applied.change);
@@ -171,7 +208,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
     });
 
     if (steps.noOpReapply) {
-      it("re-applying the same spec previews empty and changes nothing", { timeout: stepTimeoutMs }, async () => {
+      it("re-applying the same spec previews empty and changes nothing", { timeout: stepTimeoutMs * 2 }, async () => {
         const { requester } = running();
         const preview = await requester.resources.previewResource({ type, name, spec: asStruct(real.create) });
         expect(preview.differences).toEqual([]);
@@ -185,7 +222,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
 
     if (steps.update && real.update) {
       const update = real.update;
-      it("updates it; the new spec is READY and really there", { timeout: stepTimeoutMs }, async () => {
+      it("updates it; the new spec is READY and really there", { timeout: stepTimeoutMs * 2 }, async () => {
         const { requester } = running();
         const before = await resourceNow(requester);
         const preview = await requester.resources.previewResource({ type, name, spec: asStruct(update) });
@@ -200,7 +237,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       const drift = real.drift;
       it(
         "notices a change made behind its back (DRIFTED); ReconcileResource repairs it",
-        { timeout: stepTimeoutMs * 2 },
+        { timeout: stepTimeoutMs * 4 },
         async () => {
           const { requester } = running();
           await drift(view(await resourceNow(requester)));
@@ -229,7 +266,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
     }
 
     if (steps.delete) {
-      it("deletes it; it is DELETED and really gone", { timeout: stepTimeoutMs }, async () => {
+      it("deletes it; it is DELETED and really gone", { timeout: stepTimeoutMs * 2 }, async () => {
         const { requester } = running();
         const last = view(await resourceNow(requester));
         await settle((await requester.delete(type, name)).change);
