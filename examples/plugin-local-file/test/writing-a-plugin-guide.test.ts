@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { createPlinthClient } from "@plinth/sdk";
 import { waitFor } from "@plinth/testing";
 import { afterAll, describe, expect, it } from "vitest";
@@ -80,11 +81,13 @@ describe("docs/writing-a-plugin.md, run step by step", { timeout: 300_000 }, () 
     expect(example.devDependencies).toMatchObject(shown.devDependencies ?? {});
     symlinkSync(join(import.meta.dirname, "../node_modules"), join(packageDir, "node_modules"));
 
-    const output = execFileSync("bash", ["-c", `${commands[1]!} 2>&1`], {
-      cwd: packageDir,
-      env: shellEnv(),
-      encoding: "utf8",
-    });
+    const output = stripVTControlCharacters(
+      execFileSync("bash", ["-c", `${commands[1]!} 2>&1`], {
+        cwd: packageDir,
+        env: shellEnv(),
+        encoding: "utf8",
+      }),
+    );
     expect(output).toMatch(/Test Files\s+2 passed/);
     expect(output).toMatch(/demo\.greeting plugin contract/);
   });
