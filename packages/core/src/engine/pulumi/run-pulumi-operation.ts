@@ -47,7 +47,10 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
       if (problem) throw new Error(`the program returned malformed outputs: ${problem}`);
       // Listed secret outputs are encrypted in Pulumi's state too, not only in Plinth's store.
       return Object.fromEntries(
-        Object.entries(outputs as Record<string, unknown>).map(([key, value]) => [key, secretKeys.includes(key) ? pulumi.secret(value) : value]),
+        Object.entries(outputs as Record<string, unknown>).map(([key, value]) => [
+          key,
+          secretKeys.includes(key) ? pulumi.secret(value) : value,
+        ]),
       );
     } catch (error) {
       programError ??= error;
