@@ -3,3 +3,7 @@ export { startKafka, type KafkaBroker, type KafkaSuperUser, type StartKafkaOptio
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from "./postgres.ts";
 export { MissingToolError, cacheDir, pulumiBinDir, pulumiEnv, repoRoot, toolchainVersions } from "./toolchain.ts";
 export { waitFor, type WaitForOptions } from "./wait-for.ts";
+export type * from "./contract/types.ts";
+export { createTestService, defaultPrincipals } from "./contract/create-test-service.ts";
+export { runProgram } from "./contract/run-program.ts";
+export { describePluginContract } from "./contract/describe-plugin-contract.ts";

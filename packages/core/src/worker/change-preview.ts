@@ -3,7 +3,7 @@ import type { EngineEvent, EngineRequest } from "../engine/engine.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ChangePreview, ChangeRecord, JobRecord, ResourceRecord } from "../store/records.ts";
 import { classifyFailure } from "./classify-failure.ts";
-import { LeaseLost, type WorkerContext } from "./worker-context.ts";
+import { LeaseLost, type WorkerContext, sameJob } from "./worker-context.ts";
 
 /** The engine request for a change; every request refreshes, so an apply also repairs drift. */
 export function engineRequest(
@@ -63,11 +63,14 @@ export async function recordPreview(
   preview: ChangePreview,
 ): Promise<boolean> {
   const { deps, options } = ctx;
-  const escalate = preview.destructive && change.requiredApprovals < 1;
   const held = await deps.store.transact(async (tx) => {
     const current = await tx.getJob(job.changeId);
     if (!current || current.leaseOwner !== options.id)
       throw new LeaseLost("lease lost before the preview was recorded");
+    // Approved while this preview for reviewers ran: the apply job now in its
+    // place is not ours to end. The preview is still worth showing.
+    const superseded = !sameJob(current, job, options.id);
+    const escalate = !superseded && preview.destructive && change.requiredApprovals < 1;
     const fresh = (await tx.getChange(change.id)) ?? change;
     const now = deps.now().toISOString();
     const demote = escalate && fresh.status === "APPLYING";
@@ -95,9 +98,7 @@ export async function recordPreview(
       message: demote ? `${describePreview(preview)}; held for review` : describePreview(preview),
       details: { steps: preview.steps, destructive: preview.destructive, ...preview.details },
     });
-    // The stored job, not ours: an approval during a review preview replaces it with the apply job,
-    // which the same worker may already be running; deleting that would strand the change in APPLYING.
-    if (current.phase === "preview" || demote) await tx.deleteJob(change.id);
+    if (!superseded && (job.phase === "preview" || demote)) await tx.deleteJob(change.id);
     return demote;
   });
   deps.notifier.changeUpdated(change.id);
@@ -127,8 +128,7 @@ export async function previewForReview(
         message: `preview unavailable: ${classifyFailure(error).message}`,
         details: null,
       });
-      // Only the preview job: an approval may have replaced it with the apply job meanwhile.
-      if ((await tx.getJob(change.id))?.phase === "preview") await tx.deleteJob(change.id);
+      if (sameJob(await tx.getJob(change.id), job, ctx.options.id)) await tx.deleteJob(change.id);
     });
     deps.notifier.changeUpdated(change.id);
   }

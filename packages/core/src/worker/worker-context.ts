@@ -4,7 +4,7 @@ import type { Engine } from "../engine/engine.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
-import type { ChangeRecord } from "../store/records.ts";
+import type { ChangeRecord, JobRecord } from "../store/records.ts";
 
 export interface WorkerOptions {
   /** Unique per process: the lease owner. */
@@ -37,6 +37,15 @@ export interface WorkerContext {
 /** Another worker holds the job now (our lease ran out): drop the work, record nothing. */
 export class LeaseLost extends Error {
   override name = "LeaseLost";
+}
+
+/**
+ * Whether `current` (the job row now) is still the job this worker took. An
+ * approval replaces a running preview job by an apply job under the same
+ * change id (which this same worker may claim): the phase tells them apart.
+ */
+export function sameJob(current: JobRecord | undefined, taken: JobRecord, workerId: string): current is JobRecord {
+  return !!current && current.leaseOwner === workerId && current.phase === taken.phase;
 }
 
 /** Appends a non-status event to a change and wakes its watchers. */

@@ -2,6 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
 import type { JsonObject } from "../domain/types.ts";
 import type { EngineEvent, EngineOutputs } from "../engine/engine.ts";
+import type { VerifyResult } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ChangeRecord, JobRecord } from "../store/records.ts";
 import { computePreview, engineRequest, previewForReview, recordPreview } from "./change-preview.ts";
@@ -125,12 +126,11 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     let last: string;
     for (let round = 1; ; round++) {
       signal.throwIfAborted();
-      const result = await check({
-        name: change.name,
-        spec,
-        outputs,
-        settings: plugin.context.settings,
-      }).catch((error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) }));
+      const result = await boundedCheck(
+        () => check({ name: change.name, spec, outputs, settings: plugin.context.settings }),
+        Math.max(deadline - Date.now(), 1),
+        signal,
+      );
       if (result.ready) {
         const what = deleting ? "verified gone" : "verified";
         await event(change, "verify", `${what}${result.message ? `: ${result.message}` : ""}`, { rounds: round });
@@ -141,7 +141,10 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       await delay(pause, undefined, { signal });
       pause = Math.min(pause * 2, 5_000);
     }
-    throw new VerificationError(`verification did not succeed within ${options.verifyTimeoutMs} ms: ${last}`);
+    const hook = deleting ? "verifyGone" : "verify";
+    throw new VerificationError(
+      `${hook} of plugin ${plugin.definition.type} did not succeed within ${options.verifyTimeoutMs} ms: ${last}`,
+    );
   }
 
   async function process(job: JobRecord, change: ChangeRecord): Promise<void> {
@@ -263,4 +266,32 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       await Promise.allSettled([...active]);
     },
   };
+}
+
+/**
+ * One call of a plugin's verify, never longer than `timeoutMs`: a verify that
+ * hangs must not hold the change (and a worker slot) forever. A throw is a
+ * "not ready" answer with the error's message.
+ */
+async function boundedCheck(
+  check: () => Promise<VerifyResult>,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<VerifyResult> {
+  const late = new AbortController();
+  const stop = AbortSignal.any([signal, late.signal]);
+  try {
+    return await Promise.race([
+      Promise.resolve()
+        .then(check)
+        .catch((error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) })),
+      delay(timeoutMs, undefined, { signal: stop }).then(
+        (): VerifyResult => ({ ready: false, message: `no answer within ${timeoutMs} ms` }),
+        // Stopped: the check answered first, or the change was abandoned.
+        (): VerifyResult => ({ ready: false, message: "stopped" }),
+      ),
+    ]);
+  } finally {
+    late.abort();
+  }
 }

@@ -1,76 +1,79 @@
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineOutputs, EnginePreview } from "../../src/index.ts";
+import type { EnginePreview } from "../../src/index.ts";
+import { watchToEnd } from "../support/connect-helpers.ts";
 import { createFakeEngine } from "../support/fake-engine.ts";
 import { type TestService, startTestService } from "../support/test-service.ts";
 
-/** A promise with its resolver, to hold an engine call until the test lets it go. */
-function gate<T = void>() {
-  let open!: (value: T) => void;
-  const opened = new Promise<T>((resolve) => (open = resolve));
-  return { open, opened };
-}
-
-// A reviewer approving while the preview for reviewers still runs: the approval replaces the preview job
-// with the apply job, which the same worker starts at once. The preview finishing (or failing) afterwards
-// must leave the apply job alone, or the change stays APPLYING forever.
-describe("an approval while the review preview is still running", () => {
+// A reviewer may approve while the preview for reviewers is still running.
+// The preview's late result must not end the apply that the approval started.
+describe("approving a change while its preview for reviewers runs", () => {
   let service: TestService;
-  const previewStarted = gate();
-  const previewMayFinish = gate<EnginePreview>();
-  const applyStarted = gate();
-  const applyMayFinish = gate<EngineOutputs>();
+  let previewStarted!: () => void;
+  let finishPreview!: () => void;
+  const started = new Promise<void>((resolve) => (previewStarted = resolve));
+  const gate = new Promise<void>((resolve) => (finishPreview = resolve));
+  let applyStarted!: () => void;
+  let finishApply!: () => void;
+  const applying = new Promise<void>((resolve) => (applyStarted = resolve));
+  const applyGate = new Promise<void>((resolve) => (finishApply = resolve));
   beforeAll(async () => {
     service = await startTestService({
       engine: createFakeEngine({
-        preview: async () => {
-          previewStarted.open();
-          return await previewMayFinish.opened;
+        preview: async (request): Promise<EnginePreview> => {
+          if (request.resolvedSpec.size === 60) {
+            previewStarted();
+            await gate;
+          }
+          return { steps: { update: 1 }, destructive: false, details: {} };
         },
-        apply: async () => {
-          applyStarted.open();
-          return await applyMayFinish.opened;
+        apply: async (request) => {
+          if (request.resolvedSpec.size === 60) {
+            applyStarted();
+            await applyGate;
+          }
+          return { outputs: { size: request.resolvedSpec.size ?? null }, secretOutputs: {} };
         },
       }),
-      // Create needs a reviewer, so the create gets a review preview.
-      config: { review: { approvals: { CREATE: 1, UPDATE: 0, DELETE: 1 } } },
     });
   });
   afterAll(async () => {
     await service?.close();
   });
 
-  it("applies the change once the preview is recorded", async () => {
+  it("the late preview does not end the apply that the approval started", async () => {
     const alice = service.as("requester");
-    const { change } = await alice.resources.applyResource({
+    const created = await alice.resources.applyResource({
       type: "test.widget",
       name: "raced",
       spec: { size: 10 },
-      requestId: "race-1",
+      requestId: "raced-c",
     });
-    expect(change?.status).toBe(ChangeStatus.PENDING_REVIEW);
-    await previewStarted.opened;
-    await service.as("reviewer").changes.approveChange({ id: change!.id, comment: "quick" });
-    await applyStarted.opened;
-    previewMayFinish.open({ steps: { create: 1 }, destructive: false, details: {} });
-    // Give the preview time to be recorded while the apply still runs.
+    await watchToEnd(alice, created.change!.id);
+    const big = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "raced",
+      spec: { size: 60 },
+      requestId: "raced-big",
+    });
+    expect(big.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    await started;
+    await service.as("reviewer").changes.approveChange({ id: big.change!.id, comment: "fine" });
+    // The preview for reviewers ends while the approved apply is running.
+    await applying;
+    finishPreview();
     await waitFor(
       async () => {
-        const { change: current } = await alice.changes.getChange({ id: change!.id });
-        if (!current?.preview) throw new Error("preview not recorded yet");
+        const { change } = await alice.changes.getChange({ id: big.change!.id });
+        if (!change?.preview) throw new Error("no preview recorded yet");
       },
-      { what: "the preview recorded", timeoutMs: 10_000 },
+      { what: "the late preview recorded", timeoutMs: 10_000 },
     );
-    applyMayFinish.open({ outputs: { name: "raced" }, secretOutputs: {} });
-    const done = await waitFor(
-      async () => {
-        const { change: current } = await alice.changes.getChange({ id: change!.id });
-        if (current?.status !== ChangeStatus.SUCCEEDED) throw new Error(`still ${current?.status}`);
-        return current;
-      },
-      { what: "the change to succeed", timeoutMs: 15_000 },
-    );
-    expect(done.attempts).toBe(1);
+    finishApply();
+    const { change } = await watchToEnd(alice, big.change!.id);
+    expect(change.status).toBe(ChangeStatus.SUCCEEDED);
+    const { resource } = await alice.resources.getResource({ type: "test.widget", name: "raced" });
+    expect(resource?.spec?.size).toBe(60);
   });
 });

@@ -41,10 +41,16 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
   let programError: unknown;
   const program = async (): Promise<Record<string, unknown>> => {
     try {
-      const outputs = (await plugin.program({ name: job.name, spec: job.resolvedSpec, settings: job.settings })) ?? {};
+      const outputs: unknown =
+        (await plugin.program({ name: job.name, spec: job.resolvedSpec, settings: job.settings })) ?? {};
+      const problem = outputsProblem(outputs);
+      if (problem) throw new Error(`the program returned malformed outputs: ${problem}`);
       // Listed secret outputs are encrypted in Pulumi's state too, not only in Plinth's store.
       return Object.fromEntries(
-        Object.entries(outputs).map(([key, value]) => [key, secretKeys.includes(key) ? pulumi.secret(value) : value]),
+        Object.entries(outputs as Record<string, unknown>).map(([key, value]) => [
+          key,
+          secretKeys.includes(key) ? pulumi.secret(value) : value,
+        ]),
       );
     } catch (error) {
       programError ??= error;
@@ -119,4 +125,35 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
   } catch (error) {
     throw new PulumiFailureError(describeFailure(error, { programError, diagnostics, signal }));
   }
+}
+
+/**
+ * Why a program's return value cannot be the resource's outputs (a record of
+ * JSON values or Pulumi Outputs), or undefined when it can. Caught here, the
+ * change fails naming the plugin instead of storing something half-written.
+ */
+function outputsProblem(outputs: unknown): string | undefined {
+  if (outputs === null || typeof outputs !== "object" || Array.isArray(outputs) || pulumi.Output.isInstance(outputs)) {
+    return `expected an object of outputs, got ${Array.isArray(outputs) ? "an array" : typeof outputs}`;
+  }
+  for (const [key, value] of Object.entries(outputs)) {
+    const problem = valueProblem(value, 0);
+    if (problem) return `output "${key}" ${problem}`;
+  }
+  return undefined;
+}
+
+function valueProblem(value: unknown, depth: number): string | undefined {
+  if (typeof value === "bigint" || typeof value === "function" || typeof value === "symbol") {
+    return `is a ${typeof value}, which JSON cannot hold`;
+  }
+  if (!value || typeof value !== "object" || pulumi.Output.isInstance(value) || pulumi.Resource.isInstance(value)) {
+    return undefined;
+  }
+  if (depth > 32) return "is nested too deeply (a cycle?)";
+  for (const inner of Object.values(value)) {
+    const problem = valueProblem(inner, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
 }

@@ -1,0 +1,1 @@
+export { LocalFileSettings, LocalFileSpec, fileOf, localFile, normalizedPath } from "./local-file.ts";

@@ -1,0 +1,229 @@
+import type { PluginDefinition } from "@plinth/core";
+import type { PlinthClient } from "@plinth/sdk";
+
+/** A JSON object as the API carries it (a spec, settings, outputs). */
+export type JsonRecord = Record<string, unknown>;
+
+/** Any plugin made with `definePlugin`, whatever its spec and settings types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a plugin's Spec/Settings are invariant (used in and out).
+export type AnyPlugin = PluginDefinition<any, any>;
+
+/* ------------------------------------------------------------------ */
+/* createTestService                                                    */
+/* ------------------------------------------------------------------ */
+
+/** One plugin entry, exactly as in the service config's `plugins:` list. */
+export interface TestPluginEntry {
+  /** Absolute path, file URL, or package name of the plugin's TypeScript module (loaded through tsx). */
+  module: string;
+  /** Name of the export made with `definePlugin`. */
+  export: string;
+  /** The plugin's own settings section; validated by the plugin's `settings` schema at start. */
+  settings?: JsonRecord;
+}
+
+/** A caller of the test service: one SDK client is made per principal. */
+export interface TestPrincipal {
+  id: string;
+  team: string;
+  roles: ("requester" | "reviewer" | "admin")[];
+  /** Bearer token; default `token-<id>`. Only its hash goes into the service config. */
+  token?: string;
+}
+
+/** Options of `createTestService`. */
+export interface TestServiceOptions {
+  /** The plugins the service loads (by module path, like `plinth.yaml`). */
+  plugins: TestPluginEntry[];
+  /**
+   * Service-config overrides merged over the test defaults (fast worker timings,
+   * reconcile off): e.g. `{ reconcile: { intervalMs: 500 } }` or `{ worker: { maxAttempts: 3 } }`.
+   * Objects are merged one level deep.
+   */
+  settings?: JsonRecord;
+  /**
+   * Who may call; keys become the names of `clients`. Default:
+   * `requester` (alice, team payments), `teammate` (amir, payments),
+   * `outsider` (olga, search), `reviewer` (rita, platform), `reviewer2` (raj, platform), `admin` (ada, platform).
+   */
+  principals?: Record<string, TestPrincipal>;
+  /** Data directory (store, Pulumi state); default a fresh temporary one, removed by `close`. */
+  dataDir?: string;
+  /** Pulumi operation timeout of the engine (a hung program fails with TIMEOUT); default 120 s. */
+  engineTimeoutMs?: number;
+  /** Log level of the service; default env PLINTH_TEST_LOG, else silent. */
+  logLevel?: string;
+}
+
+/** A running Plinth server: real store, real Pulumi engine, one SDK client per principal. */
+export interface TestService {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  port: number;
+  dataDir: string;
+  /** SDK clients by principal name (`requester`, `reviewer`, `admin`, ... or your own). */
+  clients: Record<string, PlinthClient>;
+  /** The SDK client of one principal; throws on an unknown name. */
+  client(principal: string): PlinthClient;
+  /** Stops the server (in-flight changes park) and removes the temporary data directory. */
+  close(): Promise<void>;
+}
+
+/* ------------------------------------------------------------------ */
+/* runProgram                                                           */
+/* ------------------------------------------------------------------ */
+
+/** What a mock sees when the program registers a resource. */
+export interface MockResourceArgs {
+  /** Pulumi type token, e.g. "kafka:index/topic:Topic". */
+  type: string;
+  name: string;
+  inputs: JsonRecord;
+  /** The provider reference, if the program set one. */
+  provider?: string;
+  id?: string;
+}
+
+/** What a mock sees when the program calls a provider function (an invoke). */
+export interface MockCallArgs {
+  token: string;
+  inputs: JsonRecord;
+  provider?: string;
+}
+
+/** Pulumi mocks; by default a resource gets id `<name>-id` and its inputs as state. */
+export interface ProgramMocks {
+  newResource?: (args: MockResourceArgs) => { id?: string; state?: JsonRecord };
+  call?: (args: MockCallArgs) => JsonRecord;
+}
+
+export interface RunProgramOptions {
+  /** Resource name; default "test". */
+  name?: string;
+  /** The plugin's settings (parsed by its `settings` schema); default `{}`. */
+  settings?: JsonRecord;
+  mocks?: ProgramMocks;
+  /**
+   * Parse the spec and complete it with the plugin's `defaults`, as core does
+   * before it runs a program; default true. `false` hands the spec as given.
+   */
+  resolve?: boolean;
+}
+
+/** One resource the program registered. Providers are included (type `pulumi:providers:<pkg>`). */
+export interface RegisteredResource {
+  type: string;
+  name: string;
+  /** Inputs as the provider would receive them (Outputs resolved, unknowns undefined). */
+  inputs: JsonRecord;
+}
+
+export interface ProgramRun {
+  resources: RegisteredResource[];
+  /** What the program returned, with every Output resolved. */
+  outputs: JsonRecord;
+  /** The spec the program ran with (after defaults when `resolve` is on). */
+  spec: JsonRecord;
+}
+
+/* ------------------------------------------------------------------ */
+/* describePluginContract                                               */
+/* ------------------------------------------------------------------ */
+
+export interface ValidFixture {
+  /** Resource name to use. */
+  name: string;
+  /** A spec as a requester would send it. */
+  spec: JsonRecord;
+  /** Shown in the test title; default the spec as JSON. */
+  description?: string;
+}
+
+export interface InvalidFixture {
+  name: string;
+  spec: JsonRecord;
+  /**
+   * The dotted field path the refusal must name ("partitions",
+   * "config.retention.ms", "" for the whole spec). Checked against the
+   * schema's issues, then `validate`'s violations.
+   */
+  field: string;
+  /** For transitions: the spec in force before (then `validate` is called with it, after defaults). */
+  previous?: JsonRecord;
+  description?: string;
+}
+
+/** An edit after which the resource must keep its identity (e.g. only a config value changes). */
+export interface IdentityFixture {
+  description: string;
+  name: string;
+  spec: JsonRecord;
+  edited: JsonRecord;
+}
+
+/** What the real-infrastructure part of the suite may do; a plugin declares the steps that apply to it. */
+export interface ContractSteps {
+  /** After create: re-applying the same spec previews as a no-op, and applying it makes no change. Default true. */
+  noOpReapply?: boolean;
+  /** Apply `update`, wait, verify. Default true when `update` is given. */
+  update?: boolean;
+  /** Delete (a reviewer approves if the plugin asks for review), then check it is gone. Default true. */
+  delete?: boolean;
+  /** Change the real thing out of band with `drift`, then wait until the resource is DRIFTED. Default true when `drift` is given. */
+  drift?: boolean;
+}
+
+/** What out-of-band hooks receive: the resource as Plinth recorded it and the plugin settings in force. */
+export interface RealResourceView {
+  name: string;
+  /** The resolved spec (after defaults). */
+  spec: JsonRecord;
+  /** Non-secret outputs. */
+  outputs: JsonRecord;
+  settings: JsonRecord;
+}
+
+/** Infrastructure the real part runs against. */
+export interface RealInfrastructure {
+  /** The plugin's settings pointing at it (e.g. a cluster with the broker's bootstrap servers). */
+  settings: JsonRecord;
+  /** Stops it; called after the suite. */
+  stop?: () => Promise<void>;
+}
+
+export interface RealContractFixture {
+  /** How the service loads the plugin (the same plugin as the first argument). */
+  plugin: { module: string; export: string };
+  /** Starts (or points at) the infrastructure; called once before the real steps. */
+  setup: () => Promise<RealInfrastructure>;
+  /** Resource name; default a unique `contract-<n>` name. */
+  name?: string;
+  /** Spec of the create. */
+  create: JsonRecord;
+  /** Spec of the update (must differ and be allowed as a transition). */
+  update?: JsonRecord;
+  steps?: ContractSteps;
+  /** Independent check (your own client, not the plugin's `verify`) that the real thing matches; throw if not. */
+  check?: (resource: RealResourceView) => Promise<void>;
+  /** Independent check that the real thing is gone after the delete; throw if not. */
+  checkGone?: (resource: RealResourceView) => Promise<void>;
+  /** Changes the real thing behind Plinth's back, so that the reconciler must find drift. */
+  drift?: (resource: RealResourceView) => Promise<void>;
+  /** Service-config overrides for the test service (see `TestServiceOptions.settings`). */
+  service?: JsonRecord;
+  /** Per-step timeout; default 120 s. */
+  stepTimeoutMs?: number;
+}
+
+export interface PluginContractFixtures {
+  /** Plugin settings for the pure checks (identity, defaults, validate). Default `{}`. */
+  settings?: JsonRecord;
+  /** Specs that must parse, validate cleanly and have idempotent defaults. At least one. */
+  valid: ValidFixture[];
+  /** Specs that must be refused naming `field`. */
+  invalid: InvalidFixture[];
+  /** Edits that must keep the identity. */
+  sameIdentity?: IdentityFixture[];
+  /** The lifecycle against real infrastructure; omit for pure checks only. */
+  real?: RealContractFixture;
+}
