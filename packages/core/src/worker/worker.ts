@@ -112,7 +112,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function verify(
     plugin: LoadedPlugin,
     change: ChangeRecord,
-    outputs: JsonObject,
+    outputs: EngineOutputs,
     deletedSpec: JsonObject | null,
     signal: AbortSignal,
   ): Promise<void> {
@@ -128,7 +128,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       const result = await check({
         name: change.name,
         spec,
-        outputs,
+        outputs: outputs.outputs,
+        secretOutputs: outputs.secretOutputs,
         settings: plugin.context.settings,
       }).catch((error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) }));
       if (result.ready) {
@@ -197,7 +198,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       if (change.kind === "DELETE") await deps.engine.destroy(request);
       else result = await deps.engine.apply(request);
       await events;
-      await verify(plugin, change, result.outputs, resource?.resolvedSpec ?? null, controller.signal);
+      await verify(plugin, change, result, resource?.resolvedSpec ?? null, controller.signal);
       await recordSuccess(ctx, job, change, result);
       deps.metrics.applyDuration.observe(
         { type: change.type, kind: change.kind, outcome: "succeeded" },
