@@ -1,5 +1,6 @@
 import { withInstanceClient } from "./admin-connection.ts";
 import type { DatabaseSpec } from "./database-spec.ts";
+import { validateDatabase } from "./database-validate.ts";
 import type { PostgresSettings } from "./instance-settings.ts";
 import { providerModule } from "./provider-module.ts";
 
@@ -10,11 +11,14 @@ import { providerModule } from "./provider-module.ts";
  * what to do; the provider refuses to take either over.
  */
 export async function findUnmanagedDatabase(
+  name: string,
   spec: DatabaseSpec,
   settings: PostgresSettings,
 ): Promise<string | undefined> {
   const instance = settings.instances[spec.instance];
   if (!instance || spec.database === undefined || spec.owner === undefined) return undefined;
+  // Core asks before it validates: a spec validate refuses (e.g. database "template1") gets that answer instead.
+  if (validateDatabase(name, spec, undefined, settings).some((violation) => !violation.overridable)) return undefined;
   const { rows } = await withInstanceClient(spec.instance, instance, (client) =>
     client.query<{ kind: "database" | "role"; comment: string | null }>(
       `select 'database' as kind, shobj_description(oid, 'pg_database') as comment from pg_database where datname = $1
