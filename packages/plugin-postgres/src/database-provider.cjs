@@ -100,6 +100,22 @@ async function findDatabase(client, database) {
   return rows[0];
 }
 
+/**
+ * The database, when it exists and is ours: marked, or owned by the owner
+ * role (a create interrupted before it marked the database). Throws when
+ * it belongs to someone else.
+ */
+async function assertDatabaseIsOurs(client, props) {
+  const existing = await findDatabase(client, props.database);
+  if (existing && existing.comment !== markerOf(props) && existing.owner !== props.owner) {
+    throw new Error(
+      `database "${props.database}" already exists on instance "${props.instance}" and Plinth does not manage it: ` +
+        "pick another name, or drop or rename that database",
+    );
+  }
+  return existing;
+}
+
 /** The owner role exists, is ours, can log in and has `password`. Creating it and marking it is one transaction. */
 async function ensureRole(client, props, password) {
   const { escapeIdentifier, escapeLiteral } = require("pg");
@@ -140,13 +156,7 @@ async function ensureDatabase(client, props) {
   const owner = escapeIdentifier(props.owner);
   const limit = Number(props.connectionLimit);
   if (!Number.isInteger(limit)) throw new Error(`connection limit ${props.connectionLimit} is not a whole number`);
-  const existing = await findDatabase(client, props.database);
-  if (existing && existing.comment !== markerOf(props) && existing.owner !== props.owner) {
-    throw new Error(
-      `database "${props.database}" already exists on instance "${props.instance}" and Plinth does not manage it: ` +
-        "pick another name, or drop or rename that database",
-    );
-  }
+  const existing = await assertDatabaseIsOurs(client, props);
   if (!existing) await client.query(`create database ${database} owner ${owner} connection limit ${limit}`);
   await client.query(`alter database ${database} owner to ${owner}`);
   await client.query(`alter database ${database} connection limit ${limit}`);
@@ -181,6 +191,8 @@ async function ensureExtensions(props) {
 /** Makes everything as `props` says, with `password`; returns the outputs. Safe to repeat. */
 async function converge(props, password) {
   await withAdmin(props, async (client) => {
+    // Checked first, so a clash makes nothing at all.
+    await assertDatabaseIsOurs(client, props);
     await ensureRole(client, props, password);
     await ensureDatabase(client, props);
   });

@@ -3,6 +3,8 @@ import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseSpec, type DatabaseSpecInput, type PostgresSettings, postgresDatabase } from "../src/index.ts";
+import { adminPassword, connectionProps } from "../src/index.ts";
+import { providerModule } from "../src/provider-module.ts";
 import { localSettings, silent } from "./support/fixtures.ts";
 import { createLocalStack } from "./support/local-stack.ts";
 
@@ -105,6 +107,57 @@ describe("postgres.database program on a real server", () => {
     await stack.destroy();
     expect(await postgresDatabase.verifyGone!({ name, spec: rotated, outputs: {}, settings })).toMatchObject({
       ready: true,
+    });
+  });
+
+  describe("the dynamic provider, called directly: every step converges when repeated", () => {
+    const provider = () => providerModule.databaseProvider;
+    const inputs = (database: string, owner = `${database}_owner`) => {
+      const instance = settings.instances.local!;
+      return {
+        connection: connectionProps(instance),
+        adminPassword: adminPassword("local", instance),
+        instance: "local",
+        database,
+        owner,
+        connectionLimit: 5,
+        extensions: ["citext"],
+        rotation: 0,
+      };
+    };
+
+    it("a create retried after a crash (its result never recorded) takes over what the first attempt made", async () => {
+      const first = await provider().create(inputs("retried"));
+      const second = await provider().create(inputs("retried"));
+      expect(second.id).toBe("retried");
+      const password = (second.outs as { password: string }).password;
+      expect(password).not.toBe((first.outs as { password: string }).password);
+      expect(await loginAs("retried_owner", password, "retried")).toBe("retried_owner");
+      await provider().delete!("retried", second.outs);
+      await provider().delete!("retried", second.outs);
+      expect(await admin("select 1 from pg_database where datname = 'retried'")).toEqual([]);
+      expect(await admin("select 1 from pg_roles where rolname = 'retried_owner'")).toEqual([]);
+    });
+
+    it("a create cut short after CREATE DATABASE (not yet marked) resumes: the database belongs to our role", async () => {
+      const made = await provider().create(inputs("halfway"));
+      await admin('comment on database "halfway" is null');
+      const resumed = await provider().create(inputs("halfway"));
+      expect(resumed.id).toBe("halfway");
+      await provider().delete!("halfway", made.outs);
+    });
+
+    it("never takes over a role or a database someone else made", async () => {
+      await admin("create role taken_owner login");
+      await expect(provider().create(inputs("fresh", "taken_owner"))).rejects.toThrow(
+        /role "taken_owner" already exists .* Plinth did not make it/,
+      );
+      expect(await admin("select 1 from pg_database where datname = 'fresh'")).toEqual([]);
+      await admin("create database theirs");
+      await expect(provider().create(inputs("theirs"))).rejects.toThrow(
+        /database "theirs" already exists .* does not manage it/,
+      );
+      expect(await admin("select 1 from pg_roles where rolname = 'theirs_owner'")).toEqual([]);
     });
   });
 });
