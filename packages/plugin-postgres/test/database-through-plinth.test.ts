@@ -54,10 +54,22 @@ describe("postgres.database through Plinth, the Pulumi engine and a real Postgre
     if (value?.kind.case !== "stringValue") throw new Error("the password is not a string");
     return value.kind.value;
   };
-  /** Waits for a change; approves it first when it waits for review. */
+  /**
+   * Waits for a change; approves it first when it waits for review, once
+   * the reviewers' preview is there, as a reviewer would. (Approving while
+   * that preview still runs hits a worker race fixed on another branch.)
+   */
   const settle = async (change: { id: string; status: ChangeStatus } | undefined) => {
     if (!change) throw new Error("no change");
     if (change.status === ChangeStatus.PENDING_REVIEW) {
+      await waitFor(
+        async () => {
+          const { change: current, events } = await service.client("reviewer").changes.getChange({ id: change.id });
+          if (!current?.preview && !events.some((event) => event.message.startsWith("preview unavailable")))
+            throw new Error("no preview yet");
+        },
+        { what: `the review preview of ${change.id}`, timeoutMs: 120_000 },
+      );
       await service.client("reviewer").changes.approveChange({ id: change.id, comment: "reviewed" });
     }
     return await service.client("requester").waitForChange(change.id);

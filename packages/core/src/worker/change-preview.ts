@@ -66,8 +66,7 @@ export async function recordPreview(
   const escalate = preview.destructive && change.requiredApprovals < 1;
   const held = await deps.store.transact(async (tx) => {
     const current = await tx.getJob(job.changeId);
-    // An approval during a review preview turns the job into an apply job (which this worker may already run): not ours.
-    if (!current || current.leaseOwner !== options.id || current.phase !== job.phase)
+    if (!current || current.leaseOwner !== options.id)
       throw new LeaseLost("lease lost before the preview was recorded");
     const fresh = (await tx.getChange(change.id)) ?? change;
     const now = deps.now().toISOString();
@@ -118,9 +117,6 @@ export async function previewForReview(
     if (error instanceof LeaseLost) return;
     // A preview is advice for reviewers: its failure must not block the review.
     await deps.store.transact(async (tx) => {
-      // Cancelled because an approval replaced this job with an apply job: leave that one alone.
-      const current = await tx.getJob(change.id);
-      if (!current || current.leaseOwner !== ctx.options.id || current.phase !== "preview") return;
       await tx.appendEvent({
         changeId: change.id,
         time: deps.now().toISOString(),

@@ -92,7 +92,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         deps.store
           .transact(async (tx) => {
             const current = await tx.getJob(job.changeId);
-            if (!current || current.leaseOwner !== options.id || current.phase !== job.phase) throw new LeaseLost();
+            if (!current || current.leaseOwner !== options.id) throw new LeaseLost();
             await tx.upsertJob({ ...current, leaseExpiresAt: deps.now().getTime() + options.leaseMs });
           })
           .catch((error: unknown) => {
