@@ -30,7 +30,8 @@ const Defaults = z.strictObject({
 export const InstanceSettings = z
   .strictObject({
     host: z.string().min(1),
-    port: z.int().min(1).max(65_535).default(5432),
+    /** A number, or a string of digits (what `${NAME}` in the service config gives). */
+    port: z.coerce.number<number | string>().int().min(1).max(65_535).default(5432),
     adminUser: z.string().min(1),
     /** The admin role's password, written in the config. Prefer `passwordEnv`. */
     adminPassword: z.string().min(1).optional(),
