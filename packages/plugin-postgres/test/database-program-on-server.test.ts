@@ -104,6 +104,14 @@ describe("postgres.database program on a real server", () => {
     await stack.up({ refresh: true });
     expect(await verify(name, rotated, newPassword)).toMatchObject({ ready: true });
 
+    // Dropped by hand: the refresh reads it as gone, and the next apply makes it again, with a new password.
+    await admin('drop database "orders" with (force)');
+    expect(pendingSteps((await stack.preview({ refresh: true })).changeSummary)).toEqual({ create: 1 });
+    const remade = await stack.up({ refresh: true });
+    const remadePassword = remade.outputs.password?.value as string;
+    expect(await loginAs("orders_owner", remadePassword, "orders")).toBe("orders_owner");
+    expect(await verify(name, rotated, remadePassword)).toMatchObject({ ready: true });
+
     await stack.destroy();
     expect(await postgresDatabase.verifyGone!({ name, spec: rotated, outputs: {}, settings })).toMatchObject({
       ready: true,

@@ -53,6 +53,16 @@ describe("PostgresSettings", () => {
     }
   });
 
+  it("takes the port as a number or as digits (what ${NAME} in the service config gives)", () => {
+    const port = (value: unknown) =>
+      PostgresSettings.safeParse({ instances: { main: { ...instance, passwordEnv: "PG", port: value } } }).data
+        ?.instances.main?.port;
+    expect(port(5433)).toBe(5433);
+    expect(port("5433")).toBe(5433);
+    expect(port("fivefour")).toBeUndefined();
+    expect(port(70_000)).toBeUndefined();
+  });
+
   it("fills port, admin database, sslmode, allowed extensions, guardrails and defaults", () => {
     expect(
       PostgresSettings.parse({ instances: { main: { ...instance, passwordEnv: "PG_ADMIN" } } }).instances.main,

@@ -1,5 +1,5 @@
 import type { JsonObject } from "@plinth/core";
-import { Code, ChangeStatus, ConnectError, ResourceStatus, fieldViolations } from "@plinth/sdk";
+import { Code, ChangeStatus, ConnectError, InventoryState, ResourceStatus, fieldViolations } from "@plinth/sdk";
 import { type PostgresServer, startPostgres, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../src/resource-types.ts";
@@ -190,6 +190,14 @@ describe("postgres.database through Plinth, the Pulumi engine and a real Postgre
     );
     expect(outcome.code).toBe(Code.AlreadyExists);
     expect(outcome.message).toMatch(/already exists on instance "local" but Plinth does not manage it/);
+    const { items } = await service
+      .client("requester")
+      .plugins.listInventory({ type: "postgres.database", scope: "local" });
+    expect(items.find((item) => item.name === "legacy")).toMatchObject({
+      state: InventoryState.UNMANAGED,
+      observed: { owner: "postgres", connectionLimit: -1 },
+    });
+    expect(items.find((item) => item.name === "drifty")?.state).toBe(InventoryState.MANAGED);
   });
 
   it.each<{ reason: string; name: string; spec: JsonObject; field: string }>([
