@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import type { JsonObject } from "@plinth/core";
 import { Code, ChangeStatus, ConnectError, InventoryState, ResourceStatus, fieldViolations } from "@plinth/sdk";
 import { type PostgresServer, startPostgres, waitFor } from "@plinth/testing";
@@ -5,6 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../src/resource-types.ts";
 import { type PostgresService, startPostgresService } from "./support/postgres-service.ts";
 import { adminQuery, databaseSeen, extensionsOf, loginAs, roleExists } from "./support/server-queries.ts";
+
+/** Every file under `dir` whose bytes contain `text`. */
+function filesContaining(dir: string, text: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => readFileSync(file).includes(text));
+}
 
 /** Runs a call that must fail; returns its Connect code and the field paths of its BadRequest. */
 async function refusal(call: Promise<unknown>): Promise<{ code: Code; fields: string[]; message: string }> {
@@ -94,6 +104,10 @@ describe("postgres.database through Plinth, the Pulumi engine and a real Postgre
 
     const password = await reveal("orders");
     expect(await loginAs(server, "orders_owner", password, "orders")).toBe("orders_owner");
+    // Nowhere in plain text: not in the store, not in Pulumi's state, not in any event.
+    expect(filesContaining(service.dataDir, password)).toEqual([]);
+    expect(filesContaining(service.dataDir, server.password)).toEqual([]);
+    expect(JSON.stringify(events.map((event) => [event.message, event.details]))).not.toContain(password);
     expect(
       (
         await refusal(
