@@ -136,6 +136,9 @@ async function ensureRole(client, props, password) {
   try {
     await client.query(`create role ${role} with login password ${secret}`);
     await client.query(`comment on role ${role} is ${escapeLiteral(markerOf(props))}`);
+    // An admin that is not a superuser (CREATEROLE and CREATEDB, as managed services give) acts on the
+    // database through membership of its owner: handing it over, connecting, installing trusted extensions.
+    await client.query(`grant ${role} to current_user`);
     await client.query("commit");
   } catch (error) {
     await client.query("rollback").catch(() => undefined);

@@ -155,6 +155,28 @@ describe("postgres.database program on a real server", () => {
       await provider().delete!("halfway", made.outs);
     });
 
+    it("works with an admin that is not a superuser (CREATEROLE, CREATEDB), as managed services give", async () => {
+      await admin("create role limited_admin login createrole createdb password 'fixture-limited-admin'");
+      const limited = {
+        ...inputs("managed"),
+        connection: { ...inputs("managed").connection, user: "limited_admin" },
+        adminPassword: "fixture-limited-admin",
+      };
+      const made = await provider().create(limited);
+      const password = (made.outs as { password: string }).password;
+      expect(await loginAs("managed_owner", password, "managed")).toBe("managed_owner");
+      expect(
+        await verify("managed", resolve("managed", { connectionLimit: 5, extensions: ["citext"] }), password),
+      ).toMatchObject({ ready: true });
+      const updated = await provider().update!("managed", made.outs, { ...limited, connectionLimit: 9, rotation: 1 });
+      expect(await loginAs("managed_owner", (updated.outs as { password: string }).password, "managed")).toBe(
+        "managed_owner",
+      );
+      await provider().delete!("managed", updated.outs);
+      expect(await admin("select 1 from pg_database where datname = 'managed'")).toEqual([]);
+      expect(await admin("select 1 from pg_roles where rolname = 'managed_owner'")).toEqual([]);
+    });
+
     it("never takes over a role or a database someone else made", async () => {
       await admin("create role taken_owner login");
       await expect(provider().create(inputs("fresh", "taken_owner"))).rejects.toThrow(
