@@ -1,14 +1,20 @@
-// `make start`: a local Kafka broker and the Plinth server (real Pulumi engine,
-// config/plinth.dev.yaml), in the foreground until Ctrl-C.
+// `make start`: a local Kafka broker, a local PostgreSQL server and the Plinth
+// server (real Pulumi engine, config/plinth.dev.yaml), in the foreground until Ctrl-C.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { repoRoot, startKafka } from "../packages/testing/src/index.ts";
+import { repoRoot, startKafka, startPostgres } from "../packages/testing/src/index.ts";
 
 const kafkaPort = Number(process.env.KAFKA_PORT ?? 9092);
+const postgresPort = Number(process.env.POSTGRES_PORT ?? 5432);
 const serverPort = Number(process.env.PLINTH_PORT ?? 8080);
 const dataDir = join(repoRoot, ".plinth");
 
 const broker = await startKafka({ port: kafkaPort, dataDir: join(dataDir, "kafka") });
+// Throwaway: its databases go when it stops (Plinth then reports them as drifted; ReconcileResource recreates them).
+const postgres = await startPostgres({ port: postgresPort }).catch(async (error: unknown) => {
+  await broker.stop();
+  throw error;
+});
 const server = spawn(
   process.execPath,
   [
@@ -21,7 +27,14 @@ const server = spawn(
   {
     cwd: join(repoRoot, "packages/core"),
     stdio: "inherit",
-    env: { ...process.env, PLINTH_KAFKA_BOOTSTRAP: broker.bootstrapServers, PLINTH_PORT: String(serverPort) },
+    env: {
+      ...process.env,
+      PLINTH_KAFKA_BOOTSTRAP: broker.bootstrapServers,
+      PLINTH_POSTGRES_PORT: String(postgres.port),
+      // The admin password reaches the plugin through its `passwordEnv`, never the config file.
+      PLINTH_POSTGRES_ADMIN_PASSWORD: postgres.password,
+      PLINTH_PORT: String(serverPort),
+    },
   },
 );
 
@@ -30,6 +43,7 @@ process.stdout.write(
     "",
     "Plinth is starting:",
     `  Kafka broker   ${broker.bootstrapServers}  (data in .plinth/kafka; KAFKA_PORT to change)`,
+    `  PostgreSQL     127.0.0.1:${postgres.port}  (instance "local", throwaway; POSTGRES_PORT to change)`,
     `  Plinth API     http://127.0.0.1:${serverPort}  (Connect, gRPC, gRPC-Web; /metrics, /healthz)`,
     `  Console        http://127.0.0.1:${serverPort}/  (sign in with a dev token)`,
     `  State          .plinth/ (SQLite store and Pulumi state)`,
@@ -46,6 +60,7 @@ async function stop(code: number): Promise<void> {
   stopping = true;
   server.kill("SIGTERM");
   await new Promise((resolve) => (server.exitCode === null ? server.once("exit", resolve) : resolve(undefined)));
+  await postgres.stop();
   await broker.stop();
   process.exit(code);
 }

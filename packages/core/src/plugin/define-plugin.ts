@@ -68,6 +68,12 @@ export interface VerifyInput<Spec, Settings> {
   name: string;
   spec: Spec;
   outputs: JsonObject;
+  /**
+   * Values of the plugin's `secretOutputs`, when core has them (after an
+   * apply, and in reconcile rounds), for a check that needs them: e.g.
+   * logging in with a generated password. Never log or return them.
+   */
+  secretOutputs?: JsonObject;
   settings: Settings;
 }
 

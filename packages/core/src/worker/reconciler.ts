@@ -2,6 +2,7 @@ import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import type { JsonObject } from "../domain/types.ts";
 import { EngineError, type Engine } from "../engine/engine.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
 import type { ResourceDrift, ResourceRecord } from "../store/records.ts";
 
 export interface ReconcilerOptions {
@@ -24,12 +25,22 @@ export interface Reconciler {
  * itself: `ReconcileResource` re-applies the recorded spec as a reviewed change.
  */
 export function createReconciler(
-  deps: LifecycleDeps & { engine: Engine; logger: Logger },
+  deps: LifecycleDeps & { engine: Engine; logger: Logger; secrets?: SecretBox },
   options: ReconcilerOptions,
 ): Reconciler {
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
   let stopping = false;
+
+  /** The resource's secret outputs for `verify`; none when they cannot be opened (the check then does without). */
+  function secretOutputsOf(resource: ResourceRecord): JsonObject {
+    if (!resource.secretOutputs || !deps.secrets) return {};
+    try {
+      return deps.secrets.open(resource.secretOutputs);
+    } catch {
+      return {};
+    }
+  }
 
   async function observe(resource: ResourceRecord): Promise<string[] | undefined> {
     const plugin = deps.plugins.get(resource.type);
@@ -69,6 +80,7 @@ export function createReconciler(
         name: resource.name,
         spec: resource.resolvedSpec,
         outputs: resource.outputs,
+        secretOutputs: secretOutputsOf(resource),
         settings: plugin.context.settings,
       }).catch((error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) }));
       if (!result.ready) findings.push(`verify: ${result.message ?? "not as recorded"}`);

@@ -113,7 +113,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function verify(
     plugin: LoadedPlugin,
     change: ChangeRecord,
-    outputs: JsonObject,
+    outputs: EngineOutputs,
     deletedSpec: JsonObject | null,
     signal: AbortSignal,
   ): Promise<void> {
@@ -127,7 +127,14 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     for (let round = 1; ; round++) {
       signal.throwIfAborted();
       const result = await boundedCheck(
-        () => check({ name: change.name, spec, outputs, settings: plugin.context.settings }),
+        () =>
+          check({
+            name: change.name,
+            spec,
+            outputs: outputs.outputs,
+            secretOutputs: outputs.secretOutputs,
+            settings: plugin.context.settings,
+          }),
         Math.max(deadline - Date.now(), 1),
         signal,
       );
@@ -200,7 +207,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       if (change.kind === "DELETE") await deps.engine.destroy(request);
       else result = await deps.engine.apply(request);
       await events;
-      await verify(plugin, change, result.outputs, resource?.resolvedSpec ?? null, controller.signal);
+      await verify(plugin, change, result, resource?.resolvedSpec ?? null, controller.signal);
       await recordSuccess(ctx, job, change, result);
       deps.metrics.applyDuration.observe(
         { type: change.type, kind: change.kind, outcome: "succeeded" },

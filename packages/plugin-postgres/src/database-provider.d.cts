@@ -1,0 +1,28 @@
+import type { dynamic } from "@pulumi/pulumi";
+import type { ClientConfig } from "pg";
+
+/** Where the admin connects; the non-secret half of an instance's settings. */
+export interface ConnectionProps {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  sslmode: "disable" | "require" | "verify-full";
+  caCert?: string;
+}
+
+/** The inputs of a database resource, as the program declares them (see database-resource.ts). */
+export interface DatabaseProps {
+  connection: ConnectionProps;
+  adminPassword: string;
+  instance: string;
+  database: string;
+  owner: string;
+  connectionLimit: number;
+  extensions: string[];
+  rotation: number;
+}
+
+export declare const databaseProvider: dynamic.ResourceProvider;
+export declare function clientConfig(connection: ConnectionProps, password: string, database?: string): ClientConfig;
+export declare function markerOf(props: { instance: string; database: string }): string;
