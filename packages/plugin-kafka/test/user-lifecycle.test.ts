@@ -155,7 +155,7 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
     // Rotation never goes back.
     const back = await alice.apply("kafka.user", "orders-app", user({ rotation: 0 })).catch((error: unknown) => error);
     expect(ConnectError.from(back).code).toBe(Code.FailedPrecondition);
-    expect(fieldViolations(back).map((violation) => violation.field)).toEqual(["rotation"]);
+    expect(fieldViolations(back).map((violation) => violation.field)).toEqual(["spec.rotation"]);
 
     // Delete: the plugin asks no review, but the service's global policy (DELETE: 1 by default) does.
     const deletion = await alice.delete("kafka.user", "orders-app");
@@ -183,11 +183,11 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
   it("refuses bad specs with INVALID_ARGUMENT and field paths, persisting nothing", async () => {
     const alice = as("requester");
     const cases: [string, Record<string, unknown>, string[]][] = [
-      ["bad-cluster", user({ cluster: "nowhere" }), ["cluster"]],
+      ["bad-cluster", user({ cluster: "nowhere" }), ["spec.cluster"]],
       [
         "bad-prefix",
         user({ access: [{ topics: { prefix: "orders/*" }, operations: "read" }] }),
-        ["access.0.topics.prefix"],
+        ["spec.access.0.topics.prefix"],
       ],
       ["bad-operation", { ...user(), access: [{ topics: "all", operations: "admin" }] }, ["spec.access.0.operations"]],
       ["bad-topics", { ...user(), access: [{ topics: "everything", operations: "read" }] }, ["spec.access.0.topics"]],
@@ -202,7 +202,7 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
             { topics: "all", operations: "write" },
           ],
         }),
-        ["access.1.topics"],
+        ["spec.access.1.topics"],
       ],
       ["bad name!", user(), ["name"]],
       [broker.sasl!.username, user(), ["name"]],
@@ -217,7 +217,7 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
         name,
       ).toEqual(fields);
     }
-    // Schema errors carry the request's path ("spec. ..."); the plugin's rules name spec fields and "name".
+    // The schema's errors and the plugin's rules name the same request paths ("spec. ..." or "name").
     const names = new Set(cases.map(([name]) => name));
     const { resources } = await alice.resources.listResources({ type: "kafka.user" });
     expect(resources.filter((resource) => names.has(resource.name))).toEqual([]);

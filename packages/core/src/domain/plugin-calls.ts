@@ -44,6 +44,19 @@ export function applyDefaults(plugin: LoadedPlugin, name: string, spec: unknown)
   return { spec: JSON.parse(JSON.stringify(result.spec)) as JsonObject, explanations: result.explanations ?? {} };
 }
 
+/**
+ * A plugin names fields inside its spec ("partitions") or the resource's
+ * `name`; clients see request paths, the same as for schema errors
+ * ("spec.partitions"), whichever style the plugin wrote.
+ */
+function asRequestPaths(violations: Violation[]): Violation[] {
+  return violations.map((violation) => {
+    const field = violation.field;
+    if (field === "name" || field === "spec" || field.startsWith("spec.")) return violation;
+    return { ...violation, field: field === "" ? "spec" : `spec.${field}` };
+  });
+}
+
 export function validateTransition(plugin: LoadedPlugin, name: string, next: unknown, previous: unknown): Violation[] {
   const validate = plugin.definition.validate;
   if (!validate) return [];
@@ -51,7 +64,7 @@ export function validateTransition(plugin: LoadedPlugin, name: string, next: unk
   if (!Array.isArray(violations)) {
     throw new PluginFault(plugin.definition.type, "validate", new Error("did not return a list of violations"));
   }
-  return violations;
+  return asRequestPaths(violations);
 }
 
 export function identityOf(plugin: LoadedPlugin, name: string, spec: unknown): string {
@@ -81,7 +94,7 @@ export function validateDeletion(plugin: LoadedPlugin, name: string, previous: u
   if (!Array.isArray(violations)) {
     throw new PluginFault(plugin.definition.type, "validateDelete", new Error("did not return a list of violations"));
   }
-  return violations.map((violation) => ({ ...violation, transition: true }));
+  return asRequestPaths(violations).map((violation) => ({ ...violation, transition: true }));
 }
 
 /**

@@ -3,7 +3,10 @@ import type { ChangeKind, JsonObject, Principal, SpecDifference } from "../domai
 
 /** A problem with a spec: the field path and what is allowed, in words. */
 export interface Violation {
-  /** Dotted path inside the spec, e.g. "partitions" or "config.retention.ms". */
+  /**
+   * Dotted path inside the spec, e.g. "partitions" or "config.retention.ms"
+   * (clients see it as "spec.partitions"), or "name" for the resource name.
+   */
   field: string;
   description: string;
   /** UPPER_SNAKE_CASE, for machines. */

@@ -25,7 +25,8 @@ export const widgetPlugin = definePlugin({
     ...(previous && next.size < previous.size
       ? [
           {
-            field: "spec.size",
+            // Spec-relative, as plugins write it; clients see "spec.size" (submit-semantics test).
+            field: "size",
             description: `may only grow (now ${previous.size})`,
             reason: "SHRINK",
             transition: true,
