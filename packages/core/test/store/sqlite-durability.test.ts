@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "@plinth/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
-
-vi.setConfig({ testTimeout: 20_000 });
 import type { ResourceRecord } from "../../src/store/records.ts";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
+
+vi.setConfig({ testTimeout: 20_000 });
 
 // The store syncs its files itself (synchronous FULL). These tests hold its
 // fdatasync calls back to check what may and may not happen before the disk
@@ -22,7 +22,7 @@ const syncs = vi.hoisted(() => ({
   realSync: undefined as undefined | ((fd: number, callback: SyncCallback) => void),
 }));
 vi.mock("node:fs", async (importOriginal) => {
-  const real = await importOriginal<typeof import("node:fs")>();
+  const real = await importOriginal<typeof fs>();
   syncs.realSync = real.fdatasync;
   return {
     ...real,
