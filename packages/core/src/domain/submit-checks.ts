@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import type { Violation } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ResourceRecord } from "../store/records.ts";
@@ -70,9 +70,7 @@ export async function desiredState(tx: StoreTx, type: string, name: string): Pro
 }
 
 export function requestHash(operation: string, input: object): string {
-  return createHash("sha256")
-    .update(`${operation}\n${canonicalJson(input)}`)
-    .digest("hex");
+  return digest("sha256", `${operation}\n${canonicalJson(input)}`, "hex");
 }
 
 /** Stripe-style idempotency: the same key and payload returns the original outcome; another payload is refused. */

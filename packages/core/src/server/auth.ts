@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, hash as digest, timingSafeEqual } from "node:crypto";
 import { type HandlerContext, type Interceptor, createContextKey } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../domain/errors.ts";
 import type { Principal } from "../domain/types.ts";
@@ -24,7 +24,7 @@ export function createAuthenticator(principals: PrincipalConfig[]): (authorizati
     if (!match?.[1]) {
       throw new UnauthenticatedError("missing bearer token: send 'Authorization: Bearer <token>'");
     }
-    const hash = createHash("sha256").update(match[1]).digest();
+    const hash = digest("sha256", match[1], "buffer");
     const found = known.find((entry) => entry.hash.length === hash.length && timingSafeEqual(entry.hash, hash));
     if (!found) throw new UnauthenticatedError("unknown or revoked token");
     return found.principal;

@@ -11,17 +11,45 @@ async function* translated<T>(stream: AsyncIterable<T>): AsyncIterable<T> {
   }
 }
 
+interface MethodSeries {
+  duration: { startTimer: () => () => void };
+  counted: (code: string) => { inc: () => void };
+}
+
 /**
  * Outermost interceptor: every error leaves as a Connect error with the
  * right code (streams included), and every call is counted and timed.
  */
 export function createObservingInterceptor(metrics: Metrics, logger: Logger): Interceptor {
+  // prom-client hashes the label values on every observation; the series of
+  // each method are looked up once instead (the method descriptors are constants).
+  const series = new WeakMap<object, MethodSeries>();
+  const seriesOf = (service: string, method: string, key: object): MethodSeries => {
+    let found = series.get(key);
+    if (!found) {
+      const counters = new Map<string, { inc: () => void }>();
+      found = {
+        duration: metrics.requestDuration.labels({ service, method }),
+        counted: (code) => {
+          let counter = counters.get(code);
+          if (!counter) {
+            counter = metrics.requests.labels({ service, method, code });
+            counters.set(code, counter);
+          }
+          return counter;
+        },
+      };
+      series.set(key, found);
+    }
+    return found;
+  };
   return (next) => async (req) => {
     const labels = { service: req.service.name, method: req.method.name };
-    const stop = metrics.requestDuration.startTimer(labels);
+    const { duration, counted } = seriesOf(labels.service, labels.method, req.method);
+    const stop = duration.startTimer();
     const record = (code: string) => {
       stop();
-      metrics.requests.inc({ ...labels, code });
+      counted(code).inc();
     };
     try {
       const res = await next(req);

@@ -15,6 +15,11 @@ import { type Row, changeFromRow, eventFromRow, resourceFromRow, revisionFromRow
 
 const openStatuses = "('PENDING_REVIEW','APPROVED','QUEUED','APPLYING')";
 
+// Queries that sort or take max() compare an indexed column with CAST(? AS TEXT) rather than a bare `?`:
+// with a bare parameter the same statement costs 20-30 µs per run instead of 3-5 µs (measured with the
+// SQLite that better-sqlite3 bundles, which is built with STAT4 and apparently re-plans such statements
+// on every run). The results are the same: these parameters are always text.
+
 /** Page tokens are opaque to clients: base64url JSON of the last key seen. */
 export function encodePageToken(key: unknown): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
@@ -126,7 +131,8 @@ export class SqliteReader implements StoreReader {
 
   async openChanges(type: string, name: string): Promise<ChangeRecord[]> {
     return this.all(
-      `SELECT * FROM changes WHERE type = ? AND name = ? AND status IN ${openStatuses} ORDER BY seq`,
+      `SELECT * FROM changes WHERE type = CAST(? AS TEXT) AND name = CAST(? AS TEXT) AND status IN ${openStatuses}
+       ORDER BY seq`,
       type,
       name,
     ).map(changeFromRow);
@@ -134,7 +140,8 @@ export class SqliteReader implements StoreReader {
 
   async latestLiveChange(type: string, name: string): Promise<ChangeRecord | undefined> {
     const row = this.one(
-      `SELECT * FROM changes WHERE type = ? AND name = ? AND status NOT IN ('REJECTED','CANCELLED','FAILED')
+      `SELECT * FROM changes WHERE type = CAST(? AS TEXT) AND name = CAST(? AS TEXT)
+         AND status NOT IN ('REJECTED','CANCELLED','FAILED')
        ORDER BY seq DESC LIMIT 1`,
       type,
       name,
@@ -144,7 +151,7 @@ export class SqliteReader implements StoreReader {
 
   async listEvents(changeId: string, afterSequence: number): Promise<ChangeEventRecord[]> {
     return this.all(
-      "SELECT * FROM change_events WHERE change_id = ? AND sequence > ? ORDER BY sequence",
+      "SELECT * FROM change_events WHERE change_id = CAST(? AS TEXT) AND sequence > ? ORDER BY sequence",
       changeId,
       afterSequence,
     ).map(eventFromRow);
@@ -158,7 +165,7 @@ export class SqliteReader implements StoreReader {
   async listRevisions(type: string, name: string, pageSize: number, pageToken: string): Promise<Page<RevisionRecord>> {
     const before = decodePageToken(pageToken, isNumber);
     const rows = this.all(
-      `SELECT * FROM revisions WHERE type = ? AND name = ? ${before === undefined ? "" : "AND revision < ?"}
+      `SELECT * FROM revisions WHERE type = CAST(? AS TEXT) AND name = CAST(? AS TEXT) ${before === undefined ? "" : "AND revision < ?"}
        ORDER BY revision DESC LIMIT ?`,
       ...(before === undefined ? [type, name] : [type, name, before]),
       pageSize + 1,

@@ -1,12 +1,14 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, constants, fdatasync, fsyncSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type {
   AuditRecord,
   ChangeEventRecord,
+  ChangeFilter,
   ChangeRecord,
   IdempotencyRecord,
   JobRecord,
+  ResourceFilter,
   ResourceRecord,
   RevisionRecord,
 } from "../records.ts";
@@ -25,6 +27,8 @@ export interface SqliteStoreOptions {
   synchronous?: "FULL" | "NORMAL";
   /** Upper bound on transactions sharing one commit. */
   maxBatch?: number;
+  /** FULL only: how often, at most, the WAL is copied into the database file while writes go on (default 1 s). */
+  checkpointIntervalMs?: number;
 }
 
 const toJobRecord = (row: Row): JobRecord => ({
@@ -38,12 +42,23 @@ const toJobRecord = (row: Row): JobRecord => ({
   phase: row.phase as JobRecord["phase"],
 });
 
+/** SQL built from a row's columns, once per purpose: a row builder always yields the same columns. */
+const builtSql = new Map<string, string>();
+function sqlOnce(purpose: string, build: () => string): string {
+  let sql = builtSql.get(purpose);
+  if (sql === undefined) {
+    sql = build();
+    builtSql.set(purpose, sql);
+  }
+  return sql;
+}
+
 function insertSql(table: string, row: Row): [string, unknown[]] {
-  const columns = Object.keys(row);
-  return [
-    `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
-    Object.values(row),
-  ];
+  const sql = sqlOnce(`insert ${table}`, () => {
+    const columns = Object.keys(row);
+    return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
+  });
+  return [sql, Object.values(row)];
 }
 
 class SqliteTx extends SqliteReader implements StoreTx {
@@ -56,11 +71,14 @@ class SqliteTx extends SqliteReader implements StoreTx {
     // "resolve" an identity clash by deleting the other resource.
     const row = resourceToRow(resource);
     const [sql, params] = insertSql("resources", row);
-    const updates = Object.keys(row)
-      .filter((column) => column !== "type" && column !== "name")
-      .map((column) => `${column} = excluded.${column}`)
-      .join(", ");
-    this.run(`${sql} ON CONFLICT (type, name) DO UPDATE SET ${updates}`, ...params);
+    const upsert = sqlOnce("upsert resources", () => {
+      const updates = Object.keys(row)
+        .filter((column) => column !== "type" && column !== "name")
+        .map((column) => `${column} = excluded.${column}`)
+        .join(", ");
+      return `${sql} ON CONFLICT (type, name) DO UPDATE SET ${updates}`;
+    });
+    this.run(upsert, ...params);
   }
 
   async deleteResource(type: string, name: string): Promise<void> {
@@ -79,7 +97,10 @@ class SqliteTx extends SqliteReader implements StoreTx {
     const row = changeToRow(change);
     const columns = Object.keys(row).filter((column) => column !== "id");
     this.run(
-      `UPDATE changes SET ${columns.map((column) => `${column} = ?`).join(", ")} WHERE id = ?`,
+      sqlOnce(
+        "update changes",
+        () => `UPDATE changes SET ${columns.map((column) => `${column} = ?`).join(", ")} WHERE id = ?`,
+      ),
       ...columns.map((column) => row[column]),
       change.id,
     );
@@ -87,7 +108,11 @@ class SqliteTx extends SqliteReader implements StoreTx {
 
   async appendEvent(event: Omit<ChangeEventRecord, "sequence">): Promise<ChangeEventRecord> {
     const sequence = Number(
-      this.one("SELECT coalesce(max(sequence), 0) + 1 AS s FROM change_events WHERE change_id = ?", event.changeId)?.s,
+      this.one(
+        // CAST: see the note at the top of sqlite-reader.ts.
+        "SELECT coalesce(max(sequence), 0) + 1 AS s FROM change_events WHERE change_id = CAST(? AS TEXT)",
+        event.changeId,
+      )?.s,
     );
     this.run(
       "INSERT INTO change_events (change_id, sequence, time, status, kind, message, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -202,35 +227,109 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** A transaction that is committed but not yet on disk: its caller hears back after the next sync. */
+interface Committed {
+  item: Pending;
+  ok: boolean;
+  value: unknown;
+}
+
 /**
  * The embedded store: one SQLite file in WAL mode, a write connection used
  * only inside transactions and a read connection that sees committed data.
+ *
+ * Group commit: transactions that arrive together run one after another in one
+ * SQLite transaction, each in its own savepoint, and share one commit.
+ *
+ * Durability (synchronous FULL, the default) without stalling the event loop:
+ * SQLite itself runs with `synchronous = OFF` and this class does the syncs
+ * SQLite would do in FULL mode, on libuv's thread pool. After each COMMIT the
+ * WAL file is `fdatasync`ed, and only then do that commit's callers hear back.
+ * While one sync is on disk the next batch already executes; its callers wait
+ * for the sync that starts after their COMMIT. Checkpoints are run here too
+ * (automatic checkpoints are off): only once every commit is synced, and no
+ * new write starts until the database file is synced after the checkpoint,
+ * because the next write may overwrite the WAL frames that were copied.
+ * Reads on the read connection wait until every commit made before them is
+ * synced, so no caller ever sees data a power cut could take back.
  */
-export class SqliteStore extends SqliteReader implements Store {
+export class SqliteStore implements Store {
   private readonly writer: Database.Database;
+  private readonly readerDb: Database.Database;
+  private readonly reader: SqliteReader;
   private readonly tx: SqliteTx;
   private readonly queue: Pending[] = [];
   private flushing = false;
   private scheduled = false;
   private readonly maxBatch: number;
+  /** Each checkpoint costs one more sync, and holds off writes while it runs. */
+  private readonly checkpointIntervalMs: number;
+  /** Transaction control, prepared once: `exec` would parse the SQL again for every transaction. */
+  private readonly control: Record<"begin" | "savepoint" | "release" | "rollbackTo" | "commit", Database.Statement>;
+
+  /** FULL: the WAL and database files, synced here; undefined when SQLite syncs (NORMAL). */
+  private readonly files: { wal: number; db: number } | undefined;
+  /** Committed, waiting for the next sync to start. */
+  private unsynced: Committed[] = [];
+  /** A sync is on disk now. */
+  private syncing = false;
+  private checkpointing = false;
+  private lastCheckpoint = Date.now();
+  private commitsAtCheckpoint = 0;
+  /** Counts commits and commits known to be on disk; reads wait for the second to catch up. */
+  private commits = 0;
+  private durableCommits = 0;
+  private readonly durableWaiters: { commits: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  /** Set when a sync failed: the kernel may have dropped the written pages, so nothing after it can be trusted. */
+  private broken: Error | undefined;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
     const writer = new Database(options.path);
     writer.pragma("journal_mode = WAL");
-    writer.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+    // SQLite syncs everything itself until the store takes over (FULL): opening may recover a WAL, and
+    // that recovery must be on disk before the WAL is reused.
+    writer.pragma("synchronous = FULL");
     writer.pragma("foreign_keys = ON");
     writer.pragma("busy_timeout = 5000");
     migrate(writer);
+    if ((options.synchronous ?? "FULL") === "FULL") {
+      writer.pragma("wal_checkpoint(TRUNCATE)");
+      this.files = {
+        wal: openSync(`${options.path}-wal`, constants.O_RDWR | constants.O_CREAT),
+        db: openSync(options.path, constants.O_RDWR),
+      };
+      // The WAL's directory entry must survive a power cut too.
+      const directory = openSync(dirname(options.path), constants.O_RDONLY);
+      try {
+        fsyncSync(directory);
+      } finally {
+        closeSync(directory);
+      }
+      writer.pragma("synchronous = OFF");
+      writer.pragma("wal_autocheckpoint = 0");
+    } else {
+      writer.pragma("synchronous = NORMAL");
+    }
     const reader = new Database(options.path, { readonly: true });
     reader.pragma("busy_timeout = 5000");
-    super(reader);
     this.writer = writer;
+    this.readerDb = reader;
+    this.reader = new SqliteReader(reader);
     this.tx = new SqliteTx(writer);
+    this.control = {
+      begin: writer.prepare("BEGIN IMMEDIATE"),
+      savepoint: writer.prepare("SAVEPOINT work"),
+      release: writer.prepare("RELEASE work"),
+      rollbackTo: writer.prepare("ROLLBACK TO work"),
+      commit: writer.prepare("COMMIT"),
+    };
     this.maxBatch = options.maxBatch ?? 256;
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 1_000;
   }
 
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       this.schedule();
@@ -238,7 +337,12 @@ export class SqliteStore extends SqliteReader implements Store {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled || this.flushing || this.checkpointing) return;
+    if (this.checkpointDue()) {
+      // New writes wait for the checkpoint, which waits for the sync in flight.
+      if (!this.syncing) this.checkpoint();
+      return;
+    }
     this.scheduled = true;
     // Wait one turn of the event loop so requests that arrive together share a commit.
     setImmediate(() => void this.flush());
@@ -248,34 +352,37 @@ export class SqliteStore extends SqliteReader implements Store {
     this.scheduled = false;
     this.flushing = true;
     const batch = this.queue.splice(0, this.maxBatch);
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    const outcomes: Committed[] = [];
     try {
-      this.writer.exec("BEGIN IMMEDIATE");
+      this.control.begin.run();
       for (const item of batch) {
-        this.writer.exec("SAVEPOINT work");
+        this.control.savepoint.run();
         try {
           const value = await item.work(this.tx);
-          this.writer.exec("RELEASE work");
-          outcomes.push({ ok: true, value });
+          this.control.release.run();
+          outcomes.push({ item, ok: true, value });
         } catch (error) {
-          this.writer.exec("ROLLBACK TO work");
-          this.writer.exec("RELEASE work");
-          outcomes.push({ ok: false, value: error });
+          this.control.rollbackTo.run();
+          this.control.release.run();
+          outcomes.push({ item, ok: false, value: error });
         }
       }
-      this.writer.exec("COMMIT");
+      this.control.commit.run();
     } catch (error) {
       if (this.writer.inTransaction) this.writer.exec("ROLLBACK");
       for (const item of batch) item.reject(error);
       this.afterFlush();
       return;
     }
-    // Nobody hears back before the commit: that is the durability promise.
-    batch.forEach((item, index) => {
-      const outcome = outcomes[index];
-      if (outcome?.ok) item.resolve(outcome.value);
-      else item.reject(outcome?.value);
-    });
+    this.commits += 1;
+    // Nobody hears back before the commit is on disk: that is the durability promise.
+    if (this.files) {
+      this.unsynced.push(...outcomes);
+      this.sync();
+    } else {
+      this.durableCommits = this.commits;
+      settle(outcomes);
+    }
     this.afterFlush();
   }
 
@@ -284,12 +391,157 @@ export class SqliteStore extends SqliteReader implements Store {
     if (this.queue.length > 0) this.schedule();
   }
 
+  /** Group commit, second half: one fdatasync of the WAL for every commit made since the last one started. */
+  private sync(): void {
+    const files = this.files;
+    if (!files || this.syncing || this.unsynced.length === 0) return;
+    if (this.broken) {
+      // After a failed sync a retry may "succeed" without the lost pages: never acknowledge on it.
+      for (const { item } of this.unsynced.splice(0)) item.reject(this.broken);
+      return;
+    }
+    this.syncing = true;
+    const waiting = this.unsynced;
+    this.unsynced = [];
+    const commits = this.commits;
+    fdatasync(files.wal, (error) => {
+      this.syncing = false;
+      if (error) return this.fail(error, waiting);
+      this.durableCommits = commits;
+      settle(waiting);
+      this.wakeReaders();
+      if (this.unsynced.length > 0) this.sync();
+      else if (!this.flushing && this.checkpointDue()) this.checkpoint();
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private checkpointDue(): boolean {
+    return (
+      this.files !== undefined &&
+      this.commits > this.commitsAtCheckpoint &&
+      Date.now() - this.lastCheckpoint >= this.checkpointIntervalMs
+    );
+  }
+
+  /**
+   * Copies the WAL into the database file. Runs only when every commit is on
+   * disk, and holds off new writes until the database file is synced too:
+   * SQLite restarts the WAL at the next write, overwriting what it copied.
+   */
+  private checkpoint(): void {
+    const files = this.files;
+    if (!files || this.checkpointing) return;
+    this.checkpointing = true;
+    this.lastCheckpoint = Date.now();
+    this.commitsAtCheckpoint = this.commits;
+    try {
+      this.writer.pragma("wal_checkpoint(PASSIVE)");
+    } catch (error) {
+      this.checkpointing = false;
+      this.fail(error as Error, []);
+      return;
+    }
+    fdatasync(files.db, (error) => {
+      this.checkpointing = false;
+      if (error) return this.fail(error, []);
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private fail(error: Error, waiting: Committed[]): void {
+    this.broken = new Error(`the store could not sync its files to disk; restart the server: ${error.message}`, {
+      cause: error,
+    });
+    for (const { item } of [...waiting, ...this.unsynced]) item.reject(this.broken);
+    this.unsynced = [];
+    for (const item of this.queue.splice(0)) item.reject(this.broken);
+    for (const waiter of this.durableWaiters.splice(0)) waiter.reject(this.broken);
+  }
+
+  /** Resolves once every commit made so far is on disk. */
+  private durable(): Promise<void> | undefined {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.durableCommits >= this.commits) return undefined;
+    return new Promise((resolve, reject) => this.durableWaiters.push({ commits: this.commits, resolve, reject }));
+  }
+
+  private wakeReaders(): void {
+    let kept = 0;
+    for (const waiter of this.durableWaiters) {
+      if (waiter.commits <= this.durableCommits) waiter.resolve();
+      else this.durableWaiters[kept++] = waiter;
+    }
+    this.durableWaiters.length = kept;
+  }
+
+  /** Runs a read on the read connection once it can only see data that is on disk. */
+  private read<T>(query: (reader: SqliteReader) => Promise<T>): Promise<T> {
+    const waiting = this.durable();
+    return waiting ? waiting.then(() => query(this.reader)) : query(this.reader);
+  }
+
+  getResource(type: string, name: string) {
+    return this.read((r) => r.getResource(type, name));
+  }
+  findResourceByIdentity(type: string, identity: string) {
+    return this.read((r) => r.findResourceByIdentity(type, identity));
+  }
+  listResources(filter: ResourceFilter, pageSize: number, pageToken: string) {
+    return this.read((r) => r.listResources(filter, pageSize, pageToken));
+  }
+  getChange(id: string) {
+    return this.read((r) => r.getChange(id));
+  }
+  listChanges(filter: ChangeFilter, pageSize: number, pageToken: string) {
+    return this.read((r) => r.listChanges(filter, pageSize, pageToken));
+  }
+  openChanges(type: string, name: string) {
+    return this.read((r) => r.openChanges(type, name));
+  }
+  latestLiveChange(type: string, name: string) {
+    return this.read((r) => r.latestLiveChange(type, name));
+  }
+  listEvents(changeId: string, afterSequence: number) {
+    return this.read((r) => r.listEvents(changeId, afterSequence));
+  }
+  getRevision(type: string, name: string, revision: number) {
+    return this.read((r) => r.getRevision(type, name, revision));
+  }
+  listRevisions(type: string, name: string, pageSize: number, pageToken: string) {
+    return this.read((r) => r.listRevisions(type, name, pageSize, pageToken));
+  }
+  getIdempotencyKey(principal: string, requestId: string) {
+    return this.read((r) => r.getIdempotencyKey(principal, requestId));
+  }
+  queueStats(now: number) {
+    return this.read((r) => r.queueStats(now));
+  }
+  countChangesByStatus() {
+    return this.read((r) => r.countChangesByStatus());
+  }
+
   async close(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) {
+    while (this.flushing || this.syncing || this.checkpointing || this.queue.length > 0 || this.unsynced.length > 0) {
       await new Promise((resolve) => setImmediate(resolve));
     }
-    this.db.close();
+    this.readerDb.close();
+    if (this.files) {
+      // Closing checkpoints the WAL into the database and deletes it: let SQLite sync that itself.
+      this.writer.pragma("synchronous = FULL");
+    }
     this.writer.close();
+    if (this.files) {
+      closeSync(this.files.wal);
+      closeSync(this.files.db);
+    }
+  }
+}
+
+function settle(outcomes: Committed[]): void {
+  for (const { item, ok, value } of outcomes) {
+    if (ok) item.resolve(value);
+    else item.reject(value);
   }
 }
 

@@ -1,0 +1,220 @@
+import * as fs from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { waitFor } from "@plinth/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ResourceRecord } from "../../src/store/records.ts";
+import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import type { Store } from "../../src/store/store.ts";
+
+vi.setConfig({ testTimeout: 20_000 });
+
+// The store syncs its files itself (synchronous FULL). These tests hold its
+// fdatasync calls back to check what may and may not happen before the disk
+// has confirmed a write: the property behind "an acknowledged change is never
+// lost". Only fdatasync is replaced; every other file operation is real.
+type SyncCallback = (error: NodeJS.ErrnoException | null) => void;
+const syncs = vi.hoisted(() => ({
+  hold: false,
+  held: [] as { fd: number; done: (error: NodeJS.ErrnoException | null) => void }[],
+  calls: [] as number[],
+  realSync: undefined as undefined | ((fd: number, callback: SyncCallback) => void),
+}));
+vi.mock("node:fs", async (importOriginal) => {
+  const real = await importOriginal<typeof fs>();
+  syncs.realSync = real.fdatasync;
+  return {
+    ...real,
+    fdatasync: (fd: number, callback: SyncCallback) => {
+      syncs.calls.push(fd);
+      if (syncs.hold) syncs.held.push({ fd, done: callback });
+      else real.fdatasync(fd, callback);
+    },
+  };
+});
+
+/** Lets the oldest held sync reach the disk (or fail), as the kernel would. */
+function releaseSync(error: NodeJS.ErrnoException | null = null): void {
+  const next = syncs.held.shift();
+  if (!next) throw new Error("no sync is waiting");
+  if (error) next.done(error);
+  else syncs.realSync!(next.fd, next.done);
+}
+
+const now = "2026-01-01T00:00:00.000Z";
+const resource = (name: string): ResourceRecord => ({
+  type: "t.x",
+  name,
+  identity: name,
+  ownerTeam: "team",
+  status: "PROVISIONING",
+  revision: 0,
+  spec: null,
+  resolvedSpec: null,
+  outputs: {},
+  secretOutputs: null,
+  secretOutputKeys: [],
+  labels: {},
+  createdAt: now,
+  updatedAt: now,
+  drift: null,
+});
+
+/** Tracks whether a promise has settled yet, without awaiting it. */
+function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
+  let settled = false;
+  const done = () => {
+    settled = true;
+  };
+  promise.then(done, done);
+  return { settled: () => settled, promise };
+}
+
+/** Waits until the store has reached the state described. */
+const until = (condition: () => boolean, what: string) =>
+  waitFor(
+    async () => {
+      if (!condition()) throw new Error(`not yet: ${what}`);
+    },
+    { timeoutMs: 5_000, what },
+  );
+
+/** A few turns of the event loop: long enough for the store to run anything it has queued. */
+const turns = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+function open(options: { checkpointIntervalMs?: number } = {}): { store: Store; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), "plinth-durability-"));
+  dirs.push(dir);
+  const path = join(dir, "plinth.db");
+  const store = createSqliteStore({ path, ...options });
+  stores.push(store);
+  return { store, path };
+}
+
+afterEach(async () => {
+  syncs.hold = false;
+  while (syncs.held.length > 0) releaseSync();
+  syncs.calls.length = 0;
+  for (const store of stores.splice(0)) await store.close().catch(() => undefined);
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("SQLite store durability (synchronous FULL)", () => {
+  it("answers a transaction only after a sync that started after its commit", async () => {
+    const { store } = open();
+    syncs.hold = true;
+    const first = track(store.transact((tx) => tx.upsertResource(resource("first"))));
+    await until(() => syncs.held.length === 1, "a sync is waiting");
+    await turns();
+    expect(first.settled()).toBe(false);
+
+    // Committed while the first sync is on disk: these must wait for a sync of their own.
+    const later = [
+      track(store.transact((tx) => tx.upsertResource(resource("second")))),
+      track(store.transact((tx) => tx.upsertResource(resource("third")))),
+    ];
+    await turns();
+    expect(syncs.held).toHaveLength(1);
+
+    releaseSync();
+    await first.promise;
+    await until(() => syncs.held.length === 1, "a sync is waiting");
+    await turns();
+    expect(later.map((t) => t.settled())).toEqual([false, false]);
+
+    releaseSync();
+    await Promise.all(later.map((t) => t.promise));
+    // One sync for both: they were committed together.
+    expect(syncs.calls).toHaveLength(2);
+  });
+
+  it("shows readers nothing that is not on disk yet", async () => {
+    const { store } = open();
+    await store.transact((tx) => tx.upsertResource(resource("old")));
+    syncs.hold = true;
+    const write = track(store.transact((tx) => tx.upsertResource(resource("new"))));
+    await until(() => syncs.held.length === 1, "a sync is waiting");
+    const read = track(store.getResource("t.x", "new"));
+    await turns();
+    expect(read.settled()).toBe(false);
+
+    releaseSync();
+    await write.promise;
+    expect(await read.promise).toMatchObject({ name: "new" });
+    // With nothing waiting for the disk, reads answer at once.
+    expect(await store.getResource("t.x", "old")).toMatchObject({ name: "old" });
+  });
+
+  it("fails every waiting and later transaction once a sync fails", async () => {
+    const { store } = open();
+    syncs.hold = true;
+    const write = store.transact((tx) => tx.upsertResource(resource("lost")));
+    await until(() => syncs.held.length === 1, "a sync is waiting");
+    releaseSync(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    await expect(write).rejects.toThrow(/could not sync its files to disk; restart the server: EIO/);
+    await expect(store.transact((tx) => tx.upsertResource(resource("after")))).rejects.toThrow(/could not sync/);
+    await expect(store.getResource("t.x", "after")).rejects.toThrow(/could not sync/);
+  });
+
+  it("commits transactions that arrive together once, failing only the bad ones, each with its own error", async () => {
+    const { store } = open();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        store.transact(async (tx) => {
+          await tx.upsertResource(resource(`r${i}`));
+          if (i % 7 === 3) throw new Error(`bad request ${i}`);
+          return i;
+        }),
+      ),
+    );
+    const failed = outcomes.flatMap((o, i) => (o.status === "rejected" ? [[i, (o.reason as Error).message]] : []));
+    expect(failed).toEqual([
+      [3, "bad request 3"],
+      [10, "bad request 10"],
+      [17, "bad request 17"],
+    ]);
+    expect(outcomes.filter((o) => o.status === "fulfilled").map((o) => o.value)).toHaveLength(17);
+    expect(syncs.calls, "one sync for the whole batch").toHaveLength(1);
+    for (let i = 0; i < 20; i++) {
+      const found = await store.getResource("t.x", `r${i}`);
+      if (i % 7 === 3) expect(found).toBeUndefined();
+      else expect(found).toMatchObject({ name: `r${i}` });
+    }
+  });
+
+  it("copies the WAL into the database file and syncs that before the WAL is reused", async () => {
+    const { store, path } = open({ checkpointIntervalMs: 0 });
+    syncs.hold = true;
+    const first = store.transact((tx) => tx.upsertResource(resource("checkpointed")));
+    await until(() => syncs.held.length === 1, "a sync is waiting");
+    const wal = syncs.held[0]!.fd;
+    releaseSync();
+    await first;
+    // Every commit is on disk, so the store checkpoints and syncs the database file.
+    await until(() => syncs.held.length === 1 && syncs.held[0]!.fd !== wal, "the database file is being synced");
+
+    // SQLite may start overwriting the WAL with the next write: it waits for that sync.
+    const next = track(store.transact((tx) => tx.upsertResource(resource("next"))));
+    await turns();
+    expect(syncs.held).toHaveLength(1);
+    expect(next.settled()).toBe(false);
+    releaseSync();
+    await until(() => syncs.held.length === 1 && syncs.held[0]!.fd === wal, "the WAL is being synced");
+    releaseSync();
+    await next.promise;
+
+    // The database file alone, without its WAL, already holds the first write.
+    syncs.hold = false;
+    const copy = join(dirs[0]!, "copy");
+    fs.mkdirSync(copy);
+    copyFileSync(path, join(copy, "plinth.db"));
+    const reopened = createSqliteStore({ path: join(copy, "plinth.db") });
+    stores.push(reopened);
+    expect(await reopened.getResource("t.x", "checkpointed")).toMatchObject({ name: "checkpointed" });
+  });
+});
