@@ -2,11 +2,13 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonObject } from "@plinth/core";
 import { Code, ChangeStatus, ConnectError, InventoryState, ResourceStatus, fieldViolations } from "@plinth/sdk";
-import { type PostgresServer, startPostgres, waitFor } from "@plinth/testing";
+import { type PostgresServer, type TestService, createTestService, startPostgres, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../src/resource-types.ts";
-import { type PostgresService, startPostgresService } from "./support/postgres-service.ts";
 import { adminQuery, databaseSeen, extensionsOf, loginAs, roleExists } from "./support/server-queries.ts";
+
+/** The plugin module as a service config names it: loaded through tsx, like `make start` does. */
+const pluginModule = join(import.meta.dirname, "../src/index.ts");
 
 /** Every file under `dir` whose bytes contain `text`. */
 function filesContaining(dir: string, text: string): string[] {
@@ -34,23 +36,29 @@ async function refusal(call: Promise<unknown>): Promise<{ code: Code; fields: st
 // Everything real: server, SQLite, worker, Pulumi CLI, the dynamic provider host, PostgreSQL.
 describe("postgres.database through Plinth, the Pulumi engine and a real PostgreSQL", { timeout: 300_000 }, () => {
   let server: PostgresServer;
-  let service: PostgresService;
+  let service: TestService;
   beforeAll(async () => {
     server = await startPostgres();
-    service = await startPostgresService(
-      {
-        instances: {
-          local: {
-            host: server.host,
-            port: server.port,
-            adminUser: server.user,
-            adminPassword: server.password,
-            guardrails: { maxConnectionLimit: 50 },
+    service = await createTestService({
+      plugins: [
+        {
+          module: pluginModule,
+          export: "postgresDatabase",
+          settings: {
+            instances: {
+              local: {
+                host: server.host,
+                port: server.port,
+                adminUser: server.user,
+                adminPassword: server.password,
+                guardrails: { maxConnectionLimit: 50 },
+              },
+            },
           },
         },
-      },
-      { reconcile: { intervalMs: 500 } },
-    );
+      ],
+      settings: { reconcile: { intervalMs: 500 } },
+    });
   });
   afterAll(async () => {
     await service?.close();
