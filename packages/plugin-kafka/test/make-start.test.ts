@@ -26,16 +26,21 @@ async function makeStart(dataDir: string) {
   let said = "";
   child.stdout.on("data", (chunk: Buffer) => (said += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (said += chunk.toString()));
-  await waitFor(
-    async () => {
-      if (!said.includes("plinth: serving on")) throw new Error("not serving yet");
-    },
-    {
-      what: "make start",
-      timeoutMs: 150_000,
-      abortReason: () => (child.exitCode === null ? undefined : `exited ${child.exitCode}: ${said}`),
-    },
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (!said.includes("plinth: serving on")) throw new Error("not serving yet");
+      },
+      {
+        what: "make start",
+        timeoutMs: 150_000,
+        abortReason: () => (child.exitCode === null ? undefined : `exited ${child.exitCode}: ${said}`),
+      },
+    );
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
   return { child, said: () => said, url: `http://127.0.0.1:${serverPort}`, kafka: `127.0.0.1:${kafkaPort}` };
 }
 
