@@ -1,15 +1,29 @@
 // `make start`: a local Kafka broker, a local PostgreSQL server and the Plinth
 // server (real Pulumi engine, config/plinth.dev.yaml), in the foreground until Ctrl-C.
+// The broker authenticates with SASL/SCRAM-SHA-512 and enforces ACLs, as a real
+// cluster does, so kafka.user works; Plinth logs in as its super user.
 import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { repoRoot, startKafka, startPostgres } from "../packages/testing/src/index.ts";
+import { rmSync } from "node:fs";
+import { join, relative } from "node:path";
+import { formattedWithoutScram, repoRoot, startKafka, startPostgres } from "../packages/testing/src/index.ts";
 
 const kafkaPort = Number(process.env.KAFKA_PORT ?? 9092);
 const postgresPort = Number(process.env.POSTGRES_PORT ?? 5432);
 const serverPort = Number(process.env.PLINTH_PORT ?? 8080);
-const dataDir = join(repoRoot, ".plinth");
+// PLINTH_DATA_DIR moves all state elsewhere (the test of this script does, to leave .plinth alone).
+const dataDir = process.env.PLINTH_DATA_DIR ?? join(repoRoot, ".plinth");
+const kafkaDir = join(dataDir, "kafka");
+const shown = (path: string) => (path.startsWith(repoRoot) ? relative(repoRoot, path) : path);
 
-const broker = await startKafka({ port: kafkaPort, dataDir: join(dataDir, "kafka") });
+if (formattedWithoutScram(kafkaDir)) {
+  // Made by an older `make start` with an open broker: its metadata has no super user to log in as.
+  rmSync(kafkaDir, { recursive: true, force: true });
+  process.stdout.write(
+    `Kafka: ${shown(kafkaDir)} predates SASL/SCRAM; formatting it again (its topics are gone: ReconcileResource recreates Plinth's).\n`,
+  );
+}
+const broker = await startKafka({ port: kafkaPort, dataDir: kafkaDir, scram: true });
+const superUser = broker.sasl!;
 // Throwaway: its databases go when it stops (Plinth then reports them as drifted; ReconcileResource recreates them).
 const postgres = await startPostgres({ port: postgresPort }).catch(async (error: unknown) => {
   await broker.stop();
@@ -29,7 +43,11 @@ const server = spawn(
     stdio: "inherit",
     env: {
       ...process.env,
+      PLINTH_DATA_DIR: dataDir,
       PLINTH_KAFKA_BOOTSTRAP: broker.bootstrapServers,
+      // The super user's password (made once per data dir) reaches the plugin through `passwordEnv`.
+      PLINTH_KAFKA_USERNAME: superUser.username,
+      PLINTH_KAFKA_PASSWORD: superUser.password,
       PLINTH_POSTGRES_PORT: String(postgres.port),
       // The admin password reaches the plugin through its `passwordEnv`, never the config file.
       PLINTH_POSTGRES_ADMIN_PASSWORD: postgres.password,
@@ -42,11 +60,12 @@ process.stdout.write(
   [
     "",
     "Plinth is starting:",
-    `  Kafka broker   ${broker.bootstrapServers}  (data in .plinth/kafka; KAFKA_PORT to change)`,
+    `  Kafka broker   ${broker.bootstrapServers}  (SASL_PLAINTEXT, SCRAM-SHA-512, ACLs; data in ${shown(kafkaDir)}; KAFKA_PORT to change)`,
+    `                 super user ${superUser.username}, password in ${shown(join(kafkaDir, "super-user.json"))}`,
     `  PostgreSQL     127.0.0.1:${postgres.port}  (instance "local", throwaway; POSTGRES_PORT to change)`,
     `  Plinth API     http://127.0.0.1:${serverPort}  (Connect, gRPC, gRPC-Web; /metrics, /healthz)`,
     `  Console        http://127.0.0.1:${serverPort}/  (sign in with a dev token)`,
-    `  State          .plinth/ (SQLite store and Pulumi state)`,
+    `  State          ${shown(dataDir)}/ (SQLite store and Pulumi state)`,
     "  Dev tokens     dev-requester, dev-reviewer, dev-admin",
     "  Try            PLINTH_TOKEN=dev-requester node packages/sdk/bin/plinth.js plugins",
     "Stop with Ctrl-C.",

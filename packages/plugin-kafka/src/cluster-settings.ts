@@ -29,11 +29,39 @@ const TlsSettings = z.strictObject({
   skipVerify: z.boolean().default(false),
 });
 
-const SaslSettings = z.strictObject({
-  mechanism: z.enum(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
-  username: z.string().min(1),
-  password: z.string().min(1),
-});
+/**
+ * Plinth's own login. The password is written in the config (`password`) or,
+ * better, read from an environment variable of the service (`passwordEnv`).
+ * The variable is read once, when the settings are parsed at start, so an
+ * unset one fails the start rather than the first apply; after parsing,
+ * `password` always holds the value and `passwordEnv` is gone.
+ */
+const SaslSettings = z
+  .strictObject({
+    mechanism: z.enum(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+    username: z.string().min(1),
+    /** The password, written in the config. Prefer `passwordEnv`. */
+    password: z.string().min(1).optional(),
+    /** Name of an environment variable of the service holding the password. */
+    passwordEnv: z.string().min(1).optional(),
+  })
+  .refine((sasl) => (sasl.password === undefined) !== (sasl.passwordEnv === undefined), {
+    message: "set exactly one of password and passwordEnv",
+    path: ["password"],
+  })
+  .transform(({ passwordEnv, password, ...sasl }, ctx) => {
+    const value = passwordEnv === undefined ? password : process.env[passwordEnv];
+    if (!value) {
+      ctx.issues.push({
+        code: "custom",
+        input: passwordEnv,
+        path: ["passwordEnv"],
+        message: `environment variable ${passwordEnv} is not set`,
+      });
+      return z.NEVER;
+    }
+    return { ...sasl, password: value };
+  });
 
 /**
  * Limits a request must stay within on this cluster. They judge what a change

@@ -126,8 +126,56 @@ describe("KafkaSettings", () => {
       clusters: { a: { bootstrapServers: ["b:9092"], sasl: { mechanism: "GSSAPI", username: "u", password: "p" } } },
       path: ["clusters", "a", "sasl", "mechanism"],
     },
+    {
+      why: "SASL has a password and a passwordEnv",
+      clusters: {
+        a: {
+          bootstrapServers: ["b:9092"],
+          sasl: { mechanism: "SCRAM-SHA-512", username: "u", password: "p", passwordEnv: "PLINTH_TEST_SASL" },
+        },
+      },
+      path: ["clusters", "a", "sasl", "password"],
+    },
+    {
+      why: "SASL has neither password nor passwordEnv",
+      clusters: { a: { bootstrapServers: ["b:9092"], sasl: { mechanism: "SCRAM-SHA-512", username: "u" } } },
+      path: ["clusters", "a", "sasl", "password"],
+    },
+    {
+      why: "SASL's passwordEnv names a variable the service does not have",
+      clusters: {
+        a: {
+          bootstrapServers: ["b:9092"],
+          sasl: { mechanism: "SCRAM-SHA-512", username: "u", passwordEnv: "PLINTH_TEST_SASL_UNSET" },
+        },
+      },
+      path: ["clusters", "a", "sasl", "passwordEnv"],
+    },
   ])("rejects settings where $why", ({ clusters, path }) => {
     const result = KafkaSettings.safeParse({ clusters });
     expect(result.error?.issues.map((issue) => issue.path)).toContainEqual(path);
+  });
+
+  it("reads SASL's passwordEnv at parse time, so what the program gets holds the password itself", () => {
+    process.env.PLINTH_TEST_SASL = "from-the-environment";
+    try {
+      const settings = KafkaSettings.parse({
+        clusters: {
+          a: {
+            bootstrapServers: ["b:9092"],
+            sasl: { mechanism: "SCRAM-SHA-512", username: "u", passwordEnv: "PLINTH_TEST_SASL" },
+          },
+        },
+      });
+      expect(settings.clusters.a?.sasl).toEqual({
+        mechanism: "SCRAM-SHA-512",
+        username: "u",
+        password: "from-the-environment",
+      });
+      // The engine hands the parsed settings to the Pulumi program as JSON: they parse again to the same.
+      expect(KafkaSettings.parse(JSON.parse(JSON.stringify(settings)))).toEqual(settings);
+    } finally {
+      delete process.env.PLINTH_TEST_SASL;
+    }
   });
 });

@@ -1,5 +1,11 @@
 export { freePort } from "./free-port.ts";
-export { startKafka, type KafkaBroker, type KafkaSuperUser, type StartKafkaOptions } from "./kafka.ts";
+export {
+  formattedWithoutScram,
+  startKafka,
+  type KafkaBroker,
+  type KafkaSuperUser,
+  type StartKafkaOptions,
+} from "./kafka.ts";
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from "./postgres.ts";
 export { MissingToolError, cacheDir, pulumiBinDir, pulumiEnv, repoRoot, toolchainVersions } from "./toolchain.ts";
 export { waitFor, type WaitForOptions } from "./wait-for.ts";

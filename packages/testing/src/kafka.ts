@@ -176,6 +176,15 @@ function superUserFor(dir: string): KafkaSuperUser {
 }
 
 /**
+ * Whether `dataDir` holds a broker formatted without `scram` (no super user
+ * in its metadata): `startKafka({ scram: true, dataDir })` cannot use it, its
+ * storage must be formatted again.
+ */
+export function formattedWithoutScram(dataDir: string): boolean {
+  return existsSync(join(dataDir, "data", "meta.properties")) && !existsSync(join(dataDir, "super-user.json"));
+}
+
+/**
  * Starts a real Apache Kafka broker (KRaft, single node) on free loopback
  * ports with storage formatted in a fresh directory. Resolves once the broker
  * answers metadata requests. Needs Java 17+ and the jars from `make setup`.
@@ -194,6 +203,10 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const port = options.port ?? saved?.port ?? (await freePort());
   const controllerPort = saved?.controllerPort ?? (await freePort());
   const formatted = existsSync(join(dir, "data", "meta.properties"));
+  if (options.scram && persistent && formattedWithoutScram(dir)) {
+    // Its super user would not exist on the broker: every login would fail until the start timed out.
+    throw new Error(`${dir} was formatted without SCRAM: delete it (or start without scram) to use it`);
+  }
   const superUser = options.scram ? superUserFor(dir) : undefined;
   const bootstrapServers = `127.0.0.1:${port}`;
   const classpath = join(libs, "*");

@@ -1,8 +1,10 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { Admin } from "@platformatic/kafka";
 import { describe, expect, it } from "vitest";
-import { startKafka } from "../src/index.ts";
+import { formattedWithoutScram, startKafka } from "../src/index.ts";
+import { scratchDir } from "../src/scratch-dir.ts";
 
 function portAcceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -66,5 +68,14 @@ describe("startKafka", () => {
       await Promise.all([superUser.close(), impostor.close()]);
       await broker.stop();
     }
+  });
+
+  it("with scram: refuses a kept data dir formatted without it, at once rather than at the start timeout", async () => {
+    const dataDir = scratchDir("kafka-plaintext-kept");
+    mkdirSync(join(dataDir, "data"));
+    writeFileSync(join(dataDir, "data", "meta.properties"), "version=1\n");
+    expect(formattedWithoutScram(dataDir)).toBe(true);
+    await expect(startKafka({ scram: true, dataDir })).rejects.toThrow(/formatted without SCRAM/);
+    expect(existsSync(join(dataDir, "super-user.json"))).toBe(false);
   });
 });

@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChangeStatus, createPlinthClient } from "@plinth/sdk";
+import { freePort, repoRoot, waitFor } from "@plinth/testing";
+import { expect, it } from "vitest";
+import { produceAs, refusal } from "./support/scram-clients.ts";
+
+/** Runs scripts/start.ts as `make start` does, on free ports, with its state in `dataDir`. */
+async function makeStart(dataDir: string) {
+  const [kafkaPort, postgresPort, serverPort] = [await freePort(), await freePort(), await freePort()];
+  const env = Object.fromEntries(
+    Object.entries({
+      ...process.env,
+      KAFKA_PORT: String(kafkaPort),
+      POSTGRES_PORT: String(postgresPort),
+      PLINTH_PORT: String(serverPort),
+      PLINTH_DATA_DIR: dataDir,
+    }).filter(([key]) => !key.startsWith("VITEST")),
+  );
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "scripts/start.ts")], {
+    cwd: join(repoRoot, "packages/core"),
+    env,
+  });
+  let said = "";
+  child.stdout.on("data", (chunk: Buffer) => (said += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (said += chunk.toString()));
+  try {
+    await waitFor(
+      async () => {
+        if (!said.includes("plinth: serving on")) throw new Error("not serving yet");
+      },
+      {
+        what: "make start",
+        timeoutMs: 150_000,
+        abortReason: () => (child.exitCode === null ? undefined : `exited ${child.exitCode}: ${said}`),
+      },
+    );
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+  return { child, said: () => said, url: `http://127.0.0.1:${serverPort}`, kafka: `127.0.0.1:${kafkaPort}` };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+// What a newcomer does after `make start`, following docs/kafka.md: a topic, a user with write access
+// on it (a reviewer approves), the password revealed to the owning team, a message produced with it.
+it("make start serves kafka.user: a user created through the SDK produces with its revealed password", async () => {
+  const dataDir = mkdtempSync(join(process.env.PLINTH_TEST_TMP ?? tmpdir(), "make-start-"));
+  // A broker data dir from before SCRAM (formatted, no super user): start.ts formats it again and says so.
+  mkdirSync(join(dataDir, "kafka", "data"), { recursive: true });
+  writeFileSync(join(dataDir, "kafka", "data", "meta.properties"), "version=1\n");
+  const started = await makeStart(dataDir);
+  try {
+    expect(started.said()).toMatch(/Kafka: .*kafka predates SASL\/SCRAM; formatting it again/);
+    expect(started.said()).toContain(`Kafka broker   ${started.kafka}  (SASL_PLAINTEXT, SCRAM-SHA-512`);
+    const requester = createPlinthClient({ baseUrl: started.url, token: "dev-requester" });
+    const reviewer = createPlinthClient({ baseUrl: started.url, token: "dev-reviewer" });
+    const owner = { team: "payments", contact: "#payments" };
+
+    const topic = await requester.apply("kafka.topic", "orders.placed", { cluster: "local", owner });
+    const user = await requester.apply("kafka.user", "orders-app", {
+      cluster: "local",
+      owner,
+      access: [{ topics: { prefix: "orders." }, operations: "write" }],
+    });
+    expect(user.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    await reviewer.changes.approveChange({ id: user.change!.id, comment: "orders service" });
+    expect(await requester.waitForChange(topic.change!.id)).toMatchObject({
+      status: ChangeStatus.SUCCEEDED,
+      lastError: "",
+    });
+    expect(await requester.waitForChange(user.change!.id)).toMatchObject({
+      status: ChangeStatus.SUCCEEDED,
+      lastError: "",
+    });
+    expect((await requester.get("kafka.user", "orders-app")).outputs).toMatchObject({
+      bootstrapServers: [started.kafka],
+      mechanism: "SCRAM-SHA-512",
+    });
+
+    const { value } = await requester.resources.revealSecret({
+      type: "kafka.user",
+      name: "orders-app",
+      key: "password",
+    });
+    const login = { username: "orders-app", password: value?.kind.value as string };
+    await produceAs(started.kafka, login, "orders.placed", "order-1");
+    // The broker enforces what was granted: no password, no entry.
+    expect(await refusal(produceAs(started.kafka, { ...login, password: "wrong" }, "orders.placed", "x"))).toMatch(
+      /SASL|authenticat/i,
+    );
+  } finally {
+    await stop(started.child);
+  }
+  expect(started.child.exitCode).toBe(0);
+});
