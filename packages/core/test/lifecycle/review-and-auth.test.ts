@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { type TestService, clientsFor, startTestService } from "../support/test-service.ts";
@@ -53,10 +54,18 @@ describe("review, permissions and history", () => {
     const id = pending.change!.id;
     const noComment = await failure(service.as("reviewer").changes.rejectChange({ id, comment: "" }));
     expect(noComment).toMatchObject({ code: Code.InvalidArgument, fields: ["comment"] });
+    // A reviewer decides once the engine's preview is there (it is an event of the change too).
+    await waitFor(
+      async () => {
+        const { change } = await service.as("reviewer").changes.getChange({ id });
+        if (!change?.preview) throw new Error("no preview yet");
+      },
+      { what: "the review preview", timeoutMs: 10_000 },
+    );
     await service.as("reviewer").changes.rejectChange({ id, comment: "use two widgets" });
     const { change, events } = await service.as("requester").changes.getChange({ id });
     expect(change?.status).toBe(ChangeStatus.REJECTED);
-    expect(events.map((e) => e.kind)).toEqual(["status", "review"]);
+    expect(events.map((e) => e.kind)).toEqual(["status", "engine", "review"]);
     // A rejected create gives its name back: a new create is accepted.
     const again = await apply("requester", "review-history", 5);
     expect(again.change?.status).toBe(ChangeStatus.QUEUED);
