@@ -218,3 +218,66 @@ describe("SQLite store durability (synchronous FULL)", () => {
     expect(await reopened.getResource("t.x", "checkpointed")).toMatchObject({ name: "checkpointed" });
   });
 });
+
+describe("SQLite store: resources kept in memory for getResource", () => {
+  const revised = (name: string, revision: number): ResourceRecord => ({
+    ...resource(name),
+    revision,
+    outputs: { revision },
+  });
+
+  it("reads a resource anew once a transaction that changed it is on disk", async () => {
+    const { store } = open();
+    await store.transact((tx) => tx.upsertResource(revised("r", 1)));
+    expect(await store.getResource("t.x", "r")).toMatchObject({ revision: 1 });
+    expect(await store.getResource("t.x", "r")).toMatchObject({ revision: 1, outputs: { revision: 1 } });
+
+    syncs.hold = true;
+    const write = track(store.transact((tx) => tx.upsertResource(revised("r", 2))));
+    await until(() => syncs.held.length === 1, "a sync is waiting");
+    const read = track(store.getResource("t.x", "r"));
+    await turns();
+    expect(read.settled()).toBe(false);
+    releaseSync();
+    await write.promise;
+    expect(await read.promise).toMatchObject({ revision: 2, outputs: { revision: 2 } });
+    expect(await store.getResource("t.x", "r")).toMatchObject({ revision: 2 });
+  });
+
+  it("does not keep a row read while a transaction that changes it is still open", async () => {
+    const { store } = open();
+    await store.transact((tx) => tx.upsertResource(revised("r", 1)));
+    const seenMeanwhile = await store.transact(async (tx) => {
+      await tx.upsertResource(revised("r", 2));
+      // The read connection still sees the last commit.
+      return await store.getResource("t.x", "r");
+    });
+    expect(seenMeanwhile).toMatchObject({ revision: 1 });
+    expect(await store.getResource("t.x", "r")).toMatchObject({ revision: 2 });
+  });
+
+  it("forgets a deleted resource, and keeps a rolled-back one as it was", async () => {
+    const { store } = open();
+    await store.transact((tx) => tx.upsertResource(revised("r", 1)));
+    expect(await store.getResource("t.x", "r")).toBeDefined();
+    await expect(
+      store.transact(async (tx) => {
+        await tx.upsertResource(revised("r", 5));
+        throw new Error("changed my mind");
+      }),
+    ).rejects.toThrow("changed my mind");
+    expect(await store.getResource("t.x", "r")).toMatchObject({ revision: 1 });
+    await store.transact((tx) => tx.deleteResource("t.x", "r"));
+    expect(await store.getResource("t.x", "r")).toBeUndefined();
+  });
+
+  it("hands out records nobody can change for everyone else", async () => {
+    const { store } = open();
+    await store.transact((tx) => tx.upsertResource(revised("r", 1)));
+    const record = await store.getResource("t.x", "r");
+    expect(() => {
+      (record!.outputs as Record<string, unknown>).revision = 7;
+    }).toThrow(TypeError);
+    expect(await store.getResource("t.x", "r")).toMatchObject({ outputs: { revision: 1 } });
+  });
+});

@@ -1,11 +1,13 @@
 import { fromJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { Resource } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
 import { revealSecret } from "../../domain/reveal-secret.ts";
 import { previewApply, submitApply, submitDelete, submitReconcile, submitRevert } from "../../domain/submit-change.ts";
 import type { JsonObject } from "../../domain/types.ts";
+import type { ResourceRecord } from "../../store/records.ts";
 import { principalOf } from "../auth.ts";
 import {
   changeKindToProto,
@@ -17,6 +19,21 @@ import {
 } from "../convert.ts";
 import { pageSize } from "./paging.ts";
 import type { ServiceDeps } from "./service-deps.ts";
+
+/**
+ * GetResource's replies, by record: the store hands out one frozen record per
+ * resource until the resource changes, so each version is converted once.
+ */
+const resourceReplies = new WeakMap<ResourceRecord, Resource>();
+function resourceReply(record: ResourceRecord): Resource {
+  if (!Object.isFrozen(record)) return resourceToProto(record);
+  let reply = resourceReplies.get(record);
+  if (!reply) {
+    reply = resourceToProto(record);
+    resourceReplies.set(record, reply);
+  }
+  return reply;
+}
 
 const optionalRevision = (value: bigint | undefined) => (value === undefined ? undefined : Number(value));
 
@@ -64,7 +81,7 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
       principalOf(context);
       const resource = await deps.store.getResource(req.type, req.name);
       if (!resource) throw new NotFoundError(`${req.type} "${req.name}" does not exist`);
-      return { resource: resourceToProto(resource) };
+      return { resource: resourceReply(resource) };
     },
 
     async listResources(req, context) {

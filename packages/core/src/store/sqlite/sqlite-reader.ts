@@ -80,6 +80,11 @@ export class SqliteReader implements StoreReader {
   }
 
   async getResource(type: string, name: string): Promise<ResourceRecord | undefined> {
+    return this.resourceNow(type, name);
+  }
+
+  /** getResource without the promise: the store's cache fills in the same turn as the read. */
+  resourceNow(type: string, name: string): ResourceRecord | undefined {
     const row = this.one("SELECT * FROM resources WHERE type = ? AND name = ?", type, name);
     return row && resourceFromRow(row);
   }

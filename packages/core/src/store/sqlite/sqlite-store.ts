@@ -29,6 +29,8 @@ export interface SqliteStoreOptions {
   maxBatch?: number;
   /** FULL only: how often, at most, the WAL is copied into the database file while writes go on (default 1 s). */
   checkpointIntervalMs?: number;
+  /** How many committed resources getResource keeps in memory (default 4096). */
+  maxCachedResources?: number;
 }
 
 const toJobRecord = (row: Row): JobRecord => ({
@@ -61,7 +63,22 @@ function insertSql(table: string, row: Row): [string, unknown[]] {
   return [sql, Object.values(row)];
 }
 
+/** Key of a resource in the store's cache of committed resources. */
+const resourceKey = (type: string, name: string) => `${type}\u0000${name}`;
+
+/** Cached records are shared by every reader: frozen, so a caller that changes one fails loudly instead of changing everyone's. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 class SqliteTx extends SqliteReader implements StoreTx {
+  /** Resources written in the current SQLite transaction: their cached copies are dropped when it ends. */
+  readonly touchedResources: string[] = [];
+
   private run(sql: string, ...params: unknown[]): Database.RunResult {
     return this.statement(sql).run(...params);
   }
@@ -78,10 +95,12 @@ class SqliteTx extends SqliteReader implements StoreTx {
         .join(", ");
       return `${sql} ON CONFLICT (type, name) DO UPDATE SET ${updates}`;
     });
+    this.touchedResources.push(resourceKey(resource.type, resource.name));
     this.run(upsert, ...params);
   }
 
   async deleteResource(type: string, name: string): Promise<void> {
+    this.touchedResources.push(resourceKey(type, name));
     this.run("DELETE FROM resources WHERE type = ? AND name = ?", type, name);
   }
 
@@ -282,6 +301,16 @@ export class SqliteStore implements Store {
   private readonly durableWaiters: { commits: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
   /** Set when a sync failed: the kernel may have dropped the written pages, so nothing after it can be trusted. */
   private broken: Error | undefined;
+  /**
+   * Committed, synced resources by key, most recently used last (GetResource
+   * reads the same few resources over and over; the read and the row's JSON
+   * cost more than the rest of the call). Filled only in the same turn as the
+   * read on the read connection, and an entry is dropped as soon as a
+   * transaction that wrote that resource ends, before anyone can read the new
+   * row; reads still wait for durability first, like every read.
+   */
+  private readonly resources = new Map<string, ResourceRecord>();
+  private readonly maxCachedResources: number;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
@@ -326,6 +355,7 @@ export class SqliteStore implements Store {
     };
     this.maxBatch = options.maxBatch ?? 256;
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 1_000;
+    this.maxCachedResources = options.maxCachedResources ?? 4096;
   }
 
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -370,10 +400,12 @@ export class SqliteStore implements Store {
       this.control.commit.run();
     } catch (error) {
       if (this.writer.inTransaction) this.writer.exec("ROLLBACK");
+      this.forgetTouchedResources();
       for (const item of batch) item.reject(error);
       this.afterFlush();
       return;
     }
+    this.forgetTouchedResources();
     this.commits += 1;
     // Nobody hears back before the commit is on disk: that is the durability promise.
     if (this.files) {
@@ -384,6 +416,12 @@ export class SqliteStore implements Store {
       settle(outcomes);
     }
     this.afterFlush();
+  }
+
+  /** Right after COMMIT (or ROLLBACK): the read connection may now see new rows for these resources. */
+  private forgetTouchedResources(): void {
+    for (const key of this.tx.touchedResources) this.resources.delete(key);
+    this.tx.touchedResources.length = 0;
   }
 
   private afterFlush(): void {
@@ -481,8 +519,24 @@ export class SqliteStore implements Store {
     return waiting ? waiting.then(() => query(this.reader)) : query(this.reader);
   }
 
-  getResource(type: string, name: string) {
-    return this.read((r) => r.getResource(type, name));
+  getResource(type: string, name: string): Promise<ResourceRecord | undefined> {
+    const key = resourceKey(type, name);
+    return this.read(async (reader) => {
+      const cached = this.resources.get(key);
+      if (cached) {
+        this.resources.delete(key);
+        this.resources.set(key, cached);
+        return cached;
+      }
+      const record = reader.resourceNow(type, name);
+      if (record) {
+        this.resources.set(key, deepFreeze(record));
+        if (this.resources.size > this.maxCachedResources) {
+          this.resources.delete(this.resources.keys().next().value as string);
+        }
+      }
+      return record;
+    });
   }
   findResourceByIdentity(type: string, identity: string) {
     return this.read((r) => r.findResourceByIdentity(type, identity));
