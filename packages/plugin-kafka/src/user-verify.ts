@@ -62,21 +62,33 @@ async function observeUser(cluster: ClusterSettings, name: string) {
   return { credentials: users.get(name) ?? [], ...acls };
 }
 
+type Observed = Awaited<ReturnType<typeof observeUser>>;
+
+/** Observes the user on its cluster and lets `judge` answer; an unknown or unreachable cluster is "not ready". */
+async function judgeUser(
+  { name, spec, settings }: VerifyInput<UserSpec, KafkaSettings>,
+  judge: (observed: Observed) => VerifyResult,
+): Promise<VerifyResult> {
+  const cluster = settings.clusters[spec.cluster];
+  if (!cluster) return { ready: false, message: `unknown cluster "${spec.cluster}"` };
+  let observed: Observed;
+  try {
+    observed = await observeUser(cluster, name);
+  } catch (error) {
+    return { ready: false, message: `cannot reach cluster "${spec.cluster}": ${(error as Error).message}` };
+  }
+  return judge(observed);
+}
+
 /**
  * Checks the user as the cluster sees it, independently of Pulumi: a
  * SCRAM-SHA-512 credential exists (Kafka never reveals the password, so a
  * rotation is proven by the clients, not here), and the user's ACLs are
  * exactly those the spec stands for. Must not change anything.
  */
-export async function verifyUser({
-  name,
-  spec,
-  settings,
-}: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
-  const cluster = settings.clusters[spec.cluster];
-  if (!cluster) return { ready: false, message: `unknown cluster "${spec.cluster}"` };
-  try {
-    const observed = await observeUser(cluster, name);
+export function verifyUser(input: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
+  const { name, spec } = input;
+  return judgeUser(input, (observed) => {
     const problems: string[] = [];
     if (!observed.credentials.some((credential) => credential.mechanism === userScramMechanism)) {
       problems.push(`no ${userScramMechanism} credential`);
@@ -91,21 +103,13 @@ export async function verifyUser({
       ready: true,
       message: `user "${name}" has a ${userScramMechanism} credential and ${expected.size} ACL(s) as specified`,
     };
-  } catch (error) {
-    return { ready: false, message: `cluster "${spec.cluster}" unreachable: ${(error as Error).message}` };
-  }
+  });
 }
 
 /** After a delete: no SCRAM credential and no ACL left for the user. Must not change anything. */
-export async function verifyUserGone({
-  name,
-  spec,
-  settings,
-}: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
-  const cluster = settings.clusters[spec.cluster];
-  if (!cluster) return { ready: false, message: `unknown cluster "${spec.cluster}"` };
-  try {
-    const observed = await observeUser(cluster, name);
+export function verifyUserGone(input: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
+  const { name, spec } = input;
+  return judgeUser(input, (observed) => {
     const left = observed.known.length + observed.other.length;
     if (observed.credentials.length > 0 || left > 0) {
       return {
@@ -114,9 +118,7 @@ export async function verifyUserGone({
       };
     }
     return { ready: true, message: `user "${name}" has no credential and no ACL on cluster "${spec.cluster}"` };
-  } catch (error) {
-    return { ready: false, message: `cannot reach cluster "${spec.cluster}": ${(error as Error).message}` };
-  }
+  });
 }
 
 /** A SCRAM user on the cluster that Plinth does not manage yet, before a create: creating would take it over. */
