@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { v7 as uuidv7 } from "uuid";
 import type { LoadedConfig } from "../config/service-config.ts";
 import { createNotifier } from "../domain/notifier.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -16,6 +15,7 @@ import type { Store } from "../store/store.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator } from "./auth.ts";
+import { createChangeIdSource } from "./change-ids.ts";
 import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
 import { listen } from "./http-server.ts";
 import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
@@ -67,9 +67,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       metrics,
       reviewPolicy: { approvals: config.review.approvals },
       now: () => new Date(),
-      // Time-ordered (UUIDv7): new changes, their events and jobs land at the end of their indexes, so a
-      // commit writes a few pages instead of one random page per index per change.
-      newId: () => `chg_${uuidv7().replaceAll("-", "")}`,
+      newId: createChangeIdSource(),
       watchPollMs: 1_000,
     };
     const engine = options.createEngine(loaded, logger);

@@ -172,6 +172,43 @@ export function describeStoreContract(
       }
     });
 
+    it("numbers changes and their events in order when transactions sharing a commit fail part-way", async () => {
+      const { store, cleanup } = await open();
+      const event = (changeId: string, message: string) => ({
+        changeId,
+        time: now,
+        status: null,
+        kind: "engine" as const,
+        message,
+        details: null,
+      });
+      const submit = (name: string, fail: boolean) =>
+        store.transact(async (tx) => {
+          const made = await tx.insertChange(change({ name }));
+          const events = [await tx.appendEvent(event(made.id, "a")), await tx.appendEvent(event(made.id, "b"))];
+          if (fail) throw new Error("boom");
+          return { seq: made.seq, id: made.id, sequences: events.map((e) => e.sequence) };
+        });
+      try {
+        const settled = await Promise.allSettled(["a", "b", "c", "d", "e"].map((n, i) => submit(n, i % 2 === 1)));
+        const kept = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+        expect(kept).toHaveLength(3);
+        for (const made of kept) expect(made.sequences).toEqual([1, 2]);
+        const seqs = kept.map((made) => made.seq);
+        expect(new Set(seqs).size).toBe(3);
+        expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+        const listed = await store.listChanges({}, 10, "");
+        expect(listed.items.map((c) => c.seq)).toEqual(seqs);
+        const later = await store.transact((tx) => tx.appendEvent(event(kept[0]!.id, "c")));
+        expect(later.sequence).toBe(3);
+        const next = await submit("f", false);
+        expect(next.seq).toBeGreaterThan(seqs.at(-1)!);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
     it("pages through changes in submission order and numbers events per change", async () => {
       const { store, cleanup } = await open();
       try {
