@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { describeStoreContract } from "./store-contract.ts";
 
@@ -12,4 +14,55 @@ describeStoreContract("SQLite", async () => {
     reopen: async () => createSqliteStore({ path }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+});
+
+describe("SQLite page size", () => {
+  const pageSize = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.pragma("page_size", { simple: true });
+    } finally {
+      db.close();
+    }
+  };
+
+  it("gives a new database 2 KiB pages and leaves an existing database's page size alone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-pages-"));
+    try {
+      const fresh = join(dir, "fresh.db");
+      await createSqliteStore({ path: fresh }).close();
+      expect(pageSize(fresh)).toBe(2048);
+
+      const older = join(dir, "older.db");
+      const made = new Database(older);
+      made.pragma("page_size = 4096");
+      made.exec("CREATE TABLE before_plinth (x)");
+      made.close();
+      const store = createSqliteStore({ path: older });
+      await store.transact((tx) =>
+        tx.upsertResource({
+          type: "t.x",
+          name: "a",
+          identity: "a",
+          ownerTeam: "team",
+          status: "PROVISIONING",
+          revision: 0,
+          spec: null,
+          resolvedSpec: null,
+          outputs: {},
+          secretOutputs: null,
+          secretOutputKeys: [],
+          labels: {},
+          createdAt: "2026-01-01T00:00:00.000Z",
+          updatedAt: "2026-01-01T00:00:00.000Z",
+          drift: null,
+        }),
+      );
+      expect((await store.getResource("t.x", "a"))?.name).toBe("a");
+      await store.close();
+      expect(pageSize(older)).toBe(4096);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
