@@ -61,6 +61,11 @@ const resource = (name: string): ResourceRecord => ({
   drift: null,
 });
 
+/** The WAL header's checkpoint sequence number and salts: SQLite changes them when it starts the WAL over. */
+function walHeader(path: string): Buffer {
+  return fs.readFileSync(`${path}-wal`).subarray(12, 24);
+}
+
 /** Tracks whether a promise has settled yet, without awaiting it. */
 function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
   let settled = false;
@@ -113,24 +118,46 @@ describe("SQLite store durability (synchronous FULL)", () => {
     await turns();
     expect(first.settled()).toBe(false);
 
-    // Committed while the first sync is on disk: these must wait for a sync of their own.
+    // Committed while the first sync is on disk: these wait for a sync of their own, which starts at once.
     const later = [
       track(store.transact((tx) => tx.upsertResource(resource("second")))),
       track(store.transact((tx) => tx.upsertResource(resource("third")))),
     ];
+    await until(() => syncs.held.length === 2, "a second sync is waiting");
+    // At most two syncs run at once: a commit made now waits for one of them to finish before its own starts.
+    const last = track(store.transact((tx) => tx.upsertResource(resource("fourth"))));
     await turns();
-    expect(syncs.held).toHaveLength(1);
+    expect(syncs.held).toHaveLength(2);
 
     releaseSync();
     await first.promise;
-    await until(() => syncs.held.length === 1, "a sync is waiting");
+    await until(() => syncs.held.length === 2, "the fourth write's sync started");
     await turns();
-    expect(later.map((t) => t.settled())).toEqual([false, false]);
+    expect([...later, last].map((t) => t.settled())).toEqual([false, false, false]);
 
     releaseSync();
     await Promise.all(later.map((t) => t.promise));
-    // One sync for both: they were committed together.
-    expect(syncs.calls).toHaveLength(2);
+    expect(last.settled()).toBe(false);
+    releaseSync();
+    await last.promise;
+    // One sync for the second and third: they were committed together.
+    expect(syncs.calls).toHaveLength(3);
+  });
+
+  it("settles every commit made before a sync that finishes first, even if an older sync is still running", async () => {
+    const { store } = open();
+    syncs.hold = true;
+    const first = track(store.transact((tx) => tx.upsertResource(resource("first"))));
+    await until(() => syncs.held.length === 1, "a sync is waiting");
+    const second = track(store.transact((tx) => tx.upsertResource(resource("second"))));
+    await until(() => syncs.held.length === 2, "a second sync is waiting");
+
+    // The newer sync reaches the disk first: it covers the first commit too, which was written before it started.
+    const newer = syncs.held.pop()!;
+    syncs.realSync!(newer.fd, newer.done);
+    await Promise.all([first.promise, second.promise]);
+    expect(await store.getResource("t.x", "first")).toMatchObject({ name: "first" });
+    releaseSync();
   });
 
   it("shows readers nothing that is not on disk yet", async () => {
@@ -187,7 +214,7 @@ describe("SQLite store durability (synchronous FULL)", () => {
     }
   });
 
-  it("copies the WAL into the database file and syncs that before the WAL is reused", async () => {
+  it("copies the WAL into the database file, writing on while that file syncs, and starts the WAL over only after", async () => {
     const { store, path } = open({ checkpointIntervalMs: 0 });
     syncs.hold = true;
     const first = store.transact((tx) => tx.upsertResource(resource("checkpointed")));
@@ -197,18 +224,35 @@ describe("SQLite store durability (synchronous FULL)", () => {
     await first;
     // Every commit is on disk, so the store checkpoints and syncs the database file.
     await until(() => syncs.held.length === 1 && syncs.held[0]!.fd !== wal, "the database file is being synced");
+    const walStart = walHeader(path);
 
-    // SQLite may start overwriting the WAL with the next write: it waits for that sync.
-    const next = track(store.transact((tx) => tx.upsertResource(resource("next"))));
+    // A write does not wait for the database file's sync...
+    const next = store.transact((tx) => tx.upsertResource(resource("next")));
+    await until(() => syncs.held.some((held) => held.fd === wal), "the next write's WAL is being synced");
+    const walSync = syncs.held.findIndex((held) => held.fd === wal);
+    const [held] = syncs.held.splice(walSync, 1);
+    syncs.realSync!(held!.fd, held!.done);
+    await next;
+    expect(syncs.held.map((waiting) => waiting.fd)).not.toContain(wal);
+    // ...but SQLite appended it to the WAL instead of starting the WAL over, which would overwrite
+    // frames whose copy in the database file may not be on disk yet.
+    expect(walHeader(path)).toEqual(walStart);
+
+    releaseSync();
+    // A second, short pass copies what "next" added, holding writes until the database file is synced again.
+    await until(() => syncs.held.length === 1 && syncs.held[0]!.fd !== wal, "the second pass is syncing");
+    const held2 = track(store.transact((tx) => tx.upsertResource(resource("after"))));
     await turns();
+    expect(held2.settled()).toBe(false);
     expect(syncs.held).toHaveLength(1);
-    expect(next.settled()).toBe(false);
     releaseSync();
-    await until(() => syncs.held.length === 1 && syncs.held[0]!.fd === wal, "the WAL is being synced");
+    // Now everything is in the synced database file: the write starts the WAL over.
+    await until(() => syncs.held.length === 1 && syncs.held[0]!.fd === wal, "the write's WAL is being synced");
+    expect(walHeader(path)).not.toEqual(walStart);
     releaseSync();
-    await next.promise;
+    await held2.promise;
 
-    // The database file alone, without its WAL, already holds the first write.
+    // The database file alone, without its WAL, holds both writes made before the WAL started over.
     syncs.hold = false;
     const copy = join(dirs[0]!, "copy");
     fs.mkdirSync(copy);
@@ -216,6 +260,7 @@ describe("SQLite store durability (synchronous FULL)", () => {
     const reopened = createSqliteStore({ path: join(copy, "plinth.db") });
     stores.push(reopened);
     expect(await reopened.getResource("t.x", "checkpointed")).toMatchObject({ name: "checkpointed" });
+    expect(await reopened.getResource("t.x", "next")).toMatchObject({ name: "next" });
   });
 });
 

@@ -285,11 +285,12 @@ interface Committed {
  * SQLite itself runs with `synchronous = OFF` and this class does the syncs
  * SQLite would do in FULL mode, on libuv's thread pool. After each COMMIT the
  * WAL file is `fdatasync`ed, and only then do that commit's callers hear back.
- * While one sync is on disk the next batch already executes; its callers wait
- * for the sync that starts after their COMMIT. Checkpoints are run here too
- * (automatic checkpoints are off): only once every commit is synced, and no
- * new write starts until the database file is synced after the checkpoint,
- * because the next write may overwrite the WAL frames that were copied.
+ * While a sync is on disk the next batch already executes; its callers wait
+ * for a sync that starts after their COMMIT (up to two run at once).
+ * Checkpoints are run here too (automatic checkpoints are off): only once
+ * every commit is synced, and a read transaction on a third connection keeps
+ * SQLite from writing over the copied WAL frames until the database file is
+ * synced after the checkpoint; writes go on meanwhile, appending to the WAL.
  * Reads on the read connection wait until every commit made before them is
  * synced, so no caller ever sees data a power cut could take back.
  */
@@ -309,11 +310,30 @@ export class SqliteStore implements Store {
 
   /** FULL: the WAL and database files, synced here; undefined when SQLite syncs (NORMAL). */
   private readonly files: { wal: number; db: number } | undefined;
+  /**
+   * FULL: a third connection whose read transaction pins the WAL while the
+   * database file syncs after a checkpoint. SQLite restarts the WAL (writes
+   * over it from the start) at the first write after a checkpoint copied all
+   * of it, unless a reader still uses it; until the database file is synced,
+   * those frames are the only copy on disk of what the checkpoint copied.
+   */
+  private readonly pin: ({ db: Database.Database } & Record<"begin" | "read" | "end", Database.Statement>) | undefined;
   /** Committed, waiting for the next sync to start. */
   private unsynced: Committed[] = [];
-  /** A sync is on disk now. */
-  private syncing = false;
+  /** Commits whose sync is running, oldest first, with the callers waiting for each. */
+  private readonly syncingCommits: { commits: number; waiting: Committed[] }[] = [];
+  /** `fdatasync` calls running now (a sync whose callers were settled by a later one still runs). */
+  private syncsRunning = 0;
+  /** Two: a third measured no better (p99 of ApplyResource under load; see BENCHMARKS.md). */
+  private readonly maxSyncsRunning = 2;
   private checkpointing = false;
+  /**
+   * The second, short pass of a checkpoint: it copies what was written while
+   * the first pass's database sync ran, with writes held until the database
+   * file is synced again, so that SQLite can start the WAL over (see `pin`).
+   */
+  private restartDue = false;
+  private restarting = false;
   private lastCheckpoint = Date.now();
   private commitsAtCheckpoint = 0;
   /** Counts commits and commits known to be on disk; reads wait for the second to catch up. */
@@ -365,6 +385,15 @@ export class SqliteStore implements Store {
     } else {
       writer.pragma("synchronous = NORMAL");
     }
+    if (this.files) {
+      const pin = new Database(options.path, { readonly: true });
+      this.pin = {
+        db: pin,
+        begin: pin.prepare("BEGIN"),
+        read: pin.prepare("SELECT 1 FROM sqlite_master LIMIT 1"),
+        end: pin.prepare("COMMIT"),
+      };
+    }
     const reader = new Database(options.path, { readonly: true });
     reader.pragma("busy_timeout = 5000");
     this.writer = writer;
@@ -392,11 +421,12 @@ export class SqliteStore implements Store {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing || this.checkpointing) return;
+    if (this.scheduled || this.flushing || this.restarting) return;
     if (this.checkpointDue()) {
-      // New writes wait for the checkpoint, which waits for the sync in flight.
-      if (!this.syncing) this.checkpoint();
-      return;
+      // A checkpoint copies only synced commits: new writes wait for the syncs in flight, then for the copy.
+      if (this.syncsRunning > 0 || this.unsynced.length > 0) return;
+      this.checkpoint();
+      if (this.broken || this.restarting) return;
     }
     this.scheduled = true;
     // Wait one turn of the event loop so requests that arrive together share a commit.
@@ -456,27 +486,36 @@ export class SqliteStore implements Store {
     if (this.queue.length > 0) this.schedule();
   }
 
-  /** Group commit, second half: one fdatasync of the WAL for every commit made since the last one started. */
+  /**
+   * Group commit, second half: one fdatasync of the WAL for every commit made
+   * since the last one started. A second sync may start while one runs, so a
+   * commit made during a slow sync waits for its own sync rather than for the
+   * slow one and then its own; a sync covers every commit made before it
+   * started, so whichever finishes first settles all of those.
+   */
   private sync(): void {
     const files = this.files;
-    if (!files || this.syncing || this.unsynced.length === 0) return;
+    if (!files || this.unsynced.length === 0 || this.syncsRunning >= this.maxSyncsRunning) return;
     if (this.broken) {
       // After a failed sync a retry may "succeed" without the lost pages: never acknowledge on it.
       for (const { item } of this.unsynced.splice(0)) item.reject(this.broken);
       return;
     }
-    this.syncing = true;
-    const waiting = this.unsynced;
-    this.unsynced = [];
     const commits = this.commits;
+    this.syncingCommits.push({ commits, waiting: this.unsynced });
+    this.unsynced = [];
+    this.syncsRunning += 1;
     fdatasync(files.wal, (error) => {
-      this.syncing = false;
-      if (error) return this.fail(error, waiting);
-      this.durableCommits = commits;
-      settle(waiting);
+      this.syncsRunning -= 1;
+      if (this.broken) return;
+      if (error) return this.fail(error, []);
+      if (commits > this.durableCommits) this.durableCommits = commits;
+      while (this.syncingCommits.length > 0 && this.syncingCommits[0]!.commits <= this.durableCommits) {
+        settle(this.syncingCommits.shift()!.waiting);
+      }
       this.wakeReaders();
       if (this.unsynced.length > 0) this.sync();
-      else if (!this.flushing && this.checkpointDue()) this.checkpoint();
+      else if (this.syncsRunning === 0 && !this.flushing && this.checkpointDue()) this.checkpoint();
       if (this.queue.length > 0) this.schedule();
     });
   }
@@ -484,23 +523,34 @@ export class SqliteStore implements Store {
   private checkpointDue(): boolean {
     return (
       this.files !== undefined &&
-      this.commits > this.commitsAtCheckpoint &&
-      Date.now() - this.lastCheckpoint >= this.checkpointIntervalMs
+      !this.checkpointing &&
+      (this.restartDue ||
+        (this.commits > this.commitsAtCheckpoint && Date.now() - this.lastCheckpoint >= this.checkpointIntervalMs))
     );
   }
 
   /**
-   * Copies the WAL into the database file. Runs only when every commit is on
-   * disk, and holds off new writes until the database file is synced too:
-   * SQLite restarts the WAL at the next write, overwriting what it copied.
+   * Copies the WAL into the database file, in two passes, each only when
+   * every commit is on disk. The first copies nearly everything and pins the
+   * WAL until the database file is synced (see `pin`) while writes go on,
+   * appending to the WAL. The second copies what those writes added and holds
+   * writes until the database file is synced again: a short stall (a few
+   * pages) instead of a long one, after which SQLite may start the WAL over.
    */
   private checkpoint(): void {
-    const files = this.files;
-    if (!files || this.checkpointing) return;
+    const { files, pin } = this;
+    if (!files || !pin || this.checkpointing) return;
+    const restart = this.restartDue;
     this.checkpointing = true;
+    this.restarting = restart;
     this.lastCheckpoint = Date.now();
     this.commitsAtCheckpoint = this.commits;
     try {
+      if (!restart) {
+        // Begun after the last commit, so the checkpoint can still copy every frame there is.
+        pin.begin.run();
+        pin.read.get();
+      }
       this.writer.pragma("wal_checkpoint(PASSIVE)");
     } catch (error) {
       this.checkpointing = false;
@@ -509,7 +559,22 @@ export class SqliteStore implements Store {
     }
     fdatasync(files.db, (error) => {
       this.checkpointing = false;
+      this.restarting = false;
       if (error) return this.fail(error, []);
+      if (restart) {
+        this.restartDue = false;
+      } else {
+        try {
+          pin.end.run();
+        } catch (unpinError) {
+          return this.fail(unpinError as Error, []);
+        }
+        // Writes made during the sync left frames the checkpoint did not copy: the WAL cannot start over yet.
+        this.restartDue = this.commits > this.commitsAtCheckpoint;
+      }
+      if (this.restartDue && this.syncsRunning === 0 && this.unsynced.length === 0 && !this.flushing) {
+        this.checkpoint();
+      }
       if (this.queue.length > 0) this.schedule();
     });
   }
@@ -518,7 +583,8 @@ export class SqliteStore implements Store {
     this.broken = new Error(`the store could not sync its files to disk; restart the server: ${error.message}`, {
       cause: error,
     });
-    for (const { item } of [...waiting, ...this.unsynced]) item.reject(this.broken);
+    const syncing = this.syncingCommits.splice(0).flatMap((group) => group.waiting);
+    for (const { item } of [...waiting, ...syncing, ...this.unsynced]) item.reject(this.broken);
     this.unsynced = [];
     for (const item of this.queue.splice(0)) item.reject(this.broken);
     for (const waiter of this.durableWaiters.splice(0)) waiter.reject(this.broken);
@@ -603,10 +669,17 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    while (this.flushing || this.syncing || this.checkpointing || this.queue.length > 0 || this.unsynced.length > 0) {
+    while (
+      this.flushing ||
+      this.syncsRunning > 0 ||
+      this.checkpointing ||
+      this.queue.length > 0 ||
+      this.unsynced.length > 0
+    ) {
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.readerDb.close();
+    this.pin?.db.close();
     if (this.files) {
       // Closing checkpoints the WAL into the database and deletes it: let SQLite sync that itself.
       this.writer.pragma("synchronous = FULL");
