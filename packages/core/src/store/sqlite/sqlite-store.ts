@@ -303,7 +303,7 @@ export class SqliteStore implements Store {
   private flushing = false;
   private scheduled = false;
   private readonly maxBatch: number;
-  /** Each checkpoint costs one more sync, and holds off writes while it runs. */
+  /** Each checkpoint costs two syncs of the database file, and holds off writes during the second. */
   private readonly checkpointIntervalMs: number;
   /** Transaction control, prepared once: `exec` would parse the SQL again for every transaction. */
   private readonly control: Record<"begin" | "savepoint" | "release" | "rollbackTo" | "commit", Database.Statement>;
@@ -508,7 +508,7 @@ export class SqliteStore implements Store {
     fdatasync(files.wal, (error) => {
       this.syncsRunning -= 1;
       if (this.broken) return;
-      if (error) return this.fail(error, []);
+      if (error) return this.fail(error);
       if (commits > this.durableCommits) this.durableCommits = commits;
       while (this.syncingCommits.length > 0 && this.syncingCommits[0]!.commits <= this.durableCommits) {
         settle(this.syncingCommits.shift()!.waiting);
@@ -554,20 +554,20 @@ export class SqliteStore implements Store {
       this.writer.pragma("wal_checkpoint(PASSIVE)");
     } catch (error) {
       this.checkpointing = false;
-      this.fail(error as Error, []);
+      this.fail(error as Error);
       return;
     }
     fdatasync(files.db, (error) => {
       this.checkpointing = false;
       this.restarting = false;
-      if (error) return this.fail(error, []);
+      if (error) return this.fail(error);
       if (restart) {
         this.restartDue = false;
       } else {
         try {
           pin.end.run();
         } catch (unpinError) {
-          return this.fail(unpinError as Error, []);
+          return this.fail(unpinError as Error);
         }
         // Writes made during the sync left frames the checkpoint did not copy: the WAL cannot start over yet.
         this.restartDue = this.commits > this.commitsAtCheckpoint;
@@ -579,12 +579,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  private fail(error: Error, waiting: Committed[]): void {
+  private fail(error: Error): void {
     this.broken = new Error(`the store could not sync its files to disk; restart the server: ${error.message}`, {
       cause: error,
     });
     const syncing = this.syncingCommits.splice(0).flatMap((group) => group.waiting);
-    for (const { item } of [...waiting, ...syncing, ...this.unsynced]) item.reject(this.broken);
+    for (const { item } of [...syncing, ...this.unsynced]) item.reject(this.broken);
     this.unsynced = [];
     for (const item of this.queue.splice(0)) item.reject(this.broken);
     for (const waiter of this.durableWaiters.splice(0)) waiter.reject(this.broken);
