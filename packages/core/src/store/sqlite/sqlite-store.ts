@@ -1,5 +1,7 @@
 import { closeSync, constants, fdatasync, fsyncSync, mkdirSync, openSync } from "node:fs";
-import { dirname } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type {
   AuditRecord,
@@ -317,6 +319,9 @@ export class SqliteStore implements Store {
    * of it, unless a reader still uses it; until the database file is synced,
    * those frames are the only copy on disk of what the checkpoint copied.
    */
+  /** FULL: the thread that copies the WAL into the database file (checkpoint-thread.cjs); started at the first checkpoint. */
+  private checkpointer: Worker | undefined;
+  private readonly path: string;
   private readonly pin: ({ db: Database.Database } & Record<"begin" | "read" | "end", Database.Statement>) | undefined;
   /** Committed, waiting for the next sync to start. */
   private unsynced: Committed[] = [];
@@ -354,6 +359,7 @@ export class SqliteStore implements Store {
   private readonly maxCachedResources: number;
 
   constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
     mkdirSync(dirname(options.path), { recursive: true });
     const writer = new Database(options.path);
     // Only a new database takes this; an existing one keeps its page size. A submit writes about four pages
@@ -531,11 +537,12 @@ export class SqliteStore implements Store {
 
   /**
    * Copies the WAL into the database file, in two passes, each only when
-   * every commit is on disk. The first copies nearly everything and pins the
-   * WAL until the database file is synced (see `pin`) while writes go on,
-   * appending to the WAL. The second copies what those writes added and holds
-   * writes until the database file is synced again: a short stall (a few
-   * pages) instead of a long one, after which SQLite may start the WAL over.
+   * every commit is on disk. The first copies nearly everything, on the
+   * checkpoint thread, and pins the WAL until the database file is synced
+   * (see `pin`) while writes go on, appending to the WAL. The second, on this
+   * thread, copies what those writes added and holds writes until the
+   * database file is synced again: a short stall (a few pages) instead of a
+   * long one, after which SQLite may start the WAL over.
    */
   private checkpoint(): void {
     const { files, pin } = this;
@@ -545,18 +552,58 @@ export class SqliteStore implements Store {
     this.restarting = restart;
     this.lastCheckpoint = Date.now();
     this.commitsAtCheckpoint = this.commits;
-    try {
-      if (!restart) {
-        // Begun after the last commit, so the checkpoint can still copy every frame there is.
-        pin.begin.run();
-        pin.read.get();
+    if (restart) {
+      try {
+        this.writer.pragma("wal_checkpoint(PASSIVE)");
+      } catch (error) {
+        this.checkpointing = false;
+        this.restarting = false;
+        return this.fail(error as Error);
       }
-      this.writer.pragma("wal_checkpoint(PASSIVE)");
+      return this.syncDatabaseFile(true);
+    }
+    try {
+      // Begun after the last commit, so the checkpoint can copy every frame there is, but none written later.
+      pin.begin.run();
+      pin.read.get();
     } catch (error) {
       this.checkpointing = false;
-      this.fail(error as Error);
-      return;
+      return this.fail(error as Error);
     }
+    const thread = this.checkpointThread();
+    thread.once("message", (reply: { ok: boolean; message?: string }) => {
+      if (this.broken || !reply.ok) {
+        this.checkpointing = false;
+        if (!reply.ok) this.fail(new Error(`checkpoint failed: ${reply.message}`));
+        return;
+      }
+      this.syncDatabaseFile(false);
+    });
+    thread.postMessage("copy");
+  }
+
+  private checkpointThread(): Worker {
+    if (!this.checkpointer) {
+      const thread = new Worker(join(import.meta.dirname, "checkpoint-thread.cjs"), {
+        workerData: { path: this.path, betterSqlite3: createRequire(import.meta.url).resolve("better-sqlite3") },
+        // Plain CommonJS: no TypeScript loader needed in this thread.
+        execArgv: [],
+      });
+      thread.on("error", (error) => {
+        this.checkpointing = false;
+        this.fail(error);
+      });
+      // Only a store being closed waits for it: it must never keep the process alive by itself.
+      thread.unref();
+      this.checkpointer = thread;
+    }
+    return this.checkpointer;
+  }
+
+  /** Second half of each pass: the copied pages reach the disk, then the WAL may be unpinned or started over. */
+  private syncDatabaseFile(restart: boolean): void {
+    const { files, pin } = this;
+    if (!files || !pin) return;
     fdatasync(files.db, (error) => {
       this.checkpointing = false;
       this.restarting = false;
@@ -569,7 +616,7 @@ export class SqliteStore implements Store {
         } catch (unpinError) {
           return this.fail(unpinError as Error);
         }
-        // Writes made during the sync left frames the checkpoint did not copy: the WAL cannot start over yet.
+        // Writes made during the first pass left frames it did not copy: the WAL cannot start over yet.
         this.restartDue = this.commits > this.commitsAtCheckpoint;
       }
       if (this.restartDue && this.syncsRunning === 0 && this.unsynced.length === 0 && !this.flushing) {
@@ -677,6 +724,11 @@ export class SqliteStore implements Store {
       this.unsynced.length > 0
     ) {
       await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (this.checkpointer) {
+      const exited = new Promise((resolve) => this.checkpointer!.once("exit", resolve));
+      this.checkpointer.postMessage("close");
+      await exited;
     }
     this.readerDb.close();
     this.pin?.db.close();
