@@ -1,5 +1,13 @@
 import { createHash, hash as digest, timingSafeEqual } from "node:crypto";
-import { type HandlerContext, type Interceptor, createContextKey } from "@connectrpc/connect";
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import {
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+  createContextKey,
+  createContextValues,
+} from "@connectrpc/connect";
 import { UnauthenticatedError } from "../domain/errors.ts";
 import type { Principal } from "../domain/types.ts";
 import { toConnectError } from "./error-translator.ts";
@@ -31,11 +39,44 @@ export function createAuthenticator(principals: PrincipalConfig[]): (authorizati
   };
 }
 
-/** Authenticates every RPC and puts the principal in the handler's context. */
+/** The client connection a request came on: an HTTP/1.1 socket or an HTTP/2 session. */
+const connectionKey = createContextKey<object | undefined>(undefined, { description: "the client connection" });
+
+/** Each request's context values, with its connection (`connectNodeAdapter`'s `contextValues`). */
+export function requestContext(request: IncomingMessage | Http2ServerRequest): ContextValues {
+  const values = createContextValues();
+  values.set(connectionKey, "stream" in request ? request.stream.session : request.socket);
+  return values;
+}
+
+/**
+ * Authenticates every RPC and puts the principal in the handler's context.
+ *
+ * A keep-alive connection sends the same Authorization header again and
+ * again, so the principal found for it is kept per connection and reused
+ * while the header stays the same, which skips the token's SHA-256 (a
+ * tenth of a GetResource). The header is compared in constant time all the
+ * same: a proxy may carry several callers' requests on one connection.
+ */
 export function createAuthInterceptor(authenticate: (authorization: string | null) => Principal): Interceptor {
+  const lastOnConnection = new WeakMap<object, { authorization: Buffer; principal: Principal }>();
+  const principalFor = (authorization: string | null, connection: object | undefined): Principal => {
+    if (authorization === null || connection === undefined) return authenticate(authorization);
+    const sent = Buffer.from(authorization);
+    const last = lastOnConnection.get(connection);
+    if (last && last.authorization.length === sent.length && timingSafeEqual(last.authorization, sent)) {
+      return last.principal;
+    }
+    const principal = authenticate(authorization);
+    lastOnConnection.set(connection, { authorization: sent, principal });
+    return principal;
+  };
   return (next) => async (req) => {
     try {
-      req.contextValues.set(principalKey, authenticate(req.header.get("authorization")));
+      req.contextValues.set(
+        principalKey,
+        principalFor(req.header.get("authorization"), req.contextValues.get(connectionKey)),
+      );
     } catch (error) {
       throw toConnectError(error);
     }

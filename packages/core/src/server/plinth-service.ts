@@ -14,7 +14,7 @@ import { createSqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { Store } from "../store/store.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { createWorker } from "../worker/worker.ts";
-import { createAuthInterceptor, createAuthenticator } from "./auth.ts";
+import { createAuthInterceptor, createAuthenticator, requestContext } from "./auth.ts";
 import { createChangeIdSource } from "./change-ids.ts";
 import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
 import { listen } from "./http-server.ts";
@@ -88,6 +88,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         router.service(IdentityService, identityService());
       },
       interceptors: [createObservingInterceptor(metrics, logger), createAuthInterceptor(authenticate)],
+      contextValues: requestContext,
       readMaxBytes: maxRequestBytes,
       fallback: (req, res) => {
         if (req.url === "/healthz") {
