@@ -727,6 +727,8 @@ export class SqliteStore implements Store {
     }
     if (this.checkpointer) {
       const exited = new Promise((resolve) => this.checkpointer!.once("exit", resolve));
+      // Held by the thread until it is gone: close() must finish even when nothing else keeps the process alive.
+      this.checkpointer.ref();
       this.checkpointer.postMessage("close");
       await exited;
     }

@@ -1,0 +1,87 @@
+// The submit path alone, in-process: ApplyResource's domain and store work
+// without HTTP, Connect or a load generator.
+//   node --import tsx bench/submit-path.ts
+// Submits creates 50 at a time through `submitApply` on the real SQLite store
+// (synchronous FULL, the store's own syncs), and prints the main thread's CPU
+// per submit for 9 rounds of 10,000 after a warm-up round of 5,000: the figure
+// that limits ApplyResource's throughput, with less noise than the HTTP
+// benchmark. Each round's database is larger than the one before, so later
+// rounds cost a little more.
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type Engine, createLogger, parseServiceConfig, sha256Hex, startPlinthService } from "@plinth/core";
+import { createNotifier } from "../packages/core/src/domain/notifier.ts";
+import { submitApply } from "../packages/core/src/domain/submit-change.ts";
+import { createChangeIdSource } from "../packages/core/src/server/change-ids.ts";
+import { benchPrincipal, widgetType } from "./common.ts";
+
+const noopEngine: Engine = {
+  apply: async (request) => ({ outputs: { name: request.name }, secretOutputs: {} }),
+  destroy: async () => {},
+  preview: async () => ({ steps: {}, destructive: false, details: {} }),
+  close: async () => {},
+};
+
+const dataRoot = join(import.meta.dirname, ".plinth");
+const { token, ...principal } = benchPrincipal;
+const dataDir = mkdtempSync(join(dataRoot, "submit-"));
+const service = await startPlinthService(
+  parseServiceConfig(
+    {
+      listen: { host: "127.0.0.1", port: 0 },
+      dataDir,
+      store: { sqlite: { synchronous: "FULL" } },
+      engine: { passphrase: "bench-passphrase" },
+      secrets: { key: "bench-secret-key-0123456789" },
+      principals: [{ ...principal, roles: [...principal.roles], tokenSha256: sha256Hex(token) }],
+      plugins: [{ module: join(import.meta.dirname, "widget-plugin.ts"), export: "widgetPlugin" }],
+    },
+    dataDir,
+  ),
+  { createEngine: () => noopEngine, logger: createLogger({ level: "silent" }), worker: false },
+);
+const deps = {
+  store: service.store,
+  plugins: service.plugins,
+  reviewPolicy: { approvals: { CREATE: 0, UPDATE: 0, DELETE: 1 } },
+  notifier: createNotifier(),
+  now: () => new Date(),
+  newId: createChangeIdSource(),
+};
+const caller = { id: principal.id, team: principal.team, roles: [...principal.roles] };
+
+let made = 0;
+async function round(count: number): Promise<number> {
+  const start = process.threadCpuUsage();
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(
+      // Named like the load generator's: 50 clients, each counting, so new rows land in 50 places of each index.
+      Array.from({ length: 50 }, (_, client) => {
+        const id = `${client}-${made}`;
+        return submitApply(deps, caller, {
+          type: widgetType,
+          name: `w-${id}`,
+          spec: { size: 7 },
+          requestId: `r-${id}`,
+          comment: "",
+          labels: {},
+        });
+      }),
+    );
+    made += 1;
+  }
+  const used = process.threadCpuUsage(start);
+  return (used.user + used.system) / count;
+}
+
+try {
+  await round(5_000);
+  const perSubmit: number[] = [];
+  for (let r = 0; r < 9; r++) perSubmit.push(await round(10_000));
+  const sorted = [...perSubmit].sort((a, b) => a - b);
+  console.log(`main-thread CPU per submit, µs: ${perSubmit.map((us) => us.toFixed(1)).join("  ")}`);
+  console.log(`median ${sorted[4]!.toFixed(1)}, min ${sorted[0]!.toFixed(1)}`);
+} finally {
+  await service.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
