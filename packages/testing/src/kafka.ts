@@ -52,6 +52,14 @@ export interface KafkaBroker {
   halt(options?: { crash?: boolean }): Promise<void>;
   /** Starts a halted broker again on the same port with the same data. */
   resume(): Promise<void>;
+  /**
+   * Stops the broker's process where it stands (SIGSTOP): connections stay
+   * open and requests go unanswered until `thaw`, as when a broker hangs.
+   * For tests that need a call to the broker to be in flight at a given moment.
+   */
+  freeze(): void;
+  /** Lets a frozen broker run again (SIGCONT). */
+  thaw(): void;
   /** Stops the broker and deletes its directory. Safe to call twice. */
   stop(): Promise<void>;
   logTail(lines?: number): string;
@@ -255,10 +263,17 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     throw error;
   }
 
+  /** To the broker's JVM, if it is running. */
+  const signal = (name: NodeJS.Signals): void => {
+    if (broker && broker.exitStatus() === undefined) process.kill(broker.pid, name);
+  };
+
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    // A frozen JVM would not act on the stop signal before the grace period ran out.
+    signal("SIGCONT");
     await broker?.stop();
     if (!persistent) rmSync(dir, { recursive: true, force: true });
   };
@@ -268,6 +283,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     sasl: superUser,
     dir,
     halt: async ({ crash = false } = {}) => {
+      signal("SIGCONT");
       if (crash) await broker?.kill();
       else await broker?.stop();
     },
@@ -275,6 +291,8 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       if (broker?.exitStatus() === undefined) return;
       await launch();
     },
+    freeze: () => signal("SIGSTOP"),
+    thaw: () => signal("SIGCONT"),
     stop,
     logTail: (lines) => broker?.logTail(lines) ?? "",
     [Symbol.asyncDispose]: stop,

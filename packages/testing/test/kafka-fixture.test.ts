@@ -40,6 +40,30 @@ describe("startKafka", () => {
     expect(existsSync(broker.dir)).toBe(false);
   });
 
+  it("freezes a broker: a request goes unanswered until it thaws, and a frozen broker still stops", async () => {
+    const broker = await startKafka();
+    const admin = new Admin({ clientId: "fixture-freeze", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      await admin.createTopics({ topics: ["before-freeze"], partitions: 1, replicas: 1 });
+      broker.freeze();
+      let answered = false;
+      const pending = admin.metadata({ topics: ["before-freeze"], forceUpdate: true }).then((metadata) => {
+        answered = true;
+        return metadata;
+      });
+      // Proving silence takes a while by nature: a live broker answers this in a few milliseconds.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(answered).toBe(false);
+      broker.thaw();
+      expect((await pending).topics.get("before-freeze")?.partitionsCount).toBe(1);
+      broker.freeze();
+    } finally {
+      await admin.close();
+      await broker.stop();
+    }
+    expect(await portAcceptsConnections(broker.port)).toBe(false);
+  });
+
   it("starts two brokers side by side on different ports", async () => {
     const [first, second] = await Promise.all([startKafka(), startKafka()]);
     try {

@@ -46,7 +46,9 @@ describe("Pulumi engine: crash recovery", () => {
 
   it("an apply killed mid-update (child, CLI and provider) is retried to convergence, without a lock error", async () => {
     const settings = { bootstrapServers: broker.bootstrapServers };
-    // Kill the moment the topic's create starts: the lock is held and the create is in flight.
+    // Kill the moment the topic's create starts: the lock is held and the create is in flight. The broker is
+    // frozen meanwhile, so the create cannot finish before the kill lands, however late the event arrives.
+    broker.freeze();
     const crashed = topicRequest("crash-me", { partitions: 3 }, settings, {
       onEvent: (event) => {
         if (!isTopicStep(event, "started")) return;
@@ -55,10 +57,13 @@ describe("Pulumi engine: crash recovery", () => {
         if (child) process.kill(-child.pid, "SIGKILL");
       },
     });
-    const error = await engine.apply(crashed).then(
-      () => undefined,
-      (reason: unknown) => reason,
-    );
+    const error = await engine
+      .apply(crashed)
+      .then(
+        () => undefined,
+        (reason: unknown) => reason,
+      )
+      .finally(() => broker.thaw());
     expect(error).toBeInstanceOf(EngineError);
     expect(error).toMatchObject({ code: "UNKNOWN", retryable: true });
     expect((error as Error).message).toContain("test.topic");
