@@ -7,48 +7,33 @@
 // that limits ApplyResource's throughput, with less noise than the HTTP
 // benchmark. Each round's database is larger than the one before, so later
 // rounds cost a little more.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Engine, createLogger, parseServiceConfig, sha256Hex, startPlinthService } from "@plinth/core";
+import { createLogger, parseServiceConfig, startPlinthService } from "@plinth/core";
 import { createNotifier } from "../packages/core/src/domain/notifier.ts";
+import { defaultReviewPolicy } from "../packages/core/src/domain/review-policy.ts";
 import { submitApply } from "../packages/core/src/domain/submit-change.ts";
 import { createChangeIdSource } from "../packages/core/src/server/change-ids.ts";
 import { benchPrincipal, widgetType } from "./common.ts";
-
-const noopEngine: Engine = {
-  apply: async (request) => ({ outputs: { name: request.name }, secretOutputs: {} }),
-  destroy: async () => {},
-  preview: async () => ({ steps: {}, destructive: false, details: {} }),
-  close: async () => {},
-};
+import { benchConfig, noopEngine } from "./plinth-setup.ts";
 
 const dataRoot = join(import.meta.dirname, ".plinth");
-const { token, ...principal } = benchPrincipal;
+mkdirSync(dataRoot, { recursive: true });
 const dataDir = mkdtempSync(join(dataRoot, "submit-"));
-const service = await startPlinthService(
-  parseServiceConfig(
-    {
-      listen: { host: "127.0.0.1", port: 0 },
-      dataDir,
-      store: { sqlite: { synchronous: "FULL" } },
-      engine: { passphrase: "bench-passphrase" },
-      secrets: { key: "bench-secret-key-0123456789" },
-      principals: [{ ...principal, roles: [...principal.roles], tokenSha256: sha256Hex(token) }],
-      plugins: [{ module: join(import.meta.dirname, "widget-plugin.ts"), export: "widgetPlugin" }],
-    },
-    dataDir,
-  ),
-  { createEngine: () => noopEngine, logger: createLogger({ level: "silent" }), worker: false },
-);
+const service = await startPlinthService(parseServiceConfig(benchConfig(dataDir), dataDir), {
+  createEngine: () => noopEngine,
+  logger: createLogger({ level: "silent" }),
+  worker: false,
+});
 const deps = {
   store: service.store,
   plugins: service.plugins,
-  reviewPolicy: { approvals: { CREATE: 0, UPDATE: 0, DELETE: 1 } },
+  reviewPolicy: defaultReviewPolicy,
   notifier: createNotifier(),
   now: () => new Date(),
   newId: createChangeIdSource(),
 };
-const caller = { id: principal.id, team: principal.team, roles: [...principal.roles] };
+const caller = { id: benchPrincipal.id, team: benchPrincipal.team, roles: [...benchPrincipal.roles] };
 
 let made = 0;
 async function round(count: number): Promise<number> {

@@ -43,26 +43,15 @@ describe("SQLite page size", () => {
       made.exec("CREATE TABLE before_plinth (x)");
       made.close();
       const store = createSqliteStore({ path: older });
-      await store.transact((tx) =>
-        tx.upsertResource({
-          type: "t.x",
-          name: "a",
-          identity: "a",
-          ownerTeam: "team",
-          status: "PROVISIONING",
-          revision: 0,
-          spec: null,
-          resolvedSpec: null,
-          outputs: {},
-          secretOutputs: null,
-          secretOutputKeys: [],
-          labels: {},
-          createdAt: "2026-01-01T00:00:00.000Z",
-          updatedAt: "2026-01-01T00:00:00.000Z",
-          drift: null,
-        }),
-      );
-      expect((await store.getResource("t.x", "a"))?.name).toBe("a");
+      const key = {
+        principal: "p",
+        requestId: "r",
+        requestHash: "h",
+        changeId: null,
+        createdAt: "2026-01-01T00:00:00Z",
+      };
+      await store.transact((tx) => tx.insertIdempotencyKey(key));
+      expect(await store.getIdempotencyKey("p", "r")).toMatchObject(key);
       await store.close();
       expect(pageSize(older)).toBe(4096);
     } finally {
