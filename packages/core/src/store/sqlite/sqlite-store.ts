@@ -319,10 +319,10 @@ export class SqliteStore implements Store {
    * of it, unless a reader still uses it; until the database file is synced,
    * those frames are the only copy on disk of what the checkpoint copied.
    */
+  private readonly pin: ({ db: Database.Database } & Record<"begin" | "read" | "end", Database.Statement>) | undefined;
   /** FULL: the thread that copies the WAL into the database file (checkpoint-thread.cjs); started at the first checkpoint. */
   private checkpointer: Worker | undefined;
   private readonly path: string;
-  private readonly pin: ({ db: Database.Database } & Record<"begin" | "read" | "end", Database.Statement>) | undefined;
   /** Committed, waiting for the next sync to start. */
   private unsynced: Committed[] = [];
   /** Commits whose sync is running, oldest first, with the callers waiting for each. */
