@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPlinthClient } from "@plinth/sdk";
-import { waitFor } from "@plinth/testing";
 import { expect, it } from "vitest";
+import { servingUrl, stopServer } from "./support/server-process.ts";
 
 const exampleDir = join(import.meta.dirname, "..");
 const main = join(exampleDir, "../../packages/core/src/main.ts");
@@ -23,22 +23,8 @@ it("plinth.yaml loads local.file by path; applying a spec writes the file", { ti
     cwd: exampleDir,
     env,
   });
-  let said = "";
-  server.stdout.on("data", (chunk: Buffer) => (said += chunk.toString()));
-  server.stderr.on("data", (chunk: Buffer) => (said += chunk.toString()));
   try {
-    const url = await waitFor(
-      async () => {
-        const found = /serving on (http:\/\/\S+)/.exec(said)?.[1];
-        if (!found) throw new Error("not serving yet");
-        return found;
-      },
-      {
-        what: "the example service",
-        timeoutMs: 60_000,
-        abortReason: () => (server.exitCode === null ? undefined : `exited ${server.exitCode}: ${said}`),
-      },
-    );
+    const url = await servingUrl(server, "the example service");
     const client = createPlinthClient({ baseUrl: url, token: "dev-requester" });
     const applied = await client.apply("local.file", "motd", { path: "etc/motd", content: "welcome\n" });
     const change = await client.waitForChange(applied.change!.id);
@@ -46,7 +32,6 @@ it("plinth.yaml loads local.file by path; applying a spec writes the file", { ti
     expect(readFileSync(join(root, "etc/motd"), "utf8")).toBe("welcome\n");
     expect((await client.get("local.file", "motd")).outputs?.file).toBe(join(root, "etc/motd"));
   } finally {
-    server.kill("SIGTERM");
-    await new Promise((resolve) => (server.exitCode === null ? server.once("exit", resolve) : resolve(undefined)));
+    await stopServer(server);
   }
 });

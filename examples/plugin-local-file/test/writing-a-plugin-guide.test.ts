@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { dirname, join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { createPlinthClient } from "@plinth/sdk";
-import { waitFor } from "@plinth/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { servingUrl, stopServer } from "./support/server-process.ts";
 
 // docs/writing-a-plugin.md, executed: every block marked `file=<path>` is
 // written into a fresh package, every `sh` block is run, in order.
@@ -94,28 +94,13 @@ describe("docs/writing-a-plugin.md, run step by step", { timeout: 300_000 }, () 
 
   it("starts a service that loads the plugin by path from plinth.yaml", async () => {
     const server = spawn("bash", ["-c", `exec ${commands[2]!}`], { cwd: packageDir, env: shellEnv() });
-    let said = "";
-    server.stdout.on("data", (chunk: Buffer) => (said += chunk.toString()));
-    server.stderr.on("data", (chunk: Buffer) => (said += chunk.toString()));
     try {
-      const url = await waitFor(
-        async () => {
-          const found = /serving on (http:\/\/\S+)/.exec(said)?.[1];
-          if (!found) throw new Error("not serving yet");
-          return found;
-        },
-        {
-          what: "the guide's service",
-          timeoutMs: 60_000,
-          abortReason: () => (server.exitCode === null ? undefined : `exited ${server.exitCode}: ${said}`),
-        },
-      );
+      const url = await servingUrl(server, "the guide's service");
       const client = createPlinthClient({ baseUrl: url, token: "dev-requester" });
       const { plugins } = await client.plugins.listPlugins({});
       expect(plugins.map((plugin) => plugin.type)).toEqual(["demo.greeting"]);
     } finally {
-      server.kill("SIGTERM");
-      await new Promise((resolve) => (server.exitCode === null ? server.once("exit", resolve) : resolve(undefined)));
+      await stopServer(server);
     }
   });
 });

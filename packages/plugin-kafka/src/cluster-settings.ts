@@ -1,3 +1,4 @@
+import type { Violation } from "@plinth/core";
 import { z } from "zod";
 
 const day = 24 * 60 * 60 * 1000;
@@ -147,3 +148,13 @@ export const KafkaSettings = z.strictObject({
 });
 export type KafkaSettings = z.output<typeof KafkaSettings>;
 export type KafkaSettingsInput = z.input<typeof KafkaSettings>;
+
+/** The violation for a spec naming a cluster the settings do not have, listing those they do. */
+export function unknownClusterViolation(settings: KafkaSettings, cluster: string): Violation {
+  const known = Object.keys(settings.clusters).sort();
+  return {
+    field: "cluster",
+    reason: "UNKNOWN_CLUSTER",
+    description: `unknown cluster "${cluster}"; allowed: ${known.join(", ") || "(none configured)"}`,
+  };
+}

@@ -1,5 +1,5 @@
 import type { Violation } from "@plinth/core";
-import type { KafkaSettings } from "./cluster-settings.ts";
+import { type KafkaSettings, unknownClusterViolation } from "./cluster-settings.ts";
 import { guardrailViolations } from "./topic-guardrails.ts";
 import { topicNameViolations } from "./topic-name.ts";
 import type { TopicSpec } from "./topic-spec.ts";
@@ -53,12 +53,7 @@ export function validateTopic(
     });
   }
   if (!cluster) {
-    const known = Object.keys(settings.clusters).sort();
-    violations.push({
-      field: "cluster",
-      reason: "UNKNOWN_CLUSTER",
-      description: `unknown cluster "${next.cluster}"; allowed: ${known.join(", ") || "(none configured)"}`,
-    });
+    violations.push(unknownClusterViolation(settings, next.cluster));
     return violations;
   }
   if (previous?.partitions !== undefined && next.partitions !== undefined && next.partitions < previous.partitions) {

@@ -1,5 +1,5 @@
 import type { Violation } from "@plinth/core";
-import type { ClusterSettings, KafkaSettings } from "./cluster-settings.ts";
+import { type ClusterSettings, type KafkaSettings, unknownClusterViolation } from "./cluster-settings.ts";
 import type { ResourceScope, UserSpec } from "./user-spec.ts";
 
 /** SCRAM user names Plinth creates: what is safe in a principal, a log line and a SCRAM message unescaped. */
@@ -112,12 +112,7 @@ export function validateUser(
     });
   }
   if (!cluster) {
-    const known = Object.keys(settings.clusters).sort();
-    violations.push({
-      field: "cluster",
-      reason: "UNKNOWN_CLUSTER",
-      description: `unknown cluster "${next.cluster}"; allowed: ${known.join(", ") || "(none configured)"}`,
-    });
+    violations.push(unknownClusterViolation(settings, next.cluster));
   }
   const seen = new Map<string, number>();
   next.access.forEach((grant, index) => {

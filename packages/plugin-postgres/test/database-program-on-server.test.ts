@@ -1,12 +1,12 @@
 import { type PostgresServer, startPostgres } from "@plinth/testing";
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseSpec, type DatabaseSpecInput, type PostgresSettings, postgresDatabase } from "../src/index.ts";
 import { adminPassword, connectionProps } from "../src/index.ts";
 import { providerModule } from "../src/provider-module.ts";
 import { localSettings, silent } from "./support/fixtures.ts";
 import { createLocalStack } from "./support/local-stack.ts";
+import { adminQuery, loginAs as loginAsOn } from "./support/server-queries.ts";
 
 /** Steps other than "same" in a preview: an apply followed by a preview must leave none. */
 function pendingSteps(summary: Record<string, number | undefined>): Record<string, number> {
@@ -39,24 +39,8 @@ describe("postgres.database program on a real server", () => {
   const verify = (name: string, spec: DatabaseSpec, password: string) =>
     postgresDatabase.verify!({ name, spec, outputs: {}, secretOutputs: { password }, settings });
 
-  async function admin<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: server.connectionString });
-    await client.connect();
-    try {
-      return (await client.query(sql, params)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  }
-  async function loginAs(user: string, password: string, database: string): Promise<string> {
-    const client = new pg.Client({ host: server.host, port: server.port, user, password, database });
-    await client.connect();
-    try {
-      return (await client.query<{ user: string }>("select current_user as user")).rows[0]!.user;
-    } finally {
-      await client.end();
-    }
-  }
+  const admin = <T>(sql: string, params: unknown[] = []) => adminQuery<T>(server, sql, params);
+  const loginAs = (user: string, password: string, database: string) => loginAsOn(server, user, password, database);
 
   it("creates, re-applies as a no-op, updates, rotates, notices drift and destroys", async () => {
     const name = "orders";

@@ -5,6 +5,7 @@ import { Code, ChangeStatus, ConnectError, InventoryState, ResourceStatus, field
 import { type PostgresServer, type TestService, createTestService, startPostgres, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../src/resource-types.ts";
+import { localSettings } from "./support/fixtures.ts";
 import { adminQuery, databaseSeen, extensionsOf, loginAs, roleExists } from "./support/server-queries.ts";
 
 /** The plugin module as a service config names it: loaded through tsx, like `make start` does. */
@@ -44,17 +45,7 @@ describe("postgres.database through Plinth, the Pulumi engine and a real Postgre
         {
           module: pluginModule,
           export: "postgresDatabase",
-          settings: {
-            instances: {
-              local: {
-                host: server.host,
-                port: server.port,
-                adminUser: server.user,
-                adminPassword: server.password,
-                guardrails: { maxConnectionLimit: 50 },
-              },
-            },
-          },
+          settings: localSettings(server),
         },
       ],
       settings: { reconcile: { intervalMs: 500 } },

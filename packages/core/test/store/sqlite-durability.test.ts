@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ResourceRecord } from "../../src/store/records.ts";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
+import { resourceRecord } from "./store-contract.ts";
 
 vi.setConfig({ testTimeout: 20_000 });
 
@@ -42,24 +43,7 @@ function releaseSync(error: NodeJS.ErrnoException | null = null): void {
   else syncs.realSync!(next.fd, next.done);
 }
 
-const now = "2026-01-01T00:00:00.000Z";
-const resource = (name: string): ResourceRecord => ({
-  type: "t.x",
-  name,
-  identity: name,
-  ownerTeam: "team",
-  status: "PROVISIONING",
-  revision: 0,
-  spec: null,
-  resolvedSpec: null,
-  outputs: {},
-  secretOutputs: null,
-  secretOutputKeys: [],
-  labels: {},
-  createdAt: now,
-  updatedAt: now,
-  drift: null,
-});
+const resource = (name: string): ResourceRecord => resourceRecord({ name, identity: name });
 
 /** The WAL header's checkpoint sequence number and salts: SQLite changes them when it starts the WAL over. */
 function walHeader(path: string): Buffer {

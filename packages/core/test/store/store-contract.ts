@@ -2,6 +2,29 @@ import { describe, expect, it } from "vitest";
 import type { ChangeRecord, ResourceRecord } from "../../src/store/records.ts";
 import type { Store } from "../../src/store/store.ts";
 
+/** When every record in the store tests was made. */
+export const storeTestTime = "2026-01-01T00:00:00.000Z";
+
+/** A resource record of type t.x named "a", with `over` on top: for store tests. */
+export const resourceRecord = (over: Partial<ResourceRecord> = {}): ResourceRecord => ({
+  type: "t.x",
+  name: "a",
+  identity: "a",
+  ownerTeam: "team",
+  status: "PROVISIONING",
+  revision: 0,
+  spec: null,
+  resolvedSpec: null,
+  outputs: {},
+  secretOutputs: null,
+  secretOutputKeys: [],
+  labels: {},
+  createdAt: storeTestTime,
+  updatedAt: storeTestTime,
+  drift: null,
+  ...over,
+});
+
 /**
  * The behaviour every Store implementation must have. SQLite runs it today;
  * a PostgreSQL store must pass the same suite.
@@ -10,25 +33,8 @@ export function describeStoreContract(
   name: string,
   open: () => Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => void }>,
 ) {
-  const now = "2026-01-01T00:00:00.000Z";
-  const resource = (over: Partial<ResourceRecord> = {}): ResourceRecord => ({
-    type: "t.x",
-    name: "a",
-    identity: "a",
-    ownerTeam: "team",
-    status: "PROVISIONING",
-    revision: 0,
-    spec: null,
-    resolvedSpec: null,
-    outputs: {},
-    secretOutputs: null,
-    secretOutputKeys: [],
-    labels: {},
-    createdAt: now,
-    updatedAt: now,
-    drift: null,
-    ...over,
-  });
+  const now = storeTestTime;
+  const resource = resourceRecord;
   const change = (over: Partial<ChangeRecord> = {}): Omit<ChangeRecord, "seq"> => ({
     id: `c-${Math.random().toString(36).slice(2)}`,
     type: "t.x",
