@@ -1,4 +1,4 @@
-import { truncateSync } from "node:fs";
+import { existsSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import type { Admin } from "@platformatic/kafka";
 import { type KafkaBroker, startKafka } from "@plinth/testing";
@@ -35,5 +35,21 @@ describe("Pulumi engine: a checkpoint cut short by a crash", () => {
     expect(result.outputs).toEqual({ topicName: "torn", partitions: 3 });
     expect(await partitionsOnBroker(admin, "torn")).toBe(3);
     expect(retry.events.map((event) => event.message).join("\n")).toContain("restored a checkpoint");
+  });
+
+  // The file backend writes each file's metadata (".attrs") in place, after the file: a SIGKILL in between leaves
+  // it empty and every later command fails with the same "failed to load checkpoint: EOF" (seen in a full run).
+  it("loses an empty metadata file left beside a whole checkpoint, and the next apply converges", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    await engine.apply(topicRequest("torn-attrs", { partitions: 2 }, settings));
+    const attrs = join(dataDir, "pulumi/.pulumi/stacks/plinth/test.topic--torn-attrs.json.attrs");
+    expect(existsSync(attrs)).toBe(true);
+    truncateSync(attrs, 0);
+
+    const retry = topicRequest("torn-attrs", { partitions: 3 }, settings, { kind: "UPDATE", attempt: 2 });
+    const result = await engine.apply(retry);
+    expect(result.outputs).toEqual({ topicName: "torn-attrs", partitions: 3 });
+    expect(await partitionsOnBroker(admin, "torn-attrs")).toBe(3);
+    expect(retry.events.map((event) => event.message).join("\n")).toContain("removed metadata files");
   });
 });

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, readdirSync, copyFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, copyFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** Whether the file holds a JSON object (a checkpoint, or a metadata file), rather than nothing or half of one. */
 function isCheckpoint(file: string): boolean {
   try {
     const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
@@ -41,4 +42,32 @@ export function repairTornCheckpoint(backendUrl: string, projectName: string, st
   if (!source) return undefined;
   copyFileSync(source, checkpoint);
   return source;
+}
+
+/**
+ * The file backend keeps each file's metadata in a `.attrs` file beside it,
+ * written in place after the file itself: a process killed in between leaves
+ * it empty, and reading the checkpoint then fails with "failed to load
+ * checkpoint: EOF" although the checkpoint is whole. A missing `.attrs` file
+ * is read as "no metadata", so a torn one is removed. Covers the stack's
+ * checkpoint, its `.bak` and its lock files.
+ *
+ * Called with the lease held, before the stack is selected. Returns the files
+ * removed. File backends only.
+ */
+export function removeTornMetadata(backendUrl: string, projectName: string, stackName: string): string[] {
+  if (!backendUrl.startsWith("file://")) return [];
+  const root = join(fileURLToPath(backendUrl.split("?")[0]!), ".pulumi");
+  const checkpoint = join(root, "stacks", projectName, `${stackName}.json`);
+  const lockDir = join(root, "locks", projectName, stackName);
+  const locks = existsSync(lockDir)
+    ? readdirSync(lockDir)
+        .filter((file) => !file.endsWith(".attrs"))
+        .map((file) => join(lockDir, file))
+    : [];
+  const torn = [checkpoint, `${checkpoint}.bak`, ...locks]
+    .map((file) => `${file}.attrs`)
+    .filter((attrs) => existsSync(attrs) && !isCheckpoint(attrs));
+  for (const attrs of torn) rmSync(attrs);
+  return torn;
 }

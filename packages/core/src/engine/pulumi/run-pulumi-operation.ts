@@ -1,4 +1,4 @@
-import { repairTornCheckpoint } from "./repair-torn-checkpoint.ts";
+import { removeTornMetadata, repairTornCheckpoint } from "./repair-torn-checkpoint.ts";
 import * as pulumi from "@pulumi/pulumi";
 import {
   LocalWorkspace,
@@ -94,6 +94,8 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
     if (job.operation !== "preview") {
       const restored = repairTornCheckpoint(job.backendUrl, job.projectName, job.stackName);
       if (restored) warn("restored a checkpoint cut short by an interrupted update from its backup", { restored });
+      const removed = removeTornMetadata(job.backendUrl, job.projectName, job.stackName);
+      if (removed.length > 0) warn("removed metadata files left empty by an interrupted update", { removed });
     }
     const pulumiCommand = await PulumiCommand.get({ root: job.pulumiRoot });
     const stack = await LocalWorkspace.createOrSelectStack(
