@@ -5,6 +5,7 @@ import { ConfigError, loadServiceConfig } from "./config/service-config.ts";
 import { createPulumiEngine } from "./engine/pulumi/create-pulumi-engine.ts";
 import { createLogger } from "./observability/logger.ts";
 import { PluginLoadError } from "./plugin/load-plugins.ts";
+import { DataDirInUseError } from "./server/data-dir-lock.ts";
 import { startPlinthService } from "./server/plinth-service.ts";
 
 const { values } = parseArgs({ options: { config: { type: "string", short: "c" } } });
@@ -52,6 +53,10 @@ try {
   if (error instanceof ConfigError || error instanceof PluginLoadError) {
     process.stderr.write(`plinth: bad config ${configFile}: ${error.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof DataDirInUseError) {
+    process.stderr.write(`plinth: ${error.message}\n`);
+    process.exit(1);
   }
   throw error;
 }

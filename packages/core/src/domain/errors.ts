@@ -21,8 +21,11 @@ export abstract class DomainError extends Error {
 export class InvalidArgumentError extends DomainError {
   readonly kind = "invalid-argument";
   override name = "InvalidArgumentError";
-  constructor(readonly violations: Violation[]) {
+  readonly violations: Violation[];
+  // Plain fields, not parameter properties: the store's writer thread loads this file with Node's type stripping.
+  constructor(violations: Violation[]) {
     super(violations.map((v) => `${v.field}: ${v.description}`).join("; "));
+    this.violations = violations;
   }
 }
 
@@ -50,11 +53,10 @@ export class UnauthenticatedError extends DomainError {
 export class FailedPreconditionError extends DomainError {
   readonly kind = "failed-precondition";
   override name = "FailedPreconditionError";
-  constructor(
-    message: string,
-    readonly violations: Violation[] = [],
-  ) {
+  readonly violations: Violation[];
+  constructor(message: string, violations: Violation[] = []) {
     super(message);
+    this.violations = violations;
   }
 }
 

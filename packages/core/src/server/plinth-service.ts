@@ -10,7 +10,8 @@ import { type Metrics, createMetrics } from "../observability/metrics.ts";
 import { loadPlugins } from "../plugin/load-plugins.ts";
 import { type PluginRegistry, createPluginRegistry } from "../plugin/registry.ts";
 import { createSecretBox } from "../secrets/secret-box.ts";
-import { createSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { type SqliteStore, createSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import type { Store } from "../store/store.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { createWorker } from "../worker/worker.ts";
@@ -53,8 +54,16 @@ const idempotencyKeyRetentionMs = 48 * 3600_000;
 export async function startPlinthService(loaded: LoadedConfig, options: StartOptions): Promise<PlinthService> {
   const { config, dataDir } = loaded;
   const logger = options.logger ?? createLogger();
-  const store = createSqliteStore({ path: join(dataDir, "plinth.db"), synchronous: config.store.sqlite.synchronous });
+  const dataDirLock = lockDataDir(dataDir);
+  let store: SqliteStore;
   try {
+    store = createSqliteStore({ path: join(dataDir, "plinth.db"), synchronous: config.store.sqlite.synchronous });
+  } catch (error) {
+    dataDirLock.release();
+    throw error;
+  }
+  try {
+    logger.info({ dataDir, ...(await store.settings()) }, "store: SQLite");
     const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
     const metrics = createMetrics(store);
     const notifier = createNotifier();
@@ -152,10 +161,12 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         await worker.stop();
         await engine.close();
         await store.close();
+        dataDirLock.release();
       },
     };
   } catch (error) {
     await store.close();
+    dataDirLock.release();
     throw error;
   }
 }

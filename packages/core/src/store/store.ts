@@ -59,8 +59,14 @@ export interface Store extends StoreReader {
    * Runs `work` in one transaction and resolves only after it is committed.
    * Calls that arrive together may share one commit (group commit); each runs
    * in its own savepoint, so one failing rolls back only its own writes.
-   * `work` must only use the store: no network or engine calls inside.
+   * `work` must only use the store: no network or engine calls inside, and no
+   * effects outside it, because a store may run it again (optimistic
+   * concurrency, see sqlite/planned-tx.ts). Reads see the transaction's own
+   * writes for point lookups and a resource's changes; list queries and
+   * idempotency keys must be read before the first write.
    */
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Why the store refuses all further work, or undefined while it works. */
+  refusal(): string | undefined;
   close(): Promise<void>;
 }

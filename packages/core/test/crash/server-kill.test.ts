@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -7,7 +7,7 @@ import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { waitFor } from "@plinth/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
-import { clientsFor, principals } from "../support/test-service.ts";
+import { clientsFor, principals, testConfig } from "../support/test-service.ts";
 
 const serverScript = join(import.meta.dirname, "../support/fake-engine-server.ts");
 const children: ChildProcess[] = [];
@@ -83,6 +83,47 @@ describe("a server killed mid-queue", () => {
       for (const entry of journalEntries(journal)) counts.set(entry.changeId, (counts.get(entry.changeId) ?? 0) + 1);
       expect([...counts.keys()].sort()).toEqual([...ids].sort());
       expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(2);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a second server on the same data directory", () => {
+  it("is refused with a clear error while the first runs, and starts once the first is gone", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "plinth-twice-"));
+    const config = join(dataDir, "plinth.json");
+    // JSON is YAML: the real server entry point reads it as its config file.
+    writeFileSync(config, JSON.stringify(testConfig(dataDir)));
+    const secondServer = () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", config], {
+          cwd: join(import.meta.dirname, "../.."),
+          env: { ...process.env, PLINTH_PORT: "0" },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        children.push(child);
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout.on("data", (chunk: Buffer) => {
+          if (chunk.toString().includes("serving on")) child.kill("SIGTERM");
+        });
+        child.once("exit", (code) => resolve({ code, stderr }));
+      });
+    try {
+      const first = await startServerProcess(dataDir, join(dataDir, "journal.ndjson"));
+      const refused = await secondServer();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`the data directory ${dataDir} is in use by another Plinth process (pid `);
+      // The first one still serves.
+      const { resources } = await clientsFor(first.url, principals.requester.token).resources.listResources({});
+      expect(resources).toEqual([]);
+      // The kernel drops the lock with its holder, however it dies.
+      first.child.kill("SIGKILL");
+      await new Promise((resolve) => first.child.once("exit", resolve));
+      const next = await secondServer();
+      expect(next.stderr).not.toContain("in use");
+      expect(next.stderr).toContain('"msg":"store: SQLite"');
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

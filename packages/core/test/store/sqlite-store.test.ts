@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
-import { describeStoreContract } from "./store-contract.ts";
+import { describeStoreContract, resourceRecord } from "./store-contract.ts";
 
 const run = promisify(execFile);
 
@@ -61,16 +61,16 @@ describe("SQLite page size", () => {
 });
 
 describe("SQLite store shutdown", () => {
-  it("closes completely, checkpoint thread included, when nothing else keeps the process alive", async () => {
+  it("closes completely, writer thread included, when nothing else keeps the process alive", async () => {
     const dir = mkdtempSync(join(tmpdir(), "plinth-close-"));
     const path = join(dir, "plinth.db");
     const store = join(import.meta.dirname, "../../src/store/sqlite/sqlite-store.ts");
-    // Checkpoints as often as possible, so the checkpoint thread is running when the store closes.
+    // The last writes are not awaited: close() must still finish them.
     const script = `
       import { createSqliteStore } from ${JSON.stringify(store)};
-      const store = createSqliteStore({ path: ${JSON.stringify(path)}, checkpointIntervalMs: 0 });
+      const store = createSqliteStore({ path: ${JSON.stringify(path)} });
       for (let i = 0; i < 20; i++) {
-        await store.transact((tx) =>
+        void store.transact((tx) =>
           tx.appendAudit({ time: new Date().toISOString(), principal: "p", action: "a", target: "t" + i, details: {} }),
         );
       }
@@ -84,8 +84,149 @@ describe("SQLite store shutdown", () => {
       expect(stdout.trim()).toBe("closed");
       // A clean close copies the WAL into the database file and removes it.
       expect(existsSync(`${path}-wal`)).toBe(false);
+      const db = new Database(path, { readonly: true });
+      expect(db.prepare("SELECT count(*) FROM audit_log").pluck().get()).toBe(20);
+      db.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SQLite store durability", () => {
+  it("lets SQLite itself sync every commit: synchronous FULL by default, NORMAL when configured", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-sync-"));
+    try {
+      const full = createSqliteStore({ path: join(dir, "full.db") });
+      expect(await full.settings()).toEqual({ journalMode: "wal", synchronous: "FULL" });
+      await full.close();
+      const normal = createSqliteStore({ path: join(dir, "normal.db"), synchronous: "NORMAL" });
+      expect(await normal.settings()).toEqual({ journalMode: "wal", synchronous: "NORMAL" });
+      await normal.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps every acknowledged transaction when its process is killed mid-stream", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-kill-"));
+    const path = join(dir, "plinth.db");
+    const store = join(import.meta.dirname, "../../src/store/sqlite/sqlite-store.ts");
+    // Prints each target once its transaction resolved; 8 in flight at a time, so commits are shared.
+    const script = `
+      import { createSqliteStore } from ${JSON.stringify(store)};
+      const store = createSqliteStore({ path: ${JSON.stringify(path)} });
+      let next = 0;
+      const writeOne = async () => {
+        const target = "t" + next++;
+        await store.transact((tx) =>
+          tx.appendAudit({ time: new Date().toISOString(), principal: "p", action: "a", target, details: {} }),
+        );
+        process.stdout.write(target + "\\n");
+      };
+      await Promise.all(Array.from({ length: 8 }, async () => { for (;;) await writeOne(); }));
+    `;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: join(import.meta.dirname, "../.."),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const acknowledged: string[] = [];
+    let buffer = "";
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (chunk: Buffer) => {
+          buffer += chunk.toString();
+          const lines = buffer.split("\n");
+          buffer = lines.pop() ?? "";
+          acknowledged.push(...lines);
+          if (acknowledged.length >= 300) {
+            child.kill("SIGKILL");
+            resolve();
+          }
+        });
+        child.once("exit", (code) => reject(new Error(`the writer exited by itself (${code})`)));
+      });
+      await new Promise((resolve) => child.once("exit", resolve));
+      const reopened = createSqliteStore({ path });
+      await reopened.close();
+      const db = new Database(path, { readonly: true });
+      const stored = new Set(db.prepare("SELECT target FROM audit_log").pluck().all() as string[]);
+      db.close();
+      expect(acknowledged.filter((target) => !stored.has(target))).toEqual([]);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SQLite store transactions planned against committed data", () => {
+  const open = () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-plan-"));
+    const store = createSqliteStore({ path: join(dir, "plinth.db") });
+    return {
+      store,
+      done: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  };
+
+  it("loses no update when concurrent transactions read and rewrite the same row", async () => {
+    const { store, done } = open();
+    try {
+      await store.transact((tx) => tx.upsertResource(resourceRecord({ labels: { count: "0" } })));
+      // Each reads the counter and writes it back plus one; all share commits, so most plans see stale data.
+      await Promise.all(
+        Array.from({ length: 40 }, () =>
+          store.transact(async (tx) => {
+            const current = (await tx.getResource("t.x", "a"))!;
+            await tx.upsertResource({ ...current, labels: { count: String(Number(current.labels.count) + 1) } });
+          }),
+        ),
+      );
+      expect((await store.getResource("t.x", "a"))?.labels.count).toBe("40");
+    } finally {
+      await done();
+    }
+  });
+
+  it("runs work again only for the transactions whose reads went stale", async () => {
+    const { store, done } = open();
+    try {
+      await store.transact(async (tx) => {
+        await tx.upsertResource(resourceRecord({ name: "a", identity: "a" }));
+        await tx.upsertResource(resourceRecord({ name: "b", identity: "b" }));
+      });
+      const runs = { a: 0, b: 0 };
+      const bump = (name: "a" | "b") =>
+        store.transact(async (tx) => {
+          runs[name] += 1;
+          const current = (await tx.getResource("t.x", name))!;
+          await tx.upsertResource({ ...current, revision: current.revision + 1 });
+        });
+      await Promise.all([bump("a"), bump("a"), bump("b")]);
+      expect(runs.b).toBe(1);
+      expect(runs.a).toBe(3);
+      expect((await store.getResource("t.x", "a"))?.revision).toBe(2);
+    } finally {
+      await done();
+    }
+  });
+
+  it("refuses a list query after a write in the same transaction, and writes nothing of it", async () => {
+    const { store, done } = open();
+    try {
+      await expect(
+        store.transact(async (tx) => {
+          await tx.upsertResource(resourceRecord());
+          await tx.listResources({}, 10, "");
+        }),
+      ).rejects.toThrow(/cannot read after a write/);
+      expect(await store.getResource("t.x", "a")).toBeUndefined();
+    } finally {
+      await done();
     }
   });
 });

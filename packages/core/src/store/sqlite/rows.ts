@@ -1,4 +1,4 @@
-import type { ChangeEventRecord, ChangeRecord, ResourceRecord, RevisionRecord } from "../records.ts";
+import type { ChangeEventRecord, ChangeRecord, JobRecord, ResourceRecord, RevisionRecord } from "../records.ts";
 
 // Row <-> record mapping for SQLite: JSON columns are text, booleans integers.
 
@@ -134,3 +134,26 @@ export function revisionFromRow(row: Row): RevisionRecord {
     deleted: row.deleted === 1,
   };
 }
+
+export const toJobRecord = (row: Row): JobRecord => ({
+  changeId: row.change_id as string,
+  type: row.type as string,
+  name: row.name as string,
+  seq: row.seq as number,
+  runAfter: row.run_after as number,
+  leaseOwner: row.lease_owner as string | null,
+  leaseExpiresAt: row.lease_expires_at as number | null,
+  phase: row.phase as JobRecord["phase"],
+});
+
+/** A job record with its fields in the order `toJobRecord` gives them, so that the two compare equal as JSON. */
+export const jobFromRecord = (job: JobRecord): JobRecord => ({
+  changeId: job.changeId,
+  type: job.type,
+  name: job.name,
+  seq: job.seq,
+  runAfter: job.runAfter,
+  leaseOwner: job.leaseOwner,
+  leaseExpiresAt: job.leaseExpiresAt,
+  phase: job.phase,
+});

@@ -5,13 +5,14 @@ import type {
   ChangeFilter,
   ChangeRecord,
   IdempotencyRecord,
+  JobRecord,
   Page,
   ResourceFilter,
   ResourceRecord,
   RevisionRecord,
 } from "../records.ts";
 import type { StoreReader } from "../store.ts";
-import { type Row, changeFromRow, eventFromRow, resourceFromRow, revisionFromRow } from "./rows.ts";
+import { type Row, changeFromRow, eventFromRow, resourceFromRow, revisionFromRow, toJobRecord } from "./rows.ts";
 
 const openStatuses = "('PENDING_REVIEW','APPROVED','QUEUED','APPLYING')";
 
@@ -57,7 +58,11 @@ const isPair = (value: unknown): value is [string, string] =>
 
 /** Read queries over one connection; used for committed reads and inside transactions. */
 export class SqliteReader implements StoreReader {
-  constructor(protected readonly db: Database.Database) {}
+  // A plain field, not a parameter property: the writer thread loads this file with Node's type stripping.
+  protected readonly db: Database.Database;
+  constructor(db: Database.Database) {
+    this.db = db;
+  }
 
   /** Compiled statements by SQL text: preparing costs more than running most of these queries. */
   private readonly statements = new Map<string, Database.Statement<unknown[], Row>>();
@@ -191,6 +196,55 @@ export class SqliteReader implements StoreReader {
         createdAt: row.created_at as string,
       }
     );
+  }
+
+  async getJob(changeId: string): Promise<JobRecord | undefined> {
+    const row = this.one("SELECT * FROM jobs WHERE change_id = ?", changeId);
+    return row && toJobRecord(row);
+  }
+
+  /** Every change to one resource, in submission order. */
+  changesOf(type: string, name: string): ChangeRecord[] {
+    return this.all(
+      "SELECT * FROM changes WHERE type = CAST(? AS TEXT) AND name = CAST(? AS TEXT) ORDER BY seq",
+      type,
+      name,
+    ).map(changeFromRow);
+  }
+
+  countIdempotencyKeysBefore(before: string): number {
+    return Number(this.one("SELECT count(*) AS n FROM idempotency_keys WHERE created_at < ?", before)?.n ?? 0);
+  }
+
+  /** The sequence number of a change's last event; 0 when it has none. */
+  lastEventSequence(changeId: string): number {
+    // CAST: see the note at the top of this file.
+    const row = this.one(
+      "SELECT coalesce(max(sequence), 0) AS s FROM change_events WHERE change_id = CAST(? AS TEXT)",
+      changeId,
+    );
+    return Number(row?.s ?? 0);
+  }
+
+  /**
+   * Jobs a worker may claim now, oldest first: due, lease free or expired, and
+   * heading their resource's queue (an earlier open change, even one still in
+   * review, keeps a job waiting).
+   */
+  claimableJobs(now: number, limit: number): JobRecord[] {
+    return this.all(
+      `SELECT j.* FROM jobs j
+       WHERE j.run_after <= ?
+         AND (j.lease_expires_at IS NULL OR j.lease_expires_at < ?)
+         AND NOT EXISTS (
+           SELECT 1 FROM changes c
+           WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq
+             AND c.status IN ${openStatuses})
+       ORDER BY j.seq LIMIT ?`,
+      now,
+      now,
+      limit,
+    ).map(toJobRecord);
   }
 
   async queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }> {

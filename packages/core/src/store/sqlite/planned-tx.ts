@@ -1,0 +1,252 @@
+import type {
+  AuditRecord,
+  ChangeEventRecord,
+  ChangeFilter,
+  ChangeRecord,
+  IdempotencyRecord,
+  JobRecord,
+  Page,
+  ResourceFilter,
+  ResourceRecord,
+  RevisionRecord,
+} from "../records.ts";
+import type { StoreTx } from "../store.ts";
+import { changeFromRow, changeToRow, jobFromRecord, resourceFromRow, resourceToRow } from "./rows.ts";
+import type { SqliteReader } from "./sqlite-reader.ts";
+import { resourceKey } from "./sqlite-tx.ts";
+import type { PlannedCall } from "./writer-protocol.ts";
+
+const openStatuses = new Set(["PENDING_REVIEW", "APPROVED", "QUEUED", "APPLYING"]);
+const deadStatuses = new Set(["REJECTED", "CANCELLED", "FAILED"]);
+
+/** What a planned transaction needs from its store besides the read connection. */
+export interface PlanningContext {
+  reader: SqliteReader;
+  /** A committed resource, through the store's cache. */
+  committedResource(type: string, name: string): ResourceRecord | undefined;
+  /** The next change `seq`: allocated by the one process that writes (the data directory is locked). */
+  allocateSeq(): number;
+}
+
+/**
+ * A transaction as planned on the main thread: reads come from committed
+ * data, with this transaction's own writes laid over them, and every call is
+ * recorded, with the result it returned, for the writer thread to replay and
+ * check (writer-thread.ts). Point reads and the per-resource change queries
+ * see the transaction's own writes; the other queries may only come before
+ * its first write.
+ */
+export class PlannedTx implements StoreTx {
+  readonly calls: PlannedCall[] = [];
+  private wrote = false;
+  private readonly resources = new Map<string, ResourceRecord | null>();
+  private readonly changes = new Map<string, ChangeRecord>();
+  private readonly jobs = new Map<string, JobRecord | null>();
+  private readonly lastEvents = new Map<string, number>();
+
+  constructor(private readonly context: PlanningContext) {}
+
+  get hasWrites(): boolean {
+    return this.wrote;
+  }
+
+  /** Records a read with its result, which the writer must see again. */
+  private read<T>(method: string, args: unknown[], result: T): T {
+    this.calls.push([method, args, JSON.stringify(result ?? null)]);
+    return result;
+  }
+
+  private write(method: string, args: unknown[], expected?: unknown): void {
+    this.wrote = true;
+    this.calls.push([method, args, expected === undefined ? undefined : JSON.stringify(expected)]);
+  }
+
+  /** For the queries that have no view of this transaction's writes. */
+  private beforeWrites(method: string): void {
+    if (this.wrote) {
+      throw new Error(`store: ${method} cannot read after a write in the same transaction; read it first`);
+    }
+  }
+
+  private get reader(): SqliteReader {
+    return this.context.reader;
+  }
+
+  async getResource(type: string, name: string): Promise<ResourceRecord | undefined> {
+    const key = resourceKey(type, name);
+    const own = this.resources.get(key);
+    const result = own === undefined ? this.context.committedResource(type, name) : (own ?? undefined);
+    return this.read("getResource", [type, name], result);
+  }
+
+  async findResourceByIdentity(type: string, identity: string): Promise<ResourceRecord | undefined> {
+    const live = (r: ResourceRecord | null | undefined) =>
+      r && r.type === type && r.identity === identity && r.status !== "DELETED" ? r : undefined;
+    let found = await this.reader.findResourceByIdentity(type, identity);
+    if (found && this.resources.has(resourceKey(found.type, found.name))) {
+      found = live(this.resources.get(resourceKey(found.type, found.name)));
+    }
+    found ??= [...this.resources.values()].find((r) => live(r)) ?? undefined;
+    return this.read("findResourceByIdentity", [type, identity], found);
+  }
+
+  async listResources(filter: ResourceFilter, pageSize: number, pageToken: string): Promise<Page<ResourceRecord>> {
+    this.beforeWrites("listResources");
+    return this.read(
+      "listResources",
+      [filter, pageSize, pageToken],
+      await this.reader.listResources(filter, pageSize, pageToken),
+    );
+  }
+
+  async getChange(id: string): Promise<ChangeRecord | undefined> {
+    return this.read("getChange", [id], this.changes.get(id) ?? (await this.reader.getChange(id)));
+  }
+
+  async listChanges(filter: ChangeFilter, pageSize: number, pageToken: string): Promise<Page<ChangeRecord>> {
+    this.beforeWrites("listChanges");
+    return this.read(
+      "listChanges",
+      [filter, pageSize, pageToken],
+      await this.reader.listChanges(filter, pageSize, pageToken),
+    );
+  }
+
+  /** Every change to one resource as this transaction sees it, in `seq` order, or undefined when it wrote none of them. */
+  private ownView(type: string, name: string): ChangeRecord[] | undefined {
+    const own = [...this.changes.values()].filter((c) => c.type === type && c.name === name);
+    if (own.length === 0) return undefined;
+    const merged = new Map(this.reader.changesOf(type, name).map((c) => [c.id, c]));
+    for (const change of own) merged.set(change.id, change);
+    return [...merged.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  async openChanges(type: string, name: string): Promise<ChangeRecord[]> {
+    const view = this.ownView(type, name);
+    const result = view ? view.filter((c) => openStatuses.has(c.status)) : await this.reader.openChanges(type, name);
+    return this.read("openChanges", [type, name], result);
+  }
+
+  async latestLiveChange(type: string, name: string): Promise<ChangeRecord | undefined> {
+    const view = this.ownView(type, name);
+    const result = view
+      ? view.filter((c) => !deadStatuses.has(c.status)).at(-1)
+      : await this.reader.latestLiveChange(type, name);
+    return this.read("latestLiveChange", [type, name], result);
+  }
+
+  async listEvents(changeId: string, afterSequence: number): Promise<ChangeEventRecord[]> {
+    this.beforeWrites("listEvents");
+    return this.read("listEvents", [changeId, afterSequence], await this.reader.listEvents(changeId, afterSequence));
+  }
+
+  async getRevision(type: string, name: string, revision: number): Promise<RevisionRecord | undefined> {
+    this.beforeWrites("getRevision");
+    return this.read("getRevision", [type, name, revision], await this.reader.getRevision(type, name, revision));
+  }
+
+  async listRevisions(type: string, name: string, pageSize: number, pageToken: string): Promise<Page<RevisionRecord>> {
+    this.beforeWrites("listRevisions");
+    return this.read(
+      "listRevisions",
+      [type, name, pageSize, pageToken],
+      await this.reader.listRevisions(type, name, pageSize, pageToken),
+    );
+  }
+
+  async getIdempotencyKey(principal: string, requestId: string): Promise<IdempotencyRecord | undefined> {
+    this.beforeWrites("getIdempotencyKey");
+    return this.read(
+      "getIdempotencyKey",
+      [principal, requestId],
+      await this.reader.getIdempotencyKey(principal, requestId),
+    );
+  }
+
+  async queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }> {
+    this.beforeWrites("queueStats");
+    return this.read("queueStats", [now], await this.reader.queueStats(now));
+  }
+
+  async countChangesByStatus(): Promise<Record<string, number>> {
+    this.beforeWrites("countChangesByStatus");
+    return this.read("countChangesByStatus", [], await this.reader.countChangesByStatus());
+  }
+
+  async getJob(changeId: string): Promise<JobRecord | undefined> {
+    const own = this.jobs.get(changeId);
+    const result = own === undefined ? await this.reader.getJob(changeId) : (own ?? undefined);
+    return this.read("getJob", [changeId], result);
+  }
+
+  async claimJob(owner: string, now: number, leaseMs: number): Promise<JobRecord | undefined> {
+    // Jobs this transaction already wrote or deleted are not claimable again within it.
+    const candidates = this.reader.claimableJobs(now, this.jobs.size + 1);
+    const next = candidates.find((job) => !this.jobs.has(job.changeId));
+    const claimed = next && jobFromRecord({ ...next, leaseOwner: owner, leaseExpiresAt: now + leaseMs });
+    if (claimed) this.jobs.set(claimed.changeId, claimed);
+    this.write("claimJob", [owner, now, leaseMs], claimed ?? null);
+    return claimed;
+  }
+
+  async upsertResource(resource: ResourceRecord): Promise<void> {
+    this.resources.set(resourceKey(resource.type, resource.name), resourceFromRow(resourceToRow(resource)));
+    this.write("upsertResource", [resource]);
+  }
+
+  async deleteResource(type: string, name: string): Promise<void> {
+    this.resources.set(resourceKey(type, name), null);
+    this.write("deleteResource", [type, name]);
+  }
+
+  async insertChange(change: Omit<ChangeRecord, "seq">): Promise<ChangeRecord> {
+    const record: ChangeRecord = { ...change, seq: this.context.allocateSeq() };
+    this.changes.set(record.id, changeFromRow(changeToRow(record)));
+    this.lastEvents.set(record.id, 0);
+    this.write("insertChange", [record]);
+    return record;
+  }
+
+  async updateChange(change: ChangeRecord): Promise<void> {
+    this.changes.set(change.id, changeFromRow(changeToRow(change)));
+    this.write("updateChange", [change]);
+  }
+
+  async appendEvent(event: Omit<ChangeEventRecord, "sequence">): Promise<ChangeEventRecord> {
+    const sequence = (this.lastEvents.get(event.changeId) ?? this.reader.lastEventSequence(event.changeId)) + 1;
+    this.lastEvents.set(event.changeId, sequence);
+    const record = { ...event, sequence };
+    // The writer numbers the event itself: a different number means another event came first.
+    this.write("appendEvent", [event], record);
+    return record;
+  }
+
+  async insertRevision(revision: RevisionRecord): Promise<void> {
+    this.write("insertRevision", [revision]);
+  }
+
+  async insertIdempotencyKey(key: IdempotencyRecord): Promise<void> {
+    this.write("insertIdempotencyKey", [key]);
+  }
+
+  async upsertJob(job: JobRecord): Promise<void> {
+    this.jobs.set(job.changeId, jobFromRecord(job));
+    this.write("upsertJob", [job]);
+  }
+
+  async deleteJob(changeId: string): Promise<void> {
+    this.jobs.set(changeId, null);
+    this.write("deleteJob", [changeId]);
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    this.write("appendAudit", [record]);
+  }
+
+  async pruneIdempotencyKeys(before: string): Promise<number> {
+    // How many there are now; the writer deletes those there are then (pruning is housekeeping).
+    const count = this.reader.countIdempotencyKeysBefore(before);
+    this.write("pruneIdempotencyKeys", [before]);
+    return count;
+  }
+}

@@ -1,0 +1,202 @@
+import type Database from "better-sqlite3";
+import type {
+  AuditRecord,
+  ChangeEventRecord,
+  ChangeRecord,
+  IdempotencyRecord,
+  JobRecord,
+  ResourceRecord,
+  RevisionRecord,
+} from "../records.ts";
+import type { StoreTx } from "../store.ts";
+import { changeToRow, json, resourceToRow, type Row } from "./rows.ts";
+import { SqliteReader } from "./sqlite-reader.ts";
+
+/** SQL built from a row's columns, once per purpose: a row builder always yields the same columns. */
+const builtSql = new Map<string, string>();
+function sqlOnce(purpose: string, build: () => string): string {
+  let sql = builtSql.get(purpose);
+  if (sql === undefined) {
+    sql = build();
+    builtSql.set(purpose, sql);
+  }
+  return sql;
+}
+
+function insertSql(table: string, row: Row): [string, unknown[]] {
+  const sql = sqlOnce(`insert ${table}`, () => {
+    const columns = Object.keys(row);
+    return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
+  });
+  return [sql, Object.values(row)];
+}
+
+/** Key of a resource in the store's cache of committed resources. */
+export const resourceKey = (type: string, name: string) => `${type}\u0000${name}`;
+
+/**
+ * The writes of a transaction, run by the writer thread (writer-thread.ts)
+ * on the only connection that writes. Reads come from SqliteReader on the
+ * same connection, so they see this transaction's own writes.
+ */
+export class SqliteTx extends SqliteReader implements StoreTx {
+  /** Resources written in the current SQLite transaction: their cached copies are dropped when it ends. */
+  readonly touchedResources: string[] = [];
+  /**
+   * What this connection wrote since the last `forgetWrites`, so that a batch
+   * does not ask SQLite again: the next change `seq` and each change's last
+   * event sequence. Only valid while the write lock is held and nothing was
+   * rolled back, so the store calls `forgetWrites` at BEGIN and after every
+   * ROLLBACK TO.
+   */
+  private nextSeq: number | undefined;
+  private readonly lastEvent = new Map<string, number>();
+
+  forgetWrites(): void {
+    this.nextSeq = undefined;
+    this.lastEvent.clear();
+  }
+
+  private run(sql: string, ...params: unknown[]): Database.RunResult {
+    return this.statement(sql).run(...params);
+  }
+
+  async upsertResource(resource: ResourceRecord): Promise<void> {
+    // A real upsert on the primary key only: INSERT OR REPLACE would also
+    // "resolve" an identity clash by deleting the other resource.
+    const row = resourceToRow(resource);
+    const [sql, params] = insertSql("resources", row);
+    const upsert = sqlOnce("upsert resources", () => {
+      const updates = Object.keys(row)
+        .filter((column) => column !== "type" && column !== "name")
+        .map((column) => `${column} = excluded.${column}`)
+        .join(", ");
+      return `${sql} ON CONFLICT (type, name) DO UPDATE SET ${updates}`;
+    });
+    this.touchedResources.push(resourceKey(resource.type, resource.name));
+    this.run(upsert, ...params);
+  }
+
+  async deleteResource(type: string, name: string): Promise<void> {
+    this.touchedResources.push(resourceKey(type, name));
+    this.run("DELETE FROM resources WHERE type = ? AND name = ?", type, name);
+  }
+
+  /** Takes the `seq` the store allocated when the transaction was planned, or the next free one. */
+  async insertChange(change: Omit<ChangeRecord, "seq"> & { seq?: number }): Promise<ChangeRecord> {
+    const seq =
+      change.seq ?? this.nextSeq ?? Number(this.one("SELECT coalesce(max(seq), 0) + 1 AS seq FROM changes")?.seq);
+    const record = { ...change, seq };
+    const [sql, params] = insertSql("changes", changeToRow(record));
+    this.run(sql, ...params);
+    this.nextSeq = seq + 1;
+    this.lastEvent.set(change.id, 0);
+    return record;
+  }
+
+  async updateChange(change: ChangeRecord): Promise<void> {
+    const row = changeToRow(change);
+    const columns = Object.keys(row).filter((column) => column !== "id");
+    this.run(
+      sqlOnce(
+        "update changes",
+        () => `UPDATE changes SET ${columns.map((column) => `${column} = ?`).join(", ")} WHERE id = ?`,
+      ),
+      ...columns.map((column) => row[column]),
+      change.id,
+    );
+  }
+
+  async appendEvent(event: Omit<ChangeEventRecord, "sequence">): Promise<ChangeEventRecord> {
+    const sequence = (this.lastEvent.get(event.changeId) ?? this.lastEventSequence(event.changeId)) + 1;
+    this.run(
+      "INSERT INTO change_events (change_id, sequence, time, status, kind, message, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      event.changeId,
+      sequence,
+      event.time,
+      event.status,
+      event.kind,
+      event.message,
+      json(event.details),
+    );
+    this.lastEvent.set(event.changeId, sequence);
+    return { ...event, sequence };
+  }
+
+  async insertRevision(r: RevisionRecord): Promise<void> {
+    const [sql, params] = insertSql("revisions", {
+      type: r.type,
+      name: r.name,
+      revision: r.revision,
+      change_id: r.changeId,
+      spec: json(r.spec),
+      resolved_spec: json(r.resolvedSpec),
+      outputs: json(r.outputs),
+      requested_by: r.requestedBy,
+      approved_by: json(r.approvedBy),
+      created_at: r.createdAt,
+      deleted: r.deleted ? 1 : 0,
+    });
+    this.run(sql, ...params);
+  }
+
+  async insertIdempotencyKey(key: IdempotencyRecord): Promise<void> {
+    this.run(
+      "INSERT INTO idempotency_keys (principal, request_id, request_hash, change_id, created_at) VALUES (?, ?, ?, ?, ?)",
+      key.principal,
+      key.requestId,
+      key.requestHash,
+      key.changeId,
+      key.createdAt,
+    );
+  }
+
+  async upsertJob(job: JobRecord): Promise<void> {
+    this.run(
+      `INSERT OR REPLACE INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      job.changeId,
+      job.type,
+      job.name,
+      job.seq,
+      job.runAfter,
+      job.leaseOwner,
+      job.leaseExpiresAt,
+      job.phase,
+    );
+  }
+
+  async deleteJob(changeId: string): Promise<void> {
+    this.run("DELETE FROM jobs WHERE change_id = ?", changeId);
+  }
+
+  async claimJob(owner: string, now: number, leaseMs: number): Promise<JobRecord | undefined> {
+    // Oldest due job whose lease is free and that heads its resource's queue:
+    // an earlier open change (even one still in review) keeps it waiting.
+    const [row] = this.claimableJobs(now, 1);
+    if (!row) return undefined;
+    const job = { ...row, leaseOwner: owner, leaseExpiresAt: now + leaseMs };
+    this.run(
+      "UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE change_id = ?",
+      owner,
+      job.leaseExpiresAt,
+      job.changeId,
+    );
+    return job;
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    this.run(
+      "INSERT INTO audit_log (time, principal, action, target, details) VALUES (?, ?, ?, ?, ?)",
+      record.time,
+      record.principal,
+      record.action,
+      record.target,
+      json(record.details),
+    );
+  }
+
+  async pruneIdempotencyKeys(before: string): Promise<number> {
+    return this.run("DELETE FROM idempotency_keys WHERE created_at < ?", before).changes;
+  }
+}
