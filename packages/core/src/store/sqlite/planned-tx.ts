@@ -58,7 +58,7 @@ export class PlannedTx implements StoreTx {
 
   private write(method: string, args: unknown[], expected?: unknown): void {
     this.wrote = true;
-    this.calls.push([method, args, expected === undefined ? undefined : JSON.stringify(expected)]);
+    this.calls.push([method, args, expected === undefined ? null : JSON.stringify(expected)]);
   }
 
   /** For the queries that have no view of this transaction's writes. */

@@ -56,6 +56,48 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * The read connection, with the reads of one turn of the event loop in one
+ * read transaction: a read outside a transaction takes and drops SQLite's
+ * read lock on the WAL each time, which cost more than the query. The
+ * transaction ends at the next turn, and before the store hands out any
+ * commit's outcome, so a caller that heard of a commit always reads it.
+ */
+class SnapshotReader extends SqliteReader {
+  private readonly begin: Database.Statement;
+  private readonly end: Database.Statement;
+  private open = false;
+
+  constructor(db: Database.Database) {
+    super(db);
+    this.begin = db.prepare("BEGIN");
+    this.end = db.prepare("COMMIT");
+  }
+
+  private snapshot(): void {
+    if (this.open) return;
+    this.begin.run();
+    this.open = true;
+    setImmediate(() => this.endSnapshot());
+  }
+
+  endSnapshot(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.end.run();
+  }
+
+  protected override one(sql: string, ...params: unknown[]) {
+    this.snapshot();
+    return super.one(sql, ...params);
+  }
+
+  protected override all(sql: string, ...params: unknown[]) {
+    this.snapshot();
+    return super.all(sql, ...params);
+  }
+}
+
+/**
  * The embedded store: one SQLite file in WAL mode. The main thread reads on a
  * read-only connection; the only connection that writes lives on a thread of
  * its own (writer-thread.ts), so COMMIT and its sync never hold up the event
@@ -77,7 +119,7 @@ function deepFreeze<T>(value: T): T {
  */
 export class SqliteStore implements Store {
   private readonly readerDb: Database.Database;
-  private readonly reader: SqliteReader;
+  private readonly reader: SnapshotReader;
   private readonly writer: Worker;
   private readonly maxBatch: number;
   private readonly queue: Planned[] = [];
@@ -120,7 +162,7 @@ export class SqliteStore implements Store {
     const reader = new Database(options.path, { readonly: true });
     reader.pragma("busy_timeout = 5000");
     this.readerDb = reader;
-    this.reader = new SqliteReader(reader);
+    this.reader = new SnapshotReader(reader);
     const settings: WriterSettings = { path: options.path, synchronous: options.synchronous ?? "FULL" };
     // The thread loads TypeScript with Node's own type stripping: no loader of the main thread's is needed there.
     this.writer = new Worker(new URL("./writer-thread.ts", import.meta.url), { workerData: settings, execArgv: [] });
@@ -179,7 +221,8 @@ export class SqliteStore implements Store {
     const batch = this.queue.splice(0, this.maxBatch);
     this.inFlight = batch;
     this.writer.ref();
-    this.send({ kind: "batch", id: this.nextRequestId++, transactions: batch.map((planned) => planned.calls) });
+    const transactions = JSON.stringify(batch.map((planned) => planned.calls));
+    this.send({ kind: "batch", id: this.nextRequestId++, transactions });
   }
 
   private send(request: WriterRequest): void {
@@ -194,6 +237,8 @@ export class SqliteStore implements Store {
     }
     const batch = this.inFlight ?? [];
     this.inFlight = undefined;
+    // Whoever hears of this commit must be able to read it.
+    this.reader.endSnapshot();
     if (this.settingsWaiters.size === 0 && !this.closing) this.writer.unref();
     if (reply.kind === "failed") {
       this.fail(new Error(`the store could not commit; restart the server: ${reply.message}`));
@@ -308,6 +353,7 @@ export class SqliteStore implements Store {
     while (this.planning > 0 || this.inFlight || this.queue.length > 0 || this.scheduled) {
       await new Promise((resolve) => setImmediate(resolve));
     }
+    this.reader.endSnapshot();
     this.readerDb.close();
     this.send({ kind: "close" });
     await this.exited;

@@ -1,7 +1,7 @@
 // What the SQLite store's main thread and its writer thread (writer-thread.ts) say to each other.
 
-/** One store call of a planned transaction: method, arguments, and the JSON of the result the plan saw (undefined: not checked). */
-export type PlannedCall = [method: string, args: unknown[], expected: string | undefined];
+/** One store call of a planned transaction: method, arguments, and the JSON of the result the plan saw (null: not checked). */
+export type PlannedCall = [method: string, args: unknown[], expected: string | null];
 
 export interface WriterSettings {
   path: string;
@@ -9,7 +9,8 @@ export interface WriterSettings {
 }
 
 export type WriterRequest =
-  { kind: "batch"; id: number; transactions: PlannedCall[][] } | { kind: "settings"; id: number } | { kind: "close" };
+  /** `transactions`: the JSON of a PlannedCall[][]; one string is far cheaper to post than the objects it holds. */
+  { kind: "batch"; id: number; transactions: string } | { kind: "settings"; id: number } | { kind: "close" };
 
 export type WriterReply =
   /** Per transaction, null when it was written, or why it must be planned again; `touched`: resource keys written. */

@@ -50,7 +50,7 @@ async function replay(calls: PlannedCall[]): Promise<string | undefined> {
     } catch (error) {
       return `${method}: ${error instanceof Error ? error.message : String(error)}`;
     }
-    if (expected !== undefined && JSON.stringify(actual ?? null) !== expected) {
+    if (expected !== null && JSON.stringify(actual ?? null) !== expected) {
       return `${method} saw other data than when the transaction was planned`;
     }
   }
@@ -62,7 +62,7 @@ async function runBatch(request: Extract<WriterRequest, { kind: "batch" }>): Pro
   try {
     control.begin.run();
     tx.forgetWrites();
-    for (const calls of request.transactions) {
+    for (const calls of JSON.parse(request.transactions) as PlannedCall[][]) {
       control.savepoint.run();
       const conflict = await replay(calls);
       if (conflict !== undefined) {
