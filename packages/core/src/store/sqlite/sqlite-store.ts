@@ -33,7 +33,17 @@ export interface SqliteStoreOptions {
   checkpointIntervalMs?: number;
   /** How many committed resources getResource keeps in memory (default 4096). */
   maxCachedResources?: number;
+  /**
+   * The lease clock, in ms: job leases are set and expired by it. Monotonic by
+   * default, so that a wall-clock step (NTP, a VM resumed) neither ends a
+   * lease early nor stretches it. Leases do not outlive the process that
+   * holds the data directory: the store releases them when it opens.
+   */
+  clock?: () => number;
 }
+
+/** Monotonic, in ms; started at the wall clock only so that its values read like times in logs. */
+const monotonicClock = (): number => performance.timeOrigin + performance.now();
 
 const toJobRecord = (row: Row): JobRecord => ({
   changeId: row.change_id as string,
@@ -44,7 +54,12 @@ const toJobRecord = (row: Row): JobRecord => ({
   leaseOwner: row.lease_owner as string | null,
   leaseExpiresAt: row.lease_expires_at as number | null,
   phase: row.phase as JobRecord["phase"],
+  claimToken: row.claim_token as number | null,
+  claims: row.claims as number,
 });
+
+/** A job row with its change's claim counter. */
+const jobSelect = "SELECT j.*, c.claims FROM jobs j JOIN changes c ON c.id = j.change_id";
 
 /** SQL built from a row's columns, once per purpose: a row builder always yields the same columns. */
 const builtSql = new Map<string, string>();
@@ -89,6 +104,13 @@ class SqliteTx extends SqliteReader implements StoreTx {
    */
   private nextSeq: number | undefined;
   private readonly lastEvent = new Map<string, number>();
+
+  constructor(
+    db: Database.Database,
+    private readonly clock: () => number,
+  ) {
+    super(db);
+  }
 
   forgetWrites(): void {
     this.nextSeq = undefined;
@@ -197,10 +219,10 @@ class SqliteTx extends SqliteReader implements StoreTx {
     );
   }
 
-  async upsertJob(job: JobRecord): Promise<void> {
+  async upsertJob(job: Omit<JobRecord, "claimToken" | "claims">): Promise<void> {
     this.run(
-      `INSERT OR REPLACE INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase, claim_token)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
       job.changeId,
       job.type,
       job.name,
@@ -217,34 +239,51 @@ class SqliteTx extends SqliteReader implements StoreTx {
   }
 
   async getJob(changeId: string): Promise<JobRecord | undefined> {
-    const row = this.one("SELECT * FROM jobs WHERE change_id = ?", changeId);
+    const row = this.one(`${jobSelect} WHERE j.change_id = ?`, changeId);
     return row && toJobRecord(row);
   }
 
-  async claimJob(owner: string, now: number, leaseMs: number): Promise<JobRecord | undefined> {
+  async claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
+    const now = this.clock();
     // Oldest due job whose lease is free and that heads its resource's queue:
     // an earlier open change (even one still in review) keeps it waiting.
+    // Backoff (run_after) is wall-clock time; leases are on the lease clock.
     const row = this.one(
-      `SELECT j.* FROM jobs j
+      `${jobSelect}
        WHERE j.run_after <= ?
          AND (j.lease_expires_at IS NULL OR j.lease_expires_at < ?)
          AND NOT EXISTS (
-           SELECT 1 FROM changes c
-           WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq
-             AND c.status IN ('PENDING_REVIEW','APPROVED','QUEUED','APPLYING'))
+           SELECT 1 FROM changes o
+           WHERE o.type = j.type AND o.name = j.name AND o.seq < j.seq
+             AND o.status IN ('PENDING_REVIEW','APPROVED','QUEUED','APPLYING'))
        ORDER BY j.seq LIMIT 1`,
-      now,
+      Date.now(),
       now,
     );
     if (!row) return undefined;
-    const job = { ...toJobRecord(row), leaseOwner: owner, leaseExpiresAt: now + leaseMs };
+    const claimed = toJobRecord(row);
+    const token = claimed.claims + 1;
+    this.run("UPDATE changes SET claims = ? WHERE id = ?", token, claimed.changeId);
+    const job = { ...claimed, leaseOwner: owner, leaseExpiresAt: now + leaseMs, claimToken: token, claims: token };
     this.run(
-      "UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE change_id = ?",
+      "UPDATE jobs SET lease_owner = ?, lease_expires_at = ?, claim_token = ? WHERE change_id = ?",
       owner,
       job.leaseExpiresAt,
+      token,
       job.changeId,
     );
     return job;
+  }
+
+  async renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {
+    return (
+      this.run(
+        "UPDATE jobs SET lease_expires_at = ? WHERE change_id = ? AND claim_token = ?",
+        this.clock() + leaseMs,
+        changeId,
+        claimToken,
+      ).changes === 1
+    );
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {
@@ -373,6 +412,9 @@ export class SqliteStore implements Store {
     writer.pragma("foreign_keys = ON");
     writer.pragma("busy_timeout = 5000");
     migrate(writer);
+    // The data directory belongs to one process at a time: a lease left in the file is a dead process's,
+    // and it was taken on that process's lease clock, which means nothing to this one. Free it now.
+    writer.prepare("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL").run();
     if ((options.synchronous ?? "FULL") === "FULL") {
       writer.pragma("wal_checkpoint(TRUNCATE)");
       this.files = {
@@ -405,7 +447,7 @@ export class SqliteStore implements Store {
     this.writer = writer;
     this.readerDb = reader;
     this.reader = new SqliteReader(reader);
-    this.tx = new SqliteTx(writer);
+    this.tx = new SqliteTx(writer, options.clock ?? monotonicClock);
     this.control = {
       begin: writer.prepare("BEGIN IMMEDIATE"),
       savepoint: writer.prepare("SAVEPOINT work"),
