@@ -32,8 +32,13 @@ interface Attempt {
 
 export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const active = new Set<Promise<void>>();
-  /** The newest attempt in hand per change id. */
+  /**
+   * The newest attempt in hand per change and phase. A preview for reviewers
+   * may still run while the apply its approval queued starts: it changes
+   * nothing, and its lease renewal stops it soon.
+   */
   const attempts = new Map<string, Attempt>();
+  const attemptKey = (job: JobRecord) => `${job.changeId}\u0000${job.phase}`;
   let running = false;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -277,7 +282,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       );
     } finally {
       release();
-      if (attempts.get(change.id)?.controller === controller) attempts.delete(change.id);
+      if (attempts.get(attemptKey(job))?.controller === controller) attempts.delete(attemptKey(job));
       deps.notifier.changeUpdated(change.id);
       deps.notifier.workAvailable();
     }
@@ -292,13 +297,13 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         });
         if (claimed) {
           const id = claimed.change.id;
-          const previous = attempts.get(id);
+          const previous = attempts.get(attemptKey(claimed.job));
           previous?.controller.abort(new LeaseLost("this worker's lease lapsed and it claimed the change again"));
           const controller = new AbortController();
           const task = process(claimed.job, claimed.change, controller, previous?.done).catch((error: unknown) =>
             deps.logger.error({ err: error, changeId: id }, "worker task crashed"),
           );
-          attempts.set(id, { controller, done: task });
+          attempts.set(attemptKey(claimed.job), { controller, done: task });
           active.add(task);
           void task.finally(() => active.delete(task));
           continue;
