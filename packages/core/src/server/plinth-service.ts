@@ -35,6 +35,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Run the worker in this process (default true). */
   worker?: boolean;
+  /** The store's lease clock (ms); monotonic unless given. Tests move it to make a lease lapse. */
+  leaseClock?: () => number;
 }
 
 export interface PlinthService {
@@ -53,7 +55,11 @@ const idempotencyKeyRetentionMs = 48 * 3600_000;
 export async function startPlinthService(loaded: LoadedConfig, options: StartOptions): Promise<PlinthService> {
   const { config, dataDir } = loaded;
   const logger = options.logger ?? createLogger();
-  const store = createSqliteStore({ path: join(dataDir, "plinth.db"), synchronous: config.store.sqlite.synchronous });
+  const store = createSqliteStore({
+    path: join(dataDir, "plinth.db"),
+    synchronous: config.store.sqlite.synchronous,
+    clock: options.leaseClock,
+  });
   try {
     const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
     const metrics = createMetrics(store);

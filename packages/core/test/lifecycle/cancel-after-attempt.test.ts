@@ -78,6 +78,7 @@ describe("cancelling a change that was already attempted", () => {
   });
 
   it("is still accepted for a change no attempt has touched", async () => {
+    releaseBlocker(); // Already done unless the test before failed half-way.
     const alice = service.as("requester");
     const created = await alice.resources.applyResource({
       type: "test.widget",
