@@ -155,15 +155,15 @@ export async function cancelChange(
         `change ${id} is ${change.status}; only a change that has not started applying can be cancelled`,
       );
     }
-    const job = await tx.getJob(id);
-    // A preview in progress does not stop a cancel: with its job gone, its result is dropped.
-    if (
-      job?.phase === "apply" &&
-      job.leaseOwner &&
-      job.leaseExpiresAt !== null &&
-      job.leaseExpiresAt > deps.now().getTime()
-    ) {
-      throw new FailedPreconditionError(`change ${id} is being applied right now and can no longer be cancelled`);
+    // Once an attempt has run, the real resource may already be changed (a topic created, half deleted):
+    // a cancel would leave it unmanaged or stuck, so the change runs to its end (retries included).
+    // A preview for reviewers is no attempt: with its job gone, its late result is dropped.
+    if (change.attempts > 0) {
+      throw new FailedPreconditionError(
+        `change ${id} was already attempted ${change.attempts} time(s) and may have changed the real resource, ` +
+          `so it can no longer be cancelled; it will finish (or fail) on its own. To undo it, submit the spec you want ` +
+          `with ApplyResource, or DeleteResource to remove the resource: a new change queues behind this one`,
+      );
     }
     await tx.deleteJob(id);
     const next = await transition(tx, deps, change, "CANCELLED", `cancelled by ${principal.id}: ${comment}`);

@@ -36,6 +36,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Run the worker in this process (default true). */
   worker?: boolean;
+  /** The store's lease clock (ms); monotonic unless given. Tests move it to make a lease lapse. */
+  leaseClock?: () => number;
 }
 
 export interface PlinthService {
@@ -57,7 +59,11 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
   const dataDirLock = lockDataDir(dataDir);
   let store: SqliteStore;
   try {
-    store = createSqliteStore({ path: join(dataDir, "plinth.db"), synchronous: config.store.sqlite.synchronous });
+    store = createSqliteStore({
+      path: join(dataDir, "plinth.db"),
+      synchronous: config.store.sqlite.synchronous,
+      clock: options.leaseClock,
+    });
   } catch (error) {
     dataDirLock.release();
     throw error;

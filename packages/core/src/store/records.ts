@@ -114,7 +114,21 @@ export interface JobRecord {
   /** Epoch ms before which the job must not run (retry backoff). */
   runAfter: number;
   leaseOwner: string | null;
+  /** When the lease ends, in ms on the store's own lease clock (not the wall clock): compare only with the store. */
   leaseExpiresAt: number | null;
+  /**
+   * The fencing token of the claim that holds this job, null while nobody holds
+   * it. Every claim gets a token no earlier claim of the same change had, so a
+   * worker whose lease lapsed (even one that claimed the job again meanwhile)
+   * can tell its old attempt from the current one. Ignored by `upsertJob`.
+   */
+  claimToken: number | null;
+  /**
+   * How many times jobs of this change were claimed, in every phase and across
+   * jobs replaced or re-created (approval, retry). Kept by the store; ignored
+   * by `upsertJob`.
+   */
+  claims: number;
   /** "preview": compute the engine preview for reviewers; "apply": make the change real. */
   phase: "preview" | "apply";
 }

@@ -41,14 +41,23 @@ export interface StoreTx extends StoreReader {
   appendEvent(event: Omit<ChangeEventRecord, "sequence">): Promise<ChangeEventRecord>;
   insertRevision(revision: RevisionRecord): Promise<void>;
   insertIdempotencyKey(key: IdempotencyRecord): Promise<void>;
-  upsertJob(job: JobRecord): Promise<void>;
+  /** Inserts or replaces a change's job. It starts unclaimed: `claimToken` and `claims` are the store's to keep. */
+  upsertJob(job: Omit<JobRecord, "claimToken" | "claims">): Promise<void>;
   deleteJob(changeId: string): Promise<void>;
   getJob(changeId: string): Promise<JobRecord | undefined>;
   /**
-   * Leases the next runnable job: due, not leased (or lease expired), and no
-   * earlier open change on the same resource. Returns undefined when none.
+   * Leases the next runnable job: due (`runAfter` against the wall clock), not
+   * leased or its lease expired (against the store's lease clock, which a
+   * wall-clock step does not move), and no earlier open change on the same
+   * resource. The claim gets a new `claimToken` and counts in `claims`.
+   * Returns undefined when none.
    */
-  claimJob(owner: string, now: number, leaseMs: number): Promise<JobRecord | undefined>;
+  claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined>;
+  /**
+   * Extends the lease of the claim `claimToken` to `leaseMs` from now. False,
+   * writing nothing, when the job is gone or another claim holds it.
+   */
+  renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean>;
   appendAudit(record: AuditRecord): Promise<void>;
   /** Removes idempotency keys older than `before` (ISO time). */
   pruneIdempotencyKeys(before: string): Promise<number>;

@@ -3,7 +3,7 @@ import type { EngineEvent, EngineRequest } from "../engine/engine.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ChangePreview, ChangeRecord, JobRecord, ResourceRecord } from "../store/records.ts";
 import { classifyFailure } from "./classify-failure.ts";
-import { LeaseLost, type WorkerContext, sameJob } from "./worker-context.ts";
+import { LeaseLost, type WorkerContext, holds } from "./worker-context.ts";
 
 /** The engine request for a change; every request refreshes, so an apply also repairs drift. */
 export function engineRequest(
@@ -52,6 +52,18 @@ const describePreview = (preview: ChangePreview): string =>
   }${preview.destructive ? " (DESTRUCTIVE: a stateful resource would be replaced or deleted)" : ""}`;
 
 /**
+ * Whether the attempt `job` may still record a preview: "ours" while its claim
+ * holds the job; "superseded" when it was a preview for reviewers and an
+ * approval has put an apply job in its place meanwhile (the preview is still
+ * worth showing, but that job is not ours to end); otherwise undefined.
+ */
+function previewStanding(current: JobRecord | undefined, job: JobRecord): "ours" | "superseded" | undefined {
+  if (holds(current, job)) return "ours";
+  if (job.phase === "preview" && current?.phase === "apply") return "superseded";
+  return undefined;
+}
+
+/**
  * Records a preview on the change. A destructive one raises the change to at
  * least one approval; when it was auto-approved it goes back to review
  * instead of being applied. Returns true when the change went back to review.
@@ -62,14 +74,11 @@ export async function recordPreview(
   change: ChangeRecord,
   preview: ChangePreview,
 ): Promise<boolean> {
-  const { deps, options } = ctx;
+  const { deps } = ctx;
   const held = await deps.store.transact(async (tx) => {
-    const current = await tx.getJob(job.changeId);
-    if (!current || current.leaseOwner !== options.id)
-      throw new LeaseLost("lease lost before the preview was recorded");
-    // Approved while this preview for reviewers ran: the apply job now in its
-    // place is not ours to end. The preview is still worth showing.
-    const superseded = !sameJob(current, job, options.id);
+    const standing = previewStanding(await tx.getJob(job.changeId), job);
+    if (!standing) throw new LeaseLost("lease lost before the preview was recorded");
+    const superseded = standing === "superseded";
     const escalate = !superseded && preview.destructive && change.requiredApprovals < 1;
     const fresh = (await tx.getChange(change.id)) ?? change;
     const now = deps.now().toISOString();
@@ -120,6 +129,8 @@ export async function previewForReview(
     if (error instanceof LeaseLost) return;
     // A preview is advice for reviewers: its failure must not block the review.
     await deps.store.transact(async (tx) => {
+      const standing = previewStanding(await tx.getJob(change.id), job);
+      if (!standing) return;
       await tx.appendEvent({
         changeId: change.id,
         time: deps.now().toISOString(),
@@ -128,7 +139,7 @@ export async function previewForReview(
         message: `preview unavailable: ${classifyFailure(error).message}`,
         details: null,
       });
-      if (sameJob(await tx.getJob(change.id), job, ctx.options.id)) await tx.deleteJob(change.id);
+      if (standing === "ours") await tx.deleteJob(change.id);
     });
     deps.notifier.changeUpdated(change.id);
   }

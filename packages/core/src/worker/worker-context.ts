@@ -40,24 +40,27 @@ export class LeaseLost extends Error {
 }
 
 /**
- * Whether `current` (the job row now) is still the job this worker took. An
- * approval replaces a running preview job by an apply job under the same
- * change id (which this same worker may claim): the phase tells them apart.
+ * Whether `current` (the job row now) is still held by the claim that took
+ * `taken`. Claim tokens, not worker ids: a worker whose lease lapsed may have
+ * claimed the same job again, and only its newest claim may act.
  */
-export function sameJob(current: JobRecord | undefined, taken: JobRecord, workerId: string): current is JobRecord {
-  return !!current && current.leaseOwner === workerId && current.phase === taken.phase;
+export function holds(current: JobRecord | undefined, taken: JobRecord): boolean {
+  return !!current && taken.claimToken !== null && current.claimToken === taken.claimToken;
 }
 
-/** Appends a non-status event to a change and wakes its watchers. */
+/** Appends a non-status event of the attempt `job` to its change and wakes its watchers; nothing once the claim is lost. */
 export async function appendChangeEvent(
   { deps }: WorkerContext,
+  job: JobRecord,
   change: ChangeRecord,
   kind: "engine" | "diagnostic" | "verify" | "retry",
   message: string,
   details: JsonObject | null,
 ): Promise<void> {
-  await deps.store.transact((tx) =>
-    tx.appendEvent({ changeId: change.id, time: deps.now().toISOString(), status: null, kind, message, details }),
-  );
-  deps.notifier.changeUpdated(change.id);
+  const appended = await deps.store.transact(async (tx) => {
+    if (!holds(await tx.getJob(job.changeId), job)) return false;
+    await tx.appendEvent({ changeId: change.id, time: deps.now().toISOString(), status: null, kind, message, details });
+    return true;
+  });
+  if (appended) deps.notifier.changeUpdated(change.id);
 }

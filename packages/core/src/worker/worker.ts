@@ -7,7 +7,7 @@ import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ChangeRecord, JobRecord } from "../store/records.ts";
 import { computePreview, engineRequest, previewForReview, recordPreview } from "./change-preview.ts";
 import { RevalidationError, VerificationError } from "./classify-failure.ts";
-import { recordFailure, recordSuccess } from "./record-outcome.ts";
+import { failChange, recordFailure, recordSuccess } from "./record-outcome.ts";
 import {
   LeaseLost,
   type WorkerContext,
@@ -24,9 +24,21 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
+/** One attempt in hand: how to stop it, and when it has stopped. */
+interface Attempt {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
 export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const active = new Set<Promise<void>>();
-  const controllers = new Set<AbortController>();
+  /**
+   * The newest attempt in hand per change and phase. A preview for reviewers
+   * may still run while the apply its approval queued starts: it changes
+   * nothing, and its lease renewal stops it soon.
+   */
+  const attempts = new Map<string, Attempt>();
+  const attemptKey = (job: JobRecord) => `${job.changeId}\u0000${job.phase}`;
   let running = false;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -35,24 +47,42 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   let unsubscribe: (() => void) | undefined;
 
   const ctx: WorkerContext = { deps, options };
-  const event = (
-    change: ChangeRecord,
-    kind: "engine" | "diagnostic" | "verify" | "retry",
-    message: string,
-    details: JsonObject | null,
-  ) => appendChangeEvent(ctx, change, kind, message, details);
-
-  /** Claims the next job and marks its change APPLYING, in one transaction. */
+  /**
+   * Claims the next job and marks its change APPLYING, in one transaction.
+   * Every claim of an apply job counts as an attempt, whether or not it gets
+   * to record an outcome: a change found APPLYING (its last attempt never
+   * finished: the server died or its lease lapsed) that has no attempts left
+   * is failed instead of resumed, or a change that crashes the server would
+   * do so forever. A preview job likewise gives up after `maxAttempts` claims.
+   */
   async function claim(): Promise<{ job: JobRecord; change: ChangeRecord } | undefined> {
+    const ended: string[] = [];
     const claimed = await deps.store.transact(async (tx) => {
+      ended.length = 0;
       for (;;) {
-        const job = await tx.claimJob(options.id, deps.now().getTime(), options.leaseMs);
+        const job = await tx.claimJob(options.id, options.leaseMs);
         if (!job) return undefined;
         const change = await tx.getChange(job.changeId);
         if (job.phase === "preview") {
-          if (change?.status === "PENDING_REVIEW") return { job, change };
-          await tx.deleteJob(job.changeId);
-          continue;
+          if (change?.status !== "PENDING_REVIEW") {
+            await tx.deleteJob(job.changeId);
+            continue;
+          }
+          // Every earlier claim of a preview job ended without a result (a finished preview ends its job).
+          if (job.claims > options.maxAttempts) {
+            await tx.deleteJob(job.changeId);
+            await tx.appendEvent({
+              changeId: change.id,
+              time: deps.now().toISOString(),
+              status: null,
+              kind: "diagnostic",
+              message: `preview unavailable: it was started ${job.claims - 1} times and never finished (the server stopped while it ran); review without it`,
+              details: null,
+            });
+            ended.push(change.id);
+            continue;
+          }
+          return { job, change };
         }
         if (!change || !["QUEUED", "APPLYING", "APPROVED"].includes(change.status)) {
           // Cancelled or finished meanwhile: the job is stale.
@@ -61,6 +91,19 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         }
         const now = deps.now().toISOString();
         const resumed = change.status === "APPLYING";
+        if (resumed && change.attempts >= options.maxAttempts) {
+          const cause = `attempt ${change.attempts} of ${options.maxAttempts} never finished: the server stopped (or lost the change) while it ran`;
+          await tx.deleteJob(job.changeId);
+          await failChange(
+            tx,
+            change,
+            cause,
+            `${cause}; no attempts left, so it is not resumed again (a change that crashes the server must not do so forever)`,
+            now,
+          );
+          ended.push(change.id);
+          continue;
+        }
         const next: ChangeRecord = { ...change, status: "APPLYING", attempts: change.attempts + 1, updatedAt: now };
         await tx.updateChange(next);
         await tx.appendEvent({
@@ -69,7 +112,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           status: "APPLYING",
           kind: "status",
           message: resumed
-            ? `attempt ${next.attempts}: resuming after the previous worker's lease expired`
+            ? `attempt ${next.attempts}: resuming; attempt ${change.attempts} never finished (the server stopped or its lease lapsed)`
             : `attempt ${next.attempts}: applying`,
           details: { worker: options.id },
         });
@@ -82,19 +125,19 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         return { job, change: next };
       }
     });
+    for (const id of ended) deps.notifier.changeUpdated(id);
     if (claimed) deps.notifier.changeUpdated(claimed.change.id);
     return claimed;
   }
 
-  /** Keeps the lease alive while the engine works; aborts the work if another worker took it. */
+  /** Keeps the claim's lease alive while the engine works; aborts the work once another claim holds the job. */
   function holdLease(job: JobRecord, controller: AbortController): () => void {
     const timer = setInterval(
       () => {
         deps.store
-          .transact(async (tx) => {
-            const current = await tx.getJob(job.changeId);
-            if (!current || current.leaseOwner !== options.id) throw new LeaseLost();
-            await tx.upsertJob({ ...current, leaseExpiresAt: deps.now().getTime() + options.leaseMs });
+          .transact((tx) => tx.renewLease(job.changeId, job.claimToken!, options.leaseMs))
+          .then((renewed) => {
+            if (!renewed) throw new LeaseLost("the job was claimed again or ended");
           })
           .catch((error: unknown) => {
             deps.logger.warn({ changeId: job.changeId, err: error }, "lost the lease; abandoning the change");
@@ -116,6 +159,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     outputs: EngineOutputs,
     deletedSpec: JsonObject | null,
     signal: AbortSignal,
+    event: (kind: "verify", message: string, details: JsonObject) => Promise<void>,
   ): Promise<void> {
     const deleting = change.kind === "DELETE";
     const check = deleting ? plugin.definition.verifyGone : plugin.definition.verify;
@@ -140,7 +184,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       );
       if (result.ready) {
         const what = deleting ? "verified gone" : "verified";
-        await event(change, "verify", `${what}${result.message ? `: ${result.message}` : ""}`, { rounds: round });
+        await event("verify", `${what}${result.message ? `: ${result.message}` : ""}`, { rounds: round });
         return;
       }
       last = result.message ?? "not ready";
@@ -154,13 +198,25 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     );
   }
 
-  async function process(job: JobRecord, change: ChangeRecord): Promise<void> {
+  /**
+   * Runs one attempt. `previous` is this worker's earlier attempt at the same
+   * change, whose lease lapsed before it got the job back: it was told to stop
+   * and this one starts only once it has, so that the two never run together.
+   */
+  async function process(
+    job: JobRecord,
+    change: ChangeRecord,
+    controller: AbortController,
+    previous: Promise<void> | undefined,
+  ): Promise<void> {
     const started = Date.now();
     const plugin = deps.plugins.get(change.type);
-    const controller = new AbortController();
-    controllers.add(controller);
     const release = holdLease(job, controller);
+    const event = (kind: "engine" | "diagnostic" | "verify" | "retry", message: string, details: JsonObject | null) =>
+      appendChangeEvent(ctx, job, change, kind, message, details);
     try {
+      await previous;
+      controller.signal.throwIfAborted();
       if (!plugin) throw new RevalidationError(`plugin ${change.type} is not loaded in this service`);
       if (job.phase === "preview") {
         await previewForReview(ctx, job, change, plugin, controller.signal);
@@ -186,7 +242,6 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         events = events
           .then(() =>
             event(
-              change,
               engineEvent.kind === "diagnostic" ? "diagnostic" : "engine",
               engineEvent.message,
               engineEvent.details ?? null,
@@ -207,7 +262,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       if (change.kind === "DELETE") await deps.engine.destroy(request);
       else result = await deps.engine.apply(request);
       await events;
-      await verify(plugin, change, result, resource?.resolvedSpec ?? null, controller.signal);
+      await verify(plugin, change, result, resource?.resolvedSpec ?? null, controller.signal, event);
       await recordSuccess(ctx, job, change, result);
       deps.metrics.applyDuration.observe(
         { type: change.type, kind: change.kind, outcome: "succeeded" },
@@ -224,7 +279,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       );
     } finally {
       release();
-      controllers.delete(controller);
+      if (attempts.get(attemptKey(job))?.controller === controller) attempts.delete(attemptKey(job));
       deps.notifier.changeUpdated(change.id);
       deps.notifier.workAvailable();
     }
@@ -238,9 +293,14 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           return undefined;
         });
         if (claimed) {
-          const task = process(claimed.job, claimed.change).catch((error: unknown) =>
-            deps.logger.error({ err: error, changeId: claimed.change.id }, "worker task crashed"),
+          const id = claimed.change.id;
+          const previous = attempts.get(attemptKey(claimed.job));
+          previous?.controller.abort(new LeaseLost("this worker's lease lapsed and it claimed the change again"));
+          const controller = new AbortController();
+          const task = process(claimed.job, claimed.change, controller, previous?.done).catch((error: unknown) =>
+            deps.logger.error({ err: error, changeId: id }, "worker task crashed"),
           );
+          attempts.set(attemptKey(claimed.job), { controller, done: task });
           active.add(task);
           void task.finally(() => active.delete(task));
           continue;
@@ -269,7 +329,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       unsubscribe?.();
       nudge();
       await loop;
-      for (const controller of controllers) controller.abort(new Error("worker stopping"));
+      for (const { controller } of attempts.values()) controller.abort(new Error("worker stopping"));
       await Promise.allSettled([...active]);
     },
   };

@@ -12,12 +12,23 @@ import { clientsFor, principals, testConfig } from "../support/test-service.ts";
 const serverScript = join(import.meta.dirname, "../support/fake-engine-server.ts");
 const children: ChildProcess[] = [];
 
-async function startServerProcess(dataDir: string, journal: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", serverScript, dataDir, journal, "40"], {
+/** A server process; applying the resource named `crashOn` kills it. */
+function spawnServerProcess(dataDir: string, journal: string, crashOn?: string): ChildProcess {
+  const args = ["--import", "tsx", serverScript, dataDir, journal, "40", ...(crashOn ? [crashOn] : [])];
+  const child = spawn(process.execPath, args, {
     cwd: join(import.meta.dirname, "../.."),
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);
+  return child;
+}
+
+async function startServerProcess(
+  dataDir: string,
+  journal: string,
+  crashOn?: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawnServerProcess(dataDir, journal, crashOn);
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     lines.on("line", (line) => line.startsWith("READY ") && resolve(line.slice(6)));
@@ -124,6 +135,53 @@ describe("a second server on the same data directory", () => {
       const next = await secondServer();
       expect(next.stderr).not.toContain("in use");
       expect(next.stderr).toContain('"msg":"store: SQLite"');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a change that kills its server at every attempt", () => {
+  it("ends FAILED after maxAttempts attempts instead of crashing every restart", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "plinth-crash-loop-"));
+    const journal = join(dataDir, "journal.ndjson");
+    const exited = (child: ChildProcess) =>
+      new Promise<NodeJS.Signals | null>((resolve) =>
+        child.exitCode !== null || child.signalCode !== null
+          ? resolve(child.signalCode)
+          : child.once("exit", (_code, signal) => resolve(signal)),
+      );
+    try {
+      const first = await startServerProcess(dataDir, journal, "doomed");
+      const alice = clientsFor(first.url, principals.requester.token);
+      const { change: submitted } = await alice.resources.applyResource({
+        type: "test.widget",
+        name: "doomed",
+        spec: { size: 1 },
+        requestId: "doomed-1",
+      });
+      expect(await exited(first.child)).toBe("SIGKILL");
+      // Each restart resumes the change, which kills the server again: attempts 2 and 3 (testConfig: maxAttempts 3).
+      for (let restart = 2; restart <= 3; restart++) {
+        expect(await exited(spawnServerProcess(dataDir, journal, "doomed"))).toBe("SIGKILL");
+      }
+      const last = await startServerProcess(dataDir, journal, "doomed");
+      const after = clientsFor(last.url, principals.requester.token);
+      const { change, messages } = await watchToEnd(after, submitted!.id);
+      expect(change.status).toBe(ChangeStatus.FAILED);
+      expect(change.attempts).toBe(3);
+      expect(change.lastError).toMatch(/attempt 3 of 3 never finished/);
+      expect(messages.some((m) => m.includes("no attempts left"))).toBe(true);
+      // The server stays up and goes on with other work.
+      const other = await after.resources.applyResource({
+        type: "test.widget",
+        name: "fine",
+        spec: { size: 1 },
+        requestId: "fine-1",
+      });
+      expect((await watchToEnd(after, other.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+      expect(last.child.exitCode).toBeNull();
+      expect(journalEntries(journal).map((entry) => entry.changeId)).toEqual([other.change!.id]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

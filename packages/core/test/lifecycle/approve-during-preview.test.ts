@@ -73,6 +73,9 @@ describe("approving a change while its preview for reviewers runs", () => {
     finishApply();
     const { change } = await watchToEnd(alice, big.change!.id);
     expect(change.status).toBe(ChangeStatus.SUCCEEDED);
+    // The success is recorded on the change as it is now: the preview written meanwhile stays.
+    const after = await alice.changes.getChange({ id: big.change!.id });
+    expect(after.change?.preview?.steps).toEqual({ update: 1 });
     const { resource } = await alice.resources.getResource({ type: "test.widget", name: "raced" });
     expect(resource?.spec?.size).toBe(60);
   });

@@ -61,6 +61,24 @@ describe("the engine preview, shown to reviewers", () => {
     expect(change.status).toBe(ChangeStatus.PENDING_REVIEW);
   });
 
+  it("stays on an auto-approved update that previewed itself during its attempt, once it succeeds", async () => {
+    await created("kept");
+    const alice = service.as("requester");
+    const grown = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "kept",
+      spec: { size: 20 },
+      requestId: "k-grow",
+    });
+    expect(grown.change?.status).toBe(ChangeStatus.QUEUED);
+    const done = await watchToEnd(alice, grown.change!.id);
+    expect(done.change.status).toBe(ChangeStatus.SUCCEEDED);
+    expect(done.messages.some((m) => m.startsWith("preview: update 1"))).toBe(true);
+    // Recording the success must not write back the change as it was when the attempt began.
+    const { change } = await alice.changes.getChange({ id: grown.change!.id });
+    expect(change?.preview?.steps).toEqual({ update: 1 });
+  });
+
   it("holds a destructive auto-approved update for review instead of applying it", async () => {
     await created("recolour");
     const alice = service.as("requester");

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
-import { describeStoreContract, resourceRecord } from "./store-contract.ts";
+import type { Store } from "../../src/store/store.ts";
+import { describeStoreContract, resourceRecord, storeTestTime } from "./store-contract.ts";
 
 const run = promisify(execFile);
 
@@ -155,6 +156,77 @@ describe("SQLite store durability", () => {
       expect(acknowledged.filter((target) => !stored.has(target))).toEqual([]);
     } finally {
       child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SQLite job leases", () => {
+  const seed = async (store: Store) =>
+    await store.transact(async (tx) => {
+      const made = await tx.insertChange({
+        id: "c-lease",
+        type: "t.x",
+        name: "a",
+        kind: "CREATE",
+        status: "QUEUED",
+        requestedBy: "p",
+        team: "team",
+        spec: {},
+        resolvedSpec: {},
+        explanations: {},
+        baseRevision: 0,
+        requiredApprovals: 0,
+        reviewReasons: [],
+        reviews: [],
+        attempts: 0,
+        lastError: null,
+        comment: "",
+        labels: {},
+        createdAt: storeTestTime,
+        updatedAt: storeTestTime,
+        finishedAt: null,
+        resultRevision: null,
+        preview: null,
+      });
+      const job = { changeId: made.id, type: "t.x", name: "a", seq: made.seq, runAfter: 0, phase: "apply" as const };
+      await tx.upsertJob({ ...job, leaseOwner: null, leaseExpiresAt: null });
+      return made;
+    });
+
+  it("times leases on a monotonic clock: a wall-clock step forward does not end one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-lease-"));
+    const store = createSqliteStore({ path: join(dir, "plinth.db") });
+    try {
+      await seed(store);
+      expect(await store.transact((tx) => tx.claimJob("w1", 60_000))).toBeDefined();
+      // NTP (or a resumed VM) moves the wall clock an hour ahead; only Date is faked, the monotonic clock runs on.
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 3_600_000 });
+      expect(await store.transact((tx) => tx.claimJob("w2", 60_000))).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("frees the leases a dead process left when it opens: the data directory is one process's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-lease-"));
+    const path = join(dir, "plinth.db");
+    try {
+      const first = createSqliteStore({ path });
+      await seed(first);
+      const held = await first.transact((tx) => tx.claimJob("w1", 3_600_000));
+      await first.close();
+      const second = createSqliteStore({ path });
+      try {
+        const taken = await second.transact((tx) => tx.claimJob("w2", 60_000));
+        expect(taken).toMatchObject({ changeId: "c-lease", leaseOwner: "w2", claims: 2 });
+        expect(taken?.claimToken).not.toBe(held?.claimToken);
+      } finally {
+        await second.close();
+      }
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,5 +1,6 @@
+import { waitFor } from "@plinth/testing";
 import { describe, expect, it } from "vitest";
-import type { ChangeRecord, ResourceRecord } from "../../src/store/records.ts";
+import type { ChangeRecord, JobRecord, ResourceRecord } from "../../src/store/records.ts";
 import type { Store } from "../../src/store/store.ts";
 
 /** When every record in the store tests was made. */
@@ -62,6 +63,29 @@ export function describeStoreContract(
     ...over,
   });
 
+  /** A due, unclaimed apply job for `c`. */
+  const jobFor = (c: ChangeRecord) => ({
+    changeId: c.id,
+    type: c.type,
+    name: c.name,
+    seq: c.seq,
+    runAfter: 0,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    phase: "apply" as const,
+  });
+
+  /** Claims as `owner` once a lease on the store's own clock has run out; only a condition is awaited. */
+  const claimWhenFree = (store: Store, owner: string): Promise<JobRecord> =>
+    waitFor(
+      async () => {
+        const job = await store.transact((tx) => tx.claimJob(owner, 60_000));
+        if (!job) throw new Error("no job claimable yet");
+        return job;
+      },
+      { what: "a claim after the lease ran out", timeoutMs: 10_000 },
+    );
+
   describe(`Store contract: ${name}`, () => {
     it("commits a transaction before it resolves, and keeps it across a reopen", async () => {
       const { store, reopen, cleanup } = await open();
@@ -123,55 +147,109 @@ export function describeStoreContract(
         const [first, second] = await store.transact(async (tx) => {
           const a = await tx.insertChange(change({ name: "r" }));
           const b = await tx.insertChange(change({ name: "r" }));
-          for (const c of [a, b]) {
-            await tx.upsertJob({
-              changeId: c.id,
-              type: c.type,
-              name: c.name,
-              seq: c.seq,
-              runAfter: 0,
-              leaseOwner: null,
-              leaseExpiresAt: null,
-              phase: "apply",
-            });
-          }
+          for (const c of [a, b]) await tx.upsertJob(jobFor(c));
           return [a, b];
         });
-        const claimA = await store.transact((tx) => tx.claimJob("w1", 1_000, 500));
-        expect(claimA?.changeId).toBe(first!.id);
+        const claimA = await store.transact((tx) => tx.claimJob("w1", 60_000));
+        expect(claimA).toMatchObject({ changeId: first!.id, leaseOwner: "w1", claims: 1 });
+        expect(claimA?.claimToken).not.toBeNull();
         // The second change waits: the first is still open on the same resource.
-        expect(await store.transact((tx) => tx.claimJob("w2", 1_100, 500))).toBeUndefined();
-        // The lease runs out: another worker takes the first job over.
-        expect((await store.transact((tx) => tx.claimJob("w2", 1_600, 500)))?.changeId).toBe(first!.id);
+        expect(await store.transact((tx) => tx.claimJob("w2", 60_000))).toBeUndefined();
+        // The lease runs out (renewed to a few ms): another worker takes the first job over, with a new token.
+        expect(await store.transact((tx) => tx.renewLease(first!.id, claimA!.claimToken!, 20))).toBe(true);
+        const claimB = await claimWhenFree(store, "w2");
+        expect(claimB).toMatchObject({ changeId: first!.id, leaseOwner: "w2", claims: 2 });
+        expect(claimB.claimToken).not.toBe(claimA!.claimToken);
         await store.transact(async (tx) => {
           await tx.updateChange({ ...first!, status: "SUCCEEDED" });
           await tx.deleteJob(first!.id);
         });
-        expect((await store.transact((tx) => tx.claimJob("w2", 1_700, 500)))?.changeId).toBe(second!.id);
+        expect((await store.transact((tx) => tx.claimJob("w2", 60_000)))?.changeId).toBe(second!.id);
       } finally {
         await store.close();
         cleanup();
       }
     });
 
-    it("does not run a job before its retry time", async () => {
+    it("fences claims by token: a lapsed claim cannot renew, even when its own owner claimed the job again", async () => {
       const { store, cleanup } = await open();
       try {
-        await store.transact(async (tx) => {
-          const c = await tx.insertChange(change({ name: "later" }));
-          await tx.upsertJob({
-            changeId: c.id,
-            type: c.type,
-            name: c.name,
-            seq: c.seq,
-            runAfter: 5_000,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            phase: "apply",
-          });
+        const made = await store.transact(async (tx) => {
+          const c = await tx.insertChange(change({ name: "fenced" }));
+          await tx.upsertJob(jobFor(c));
+          return c;
         });
-        expect(await store.transact((tx) => tx.claimJob("w", 4_999, 100))).toBeUndefined();
-        expect(await store.transact((tx) => tx.claimJob("w", 5_000, 100))).toBeDefined();
+        const lapsed = await store.transact((tx) => tx.claimJob("w", 20));
+        expect(lapsed?.changeId).toBe(made.id);
+        // The same owner claims the job again once its lease lapsed: only the new claim holds it.
+        const again = await claimWhenFree(store, "w");
+        expect(again.changeId).toBe(made.id);
+        expect(again.claimToken).not.toBe(lapsed!.claimToken);
+        const before = await store.transact((tx) => tx.getJob(made.id));
+        expect(before).toMatchObject({ claimToken: again.claimToken, leaseOwner: "w", claims: 2 });
+        expect(await store.transact((tx) => tx.renewLease(made.id, lapsed!.claimToken!, 3_600_000))).toBe(false);
+        // Refused means untouched: the lease the stale claim tried to stretch is as the new claim left it.
+        expect(await store.transact((tx) => tx.getJob(made.id))).toEqual(before);
+        expect(await store.transact((tx) => tx.renewLease(made.id, again.claimToken!, 60_000))).toBe(true);
+        expect(await store.transact((tx) => tx.claimJob("w", 60_000))).toBeUndefined();
+        await store.transact((tx) => tx.deleteJob(made.id));
+        expect(await store.transact((tx) => tx.renewLease(made.id, again.claimToken!, 60_000))).toBe(false);
+        expect(await store.transact((tx) => tx.getJob(made.id))).toBeUndefined();
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("counts a change's claims across replaced and re-created jobs, and never gives a token twice", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const made = await store.transact(async (tx) => {
+          const c = await tx.insertChange(change({ name: "counted", status: "PENDING_REVIEW" }));
+          await tx.upsertJob({ ...jobFor(c), phase: "preview" });
+          return c;
+        });
+        const tokens: (number | null | undefined)[] = [];
+        const preview = await store.transact((tx) => tx.claimJob("w", 60_000));
+        expect(preview).toMatchObject({ phase: "preview", claims: 1 });
+        tokens.push(preview?.claimToken);
+        // An approval replaces the running preview job by an apply job: unclaimed, its count kept.
+        await store.transact((tx) => tx.upsertJob(jobFor(made)));
+        expect(await store.transact((tx) => tx.getJob(made.id))).toMatchObject({
+          phase: "apply",
+          claimToken: null,
+          leaseOwner: null,
+          claims: 1,
+        });
+        const apply = await store.transact((tx) => tx.claimJob("w", 60_000));
+        expect(apply).toMatchObject({ phase: "apply", claims: 2 });
+        tokens.push(apply?.claimToken);
+        // The change fails for good (its job ends), then a retry queues a new job for it.
+        await store.transact((tx) => tx.deleteJob(made.id));
+        await store.transact((tx) => tx.upsertJob(jobFor(made)));
+        const retried = await store.transact((tx) => tx.claimJob("w", 60_000));
+        expect(retried).toMatchObject({ changeId: made.id, claims: 3 });
+        tokens.push(retried?.claimToken);
+        expect(tokens.every((token) => typeof token === "number")).toBe(true);
+        expect(new Set(tokens).size).toBe(3);
+        expect(await store.transact((tx) => tx.renewLease(made.id, apply!.claimToken!, 60_000))).toBe(false);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("does not run a job before its retry time (wall-clock ms)", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const made = await store.transact(async (tx) => {
+          const c = await tx.insertChange(change({ name: "later" }));
+          await tx.upsertJob({ ...jobFor(c), runAfter: Date.now() + 3_600_000 });
+          return c;
+        });
+        expect(await store.transact((tx) => tx.claimJob("w", 60_000))).toBeUndefined();
+        await store.transact((tx) => tx.upsertJob({ ...jobFor(made), runAfter: Date.now() - 1 }));
+        expect((await store.transact((tx) => tx.claimJob("w", 60_000)))?.changeId).toBe(made.id);
       } finally {
         await store.close();
         cleanup();

@@ -70,7 +70,7 @@ export interface TestService extends PlinthService {
 
 /** A real Plinth server on a free port, with a fake engine by default, in a fresh data dir. */
 export async function startTestService(
-  options: { engine?: Engine; config?: Record<string, unknown>; dataDir?: string } = {},
+  options: { engine?: Engine; config?: Record<string, unknown>; dataDir?: string; leaseClock?: () => number } = {},
 ): Promise<TestService> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "plinth-core-"));
   const { createFakeEngine } = await import("./fake-engine.ts");
@@ -78,6 +78,7 @@ export async function startTestService(
   const service = await startPlinthService(parseServiceConfig(testConfig(dataDir, options.config), dataDir), {
     createEngine: () => engine,
     logger: pino({ level: process.env.PLINTH_TEST_LOG ?? "silent" }),
+    leaseClock: options.leaseClock,
   });
   return {
     ...service,

@@ -26,6 +26,8 @@ export interface PlanningContext {
   committedResource(type: string, name: string): ResourceRecord | undefined;
   /** The next change `seq`: allocated by the one process that writes (the data directory is locked). */
   allocateSeq(): number;
+  /** The lease clock (monotonic): its reading goes to the writer with the claim, as data. */
+  leaseClock(): number;
 }
 
 /**
@@ -43,6 +45,7 @@ export class PlannedTx implements StoreTx {
   private readonly changes = new Map<string, ChangeRecord>();
   private readonly jobs = new Map<string, JobRecord | null>();
   private readonly lastEvents = new Map<string, number>();
+  private readonly claimCounts = new Map<string, number>();
 
   constructor(private readonly context: PlanningContext) {}
 
@@ -179,14 +182,42 @@ export class PlannedTx implements StoreTx {
     return this.read("getJob", [changeId], result);
   }
 
-  async claimJob(owner: string, now: number, leaseMs: number): Promise<JobRecord | undefined> {
+  async claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
+    const leaseNow = this.context.leaseClock();
+    const wallNow = Date.now();
     // Jobs this transaction already wrote or deleted are not claimable again within it.
-    const candidates = this.reader.claimableJobs(now, this.jobs.size + 1);
+    const candidates = this.reader.claimableJobs(leaseNow, wallNow, this.jobs.size + 1);
     const next = candidates.find((job) => !this.jobs.has(job.changeId));
-    const claimed = next && jobFromRecord({ ...next, leaseOwner: owner, leaseExpiresAt: now + leaseMs });
-    if (claimed) this.jobs.set(claimed.changeId, claimed);
-    this.write("claimJob", [owner, now, leaseMs], claimed ?? null);
+    const token = next && this.claimsOf(next.changeId) + 1;
+    const claimed =
+      next &&
+      jobFromRecord({
+        ...next,
+        leaseOwner: owner,
+        leaseExpiresAt: leaseNow + leaseMs,
+        claimToken: token!,
+        claims: token!,
+      });
+    if (claimed) {
+      this.jobs.set(claimed.changeId, claimed);
+      this.claimCounts.set(claimed.changeId, claimed.claims);
+    }
+    this.write("claimJobAt", [owner, leaseNow, wallNow, leaseMs], claimed ?? null);
     return claimed;
+  }
+
+  async renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {
+    const leaseNow = this.context.leaseClock();
+    const job = this.jobs.has(changeId) ? this.jobs.get(changeId) : await this.reader.getJob(changeId);
+    const renewed = !!job && job.claimToken === claimToken;
+    if (renewed) this.jobs.set(changeId, { ...job, leaseExpiresAt: leaseNow + leaseMs });
+    this.write("renewLeaseAt", [changeId, claimToken, leaseNow, leaseMs], renewed);
+    return renewed;
+  }
+
+  /** A change's claim count as this transaction sees it. */
+  private claimsOf(changeId: string): number {
+    return this.claimCounts.get(changeId) ?? this.reader.claimsOf(changeId);
   }
 
   async upsertResource(resource: ResourceRecord): Promise<void> {
@@ -229,8 +260,9 @@ export class PlannedTx implements StoreTx {
     this.write("insertIdempotencyKey", [key]);
   }
 
-  async upsertJob(job: JobRecord): Promise<void> {
-    this.jobs.set(job.changeId, jobFromRecord(job));
+  async upsertJob(job: Omit<JobRecord, "claimToken" | "claims">): Promise<void> {
+    // A job starts unclaimed; its change's claim count carries over.
+    this.jobs.set(job.changeId, jobFromRecord({ ...job, claimToken: null, claims: this.claimsOf(job.changeId) }));
     this.write("upsertJob", [job]);
   }
 

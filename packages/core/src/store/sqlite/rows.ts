@@ -144,6 +144,8 @@ export const toJobRecord = (row: Row): JobRecord => ({
   leaseOwner: row.lease_owner as string | null,
   leaseExpiresAt: row.lease_expires_at as number | null,
   phase: row.phase as JobRecord["phase"],
+  claimToken: row.claim_token as number | null,
+  claims: row.claims as number,
 });
 
 /** A job record with its fields in the order `toJobRecord` gives them, so that the two compare equal as JSON. */
@@ -156,4 +158,6 @@ export const jobFromRecord = (job: JobRecord): JobRecord => ({
   leaseOwner: job.leaseOwner,
   leaseExpiresAt: job.leaseExpiresAt,
   phase: job.phase,
+  claimToken: job.claimToken,
+  claims: job.claims,
 });

@@ -23,7 +23,17 @@ export interface SqliteStoreOptions {
   maxBatch?: number;
   /** How many committed resources getResource keeps in memory (default 4096). */
   maxCachedResources?: number;
+  /**
+   * The lease clock, in ms: job leases are set and expired by it. Monotonic by
+   * default, so that a wall-clock step (NTP, a VM resumed) neither ends a
+   * lease early nor stretches it. Leases do not outlive the process that
+   * holds the data directory: the store releases them when it opens.
+   */
+  clock?: () => number;
 }
+
+/** Monotonic, in ms; started at the wall clock only so that its values read like times in logs. */
+const monotonicClock = (): number => performance.timeOrigin + performance.now();
 
 /**
  * How often one transaction may be planned before it fails. Under contention
@@ -143,6 +153,7 @@ export class SqliteStore implements Store {
    */
   private readonly resources = new Map<string, ResourceRecord>();
   private readonly maxCachedResources: number;
+  private readonly leaseClock: () => number;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
@@ -155,6 +166,9 @@ export class SqliteStore implements Store {
       setup.pragma("journal_mode = WAL");
       setup.pragma("synchronous = FULL");
       migrate(setup);
+      // The data directory belongs to one process at a time: a lease left in the file is a dead process's,
+      // and it was taken on that process's lease clock, which means nothing to this one. Free it now.
+      setup.prepare("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL").run();
       this.nextSeq = Number(setup.prepare("SELECT coalesce(max(seq), 0) + 1 AS seq FROM changes").pluck().get());
     } finally {
       setup.close();
@@ -173,6 +187,7 @@ export class SqliteStore implements Store {
     this.writer.unref();
     this.maxBatch = options.maxBatch ?? 256;
     this.maxCachedResources = options.maxCachedResources ?? 4096;
+    this.leaseClock = options.clock ?? monotonicClock;
   }
 
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -190,6 +205,7 @@ export class SqliteStore implements Store {
       reader: this.reader,
       committedResource: (type, name) => this.committedResource(type, name),
       allocateSeq: () => this.nextSeq++,
+      leaseClock: this.leaseClock,
     });
     pending.work(tx).then(
       (value) => {

@@ -151,10 +151,10 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     );
   }
 
-  async upsertJob(job: JobRecord): Promise<void> {
+  async upsertJob(job: Omit<JobRecord, "claimToken" | "claims">): Promise<void> {
     this.run(
-      `INSERT OR REPLACE INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase, claim_token)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
       job.changeId,
       job.type,
       job.name,
@@ -170,19 +170,42 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.run("DELETE FROM jobs WHERE change_id = ?", changeId);
   }
 
-  async claimJob(owner: string, now: number, leaseMs: number): Promise<JobRecord | undefined> {
-    // Oldest due job whose lease is free and that heads its resource's queue:
-    // an earlier open change (even one still in review) keeps it waiting.
-    const [row] = this.claimableJobs(now, 1);
-    if (!row) return undefined;
-    const job = { ...row, leaseOwner: owner, leaseExpiresAt: now + leaseMs };
+  /** The store's transactions are planned elsewhere and replayed here: see `claimJobAt`. */
+  claimJob(): Promise<JobRecord | undefined> {
+    throw new Error("SqliteTx.claimJob: replay claimJobAt with the planned clocks");
+  }
+
+  /** A claim at the lease-clock time `leaseNow` (and wall-clock time `wallNow` for backoff), as planned. */
+  async claimJobAt(owner: string, leaseNow: number, wallNow: number, leaseMs: number): Promise<JobRecord | undefined> {
+    // Oldest due job whose lease is free and that heads its resource's queue.
+    const [claimed] = this.claimableJobs(leaseNow, wallNow, 1);
+    if (!claimed) return undefined;
+    const token = claimed.claims + 1;
+    this.run("UPDATE changes SET claims = ? WHERE id = ?", token, claimed.changeId);
+    const job = { ...claimed, leaseOwner: owner, leaseExpiresAt: leaseNow + leaseMs, claimToken: token, claims: token };
     this.run(
-      "UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE change_id = ?",
+      "UPDATE jobs SET lease_owner = ?, lease_expires_at = ?, claim_token = ? WHERE change_id = ?",
       owner,
       job.leaseExpiresAt,
+      token,
       job.changeId,
     );
     return job;
+  }
+
+  renewLease(): Promise<boolean> {
+    throw new Error("SqliteTx.renewLease: replay renewLeaseAt with the planned clock");
+  }
+
+  async renewLeaseAt(changeId: string, claimToken: number, leaseNow: number, leaseMs: number): Promise<boolean> {
+    return (
+      this.run(
+        "UPDATE jobs SET lease_expires_at = ? WHERE change_id = ? AND claim_token = ?",
+        leaseNow + leaseMs,
+        changeId,
+        claimToken,
+      ).changes === 1
+    );
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {
