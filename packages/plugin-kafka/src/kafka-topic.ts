@@ -22,6 +22,7 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
     "A Kafka topic: smart defaults from declared throughput, per-cluster guardrails, verified on the broker.",
   settings: KafkaSettings,
   spec: TopicSpec,
+  ownerTeam: (spec) => spec.owner.team,
   // Kafka refuses two topics whose names differ only by "." versus "_"; case is significant.
   identity: (name, spec) => `${spec.cluster}/${topicCollisionKey(name)}`,
   defaults: (_name, spec, ctx) => resolveTopicDefaults(spec, ctx.settings),

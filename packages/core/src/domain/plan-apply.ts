@@ -1,5 +1,7 @@
 import type { LoadedPlugin } from "../plugin/registry.ts";
+import type { AccessRequestRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
+import { accessRequestsOf, createResourceLookup, decideOwner, describeAccessRequest } from "./ownership.ts";
 import { AlreadyExistsError, PermissionDeniedError } from "./errors.ts";
 import type { Violation } from "../plugin/define-plugin.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
@@ -20,6 +22,10 @@ export interface Plan {
   reviewReasons: string[];
   /** Set when an admin overrode guardrails: what was overridden, for the audit log. */
   overriddenGuardrails?: string;
+  /** The owning team (the spec's owner); during a transfer, still the giving team. */
+  ownerTeam: string;
+  /** What the change asks of other teams; each owning team's reviewer must approve. */
+  accessRequests: AccessRequestRecord[];
 }
 
 /** Steps 2-6 of the submit path: parse, defaults, validate, identity, no-op and review. Writes nothing. */
@@ -47,6 +53,16 @@ export async function planApply(
     );
   }
   const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
+  const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
+  const owner = decideOwner(plugin, principal, resolvedSpec, current);
+  const accessRequests = await accessRequestsOf(plugin, createResourceLookup(tx), {
+    name,
+    requesterTeam: principal.team,
+    ownTeam: owner.team,
+    next: resolvedSpec,
+    previous: state.exists ? state.resolvedSpec : undefined,
+    transferTo: owner.transferTo,
+  });
   const noOp =
     !options.force && state.exists && sameJson(state.resolvedSpec, resolvedSpec) && sameJson(state.labels, labels);
   const differences = specDifferences(state.exists ? state.resolvedSpec : undefined, resolvedSpec);
@@ -55,6 +71,11 @@ export async function planApply(
     { kind, name, previous: state.exists ? state.resolvedSpec : undefined, next: resolvedSpec, differences, principal },
     pluginReview(plugin, { kind, name, previous: state.resolvedSpec, next: resolvedSpec, differences, principal }),
   );
+  // An override is never self-service, nor is a reach into another team: someone else reviews it.
+  const needsReviewer = overridden !== undefined || accessRequests.length > 0;
+  const reasons = needsReviewer ? review.reasons.filter((r) => !r.startsWith("auto-approved")) : review.reasons;
+  if (overridden) reasons.push(`admin override of guardrails: ${overridden}`);
+  reasons.push(...accessRequests.map(describeAccessRequest));
   return {
     kind,
     resolvedSpec,
@@ -62,12 +83,11 @@ export async function planApply(
     identity,
     differences,
     noOp,
-    // An override is never self-service: someone else reviews it.
-    requiredApprovals: overridden ? Math.max(1, review.approvals) : review.approvals,
-    reviewReasons: overridden
-      ? [...review.reasons.filter((r) => !r.startsWith("auto-approved")), `admin override of guardrails: ${overridden}`]
-      : review.reasons,
+    requiredApprovals: needsReviewer ? Math.max(1, review.approvals) : review.approvals,
+    reviewReasons: reasons,
     overriddenGuardrails: overridden,
+    ownerTeam: owner.team,
+    accessRequests,
   };
 }
 

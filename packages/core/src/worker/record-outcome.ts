@@ -1,5 +1,6 @@
 import type { ChangeRecord, JobRecord } from "../store/records.ts";
 import type { EngineOutputs } from "../engine/engine.ts";
+import { transferTarget } from "../domain/ownership.ts";
 import { backoffDelay } from "./backoff.ts";
 import { classifyFailure } from "./classify-failure.ts";
 import { LeaseLost, type WorkerContext } from "./worker-context.ts";
@@ -39,6 +40,8 @@ export async function recordSuccess(
     const secretKeys = Object.keys(result.secretOutputs);
     await tx.upsertResource({
       ...resource,
+      // A transfer's receiving team approved it: from this revision on, the resource is theirs.
+      ownerTeam: transferTarget(change) ?? resource.ownerTeam,
       status: deleted ? "DELETED" : "READY",
       revision,
       spec: deleted ? null : change.spec,

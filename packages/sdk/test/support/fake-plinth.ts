@@ -259,6 +259,9 @@ export function createFakePlinth(options: FakePlinthOptions = {}) {
   }
 
   const resourceService: ServiceImpl<typeof ResourceService> = {
+    listAccessGrants: unary("ListAccessGrants", () => {
+      throw new ConnectError("the fake does not list access grants", Code.Unimplemented);
+    }),
     reconcileResource: unary("ReconcileResource", () => {
       throw new ConnectError("the fake does not reconcile", Code.Unimplemented);
     }),
