@@ -94,6 +94,26 @@ const Guardrails = z.strictObject({
   allowedConfigs: z.array(z.string()).optional(),
   /** Names of new topics must match this (whole name), e.g. "^[a-z0-9]+\\.[a-z0-9-]+\\.v[0-9]+$". */
   namingPattern: regexSource.optional(),
+  /**
+   * Smallest `segment.ms`: each segment is a file (and index files) on every
+   * replica, so tiny segments let one producer exhaust a shared broker's file
+   * handles. Default one hour.
+   */
+  minSegmentMs: z
+    .int()
+    .min(1)
+    .default(60 * 60 * 1000),
+  /** Smallest `segment.bytes`, for the same reason. Default 1 MiB. */
+  minSegmentBytes: z
+    .int()
+    .min(14)
+    .default(1024 * 1024),
+  /**
+   * The range of `min.cleanable.dirty.ratio`: near 0 the log cleaner
+   * recompacts a topic without end, near 1 a compacted topic grows unbounded.
+   */
+  minCleanableDirtyRatio: z.number().min(0).max(1).default(0.1),
+  maxCleanableDirtyRatio: z.number().min(0).max(1).default(0.9),
   /** kafka.user: a grant on a topic or group prefix shorter than this covers too much to be deliberate. */
   minGrantPrefixLength: z.int().min(1).default(3),
   /** kafka.user: false refuses grants on all topics or all groups (e.g. on a cluster shared by many teams). */

@@ -130,6 +130,17 @@ describe("kafka.user validation", () => {
     // A user that already reads all topics (e.g. an admin override) stays updatable.
     expect(kafkaUser.validate!("orders-app", { ...all, rotation: 1 }, all, lockedCtx)).toEqual([]);
   });
+
+  it("keeps Kafka's internal names (__*) for admins: no team owns them (issue 13)", () => {
+    const internal = resolved({
+      access: [{ topics: { prefix: "__consumer_offsets" }, operations: "read" }],
+      consumerGroups: { prefix: "__consumer" },
+    });
+    expect(kafkaUser.validate!("orders-app", internal, undefined, ctx)).toMatchObject([
+      { field: "access.0.topics.prefix", reason: "GUARDRAIL_INTERNAL_NAMES", overridable: true },
+      { field: "consumerGroups.prefix", reason: "GUARDRAIL_INTERNAL_NAMES", overridable: true },
+    ]);
+  });
 });
 
 describe("kafka.user review", () => {

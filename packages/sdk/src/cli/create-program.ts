@@ -5,6 +5,7 @@ import { registerChangesCommand } from "./commands/changes-command.ts";
 import { registerDeleteCommand } from "./commands/delete-command.ts";
 import { registerDiffCommand } from "./commands/diff-command.ts";
 import { registerGetCommand } from "./commands/get-command.ts";
+import { registerGrantsCommand } from "./commands/grants-command.ts";
 import { registerHistoryCommand } from "./commands/history-command.ts";
 import { registerInventoryCommand } from "./commands/inventory-command.ts";
 import { registerListCommand } from "./commands/list-command.ts";
@@ -50,5 +51,6 @@ export function createProgram(ctx: CliContext): Command {
   registerWatchCommand(program, ctx);
   registerPluginsCommand(program, ctx);
   registerInventoryCommand(program, ctx);
+  registerGrantsCommand(program, ctx);
   return program;
 }
