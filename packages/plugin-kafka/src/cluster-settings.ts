@@ -148,6 +148,25 @@ const PrometheusVerify = z.strictObject({
   timeoutMs: z.int().min(1).default(5_000),
 });
 
+/** One team's limits on a cluster; a metric absent is unlimited. */
+const QuotaLimits = z.strictObject({
+  /** Topics the team owns on the cluster. */
+  topics: z.int().min(0).optional(),
+  /** Partitions over all its topics. */
+  partitions: z.int().min(0).optional(),
+  /** Bytes its topics declare they keep: peak throughput × retention × replicas, summed. */
+  retentionBytes: z.number().min(0).optional(),
+  /** kafka.user users the team owns on the cluster. */
+  users: z.int().min(0).optional(),
+});
+export type QuotaLimits = z.output<typeof QuotaLimits>;
+
+/** Per-team quotas on a cluster: `default` for every team, `teams` overriding it metric by metric. */
+const Quotas = z.strictObject({
+  default: QuotaLimits.default({}),
+  teams: z.record(z.string().min(1), QuotaLimits).default({}),
+});
+
 export const ClusterSettings = z.strictObject({
   bootstrapServers: z.array(z.string().min(1)).min(1),
   tls: TlsSettings.optional(),
@@ -159,6 +178,7 @@ export const ClusterSettings = z.strictObject({
   guardrails: Guardrails.prefault({}),
   defaults: Defaults.prefault({}),
   verify: z.strictObject({ prometheus: PrometheusVerify.optional() }).optional(),
+  quotas: Quotas.optional(),
 });
 export type ClusterSettings = z.output<typeof ClusterSettings>;
 
@@ -177,4 +197,22 @@ export function unknownClusterViolation(settings: KafkaSettings, cluster: string
     reason: "UNKNOWN_CLUSTER",
     description: `unknown cluster "${cluster}"; allowed: ${known.join(", ") || "(none configured)"}`,
   };
+}
+
+/** A team's limits on `cluster` among `metrics` (those a resource type counts); empty = unlimited. */
+export function teamQuota(
+  settings: KafkaSettings,
+  cluster: string,
+  team: string,
+  metrics: readonly (keyof QuotaLimits)[],
+): Record<string, number> {
+  const quotas = settings.clusters[cluster]?.quotas;
+  if (!quotas) return {};
+  const merged: QuotaLimits = { ...quotas.default, ...quotas.teams[team] };
+  const limits: Record<string, number> = {};
+  for (const metric of metrics) {
+    const limit = merged[metric];
+    if (limit !== undefined) limits[metric] = limit;
+  }
+  return limits;
 }

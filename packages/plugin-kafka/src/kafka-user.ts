@@ -1,5 +1,5 @@
 import { definePlugin } from "@plinth/core";
-import { KafkaSettings } from "./cluster-settings.ts";
+import { KafkaSettings, teamQuota } from "./cluster-settings.ts";
 import { resolveUserDefaults } from "./user-defaults.ts";
 import { userProgram } from "./user-program.ts";
 import { reviewUser, userReviewPolicy } from "./user-review.ts";
@@ -23,6 +23,8 @@ export const kafkaUser = definePlugin<UserSpec, KafkaSettings>({
   spec: UserSpec,
   ownerTeam: (spec) => spec.owner.team,
   reaches: (name, spec, lookup) => userReaches(name, spec, lookup),
+  usage: (_name, spec) => ({ scope: spec.cluster, amounts: { users: 1 } }),
+  quota: (cluster, team, ctx) => teamQuota(ctx.settings, cluster, team, ["users"]),
   // SCRAM user names are case-sensitive and global to a cluster.
   identity: (name, spec) => `${spec.cluster}/${name}`,
   defaults: (name, spec) => resolveUserDefaults(name, spec),

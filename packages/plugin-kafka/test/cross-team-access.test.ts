@@ -24,7 +24,14 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
   beforeAll(async () => {
     broker = await startKafka({ scram: true });
     settings = KafkaSettings.parse({
-      clusters: { local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, sasl: broker.sasl } },
+      clusters: {
+        local: {
+          bootstrapServers: [broker.bootstrapServers],
+          brokers: 1,
+          sasl: broker.sasl,
+          quotas: { default: { users: 10 }, teams: { payments: { topics: 1, partitions: 3 } } },
+        },
+      },
     });
     const plugin = (exportName: string) => ({ module: kafkaPluginModule, export: exportName, settings });
     service = await startRealService(broker.bootstrapServers, {
@@ -197,5 +204,28 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
     });
     expect(unclean.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
     await as("requester").changes.cancelChange({ id: unclean.change!.id, comment: "only showing the review" });
+  });
+
+  it("keeps a team within its quotas on the cluster: RESOURCE_EXHAUSTED with usage and limit; GetTeamUsage shows them", async () => {
+    const one = await as("requester").apply("kafka.topic", "payments.one", topic("payments"));
+    expect((await as("requester").waitForChange(one.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const second = await failure(as("requester").apply("kafka.topic", "payments.two", topic("payments")));
+    expect(second.code).toBe(Code.ResourceExhausted);
+    expect(second.message).toContain("team payments is over its kafka.topic quota on \"local\": topics: would use 2 of 1");
+    const wider = await failure(as("requester").apply("kafka.topic", "payments.one", { ...topic("payments"), partitions: 4 }));
+    expect(wider.code).toBe(Code.ResourceExhausted);
+    expect(wider.message).toContain("partitions: would use 4 of 3 (uses 1 now)");
+    // Another team's quota is its own: orders has no topic limit.
+    expect(
+      (await as("otto").apply("kafka.topic", "orders.shipped", topic("orders"))).change?.status,
+    ).not.toBe(ChangeStatus.PENDING_REVIEW);
+
+    const usage = await as("requester").resources.getTeamUsage({});
+    expect(usage.team).toBe("payments");
+    const row = (type: string, metric: string) =>
+      usage.usage.find((entry) => entry.type === type && entry.scope === "local" && entry.metric === metric);
+    expect(row("kafka.topic", "topics")).toMatchObject({ used: 1, limit: 1 });
+    expect(row("kafka.topic", "partitions")).toMatchObject({ used: 1, limit: 3 });
+    expect(row("kafka.user", "users")).toMatchObject({ used: 1, limit: 10 });
   });
 });

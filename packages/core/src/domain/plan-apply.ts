@@ -7,6 +7,7 @@ import type { Violation } from "../plugin/define-plugin.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
+import { checkQuota } from "./team-quota.ts";
 import { sameJson, specDifferences } from "./spec-diff.ts";
 import type { ChangeKind, JsonObject, Principal, SpecDifference } from "./types.ts";
 import { type DesiredState, raiseViolations } from "./submit-checks.ts";
@@ -55,7 +56,15 @@ export async function planApply(
   const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
   const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
   const owner = decideOwner(plugin, principal, resolvedSpec, current);
-  const accessRequests = await accessRequestsOf(plugin, createResourceLookup(tx), {
+  const lookup = createResourceLookup(tx);
+  await checkQuota(plugin, lookup, {
+    name,
+    team: owner.transferTo ?? owner.team,
+    previousTeam: owner.team,
+    next: resolvedSpec,
+    previous: state.exists ? state.resolvedSpec : undefined,
+  });
+  const accessRequests = await accessRequestsOf(plugin, lookup, {
     name,
     requesterTeam: principal.team,
     ownTeam: owner.team,

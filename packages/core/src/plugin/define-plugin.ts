@@ -134,6 +134,14 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    */
   reaches?: (name: string, spec: Spec, lookup: ResourceLookup, ctx: PluginContext<Settings>) => Promise<Reach[]>;
   /**
+   * What one resource counts against its owning team's quotas, in one scope
+   * (e.g. `{ scope: "main", amounts: { topics: 1, partitions: 12 } }`). Pure.
+   * Core sums it over the team's resources of this type in the scope.
+   */
+  usage?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => Usage;
+  /** A team's limits in a scope, by metric, from the plugin settings; a metric absent is unlimited. Pure. */
+  quota?: (scope: string, team: string, ctx: PluginContext<Settings>) => Record<string, number>;
+  /**
    * A key two resources must not share (e.g. cluster + normalized topic name).
    * Pure. Defaults to the resource name.
    */
@@ -213,6 +221,13 @@ export interface Reach {
   ownerTeam: string;
   /** What is asked, in words, completing "payments asks to ...": e.g. `read topics orders.*`. */
   access: string;
+}
+
+/** What a resource counts against its team's quotas. */
+export interface Usage {
+  scope: string;
+  /** By metric, e.g. { topics: 1, partitions: 12 }. */
+  amounts: Record<string, number>;
 }
 
 /** A plugin is one value: `export const kafkaTopic = definePlugin({...})`. */

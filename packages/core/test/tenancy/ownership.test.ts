@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import Database from "better-sqlite3";
@@ -31,11 +32,11 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     await service?.close();
   });
 
-  const spec = (team: string, extra: Record<string, unknown> = {}) => ({
+  const spec = (team: string, extra: JsonObject = {}): JsonObject => ({
     owner: { team, contact: `#${team}` },
     ...extra,
   });
-  const apply = (who: Clients, name: string, body: Record<string, unknown>, more: Record<string, unknown> = {}) =>
+  const apply = (who: Clients, name: string, body: JsonObject, more: Record<string, unknown> = {}) =>
     who.resources.applyResource({ type: "test.owned", name, spec: body, requestId: `${name}-${Math.random()}`, ...more });
   const reveal = (who: Clients, name: string) =>
     who.resources.revealSecret({ type: "test.owned", name, key: "serial" });

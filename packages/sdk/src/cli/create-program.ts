@@ -14,6 +14,7 @@ import { registerReconcileCommand } from "./commands/reconcile-command.ts";
 import { registerRevealCommand } from "./commands/reveal-command.ts";
 import { registerRevertCommand } from "./commands/revert-command.ts";
 import { registerReviewCommands } from "./commands/review-commands.ts";
+import { registerUsageCommand } from "./commands/usage-command.ts";
 import { registerWatchCommand } from "./commands/watch-command.ts";
 import { exitCodesHelp } from "./exit-codes.ts";
 
@@ -52,5 +53,6 @@ export function createProgram(ctx: CliContext): Command {
   registerPluginsCommand(program, ctx);
   registerInventoryCommand(program, ctx);
   registerGrantsCommand(program, ctx);
+  registerUsageCommand(program, ctx);
   return program;
 }

@@ -5,6 +5,8 @@ import type { Resource } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
 import { listAccessGrants } from "../../domain/list-access-grants.ts";
+import { createResourceLookup } from "../../domain/ownership.ts";
+import { teamUsage } from "../../domain/team-quota.ts";
 import { revealSecret } from "../../domain/reveal-secret.ts";
 import { previewApply, submitApply, submitDelete, submitReconcile, submitRevert } from "../../domain/submit-change.ts";
 import type { JsonObject } from "../../domain/types.ts";
@@ -141,6 +143,12 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
         requesterTeam: req.requesterTeam || undefined,
       });
       return { grants: grants.map(accessGrantToProto) };
+    },
+
+    async getTeamUsage(req, context) {
+      const team = req.team || principalOf(context).team;
+      const usage = await teamUsage(deps.plugins.list(), createResourceLookup(deps.store), team);
+      return { team, usage };
     },
 
     async reconcileResource(req, context) {
