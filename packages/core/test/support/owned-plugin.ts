@@ -23,6 +23,9 @@ export const ownedPlugin = definePlugin({
         .map((other) => ({ field: `reads.${index}`, ownerTeam: other.ownerTeam, access: `read ${target}` })),
     );
   },
+  // Every team may own 5 of them, on the one scope there is.
+  usage: () => ({ scope: "here", amounts: { things: 1 } }),
+  quota: () => ({ things: 5 }),
   secretOutputs: ["serial"],
   program: ({ name }) => ({ name }),
 });

@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
@@ -11,6 +13,9 @@ import { type Clients, type TestService, clientsFor, principals, startTestServic
 // Teams as the issue tells it: payments (alice, amir), search (olga, and sam who reviews for search),
 // platform (rita reviews, ada is an admin).
 const sam = { id: "sam", team: "search", roles: ["reviewer"], token: "token-sam" };
+
+const execFileAsync = promisify(execFile);
+const plinthBin = join(import.meta.dirname, "../../../sdk/bin/plinth.js");
 
 describe("ownership: the spec's owner is the resource's owning team (issue 13)", () => {
   let service: TestService;
@@ -28,6 +33,19 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     });
     as = (name) => clientsFor(service.url, name === "sam" ? sam.token : principals[name].token);
   });
+
+  /** Runs the real `plinth` executable against the test server. */
+  const plinth = async (token: string, ...args: string[]) => {
+    try {
+      const { stdout } = await execFileAsync(process.execPath, [plinthBin, ...args], {
+        env: { ...process.env, PLINTH_URL: service.url, PLINTH_TOKEN: token },
+      });
+      return { code: 0, stdout };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string };
+      return { code: failed.code, stdout: failed.stdout };
+    }
+  };
   afterAll(async () => {
     await service?.close();
   });
@@ -139,6 +157,30 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     expect(await failure(apply(as("requester"), "handover", spec("payments")))).toMatchObject({
       code: Code.PermissionDenied,
     });
+  });
+
+  it("shows access requests, grants and usage in the CLI", async () => {
+    const asked = await apply(as("requester"), "payments-curious", spec("payments", { reads: ["for-search"] }));
+    const pending = await plinth(sam.token, "changes", "--pending");
+    expect(pending.stdout).toContain("payments asks to read for-search (search: waiting for a reviewer)");
+    await as("sam").changes.approveChange({ id: asked.change!.id, comment: "ok" });
+    await watchToEnd(as("requester"), asked.change!.id);
+    const grants = await plinth(sam.token, "grants", "--owner-team", "search");
+    expect(grants.stdout).toMatch(/test\.owned\/payments-curious\s+payments\s+read for-search\s+search\s+sam/);
+    const usage = await plinth(principals.requester.token, "usage");
+    expect(usage.stdout).toMatch(/test\.owned\s+here\s+things\s+\d\s+5/);
+    expect(usage.code).toBe(0);
+  });
+
+  it("refuses what takes a team over its quota with RESOURCE_EXHAUSTED, usage and limit", async () => {
+    const { usage } = await as("outsider").resources.getTeamUsage({});
+    const used = usage.find((row) => row.metric === "things")?.used ?? 0;
+    for (let i = used; i < 5; i++) await apply(as("outsider"), `search-thing-${i}`, spec("search"));
+    const over = await failure(apply(as("outsider"), "search-thing-5", spec("search")));
+    expect(over.code).toBe(Code.ResourceExhausted);
+    expect(over.message).toContain('team search is over its test.owned quota on "here": things: would use 6 of 5 (uses 5 now)');
+    // An update that adds nothing passes at the limit.
+    expect((await apply(as("outsider"), "search-thing-4", spec("search", { note: "still one thing" }))).change).toBeDefined();
   });
 
   it("writes nothing for refused requests: the database holds no oversized text", () => {
