@@ -85,7 +85,11 @@ export function guardrailViolations(
   const bounded = (key: "segment.ms" | "segment.bytes", min: number, shown: string) => {
     const value = next.config?.[key];
     if (value !== undefined && value < min && changedConfig(next, previous, key)) {
-      add(`config.${key}`, "MIN_SEGMENT", `at least ${shown} (${min}) on cluster "${next.cluster}": smaller segments multiply the broker's open files`);
+      add(
+        `config.${key}`,
+        "MIN_SEGMENT",
+        `at least ${shown} (${min}) on cluster "${next.cluster}": smaller segments multiply the broker's open files`,
+      );
     }
   };
   bounded("segment.ms", limits.minSegmentMs, formatDuration(limits.minSegmentMs));

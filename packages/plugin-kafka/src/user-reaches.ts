@@ -44,7 +44,11 @@ export async function userReaches(name: string, spec: UserSpec, lookup: Resource
       return claim !== undefined && overlaps(groups, claim);
     });
     for (const team of new Set(claimants.map((user) => user.ownerTeam))) {
-      reaches.push({ field: "consumerGroups", ownerTeam: team, access: `join ${scopeWords("consumer groups", groups)}` });
+      reaches.push({
+        field: "consumerGroups",
+        ownerTeam: team,
+        access: `join ${scopeWords("consumer groups", groups)}`,
+      });
     }
   }
   return reaches;

@@ -51,7 +51,11 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
   });
 
   const as = (who: keyof typeof people) => createPlinthClient({ baseUrl: service.url, token: people[who].token });
-  const topic = (team: string): TopicSpecInput => ({ cluster: "local", owner: { team, contact: `#${team}` }, partitions: 1 });
+  const topic = (team: string): TopicSpecInput => ({
+    cluster: "local",
+    owner: { team, contact: `#${team}` },
+    partitions: 1,
+  });
   const user = (team: string, spec: Partial<UserSpecInput>): UserSpecInput => ({
     cluster: "local",
     owner: { team, contact: `#${team}` },
@@ -65,7 +69,11 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
       },
       (caught: unknown) => caught,
     );
-    return { code: ConnectError.from(error).code, fields: fieldViolations(error), message: ConnectError.from(error).rawMessage };
+    return {
+      code: ConnectError.from(error).code,
+      fields: fieldViolations(error),
+      message: ConnectError.from(error).rawMessage,
+    };
   };
 
   it("refuses the cross-team read for the requester until a reviewer of the owner approves; then it works on the broker", async () => {
@@ -195,7 +203,9 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
     });
     expect(overridden.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
     expect(overridden.resource?.ownerTeam).toBe("payments");
-    expect(overridden.change?.reviewReasons.join(" ")).toContain("admin override of guardrails: spec.config.segment.ms");
+    expect(overridden.change?.reviewReasons.join(" ")).toContain(
+      "admin override of guardrails: spec.config.segment.ms",
+    );
     await as("admin").changes.cancelChange({ id: overridden.change!.id, comment: "only showing the override" });
     // Unclean leader election is never self-service.
     const unclean = await as("requester").apply("kafka.topic", "payments.unclean", {
@@ -211,14 +221,18 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
     expect((await as("requester").waitForChange(one.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
     const second = await failure(as("requester").apply("kafka.topic", "payments.two", topic("payments")));
     expect(second.code).toBe(Code.ResourceExhausted);
-    expect(second.message).toContain("team payments is over its kafka.topic quota on \"local\": topics: would use 2 of 1");
-    const wider = await failure(as("requester").apply("kafka.topic", "payments.one", { ...topic("payments"), partitions: 4 }));
+    expect(second.message).toContain(
+      'team payments is over its kafka.topic quota on "local": topics: would use 2 of 1',
+    );
+    const wider = await failure(
+      as("requester").apply("kafka.topic", "payments.one", { ...topic("payments"), partitions: 4 }),
+    );
     expect(wider.code).toBe(Code.ResourceExhausted);
     expect(wider.message).toContain("partitions: would use 4 of 3 (uses 1 now)");
     // Another team's quota is its own: orders has no topic limit.
-    expect(
-      (await as("otto").apply("kafka.topic", "orders.shipped", topic("orders"))).change?.status,
-    ).not.toBe(ChangeStatus.PENDING_REVIEW);
+    expect((await as("otto").apply("kafka.topic", "orders.shipped", topic("orders"))).change?.status).not.toBe(
+      ChangeStatus.PENDING_REVIEW,
+    );
 
     const usage = await as("requester").resources.getTeamUsage({});
     expect(usage.team).toBe("payments");

@@ -35,7 +35,8 @@ function limitsOf(plugin: LoadedPlugin, scope: string, team: string): Record<str
 
 const add = (into: Map<string, Map<string, number>>, usage: Usage) => {
   const metrics = into.get(usage.scope) ?? new Map<string, number>();
-  for (const [metric, amount] of Object.entries(usage.amounts)) metrics.set(metric, (metrics.get(metric) ?? 0) + amount);
+  for (const [metric, amount] of Object.entries(usage.amounts))
+    metrics.set(metric, (metrics.get(metric) ?? 0) + amount);
   into.set(usage.scope, metrics);
 };
 
@@ -72,7 +73,9 @@ export async function checkQuota(
   if (Object.keys(limits).length === 0) return;
   const others = (await sumUsage(plugin, lookup, input.team, input.name)).get(next.scope) ?? new Map();
   const before =
-    input.previous && (input.previousTeam ?? input.team) === input.team ? usageOf(plugin, input.name, input.previous) : undefined;
+    input.previous && (input.previousTeam ?? input.team) === input.team
+      ? usageOf(plugin, input.name, input.previous)
+      : undefined;
   const over: string[] = [];
   for (const [metric, limit] of Object.entries(limits)) {
     const amount = next.amounts[metric] ?? 0;
@@ -100,7 +103,13 @@ export async function teamUsage(plugins: LoadedPlugin[], lookup: ResourceLookup,
       const limits = limitsOf(plugin, scope, team);
       const names = new Set([...metrics.keys(), ...Object.keys(limits)]);
       for (const metric of [...names].sort()) {
-        rows.push({ type: plugin.definition.type, scope, metric, used: metrics.get(metric) ?? 0, limit: limits[metric] });
+        rows.push({
+          type: plugin.definition.type,
+          scope,
+          metric,
+          used: metrics.get(metric) ?? 0,
+          limit: limits[metric],
+        });
       }
     }
   }

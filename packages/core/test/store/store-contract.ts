@@ -105,7 +105,12 @@ export function describeStoreContract(
     it("keeps a change's access requests and its reviewers' teams across updates and a reopen", async () => {
       const { store, reopen, cleanup } = await open();
       try {
-        const request = { field: "access.0.topics", ownerTeam: "orders", requesterTeam: "payments", access: "read topics orders.*" };
+        const request = {
+          field: "access.0.topics",
+          ownerTeam: "orders",
+          requesterTeam: "payments",
+          access: "read topics orders.*",
+        };
         const inserted = await store.transact(async (tx) => {
           await tx.upsertResource(resource());
           return await tx.insertChange(change({ status: "PENDING_REVIEW", accessRequests: [request] }));

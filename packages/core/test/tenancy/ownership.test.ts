@@ -55,7 +55,13 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     ...extra,
   });
   const apply = (who: Clients, name: string, body: JsonObject, more: Record<string, unknown> = {}) =>
-    who.resources.applyResource({ type: "test.owned", name, spec: body, requestId: `${name}-${Math.random()}`, ...more });
+    who.resources.applyResource({
+      type: "test.owned",
+      name,
+      spec: body,
+      requestId: `${name}-${Math.random()}`,
+      ...more,
+    });
   const reveal = (who: Clients, name: string) =>
     who.resources.revealSecret({ type: "test.owned", name, key: "serial" });
 
@@ -63,9 +69,9 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     const refused = await failure(apply(as("requester"), "labelled", spec("security")));
     expect(refused.code).toBe(Code.PermissionDenied);
     expect(refused.message).toContain("security");
-    expect(await failure(as("requester").resources.getResource({ type: "test.owned", name: "labelled" }))).toMatchObject(
-      { code: Code.NotFound },
-    );
+    expect(
+      await failure(as("requester").resources.getResource({ type: "test.owned", name: "labelled" })),
+    ).toMatchObject({ code: Code.NotFound });
   });
 
   it("gives what an admin creates to the team the admin names: its reveal rights and change rights follow", async () => {
@@ -89,9 +95,7 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     );
     expect(refused.code).toBe(Code.InvalidArgument);
     expect(refused.fields).toEqual(["comment", "labels", "labels.k0", "spec.note"]);
-    const review = await failure(
-      as("reviewer").changes.rejectChange({ id: "anything", comment: "r".repeat(5_000) }),
-    );
+    const review = await failure(as("reviewer").changes.rejectChange({ id: "anything", comment: "r".repeat(5_000) }));
     expect(review).toMatchObject({ code: Code.InvalidArgument, fields: ["comment"] });
     expect(await failure(as("requester").resources.getResource({ type: "test.owned", name: "chatty" }))).toMatchObject({
       code: Code.NotFound,
@@ -103,7 +107,12 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     const change = reader.change!;
     expect(change.status).toBe(ChangeStatus.PENDING_REVIEW);
     expect(change.accessRequests).toEqual([
-      expect.objectContaining({ field: "reads.0", ownerTeam: "search", requesterTeam: "payments", access: "read for-search" }),
+      expect.objectContaining({
+        field: "reads.0",
+        ownerTeam: "search",
+        requesterTeam: "payments",
+        access: "read for-search",
+      }),
     ]);
     expect(change.reviewReasons.join(" ")).toContain("payments asks to read for-search");
     // A reviewer of another team counts as a reviewer, but not as the owner's consent.
@@ -127,7 +136,11 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     ]);
     expect(grants[0]?.since).toBeDefined();
     // A later change that keeps the grant does not ask again.
-    const again = await apply(as("requester"), "payments-reader", spec("payments", { reads: ["for-search"], note: "x" }));
+    const again = await apply(
+      as("requester"),
+      "payments-reader",
+      spec("payments", { reads: ["for-search"], note: "x" }),
+    );
     expect(again.change?.accessRequests).toEqual([]);
     expect(again.change?.status).not.toBe(ChangeStatus.PENDING_REVIEW);
     await watchToEnd(as("requester"), again.change!.id);
@@ -149,9 +162,9 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     );
     await as("sam").changes.approveChange({ id: transfer.change!.id, comment: "search takes it" });
     expect((await watchToEnd(as("requester"), transfer.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
-    expect((await as("requester").resources.getResource({ type: "test.owned", name: "handover" })).resource?.ownerTeam).toBe(
-      "search",
-    );
+    expect(
+      (await as("requester").resources.getResource({ type: "test.owned", name: "handover" })).resource?.ownerTeam,
+    ).toBe("search");
     expect((await reveal(as("outsider"), "handover")).value?.kind.value).toBe("sn-handover");
     expect(await failure(reveal(as("requester"), "handover"))).toMatchObject({ code: Code.PermissionDenied });
     expect(await failure(apply(as("requester"), "handover", spec("payments")))).toMatchObject({
@@ -178,9 +191,13 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     for (let i = used; i < 5; i++) await apply(as("outsider"), `search-thing-${i}`, spec("search"));
     const over = await failure(apply(as("outsider"), "search-thing-5", spec("search")));
     expect(over.code).toBe(Code.ResourceExhausted);
-    expect(over.message).toContain('team search is over its test.owned quota on "here": things: would use 6 of 5 (uses 5 now)');
+    expect(over.message).toContain(
+      'team search is over its test.owned quota on "here": things: would use 6 of 5 (uses 5 now)',
+    );
     // An update that adds nothing passes at the limit.
-    expect((await apply(as("outsider"), "search-thing-4", spec("search", { note: "still one thing" }))).change).toBeDefined();
+    expect(
+      (await apply(as("outsider"), "search-thing-4", spec("search", { note: "still one thing" }))).change,
+    ).toBeDefined();
   });
 
   it("writes nothing for refused requests: the database holds no oversized text", () => {

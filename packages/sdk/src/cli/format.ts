@@ -97,7 +97,8 @@ export function describeChange(change: Change): string {
 
 /** "payments asks to read topics orders.* (orders: approved by oriana)": what a change asks of another team. */
 export function describeAccessRequest(request: AccessRequest): string {
-  const state = request.approvedBy.length > 0 ? `approved by ${request.approvedBy.join(", ")}` : "waiting for a reviewer";
+  const state =
+    request.approvedBy.length > 0 ? `approved by ${request.approvedBy.join(", ")}` : "waiting for a reviewer";
   return `${request.requesterTeam} asks to ${request.access} (${request.ownerTeam}: ${state})`;
 }
 
