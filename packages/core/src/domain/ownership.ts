@@ -111,7 +111,6 @@ export async function accessRequestsOf(
   lookup: ResourceLookup,
   input: {
     name: string;
-    requesterTeam: string;
     ownTeam: string;
     next: JsonObject;
     previous: JsonObject | undefined;

@@ -66,7 +66,6 @@ export async function planApply(
   });
   const accessRequests = await accessRequestsOf(plugin, lookup, {
     name,
-    requesterTeam: principal.team,
     ownTeam: owner.team,
     next: resolvedSpec,
     previous: state.exists ? state.resolvedSpec : undefined,
