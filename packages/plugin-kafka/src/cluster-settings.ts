@@ -94,6 +94,26 @@ const Guardrails = z.strictObject({
   allowedConfigs: z.array(z.string()).optional(),
   /** Names of new topics must match this (whole name), e.g. "^[a-z0-9]+\\.[a-z0-9-]+\\.v[0-9]+$". */
   namingPattern: regexSource.optional(),
+  /**
+   * Smallest `segment.ms`: each segment is a file (and index files) on every
+   * replica, so tiny segments let one producer exhaust a shared broker's file
+   * handles. Default one hour.
+   */
+  minSegmentMs: z
+    .int()
+    .min(1)
+    .default(60 * 60 * 1000),
+  /** Smallest `segment.bytes`, for the same reason. Default 1 MiB. */
+  minSegmentBytes: z
+    .int()
+    .min(14)
+    .default(1024 * 1024),
+  /**
+   * The range of `min.cleanable.dirty.ratio`: near 0 the log cleaner
+   * recompacts a topic without end, near 1 a compacted topic grows unbounded.
+   */
+  minCleanableDirtyRatio: z.number().min(0).max(1).default(0.1),
+  maxCleanableDirtyRatio: z.number().min(0).max(1).default(0.9),
   /** kafka.user: a grant on a topic or group prefix shorter than this covers too much to be deliberate. */
   minGrantPrefixLength: z.int().min(1).default(3),
   /** kafka.user: false refuses grants on all topics or all groups (e.g. on a cluster shared by many teams). */
@@ -128,6 +148,25 @@ const PrometheusVerify = z.strictObject({
   timeoutMs: z.int().min(1).default(5_000),
 });
 
+/** One team's limits on a cluster; a metric absent is unlimited. */
+const QuotaLimits = z.strictObject({
+  /** Topics the team owns on the cluster. */
+  topics: z.int().min(0).optional(),
+  /** Partitions over all its topics. */
+  partitions: z.int().min(0).optional(),
+  /** Bytes its topics declare they keep: peak throughput × retention × replicas, summed. */
+  retentionBytes: z.number().min(0).optional(),
+  /** kafka.user users the team owns on the cluster. */
+  users: z.int().min(0).optional(),
+});
+export type QuotaLimits = z.output<typeof QuotaLimits>;
+
+/** Per-team quotas on a cluster: `default` for every team, `teams` overriding it metric by metric. */
+const Quotas = z.strictObject({
+  default: QuotaLimits.default({}),
+  teams: z.record(z.string().min(1), QuotaLimits).default({}),
+});
+
 export const ClusterSettings = z.strictObject({
   bootstrapServers: z.array(z.string().min(1)).min(1),
   tls: TlsSettings.optional(),
@@ -139,6 +178,7 @@ export const ClusterSettings = z.strictObject({
   guardrails: Guardrails.prefault({}),
   defaults: Defaults.prefault({}),
   verify: z.strictObject({ prometheus: PrometheusVerify.optional() }).optional(),
+  quotas: Quotas.optional(),
 });
 export type ClusterSettings = z.output<typeof ClusterSettings>;
 
@@ -157,4 +197,22 @@ export function unknownClusterViolation(settings: KafkaSettings, cluster: string
     reason: "UNKNOWN_CLUSTER",
     description: `unknown cluster "${cluster}"; allowed: ${known.join(", ") || "(none configured)"}`,
   };
+}
+
+/** A team's limits on `cluster` among `metrics` (those a resource type counts); empty = unlimited. */
+export function teamQuota(
+  settings: KafkaSettings,
+  cluster: string,
+  team: string,
+  metrics: readonly (keyof QuotaLimits)[],
+): Record<string, number> {
+  const quotas = settings.clusters[cluster]?.quotas;
+  if (!quotas) return {};
+  const merged: QuotaLimits = { ...quotas.default, ...quotas.teams[team] };
+  const limits: Record<string, number> = {};
+  for (const metric of metrics) {
+    const limit = merged[metric];
+    if (limit !== undefined) limits[metric] = limit;
+  }
+  return limits;
 }

@@ -33,6 +33,8 @@ export { validateTopic } from "./topic-validate.ts";
 export { verifyTopic, verifyTopicGone } from "./topic-verify.ts";
 export { type UserAcl, aclKey, describeAcl, userAcls, userPrincipal } from "./user-acls.ts";
 export { resolveUserDefaults } from "./user-defaults.ts";
+export { userReaches } from "./user-reaches.ts";
+export { declaredRetentionBytes, topicQuotaMetrics, topicUsage } from "./topic-usage.ts";
 export { reviewUser, userReviewFindings, userReviewPolicy } from "./user-review.ts";
 export {
   ResourceScope,

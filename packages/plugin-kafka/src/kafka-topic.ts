@@ -1,7 +1,8 @@
 import { findUnmanagedTopic } from "./find-unmanaged-topic.ts";
 import { listClusterTopics } from "./list-cluster-topics.ts";
 import { definePlugin } from "@plinth/core";
-import { KafkaSettings } from "./cluster-settings.ts";
+import { KafkaSettings, teamQuota } from "./cluster-settings.ts";
+import { topicQuotaMetrics, topicUsage } from "./topic-usage.ts";
 import { topicCollisionKey } from "./topic-name.ts";
 import { resolveTopicDefaults } from "./topic-defaults.ts";
 import { topicProgram } from "./topic-program.ts";
@@ -22,6 +23,9 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
     "A Kafka topic: smart defaults from declared throughput, per-cluster guardrails, verified on the broker.",
   settings: KafkaSettings,
   spec: TopicSpec,
+  ownerTeam: (spec) => spec.owner.team,
+  usage: (_name, spec) => topicUsage(spec),
+  quota: (cluster, team, ctx) => teamQuota(ctx.settings, cluster, team, topicQuotaMetrics),
   // Kafka refuses two topics whose names differ only by "." versus "_"; case is significant.
   identity: (name, spec) => `${spec.cluster}/${topicCollisionKey(name)}`,
   defaults: (_name, spec, ctx) => resolveTopicDefaults(spec, ctx.settings),

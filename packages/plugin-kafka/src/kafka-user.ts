@@ -1,8 +1,9 @@
 import { definePlugin } from "@plinth/core";
-import { KafkaSettings } from "./cluster-settings.ts";
+import { KafkaSettings, teamQuota } from "./cluster-settings.ts";
 import { resolveUserDefaults } from "./user-defaults.ts";
 import { userProgram } from "./user-program.ts";
 import { reviewUser, userReviewPolicy } from "./user-review.ts";
+import { userReaches } from "./user-reaches.ts";
 import { UserSpec } from "./user-spec.ts";
 import { validateUser } from "./user-validate.ts";
 import { findUnmanagedUser, listScramUsers, verifyUser, verifyUserGone } from "./user-verify.ts";
@@ -20,6 +21,10 @@ export const kafkaUser = definePlugin<UserSpec, KafkaSettings>({
     "A Kafka SCRAM-SHA-512 user with a generated password (secret, rotated on request) and read/write ACLs on all topics or a prefix.",
   settings: KafkaSettings,
   spec: UserSpec,
+  ownerTeam: (spec) => spec.owner.team,
+  reaches: (name, spec, lookup) => userReaches(name, spec, lookup),
+  usage: (_name, spec) => ({ scope: spec.cluster, amounts: { users: 1 } }),
+  quota: (cluster, team, ctx) => teamQuota(ctx.settings, cluster, team, ["users"]),
   // SCRAM user names are case-sensitive and global to a cluster.
   identity: (name, spec) => `${spec.cluster}/${name}`,
   defaults: (name, spec) => resolveUserDefaults(name, spec),

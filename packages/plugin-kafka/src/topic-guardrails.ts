@@ -1,6 +1,6 @@
 import type { Violation } from "@plinth/core";
 import type { ClusterSettings } from "./cluster-settings.ts";
-import { formatDuration } from "./format.ts";
+import { formatBytes, formatDuration } from "./format.ts";
 import { type TopicConfigKey, type TopicSpec, topicConfigKeys } from "./topic-spec.ts";
 
 /** Configs the smart defaults fill: always allowed, whatever `allowedConfigs` says. */
@@ -80,6 +80,30 @@ export function guardrailViolations(
       "config.max.message.bytes",
       "MAX_MESSAGE_BYTES",
       `at most ${limits.maxMessageBytes} on cluster "${next.cluster}"`,
+    );
+  }
+  const bounded = (key: "segment.ms" | "segment.bytes", min: number, shown: string) => {
+    const value = next.config?.[key];
+    if (value !== undefined && value < min && changedConfig(next, previous, key)) {
+      add(
+        `config.${key}`,
+        "MIN_SEGMENT",
+        `at least ${shown} (${min}) on cluster "${next.cluster}": smaller segments multiply the broker's open files`,
+      );
+    }
+  };
+  bounded("segment.ms", limits.minSegmentMs, formatDuration(limits.minSegmentMs));
+  bounded("segment.bytes", limits.minSegmentBytes, formatBytes(limits.minSegmentBytes));
+  const ratio = next.config?.["min.cleanable.dirty.ratio"];
+  if (
+    ratio !== undefined &&
+    (ratio < limits.minCleanableDirtyRatio || ratio > limits.maxCleanableDirtyRatio) &&
+    changedConfig(next, previous, "min.cleanable.dirty.ratio")
+  ) {
+    add(
+      "config.min.cleanable.dirty.ratio",
+      "CLEANABLE_RATIO",
+      `between ${limits.minCleanableDirtyRatio} and ${limits.maxCleanableDirtyRatio} on cluster "${next.cluster}"`,
     );
   }
   if (limits.allowedConfigs) {

@@ -6,7 +6,7 @@ import type { TopicSpec } from "./topic-spec.ts";
 export const topicReviewPolicy =
   "Creates and partition increases within the cluster's guardrails are approved automatically. One reviewer is " +
   "needed to delete a topic, adopt an existing one, change its replication factor, cut its retention (time or " +
-  "size), stop compacting it, lower min.insync.replicas, move it to another team, remove its deletion " +
+  "size), stop compacting it, lower min.insync.replicas, enable unclean leader election, move it to another team, remove its deletion " +
   "protection, or go outside a guardrail (admins only).";
 
 /** One reason a change needs a reviewer; `code` is stable for machines, `reason` is for people. */
@@ -14,6 +14,11 @@ export interface ReviewFinding {
   code: string;
   reason: string;
 }
+
+const uncleanElection: ReviewFinding = {
+  code: "UNCLEAN_LEADER_ELECTION",
+  reason: "unclean.leader.election.enable lets an out-of-sync replica lead: acknowledged writes can be lost",
+};
 
 /** -1 means "unlimited" for both retention configs; a missing retention.bytes is Kafka's default, -1. */
 function limit(value: number | undefined): number {
@@ -54,6 +59,9 @@ function updateFindings(previous: TopicSpec, next: TopicSpec): ReviewFinding[] {
       reason: `ownership moves from ${previous.owner.team} to ${next.owner.team}`,
     });
   }
+  if (after["unclean.leader.election.enable"] === true && before["unclean.leader.election.enable"] !== true) {
+    findings.push(uncleanElection);
+  }
   if (previous.protect && !next.protect) {
     findings.push({ code: "PROTECTION_REMOVED", reason: "removing deletion protection makes the topic deletable" });
   }
@@ -69,6 +77,7 @@ export function topicReviewFindings(input: ReviewInput<TopicSpec>, settings: Kaf
     return findings;
   }
   const findings = previous ? updateFindings(previous, next) : [];
+  if (!previous && next.config?.["unclean.leader.election.enable"] === true) findings.push(uncleanElection);
   if (!previous && next.adopt) {
     findings.push({
       code: "ADOPT",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ClusterName, Owner } from "./owner.ts";
 
 const count = z.int().min(1);
 
@@ -47,16 +48,12 @@ export type Throughput = z.output<typeof Throughput>;
  */
 export const TopicSpec = z.strictObject({
   /** A cluster named in the plugin settings. Cannot change once the topic exists. */
-  cluster: z.string().min(1),
+  cluster: ClusterName,
   /** Can only grow. */
   partitions: count.optional(),
   replicationFactor: count.optional(),
   config: TopicConfig.optional(),
-  owner: z.strictObject({
-    team: z.string().min(1),
-    /** Where to reach the owners: a channel, an email, a pager alias. */
-    contact: z.string().min(1),
-  }),
+  owner: Owner,
   throughput: Throughput.optional(),
   description: z.string().max(1024).optional(),
   /** Deletion protection: a protected topic cannot be deleted until a reviewed change removes the flag. */

@@ -11,7 +11,10 @@ export const userReviewPolicy =
   "revokes or rotates its own credentials without waiting, which is what a leaked password calls for. One " +
   "reviewer is needed for each new grant to write (a writer can corrupt what other teams consume), any new grant " +
   "on all topics or all consumer groups (the super-user model: every team's data), moving the user to another " +
-  "team (who may reveal its password changes), or going outside a guardrail (admins only).";
+  "team, or going outside a guardrail (admins only). A grant on topics or consumer groups another team owns is " +
+  "an access request: a reviewer of each owning team must approve it. Moving the user to another team is a " +
+  "transfer: a reviewer of the receiving team must approve it, and only once it applies may that team reveal the " +
+  "password and change the user.";
 
 /** A new ACL needs a reviewer when it writes or covers every topic or group. */
 function needsReview(acl: UserAcl): boolean {
@@ -34,7 +37,7 @@ export function userReviewFindings(input: ReviewInput<UserSpec>, settings: Kafka
   if (previous && previous.owner.team !== next.owner.team) {
     findings.push({
       code: "OWNER_CHANGE",
-      reason: `ownership (and the right to reveal the password) moves from ${previous.owner.team} to ${next.owner.team}`,
+      reason: `ownership moves from ${previous.owner.team} to ${next.owner.team} once a reviewer of ${next.owner.team} approves (the right to reveal the password moves with it)`,
     });
   }
   const cluster = settings.clusters[next.cluster];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ClusterName, Owner } from "./owner.ts";
 
 /** Which resources a grant covers: every one on the cluster, or those whose name starts with `prefix`. */
 export const ResourceScope = z.union([z.literal("all"), z.strictObject({ prefix: z.string().min(1).max(249) })]);
@@ -19,12 +20,8 @@ export type UserGrant = z.output<typeof UserGrant>;
  */
 export const UserSpec = z.strictObject({
   /** A cluster named in the plugin settings. Cannot change once the user exists. */
-  cluster: z.string().min(1),
-  owner: z.strictObject({
-    team: z.string().min(1),
-    /** Where to reach the owners: a channel, an email, a pager alias. */
-    contact: z.string().min(1),
-  }),
+  cluster: ClusterName,
+  owner: Owner,
   /** At least one grant; their union is the user's access. */
   access: z.array(UserGrant).min(1).max(20),
   /**

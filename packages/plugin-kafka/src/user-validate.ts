@@ -79,6 +79,16 @@ export function userGuardrailViolations(
         overridable: true,
       });
     }
+    if (scope !== "all" && scope.prefix.startsWith("__")) {
+      violations.push({
+        field: `${field}.prefix`,
+        reason: "GUARDRAIL_INTERNAL_NAMES",
+        description:
+          "names starting with \"__\" are Kafka's and its tools' own (__consumer_offsets, __transaction_state, " +
+          "connect and stream internals): no team owns them, so only an admin may grant them, with a reviewer",
+        overridable: true,
+      });
+    }
     if (scope !== "all" && scope.prefix.length < limits.minGrantPrefixLength) {
       violations.push({
         field: `${field}.prefix`,

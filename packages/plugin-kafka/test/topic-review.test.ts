@@ -48,6 +48,26 @@ const cases: Case[] = [
     codes: ["DELETE", "PROTECTED"],
   },
   {
+    why: "unclean leader election on a new topic needs a reviewer (issue 13)",
+    kind: "CREATE",
+    next: resolved({ cluster: "small", config: { "unclean.leader.election.enable": true } }),
+    codes: ["UNCLEAN_LEADER_ELECTION"],
+  },
+  {
+    why: "turning unclean leader election on needs a reviewer",
+    kind: "UPDATE",
+    previous: resolved({ cluster: "small", partitions: 12 }),
+    next: resolved({ cluster: "small", partitions: 12, config: { "unclean.leader.election.enable": true } }),
+    codes: ["UNCLEAN_LEADER_ELECTION"],
+  },
+  {
+    why: "keeping it on asks nothing new",
+    kind: "UPDATE",
+    previous: resolved({ cluster: "small", partitions: 12, config: { "unclean.leader.election.enable": true } }),
+    next: resolved({ cluster: "small", partitions: 12, config: { "unclean.leader.election.enable": true } }),
+    codes: [],
+  },
+  {
     why: "adopting an existing topic needs a reviewer",
     kind: "CREATE",
     next: resolved({ adopt: true }),

@@ -163,6 +163,31 @@ const cases: Case[] = [
     violations: [],
   },
   {
+    why: "segments shorter than an hour multiply a shared broker's open files (issue 13: segment.ms 1 was auto-approved)",
+    next: resolved({ cluster: "small", config: { "segment.ms": 1 } }),
+    violations: [["config.segment.ms", "GUARDRAIL_MIN_SEGMENT"]],
+  },
+  {
+    why: "segments smaller than 1 MiB, likewise",
+    next: resolved({ cluster: "small", config: { "segment.bytes": 1024 } }),
+    violations: [["config.segment.bytes", "GUARDRAIL_MIN_SEGMENT"]],
+  },
+  {
+    why: "segments within the bounds are fine",
+    next: resolved({ cluster: "small", config: { "segment.ms": 3_600_000, "segment.bytes": 1_048_576 } }),
+    violations: [],
+  },
+  {
+    why: "a dirty ratio near 0 recompacts without end",
+    next: resolved({ cluster: "small", config: { "min.cleanable.dirty.ratio": 0.01 } }),
+    violations: [["config.min.cleanable.dirty.ratio", "GUARDRAIL_CLEANABLE_RATIO"]],
+  },
+  {
+    why: "a dirty ratio near 1 lets a compacted topic grow unbounded",
+    next: resolved({ cluster: "small", config: { "min.cleanable.dirty.ratio": 0.99 } }),
+    violations: [["config.min.cleanable.dirty.ratio", "GUARDRAIL_CLEANABLE_RATIO"]],
+  },
+  {
     why: "messages above the cluster's limit",
     next: resolved({ throughput: { peakMessagesPerSecond: 1, averageMessageBytes: 100, maxMessageBytes: 10_000_000 } }),
     violations: [["config.max.message.bytes", "GUARDRAIL_MAX_MESSAGE_BYTES"]],

@@ -1,4 +1,4 @@
-import type { ChangeKind, Principal } from "@plinth/core";
+import type { ChangeKind, OwnedResource, Principal, ResourceLookup } from "@plinth/core";
 import { describe, expect, it } from "vitest";
 import {
   KafkaSettings,
@@ -8,6 +8,7 @@ import {
   aclKey,
   kafkaUser,
   userAcls,
+  userReaches,
   userReviewFindings,
 } from "../src/index.ts";
 import { ctx, settings, settingsInput } from "./support/fixtures.ts";
@@ -130,6 +131,17 @@ describe("kafka.user validation", () => {
     // A user that already reads all topics (e.g. an admin override) stays updatable.
     expect(kafkaUser.validate!("orders-app", { ...all, rotation: 1 }, all, lockedCtx)).toEqual([]);
   });
+
+  it("keeps Kafka's internal names (__*) for admins: no team owns them (issue 13)", () => {
+    const internal = resolved({
+      access: [{ topics: { prefix: "__consumer_offsets" }, operations: "read" }],
+      consumerGroups: { prefix: "__consumer" },
+    });
+    expect(kafkaUser.validate!("orders-app", internal, undefined, ctx)).toMatchObject([
+      { field: "access.0.topics.prefix", reason: "GUARDRAIL_INTERNAL_NAMES", overridable: true },
+      { field: "consumerGroups.prefix", reason: "GUARDRAIL_INTERNAL_NAMES", overridable: true },
+    ]);
+  });
 });
 
 describe("kafka.user review", () => {
@@ -193,5 +205,50 @@ describe("kafka.user review", () => {
     );
     expect(decision).toEqual({ approvals: 1, reasons: ["grants read on all topics"] });
     expect(kafkaUser.reviewPolicy).toContain("One reviewer is needed");
+  });
+});
+
+describe("kafka.user reaches (issue 13)", () => {
+  const owned = (name: string, ownerTeam: string, spec: Record<string, unknown>) => ({
+    name,
+    ownerTeam,
+    spec: { cluster: "main", ...spec } as OwnedResource["spec"],
+  });
+  // Topics of three teams and one on another cluster; users claiming consumer groups.
+  const lookup: ResourceLookup = {
+    list: async (type) =>
+      type === "kafka.topic"
+        ? [
+            owned("orders.placed", "orders", {}),
+            owned("orders.refunds", "billing", {}),
+            owned("payments.settled", "payments", {}),
+            owned("orders.elsewhere", "search", { cluster: "small" }),
+          ]
+        : [
+            owned("orders-app", "orders", { consumerGroups: { prefix: "orders-app" } }),
+            owned("payments-app", "payments", { consumerGroups: { prefix: "payments-app" } }),
+          ],
+  };
+
+  it("names each team owning a topic a grant covers, on the user's cluster only", async () => {
+    const reaches = await userReaches("payments-reader", resolved({}, "payments-reader"), lookup);
+    expect(reaches.map((reach) => [reach.field, reach.ownerTeam, reach.access])).toEqual([
+      ["access.0.topics", "orders", "read topics orders.*"],
+      ["access.0.topics", "billing", "read topics orders.*"],
+    ]);
+  });
+
+  it("names the teams whose users claim overlapping consumer groups, and everyone for all topics", async () => {
+    const reaches = await userReaches(
+      "payments-reader",
+      resolved({ access: [{ topics: "all", operations: "read-write" }], consumerGroups: { prefix: "orders-" } }),
+      lookup,
+    );
+    expect(reaches.map((reach) => [reach.field, reach.ownerTeam, reach.access])).toEqual([
+      ["access.0.topics", "orders", "read and write all topics"],
+      ["access.0.topics", "billing", "read and write all topics"],
+      ["access.0.topics", "payments", "read and write all topics"],
+      ["consumerGroups", "orders", "join consumer groups orders-*"],
+    ]);
   });
 });

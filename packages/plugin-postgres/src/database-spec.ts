@@ -8,13 +8,13 @@ import { z } from "zod";
  */
 export const DatabaseSpec = z.strictObject({
   /** An instance named in the plugin settings. Cannot change once the database exists. */
-  instance: z.string().min(1),
+  instance: z.string().min(1).max(63),
   /** The PostgreSQL database name; default: the resource name. Cannot change once the database exists. */
-  database: z.string().min(1).optional(),
+  database: z.string().min(1).max(63).optional(),
   /** The role that owns the database and logs in with the generated password; default `<database>_owner`. Cannot change. */
-  owner: z.string().min(1).optional(),
+  owner: z.string().min(1).max(63).optional(),
   /** Extensions to install in the database, from the instance's allowed list. Order does not matter. */
-  extensions: z.array(z.string().min(1)).default([]),
+  extensions: z.array(z.string().min(1).max(63)).max(64).default([]),
   /** Most concurrent connections to the database (superusers excepted). */
   connectionLimit: z.int().min(1).optional(),
   /** Deletion protection: a protected database cannot be deleted until a reviewed change removes the flag. */

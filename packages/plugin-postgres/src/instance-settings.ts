@@ -22,6 +22,15 @@ const Defaults = z.strictObject({
   connectionLimit: z.int().min(1).default(20),
 });
 
+/** One team's limits on an instance; absent = unlimited. */
+const QuotaLimits = z.strictObject({ databases: z.int().min(0).optional() });
+
+/** Per-team quotas on an instance: `default` for every team, `teams` overriding it. */
+const Quotas = z.strictObject({
+  default: QuotaLimits.default({}),
+  teams: z.record(z.string().min(1), QuotaLimits).default({}),
+});
+
 /**
  * One PostgreSQL server Plinth manages databases on, reached as a role that
  * may create roles and databases (CREATEROLE and CREATEDB, or a superuser;
@@ -46,6 +55,7 @@ export const InstanceSettings = z
     allowedExtensions: z.array(z.string().min(1)).default([...defaultAllowedExtensions]),
     guardrails: Guardrails.prefault({}),
     defaults: Defaults.prefault({}),
+    quotas: Quotas.optional(),
   })
   .refine((instance) => (instance.adminPassword === undefined) !== (instance.passwordEnv === undefined), {
     message: "set exactly one of adminPassword and passwordEnv",
@@ -59,3 +69,10 @@ export const PostgresSettings = z.strictObject({
 });
 export type PostgresSettings = z.output<typeof PostgresSettings>;
 export type PostgresSettingsInput = z.input<typeof PostgresSettings>;
+
+/** A team's database quota on `instance`; empty = unlimited. */
+export function databaseQuota(settings: PostgresSettings, instance: string, team: string): Record<string, number> {
+  const quotas = settings.instances[instance]?.quotas;
+  const databases = quotas?.teams[team]?.databases ?? quotas?.default.databases;
+  return databases === undefined ? {} : { databases };
+}

@@ -6,7 +6,7 @@ import { DatabaseSpec } from "./database-spec.ts";
 import { validateDatabase, validateDatabaseDelete } from "./database-validate.ts";
 import { verifyDatabase, verifyDatabaseGone } from "./database-verify.ts";
 import { findUnmanagedDatabase } from "./find-unmanaged-database.ts";
-import { PostgresSettings } from "./instance-settings.ts";
+import { PostgresSettings, databaseQuota } from "./instance-settings.ts";
 import { listInstanceDatabases } from "./list-instance-databases.ts";
 
 /**
@@ -22,6 +22,8 @@ export const postgresDatabase = definePlugin<DatabaseSpec, PostgresSettings>({
     "A PostgreSQL database with its own owner role and generated password, a connection limit and allowed extensions.",
   settings: PostgresSettings,
   spec: DatabaseSpec,
+  usage: (_name, spec) => ({ scope: spec.instance, amounts: { databases: 1 } }),
+  quota: (instance, team, ctx) => databaseQuota(ctx.settings, instance, team),
   // PostgreSQL database names are unique per server; the defaults always fill `database`.
   identity: (name, spec) => `${spec.instance}/${spec.database ?? name}`,
   defaults: (name, spec, ctx) => resolveDatabaseDefaults(name, spec, ctx.settings),

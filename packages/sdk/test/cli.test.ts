@@ -246,6 +246,7 @@ describe("plinth changes and reviews", () => {
       "REQUESTED BY",
       "APPROVALS",
       "CREATED",
+      "ASKS OTHER TEAMS",
     ]);
     expect(row?.split(/\s{2,}/).slice(0, 7)).toEqual([
       "ch-1",

@@ -370,6 +370,25 @@ export function ChangePage({ id }: { id: string }) {
             <h2 id="preview-heading">What the engine will do</h2>
             <PreviewView preview={change.preview} />
           </section>
+          {change.accessRequests.length > 0 && (
+            <section aria-labelledby="asks-heading">
+              <h2 id="asks-heading">Access asked of other teams</h2>
+              <ul className="notes">
+                {change.accessRequests.map((request, i) => (
+                  <li key={i} data-testid="access-request">
+                    <strong>
+                      {request.requesterTeam} asks to {request.access}
+                    </strong>{" "}
+                    ({request.ownerTeam} owns it:{" "}
+                    {request.approvedBy.length > 0
+                      ? `approved by ${request.approvedBy.join(", ")}`
+                      : `a reviewer of ${request.ownerTeam} must approve`}
+                    )
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
           <section aria-labelledby="notes-heading">
             <h2 id="notes-heading">Validation and guardrail notes</h2>
             {notes.length === 0 ? (

@@ -176,6 +176,12 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
                 </td>
                 <td>
                   {approvals(c)} of {c.requiredApprovals}
+                  {c.accessRequests.map((request, i) => (
+                    <div key={i} className="muted" data-testid="access-request">
+                      {request.requesterTeam} asks to {request.access}
+                      {request.approvedBy.length > 0 ? " (approved)" : ` (needs ${request.ownerTeam})`}
+                    </div>
+                  ))}
                 </td>
                 <td>{statusLabel(c.status)}</td>
               </tr>

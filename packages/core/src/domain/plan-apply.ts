@@ -1,10 +1,13 @@
 import type { LoadedPlugin } from "../plugin/registry.ts";
+import type { AccessRequestRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
+import { accessRequestsOf, createResourceLookup, decideOwner, describeAccessRequest } from "./ownership.ts";
 import { AlreadyExistsError, PermissionDeniedError } from "./errors.ts";
 import type { Violation } from "../plugin/define-plugin.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
+import { checkQuota } from "./team-quota.ts";
 import { sameJson, specDifferences } from "./spec-diff.ts";
 import type { ChangeKind, JsonObject, Principal, SpecDifference } from "./types.ts";
 import { type DesiredState, raiseViolations } from "./submit-checks.ts";
@@ -20,6 +23,10 @@ export interface Plan {
   reviewReasons: string[];
   /** Set when an admin overrode guardrails: what was overridden, for the audit log. */
   overriddenGuardrails?: string;
+  /** The owning team (the spec's owner); during a transfer, still the giving team. */
+  ownerTeam: string;
+  /** What the change asks of other teams; each owning team's reviewer must approve. */
+  accessRequests: AccessRequestRecord[];
 }
 
 /** Steps 2-6 of the submit path: parse, defaults, validate, identity, no-op and review. Writes nothing. */
@@ -47,6 +54,23 @@ export async function planApply(
     );
   }
   const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
+  const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
+  const owner = decideOwner(plugin, principal, resolvedSpec, current);
+  const lookup = createResourceLookup(tx);
+  await checkQuota(plugin, lookup, {
+    name,
+    team: owner.transferTo ?? owner.team,
+    previousTeam: owner.team,
+    next: resolvedSpec,
+    previous: state.exists ? state.resolvedSpec : undefined,
+  });
+  const accessRequests = await accessRequestsOf(plugin, lookup, {
+    name,
+    ownTeam: owner.team,
+    next: resolvedSpec,
+    previous: state.exists ? state.resolvedSpec : undefined,
+    transferTo: owner.transferTo,
+  });
   const noOp =
     !options.force && state.exists && sameJson(state.resolvedSpec, resolvedSpec) && sameJson(state.labels, labels);
   const differences = specDifferences(state.exists ? state.resolvedSpec : undefined, resolvedSpec);
@@ -55,6 +79,11 @@ export async function planApply(
     { kind, name, previous: state.exists ? state.resolvedSpec : undefined, next: resolvedSpec, differences, principal },
     pluginReview(plugin, { kind, name, previous: state.resolvedSpec, next: resolvedSpec, differences, principal }),
   );
+  // An override is never self-service, nor is a reach into another team: someone else reviews it.
+  const needsReviewer = overridden !== undefined || accessRequests.length > 0;
+  const reasons = needsReviewer ? review.reasons.filter((r) => !r.startsWith("auto-approved")) : review.reasons;
+  if (overridden) reasons.push(`admin override of guardrails: ${overridden}`);
+  reasons.push(...accessRequests.map(describeAccessRequest));
   return {
     kind,
     resolvedSpec,
@@ -62,12 +91,11 @@ export async function planApply(
     identity,
     differences,
     noOp,
-    // An override is never self-service: someone else reviews it.
-    requiredApprovals: overridden ? Math.max(1, review.approvals) : review.approvals,
-    reviewReasons: overridden
-      ? [...review.reasons.filter((r) => !r.startsWith("auto-approved")), `admin override of guardrails: ${overridden}`]
-      : review.reasons,
+    requiredApprovals: needsReviewer ? Math.max(1, review.approvals) : review.approvals,
+    reviewReasons: reasons,
     overriddenGuardrails: overridden,
+    ownerTeam: owner.team,
+    accessRequests,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ResourceRecord } from "../store/records.ts";
+import type { AccessRequestRecord, ResourceRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import type { ChangeKind, JsonObject, Principal } from "./types.ts";
@@ -18,6 +18,7 @@ export async function recordChange(
     explanations: Record<string, string>;
     requiredApprovals: number;
     reviewReasons: string[];
+    accessRequests: AccessRequestRecord[];
     comment: string;
     labels: Record<string, string>;
     requestId: string;
@@ -51,6 +52,7 @@ export async function recordChange(
     finishedAt: null,
     resultRevision: null,
     preview: null,
+    accessRequests: fields.accessRequests,
   });
   await tx.upsertResource(resource);
   await tx.appendEvent({

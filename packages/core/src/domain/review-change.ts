@@ -3,6 +3,8 @@ import type { StoreTx } from "../store/store.ts";
 import { assertCanReview, hasRole } from "./authorization.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
+import { freeTextViolations } from "./free-text-limits.ts";
+import { teamsStillToApprove } from "./ownership.ts";
 import type { ChangeStatus, Principal } from "./types.ts";
 
 async function loadChange(tx: StoreTx, id: string): Promise<ChangeRecord> {
@@ -11,7 +13,14 @@ async function loadChange(tx: StoreTx, id: string): Promise<ChangeRecord> {
   return change;
 }
 
+/** A review comment is free text like a change's: bounded, or one review could fill every page that lists it. */
+function checkComment(comment: string): void {
+  const violations = freeTextViolations({ comment });
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+}
+
 function requireComment(comment: string, action: string): void {
+  checkComment(comment);
   if (comment.trim() === "") {
     throw new InvalidArgumentError([
       { field: "comment", description: `is required to ${action} a change: say why`, reason: "REQUIRED" },
@@ -70,6 +79,7 @@ export async function approveChange(
   id: string,
   comment: string,
 ): Promise<ChangeRecord> {
+  checkComment(comment);
   const change = await deps.store.transact(async (tx) => {
     const change = await loadChange(tx, id);
     assertCanReview(principal, change.requestedBy);
@@ -84,16 +94,18 @@ export async function approveChange(
     const now = deps.now().toISOString();
     const reviews = [
       ...change.reviews,
-      { reviewer: principal.id, decision: "APPROVED" as const, comment, createdAt: now },
+      { reviewer: principal.id, team: principal.team, decision: "APPROVED" as const, comment, createdAt: now },
     ];
     const approvals = reviews.filter((review) => review.decision === "APPROVED").length;
-    const done = approvals >= change.requiredApprovals;
+    const waitingFor = teamsStillToApprove(change.accessRequests, reviews);
+    const done = approvals >= change.requiredApprovals && waitingFor.length === 0;
+    const still = waitingFor.length > 0 ? `; still needs a reviewer of ${waitingFor.join(", ")}` : "";
     const next = await transition(
       tx,
       deps,
       { ...change, reviews },
       done ? "QUEUED" : "PENDING_REVIEW",
-      `approved by ${principal.id} (${approvals}/${change.requiredApprovals})${comment ? `: ${comment}` : ""}`,
+      `approved by ${principal.id} of ${principal.team} (${approvals}/${change.requiredApprovals})${still}${comment ? `: ${comment}` : ""}`,
       "review",
     );
     if (done) await enqueue(tx, next);
@@ -121,7 +133,7 @@ export async function rejectChange(
     const now = deps.now().toISOString();
     const reviews = [
       ...change.reviews,
-      { reviewer: principal.id, decision: "REJECTED" as const, comment, createdAt: now },
+      { reviewer: principal.id, team: principal.team, decision: "REJECTED" as const, comment, createdAt: now },
     ];
     const next = await transition(
       tx,

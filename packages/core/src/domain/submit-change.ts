@@ -23,7 +23,11 @@ export type { ApplyInput, DeleteInput, PreviewResult, SubmitResult } from "./sub
 
 /** ApplyResource: create or update. Resolves only after the change is committed. */
 export async function submitApply(deps: LifecycleDeps, principal: Principal, input: ApplyInput): Promise<SubmitResult> {
-  const plugin = checkCommonFields(deps, input.type, input.name, input.requestId);
+  const plugin = checkCommonFields(deps, input.type, input.name, input.requestId, {
+    comment: input.comment,
+    labels: input.labels,
+    spec: input.spec,
+  });
   const hash = requestHash("apply", { ...input, requestId: undefined });
   await refuseUnmanagedTwin(deps, plugin, principal, input);
   const result = await deps.store.transact(async (tx) => {
@@ -67,7 +71,7 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
       type: input.type,
       name: input.name,
       identity: plan.identity,
-      ownerTeam: reopened ? principal.team : previous.ownerTeam,
+      ownerTeam: plan.ownerTeam,
       status: reopened ? "PROVISIONING" : previous.status,
       revision: previous?.revision ?? 0,
       spec: previous?.spec ?? null,
@@ -93,6 +97,7 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
         explanations: plan.explanations,
         requiredApprovals: plan.requiredApprovals,
         reviewReasons: plan.reviewReasons,
+        accessRequests: plan.accessRequests,
         comment: input.comment,
         labels: input.labels,
         requestId: input.requestId,
@@ -136,7 +141,7 @@ export async function submitDelete(
   principal: Principal,
   input: DeleteInput,
 ): Promise<SubmitResult> {
-  const plugin = checkCommonFields(deps, input.type, input.name, input.requestId);
+  const plugin = checkCommonFields(deps, input.type, input.name, input.requestId, { comment: input.comment });
   const hash = requestHash("delete", { ...input, requestId: undefined });
   const result = await deps.store.transact(async (tx) => {
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
@@ -174,6 +179,7 @@ export async function submitDelete(
         explanations: {},
         requiredApprovals: review.approvals,
         reviewReasons: review.reasons,
+        accessRequests: [],
         comment: input.comment,
         labels: state.labels,
         requestId: input.requestId,
@@ -195,7 +201,7 @@ export async function submitRevert(
   principal: Principal,
   input: { type: string; name: string; revision: number; requestId: string; comment: string },
 ): Promise<SubmitResult> {
-  checkCommonFields(deps, input.type, input.name, input.requestId);
+  checkCommonFields(deps, input.type, input.name, input.requestId, { comment: input.comment });
   const revision = await deps.store.getRevision(input.type, input.name, input.revision);
   if (!revision) throw new NotFoundError(`${input.type} "${input.name}" has no revision ${input.revision}`);
   if (revision.deleted || !revision.spec) {
@@ -218,7 +224,7 @@ export async function submitReconcile(
   principal: Principal,
   input: { type: string; name: string; requestId: string; comment: string },
 ): Promise<SubmitResult> {
-  checkCommonFields(deps, input.type, input.name, input.requestId);
+  checkCommonFields(deps, input.type, input.name, input.requestId, { comment: input.comment });
   const current = await deps.store.getResource(input.type, input.name);
   if (!current || current.status === "DELETED" || current.revision === 0 || !current.spec) {
     throw new NotFoundError(`${input.type} "${input.name}" has no applied revision to reconcile to`);
@@ -240,7 +246,7 @@ export async function previewApply(
   principal: Principal,
   input: { type: string; name: string; spec: JsonObject },
 ): Promise<PreviewResult> {
-  const plugin = checkCommonFields(deps, input.type, input.name);
+  const plugin = checkCommonFields(deps, input.type, input.name, undefined, { spec: input.spec });
   // planApply only reads; the transaction gives it the same consistent view a submit has.
   const plan = await deps.store.transact(async (tx) => {
     const state = await desiredState(tx, input.type, input.name);

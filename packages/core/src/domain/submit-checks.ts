@@ -5,6 +5,7 @@ import type { ResourceRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import { AbortedError, FailedPreconditionError, InvalidArgumentError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
+import { freeTextViolations } from "./free-text-limits.ts";
 import { canonicalJson } from "./spec-diff.ts";
 import type { JsonObject, Principal } from "./types.ts";
 import type { SubmitResult } from "./submit-types.ts";
@@ -12,7 +13,17 @@ import type { SubmitResult } from "./submit-types.ts";
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 const requestIdPattern = /^[\x21-\x7e]{1,128}$/;
 
-export function checkCommonFields(deps: LifecycleDeps, type: string, name: string, requestId?: string): LoadedPlugin {
+/**
+ * The checks every submit shares (type, name, request id, free-text limits),
+ * all reported at once as INVALID_ARGUMENT.
+ */
+export function checkCommonFields(
+  deps: LifecycleDeps,
+  type: string,
+  name: string,
+  requestId?: string,
+  text: Parameters<typeof freeTextViolations>[0] = {},
+): LoadedPlugin {
   const violations: Violation[] = [];
   const plugin = deps.plugins.get(type);
   if (!plugin) {
@@ -37,6 +48,7 @@ export function checkCommonFields(deps: LifecycleDeps, type: string, name: strin
       reason: "INVALID_REQUEST_ID",
     });
   }
+  violations.push(...freeTextViolations(text));
   if (violations.length > 0 || !plugin) throw new InvalidArgumentError(violations);
   return plugin;
 }

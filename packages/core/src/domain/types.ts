@@ -23,6 +23,8 @@ export type ResourceStatus = "PROVISIONING" | "READY" | "FAILED" | "DELETING" | 
 
 export interface Review {
   reviewer: string;
+  /** The reviewer's team when it reviewed: an access request needs a reviewer of the owning team. */
+  team?: string;
   decision: "APPROVED" | "REJECTED";
   comment: string;
   createdAt: string;

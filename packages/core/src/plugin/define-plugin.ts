@@ -117,6 +117,31 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
   /** Validates and types a spec; also published as JSON Schema. */
   spec: z.ZodType<Spec>;
   /**
+   * The team a spec names as the resource's owner (e.g. `spec.owner.team`).
+   * Core makes it the resource's owning team, the one fact authorization,
+   * reveals and quotas use: a requester may only name its own team, an admin
+   * names any, and a different team on an update is an ownership transfer.
+   * Pure. Absent: the resource belongs to the team of whoever creates it.
+   */
+  ownerTeam?: (spec: Spec) => string;
+  /**
+   * What this spec reaches that resources of other types (or other
+   * resources of this type) own: e.g. a Kafka user's grant on topics of a
+   * prefix reaches the teams owning those topics. Core compares each
+   * reach's `ownerTeam` with the resource's own team: a reach into another
+   * team is an access request that a reviewer of that team must approve.
+   * Must not change anything; reads only through `lookup`.
+   */
+  reaches?: (name: string, spec: Spec, lookup: ResourceLookup, ctx: PluginContext<Settings>) => Promise<Reach[]>;
+  /**
+   * What one resource counts against its owning team's quotas, in one scope
+   * (e.g. `{ scope: "main", amounts: { topics: 1, partitions: 12 } }`). Pure.
+   * Core sums it over the team's resources of this type in the scope.
+   */
+  usage?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => Usage;
+  /** A team's limits in a scope, by metric, from the plugin settings; a metric absent is unlimited. Pure. */
+  quota?: (scope: string, team: string, ctx: PluginContext<Settings>) => Record<string, number>;
+  /**
    * A key two resources must not share (e.g. cluster + normalized topic name).
    * Pure. Defaults to the resource name.
    */
@@ -173,6 +198,36 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * interrupted create. Pure; runs in the engine's child process.
    */
   adoptPendingCreate?: (pending: PendingCreate) => string | undefined;
+}
+
+/** A live resource as `ResourceLookup` shows it: its owning team and resolved spec. */
+export interface OwnedResource {
+  name: string;
+  ownerTeam: string;
+  /** The resolved spec it has, or will have once the changes in flight apply. */
+  spec: JsonObject;
+}
+
+/** Read-only view of the resources Plinth manages, handed to `reaches`. */
+export interface ResourceLookup {
+  /** Every resource of `type` that exists or is being created, with its owner. */
+  list(type: string): Promise<OwnedResource[]>;
+}
+
+/** Something another team may own that a spec reaches. */
+export interface Reach {
+  /** Dotted path inside the spec of what reaches, e.g. "access.0.topics". */
+  field: string;
+  ownerTeam: string;
+  /** What is asked, in words, completing "payments asks to ...": e.g. `read topics orders.*`. */
+  access: string;
+}
+
+/** What a resource counts against its team's quotas. */
+export interface Usage {
+  scope: string;
+  /** By metric, e.g. { topics: 1, partitions: 12 }. */
+  amounts: Record<string, number>;
 }
 
 /** A plugin is one value: `export const kafkaTopic = definePlugin({...})`. */

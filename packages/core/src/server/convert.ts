@@ -1,6 +1,7 @@
 import { create, fromJson } from "@bufbuild/protobuf";
 import { ValueSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  AccessRequestSchema,
   type Change,
   ChangeEventSchema,
   ChangeKind,
@@ -19,7 +20,13 @@ import {
   type Revision,
   RevisionSchema,
 } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
-import { SpecDifferenceSchema, type SpecDifference } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
+import {
+  type AccessGrant as AccessGrantProto,
+  AccessGrantSchema,
+  SpecDifferenceSchema,
+  type SpecDifference,
+} from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
+import type { AccessGrant } from "../domain/list-access-grants.ts";
 import type * as domain from "../domain/types.ts";
 import type { ChangeEventRecord, ChangeRecord, ResourceRecord, RevisionRecord } from "../store/records.ts";
 
@@ -75,6 +82,15 @@ export function changeToProto(change: ChangeRecord): Change {
         decision: review.decision === "APPROVED" ? ReviewDecision.APPROVED : ReviewDecision.REJECTED,
         comment: review.comment,
         createTime: ts(review.createdAt),
+        team: review.team ?? "",
+      }),
+    ),
+    accessRequests: change.accessRequests.map((request) =>
+      create(AccessRequestSchema, {
+        ...request,
+        approvedBy: change.reviews
+          .filter((review) => review.decision === "APPROVED" && review.team === request.ownerTeam)
+          .map((review) => review.reviewer),
       }),
     ),
     requiredApprovals: change.requiredApprovals,
@@ -99,6 +115,10 @@ export function changeToProto(change: ChangeRecord): Change {
         })
       : undefined,
   });
+}
+
+export function accessGrantToProto(grant: AccessGrant): AccessGrantProto {
+  return create(AccessGrantSchema, { ...grant, since: ts(grant.since) });
 }
 
 /** Secret outputs never leave through here: only their names. */

@@ -59,6 +59,24 @@ export interface ChangeRecord {
   resultRevision: number | null;
   /** What the engine plans for this change, computed at the head of the resource's queue. */
   preview: ChangePreview | null;
+  /**
+   * What this change asks of teams other than the resource's owner (a grant
+   * on their topics, a transfer to them): each owning team's reviewer must
+   * approve. Empty for most changes.
+   */
+  accessRequests: AccessRequestRecord[];
+}
+
+/** One team's approval a change needs because it reaches what that team owns. */
+export interface AccessRequestRecord {
+  /** Dotted spec path of what reaches, e.g. "access.0.topics"; "owner.team" for a transfer. */
+  field: string;
+  /** The team that owns what is reached; one of its reviewers must approve. */
+  ownerTeam: string;
+  /** The team asking. */
+  requesterTeam: string;
+  /** What is asked, completing "<requesterTeam> asks to ...", e.g. "read topics orders.*". */
+  access: string;
 }
 
 export interface ChangePreview {

@@ -1,6 +1,7 @@
 import type { ChangeRecord, JobRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import type { EngineOutputs } from "../engine/engine.ts";
+import { transferTarget } from "../domain/ownership.ts";
 import { backoffDelay } from "./backoff.ts";
 import { classifyFailure } from "./classify-failure.ts";
 import { LeaseLost, type WorkerContext, holds } from "./worker-context.ts";
@@ -49,6 +50,8 @@ export async function recordSuccess(
     const secretKeys = Object.keys(result.secretOutputs);
     await tx.upsertResource({
       ...resource,
+      // A transfer's receiving team approved it: from this revision on, the resource is theirs.
+      ownerTeam: transferTarget(change) ?? resource.ownerTeam,
       status: deleted ? "DELETED" : "READY",
       revision,
       spec: deleted ? null : change.spec,

@@ -188,6 +188,7 @@ describe("SQLite job leases", () => {
         finishedAt: null,
         resultRevision: null,
         preview: null,
+        accessRequests: [],
       });
       const job = { changeId: made.id, type: "t.x", name: "a", seq: made.seq, runAfter: 0, phase: "apply" as const };
       await tx.upsertJob({ ...job, leaseOwner: null, leaseExpiresAt: null });

@@ -60,6 +60,7 @@ export function describeStoreContract(
     finishedAt: null,
     resultRevision: null,
     preview: null,
+    accessRequests: [],
     ...over,
   });
 
@@ -121,6 +122,30 @@ export function describeStoreContract(
         expect(await store.getResource("t.x", "ok-2")).toBeDefined();
       } finally {
         await store.close();
+        cleanup();
+      }
+    });
+
+    it("keeps a change's access requests and its reviewers' teams across updates and a reopen", async () => {
+      const { store, reopen, cleanup } = await open();
+      try {
+        const request = {
+          field: "access.0.topics",
+          ownerTeam: "orders",
+          requesterTeam: "payments",
+          access: "read topics orders.*",
+        };
+        const inserted = await store.transact(async (tx) => {
+          await tx.upsertResource(resource());
+          return await tx.insertChange(change({ status: "PENDING_REVIEW", accessRequests: [request] }));
+        });
+        const review = { reviewer: "r", team: "orders", decision: "APPROVED" as const, comment: "", createdAt: now };
+        await store.transact((tx) => tx.updateChange({ ...inserted, reviews: [review] }));
+        await store.close();
+        const again = await reopen();
+        expect(await again.getChange(inserted.id)).toMatchObject({ accessRequests: [request], reviews: [review] });
+        await again.close();
+      } finally {
         cleanup();
       }
     });

@@ -5,6 +5,7 @@ import { registerChangesCommand } from "./commands/changes-command.ts";
 import { registerDeleteCommand } from "./commands/delete-command.ts";
 import { registerDiffCommand } from "./commands/diff-command.ts";
 import { registerGetCommand } from "./commands/get-command.ts";
+import { registerGrantsCommand } from "./commands/grants-command.ts";
 import { registerHistoryCommand } from "./commands/history-command.ts";
 import { registerInventoryCommand } from "./commands/inventory-command.ts";
 import { registerListCommand } from "./commands/list-command.ts";
@@ -13,6 +14,7 @@ import { registerReconcileCommand } from "./commands/reconcile-command.ts";
 import { registerRevealCommand } from "./commands/reveal-command.ts";
 import { registerRevertCommand } from "./commands/revert-command.ts";
 import { registerReviewCommands } from "./commands/review-commands.ts";
+import { registerUsageCommand } from "./commands/usage-command.ts";
 import { registerWatchCommand } from "./commands/watch-command.ts";
 import { exitCodesHelp } from "./exit-codes.ts";
 
@@ -50,5 +52,7 @@ export function createProgram(ctx: CliContext): Command {
   registerWatchCommand(program, ctx);
   registerPluginsCommand(program, ctx);
   registerInventoryCommand(program, ctx);
+  registerGrantsCommand(program, ctx);
+  registerUsageCommand(program, ctx);
   return program;
 }

@@ -2,7 +2,14 @@ import { toJson, type DescMessage, type JsonValue, type MessageShape } from "@bu
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import Table from "cli-table3";
 import { stringify } from "yaml";
-import { ChangeKind, ChangeStatus, ReviewDecision, type Change, type ChangeEvent } from "../gen/plinth/v1/change_pb.ts";
+import {
+  type AccessRequest,
+  ChangeKind,
+  ChangeStatus,
+  ReviewDecision,
+  type Change,
+  type ChangeEvent,
+} from "../gen/plinth/v1/change_pb.ts";
 import { ResourceStatus } from "../gen/plinth/v1/resource_pb.ts";
 
 /**
@@ -84,7 +91,15 @@ export function describeChange(change: Change): string {
   const review =
     change.status === ChangeStatus.PENDING_REVIEW ? ` (${approvals}/${change.requiredApprovals} approvals)` : "";
   const error = change.lastError ? `: ${change.lastError}` : "";
-  return `change ${change.id}: ${changeKindName(change.kind)} ${change.type}/${change.name}: ${changeStatusName(change.status)}${review}${error}`;
+  const asks = change.accessRequests.map((request) => `\n  ${describeAccessRequest(request)}`).join("");
+  return `change ${change.id}: ${changeKindName(change.kind)} ${change.type}/${change.name}: ${changeStatusName(change.status)}${review}${error}${asks}`;
+}
+
+/** "payments asks to read topics orders.* (orders: approved by oriana)": what a change asks of another team. */
+export function describeAccessRequest(request: AccessRequest): string {
+  const state =
+    request.approvedBy.length > 0 ? `approved by ${request.approvedBy.join(", ")}` : "waiting for a reviewer";
+  return `${request.requesterTeam} asks to ${request.access} (${request.ownerTeam}: ${state})`;
 }
 
 /** One line of a change's live progress. */

@@ -259,6 +259,12 @@ export function createFakePlinth(options: FakePlinthOptions = {}) {
   }
 
   const resourceService: ServiceImpl<typeof ResourceService> = {
+    getTeamUsage: unary("GetTeamUsage", () => {
+      throw new ConnectError("the fake does not count usage", Code.Unimplemented);
+    }),
+    listAccessGrants: unary("ListAccessGrants", () => {
+      throw new ConnectError("the fake does not list access grants", Code.Unimplemented);
+    }),
     reconcileResource: unary("ReconcileResource", () => {
       throw new ConnectError("the fake does not reconcile", Code.Unimplemented);
     }),

@@ -4,12 +4,16 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { Resource } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
+import { listAccessGrants } from "../../domain/list-access-grants.ts";
+import { createResourceLookup } from "../../domain/ownership.ts";
+import { teamUsage } from "../../domain/team-quota.ts";
 import { revealSecret } from "../../domain/reveal-secret.ts";
 import { previewApply, submitApply, submitDelete, submitReconcile, submitRevert } from "../../domain/submit-change.ts";
 import type { JsonObject } from "../../domain/types.ts";
 import type { ResourceRecord } from "../../store/records.ts";
 import { principalOf } from "../auth.ts";
 import {
+  accessGrantToProto,
   changeKindToProto,
   changeToProto,
   differenceToProto,
@@ -130,6 +134,21 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     async revealSecret(req, context) {
       const value = await revealSecret(deps, principalOf(context), { type: req.type, name: req.name, key: req.key });
       return { value: fromJson(ValueSchema, value) };
+    },
+
+    async listAccessGrants(req) {
+      const grants = await listAccessGrants(deps, {
+        type: req.type || undefined,
+        ownerTeam: req.ownerTeam || undefined,
+        requesterTeam: req.requesterTeam || undefined,
+      });
+      return { grants: grants.map(accessGrantToProto) };
+    },
+
+    async getTeamUsage(req, context) {
+      const team = req.team || principalOf(context).team;
+      const usage = await teamUsage(deps.plugins.list(), createResourceLookup(deps.store), team);
+      return { team, usage };
     },
 
     async reconcileResource(req, context) {

@@ -75,6 +75,7 @@ export function changeFromRow(row: Row): ChangeRecord {
     finishedAt: row.finished_at as string | null,
     resultRevision: row.result_revision as number | null,
     preview: parse(row.preview as string | null),
+    accessRequests: parseOr(row.access_requests as string | null, []),
   };
 }
 
@@ -104,6 +105,7 @@ export function changeToRow(c: ChangeRecord): Row {
     finished_at: c.finishedAt,
     result_revision: c.resultRevision,
     preview: json(c.preview),
+    access_requests: json(c.accessRequests),
   };
 }
 

@@ -4,7 +4,14 @@ import { ChangeStatus, ReviewDecision } from "../../gen/plinth/v1/change_pb.ts";
 import { ListChangesResponseSchema } from "../../gen/plinth/v1/change_service_pb.ts";
 import { openSession, type CliContext } from "../cli-context.ts";
 import { collectPages } from "../collect-pages.ts";
-import { changeKindName, changeStatusName, formatTime, messageJson, renderTable } from "../format.ts";
+import {
+  changeKindName,
+  changeStatusName,
+  describeAccessRequest,
+  formatTime,
+  messageJson,
+  renderTable,
+} from "../format.ts";
 import { parseChangeStatus, parseLimit } from "../parse-options.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -48,7 +55,7 @@ export function registerChangesCommand(program: Command, ctx: CliContext): void 
       const response = create(ListChangesResponseSchema, { changes: items, nextPageToken });
       print.result(messageJson(ListChangesResponseSchema, response), () =>
         renderTable(
-          ["ID", "TYPE", "NAME", "KIND", "STATUS", "REQUESTED BY", "APPROVALS", "CREATED"],
+          ["ID", "TYPE", "NAME", "KIND", "STATUS", "REQUESTED BY", "APPROVALS", "CREATED", "ASKS OTHER TEAMS"],
           items.map((c) => [
             c.id,
             c.type,
@@ -58,6 +65,7 @@ export function registerChangesCommand(program: Command, ctx: CliContext): void 
             c.requestedBy,
             `${c.reviews.filter((r) => r.decision === ReviewDecision.APPROVED).length}/${c.requiredApprovals}`,
             formatTime(c.createTime),
+            c.accessRequests.map(describeAccessRequest).join("\n"),
           ]),
         ),
       );

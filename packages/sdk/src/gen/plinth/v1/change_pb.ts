@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file plinth/v1/change.proto.
  */
 export const file_plinth_v1_change: GenFile = /*@__PURE__*/
-  fileDesc("ChZwbGludGgvdjEvY2hhbmdlLnByb3RvEglwbGludGgudjEiiQEKBlJldmlldxIQCghyZXZpZXdlchgBIAEoCRIrCghkZWNpc2lvbhgCIAEoDjIZLnBsaW50aC52MS5SZXZpZXdEZWNpc2lvbhIPCgdjb21tZW50GAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLmBQoGQ2hhbmdlEgoKAmlkGAEgASgJEgwKBHR5cGUYAiABKAkSDAoEbmFtZRgDIAEoCRIjCgRraW5kGAQgASgOMhUucGxpbnRoLnYxLkNoYW5nZUtpbmQSJwoGc3RhdHVzGAUgASgOMhcucGxpbnRoLnYxLkNoYW5nZVN0YXR1cxIUCgxyZXF1ZXN0ZWRfYnkYBiABKAkSDAoEdGVhbRgHIAEoCRIiCgdyZXZpZXdzGAggAygLMhEucGxpbnRoLnYxLlJldmlldxIaChJyZXF1aXJlZF9hcHByb3ZhbHMYCSABKAUSJQoEc3BlYxgKIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoNcmVzb2x2ZWRfc3BlYxgLIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFQoNYmFzZV9yZXZpc2lvbhgMIAEoAxIQCghhdHRlbXB0cxgNIAEoBRISCgpsYXN0X2Vycm9yGA4gASgJEg8KB2NvbW1lbnQYDyABKAkSLwoLY3JlYXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmV2aWV3X3JlYXNvbnMYEyADKAkSFwoPcmVzdWx0X3JldmlzaW9uGBQgASgDEjkKDGV4cGxhbmF0aW9ucxgVIAMoCzIjLnBsaW50aC52MS5DaGFuZ2UuRXhwbGFuYXRpb25zRW50cnkSKQoHcHJldmlldxgWIAEoCzIYLnBsaW50aC52MS5DaGFuZ2VQcmV2aWV3GjMKEUV4cGxhbmF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi2gEKDUNoYW5nZVByZXZpZXcSMgoFc3RlcHMYASADKAsyIy5wbGludGgudjEuQ2hhbmdlUHJldmlldy5TdGVwc0VudHJ5EhMKC2Rlc3RydWN0aXZlGAIgASgIEigKB2RldGFpbHMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGiwKClN0ZXBzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgFOgI4ASLOAQoLQ2hhbmdlRXZlbnQSEQoJY2hhbmdlX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgDEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBnN0YXR1cxgEIAEoDjIXLnBsaW50aC52MS5DaGFuZ2VTdGF0dXMSDAoEa2luZBgFIAEoCRIPCgdtZXNzYWdlGAYgASgJEigKB2RldGFpbHMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0KnEKCkNoYW5nZUtpbmQSGwoXQ0hBTkdFX0tJTkRfVU5TUEVDSUZJRUQQABIWChJDSEFOR0VfS0lORF9DUkVBVEUQARIWChJDSEFOR0VfS0lORF9VUERBVEUQAhIWChJDSEFOR0VfS0lORF9ERUxFVEUQAyqRAgoMQ2hhbmdlU3RhdHVzEh0KGUNIQU5HRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxDSEFOR0VfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGgoWQ0hBTkdFX1NUQVRVU19BUFBST1ZFRBACEhgKFENIQU5HRV9TVEFUVVNfUVVFVUVEEAMSGgoWQ0hBTkdFX1NUQVRVU19BUFBMWUlORxAEEhsKF0NIQU5HRV9TVEFUVVNfU1VDQ0VFREVEEAUSGAoUQ0hBTkdFX1NUQVRVU19GQUlMRUQQBhIaChZDSEFOR0VfU1RBVFVTX1JFSkVDVEVEEAcSGwoXQ0hBTkdFX1NUQVRVU19DQU5DRUxMRUQQCCptCg5SZXZpZXdEZWNpc2lvbhIfChtSRVZJRVdfREVDSVNJT05fVU5TUEVDSUZJRUQQABIcChhSRVZJRVdfREVDSVNJT05fQVBQUk9WRUQQARIcChhSRVZJRVdfREVDSVNJT05fUkVKRUNURUQQAmIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChZwbGludGgvdjEvY2hhbmdlLnByb3RvEglwbGludGgudjEilwEKBlJldmlldxIQCghyZXZpZXdlchgBIAEoCRIrCghkZWNpc2lvbhgCIAEoDjIZLnBsaW50aC52MS5SZXZpZXdEZWNpc2lvbhIPCgdjb21tZW50GAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgR0ZWFtGAUgASgJIm8KDUFjY2Vzc1JlcXVlc3QSDQoFZmllbGQYASABKAkSEgoKb3duZXJfdGVhbRgCIAEoCRIWCg5yZXF1ZXN0ZXJfdGVhbRgDIAEoCRIOCgZhY2Nlc3MYBCABKAkSEwoLYXBwcm92ZWRfYnkYBSADKAkimQYKBkNoYW5nZRIKCgJpZBgBIAEoCRIMCgR0eXBlGAIgASgJEgwKBG5hbWUYAyABKAkSIwoEa2luZBgEIAEoDjIVLnBsaW50aC52MS5DaGFuZ2VLaW5kEicKBnN0YXR1cxgFIAEoDjIXLnBsaW50aC52MS5DaGFuZ2VTdGF0dXMSFAoMcmVxdWVzdGVkX2J5GAYgASgJEgwKBHRlYW0YByABKAkSIgoHcmV2aWV3cxgIIAMoCzIRLnBsaW50aC52MS5SZXZpZXcSGgoScmVxdWlyZWRfYXBwcm92YWxzGAkgASgFEiUKBHNwZWMYCiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KDXJlc29sdmVkX3NwZWMYCyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhUKDWJhc2VfcmV2aXNpb24YDCABKAMSEAoIYXR0ZW1wdHMYDSABKAUSEgoKbGFzdF9lcnJvchgOIAEoCRIPCgdjb21tZW50GA8gASgJEi8KC2NyZWF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnJldmlld19yZWFzb25zGBMgAygJEhcKD3Jlc3VsdF9yZXZpc2lvbhgUIAEoAxI5CgxleHBsYW5hdGlvbnMYFSADKAsyIy5wbGludGgudjEuQ2hhbmdlLkV4cGxhbmF0aW9uc0VudHJ5EikKB3ByZXZpZXcYFiABKAsyGC5wbGludGgudjEuQ2hhbmdlUHJldmlldxIxCg9hY2Nlc3NfcmVxdWVzdHMYFyADKAsyGC5wbGludGgudjEuQWNjZXNzUmVxdWVzdBozChFFeHBsYW5hdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItoBCg1DaGFuZ2VQcmV2aWV3EjIKBXN0ZXBzGAEgAygLMiMucGxpbnRoLnYxLkNoYW5nZVByZXZpZXcuU3RlcHNFbnRyeRITCgtkZXN0cnVjdGl2ZRgCIAEoCBIoCgdkZXRhaWxzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBosCgpTdGVwc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBToCOAEizgEKC0NoYW5nZUV2ZW50EhEKCWNoYW5nZV9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoAxIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZzdGF0dXMYBCABKA4yFy5wbGludGgudjEuQ2hhbmdlU3RhdHVzEgwKBGtpbmQYBSABKAkSDwoHbWVzc2FnZRgGIAEoCRIoCgdkZXRhaWxzGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCpxCgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSQ0hBTkdFX0tJTkRfQ1JFQVRFEAESFgoSQ0hBTkdFX0tJTkRfVVBEQVRFEAISFgoSQ0hBTkdFX0tJTkRfREVMRVRFEAMqkQIKDENoYW5nZVN0YXR1cxIdChlDSEFOR0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIAocQ0hBTkdFX1NUQVRVU19QRU5ESU5HX1JFVklFVxABEhoKFkNIQU5HRV9TVEFUVVNfQVBQUk9WRUQQAhIYChRDSEFOR0VfU1RBVFVTX1FVRVVFRBADEhoKFkNIQU5HRV9TVEFUVVNfQVBQTFlJTkcQBBIbChdDSEFOR0VfU1RBVFVTX1NVQ0NFRURFRBAFEhgKFENIQU5HRV9TVEFUVVNfRkFJTEVEEAYSGgoWQ0hBTkdFX1NUQVRVU19SRUpFQ1RFRBAHEhsKF0NIQU5HRV9TVEFUVVNfQ0FOQ0VMTEVEEAgqbQoOUmV2aWV3RGVjaXNpb24SHwobUkVWSUVXX0RFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASHAoYUkVWSUVXX0RFQ0lTSU9OX0FQUFJPVkVEEAESHAoYUkVWSUVXX0RFQ0lTSU9OX1JFSkVDVEVEEAJiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message plinth.v1.Review
@@ -37,6 +37,13 @@ export type Review = Message<"plinth.v1.Review"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 4;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * The reviewer's team when it reviewed.
+   *
+   * @generated from field: string team = 5;
+   */
+  team: string;
 };
 
 /**
@@ -45,6 +52,53 @@ export type Review = Message<"plinth.v1.Review"> & {
  */
 export const ReviewSchema: GenMessage<Review> = /*@__PURE__*/
   messageDesc(file_plinth_v1_change, 0);
+
+/**
+ * What a change asks of a team other than the resource's owner: a grant on
+ * what that team owns, or the resource itself (a transfer). A reviewer of
+ * owner_team must approve. Shown as "<requester_team> asks to <access>".
+ *
+ * @generated from message plinth.v1.AccessRequest
+ */
+export type AccessRequest = Message<"plinth.v1.AccessRequest"> & {
+  /**
+   * Spec path of what reaches, e.g. "access.0.topics"; "owner.team" for a transfer.
+   *
+   * @generated from field: string field = 1;
+   */
+  field: string;
+
+  /**
+   * @generated from field: string owner_team = 2;
+   */
+  ownerTeam: string;
+
+  /**
+   * @generated from field: string requester_team = 3;
+   */
+  requesterTeam: string;
+
+  /**
+   * e.g. "read topics orders.*".
+   *
+   * @generated from field: string access = 4;
+   */
+  access: string;
+
+  /**
+   * Reviewers of owner_team who approved, so far.
+   *
+   * @generated from field: repeated string approved_by = 5;
+   */
+  approvedBy: string[];
+};
+
+/**
+ * Describes the message plinth.v1.AccessRequest.
+ * Use `create(AccessRequestSchema)` to create a new message.
+ */
+export const AccessRequestSchema: GenMessage<AccessRequest> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_change, 1);
 
 /**
  * A requested change to one resource, and everything that happened to it.
@@ -176,6 +230,14 @@ export type Change = Message<"plinth.v1.Change"> & {
    * @generated from field: plinth.v1.ChangePreview preview = 22;
    */
   preview?: ChangePreview | undefined;
+
+  /**
+   * What the change asks of other teams; it waits until a reviewer of each
+   * owning team approved.
+   *
+   * @generated from field: repeated plinth.v1.AccessRequest access_requests = 23;
+   */
+  accessRequests: AccessRequest[];
 };
 
 /**
@@ -183,7 +245,7 @@ export type Change = Message<"plinth.v1.Change"> & {
  * Use `create(ChangeSchema)` to create a new message.
  */
 export const ChangeSchema: GenMessage<Change> = /*@__PURE__*/
-  messageDesc(file_plinth_v1_change, 1);
+  messageDesc(file_plinth_v1_change, 2);
 
 /**
  * The engine's plan for a change.
@@ -224,7 +286,7 @@ export type ChangePreview = Message<"plinth.v1.ChangePreview"> & {
  * Use `create(ChangePreviewSchema)` to create a new message.
  */
 export const ChangePreviewSchema: GenMessage<ChangePreview> = /*@__PURE__*/
-  messageDesc(file_plinth_v1_change, 2);
+  messageDesc(file_plinth_v1_change, 3);
 
 /**
  * One step in a change's history: a status transition or an engine event.
@@ -277,7 +339,7 @@ export type ChangeEvent = Message<"plinth.v1.ChangeEvent"> & {
  * Use `create(ChangeEventSchema)` to create a new message.
  */
 export const ChangeEventSchema: GenMessage<ChangeEvent> = /*@__PURE__*/
-  messageDesc(file_plinth_v1_change, 3);
+  messageDesc(file_plinth_v1_change, 4);
 
 /**
  * @generated from enum plinth.v1.ChangeKind

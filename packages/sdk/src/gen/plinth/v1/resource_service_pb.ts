@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Value } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Change, ChangeKind } from "./change_pb.ts";
 import { file_plinth_v1_change } from "./change_pb.ts";
 import type { Resource, ResourceStatus, Revision } from "./resource_pb.ts";
@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file plinth/v1/resource_service.proto.
  */
 export const file_plinth_v1_resource_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBwbGludGgvdjEvcmVzb3VyY2Vfc2VydmljZS5wcm90bxIJcGxpbnRoLnYxIr0CChRBcHBseVJlc291cmNlUmVxdWVzdBIMCgR0eXBlGAEgASgJEgwKBG5hbWUYAiABKAkSJQoEc3BlYxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKcmVxdWVzdF9pZBgEIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgFIAEoA0gAiAEBEg8KB2NvbW1lbnQYBiABKAkSOwoGbGFiZWxzGAcgAygLMisucGxpbnRoLnYxLkFwcGx5UmVzb3VyY2VSZXF1ZXN0LkxhYmVsc0VudHJ5EhsKE292ZXJyaWRlX2d1YXJkcmFpbHMYCCABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIUChJfZXhwZWN0ZWRfcmV2aXNpb24ihgEKFUFwcGx5UmVzb3VyY2VSZXNwb25zZRIhCgZjaGFuZ2UYASABKAsyES5wbGludGgudjEuQ2hhbmdlEiUKCHJlc291cmNlGAIgASgLMhMucGxpbnRoLnYxLlJlc291cmNlEhQKDGRlZHVwbGljYXRlZBgDIAEoCBINCgVub19vcBgEIAEoCCKOAQoVRGVsZXRlUmVzb3VyY2VSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJEh4KEWV4cGVjdGVkX3JldmlzaW9uGAQgASgDSACIAQESDwoHY29tbWVudBgFIAEoCUIUChJfZXhwZWN0ZWRfcmV2aXNpb24ieAoWRGVsZXRlUmVzb3VyY2VSZXNwb25zZRIhCgZjaGFuZ2UYASABKAsyES5wbGludGgudjEuQ2hhbmdlEiUKCHJlc291cmNlGAIgASgLMhMucGxpbnRoLnYxLlJlc291cmNlEhQKDGRlZHVwbGljYXRlZBgDIAEoCCIwChJHZXRSZXNvdXJjZVJlcXVlc3QSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJIjwKE0dldFJlc291cmNlUmVzcG9uc2USJQoIcmVzb3VyY2UYASABKAsyEy5wbGludGgudjEuUmVzb3VyY2UihAEKFExpc3RSZXNvdXJjZXNSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEdGVhbRgCIAEoCRIpCgZzdGF0dXMYAyABKA4yGS5wbGludGgudjEuUmVzb3VyY2VTdGF0dXMSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiWAoVTGlzdFJlc291cmNlc1Jlc3BvbnNlEiYKCXJlc291cmNlcxgBIAMoCzITLnBsaW50aC52MS5SZXNvdXJjZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWQoUTGlzdFJldmlzaW9uc1JlcXVlc3QSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlgKFUxpc3RSZXZpc2lvbnNSZXNwb25zZRImCglyZXZpc2lvbnMYASADKAsyEy5wbGludGgudjEuUmV2aXNpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkIKEkdldFJldmlzaW9uUmVxdWVzdBIMCgR0eXBlGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcmV2aXNpb24YAyABKAMiPAoTR2V0UmV2aXNpb25SZXNwb25zZRIlCghyZXZpc2lvbhgBIAEoCzITLnBsaW50aC52MS5SZXZpc2lvbiJbChZQcmV2aWV3UmVzb3VyY2VSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRIlCgRzcGVjGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJ5Cg5TcGVjRGlmZmVyZW5jZRIMCgRwYXRoGAEgASgJEgoKAm9wGAIgASgJEiYKBmJlZm9yZRgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIlCgVhZnRlchgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZSLiAgoXUHJldmlld1Jlc291cmNlUmVzcG9uc2USIwoEa2luZBgBIAEoDjIVLnBsaW50aC52MS5DaGFuZ2VLaW5kEi4KDXJlc29sdmVkX3NwZWMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KC2RpZmZlcmVuY2VzGAMgAygLMhkucGxpbnRoLnYxLlNwZWNEaWZmZXJlbmNlEg0KBW5vX29wGAQgASgIEhoKEnJlcXVpcmVkX2FwcHJvdmFscxgFIAEoBRIWCg5yZXZpZXdfcmVhc29ucxgGIAMoCRJKCgxleHBsYW5hdGlvbnMYByADKAsyNC5wbGludGgudjEuUHJldmlld1Jlc291cmNlUmVzcG9uc2UuRXhwbGFuYXRpb25zRW50cnkaMwoRRXhwbGFuYXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJqChVSZXZlcnRSZXNvdXJjZVJlcXVlc3QSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHJldmlzaW9uGAMgASgDEhIKCnJlcXVlc3RfaWQYBCABKAkSDwoHY29tbWVudBgFIAEoCSKHAQoWUmV2ZXJ0UmVzb3VyY2VSZXNwb25zZRIhCgZjaGFuZ2UYASABKAsyES5wbGludGgudjEuQ2hhbmdlEiUKCHJlc291cmNlGAIgASgLMhMucGxpbnRoLnYxLlJlc291cmNlEhQKDGRlZHVwbGljYXRlZBgDIAEoCBINCgVub19vcBgEIAEoCCI+ChNSZXZlYWxTZWNyZXRSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRILCgNrZXkYAyABKAkiPQoUUmV2ZWFsU2VjcmV0UmVzcG9uc2USJQoFdmFsdWUYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUiWwoYUmVjb25jaWxlUmVzb3VyY2VSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJEg8KB2NvbW1lbnQYBCABKAkiewoZUmVjb25jaWxlUmVzb3VyY2VSZXNwb25zZRIhCgZjaGFuZ2UYASABKAsyES5wbGludGgudjEuQ2hhbmdlEiUKCHJlc291cmNlGAIgASgLMhMucGxpbnRoLnYxLlJlc291cmNlEhQKDGRlZHVwbGljYXRlZBgDIAEoCDL7BgoPUmVzb3VyY2VTZXJ2aWNlElIKDUFwcGx5UmVzb3VyY2USHy5wbGludGgudjEuQXBwbHlSZXNvdXJjZVJlcXVlc3QaIC5wbGludGgudjEuQXBwbHlSZXNvdXJjZVJlc3BvbnNlElUKDkRlbGV0ZVJlc291cmNlEiAucGxpbnRoLnYxLkRlbGV0ZVJlc291cmNlUmVxdWVzdBohLnBsaW50aC52MS5EZWxldGVSZXNvdXJjZVJlc3BvbnNlElEKC0dldFJlc291cmNlEh0ucGxpbnRoLnYxLkdldFJlc291cmNlUmVxdWVzdBoeLnBsaW50aC52MS5HZXRSZXNvdXJjZVJlc3BvbnNlIgOQAgESVwoNTGlzdFJlc291cmNlcxIfLnBsaW50aC52MS5MaXN0UmVzb3VyY2VzUmVxdWVzdBogLnBsaW50aC52MS5MaXN0UmVzb3VyY2VzUmVzcG9uc2UiA5ACARJXCg1MaXN0UmV2aXNpb25zEh8ucGxpbnRoLnYxLkxpc3RSZXZpc2lvbnNSZXF1ZXN0GiAucGxpbnRoLnYxLkxpc3RSZXZpc2lvbnNSZXNwb25zZSIDkAIBElEKC0dldFJldmlzaW9uEh0ucGxpbnRoLnYxLkdldFJldmlzaW9uUmVxdWVzdBoeLnBsaW50aC52MS5HZXRSZXZpc2lvblJlc3BvbnNlIgOQAgESXQoPUHJldmlld1Jlc291cmNlEiEucGxpbnRoLnYxLlByZXZpZXdSZXNvdXJjZVJlcXVlc3QaIi5wbGludGgudjEuUHJldmlld1Jlc291cmNlUmVzcG9uc2UiA5ACARJVCg5SZXZlcnRSZXNvdXJjZRIgLnBsaW50aC52MS5SZXZlcnRSZXNvdXJjZVJlcXVlc3QaIS5wbGludGgudjEuUmV2ZXJ0UmVzb3VyY2VSZXNwb25zZRJPCgxSZXZlYWxTZWNyZXQSHi5wbGludGgudjEuUmV2ZWFsU2VjcmV0UmVxdWVzdBofLnBsaW50aC52MS5SZXZlYWxTZWNyZXRSZXNwb25zZRJeChFSZWNvbmNpbGVSZXNvdXJjZRIjLnBsaW50aC52MS5SZWNvbmNpbGVSZXNvdXJjZVJlcXVlc3QaJC5wbGludGgudjEuUmVjb25jaWxlUmVzb3VyY2VSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_plinth_v1_change, file_plinth_v1_resource]);
+  fileDesc("CiBwbGludGgvdjEvcmVzb3VyY2Vfc2VydmljZS5wcm90bxIJcGxpbnRoLnYxIr0CChRBcHBseVJlc291cmNlUmVxdWVzdBIMCgR0eXBlGAEgASgJEgwKBG5hbWUYAiABKAkSJQoEc3BlYxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKcmVxdWVzdF9pZBgEIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgFIAEoA0gAiAEBEg8KB2NvbW1lbnQYBiABKAkSOwoGbGFiZWxzGAcgAygLMisucGxpbnRoLnYxLkFwcGx5UmVzb3VyY2VSZXF1ZXN0LkxhYmVsc0VudHJ5EhsKE292ZXJyaWRlX2d1YXJkcmFpbHMYCCABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIUChJfZXhwZWN0ZWRfcmV2aXNpb24ihgEKFUFwcGx5UmVzb3VyY2VSZXNwb25zZRIhCgZjaGFuZ2UYASABKAsyES5wbGludGgudjEuQ2hhbmdlEiUKCHJlc291cmNlGAIgASgLMhMucGxpbnRoLnYxLlJlc291cmNlEhQKDGRlZHVwbGljYXRlZBgDIAEoCBINCgVub19vcBgEIAEoCCKOAQoVRGVsZXRlUmVzb3VyY2VSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJEh4KEWV4cGVjdGVkX3JldmlzaW9uGAQgASgDSACIAQESDwoHY29tbWVudBgFIAEoCUIUChJfZXhwZWN0ZWRfcmV2aXNpb24ieAoWRGVsZXRlUmVzb3VyY2VSZXNwb25zZRIhCgZjaGFuZ2UYASABKAsyES5wbGludGgudjEuQ2hhbmdlEiUKCHJlc291cmNlGAIgASgLMhMucGxpbnRoLnYxLlJlc291cmNlEhQKDGRlZHVwbGljYXRlZBgDIAEoCCIwChJHZXRSZXNvdXJjZVJlcXVlc3QSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJIjwKE0dldFJlc291cmNlUmVzcG9uc2USJQoIcmVzb3VyY2UYASABKAsyEy5wbGludGgudjEuUmVzb3VyY2UihAEKFExpc3RSZXNvdXJjZXNSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEdGVhbRgCIAEoCRIpCgZzdGF0dXMYAyABKA4yGS5wbGludGgudjEuUmVzb3VyY2VTdGF0dXMSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiWAoVTGlzdFJlc291cmNlc1Jlc3BvbnNlEiYKCXJlc291cmNlcxgBIAMoCzITLnBsaW50aC52MS5SZXNvdXJjZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWQoUTGlzdFJldmlzaW9uc1JlcXVlc3QSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlgKFUxpc3RSZXZpc2lvbnNSZXNwb25zZRImCglyZXZpc2lvbnMYASADKAsyEy5wbGludGgudjEuUmV2aXNpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkIKEkdldFJldmlzaW9uUmVxdWVzdBIMCgR0eXBlGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcmV2aXNpb24YAyABKAMiPAoTR2V0UmV2aXNpb25SZXNwb25zZRIlCghyZXZpc2lvbhgBIAEoCzITLnBsaW50aC52MS5SZXZpc2lvbiJbChZQcmV2aWV3UmVzb3VyY2VSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRIlCgRzcGVjGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJ5Cg5TcGVjRGlmZmVyZW5jZRIMCgRwYXRoGAEgASgJEgoKAm9wGAIgASgJEiYKBmJlZm9yZRgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIlCgVhZnRlchgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZSLiAgoXUHJldmlld1Jlc291cmNlUmVzcG9uc2USIwoEa2luZBgBIAEoDjIVLnBsaW50aC52MS5DaGFuZ2VLaW5kEi4KDXJlc29sdmVkX3NwZWMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KC2RpZmZlcmVuY2VzGAMgAygLMhkucGxpbnRoLnYxLlNwZWNEaWZmZXJlbmNlEg0KBW5vX29wGAQgASgIEhoKEnJlcXVpcmVkX2FwcHJvdmFscxgFIAEoBRIWCg5yZXZpZXdfcmVhc29ucxgGIAMoCRJKCgxleHBsYW5hdGlvbnMYByADKAsyNC5wbGludGgudjEuUHJldmlld1Jlc291cmNlUmVzcG9uc2UuRXhwbGFuYXRpb25zRW50cnkaMwoRRXhwbGFuYXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJqChVSZXZlcnRSZXNvdXJjZVJlcXVlc3QSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHJldmlzaW9uGAMgASgDEhIKCnJlcXVlc3RfaWQYBCABKAkSDwoHY29tbWVudBgFIAEoCSKHAQoWUmV2ZXJ0UmVzb3VyY2VSZXNwb25zZRIhCgZjaGFuZ2UYASABKAsyES5wbGludGgudjEuQ2hhbmdlEiUKCHJlc291cmNlGAIgASgLMhMucGxpbnRoLnYxLlJlc291cmNlEhQKDGRlZHVwbGljYXRlZBgDIAEoCBINCgVub19vcBgEIAEoCCI+ChNSZXZlYWxTZWNyZXRSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRILCgNrZXkYAyABKAkiPQoUUmV2ZWFsU2VjcmV0UmVzcG9uc2USJQoFdmFsdWUYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUiWwoYUmVjb25jaWxlUmVzb3VyY2VSZXF1ZXN0EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJEg8KB2NvbW1lbnQYBCABKAkiewoZUmVjb25jaWxlUmVzb3VyY2VSZXNwb25zZRIhCgZjaGFuZ2UYASABKAsyES5wbGludGgudjEuQ2hhbmdlEiUKCHJlc291cmNlGAIgASgLMhMucGxpbnRoLnYxLlJlc291cmNlEhQKDGRlZHVwbGljYXRlZBgDIAEoCCJTChdMaXN0QWNjZXNzR3JhbnRzUmVxdWVzdBIMCgR0eXBlGAEgASgJEhIKCm93bmVyX3RlYW0YAiABKAkSFgoOcmVxdWVzdGVyX3RlYW0YAyABKAkixwEKC0FjY2Vzc0dyYW50EgwKBHR5cGUYASABKAkSDAoEbmFtZRgCIAEoCRIWCg5yZXF1ZXN0ZXJfdGVhbRgDIAEoCRISCgpvd25lcl90ZWFtGAQgASgJEg4KBmFjY2VzcxgFIAEoCRINCgVmaWVsZBgGIAEoCRITCgthcHByb3ZlZF9ieRgHIAMoCRIRCgljaGFuZ2VfaWQYCCABKAkSKQoFc2luY2UYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKGExpc3RBY2Nlc3NHcmFudHNSZXNwb25zZRImCgZncmFudHMYASADKAsyFi5wbGludGgudjEuQWNjZXNzR3JhbnQiIwoTR2V0VGVhbVVzYWdlUmVxdWVzdBIMCgR0ZWFtGAEgASgJImQKCVRlYW1Vc2FnZRIMCgR0eXBlGAEgASgJEg0KBXNjb3BlGAIgASgJEg4KBm1ldHJpYxgDIAEoCRIMCgR1c2VkGAQgASgBEhIKBWxpbWl0GAUgASgBSACIAQFCCAoGX2xpbWl0IkkKFEdldFRlYW1Vc2FnZVJlc3BvbnNlEgwKBHRlYW0YASABKAkSIwoFdXNhZ2UYAiADKAsyFC5wbGludGgudjEuVGVhbVVzYWdlMrMICg9SZXNvdXJjZVNlcnZpY2USUgoNQXBwbHlSZXNvdXJjZRIfLnBsaW50aC52MS5BcHBseVJlc291cmNlUmVxdWVzdBogLnBsaW50aC52MS5BcHBseVJlc291cmNlUmVzcG9uc2USVQoORGVsZXRlUmVzb3VyY2USIC5wbGludGgudjEuRGVsZXRlUmVzb3VyY2VSZXF1ZXN0GiEucGxpbnRoLnYxLkRlbGV0ZVJlc291cmNlUmVzcG9uc2USUQoLR2V0UmVzb3VyY2USHS5wbGludGgudjEuR2V0UmVzb3VyY2VSZXF1ZXN0Gh4ucGxpbnRoLnYxLkdldFJlc291cmNlUmVzcG9uc2UiA5ACARJXCg1MaXN0UmVzb3VyY2VzEh8ucGxpbnRoLnYxLkxpc3RSZXNvdXJjZXNSZXF1ZXN0GiAucGxpbnRoLnYxLkxpc3RSZXNvdXJjZXNSZXNwb25zZSIDkAIBElcKDUxpc3RSZXZpc2lvbnMSHy5wbGludGgudjEuTGlzdFJldmlzaW9uc1JlcXVlc3QaIC5wbGludGgudjEuTGlzdFJldmlzaW9uc1Jlc3BvbnNlIgOQAgESUQoLR2V0UmV2aXNpb24SHS5wbGludGgudjEuR2V0UmV2aXNpb25SZXF1ZXN0Gh4ucGxpbnRoLnYxLkdldFJldmlzaW9uUmVzcG9uc2UiA5ACARJdCg9QcmV2aWV3UmVzb3VyY2USIS5wbGludGgudjEuUHJldmlld1Jlc291cmNlUmVxdWVzdBoiLnBsaW50aC52MS5QcmV2aWV3UmVzb3VyY2VSZXNwb25zZSIDkAIBElUKDlJldmVydFJlc291cmNlEiAucGxpbnRoLnYxLlJldmVydFJlc291cmNlUmVxdWVzdBohLnBsaW50aC52MS5SZXZlcnRSZXNvdXJjZVJlc3BvbnNlEk8KDFJldmVhbFNlY3JldBIeLnBsaW50aC52MS5SZXZlYWxTZWNyZXRSZXF1ZXN0Gh8ucGxpbnRoLnYxLlJldmVhbFNlY3JldFJlc3BvbnNlEl4KEVJlY29uY2lsZVJlc291cmNlEiMucGxpbnRoLnYxLlJlY29uY2lsZVJlc291cmNlUmVxdWVzdBokLnBsaW50aC52MS5SZWNvbmNpbGVSZXNvdXJjZVJlc3BvbnNlElQKDEdldFRlYW1Vc2FnZRIeLnBsaW50aC52MS5HZXRUZWFtVXNhZ2VSZXF1ZXN0Gh8ucGxpbnRoLnYxLkdldFRlYW1Vc2FnZVJlc3BvbnNlIgOQAgESYAoQTGlzdEFjY2Vzc0dyYW50cxIiLnBsaW50aC52MS5MaXN0QWNjZXNzR3JhbnRzUmVxdWVzdBojLnBsaW50aC52MS5MaXN0QWNjZXNzR3JhbnRzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_plinth_v1_change, file_plinth_v1_resource]);
 
 /**
  * @generated from message plinth.v1.ApplyResourceRequest
@@ -672,6 +672,206 @@ export const ReconcileResourceResponseSchema: GenMessage<ReconcileResourceRespon
   messageDesc(file_plinth_v1_resource_service, 20);
 
 /**
+ * @generated from message plinth.v1.ListAccessGrantsRequest
+ */
+export type ListAccessGrantsRequest = Message<"plinth.v1.ListAccessGrantsRequest"> & {
+  /**
+   * Filters; empty means any.
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * The team whose resources are reached.
+   *
+   * @generated from field: string owner_team = 2;
+   */
+  ownerTeam: string;
+
+  /**
+   * The team whose resource reaches them.
+   *
+   * @generated from field: string requester_team = 3;
+   */
+  requesterTeam: string;
+};
+
+/**
+ * Describes the message plinth.v1.ListAccessGrantsRequest.
+ * Use `create(ListAccessGrantsRequestSchema)` to create a new message.
+ */
+export const ListAccessGrantsRequestSchema: GenMessage<ListAccessGrantsRequest> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_resource_service, 21);
+
+/**
+ * One cross-team reach of a live resource.
+ *
+ * @generated from message plinth.v1.AccessGrant
+ */
+export type AccessGrant = Message<"plinth.v1.AccessGrant"> & {
+  /**
+   * The resource that reaches, e.g. kafka.user "payments-reader".
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string requester_team = 3;
+   */
+  requesterTeam: string;
+
+  /**
+   * @generated from field: string owner_team = 4;
+   */
+  ownerTeam: string;
+
+  /**
+   * e.g. "read topics orders.*".
+   *
+   * @generated from field: string access = 5;
+   */
+  access: string;
+
+  /**
+   * @generated from field: string field = 6;
+   */
+  field: string;
+
+  /**
+   * Reviewers of owner_team who approved it; empty when nobody of that team
+   * did (what is reached appeared after the grant, or an admin override).
+   *
+   * @generated from field: repeated string approved_by = 7;
+   */
+  approvedBy: string[];
+
+  /**
+   * The change that was approved, and when it applied.
+   *
+   * @generated from field: string change_id = 8;
+   */
+  changeId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp since = 9;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message plinth.v1.AccessGrant.
+ * Use `create(AccessGrantSchema)` to create a new message.
+ */
+export const AccessGrantSchema: GenMessage<AccessGrant> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_resource_service, 22);
+
+/**
+ * @generated from message plinth.v1.ListAccessGrantsResponse
+ */
+export type ListAccessGrantsResponse = Message<"plinth.v1.ListAccessGrantsResponse"> & {
+  /**
+   * @generated from field: repeated plinth.v1.AccessGrant grants = 1;
+   */
+  grants: AccessGrant[];
+};
+
+/**
+ * Describes the message plinth.v1.ListAccessGrantsResponse.
+ * Use `create(ListAccessGrantsResponseSchema)` to create a new message.
+ */
+export const ListAccessGrantsResponseSchema: GenMessage<ListAccessGrantsResponse> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_resource_service, 23);
+
+/**
+ * @generated from message plinth.v1.GetTeamUsageRequest
+ */
+export type GetTeamUsageRequest = Message<"plinth.v1.GetTeamUsageRequest"> & {
+  /**
+   * Default: the caller's team.
+   *
+   * @generated from field: string team = 1;
+   */
+  team: string;
+};
+
+/**
+ * Describes the message plinth.v1.GetTeamUsageRequest.
+ * Use `create(GetTeamUsageRequestSchema)` to create a new message.
+ */
+export const GetTeamUsageRequestSchema: GenMessage<GetTeamUsageRequest> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_resource_service, 24);
+
+/**
+ * One metric of one team in one scope, e.g. kafka.topic / local / partitions.
+ *
+ * @generated from message plinth.v1.TeamUsage
+ */
+export type TeamUsage = Message<"plinth.v1.TeamUsage"> & {
+  /**
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: string scope = 2;
+   */
+  scope: string;
+
+  /**
+   * @generated from field: string metric = 3;
+   */
+  metric: string;
+
+  /**
+   * @generated from field: double used = 4;
+   */
+  used: number;
+
+  /**
+   * Unset when the team has no limit on this metric.
+   *
+   * @generated from field: optional double limit = 5;
+   */
+  limit?: number | undefined;
+};
+
+/**
+ * Describes the message plinth.v1.TeamUsage.
+ * Use `create(TeamUsageSchema)` to create a new message.
+ */
+export const TeamUsageSchema: GenMessage<TeamUsage> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_resource_service, 25);
+
+/**
+ * @generated from message plinth.v1.GetTeamUsageResponse
+ */
+export type GetTeamUsageResponse = Message<"plinth.v1.GetTeamUsageResponse"> & {
+  /**
+   * @generated from field: string team = 1;
+   */
+  team: string;
+
+  /**
+   * @generated from field: repeated plinth.v1.TeamUsage usage = 2;
+   */
+  usage: TeamUsage[];
+};
+
+/**
+ * Describes the message plinth.v1.GetTeamUsageResponse.
+ * Use `create(GetTeamUsageResponseSchema)` to create a new message.
+ */
+export const GetTeamUsageResponseSchema: GenMessage<GetTeamUsageResponse> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_resource_service, 26);
+
+/**
  * Create, change, delete and inspect resources. Every mutating call is
  * acknowledged only after the change it creates is durable.
  *
@@ -772,6 +972,29 @@ export const ResourceService: GenService<{
     methodKind: "unary";
     input: typeof ReconcileResourceRequestSchema;
     output: typeof ReconcileResourceResponseSchema;
+  },
+  /**
+   * A team's usage against its quotas, per resource type, scope (a cluster,
+   * an instance) and metric.
+   *
+   * @generated from rpc plinth.v1.ResourceService.GetTeamUsage
+   */
+  getTeamUsage: {
+    methodKind: "unary";
+    input: typeof GetTeamUsageRequestSchema;
+    output: typeof GetTeamUsageResponseSchema;
+  },
+  /**
+   * Lists what live resources reach that another team owns (e.g. a Kafka
+   * user reading another team's topics): who reads whose, approved by whom,
+   * since when.
+   *
+   * @generated from rpc plinth.v1.ResourceService.ListAccessGrants
+   */
+  listAccessGrants: {
+    methodKind: "unary";
+    input: typeof ListAccessGrantsRequestSchema;
+    output: typeof ListAccessGrantsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_plinth_v1_resource_service, 0);

@@ -1,0 +1,163 @@
+import type { OwnedResource, Reach, ResourceLookup } from "../plugin/define-plugin.ts";
+import type { LoadedPlugin } from "../plugin/registry.ts";
+import type { AccessRequestRecord, ResourceRecord } from "../store/records.ts";
+import type { StoreReader } from "../store/store.ts";
+import { PermissionDeniedError } from "./errors.ts";
+import { PluginFault } from "./plugin-calls.ts";
+import type { JsonObject, Principal } from "./types.ts";
+
+/** The team a resolved spec names as owner, or undefined when the plugin has no owner field. */
+export function specOwnerTeam(plugin: LoadedPlugin, spec: unknown): string | undefined {
+  const ownerTeam = plugin.definition.ownerTeam;
+  if (!ownerTeam) return undefined;
+  let team: unknown;
+  try {
+    team = ownerTeam(spec);
+  } catch (error) {
+    throw new PluginFault(plugin.definition.type, "ownerTeam", error);
+  }
+  if (typeof team !== "string" || team === "") {
+    throw new PluginFault(plugin.definition.type, "ownerTeam", new Error("did not return a team name"));
+  }
+  return team;
+}
+
+/**
+ * The owning team of a resource after this apply. The spec's owner is the
+ * owning team, never a label: on a create a requester may only name its own
+ * team (an admin names any); on an update a different team is an ownership
+ * transfer, which `transferTo` reports for the receiving team to approve.
+ */
+export function decideOwner(
+  plugin: LoadedPlugin,
+  principal: Principal,
+  resolvedSpec: JsonObject,
+  current: string | undefined,
+): { team: string; transferTo?: string } {
+  const named = specOwnerTeam(plugin, resolvedSpec);
+  if (current !== undefined) {
+    return named === undefined || named === current ? { team: current } : { team: current, transferTo: named };
+  }
+  if (named === undefined) return { team: principal.team };
+  if (named !== principal.team && !principal.roles.includes("admin")) {
+    throw new PermissionDeniedError(
+      `spec.owner.team is "${named}" but ${principal.id} is in team ${principal.team}: a requester creates ` +
+        `resources for its own team only (an admin may create one for another team)`,
+    );
+  }
+  return { team: named };
+}
+
+/** Resources of a type as the lookup shows them: live ones, with the spec they have or are getting. */
+export function createResourceLookup(reader: StoreReader): ResourceLookup {
+  return {
+    async list(type: string): Promise<OwnedResource[]> {
+      const owned: OwnedResource[] = [];
+      let pageToken = "";
+      do {
+        const page = await reader.listResources({ type }, 500, pageToken);
+        for (const resource of page.items) {
+          const spec = await liveSpec(reader, resource);
+          if (spec) owned.push({ name: resource.name, ownerTeam: resource.ownerTeam, spec });
+        }
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      return owned;
+    },
+  };
+}
+
+async function liveSpec(reader: StoreReader, resource: ResourceRecord): Promise<JsonObject | undefined> {
+  if (resource.status === "DELETED") return undefined;
+  if (resource.revision > 0 && resource.resolvedSpec && resource.status !== "PROVISIONING") {
+    return resource.resolvedSpec;
+  }
+  const tip = await reader.latestLiveChange(resource.type, resource.name);
+  if (tip && tip.kind !== "DELETE" && tip.resolvedSpec) return tip.resolvedSpec;
+  return resource.resolvedSpec ?? undefined;
+}
+
+/** The plugin's reaches into teams other than `ownTeam`; empty when the plugin declares none. */
+export async function foreignReaches(
+  plugin: LoadedPlugin,
+  name: string,
+  spec: JsonObject | undefined,
+  ownTeam: string,
+  lookup: ResourceLookup,
+): Promise<Reach[]> {
+  const reaches = plugin.definition.reaches;
+  if (!reaches || !spec) return [];
+  let found: unknown;
+  try {
+    found = await reaches(name, spec, lookup, plugin.context);
+  } catch (error) {
+    throw new PluginFault(plugin.definition.type, "reaches", error);
+  }
+  if (!Array.isArray(found)) {
+    throw new PluginFault(plugin.definition.type, "reaches", new Error("did not return a list"));
+  }
+  return (found as Reach[]).filter((reach) => reach.ownerTeam !== ownTeam);
+}
+
+const reachKey = (reach: { ownerTeam: string; access: string }) => `${reach.ownerTeam}\n${reach.access}`;
+
+/**
+ * What an apply newly asks of other teams: reaches of the next spec that the
+ * previous one did not have (a grant approved once is not asked again), and
+ * the transfer of the resource itself.
+ */
+export async function accessRequestsOf(
+  plugin: LoadedPlugin,
+  lookup: ResourceLookup,
+  input: {
+    name: string;
+    ownTeam: string;
+    next: JsonObject;
+    previous: JsonObject | undefined;
+    transferTo: string | undefined;
+  },
+): Promise<AccessRequestRecord[]> {
+  // After a transfer the reaches are judged against the receiving team.
+  const team = input.transferTo ?? input.ownTeam;
+  const before = new Set(
+    (await foreignReaches(plugin, input.name, input.previous, input.ownTeam, lookup)).map(reachKey),
+  );
+  const requests: AccessRequestRecord[] = [];
+  const seen = new Set<string>();
+  for (const reach of await foreignReaches(plugin, input.name, input.next, team, lookup)) {
+    const key = reachKey(reach);
+    if (before.has(key) || seen.has(key)) continue;
+    seen.add(key);
+    requests.push({ ...reach, requesterTeam: team });
+  }
+  if (input.transferTo) {
+    requests.unshift({
+      field: transferField,
+      ownerTeam: input.transferTo,
+      requesterTeam: input.ownTeam,
+      access: `hand ${plugin.definition.type} "${input.name}" over to ${input.transferTo}`,
+    });
+  }
+  return requests;
+}
+
+/** The field of the access request that hands the resource itself to another team. */
+const transferField = "owner.team";
+
+/** The team an approved change hands the resource over to, if it is a transfer. */
+export function transferTarget(change: { accessRequests: AccessRequestRecord[] }): string | undefined {
+  return change.accessRequests.find((request) => request.field === transferField)?.ownerTeam;
+}
+
+/** "payments asks to read topics orders.*": an access request as its owner sees it. */
+export const describeAccessRequest = (request: AccessRequestRecord) =>
+  `${request.requesterTeam} asks to ${request.access} (owned by ${request.ownerTeam}): a reviewer of ${request.ownerTeam} must approve`;
+
+/** Owning teams whose reviewer has not approved yet. */
+export function teamsStillToApprove(
+  requests: AccessRequestRecord[],
+  reviews: { decision: string; team?: string }[],
+): string[] {
+  const approved = new Set(reviews.filter((r) => r.decision === "APPROVED").map((r) => r.team));
+  return [...new Set(requests.map((request) => request.ownerTeam))].filter((team) => !approved.has(team)).sort();
+}

@@ -1,0 +1,117 @@
+import type { ResourceLookup, Usage } from "../plugin/define-plugin.ts";
+import type { LoadedPlugin } from "../plugin/registry.ts";
+import { ResourceExhaustedError } from "./errors.ts";
+import { PluginFault } from "./plugin-calls.ts";
+import type { JsonObject } from "./types.ts";
+
+/** A team's use of one metric in one scope, against its limit (undefined = unlimited). */
+export interface TeamUsage {
+  type: string;
+  scope: string;
+  metric: string;
+  used: number;
+  limit: number | undefined;
+}
+
+function usageOf(plugin: LoadedPlugin, name: string, spec: unknown): Usage | undefined {
+  const usage = plugin.definition.usage;
+  if (!usage) return undefined;
+  try {
+    return usage(name, spec, plugin.context);
+  } catch (error) {
+    throw new PluginFault(plugin.definition.type, "usage", error);
+  }
+}
+
+function limitsOf(plugin: LoadedPlugin, scope: string, team: string): Record<string, number> {
+  const quota = plugin.definition.quota;
+  if (!quota) return {};
+  try {
+    return quota(scope, team, plugin.context);
+  } catch (error) {
+    throw new PluginFault(plugin.definition.type, "quota", error);
+  }
+}
+
+const add = (into: Map<string, Map<string, number>>, usage: Usage) => {
+  const metrics = into.get(usage.scope) ?? new Map<string, number>();
+  for (const [metric, amount] of Object.entries(usage.amounts))
+    metrics.set(metric, (metrics.get(metric) ?? 0) + amount);
+  into.set(usage.scope, metrics);
+};
+
+/** A team's usage of one type, by scope and metric, over its live resources except `exclude`. */
+async function sumUsage(
+  plugin: LoadedPlugin,
+  lookup: ResourceLookup,
+  team: string,
+  exclude?: string,
+): Promise<Map<string, Map<string, number>>> {
+  const sums = new Map<string, Map<string, number>>();
+  for (const resource of await lookup.list(plugin.definition.type)) {
+    if (resource.ownerTeam !== team || resource.name === exclude) continue;
+    const usage = usageOf(plugin, resource.name, resource.spec);
+    if (usage) add(sums, usage);
+  }
+  return sums;
+}
+
+/**
+ * Refuses an apply that takes the owning team over one of its quotas in the
+ * resource's scope: RESOURCE_EXHAUSTED with the team's usage and limit.
+ * A change that does not raise a metric passes even when the team is already
+ * over (e.g. after the limit was lowered), so it can always shrink.
+ */
+export async function checkQuota(
+  plugin: LoadedPlugin,
+  lookup: ResourceLookup,
+  input: { name: string; team: string; next: JsonObject; previous: JsonObject | undefined; previousTeam?: string },
+): Promise<void> {
+  const next = usageOf(plugin, input.name, input.next);
+  if (!next) return;
+  const limits = limitsOf(plugin, next.scope, input.team);
+  if (Object.keys(limits).length === 0) return;
+  const others = (await sumUsage(plugin, lookup, input.team, input.name)).get(next.scope) ?? new Map();
+  const before =
+    input.previous && (input.previousTeam ?? input.team) === input.team
+      ? usageOf(plugin, input.name, input.previous)
+      : undefined;
+  const over: string[] = [];
+  for (const [metric, limit] of Object.entries(limits)) {
+    const amount = next.amounts[metric] ?? 0;
+    const had = before?.scope === next.scope ? (before.amounts[metric] ?? 0) : 0;
+    const used = (others.get(metric) ?? 0) as number;
+    if (used + amount > limit && amount > had) {
+      over.push(`${metric}: would use ${used + amount} of ${limit} (uses ${used + had} now)`);
+    }
+  }
+  if (over.length > 0) {
+    throw new ResourceExhaustedError(
+      `team ${input.team} is over its ${plugin.definition.type} quota on "${next.scope}": ${over.join("; ")}. ` +
+        `Free some up, or ask the operators to raise the quota`,
+    );
+  }
+}
+
+/** GetTeamUsage: a team's usage against its quotas, for every plugin that counts usage. */
+export async function teamUsage(plugins: LoadedPlugin[], lookup: ResourceLookup, team: string): Promise<TeamUsage[]> {
+  const rows: TeamUsage[] = [];
+  for (const plugin of plugins) {
+    if (!plugin.definition.usage) continue;
+    const sums = await sumUsage(plugin, lookup, team);
+    for (const [scope, metrics] of [...sums.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      const limits = limitsOf(plugin, scope, team);
+      const names = new Set([...metrics.keys(), ...Object.keys(limits)]);
+      for (const metric of [...names].sort()) {
+        rows.push({
+          type: plugin.definition.type,
+          scope,
+          metric,
+          used: metrics.get(metric) ?? 0,
+          limit: limits[metric],
+        });
+      }
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,245 @@
+import { ChangeStatus, Code, ConnectError, createPlinthClient, fieldViolations } from "@plinth/sdk";
+import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256Hex } from "@plinth/core";
+import { kafkaPluginModule, startRealService } from "../../core/test/support/real-service.ts";
+import { type TestService, principals } from "../../core/test/support/test-service.ts";
+import { KafkaSettings } from "../src/cluster-settings.ts";
+import type { TopicSpecInput, UserSpecInput } from "../src/index.ts";
+import { describeScramUsers } from "../src/scram-users.ts";
+import { consumeAs, produceAs, refusal } from "./support/scram-clients.ts";
+
+// Two teams on one cluster: orders owns the orders.* topics, payments wants to read them.
+const people = {
+  ...principals,
+  otto: { id: "otto", team: "orders", roles: ["requester"] as const, token: "token-otto" },
+  oriana: { id: "oriana", team: "orders", roles: ["reviewer"] as const, token: "token-oriana" },
+};
+
+// Everything real: server, worker, Pulumi with the Kafka provider, and a SCRAM broker enforcing ACLs.
+describe("cross-team access is requested from the owner (issue 13)", { timeout: 600_000 }, () => {
+  let broker: KafkaBroker;
+  let service: TestService;
+  let settings: KafkaSettings;
+  beforeAll(async () => {
+    broker = await startKafka({ scram: true });
+    settings = KafkaSettings.parse({
+      clusters: {
+        local: {
+          bootstrapServers: [broker.bootstrapServers],
+          brokers: 1,
+          sasl: broker.sasl,
+          quotas: { default: { users: 10 }, teams: { payments: { topics: 1, partitions: 3 } } },
+        },
+      },
+    });
+    const plugin = (exportName: string) => ({ module: kafkaPluginModule, export: exportName, settings });
+    service = await startRealService(broker.bootstrapServers, {
+      config: {
+        plugins: [plugin("kafkaTopic"), plugin("kafkaUser")],
+        principals: Object.values(people).map(({ token, roles, ...rest }) => ({
+          ...rest,
+          roles: [...roles],
+          tokenSha256: sha256Hex(token),
+        })),
+      },
+    });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await broker?.stop();
+  });
+
+  const as = (who: keyof typeof people) => createPlinthClient({ baseUrl: service.url, token: people[who].token });
+  const topic = (team: string): TopicSpecInput => ({
+    cluster: "local",
+    owner: { team, contact: `#${team}` },
+    partitions: 1,
+  });
+  const user = (team: string, spec: Partial<UserSpecInput>): UserSpecInput => ({
+    cluster: "local",
+    owner: { team, contact: `#${team}` },
+    access: [{ topics: { prefix: "orders." }, operations: "read" }],
+    ...spec,
+  });
+  const failure = async (call: Promise<unknown>) => {
+    const error = await call.then(
+      () => {
+        throw new Error("expected a refusal");
+      },
+      (caught: unknown) => caught,
+    );
+    return {
+      code: ConnectError.from(error).code,
+      fields: fieldViolations(error),
+      message: ConnectError.from(error).rawMessage,
+    };
+  };
+
+  it("refuses the cross-team read for the requester until a reviewer of the owner approves; then it works on the broker", async () => {
+    // orders owns orders.placed, and a message is waiting in it.
+    const placed = await as("otto").apply("kafka.topic", "orders.placed", topic("orders"));
+    expect((await as("otto").waitForChange(placed.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    await produceAs(broker.bootstrapServers, broker.sasl!, "orders.placed", "order-1");
+
+    // payments asks to read orders.*: not auto-approved, an access request to orders.
+    const asked = await as("requester").apply("kafka.user", "payments-reader", user("payments", {}));
+    const change = asked.change!;
+    expect(change.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(change.accessRequests).toEqual([
+      expect.objectContaining({
+        field: "access.0.topics",
+        ownerTeam: "orders",
+        requesterTeam: "payments",
+        access: "read topics orders.*",
+      }),
+    ]);
+    expect(change.reviewReasons).toContain(
+      "payments asks to read topics orders.* (owned by orders): a reviewer of orders must approve",
+    );
+    // Nothing exists on the broker while it waits: no credential, no ACL.
+    await waitFor(
+      async () => {
+        const { change: seen } = await as("reviewer").changes.getChange({ id: change.id });
+        if (!seen?.preview) throw new Error("no preview yet");
+      },
+      { what: "the preview of the access request", timeoutMs: 120_000 },
+    );
+    expect([...(await describeScramUsers(settings.clusters.local!)).keys()]).not.toContain("payments-reader");
+
+    // A reviewer outside orders cannot give orders' consent; a requester of orders cannot review.
+    const byPlatform = await as("reviewer").changes.approveChange({ id: change.id, comment: "platform is fine" });
+    expect(byPlatform.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(await failure(as("otto").changes.approveChange({ id: change.id, comment: "me" }))).toMatchObject({
+      code: Code.PermissionDenied,
+    });
+    const byOrders = await as("oriana").changes.approveChange({ id: change.id, comment: "billing may read orders" });
+    expect(byOrders.change?.accessRequests[0]?.approvedBy).toEqual(["oriana"]);
+    expect((await as("requester").waitForChange(change.id)).status).toBe(ChangeStatus.SUCCEEDED);
+
+    // payments' user reads orders' topic with its own credentials; it still cannot write there.
+    const password = (
+      await as("requester").resources.revealSecret({ type: "kafka.user", name: "payments-reader", key: "password" })
+    ).value?.kind.value as string;
+    const login = { username: "payments-reader", password };
+    expect(await consumeAs(broker.bootstrapServers, login, "orders.placed", "payments-reader.billing", "order-1")).toBe(
+      "order-1",
+    );
+    expect(await refusal(produceAs(broker.bootstrapServers, login, "orders.placed", "forged"))).toContain(
+      "TOPIC_AUTHORIZATION_FAILED",
+    );
+
+    // The grant is listed: who reads whose topics, approved by whom, since when.
+    const { grants } = await as("otto").resources.listAccessGrants({ ownerTeam: "orders" });
+    expect(grants).toEqual([
+      expect.objectContaining({
+        type: "kafka.user",
+        name: "payments-reader",
+        requesterTeam: "payments",
+        ownerTeam: "orders",
+        access: "read topics orders.*",
+        approvedBy: ["oriana"],
+        changeId: change.id,
+      }),
+    ]);
+    expect(grants[0]?.since).toBeDefined();
+  });
+
+  it("treats consumer-group prefixes as owned: joining another team's groups is an access request", async () => {
+    // orders' own user claims the groups prefixed with its name, approved automatically.
+    const app = await as("otto").apply("kafka.user", "orders-app", user("orders", {}));
+    expect(app.change?.status).not.toBe(ChangeStatus.PENDING_REVIEW);
+    expect((await as("otto").waitForChange(app.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    // payments' user asking for groups under that prefix (and orders' topics) asks orders.
+    const sneak = await as("requester").apply(
+      "kafka.user",
+      "payments-sneak",
+      user("payments", { consumerGroups: { prefix: "orders-app." } }),
+    );
+    expect(sneak.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(sneak.change?.accessRequests.map((request) => [request.field, request.ownerTeam, request.access])).toEqual([
+      ["access.0.topics", "orders", "read topics orders.*"],
+      ["consumerGroups", "orders", "join consumer groups orders-app.*"],
+    ]);
+    await as("requester").changes.cancelChange({ id: sneak.change!.id, comment: "asked the wrong team" });
+  });
+
+  it("refuses Kafka's internal names to requesters, and a topic owned by another team", async () => {
+    const internal = await failure(
+      as("requester").apply(
+        "kafka.user",
+        "payments-offsets",
+        user("payments", {
+          access: [{ topics: { prefix: "__consumer" }, operations: "read" }],
+          consumerGroups: { prefix: "__consumer" },
+        }),
+      ),
+    );
+    expect(internal.code).toBe(Code.InvalidArgument);
+    expect(internal.fields.map((violation) => violation.field)).toEqual([
+      "spec.access.0.topics.prefix",
+      "spec.consumerGroups.prefix",
+    ]);
+    // The owner in the spec is the owning team: payments cannot label a topic as someone else's.
+    expect(await failure(as("requester").apply("kafka.topic", "orders.forged", topic("orders")))).toMatchObject({
+      code: Code.PermissionDenied,
+    });
+  });
+
+  it("bounds topic configs per cluster: tiny segments are refused with the allowed range; an admin override is reviewed", async () => {
+    const tiny = { ...topic("payments"), config: { "segment.ms": 1, "segment.bytes": 1024 } };
+    const refused = await failure(as("requester").apply("kafka.topic", "payments.tiny", tiny));
+    expect(refused.code).toBe(Code.InvalidArgument);
+    expect(refused.fields.map((violation) => [violation.field, violation.description])).toEqual([
+      ["spec.config.segment.ms", expect.stringContaining("at least 1 hour (3600000)")],
+      ["spec.config.segment.bytes", expect.stringContaining("at least 1 MiB (1048576)")],
+    ]);
+    const overridden = await as("admin").resources.applyResource({
+      type: "kafka.topic",
+      name: "payments.tiny",
+      spec: tiny,
+      requestId: "tiny-override",
+      overrideGuardrails: true,
+    });
+    expect(overridden.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(overridden.resource?.ownerTeam).toBe("payments");
+    expect(overridden.change?.reviewReasons.join(" ")).toContain(
+      "admin override of guardrails: spec.config.segment.ms",
+    );
+    await as("admin").changes.cancelChange({ id: overridden.change!.id, comment: "only showing the override" });
+    // Unclean leader election is never self-service.
+    const unclean = await as("requester").apply("kafka.topic", "payments.unclean", {
+      ...topic("payments"),
+      config: { "unclean.leader.election.enable": true },
+    });
+    expect(unclean.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    await as("requester").changes.cancelChange({ id: unclean.change!.id, comment: "only showing the review" });
+  });
+
+  it("keeps a team within its quotas on the cluster: RESOURCE_EXHAUSTED with usage and limit; GetTeamUsage shows them", async () => {
+    const one = await as("requester").apply("kafka.topic", "payments.one", topic("payments"));
+    expect((await as("requester").waitForChange(one.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const second = await failure(as("requester").apply("kafka.topic", "payments.two", topic("payments")));
+    expect(second.code).toBe(Code.ResourceExhausted);
+    expect(second.message).toContain(
+      'team payments is over its kafka.topic quota on "local": topics: would use 2 of 1',
+    );
+    const wider = await failure(
+      as("requester").apply("kafka.topic", "payments.one", { ...topic("payments"), partitions: 4 }),
+    );
+    expect(wider.code).toBe(Code.ResourceExhausted);
+    expect(wider.message).toContain("partitions: would use 4 of 3 (uses 1 now)");
+    // Another team's quota is its own: orders has no topic limit.
+    expect((await as("otto").apply("kafka.topic", "orders.shipped", topic("orders"))).change?.status).not.toBe(
+      ChangeStatus.PENDING_REVIEW,
+    );
+
+    const usage = await as("requester").resources.getTeamUsage({});
+    expect(usage.team).toBe("payments");
+    const row = (type: string, metric: string) =>
+      usage.usage.find((entry) => entry.type === type && entry.scope === "local" && entry.metric === metric);
+    expect(row("kafka.topic", "topics")).toMatchObject({ used: 1, limit: 1 });
+    expect(row("kafka.topic", "partitions")).toMatchObject({ used: 1, limit: 3 });
+    expect(row("kafka.user", "users")).toMatchObject({ used: 1, limit: 10 });
+  });
+});
