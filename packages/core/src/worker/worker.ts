@@ -212,11 +212,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     const started = Date.now();
     const plugin = deps.plugins.get(change.type);
     const release = holdLease(job, controller);
-    const event = (
-      kind: "engine" | "diagnostic" | "verify" | "retry",
-      message: string,
-      details: JsonObject | null,
-    ) => appendChangeEvent(ctx, job, change, kind, message, details);
+    const event = (kind: "engine" | "diagnostic" | "verify" | "retry", message: string, details: JsonObject | null) =>
+      appendChangeEvent(ctx, job, change, kind, message, details);
     try {
       await previous;
       controller.signal.throwIfAborted();
