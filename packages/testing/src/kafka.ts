@@ -145,7 +145,7 @@ const metricsRules = [
   '  - pattern: "kafka.log<type=Log, name=Size, topic=(.+), partition=(.+)><>Value"',
   "    name: kafka_log_size",
   "    type: GAUGE",
-  '    help: "Bytes of a partition\'s log on this broker\'s disk."',
+  "    help: \"Bytes of a partition's log on this broker's disk.\"",
   "    labels:",
   '      topic: "$1"',
   '      partition: "$2"',

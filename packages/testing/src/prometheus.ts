@@ -184,9 +184,10 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
       }
     },
     async query(promql) {
-      const data = await api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(
-        `${url}/api/v1/query?${new URLSearchParams({ query: promql })}`,
-      );
+      const data = await api<{
+        resultType: string;
+        result: { metric: Record<string, string>; value: [number, string] }[];
+      }>(`${url}/api/v1/query?${new URLSearchParams({ query: promql })}`);
       if (data.resultType !== "vector") throw new Error(`expected a vector for ${promql}, got a ${data.resultType}`);
       return data.result.map((sample) => ({ metric: sample.metric, value: Number(sample.value[1]) }));
     },

@@ -39,7 +39,9 @@ export function jmxExporterJar(): string {
   const version = toolchainVersions().JMX_EXPORTER_VERSION;
   const jar = join(cacheDir(), `jmx-exporter-${version}/jmx_prometheus_javaagent-${version}.jar`);
   if (!existsSync(jar)) {
-    throw new MissingToolError(`JMX exporter agent not found at ${jar}: run 'make setup' (scripts/toolchain/prometheus.sh)`);
+    throw new MissingToolError(
+      `JMX exporter agent not found at ${jar}: run 'make setup' (scripts/toolchain/prometheus.sh)`,
+    );
   }
   return jar;
 }

@@ -2,6 +2,7 @@ import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import type { JsonObject } from "../domain/types.ts";
 import { EngineError, type Engine } from "../engine/engine.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { ResourceDrift, ResourceRecord } from "../store/records.ts";
 
@@ -25,7 +26,7 @@ export interface Reconciler {
  * itself: `ReconcileResource` re-applies the recorded spec as a reviewed change.
  */
 export function createReconciler(
-  deps: LifecycleDeps & { engine: Engine; logger: Logger; secrets?: SecretBox },
+  deps: LifecycleDeps & { engine: Engine; logger: Logger; metrics: Metrics; secrets?: SecretBox },
   options: ReconcilerOptions,
 ): Reconciler {
   let timer: NodeJS.Timeout | undefined;
@@ -149,16 +150,36 @@ export function createReconciler(
     }
   }
 
+  /** One periodic round, measured: `PlinthReconcileLate` alerts when rounds stop ending in time. */
+  async function timedRound(): Promise<void> {
+    const started = Date.now();
+    let outcome = "ok";
+    try {
+      await reconcileOnce();
+    } catch (error) {
+      outcome = "failed";
+      deps.logger.error({ err: error }, "reconcile round failed");
+    }
+    deps.metrics.reconcileRounds.inc({ outcome });
+    deps.metrics.reconcileRoundDuration.observe((Date.now() - started) / 1000);
+    deps.metrics.reconcileLastRoundEnd.set(Date.now() / 1000);
+  }
+
   const schedule = () => {
     if (stopping || options.intervalMs <= 0) return;
     timer = setTimeout(() => {
-      round = reconcileOnce().finally(schedule);
+      round = timedRound().finally(schedule);
     }, options.intervalMs);
     timer.unref();
   };
 
   return {
-    start: schedule,
+    start() {
+      deps.metrics.reconcileInterval.set(Math.max(0, options.intervalMs) / 1000);
+      // Counts as a round's end, so a fresh server is not "late" before its first round is due.
+      deps.metrics.reconcileLastRoundEnd.set(Date.now() / 1000);
+      schedule();
+    },
     async stop() {
       stopping = true;
       clearTimeout(timer);

@@ -714,6 +714,12 @@ export class SqliteStore implements Store {
   countChangesByStatus() {
     return this.read((r) => r.countChangesByStatus());
   }
+  oldestOpenChangeAges(now: number) {
+    return this.read((r) => r.oldestOpenChangeAges(now));
+  }
+  countResourcesByStatus() {
+    return this.read((r) => r.countResourcesByStatus());
+  }
 
   async close(): Promise<void> {
     while (
