@@ -9,13 +9,19 @@ import { produceAs, refusal } from "./support/scram-clients.ts";
 
 /** Runs scripts/start.ts as `make start` does, on free ports, with its state in `dataDir`. */
 async function makeStart(dataDir: string) {
-  const [kafkaPort, postgresPort, serverPort] = [await freePort(), await freePort(), await freePort()];
+  const [kafkaPort, postgresPort, serverPort, prometheusPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const env = Object.fromEntries(
     Object.entries({
       ...process.env,
       KAFKA_PORT: String(kafkaPort),
       POSTGRES_PORT: String(postgresPort),
       PLINTH_PORT: String(serverPort),
+      PROMETHEUS_PORT: String(prometheusPort),
       PLINTH_DATA_DIR: dataDir,
     }).filter(([key]) => !key.startsWith("VITEST")),
   );
@@ -41,7 +47,13 @@ async function makeStart(dataDir: string) {
     await stop(child);
     throw error;
   }
-  return { child, said: () => said, url: `http://127.0.0.1:${serverPort}`, kafka: `127.0.0.1:${kafkaPort}` };
+  return {
+    child,
+    said: () => said,
+    url: `http://127.0.0.1:${serverPort}`,
+    kafka: `127.0.0.1:${kafkaPort}`,
+    prometheus: `http://127.0.0.1:${prometheusPort}`,
+  };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -78,6 +90,20 @@ it("make start serves kafka.user: a user created through the SDK produces with i
       status: ChangeStatus.SUCCEEDED,
       lastError: "",
     });
+    // Verified as the original system did: the metrics store shows the topic, and the admin client agrees.
+    const { events } = await requester.changes.getChange({ id: topic.change!.id });
+    expect(events.map((event) => event.message).join("\n")).toMatch(
+      /verified: Prometheus reports count\(kafka_log_size\{cluster="local",topic="orders\.placed"\}\) = \d+; topic "orders\.placed" has/,
+    );
+    // That Prometheus scrapes Plinth too, and has loaded the alert rules.
+    const targets = (await (await fetch(`${started.prometheus}/api/v1/targets`)).json()) as {
+      data: { activeTargets: { labels: { job: string } }[] };
+    };
+    expect(targets.data.activeTargets.map((target) => target.labels.job).sort()).toEqual(["kafka", "plinth"]);
+    const rules = (await (await fetch(`${started.prometheus}/api/v1/rules`)).json()) as {
+      data: { groups: { name: string }[] };
+    };
+    expect(rules.data.groups.map((group) => group.name)).toEqual(["plinth"]);
     expect(await requester.waitForChange(user.change!.id)).toMatchObject({
       status: ChangeStatus.SUCCEEDED,
       lastError: "",

@@ -47,7 +47,7 @@ describe("deploy/prometheus/plinth-rules.yaml", () => {
     { alert: "PlinthChangePendingReviewTooLong", from: "> 4 * 3600", to: "> 5 * 3600" },
     { alert: "PlinthChangeStuck", from: 'status=~"APPLYING|QUEUED"', to: 'status="APPLYING"' },
     { alert: "PlinthChangeFailureRateHigh", from: ") > 0.25", to: ") > 0.6" },
-    { alert: "PlinthResourcesDrifted", from: "sum by (type) (plinth_resources", to: "sum(plinth_resources" },
+    { alert: "PlinthResourcesDrifted", from: "max by (type) (plinth_resources", to: "max(plinth_resources" },
     { alert: "PlinthReconcileLate", from: "and plinth_reconcile_interval_seconds > 0", to: "" },
     { alert: "PlinthStoreRefusingWork", from: "for: 1m", to: "for: 10m" },
     { alert: "PlinthSecretRevealRateHigh", from: "[1h])) > 20", to: "[1h])) > 5" },
