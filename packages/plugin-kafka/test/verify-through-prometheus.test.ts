@@ -127,14 +127,29 @@ describe("kafka.topic verified through a real Prometheus", { timeout: 300_000 },
 
   it("waits while Prometheus is down instead of failing, and finishes once it is back within the deadline", async () => {
     await scrapeBroker();
-    await prometheus.halt();
     const alice = service.client("requester");
+    const { change: before } = await alice.apply("kafka.topic", "orders.steady.v1", { cluster: "local", owner });
+    expect((await alice.waitForChange(before!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+
+    await prometheus.halt();
+    const halted = Date.now() / 1000;
     const { change } = await alice.apply("kafka.topic", "orders.patient.v1", {
       cluster: "local",
       owner,
       partitions: 2,
     });
     await createdOnBroker("orders.patient.v1");
+    expect(await statusOf(change!.id)).toBe(ChangeStatus.APPLYING);
+    // Reconcile rounds run meanwhile: a metrics store that cannot be asked says nothing about a topic.
+    await waitFor(
+      async () => {
+        const metrics = await (await fetch(`${service.url}/metrics`)).text();
+        const end = Number(/^plinth_reconcile_last_round_end_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+        if (!(end > halted)) throw new Error("no reconcile round has ended during the outage yet");
+      },
+      { what: "a reconcile round during the outage", timeoutMs: 120_000 },
+    );
+    expect((await alice.get("kafka.topic", "orders.steady.v1")).status).toBe(ResourceStatus.READY);
     expect(await statusOf(change!.id)).toBe(ChangeStatus.APPLYING);
 
     await prometheus.resume();

@@ -3,6 +3,7 @@ import type { JsonObject } from "../domain/types.ts";
 import { EngineError, type Engine } from "../engine/engine.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { VerifyResult } from "../plugin/define-plugin.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { ResourceDrift, ResourceRecord } from "../store/records.ts";
 
@@ -83,7 +84,18 @@ export function createReconciler(
         outputs: resource.outputs,
         secretOutputs: secretOutputsOf(resource),
         settings: plugin.context.settings,
-      }).catch((error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) }));
+      }).catch((error: unknown): VerifyResult => ({
+        ready: false,
+        message: error instanceof Error ? error.message : String(error),
+      }));
+      if (!result.ready && result.unknown) {
+        // As with an unreachable engine: not knowing is not drift. Try again next round.
+        deps.logger.warn(
+          { type: resource.type, name: resource.name, reason: result.message },
+          "reconcile could not verify the resource",
+        );
+        return undefined;
+      }
       if (!result.ready) findings.push(`verify: ${result.message ?? "not as recorded"}`);
     }
     return findings;
