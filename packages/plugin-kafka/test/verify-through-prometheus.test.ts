@@ -49,7 +49,7 @@ describe("kafka.topic verified through a real Prometheus", { timeout: 300_000 },
     service = await createTestService({
       plugins: [{ module: pluginModule, export: "kafkaTopic", settings }],
       // A deadline far beyond any scrape, so only a missing scrape or a Prometheus outage holds a change.
-      settings: { worker: { verifyTimeoutMs: 180_000 }, reconcile: { intervalMs: 500 } },
+      settings: { worker: { verifyTimeoutMs: 180_000 }, reconcile: { intervalMs: 2_000 } },
     });
   });
   afterAll(async () => {
