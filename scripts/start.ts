@@ -47,7 +47,7 @@ if (!externalPrometheus) {
   prometheus = await startPrometheus({
     port: prometheusPort,
     dataDir: join(dataDir, "prometheus"),
-    scrapeIntervalMs: 5_000,
+    scrapeIntervalMs: 2_000,
     scrape: [
       { job: "kafka", target: broker.metricsTarget!, labels: { cluster: "local" } },
       { job: "plinth", target: `127.0.0.1:${serverPort}` },
