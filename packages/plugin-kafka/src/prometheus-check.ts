@@ -23,10 +23,12 @@ function sampleValues(data: InstantQueryResponse["data"]): number[] {
 
 /**
  * Ready when the query returns at least one non-zero sample. The original
- * system counts a topic as created once it shows non-zero disk usage
- * (`kafka.log:type=Log,name=Size,topic=T`): even an empty topic has metadata
- * on disk, and the metrics store corroborates the provisioner independently.
- * Never throws: an unreachable or failing Prometheus is "not ready yet".
+ * system counts a topic as created once the metrics platform shows it
+ * (`kafka.log:type=Log,name=Size,topic=T`), which corroborates the
+ * provisioner independently. Kafka keeps an empty partition's log at 0 bytes,
+ * so a query should count the partitions reporting a size, not sum the bytes.
+ * Never throws: an unreachable or failing Prometheus is "not ready yet", and
+ * `unknown`: it says nothing about the topic.
  */
 export async function checkPrometheus(check: PrometheusCheck, topic: string, cluster: string): Promise<VerifyResult> {
   const query = check.query.replaceAll("{{topic}}", topic).replaceAll("{{cluster}}", cluster);
@@ -37,10 +39,18 @@ export async function checkPrometheus(check: PrometheusCheck, topic: string, clu
     const response = await fetch(url, { signal: AbortSignal.timeout(check.timeoutMs) });
     body = (await response.json()) as InstantQueryResponse;
     if (!response.ok || body.status !== "success") {
-      return { ready: false, message: `Prometheus answered ${response.status}: ${body.error ?? "no error text"}` };
+      return {
+        ready: false,
+        unknown: true,
+        message: `Prometheus answered ${response.status}: ${body.error ?? "no error text"}`,
+      };
     }
   } catch (error) {
-    return { ready: false, message: `Prometheus at ${check.url} unreachable: ${(error as Error).message}` };
+    return {
+      ready: false,
+      unknown: true,
+      message: `Prometheus at ${check.url} unreachable: ${(error as Error).message}`,
+    };
   }
   const values = sampleValues(body.data);
   if (values.some((value) => Number.isFinite(value) && value !== 0)) {

@@ -8,19 +8,25 @@ import type { TopicSpec } from "./topic-spec.ts";
 /**
  * Checks the topic as the cluster sees it, independently of Pulumi: it
  * exists, with the spec's partitions, replication factor and configs. With
- * `verify.prometheus` in the cluster settings, a metrics query decides
- * instead. Must not change anything; the client is always closed. A broker
- * that cannot be reached is "not ready" (with the error), so core keeps polling.
+ * `verify.prometheus` in the cluster settings, the metrics store must also
+ * report it (the original system's test: the topic shows up in the metrics
+ * platform) before the admin client is asked. Must not change anything; the
+ * client is always closed. A broker or Prometheus that cannot be reached is
+ * "not ready" (with the error), so core keeps polling until its deadline.
  */
-export async function verifyTopic({
-  name,
-  spec,
-  settings,
-}: VerifyInput<TopicSpec, KafkaSettings>): Promise<VerifyResult> {
+export async function verifyTopic(input: VerifyInput<TopicSpec, KafkaSettings>): Promise<VerifyResult> {
+  const { name, spec, settings } = input;
+  const prometheus = settings.clusters[spec.cluster]?.verify?.prometheus;
+  if (!prometheus) return checkAdmin(input);
+  const metrics = await checkPrometheus(prometheus, name, spec.cluster);
+  if (!metrics.ready) return metrics;
+  const admin = await checkAdmin(input);
+  return admin.ready ? { ready: true, message: `${metrics.message}; ${admin.message}` } : admin;
+}
+
+async function checkAdmin({ name, spec, settings }: VerifyInput<TopicSpec, KafkaSettings>): Promise<VerifyResult> {
   const cluster = settings.clusters[spec.cluster];
   if (!cluster) return { ready: false, message: `unknown cluster "${spec.cluster}"` };
-  const prometheus = cluster.verify?.prometheus;
-  if (prometheus) return checkPrometheus(prometheus, name, spec.cluster);
   try {
     return await withAdmin(cluster, async (admin) => {
       const topics = await admin.listTopics();

@@ -9,13 +9,19 @@ import { produceAs, refusal } from "./support/scram-clients.ts";
 
 /** Runs scripts/start.ts as `make start` does, on free ports, with its state in `dataDir`. */
 async function makeStart(dataDir: string) {
-  const [kafkaPort, postgresPort, serverPort] = [await freePort(), await freePort(), await freePort()];
+  const [kafkaPort, postgresPort, serverPort, prometheusPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const env = Object.fromEntries(
     Object.entries({
       ...process.env,
       KAFKA_PORT: String(kafkaPort),
       POSTGRES_PORT: String(postgresPort),
       PLINTH_PORT: String(serverPort),
+      PROMETHEUS_PORT: String(prometheusPort),
       PLINTH_DATA_DIR: dataDir,
     }).filter(([key]) => !key.startsWith("VITEST")),
   );
@@ -41,7 +47,13 @@ async function makeStart(dataDir: string) {
     await stop(child);
     throw error;
   }
-  return { child, said: () => said, url: `http://127.0.0.1:${serverPort}`, kafka: `127.0.0.1:${kafkaPort}` };
+  return {
+    child,
+    said: () => said,
+    url: `http://127.0.0.1:${serverPort}`,
+    kafka: `127.0.0.1:${kafkaPort}`,
+    prometheus: `http://127.0.0.1:${prometheusPort}`,
+  };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -53,53 +65,72 @@ async function stop(child: ChildProcess): Promise<void> {
 
 // What a newcomer does after `make start`, following docs/kafka.md: a topic, a user with write access
 // on it (a reviewer approves), the password revealed to the owning team, a message produced with it.
-it("make start serves kafka.user: a user created through the SDK produces with its revealed password", async () => {
-  const dataDir = mkdtempSync(join(process.env.PLINTH_TEST_TMP ?? tmpdir(), "make-start-"));
-  // A broker data dir from before SCRAM (formatted, no super user): start.ts formats it again and says so.
-  mkdirSync(join(dataDir, "kafka", "data"), { recursive: true });
-  writeFileSync(join(dataDir, "kafka", "data", "meta.properties"), "version=1\n");
-  const started = await makeStart(dataDir);
-  try {
-    expect(started.said()).toMatch(/Kafka: .*kafka predates SASL\/SCRAM; formatting it again/);
-    expect(started.said()).toContain(`Kafka broker   ${started.kafka}  (SASL_PLAINTEXT, SCRAM-SHA-512`);
-    const requester = createPlinthClient({ baseUrl: started.url, token: "dev-requester" });
-    const reviewer = createPlinthClient({ baseUrl: started.url, token: "dev-reviewer" });
-    const owner = { team: "payments", contact: "#payments" };
+// Four servers start (broker, PostgreSQL, Prometheus, Plinth) before the first change: more than the default timeout on a loaded machine.
+it(
+  "make start serves kafka.user: a user created through the SDK produces with its revealed password",
+  { timeout: 360_000 },
+  async () => {
+    const dataDir = mkdtempSync(join(process.env.PLINTH_TEST_TMP ?? tmpdir(), "make-start-"));
+    // A broker data dir from before SCRAM (formatted, no super user): start.ts formats it again and says so.
+    mkdirSync(join(dataDir, "kafka", "data"), { recursive: true });
+    writeFileSync(join(dataDir, "kafka", "data", "meta.properties"), "version=1\n");
+    const started = await makeStart(dataDir);
+    try {
+      expect(started.said()).toMatch(/Kafka: .*kafka predates SASL\/SCRAM; formatting it again/);
+      expect(started.said()).toContain(`Kafka broker   ${started.kafka}  (SASL_PLAINTEXT, SCRAM-SHA-512`);
+      const requester = createPlinthClient({ baseUrl: started.url, token: "dev-requester" });
+      const reviewer = createPlinthClient({ baseUrl: started.url, token: "dev-reviewer" });
+      const owner = { team: "payments", contact: "#payments" };
 
-    const topic = await requester.apply("kafka.topic", "orders.placed", { cluster: "local", owner });
-    const user = await requester.apply("kafka.user", "orders-app", {
-      cluster: "local",
-      owner,
-      access: [{ topics: { prefix: "orders." }, operations: "write" }],
-    });
-    expect(user.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
-    await reviewer.changes.approveChange({ id: user.change!.id, comment: "orders service" });
-    expect(await requester.waitForChange(topic.change!.id)).toMatchObject({
-      status: ChangeStatus.SUCCEEDED,
-      lastError: "",
-    });
-    expect(await requester.waitForChange(user.change!.id)).toMatchObject({
-      status: ChangeStatus.SUCCEEDED,
-      lastError: "",
-    });
-    expect((await requester.get("kafka.user", "orders-app")).outputs).toMatchObject({
-      bootstrapServers: [started.kafka],
-      mechanism: "SCRAM-SHA-512",
-    });
+      const topic = await requester.apply("kafka.topic", "orders.placed", { cluster: "local", owner });
+      const user = await requester.apply("kafka.user", "orders-app", {
+        cluster: "local",
+        owner,
+        access: [{ topics: { prefix: "orders." }, operations: "write" }],
+      });
+      expect(user.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+      await reviewer.changes.approveChange({ id: user.change!.id, comment: "orders service" });
+      expect(await requester.waitForChange(topic.change!.id)).toMatchObject({
+        status: ChangeStatus.SUCCEEDED,
+        lastError: "",
+      });
+      // Verified as the original system did: the metrics store shows the topic, and the admin client agrees.
+      const { events } = await requester.changes.getChange({ id: topic.change!.id });
+      expect(events.map((event) => event.message).join("\n")).toMatch(
+        /verified: Prometheus reports count\(kafka_log_size\{cluster="local",topic="orders\.placed"\}\) = \d+; topic "orders\.placed" has/,
+      );
+      // That Prometheus scrapes Plinth too, and has loaded the alert rules.
+      const targets = (await (await fetch(`${started.prometheus}/api/v1/targets`)).json()) as {
+        data: { activeTargets: { labels: { job: string } }[] };
+      };
+      expect(targets.data.activeTargets.map((target) => target.labels.job).sort()).toEqual(["kafka", "plinth"]);
+      const rules = (await (await fetch(`${started.prometheus}/api/v1/rules`)).json()) as {
+        data: { groups: { name: string }[] };
+      };
+      expect(rules.data.groups.map((group) => group.name)).toEqual(["plinth"]);
+      expect(await requester.waitForChange(user.change!.id)).toMatchObject({
+        status: ChangeStatus.SUCCEEDED,
+        lastError: "",
+      });
+      expect((await requester.get("kafka.user", "orders-app")).outputs).toMatchObject({
+        bootstrapServers: [started.kafka],
+        mechanism: "SCRAM-SHA-512",
+      });
 
-    const { value } = await requester.resources.revealSecret({
-      type: "kafka.user",
-      name: "orders-app",
-      key: "password",
-    });
-    const login = { username: "orders-app", password: value?.kind.value as string };
-    await produceAs(started.kafka, login, "orders.placed", "order-1");
-    // The broker enforces what was granted: no password, no entry.
-    expect(await refusal(produceAs(started.kafka, { ...login, password: "wrong" }, "orders.placed", "x"))).toMatch(
-      /SASL|authenticat/i,
-    );
-  } finally {
-    await stop(started.child);
-  }
-  expect(started.child.exitCode).toBe(0);
-});
+      const { value } = await requester.resources.revealSecret({
+        type: "kafka.user",
+        name: "orders-app",
+        key: "password",
+      });
+      const login = { username: "orders-app", password: value?.kind.value as string };
+      await produceAs(started.kafka, login, "orders.placed", "order-1");
+      // The broker enforces what was granted: no password, no entry.
+      expect(await refusal(produceAs(started.kafka, { ...login, password: "wrong" }, "orders.placed", "x"))).toMatch(
+        /SASL|authenticat/i,
+      );
+    } finally {
+      await stop(started.child);
+    }
+    expect(started.child.exitCode).toBe(0);
+  },
+);

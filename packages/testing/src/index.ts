@@ -6,8 +6,23 @@ export {
   type KafkaSuperUser,
   type StartKafkaOptions,
 } from "./kafka.ts";
+export {
+  startPrometheus,
+  type PrometheusSample,
+  type PrometheusServer,
+  type ScrapeTarget,
+  type StartPrometheusOptions,
+} from "./prometheus.ts";
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from "./postgres.ts";
-export { MissingToolError, cacheDir, pulumiBinDir, pulumiEnv, repoRoot, toolchainVersions } from "./toolchain.ts";
+export {
+  MissingToolError,
+  cacheDir,
+  promtoolBinary,
+  pulumiBinDir,
+  pulumiEnv,
+  repoRoot,
+  toolchainVersions,
+} from "./toolchain.ts";
 export { waitFor, type WaitForOptions } from "./wait-for.ts";
 export type * from "./contract/types.ts";
 export { createTestService, defaultPrincipals } from "./contract/create-test-service.ts";

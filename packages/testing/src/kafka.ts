@@ -7,7 +7,7 @@ import { Admin } from "@platformatic/kafka";
 import { freePort } from "./free-port.ts";
 import { type ManagedProcess, startManagedProcess } from "./managed-process.ts";
 import { scratchDir } from "./scratch-dir.ts";
-import { MissingToolError, kafkaLibsDir } from "./toolchain.ts";
+import { MissingToolError, jmxExporterJar, kafkaLibsDir } from "./toolchain.ts";
 import { waitFor } from "./wait-for.ts";
 
 const execFileAsync = promisify(execFile);
@@ -30,6 +30,13 @@ export interface StartKafkaOptions {
    * Off by default: a PLAINTEXT listener where everything is allowed.
    */
   scram?: boolean;
+  /**
+   * Load the Prometheus JMX exporter agent: the broker then serves its log
+   * size per topic and partition (`kafka_log_size{topic,partition}`, from
+   * `kafka.log:type=Log,name=Size,...`) at `metricsTarget`/metrics. A kept
+   * broker (`dataDir`) keeps its metrics port too.
+   */
+  metrics?: boolean;
 }
 
 /** The super user of a broker started with `scram: true`, in the shape Kafka clients take. */
@@ -46,6 +53,8 @@ export interface KafkaBroker {
   readonly port: number;
   /** With `scram: true`: the super user every client of the listener must authenticate as (or another SCRAM user). */
   readonly sasl: KafkaSuperUser | undefined;
+  /** With `metrics: true`: "127.0.0.1:<port>" serving /metrics, a Prometheus scrape target. */
+  readonly metricsTarget: string | undefined;
   /** Scratch directory: config, data and broker.log. */
   readonly dir: string;
   /** Stops the broker but keeps its data, as an outage would (SIGKILL with `{ crash: true }`). */
@@ -122,6 +131,32 @@ const log4jConfig = [
   "rootLogger.appenderRef.console.ref = console",
   "",
 ].join("\n");
+
+/**
+ * The JMX exporter's rules: only the log size MBeans, one gauge per topic and
+ * partition. Walking every MBean of a broker takes far longer than a short
+ * scrape interval allows on a busy machine, so nothing else is collected.
+ */
+const metricsRules = [
+  "lowercaseOutputName: true",
+  "includeObjectNames:",
+  '  - "kafka.log:type=Log,name=Size,*"',
+  "rules:",
+  '  - pattern: "kafka.log<type=Log, name=Size, topic=(.+), partition=(.+)><>Value"',
+  "    name: kafka_log_size",
+  "    type: GAUGE",
+  "    help: \"Bytes of a partition's log on this broker's disk.\"",
+  "    labels:",
+  '      topic: "$1"',
+  '      partition: "$2"',
+  "",
+].join("\n");
+
+async function metricsAnswer(target: string): Promise<void> {
+  const response = await fetch(`http://${target}/metrics`, { signal: AbortSignal.timeout(2_000) });
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  await response.text();
+}
 
 async function brokerAnswers(bootstrapServers: string, superUser: KafkaSuperUser | undefined): Promise<void> {
   const admin = new Admin({
@@ -206,10 +241,13 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const portsFile = join(dir, "ports.json");
   const saved =
     persistent && existsSync(portsFile)
-      ? (JSON.parse(readFileSync(portsFile, "utf8")) as { port: number; controllerPort: number })
+      ? (JSON.parse(readFileSync(portsFile, "utf8")) as { port: number; controllerPort: number; metricsPort?: number })
       : undefined;
   const port = options.port ?? saved?.port ?? (await freePort());
   const controllerPort = saved?.controllerPort ?? (await freePort());
+  const agent = options.metrics ? jmxExporterJar() : undefined;
+  const metricsPort = agent ? (saved?.metricsPort ?? (await freePort())) : undefined;
+  const metricsTarget = metricsPort === undefined ? undefined : `127.0.0.1:${metricsPort}`;
   const formatted = existsSync(join(dir, "data", "meta.properties"));
   if (options.scram && persistent && formattedWithoutScram(dir)) {
     // Its super user would not exist on the broker: every login would fail until the start timed out.
@@ -221,6 +259,12 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   writeFileSync(join(dir, "server.properties"), serverProperties(dir, port, controllerPort, superUser));
   writeFileSync(join(dir, "log4j2.properties"), log4jConfig);
   const javaArgs = [...jvmOptions, `-Dlog4j2.configurationFile=${join(dir, "log4j2.properties")}`, "-cp", classpath];
+  // Only the broker loads the agent: the storage tool would bind its port too.
+  const agentArgs: string[] = [];
+  if (agent) {
+    writeFileSync(join(dir, "jmx-exporter.yaml"), metricsRules);
+    agentArgs.push(`-javaagent:${agent}=${metricsTarget}:${join(dir, "jmx-exporter.yaml")}`);
+  }
 
   if (!formatted) {
     try {
@@ -236,12 +280,16 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     const started = startManagedProcess({
       name: "kafka",
       command: "java",
-      args: [...javaArgs, "kafka.Kafka", join(dir, "server.properties")],
+      args: [...agentArgs, ...javaArgs, "kafka.Kafka", join(dir, "server.properties")],
       dir,
     });
     broker = started;
     try {
-      await waitFor(() => brokerAnswers(bootstrapServers, superUser), {
+      const ready = async (): Promise<void> => {
+        await brokerAnswers(bootstrapServers, superUser);
+        if (metricsTarget) await metricsAnswer(metricsTarget);
+      };
+      await waitFor(ready, {
         what: `Kafka broker on ${bootstrapServers}`,
         timeoutMs: options.startTimeoutMs ?? 60_000,
         abortReason: () => {
@@ -255,7 +303,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     }
   };
 
-  if (persistent) writeFileSync(portsFile, JSON.stringify({ port, controllerPort }));
+  if (persistent) writeFileSync(portsFile, JSON.stringify({ port, controllerPort, metricsPort }));
   try {
     await launch();
   } catch (error) {
@@ -281,6 +329,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     bootstrapServers,
     port,
     sasl: superUser,
+    metricsTarget,
     dir,
     halt: async ({ crash = false } = {}) => {
       signal("SIGCONT");

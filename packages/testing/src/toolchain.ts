@@ -34,6 +34,41 @@ export function kafkaLibsDir(): string {
   return dir;
 }
 
+/** The Prometheus JMX exporter Java agent (scripts/toolchain/prometheus.sh). */
+export function jmxExporterJar(): string {
+  const version = toolchainVersions().JMX_EXPORTER_VERSION;
+  const jar = join(cacheDir(), `jmx-exporter-${version}/jmx_prometheus_javaagent-${version}.jar`);
+  if (!existsSync(jar)) {
+    throw new MissingToolError(
+      `JMX exporter agent not found at ${jar}: run 'make setup' (scripts/toolchain/prometheus.sh)`,
+    );
+  }
+  return jar;
+}
+
+/** The `prometheus` binary, Debian's package (scripts/toolchain/prometheus.sh) or PLINTH_PROMETHEUS. */
+export function prometheusBinary(): string {
+  return findOnPath(process.env.PLINTH_PROMETHEUS ?? "prometheus", "Prometheus");
+}
+
+/** The `promtool` binary that comes with Prometheus, or PLINTH_PROMTOOL. */
+export function promtoolBinary(): string {
+  return findOnPath(process.env.PLINTH_PROMTOOL ?? "promtool", "promtool");
+}
+
+function findOnPath(command: string, what: string): string {
+  const candidates = command.includes("/")
+    ? [command]
+    : (process.env.PATH ?? "").split(":").map((dir) => join(dir || ".", command));
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) {
+    throw new MissingToolError(
+      `${what} not found (${command}): run 'make setup' (scripts/toolchain/prometheus.sh, Debian's prometheus package)`,
+    );
+  }
+  return found;
+}
+
 export function postgresBinDir(): string {
   const fromEnv = process.env.PLINTH_PG_BIN;
   const candidates = fromEnv

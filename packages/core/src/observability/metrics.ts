@@ -9,9 +9,22 @@ export interface Metrics {
   applyDuration: Histogram<"type" | "kind" | "outcome">;
   retries: Counter<"type">;
   changesSubmitted: Counter<"type" | "kind">;
+  secretReveals: Counter<"type">;
+  reconcileRounds: Counter<"outcome">;
+  reconcileRoundDuration: Histogram;
+  /** Unix time (s) the last reconcile round ended, or the reconciler started. */
+  reconcileLastRoundEnd: Gauge;
+  /** The configured time between rounds (s); 0 when periodic reconciling is off. */
+  reconcileInterval: Gauge;
 }
 
-export function createMetrics(store: Store): Metrics {
+/**
+ * A store that may refuse work (e.g. its disk is full, or it lost its
+ * primary) says why through `refusal()`; a store without it never refuses.
+ */
+type MaybeRefusingStore = Store & { refusal?: () => string | undefined };
+
+export function createMetrics(store: MaybeRefusingStore): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "plinth_process_" });
   const metrics: Metrics = {
@@ -48,6 +61,34 @@ export function createMetrics(store: Store): Metrics {
       labelNames: ["type", "kind"],
       registers: [registry],
     }),
+    secretReveals: new Counter({
+      name: "plinth_secret_reveals_total",
+      help: "Secret outputs revealed to a caller (RevealSecret calls that returned a value).",
+      labelNames: ["type"],
+      registers: [registry],
+    }),
+    reconcileRounds: new Counter({
+      name: "plinth_reconcile_rounds_total",
+      help: "Reconcile rounds finished, by outcome (ok, or failed when listing the resources failed).",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    reconcileRoundDuration: new Histogram({
+      name: "plinth_reconcile_round_duration_seconds",
+      help: "Time one reconcile round took to observe every READY and DRIFTED resource.",
+      buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers: [registry],
+    }),
+    reconcileLastRoundEnd: new Gauge({
+      name: "plinth_reconcile_last_round_end_timestamp_seconds",
+      help: "Unix time the last reconcile round ended (the reconciler's start until one has).",
+      registers: [registry],
+    }),
+    reconcileInterval: new Gauge({
+      name: "plinth_reconcile_interval_seconds",
+      help: "Configured time between reconcile rounds; 0 when periodic reconciling is off.",
+      registers: [registry],
+    }),
   };
   // Read from the store at scrape time, so every replica reports the shared truth.
   new Gauge({
@@ -74,6 +115,36 @@ export function createMetrics(store: Store): Metrics {
     registers: [registry],
     async collect() {
       this.set((await store.queueStats(Date.now())).oldestAgeMs / 1000);
+    },
+  });
+  new Gauge({
+    name: "plinth_change_oldest_age_seconds",
+    help: "Per open change status: time since the longest-waiting change in it was last updated.",
+    labelNames: ["status"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [status, ageMs] of Object.entries(await store.oldestOpenChangeAges(Date.now()))) {
+        this.set({ status }, ageMs / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: "plinth_resources",
+    help: "Resources by type and status (DRIFTED ones differ from their recorded revision).",
+    labelNames: ["type", "status"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { type, status, count } of await store.countResourcesByStatus()) this.set({ type, status }, count);
+    },
+  });
+  new Gauge({
+    name: "plinth_store_refusing",
+    help: "1 while the store refuses new work (the reason is in the logs and in the refused calls' errors), else 0.",
+    registers: [registry],
+    collect() {
+      this.set(store.refusal?.() === undefined ? 0 : 1);
     },
   });
   return metrics;

@@ -90,6 +90,14 @@ export interface InventoryItem {
 export interface VerifyResult {
   ready: boolean;
   message?: string;
+  /**
+   * With `ready: false`: the check could not look at all (the system it asks,
+   * e.g. a metrics store, is unreachable or refused the question), so it says
+   * nothing about the resource. The worker keeps polling as for any "not
+   * ready"; a reconcile round leaves the resource as it is instead of
+   * calling it drifted.
+   */
+  unknown?: boolean;
 }
 
 /** A create that a crash interrupted: Pulumi may or may not have made the resource. */

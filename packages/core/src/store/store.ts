@@ -29,6 +29,14 @@ export interface StoreReader {
   /** Jobs waiting or running, for metrics: count and the age of the oldest (ms). */
   queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }>;
   countChangesByStatus(): Promise<Record<string, number>>;
+  /**
+   * For metrics: per open status (PENDING_REVIEW, APPROVED, QUEUED, APPLYING),
+   * how long ago (ms) the least recently updated change in it was last updated:
+   * how long the longest waiter has sat there. Statuses with no change are absent.
+   */
+  oldestOpenChangeAges(now: number): Promise<Record<string, number>>;
+  /** For metrics: resources by type and status. */
+  countResourcesByStatus(): Promise<{ type: string; status: string; count: number }[]>;
 }
 
 /** Writes, always inside `Store.transact`. */

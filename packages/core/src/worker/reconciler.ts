@@ -2,6 +2,8 @@ import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import type { JsonObject } from "../domain/types.ts";
 import { EngineError, type Engine } from "../engine/engine.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { VerifyResult } from "../plugin/define-plugin.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { ResourceDrift, ResourceRecord } from "../store/records.ts";
 
@@ -25,7 +27,7 @@ export interface Reconciler {
  * itself: `ReconcileResource` re-applies the recorded spec as a reviewed change.
  */
 export function createReconciler(
-  deps: LifecycleDeps & { engine: Engine; logger: Logger; secrets?: SecretBox },
+  deps: LifecycleDeps & { engine: Engine; logger: Logger; metrics: Metrics; secrets?: SecretBox },
   options: ReconcilerOptions,
 ): Reconciler {
   let timer: NodeJS.Timeout | undefined;
@@ -82,7 +84,18 @@ export function createReconciler(
         outputs: resource.outputs,
         secretOutputs: secretOutputsOf(resource),
         settings: plugin.context.settings,
-      }).catch((error: unknown) => ({ ready: false, message: error instanceof Error ? error.message : String(error) }));
+      }).catch((error: unknown): VerifyResult => ({
+        ready: false,
+        message: error instanceof Error ? error.message : String(error),
+      }));
+      if (!result.ready && result.unknown) {
+        // As with an unreachable engine: not knowing is not drift. Try again next round.
+        deps.logger.warn(
+          { type: resource.type, name: resource.name, reason: result.message },
+          "reconcile could not verify the resource",
+        );
+        return undefined;
+      }
       if (!result.ready) findings.push(`verify: ${result.message ?? "not as recorded"}`);
     }
     return findings;
@@ -149,16 +162,36 @@ export function createReconciler(
     }
   }
 
+  /** One periodic round, measured: `PlinthReconcileLate` alerts when rounds stop ending in time. */
+  async function timedRound(): Promise<void> {
+    const started = Date.now();
+    let outcome = "ok";
+    try {
+      await reconcileOnce();
+    } catch (error) {
+      outcome = "failed";
+      deps.logger.error({ err: error }, "reconcile round failed");
+    }
+    deps.metrics.reconcileRounds.inc({ outcome });
+    deps.metrics.reconcileRoundDuration.observe((Date.now() - started) / 1000);
+    deps.metrics.reconcileLastRoundEnd.set(Date.now() / 1000);
+  }
+
   const schedule = () => {
     if (stopping || options.intervalMs <= 0) return;
     timer = setTimeout(() => {
-      round = reconcileOnce().finally(schedule);
+      round = timedRound().finally(schedule);
     }, options.intervalMs);
     timer.unref();
   };
 
   return {
-    start: schedule,
+    start() {
+      deps.metrics.reconcileInterval.set(Math.max(0, options.intervalMs) / 1000);
+      // Counts as a round's end, so a fresh server is not "late" before its first round is due.
+      deps.metrics.reconcileLastRoundEnd.set(Date.now() / 1000);
+      schedule();
+    },
     async stop() {
       stopping = true;
       clearTimeout(timer);

@@ -133,6 +133,8 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
 
     async revealSecret(req, context) {
       const value = await revealSecret(deps, principalOf(context), { type: req.type, name: req.name, key: req.key });
+      // Only reveals that returned a value: the type then names a loaded plugin, so the label stays bounded.
+      deps.metrics.secretReveals.inc({ type: req.type });
       return { value: fromJson(ValueSchema, value) };
     },
 

@@ -176,6 +176,16 @@ export class PlannedTx implements StoreTx {
     return this.read("countChangesByStatus", [], await this.reader.countChangesByStatus());
   }
 
+  async oldestOpenChangeAges(now: number): Promise<Record<string, number>> {
+    this.beforeWrites("oldestOpenChangeAges");
+    return this.read("oldestOpenChangeAges", [now], await this.reader.oldestOpenChangeAges(now));
+  }
+
+  async countResourcesByStatus(): Promise<{ type: string; status: string; count: number }[]> {
+    this.beforeWrites("countResourcesByStatus");
+    return this.read("countResourcesByStatus", [], await this.reader.countResourcesByStatus());
+  }
+
   async getJob(changeId: string): Promise<JobRecord | undefined> {
     const own = this.jobs.get(changeId);
     const result = own === undefined ? await this.reader.getJob(changeId) : (own ?? undefined);

@@ -271,4 +271,22 @@ export class SqliteReader implements StoreReader {
     }
     return counts;
   }
+
+  async oldestOpenChangeAges(now: number): Promise<Record<string, number>> {
+    const ages: Record<string, number> = {};
+    const rows = this.all(
+      `SELECT status, min(updated_at) AS oldest FROM changes
+       WHERE status IN ('PENDING_REVIEW', 'APPROVED', 'QUEUED', 'APPLYING') GROUP BY status`,
+    );
+    for (const row of rows) ages[row.status as string] = Math.max(0, now - Date.parse(row.oldest as string));
+    return ages;
+  }
+
+  async countResourcesByStatus(): Promise<{ type: string; status: string; count: number }[]> {
+    return this.all("SELECT type, status, count(*) AS n FROM resources GROUP BY type, status").map((row) => ({
+      type: row.type as string,
+      status: row.status as string,
+      count: Number(row.n),
+    }));
+  }
 }

@@ -360,6 +360,12 @@ export class SqliteStore implements Store {
   countChangesByStatus() {
     return this.read((r) => r.countChangesByStatus());
   }
+  oldestOpenChangeAges(now: number) {
+    return this.read((r) => r.oldestOpenChangeAges(now));
+  }
+  countResourcesByStatus() {
+    return this.read((r) => r.countResourcesByStatus());
+  }
 
   /** Finishes every transaction already begun, then closes both connections. */
   async close(): Promise<void> {

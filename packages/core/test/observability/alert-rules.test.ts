@@ -1,0 +1,151 @@
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { promtoolBinary, repoRoot, waitFor } from "@plinth/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { watchToEnd } from "../support/connect-helpers.ts";
+import { type TestService, startTestService } from "../support/test-service.ts";
+
+const execFileAsync = promisify(execFile);
+const rulesDir = join(repoRoot, "deploy/prometheus");
+
+/** `promtool test rules` on the tests in `dir`: its exit status and what it printed. */
+async function promtoolTest(dir: string): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(promtoolBinary(), ["test", "rules", "plinth-rules.test.yaml"], {
+      cwd: dir,
+    });
+    return { ok: true, output: stdout + stderr };
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string };
+    return { ok: false, output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
+  }
+}
+
+/** The alert rules as Prometheus reads them. */
+function alertRules(): { alert: string; expr: string }[] {
+  const file = parse(readFileSync(join(rulesDir, "plinth-rules.yaml"), "utf8")) as {
+    groups: { rules: { alert: string; expr: string }[] }[];
+  };
+  return file.groups.flatMap((group) => group.rules);
+}
+
+describe("deploy/prometheus/plinth-rules.yaml", () => {
+  it("passes its promtool unit tests", async () => {
+    const result = await promtoolTest(rulesDir);
+    expect(result.output).toContain("SUCCESS");
+    expect(result.ok).toBe(true);
+  });
+
+  // Each rule's test must catch that rule being wrong: a copy with one rule
+  // broken (a threshold moved, a label lost) must fail, naming that alert.
+  it.each([
+    { alert: "PlinthChangePendingReviewTooLong", from: "> 4 * 3600", to: "> 5 * 3600" },
+    { alert: "PlinthChangeStuck", from: 'status=~"APPLYING|QUEUED"', to: 'status="APPLYING"' },
+    { alert: "PlinthChangeFailureRateHigh", from: ") > 0.25", to: ") > 0.6" },
+    { alert: "PlinthResourcesDrifted", from: "max by (type) (plinth_resources", to: "max(plinth_resources" },
+    { alert: "PlinthReconcileLate", from: "and plinth_reconcile_interval_seconds > 0", to: "" },
+    { alert: "PlinthStoreRefusingWork", from: "for: 1m", to: "for: 10m" },
+    { alert: "PlinthSecretRevealRateHigh", from: "[1h])) > 20", to: "[1h])) > 5" },
+  ])("fails when $alert is broken", async ({ alert, from, to }) => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-rules-"));
+    cpSync(rulesDir, dir, { recursive: true });
+    const rules = readFileSync(join(dir, "plinth-rules.yaml"), "utf8");
+    expect(rules.split(from)).toHaveLength(2);
+    writeFileSync(join(dir, "plinth-rules.yaml"), rules.replace(from, to));
+    const result = await promtoolTest(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+    expect(result.ok).toBe(false);
+    expect(result.output).toContain(`alertname: ${alert}`);
+    // Only the broken rule's tests fail.
+    const failing = new Set([...result.output.matchAll(/alertname: (\w+)/g)].map((match) => match[1]));
+    expect([...failing]).toEqual([alert]);
+  });
+
+  it("has one alert per concern, each with a severity and a summary", () => {
+    const file = parse(readFileSync(join(rulesDir, "plinth-rules.yaml"), "utf8")) as {
+      groups: { rules: { alert: string; labels: { severity: string }; annotations: { summary: string } }[] }[];
+    };
+    for (const rule of file.groups.flatMap((group) => group.rules)) {
+      expect(["warning", "critical"]).toContain(rule.labels.severity);
+      expect(rule.annotations.summary).toBeTruthy();
+    }
+    expect(alertRules()).toHaveLength(7);
+  });
+});
+
+describe("the metrics the alert rules read", () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService({ config: { reconcile: { intervalMs: 200 } } });
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+  const scrape = async () => await (await fetch(`${service.url}/metrics`)).text();
+
+  it("are all served on /metrics", async () => {
+    const served = new Set([...(await scrape()).matchAll(/^# TYPE (\w+) (\w+)$/gm)].map((match) => match[1]));
+    const used = new Set(alertRules().flatMap((rule) => [...rule.expr.matchAll(/\bplinth_\w+/g)].map((m) => m[0])));
+    expect(used.size).toBeGreaterThan(5);
+    for (const name of used) {
+      // A histogram is served under its base name; rules read its _count, _sum or _bucket series.
+      expect(served, name).toContain(name.replace(/_(count|sum|bucket)$/, ""));
+    }
+  });
+
+  it("report DRIFTED resources, the oldest change pending review and reveals by type", async () => {
+    const alice = service.as("requester");
+    const created = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "watched",
+      spec: { size: 1 },
+      requestId: "watched-1",
+    });
+    await watchToEnd(alice, created.change!.id);
+    // The fake engine's preview always finds a difference: the reconciler marks the widget DRIFTED.
+    await waitFor(
+      async () => {
+        if (!/^plinth_resources\{type="test\.widget",status="DRIFTED"\} 1$/m.test(await scrape())) {
+          throw new Error("not counted as DRIFTED yet");
+        }
+      },
+      { what: "the drifted widget in plinth_resources", timeoutMs: 30_000 },
+    );
+    // A delete needs a review by default: it waits in PENDING_REVIEW.
+    await alice.resources.deleteResource({ type: "test.widget", name: "watched", requestId: "watched-2" });
+    await alice.resources.revealSecret({ type: "test.widget", name: "watched", key: "serial" });
+
+    const metrics = await scrape();
+    expect(metrics).toMatch(/^plinth_change_oldest_age_seconds\{status="PENDING_REVIEW"\} \d/m);
+    expect(metrics).toMatch(/^plinth_secret_reveals_total\{type="test\.widget"\} 1$/m);
+    expect(metrics).toMatch(/^plinth_store_refusing 0$/m);
+  });
+
+  it("report the reconciler's interval and when its last round ended", async () => {
+    const before = Date.now() / 1000;
+    const metrics = await waitFor(
+      async () => {
+        const text = await scrape();
+        const end = Number(/^plinth_reconcile_last_round_end_timestamp_seconds (\S+)$/m.exec(text)?.[1]);
+        if (!(end > before)) throw new Error("no round has ended since the test began");
+        return text;
+      },
+      { what: "a reconcile round to end", timeoutMs: 30_000 },
+    );
+    expect(metrics).toMatch(/^plinth_reconcile_interval_seconds 0\.2$/m);
+    expect(metrics).toMatch(/^plinth_reconcile_rounds_total\{outcome="ok"\} [1-9]/m);
+    expect(metrics).toMatch(/^plinth_reconcile_round_duration_seconds_count [1-9]/m);
+  });
+
+  it("report a store that refuses work", async () => {
+    const refusing = Object.create(service.store, {
+      refusal: { value: () => "the disk is full" },
+    }) as typeof service.store;
+    const metrics = await createMetrics(refusing).registry.metrics();
+    expect(metrics).toMatch(/^plinth_store_refusing 1$/m);
+  });
+});
