@@ -8,14 +8,19 @@ import type {
   ChangeEventRecord,
   ChangeFilter,
   ChangeRecord,
+  DeliveryAttemptRecord,
+  DeliveryRecord,
   IdempotencyRecord,
   JobRecord,
   ResourceFilter,
   ResourceRecord,
+  ReviewTimerRecord,
   RevisionRecord,
+  SubscriptionRecord,
 } from "../records.ts";
 import type { Store, StoreTx } from "../store.ts";
 import { migrate } from "./migrate.ts";
+import { deliveryToRow, subscriptionToRow } from "./notification-rows.ts";
 import { type Row, changeToRow, json, resourceToRow } from "./rows.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
 
@@ -260,6 +265,60 @@ class SqliteTx extends SqliteReader implements StoreTx {
 
   async pruneIdempotencyKeys(before: string): Promise<number> {
     return this.run("DELETE FROM idempotency_keys WHERE created_at < ?", before).changes;
+  }
+
+  async insertSubscription(subscription: SubscriptionRecord): Promise<void> {
+    const [sql, params] = insertSql("subscriptions", subscriptionToRow(subscription));
+    this.run(sql, ...params);
+  }
+
+  async deleteSubscription(id: string): Promise<void> {
+    this.run("DELETE FROM subscriptions WHERE id = ?", id);
+  }
+
+  async insertDelivery(delivery: DeliveryRecord): Promise<void> {
+    const [sql, params] = insertSql("deliveries", deliveryToRow(delivery));
+    this.run(sql, ...params);
+  }
+
+  async updateDelivery(d: DeliveryRecord): Promise<void> {
+    this.run(
+      `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, expires_at = ?, last_error = ?,
+         last_status_code = ?, delivered_at = ? WHERE id = ?`,
+      d.status,
+      d.attempts,
+      d.nextAttemptAt,
+      d.expiresAt,
+      d.lastError,
+      d.lastStatusCode,
+      d.deliveredAt,
+      d.id,
+    );
+  }
+
+  async insertDeliveryAttempt(a: DeliveryAttemptRecord): Promise<void> {
+    this.run(
+      "INSERT INTO delivery_attempts (delivery_id, attempt, time, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
+      a.deliveryId,
+      a.attempt,
+      a.time,
+      a.statusCode,
+      a.error,
+      a.durationMs,
+    );
+  }
+
+  async upsertReviewTimer(timer: ReviewTimerRecord): Promise<void> {
+    this.run(
+      "INSERT INTO review_timers (change_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (change_id, kind) DO UPDATE SET due_at = excluded.due_at",
+      timer.changeId,
+      timer.kind,
+      timer.dueAt,
+    );
+  }
+
+  async deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void> {
+    this.run("DELETE FROM review_timers WHERE change_id = ? AND kind = ?", changeId, kind);
   }
 }
 
@@ -713,6 +772,30 @@ export class SqliteStore implements Store {
   }
   countChangesByStatus() {
     return this.read((r) => r.countChangesByStatus());
+  }
+  getSubscription(id: string) {
+    return this.read((r) => r.getSubscription(id));
+  }
+  listSubscriptions(ownerTeam?: string) {
+    return this.read((r) => r.listSubscriptions(ownerTeam));
+  }
+  subscriptionsFor(changeId: string | null) {
+    return this.read((r) => r.subscriptionsFor(changeId));
+  }
+  getDelivery(id: string) {
+    return this.read((r) => r.getDelivery(id));
+  }
+  dueDeliveries(now: number, limit: number) {
+    return this.read((r) => r.dueDeliveries(now, limit));
+  }
+  listDeliveries(filter: { changeId?: string; subscriptionId?: string }, limit: number) {
+    return this.read((r) => r.listDeliveries(filter, limit));
+  }
+  listDeliveryAttempts(deliveryId: string) {
+    return this.read((r) => r.listDeliveryAttempts(deliveryId));
+  }
+  dueReviewTimers(now: number, limit: number) {
+    return this.read((r) => r.dueReviewTimers(now, limit));
   }
 
   async close(): Promise<void> {
