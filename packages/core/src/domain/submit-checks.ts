@@ -12,8 +12,15 @@ import type { SubmitResult } from "./submit-types.ts";
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 const requestIdPattern = /^[\x21-\x7e]{1,128}$/;
 
-export function checkCommonFields(deps: LifecycleDeps, type: string, name: string, requestId?: string): LoadedPlugin {
-  const violations: Violation[] = [];
+export function checkCommonFields(
+  deps: LifecycleDeps,
+  type: string,
+  name: string,
+  requestId?: string,
+  /** Problems the caller found in its own fields, reported together with these. */
+  more: Violation[] = [],
+): LoadedPlugin {
+  const violations: Violation[] = [...more];
   const plugin = deps.plugins.get(type);
   if (!plugin) {
     const known = deps.plugins.list().map((p) => p.definition.type);

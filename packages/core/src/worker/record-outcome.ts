@@ -1,3 +1,4 @@
+import { notifyChange } from "../notifications/emit-notification.ts";
 import type { ChangeRecord, JobRecord } from "../store/records.ts";
 import type { EngineOutputs } from "../engine/engine.ts";
 import { backoffDelay } from "./backoff.ts";
@@ -50,14 +51,16 @@ export async function recordSuccess(
       updatedAt: now,
       drift: null,
     });
-    await tx.updateChange({
+    const succeeded: ChangeRecord = {
       ...change,
       status: "SUCCEEDED",
       updatedAt: now,
       finishedAt: now,
       lastError: null,
       resultRevision: revision,
-    });
+    };
+    await tx.updateChange(succeeded);
+    await notifyChange(tx, deps, succeeded, "SUCCEEDED");
     await tx.appendEvent({
       changeId: change.id,
       time: now,
@@ -101,13 +104,15 @@ export async function recordFailure(
       return;
     }
     await tx.deleteJob(change.id);
-    await tx.updateChange({
+    const failed: ChangeRecord = {
       ...change,
       status: "FAILED",
       lastError: failure.message,
       updatedAt: stamp,
       finishedAt: stamp,
-    });
+    };
+    await tx.updateChange(failed);
+    await notifyChange(tx, deps, failed, "FAILED");
     await tx.appendEvent({
       changeId: change.id,
       time: stamp,

@@ -1,13 +1,13 @@
 // A Plinth server process with a slow fake engine, for tests that kill real
 // processes. Test-only: `make start` never reaches this file.
-// Usage: node --import tsx fake-engine-server.ts <dataDir> <journal> <applyMs>
+// Usage: node --import tsx fake-engine-server.ts <dataDir> <journal> <applyMs> [<config overrides as JSON>]
 import { setTimeout as delay } from "node:timers/promises";
 import { pino } from "pino";
 import { parseServiceConfig, startPlinthService } from "../../src/index.ts";
 import { createFakeEngine } from "./fake-engine.ts";
 import { testConfig } from "./test-service.ts";
 
-const [dataDir, journal, applyMs] = process.argv.slice(2);
+const [dataDir, journal, applyMs, overrides] = process.argv.slice(2);
 if (!dataDir || !journal) throw new Error("usage: fake-engine-server.ts <dataDir> <journal> <applyMs>");
 const engine = createFakeEngine({
   journal,
@@ -16,8 +16,11 @@ const engine = createFakeEngine({
     return { outputs: { name: request.name }, secretOutputs: {} };
   },
 });
-const service = await startPlinthService(parseServiceConfig(testConfig(dataDir), dataDir), {
-  createEngine: () => engine,
-  logger: pino({ level: "silent" }),
-});
+const service = await startPlinthService(
+  parseServiceConfig(testConfig(dataDir, overrides ? (JSON.parse(overrides) as Record<string, unknown>) : {}), dataDir),
+  {
+    createEngine: () => engine,
+    logger: pino({ level: "silent" }),
+  },
+);
 process.stdout.write(`READY ${service.url}\n`);
