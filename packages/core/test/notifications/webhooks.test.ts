@@ -4,6 +4,8 @@ import { DeliveryStatus, NotificationFormat, NotificationKind } from "@plinth/sd
 import { freePort, waitFor } from "@plinth/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
+import type { EnginePreview } from "../../src/index.ts";
+import { createFakeEngine } from "../support/fake-engine.ts";
 import { type TestService, startTestService } from "../support/test-service.ts";
 import { type ReceivedWebhook, WebhookReceiver, eventData, signatureVerifies } from "../support/webhook-receiver.ts";
 
@@ -17,8 +19,14 @@ async function receiver(): Promise<WebhookReceiver> {
   return made;
 }
 
-async function service(notifications: Record<string, unknown>): Promise<TestService> {
-  const made = await startTestService({ config: { notifications: { delivery: fastDelivery, ...notifications } } });
+async function service(
+  notifications: Record<string, unknown>,
+  more: Parameters<typeof startTestService>[0] = {},
+): Promise<TestService> {
+  const made = await startTestService({
+    ...more,
+    config: { ...more.config, notifications: { delivery: fastDelivery, ...notifications } },
+  });
   open.push(made);
   return made;
 }
@@ -226,6 +234,57 @@ describe("webhook notifications", () => {
     // The decided change's timers were due first, so they were handled by now: nothing was sent for it.
     const forDecided = (await plinth.as("admin").notifications.listDeliveries({ changeId: decided!.id })).deliveries;
     expect(forDecided.map((d) => d.kind)).toEqual([NotificationKind.PENDING_REVIEW]);
+  });
+
+  it("announces drift and secret reveals to the owning team's subscription, never a secret value", async () => {
+    const hooks = await receiver();
+    // What the fake "real system" holds, per widget: the size it really has (as in the drift test).
+    const reality = new Map<string, number>();
+    const plinth = await service(
+      {
+        subscriptions: [
+          {
+            id: "payments-watch",
+            url: hooks.url("/watch"),
+            kinds: ["drift_detected", "secret_revealed"],
+            teams: ["payments"],
+          },
+        ],
+      },
+      {
+        config: { reconcile: { intervalMs: 50 } },
+        engine: createFakeEngine({
+          apply: async (request) => {
+            reality.set(request.name, Number(request.resolvedSpec.size));
+            return { outputs: {}, secretOutputs: { serial: `sn-${request.name}` } };
+          },
+          preview: async (request): Promise<EnginePreview> => {
+            const real = reality.get(request.name);
+            const differs = request.refresh && real !== undefined && real !== request.resolvedSpec.size;
+            return { steps: differs ? { update: 1 } : { same: 1 }, destructive: false, details: {} };
+          },
+        }),
+      },
+    );
+    const alice = plinth.as("requester");
+    const { change } = await alice.resources.applyResource({ type: "test.widget", name: "watched", spec: { size: 5 } });
+    await watchToEnd(alice, change!.id);
+    await alice.resources.revealSecret({ type: "test.widget", name: "watched", key: "serial" });
+    reality.set("watched", 9); // someone changed it by hand
+    const [revealed, drifted] = await received(hooks, "/watch", 2);
+    expect(eventData(revealed!)).toMatchObject({
+      kind: "SECRET_REVEALED",
+      revealedBy: "alice",
+      key: "serial",
+      change: null,
+    });
+    expect(revealed!.body).not.toContain("sn-watched");
+    expect(drifted!.json).toMatchObject({ type: "dev.plinth.resource.drift_detected", subject: "test.widget/watched" });
+    expect(eventData(drifted!)).toMatchObject({
+      kind: "DRIFT_DETECTED",
+      url: `${plinth.url}/resources/test.widget/watched`,
+    });
+    expect(String(eventData(drifted!).findings)).toContain("update 1");
   });
 
   it("refuses bad subscriptions and callbacks with every field at once, writing nothing", async () => {
