@@ -144,6 +144,12 @@ export const ServiceConfigSchema = z
               .int()
               .min(1)
               .default(24 * 3_600_000),
+            /** Delivered and expired deliveries (and their attempts) are kept this long, then pruned. */
+            keepMs: z
+              .number()
+              .int()
+              .min(0)
+              .default(7 * 24 * 3_600_000),
           })
           .strict()
           .prefault({}),

@@ -151,6 +151,10 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       store
         .transact((tx) => tx.pruneIdempotencyKeys(before))
         .catch((error: unknown) => logger.warn({ err: error }, "pruning idempotency keys failed"));
+      const finished = new Date(Date.now() - config.notifications.delivery.keepMs).toISOString();
+      store
+        .transact((tx) => tx.pruneDeliveries(finished))
+        .catch((error: unknown) => logger.warn({ err: error }, "pruning finished webhook deliveries failed"));
     }, 3600_000);
     prune.unref();
     logger.info(

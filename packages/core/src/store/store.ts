@@ -81,6 +81,8 @@ export interface StoreTx extends StoreReader {
   /** Sets (or moves) the timer of this kind for the change. */
   upsertReviewTimer(timer: ReviewTimerRecord): Promise<void>;
   deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void>;
+  /** Removes DELIVERED and EXPIRED deliveries made before `before` (ISO time), with their attempts. */
+  pruneDeliveries(before: string): Promise<void>;
 }
 
 export interface Store extends StoreReader {

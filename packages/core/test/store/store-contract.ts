@@ -369,6 +369,13 @@ export function describeStoreContract(
         expect(await reopened.getDelivery("d-3")).toMatchObject({ status: "DELIVERED", deliveredAt: now });
         expect(await reopened.getSubscription("s-elsewhere")).toBeUndefined();
         expect((await reopened.listDeliveries({}, 10)).map((d) => d.eventId)).toEqual(["e-1", "e-2", "e-1"]);
+        // Pruning keeps what is still pending, and anything newer than its limit.
+        await reopened.transact((tx) => tx.pruneDeliveries(now));
+        expect((await reopened.listDeliveries({}, 10)).map((d) => d.id)).toEqual(["d-1", "d-2", "d-3"]);
+        await reopened.transact((tx) => tx.pruneDeliveries("2026-01-02T00:00:00.000Z"));
+        expect((await reopened.listDeliveries({}, 10)).map((d) => d.id)).toEqual(["d-1", "d-2"]);
+        expect(await reopened.listDeliveryAttempts("d-3")).toEqual([]);
+        expect(await reopened.listDeliveryAttempts("d-1")).toHaveLength(1);
       } finally {
         await (reopened ?? store).close();
         cleanup();

@@ -320,6 +320,12 @@ class SqliteTx extends SqliteReader implements StoreTx {
   async deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void> {
     this.run("DELETE FROM review_timers WHERE change_id = ? AND kind = ?", changeId, kind);
   }
+
+  async pruneDeliveries(before: string): Promise<void> {
+    const done = "SELECT id FROM deliveries WHERE status IN ('DELIVERED','EXPIRED') AND created_at < ?";
+    this.run(`DELETE FROM delivery_attempts WHERE delivery_id IN (${done})`, before);
+    this.run(`DELETE FROM deliveries WHERE id IN (${done})`, before);
+  }
 }
 
 interface Pending {
