@@ -11,6 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger, parseServiceConfig, startPlinthService } from "@plinth/core";
 import { createNotifier } from "../packages/core/src/domain/notifier.ts";
+import { notificationSettings } from "../packages/core/src/notifications/notification-settings.ts";
+import { createSecretBox } from "../packages/core/src/secrets/secret-box.ts";
 import { defaultReviewPolicy } from "../packages/core/src/domain/review-policy.ts";
 import { submitApply } from "../packages/core/src/domain/submit-change.ts";
 import { createChangeIdSource } from "../packages/core/src/server/change-ids.ts";
@@ -20,7 +22,8 @@ import { benchConfig, noopEngine } from "./plinth-setup.ts";
 const dataRoot = join(import.meta.dirname, ".plinth");
 mkdirSync(dataRoot, { recursive: true });
 const dataDir = mkdtempSync(join(dataRoot, "submit-"));
-const service = await startPlinthService(parseServiceConfig(benchConfig(dataDir), dataDir), {
+const loaded = parseServiceConfig(benchConfig(dataDir), dataDir);
+const service = await startPlinthService(loaded, {
   createEngine: () => noopEngine,
   logger: createLogger({ level: "silent" }),
   worker: false,
@@ -30,6 +33,8 @@ const deps = {
   plugins: service.plugins,
   reviewPolicy: defaultReviewPolicy,
   notifier: createNotifier(),
+  // The bench config has no subscriptions: nothing goes to the outbox, as in a service without webhooks.
+  notifications: notificationSettings(loaded.config, service.url, createSecretBox(loaded.config.secrets.key)),
   now: () => new Date(),
   newId: createChangeIdSource(),
 };

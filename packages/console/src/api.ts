@@ -2,6 +2,7 @@ import { type Client, type Interceptor, createClient } from "@connectrpc/connect
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
 import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
+import { NotificationService } from "@plinth/sdk/gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 
@@ -11,6 +12,7 @@ export interface Api {
   resources: Client<typeof ResourceService>;
   plugins: Client<typeof PluginService>;
   identity: Client<typeof IdentityService>;
+  notifications: Client<typeof NotificationService>;
 }
 
 const tokenKey = "plinth.token";
@@ -37,5 +39,6 @@ export function createApi(token: string): Api {
     resources: createClient(ResourceService, transport),
     plugins: createClient(PluginService, transport),
     identity: createClient(IdentityService, transport),
+    notifications: createClient(NotificationService, transport),
   };
 }

@@ -1,6 +1,7 @@
 import { type JsonValue } from "@bufbuild/protobuf";
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { ChangeKind, ChangeStatus, ReviewDecision } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { DeliveryStatus, NotificationKind } from "@plinth/sdk/gen/plinth/v1/notification_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 
 const words = (name: string | undefined): string => (name ?? "unknown").toLowerCase().replaceAll("_", " ");
@@ -9,6 +10,8 @@ export const statusLabel = (s: ChangeStatus): string => words(ChangeStatus[s]);
 export const kindLabel = (k: ChangeKind): string => words(ChangeKind[k]);
 export const resourceStatusLabel = (s: ResourceStatus): string => words(ResourceStatus[s]);
 export const decisionLabel = (d: ReviewDecision): string => words(ReviewDecision[d]);
+export const notificationKindLabel = (k: NotificationKind): string => words(NotificationKind[k]);
+export const deliveryStatusLabel = (s: DeliveryStatus): string => words(DeliveryStatus[s]);
 
 /** The statuses a reviewer filters by, in lifecycle order. */
 export const filterableStatuses: ChangeStatus[] = [

@@ -9,6 +9,7 @@ import {
 import type { Revision } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type ReactNode, useEffect, useState } from "react";
 import { ErrorNote } from "../components/ErrorNote.tsx";
+import { Notifications } from "../components/Notifications.tsx";
 import { PreviewView } from "../components/PreviewView.tsx";
 import { SpecDiff } from "../components/SpecDiff.tsx";
 import { describeError } from "../errors.ts";
@@ -407,6 +408,10 @@ export function ChangePage({ id }: { id: string }) {
           <section aria-labelledby="history-heading">
             <h2 id="history-heading">History</h2>
             <History change={change} events={live.events} />
+          </section>
+          <section aria-labelledby="notifications-heading">
+            <h2 id="notifications-heading">Notifications</h2>
+            <Notifications change={change} />
           </section>
         </aside>
       </div>

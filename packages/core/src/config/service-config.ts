@@ -5,6 +5,25 @@ import { z } from "zod";
 
 const role = z.enum(["requester", "reviewer", "admin"]);
 
+/** Event kinds as written in the config and shown in the API (lower case there, upper case in the store). */
+export const notificationKindNames = [
+  "submitted",
+  "pending_review",
+  "approved",
+  "rejected",
+  "succeeded",
+  "failed",
+  "drift_detected",
+  "secret_revealed",
+  "review_escalated",
+] as const;
+
+const webhookUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && ["http:", "https:"].includes(new URL(value).protocol), {
+    message: "must be an http or https URL",
+  });
+
 /** The service config file (YAML). Every field is checked at start; a bad file stops the server with one message. */
 export const ServiceConfigSchema = z
   .object({
@@ -70,6 +89,70 @@ export const ServiceConfigSchema = z
       .object({
         /** The built console (index.html and assets/); default: the dist of the installed @plinth/console. */
         dir: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    notifications: z
+      .object({
+        /** The console's address as people reach it: messages link to a change there. */
+        consoleUrl: z.string().optional(),
+        subscriptions: z
+          .array(
+            z
+              .object({
+                /** Names the subscription in the API and in deliveries (as "config:<id>"). */
+                id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case letters, digits and dashes"),
+                url: webhookUrl,
+                format: z.enum(["cloudevents", "slack"]).default("cloudevents"),
+                /** HMAC-SHA256 key for the signature header; use ${ENV} to keep it out of the file. */
+                secret: z.string().min(16, "use at least 16 characters").optional(),
+                /** The team that may see its deliveries (admins always may). */
+                ownerTeam: z.string().min(1).optional(),
+                teams: z.array(z.string().min(1)).default([]),
+                types: z.array(z.string().min(1)).default([]),
+                kinds: z.array(z.enum(notificationKindNames)).default([]),
+              })
+              .strict(),
+          )
+          .default([])
+          .refine((list) => new Set(list.map((s) => s.id)).size === list.length, {
+            message: "subscription ids must be unique",
+          }),
+        review: z
+          .object({
+            /** A change still pending review this long after it started waiting is announced again; 0: never. */
+            remindAfterMs: z.number().int().min(0).default(3_600_000),
+            /** ...and this long after, escalated (kind review_escalated, e.g. to the on-call channel); 0: never. */
+            escalateAfterMs: z
+              .number()
+              .int()
+              .min(0)
+              .default(4 * 3_600_000),
+          })
+          .strict()
+          .prefault({}),
+        delivery: z
+          .object({
+            pollMs: z.number().int().min(10).default(1_000),
+            /** One attempt's limit; a receiver slower than this counts as down. */
+            timeoutMs: z.number().int().min(100).default(10_000),
+            retryBaseMs: z.number().int().min(1).default(1_000),
+            retryMaxMs: z.number().int().min(1).default(300_000),
+            /** A delivery not acknowledged this long after its event is given up (EXPIRED). */
+            expireAfterMs: z
+              .number()
+              .int()
+              .min(1)
+              .default(24 * 3_600_000),
+            /** Delivered and expired deliveries (and their attempts) are kept this long, then pruned. */
+            keepMs: z
+              .number()
+              .int()
+              .min(0)
+              .default(7 * 24 * 3_600_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

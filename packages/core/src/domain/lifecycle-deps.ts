@@ -1,5 +1,6 @@
 import type { PluginRegistry } from "../plugin/registry.ts";
 import type { Store } from "../store/store.ts";
+import type { NotificationSettings } from "../notifications/notification-settings.ts";
 import type { Notifier } from "./notifier.ts";
 import type { GlobalReviewPolicy } from "./review-policy.ts";
 
@@ -9,6 +10,8 @@ export interface LifecycleDeps {
   plugins: PluginRegistry;
   reviewPolicy: GlobalReviewPolicy;
   notifier: Notifier;
+  /** Webhook subscriptions from the config and the timings of reminders: events go to the outbox with the change. */
+  notifications: NotificationSettings;
   now: () => Date;
   newId: () => string;
 }

@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
+import { notifyChange } from "../notifications/emit-notification.ts";
 import type { AccessRequestRecord, ResourceRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import type { ChangeKind, JsonObject, Principal } from "./types.ts";
-import type { SubmitResult } from "./submit-types.ts";
+import type { CallbackInput, SubmitResult } from "./submit-types.ts";
 
 /** Records the change, its idempotency key and (when auto-approved) its job, in the caller's transaction. */
 export async function recordChange(
@@ -23,6 +25,8 @@ export async function recordChange(
     labels: Record<string, string>;
     requestId: string;
     hash: string;
+    /** A webhook for this change only, checked by the caller; its secret already sealed. */
+    callback?: CallbackInput & { sealedSecret: string | null };
   },
   resource: ResourceRecord,
 ): Promise<SubmitResult> {
@@ -65,6 +69,24 @@ export async function recordChange(
       : `submitted by ${principal.id}; needs ${fields.requiredApprovals} approval(s): ${fields.reviewReasons.join("; ")}`,
     details: null,
   });
+  if (fields.callback) {
+    // Before the first event, so the callback hears of the submission too.
+    await tx.insertSubscription({
+      id: randomUUID(),
+      ownerTeam: principal.team,
+      createdBy: principal.id,
+      url: fields.callback.url,
+      format: fields.callback.format,
+      sealedSecret: fields.callback.sealedSecret,
+      teams: [],
+      types: [],
+      kinds: fields.callback.kinds,
+      changeId: change.id,
+      createdAt: now,
+    });
+  }
+  await notifyChange(tx, deps, change, "SUBMITTED");
+  if (!autoApproved) await notifyChange(tx, deps, change, "PENDING_REVIEW");
   // Auto-approved: apply it. Otherwise compute the engine's preview for the reviewers first.
   await tx.upsertJob({
     changeId: change.id,

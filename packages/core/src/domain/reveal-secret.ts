@@ -1,3 +1,4 @@
+import { emitNotification } from "../notifications/emit-notification.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
@@ -37,6 +38,16 @@ export async function revealSecret(
       action: "reveal-secret",
       target: `${input.type}/${input.name}#${input.key}`,
       details: { revision: resource.revision },
+    });
+    // Who and which key, never the value.
+    await emitNotification(tx, deps, {
+      kind: "SECRET_REVEALED",
+      type: input.type,
+      name: input.name,
+      team: resource.ownerTeam,
+      change: null,
+      message: `${principal.id} revealed the secret output "${input.key}" of ${input.type} "${input.name}"`,
+      details: { revealedBy: principal.id, key: input.key },
     });
     return secrets[input.key] ?? null;
   });

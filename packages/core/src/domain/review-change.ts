@@ -1,3 +1,4 @@
+import { notifyChange } from "../notifications/emit-notification.ts";
 import type { ChangeRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import { assertCanReview, hasRole } from "./authorization.ts";
@@ -108,7 +109,10 @@ export async function approveChange(
       `approved by ${principal.id} of ${principal.team} (${approvals}/${change.requiredApprovals})${still}${comment ? `: ${comment}` : ""}`,
       "review",
     );
-    if (done) await enqueue(tx, next);
+    if (done) {
+      await enqueue(tx, next);
+      await notifyChange(tx, deps, next, "APPROVED");
+    }
     return next;
   });
   notify(deps, change);
@@ -144,11 +148,14 @@ export async function rejectChange(
       "review",
     );
     if (change.kind === "CREATE") await releaseUnappliedResource(tx, change);
+    await notifyChange(tx, deps, next, "REJECTED", `${describe(change)} was rejected by ${principal.id}: ${comment}`);
     return next;
   });
   notify(deps, change);
   return change;
 }
+
+const describe = (change: ChangeRecord) => `${change.kind} of ${change.type} "${change.name}" (change ${change.id})`;
 
 export async function cancelChange(
   deps: LifecycleDeps,

@@ -7,7 +7,13 @@ import { applyDefaults, parseSpec, pluginReview, unmanagedConflict, validateDele
 import { decideReview } from "./review-policy.ts";
 import { specDifferences } from "./spec-diff.ts";
 import type { JsonObject, Principal } from "./types.ts";
-import { type SubmitResult, type ApplyInput, type DeleteInput, type PreviewResult } from "./submit-types.ts";
+import {
+  type SubmitResult,
+  type ApplyInput,
+  type CallbackInput,
+  type DeleteInput,
+  type PreviewResult,
+} from "./submit-types.ts";
 import {
   checkCommonFields,
   checkExpectedRevision,
@@ -18,17 +24,22 @@ import {
 } from "./submit-checks.ts";
 import { planApply } from "./plan-apply.ts";
 import { recordChange } from "./record-change.ts";
+import { checkWebhook } from "../notifications/check-webhook.ts";
 
 export type { ApplyInput, DeleteInput, PreviewResult, SubmitResult } from "./submit-types.ts";
 
 /** ApplyResource: create or update. Resolves only after the change is committed. */
 export async function submitApply(deps: LifecycleDeps, principal: Principal, input: ApplyInput): Promise<SubmitResult> {
-  const plugin = checkCommonFields(deps, input.type, input.name, input.requestId, {
-    comment: input.comment,
-    labels: input.labels,
-    spec: input.spec,
-  });
+  const plugin = checkCommonFields(
+    deps,
+    input.type,
+    input.name,
+    input.requestId,
+    { comment: input.comment, labels: input.labels, spec: input.spec },
+    callbackViolations(input.callback),
+  );
   const hash = requestHash("apply", { ...input, requestId: undefined });
+  const callback = sealedCallback(deps, input.callback);
   await refuseUnmanagedTwin(deps, plugin, principal, input);
   const result = await deps.store.transact(async (tx) => {
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
@@ -102,6 +113,7 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
         labels: input.labels,
         requestId: input.requestId,
         hash,
+        callback,
       },
       resource,
     );
@@ -135,14 +147,31 @@ async function refuseUnmanagedTwin(
   if (conflict) throw new AlreadyExistsError(conflict);
 }
 
+const callbackViolations = (callback: CallbackInput | undefined) =>
+  callback ? checkWebhook({ url: callback.url, secret: callback.secret }, "callback.") : [];
+
+const sealedCallback = (deps: LifecycleDeps, callback: CallbackInput | undefined) =>
+  callback && {
+    ...callback,
+    sealedSecret: callback.secret ? deps.notifications.sealSecret(callback.secret) : null,
+  };
+
 /** DeleteResource: a change that destroys the resource once approved. */
 export async function submitDelete(
   deps: LifecycleDeps,
   principal: Principal,
   input: DeleteInput,
 ): Promise<SubmitResult> {
-  const plugin = checkCommonFields(deps, input.type, input.name, input.requestId, { comment: input.comment });
+  const plugin = checkCommonFields(
+    deps,
+    input.type,
+    input.name,
+    input.requestId,
+    { comment: input.comment },
+    callbackViolations(input.callback),
+  );
   const hash = requestHash("delete", { ...input, requestId: undefined });
+  const callback = sealedCallback(deps, input.callback);
   const result = await deps.store.transact(async (tx) => {
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
     if (replay) return replay;
@@ -184,6 +213,7 @@ export async function submitDelete(
         labels: state.labels,
         requestId: input.requestId,
         hash,
+        callback,
       },
       { ...state.resource, updatedAt: deps.now().toISOString() },
     );

@@ -23,8 +23,10 @@ export function checkCommonFields(
   name: string,
   requestId?: string,
   text: Parameters<typeof freeTextViolations>[0] = {},
+  /** Problems the caller found in its own fields, reported together with these. */
+  more: Violation[] = [],
 ): LoadedPlugin {
-  const violations: Violation[] = [];
+  const violations: Violation[] = [...more];
   const plugin = deps.plugins.get(type);
   if (!plugin) {
     const known = deps.plugins.list().map((p) => p.definition.type);

@@ -1,4 +1,14 @@
-import type { ChangeRecord, ResourceRecord } from "../store/records.ts";
+import type { ChangeRecord, NotificationKind, ResourceRecord } from "../store/records.ts";
+
+/** Ask for a webhook about this change only: the orchestrator's alternative to polling. */
+export interface CallbackInput {
+  url: string;
+  format: "cloudevents" | "slack";
+  /** HMAC-SHA256 key for the signature header; empty: unsigned. */
+  secret: string;
+  /** Empty: every event of the change. */
+  kinds: NotificationKind[];
+}
 import type { ChangeKind, JsonObject, SpecDifference } from "./types.ts";
 export interface ApplyInput {
   type: string;
@@ -12,6 +22,7 @@ export interface ApplyInput {
   force?: boolean;
   /** Admins only: proceed despite overridable (guardrail) violations; reviewed and audited. */
   overrideGuardrails?: boolean;
+  callback?: CallbackInput;
 }
 
 export interface DeleteInput {
@@ -20,6 +31,7 @@ export interface DeleteInput {
   requestId: string;
   expectedRevision?: number;
   comment: string;
+  callback?: CallbackInput;
 }
 
 export interface SubmitResult {

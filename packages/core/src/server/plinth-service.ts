@@ -13,6 +13,8 @@ import { createSecretBox } from "../secrets/secret-box.ts";
 import { type SqliteStore, createSqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { Store } from "../store/store.ts";
+import { createDeliveryLoop } from "../notifications/delivery-loop.ts";
+import { notificationSettings } from "../notifications/notification-settings.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator, requestContext } from "./auth.ts";
@@ -23,10 +25,12 @@ import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
 import { createObservingInterceptor } from "./interceptors.ts";
 import { changeService } from "./services/change-service.ts";
 import { identityService } from "./services/identity-service.ts";
+import { notificationService } from "./services/notification-service.ts";
 import { pluginService } from "./services/plugin-service.ts";
 import { resourceService } from "./services/resource-service.ts";
 import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
 import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
+import { NotificationService } from "@plinth/sdk/gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 
@@ -74,11 +78,18 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     const metrics = createMetrics(store);
     const notifier = createNotifier();
     const secrets = createSecretBox(config.secrets.key);
+    const notifications = notificationSettings(
+      config,
+      // Until the port is known: links in messages use consoleUrl when it is set, this address otherwise.
+      `http://${config.listen.host}:${config.listen.port}`,
+      secrets,
+    );
     const deps = {
       secrets,
       store,
       plugins,
       notifier,
+      notifications,
       metrics,
       reviewPolicy: { approvals: config.review.approvals },
       now: () => new Date(),
@@ -101,6 +112,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         router.service(ChangeService, changeService(deps));
         router.service(PluginService, pluginService(deps));
         router.service(IdentityService, identityService());
+        router.service(NotificationService, notificationService(deps));
       },
       interceptors: [createObservingInterceptor(metrics, logger), createAuthInterceptor(authenticate)],
       contextValues: requestContext,
@@ -139,15 +151,25 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       config.listen.host,
       config.listen.port,
     );
+    if (config.notifications.consoleUrl === undefined) notifications.consoleUrl = server.url;
+    const deliveries = createDeliveryLoop(
+      { ...deps, logger: logger.child({ component: "notifications" }) },
+      config.notifications.delivery,
+    );
     if (options.worker !== false) {
       worker.start();
       reconciler.start();
+      deliveries.start();
     }
     const prune = setInterval(() => {
       const before = new Date(Date.now() - idempotencyKeyRetentionMs).toISOString();
       store
         .transact((tx) => tx.pruneIdempotencyKeys(before))
         .catch((error: unknown) => logger.warn({ err: error }, "pruning idempotency keys failed"));
+      const finished = new Date(Date.now() - config.notifications.delivery.keepMs).toISOString();
+      store
+        .transact((tx) => tx.pruneDeliveries(finished))
+        .catch((error: unknown) => logger.warn({ err: error }, "pruning finished webhook deliveries failed"));
     }, 3600_000);
     prune.unref();
     logger.info(
@@ -164,6 +186,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         clearInterval(prune);
         await server.close();
         await reconciler.stop();
+        await deliveries.stop();
         await worker.stop();
         await engine.close();
         await store.close();

@@ -176,3 +176,76 @@ export interface ResourceFilter {
   team?: string;
   status?: ResourceStatus;
 }
+
+/** What a notification is about; subscriptions filter on these. */
+export type NotificationKind =
+  | "SUBMITTED"
+  | "PENDING_REVIEW"
+  | "APPROVED"
+  | "REJECTED"
+  | "SUCCEEDED"
+  | "FAILED"
+  | "DRIFT_DETECTED"
+  | "SECRET_REVEALED"
+  | "REVIEW_ESCALATED";
+
+/** A webhook a team registered through the API (config subscriptions live only in the config). */
+export interface SubscriptionRecord {
+  id: string;
+  /** The team that may see it and its deliveries. */
+  ownerTeam: string;
+  createdBy: string;
+  url: string;
+  format: "cloudevents" | "slack";
+  /** The HMAC-SHA256 secret, sealed with the service's secret key; null: deliveries are unsigned. */
+  sealedSecret: string | null;
+  /** Filters; an empty list matches everything. */
+  teams: string[];
+  types: string[];
+  kinds: NotificationKind[];
+  /** Set for a per-change callback: only that change's events match. */
+  changeId: string | null;
+  createdAt: string;
+}
+
+export type DeliveryStatus = "PENDING" | "DELIVERED" | "EXPIRED";
+
+/** One event for one subscription, in the outbox until its receiver answers 2xx or it expires. */
+export interface DeliveryRecord {
+  id: string;
+  /** The CloudEvent id: the same for every attempt, so receivers can drop duplicates. */
+  eventId: string;
+  subscriptionId: string;
+  changeId: string | null;
+  kind: NotificationKind;
+  /** The CloudEvent as JSON, fixed when the event happened. */
+  event: JsonObject;
+  status: DeliveryStatus;
+  /** Attempts started, including one a crash cut short. */
+  attempts: number;
+  /** Epoch ms: when the next attempt may start (also the lease of an attempt in flight). */
+  nextAttemptAt: number;
+  /** Epoch ms: no attempt starts after this. */
+  expiresAt: number;
+  lastError: string | null;
+  lastStatusCode: number | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+export interface DeliveryAttemptRecord {
+  deliveryId: string;
+  attempt: number;
+  time: string;
+  /** The receiver's HTTP status; null when no response came. */
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** A reminder or escalation due for a change still pending review at `dueAt` (epoch ms). */
+export interface ReviewTimerRecord {
+  changeId: string;
+  kind: "reminder" | "escalation";
+  dueAt: number;
+}

@@ -3,12 +3,16 @@ import type {
   ChangeEventRecord,
   ChangeFilter,
   ChangeRecord,
+  DeliveryAttemptRecord,
+  DeliveryRecord,
   IdempotencyRecord,
   JobRecord,
   Page,
   ResourceFilter,
   ResourceRecord,
+  ReviewTimerRecord,
   RevisionRecord,
+  SubscriptionRecord,
 } from "./records.ts";
 
 /** Reads. Outside a transaction they see committed data only. */
@@ -37,6 +41,19 @@ export interface StoreReader {
   oldestOpenChangeAges(now: number): Promise<Record<string, number>>;
   /** For metrics: resources by type and status. */
   countResourcesByStatus(): Promise<{ type: string; status: string; count: number }[]>;
+  getSubscription(id: string): Promise<SubscriptionRecord | undefined>;
+  /** API subscriptions, oldest first; only one team's when `ownerTeam` is set. */
+  listSubscriptions(ownerTeam?: string): Promise<SubscriptionRecord[]>;
+  /** Subscriptions an event may match: every one not tied to a change, plus those tied to `changeId`. */
+  subscriptionsFor(changeId: string | null): Promise<SubscriptionRecord[]>;
+  getDelivery(id: string): Promise<DeliveryRecord | undefined>;
+  /** PENDING deliveries whose next attempt is due at `now` (epoch ms), earliest first. */
+  dueDeliveries(now: number, limit: number): Promise<DeliveryRecord[]>;
+  /** Deliveries of one change or one subscription, oldest first, at most `limit`. */
+  listDeliveries(filter: { changeId?: string; subscriptionId?: string }, limit: number): Promise<DeliveryRecord[]>;
+  listDeliveryAttempts(deliveryId: string): Promise<DeliveryAttemptRecord[]>;
+  /** Review timers due at `now` (epoch ms), earliest first. */
+  dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]>;
 }
 
 /** Writes, always inside `Store.transact`. */
@@ -69,6 +86,20 @@ export interface StoreTx extends StoreReader {
   appendAudit(record: AuditRecord): Promise<void>;
   /** Removes idempotency keys older than `before` (ISO time). */
   pruneIdempotencyKeys(before: string): Promise<number>;
+  // Notifications. Ids and times come from the caller, so these return nothing.
+  insertSubscription(subscription: SubscriptionRecord): Promise<void>;
+  /** Removes the subscription; its deliveries stay, for the record. */
+  deleteSubscription(id: string): Promise<void>;
+  /** Puts an event for one subscription in the outbox. */
+  insertDelivery(delivery: DeliveryRecord): Promise<void>;
+  /** Writes the delivery's state (status, attempts, times, last error); the event itself never changes. */
+  updateDelivery(delivery: DeliveryRecord): Promise<void>;
+  insertDeliveryAttempt(attempt: DeliveryAttemptRecord): Promise<void>;
+  /** Sets (or moves) the timer of this kind for the change. */
+  upsertReviewTimer(timer: ReviewTimerRecord): Promise<void>;
+  deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void>;
+  /** Removes DELIVERED and EXPIRED deliveries made before `before` (ISO time), with their attempts. */
+  pruneDeliveries(before: string): Promise<void>;
 }
 
 export interface Store extends StoreReader {

@@ -1,4 +1,5 @@
 import type { JsonObject } from "../domain/types.ts";
+import { notifyChange } from "../notifications/emit-notification.ts";
 import type { EngineEvent, EngineRequest } from "../engine/engine.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ChangePreview, ChangeRecord, JobRecord, ResourceRecord } from "../store/records.ts";
@@ -99,6 +100,7 @@ export async function recordPreview(
       ...(demote ? { status: "PENDING_REVIEW" as const, attempts: Math.max(0, fresh.attempts - 1) } : {}),
     };
     await tx.updateChange(next);
+    if (demote) await notifyChange(tx, deps, next, "PENDING_REVIEW");
     await tx.appendEvent({
       changeId: change.id,
       time: now,

@@ -1,6 +1,7 @@
 import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import type { JsonObject } from "../domain/types.ts";
 import { EngineError, type Engine } from "../engine/engine.ts";
+import { emitNotification } from "../notifications/emit-notification.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { VerifyResult } from "../plugin/define-plugin.ts";
@@ -136,6 +137,15 @@ export function createReconciler(
           principal: "plinth",
           action: "drift-detected",
           target: `${current.type}/${current.name}`,
+          details: { findings },
+        });
+        await emitNotification(tx, deps, {
+          kind: "DRIFT_DETECTED",
+          type: current.type,
+          name: current.name,
+          team: current.ownerTeam,
+          change: null,
+          message: `${current.type} "${current.name}" drifted from revision ${current.revision}: ${findings.join("; ")}`,
           details: { findings },
         });
         deps.logger.warn(

@@ -1,3 +1,4 @@
+import { notifyChange } from "../notifications/emit-notification.ts";
 import type { ChangeRecord, JobRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import type { EngineOutputs } from "../engine/engine.ts";
@@ -63,14 +64,16 @@ export async function recordSuccess(
       updatedAt: now,
       drift: null,
     });
-    await tx.updateChange({
+    const succeeded: ChangeRecord = {
       ...fresh,
       status: "SUCCEEDED",
       updatedAt: now,
       finishedAt: now,
       lastError: null,
       resultRevision: revision,
-    });
+    };
+    await tx.updateChange(succeeded);
+    await notifyChange(tx, deps, succeeded, "SUCCEEDED");
     await tx.appendEvent({
       changeId: change.id,
       time: now,
@@ -86,12 +89,15 @@ export async function recordSuccess(
 /** Ends a change as FAILED for good, with its resource: `lastError` is the cause, `message` the event. The caller ends the job. */
 export async function failChange(
   tx: StoreTx,
+  deps: WorkerContext["deps"],
   change: ChangeRecord,
   lastError: string,
   message: string,
   stamp: string,
 ): Promise<void> {
-  await tx.updateChange({ ...change, status: "FAILED", lastError, updatedAt: stamp, finishedAt: stamp });
+  const failed: ChangeRecord = { ...change, status: "FAILED", lastError, updatedAt: stamp, finishedAt: stamp };
+  await tx.updateChange(failed);
+  await notifyChange(tx, deps, failed, "FAILED");
   await tx.appendEvent({ changeId: change.id, time: stamp, status: "FAILED", kind: "status", message, details: null });
   const resource = await tx.getResource(change.type, change.name);
   if (resource) await tx.upsertResource({ ...resource, status: "FAILED", updatedAt: stamp });
@@ -131,6 +137,7 @@ export async function recordFailure(
     await tx.deleteJob(change.id);
     await failChange(
       tx,
+      deps,
       fresh,
       failure.message,
       `failed after ${change.attempts} attempt(s): ${failure.message}`,

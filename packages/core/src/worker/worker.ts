@@ -96,6 +96,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           await tx.deleteJob(job.changeId);
           await failChange(
             tx,
+            deps,
             change,
             cause,
             `${cause}; no attempts left, so it is not resumed again (a change that crashes the server must not do so forever)`,

@@ -1,6 +1,12 @@
 import { waitFor } from "@plinth/testing";
 import { describe, expect, it } from "vitest";
-import type { ChangeRecord, JobRecord, ResourceRecord } from "../../src/store/records.ts";
+import type {
+  ChangeRecord,
+  DeliveryRecord,
+  JobRecord,
+  ResourceRecord,
+  SubscriptionRecord,
+} from "../../src/store/records.ts";
 import type { Store } from "../../src/store/store.ts";
 
 /** When every record in the store tests was made. */
@@ -352,6 +358,135 @@ export function describeStoreContract(
         expect((await store.listEvents(ids[0]!, 1)).map((e) => e.message)).toEqual(["b"]);
       } finally {
         await store.close();
+        cleanup();
+      }
+    });
+
+    it("keeps subscriptions, the outbox and its attempts, and finds what is due", async () => {
+      const { store, reopen, cleanup } = await open();
+      const subscription = (over: Partial<SubscriptionRecord>): SubscriptionRecord => ({
+        id: "s-general",
+        ownerTeam: "team",
+        createdBy: "p",
+        url: "http://127.0.0.1:1/hook",
+        format: "cloudevents",
+        sealedSecret: "v1.sealed",
+        teams: ["team"],
+        types: [],
+        kinds: ["SUBMITTED", "FAILED"],
+        changeId: null,
+        createdAt: now,
+        ...over,
+      });
+      const delivery = (over: Partial<DeliveryRecord>): DeliveryRecord => ({
+        id: "d-1",
+        eventId: "e-1",
+        subscriptionId: "s-general",
+        changeId: "c-1",
+        kind: "SUBMITTED",
+        event: { specversion: "1.0", id: "e-1", data: { nested: [1, "two"] } },
+        status: "PENDING",
+        attempts: 0,
+        nextAttemptAt: 1_000,
+        expiresAt: 10_000,
+        lastError: null,
+        lastStatusCode: null,
+        createdAt: now,
+        deliveredAt: null,
+        ...over,
+      });
+      let reopened: Store | undefined;
+      try {
+        await store.transact(async (tx) => {
+          await tx.insertSubscription(subscription({}));
+          await tx.insertSubscription(
+            subscription({ id: "s-callback", ownerTeam: "other", changeId: "c-1", kinds: [] }),
+          );
+          await tx.insertSubscription(subscription({ id: "s-elsewhere", changeId: "c-2", sealedSecret: null }));
+          await tx.insertDelivery(delivery({}));
+          await tx.insertDelivery(delivery({ id: "d-2", eventId: "e-2", nextAttemptAt: 3_000, changeId: null }));
+          await tx.insertDelivery(
+            delivery({ id: "d-3", eventId: "e-1", subscriptionId: "s-callback", nextAttemptAt: 500 }),
+          );
+          await tx.upsertReviewTimer({ changeId: "c-1", kind: "reminder", dueAt: 2_000 });
+          await tx.upsertReviewTimer({ changeId: "c-1", kind: "escalation", dueAt: 9_000 });
+          await tx.upsertReviewTimer({ changeId: "c-1", kind: "escalation", dueAt: 4_000 });
+        });
+        expect(await store.getSubscription("s-general")).toEqual(subscription({}));
+        expect(await store.getSubscription("missing")).toBeUndefined();
+        expect((await store.listSubscriptions()).map((s) => s.id)).toEqual(["s-callback", "s-elsewhere", "s-general"]);
+        expect((await store.listSubscriptions("other")).map((s) => s.id)).toEqual(["s-callback"]);
+        expect((await store.subscriptionsFor("c-1")).map((s) => s.id).sort()).toEqual(["s-callback", "s-general"]);
+        expect((await store.subscriptionsFor(null)).map((s) => s.id)).toEqual(["s-general"]);
+
+        expect((await store.dueDeliveries(999, 10)).map((d) => d.id)).toEqual(["d-3"]);
+        expect((await store.dueDeliveries(5_000, 10)).map((d) => d.id)).toEqual(["d-3", "d-1", "d-2"]);
+        expect((await store.dueDeliveries(5_000, 1)).map((d) => d.id)).toEqual(["d-3"]);
+        expect(await store.getDelivery("d-1")).toEqual(delivery({}));
+        expect((await store.listDeliveries({ changeId: "c-1" }, 10)).map((d) => d.id)).toEqual(["d-1", "d-3"]);
+        expect((await store.listDeliveries({ subscriptionId: "s-callback" }, 10)).map((d) => d.id)).toEqual(["d-3"]);
+
+        await store.transact(async (tx) => {
+          await tx.updateDelivery(
+            delivery({ attempts: 1, nextAttemptAt: 7_000, lastError: "HTTP 503", lastStatusCode: 503 }),
+          );
+          await tx.insertDeliveryAttempt({
+            deliveryId: "d-1",
+            attempt: 1,
+            time: now,
+            statusCode: 503,
+            error: "HTTP 503",
+            durationMs: 12,
+          });
+          await tx.updateDelivery(
+            delivery({
+              id: "d-3",
+              eventId: "e-1",
+              subscriptionId: "s-callback",
+              status: "DELIVERED",
+              attempts: 1,
+              lastStatusCode: 204,
+              deliveredAt: now,
+            }),
+          );
+          await tx.insertDeliveryAttempt({
+            deliveryId: "d-3",
+            attempt: 1,
+            time: now,
+            statusCode: 204,
+            error: null,
+            durationMs: 3,
+          });
+          await tx.deleteSubscription("s-elsewhere");
+          await tx.deleteReviewTimer("c-1", "reminder");
+        });
+        // Delivered ones and those not due yet are not handed out again.
+        expect((await store.dueDeliveries(5_000, 10)).map((d) => d.id)).toEqual(["d-2"]);
+        expect(await store.getDelivery("d-1")).toMatchObject({
+          attempts: 1,
+          nextAttemptAt: 7_000,
+          lastStatusCode: 503,
+        });
+        expect(await store.listDeliveryAttempts("d-1")).toEqual([
+          { deliveryId: "d-1", attempt: 1, time: now, statusCode: 503, error: "HTTP 503", durationMs: 12 },
+        ]);
+        expect(await store.dueReviewTimers(3_999, 10)).toEqual([]);
+        expect(await store.dueReviewTimers(4_000, 10)).toEqual([{ changeId: "c-1", kind: "escalation", dueAt: 4_000 }]);
+
+        await store.close();
+        reopened = await reopen();
+        expect(await reopened.getDelivery("d-3")).toMatchObject({ status: "DELIVERED", deliveredAt: now });
+        expect(await reopened.getSubscription("s-elsewhere")).toBeUndefined();
+        expect((await reopened.listDeliveries({}, 10)).map((d) => d.eventId)).toEqual(["e-1", "e-2", "e-1"]);
+        // Pruning keeps what is still pending, and anything newer than its limit.
+        await reopened.transact((tx) => tx.pruneDeliveries(now));
+        expect((await reopened.listDeliveries({}, 10)).map((d) => d.id)).toEqual(["d-1", "d-2", "d-3"]);
+        await reopened.transact((tx) => tx.pruneDeliveries("2026-01-02T00:00:00.000Z"));
+        expect((await reopened.listDeliveries({}, 10)).map((d) => d.id)).toEqual(["d-1", "d-2"]);
+        expect(await reopened.listDeliveryAttempts("d-3")).toEqual([]);
+        expect(await reopened.listDeliveryAttempts("d-1")).toHaveLength(1);
+      } finally {
+        await (reopened ?? store).close();
         cleanup();
       }
     });

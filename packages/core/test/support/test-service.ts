@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
+import { NotificationService } from "@plinth/sdk/gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { pino } from "pino";
@@ -24,6 +25,7 @@ export interface Clients {
   resources: Client<typeof ResourceService>;
   changes: Client<typeof ChangeService>;
   plugins: Client<typeof PluginService>;
+  notifications: Client<typeof NotificationService>;
 }
 
 export function clientsFor(
@@ -43,6 +45,7 @@ export function clientsFor(
     resources: createClient(ResourceService, transport),
     changes: createClient(ChangeService, transport),
     plugins: createClient(PluginService, transport),
+    notifications: createClient(NotificationService, transport),
   };
 }
 

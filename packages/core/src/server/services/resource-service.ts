@@ -12,6 +12,7 @@ import { previewApply, submitApply, submitDelete, submitReconcile, submitRevert 
 import type { JsonObject } from "../../domain/types.ts";
 import type { ResourceRecord } from "../../store/records.ts";
 import { principalOf } from "../auth.ts";
+import { callbackFromProto } from "../convert-notifications.ts";
 import {
   accessGrantToProto,
   changeKindToProto,
@@ -54,6 +55,7 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
         comment: req.comment,
         labels: req.labels,
         overrideGuardrails: req.overrideGuardrails,
+        callback: callbackFromProto(req.callback),
       });
       if (result.change && !result.deduplicated)
         deps.metrics.changesSubmitted.inc({ type: req.type, kind: result.change.kind });
@@ -72,6 +74,7 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
         requestId: req.requestId,
         expectedRevision: optionalRevision(req.expectedRevision),
         comment: req.comment,
+        callback: callbackFromProto(req.callback),
       });
       if (result.change && !result.deduplicated) deps.metrics.changesSubmitted.inc({ type: req.type, kind: "DELETE" });
       return {

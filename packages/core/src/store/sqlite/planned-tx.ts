@@ -3,14 +3,19 @@ import type {
   ChangeEventRecord,
   ChangeFilter,
   ChangeRecord,
+  DeliveryAttemptRecord,
+  DeliveryRecord,
   IdempotencyRecord,
   JobRecord,
   Page,
   ResourceFilter,
   ResourceRecord,
+  ReviewTimerRecord,
   RevisionRecord,
+  SubscriptionRecord,
 } from "../records.ts";
 import type { StoreTx } from "../store.ts";
+import { deliveryFromRow, deliveryToRow, subscriptionFromRow, subscriptionToRow } from "./notification-rows.ts";
 import { changeFromRow, changeToRow, jobFromRecord, resourceFromRow, resourceToRow } from "./rows.ts";
 import type { SqliteReader } from "./sqlite-reader.ts";
 import { resourceKey } from "./sqlite-tx.ts";
@@ -46,6 +51,8 @@ export class PlannedTx implements StoreTx {
   private readonly jobs = new Map<string, JobRecord | null>();
   private readonly lastEvents = new Map<string, number>();
   private readonly claimCounts = new Map<string, number>();
+  private readonly subscriptions = new Map<string, SubscriptionRecord | null>();
+  private readonly deliveries = new Map<string, DeliveryRecord>();
 
   constructor(private readonly context: PlanningContext) {}
 
@@ -290,5 +297,98 @@ export class PlannedTx implements StoreTx {
     const count = this.reader.countIdempotencyKeysBefore(before);
     this.write("pruneIdempotencyKeys", [before]);
     return count;
+  }
+
+  async getSubscription(id: string): Promise<SubscriptionRecord | undefined> {
+    const own = this.subscriptions.get(id);
+    const result = own === undefined ? await this.reader.getSubscription(id) : (own ?? undefined);
+    return this.read("getSubscription", [id], result);
+  }
+
+  async listSubscriptions(ownerTeam?: string): Promise<SubscriptionRecord[]> {
+    this.beforeWrites("listSubscriptions");
+    return this.read("listSubscriptions", [ownerTeam], await this.reader.listSubscriptions(ownerTeam));
+  }
+
+  /** A callback subscription is written in the change's own transaction, then matched against its first event. */
+  async subscriptionsFor(changeId: string | null): Promise<SubscriptionRecord[]> {
+    const found = new Map((await this.reader.subscriptionsFor(changeId)).map((s) => [s.id, s]));
+    for (const [id, own] of this.subscriptions) {
+      if (own === null) found.delete(id);
+      else if (own.changeId === null || own.changeId === changeId) found.set(id, own);
+    }
+    const result = [...found.values()].sort((a, b) =>
+      a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1,
+    );
+    return this.read("subscriptionsFor", [changeId], result);
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
+    return this.read("getDelivery", [id], this.deliveries.get(id) ?? (await this.reader.getDelivery(id)));
+  }
+
+  async dueDeliveries(now: number, limit: number): Promise<DeliveryRecord[]> {
+    this.beforeWrites("dueDeliveries");
+    return this.read("dueDeliveries", [now, limit], await this.reader.dueDeliveries(now, limit));
+  }
+
+  async listDeliveries(
+    filter: { changeId?: string; subscriptionId?: string },
+    limit: number,
+  ): Promise<DeliveryRecord[]> {
+    this.beforeWrites("listDeliveries");
+    return this.read("listDeliveries", [filter, limit], await this.reader.listDeliveries(filter, limit));
+  }
+
+  async listDeliveryAttempts(deliveryId: string): Promise<DeliveryAttemptRecord[]> {
+    this.beforeWrites("listDeliveryAttempts");
+    return this.read("listDeliveryAttempts", [deliveryId], await this.reader.listDeliveryAttempts(deliveryId));
+  }
+
+  async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {
+    this.beforeWrites("dueReviewTimers");
+    return this.read("dueReviewTimers", [now, limit], await this.reader.dueReviewTimers(now, limit));
+  }
+
+  async insertSubscription(subscription: SubscriptionRecord): Promise<void> {
+    this.subscriptions.set(subscription.id, subscriptionFromRow(subscriptionToRow(subscription)));
+    this.write("insertSubscription", [subscription]);
+  }
+
+  async deleteSubscription(id: string): Promise<void> {
+    this.subscriptions.set(id, null);
+    this.write("deleteSubscription", [id]);
+  }
+
+  async insertDelivery(delivery: DeliveryRecord): Promise<void> {
+    this.deliveries.set(delivery.id, deliveryFromRow(deliveryToRow(delivery)));
+    this.write("insertDelivery", [delivery]);
+  }
+
+  async updateDelivery(delivery: DeliveryRecord): Promise<void> {
+    const current = this.deliveries.get(delivery.id) ?? (await this.reader.getDelivery(delivery.id));
+    // Only the columns an update writes change; the rest stay as stored.
+    if (current) {
+      const { status, attempts, nextAttemptAt, expiresAt, lastError, lastStatusCode, deliveredAt } = delivery;
+      const next = { ...current, status, attempts, nextAttemptAt, expiresAt, lastError, lastStatusCode, deliveredAt };
+      this.deliveries.set(delivery.id, next);
+    }
+    this.write("updateDelivery", [delivery]);
+  }
+
+  async insertDeliveryAttempt(attempt: DeliveryAttemptRecord): Promise<void> {
+    this.write("insertDeliveryAttempt", [attempt]);
+  }
+
+  async upsertReviewTimer(timer: ReviewTimerRecord): Promise<void> {
+    this.write("upsertReviewTimer", [timer]);
+  }
+
+  async deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void> {
+    this.write("deleteReviewTimer", [changeId, kind]);
+  }
+
+  async pruneDeliveries(before: string): Promise<void> {
+    this.write("pruneDeliveries", [before]);
   }
 }

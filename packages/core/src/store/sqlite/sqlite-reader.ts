@@ -4,14 +4,19 @@ import type {
   ChangeEventRecord,
   ChangeFilter,
   ChangeRecord,
+  DeliveryAttemptRecord,
+  DeliveryRecord,
   IdempotencyRecord,
   JobRecord,
   Page,
   ResourceFilter,
   ResourceRecord,
+  ReviewTimerRecord,
   RevisionRecord,
+  SubscriptionRecord,
 } from "../records.ts";
 import type { StoreReader } from "../store.ts";
+import { attemptFromRow, deliveryFromRow, reviewTimerFromRow, subscriptionFromRow } from "./notification-rows.ts";
 import { type Row, changeFromRow, eventFromRow, resourceFromRow, revisionFromRow, toJobRecord } from "./rows.ts";
 
 const openStatuses = "('PENDING_REVIEW','APPROVED','QUEUED','APPLYING')";
@@ -288,5 +293,62 @@ export class SqliteReader implements StoreReader {
       status: row.status as string,
       count: Number(row.n),
     }));
+  }
+
+  async getSubscription(id: string): Promise<SubscriptionRecord | undefined> {
+    const row = this.one("SELECT * FROM subscriptions WHERE id = ?", id);
+    return row && subscriptionFromRow(row);
+  }
+
+  async listSubscriptions(ownerTeam?: string): Promise<SubscriptionRecord[]> {
+    const rows =
+      ownerTeam === undefined
+        ? this.all("SELECT * FROM subscriptions ORDER BY created_at, id")
+        : this.all("SELECT * FROM subscriptions WHERE owner_team = ? ORDER BY created_at, id", ownerTeam);
+    return rows.map(subscriptionFromRow);
+  }
+
+  async subscriptionsFor(changeId: string | null): Promise<SubscriptionRecord[]> {
+    return this.all(
+      "SELECT * FROM subscriptions WHERE change_id IS NULL OR change_id = ? ORDER BY created_at, id",
+      changeId,
+    ).map(subscriptionFromRow);
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
+    const row = this.one("SELECT * FROM deliveries WHERE id = ?", id);
+    return row && deliveryFromRow(row);
+  }
+
+  async dueDeliveries(now: number, limit: number): Promise<DeliveryRecord[]> {
+    return this.all(
+      "SELECT * FROM deliveries WHERE status = 'PENDING' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+      now,
+      limit,
+    ).map(deliveryFromRow);
+  }
+
+  async listDeliveries(
+    filter: { changeId?: string; subscriptionId?: string },
+    limit: number,
+  ): Promise<DeliveryRecord[]> {
+    const q = new Conditions();
+    if (filter.changeId !== undefined) q.add("change_id = ?", filter.changeId);
+    if (filter.subscriptionId !== undefined) q.add("subscription_id = ?", filter.subscriptionId);
+    return this.all(`SELECT * FROM deliveries ${q.where()} ORDER BY created_at, id LIMIT ?`, ...q.params, limit).map(
+      deliveryFromRow,
+    );
+  }
+
+  async listDeliveryAttempts(deliveryId: string): Promise<DeliveryAttemptRecord[]> {
+    return this.all("SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt", deliveryId).map(
+      attemptFromRow,
+    );
+  }
+
+  async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {
+    return this.all("SELECT * FROM review_timers WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, limit).map(
+      reviewTimerFromRow,
+    );
   }
 }

@@ -366,6 +366,30 @@ export class SqliteStore implements Store {
   countResourcesByStatus() {
     return this.read((r) => r.countResourcesByStatus());
   }
+  getSubscription(id: string) {
+    return this.read((r) => r.getSubscription(id));
+  }
+  listSubscriptions(ownerTeam?: string) {
+    return this.read((r) => r.listSubscriptions(ownerTeam));
+  }
+  subscriptionsFor(changeId: string | null) {
+    return this.read((r) => r.subscriptionsFor(changeId));
+  }
+  getDelivery(id: string) {
+    return this.read((r) => r.getDelivery(id));
+  }
+  dueDeliveries(now: number, limit: number) {
+    return this.read((r) => r.dueDeliveries(now, limit));
+  }
+  listDeliveries(filter: { changeId?: string; subscriptionId?: string }, limit: number) {
+    return this.read((r) => r.listDeliveries(filter, limit));
+  }
+  listDeliveryAttempts(deliveryId: string) {
+    return this.read((r) => r.listDeliveryAttempts(deliveryId));
+  }
+  dueReviewTimers(now: number, limit: number) {
+    return this.read((r) => r.dueReviewTimers(now, limit));
+  }
 
   /** Finishes every transaction already begun, then closes both connections. */
   async close(): Promise<void> {

@@ -3,12 +3,17 @@ import type {
   AuditRecord,
   ChangeEventRecord,
   ChangeRecord,
+  DeliveryAttemptRecord,
+  DeliveryRecord,
   IdempotencyRecord,
   JobRecord,
   ResourceRecord,
+  ReviewTimerRecord,
   RevisionRecord,
+  SubscriptionRecord,
 } from "../records.ts";
 import type { StoreTx } from "../store.ts";
+import { deliveryToRow, subscriptionToRow } from "./notification-rows.ts";
 import { changeToRow, json, resourceToRow, type Row } from "./rows.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
 
@@ -221,5 +226,65 @@ export class SqliteTx extends SqliteReader implements StoreTx {
 
   async pruneIdempotencyKeys(before: string): Promise<number> {
     return this.run("DELETE FROM idempotency_keys WHERE created_at < ?", before).changes;
+  }
+
+  async insertSubscription(subscription: SubscriptionRecord): Promise<void> {
+    const [sql, params] = insertSql("subscriptions", subscriptionToRow(subscription));
+    this.run(sql, ...params);
+  }
+
+  async deleteSubscription(id: string): Promise<void> {
+    this.run("DELETE FROM subscriptions WHERE id = ?", id);
+  }
+
+  async insertDelivery(delivery: DeliveryRecord): Promise<void> {
+    const [sql, params] = insertSql("deliveries", deliveryToRow(delivery));
+    this.run(sql, ...params);
+  }
+
+  async updateDelivery(d: DeliveryRecord): Promise<void> {
+    this.run(
+      `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, expires_at = ?, last_error = ?,
+         last_status_code = ?, delivered_at = ? WHERE id = ?`,
+      d.status,
+      d.attempts,
+      d.nextAttemptAt,
+      d.expiresAt,
+      d.lastError,
+      d.lastStatusCode,
+      d.deliveredAt,
+      d.id,
+    );
+  }
+
+  async insertDeliveryAttempt(a: DeliveryAttemptRecord): Promise<void> {
+    this.run(
+      "INSERT INTO delivery_attempts (delivery_id, attempt, time, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
+      a.deliveryId,
+      a.attempt,
+      a.time,
+      a.statusCode,
+      a.error,
+      a.durationMs,
+    );
+  }
+
+  async upsertReviewTimer(timer: ReviewTimerRecord): Promise<void> {
+    this.run(
+      "INSERT INTO review_timers (change_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (change_id, kind) DO UPDATE SET due_at = excluded.due_at",
+      timer.changeId,
+      timer.kind,
+      timer.dueAt,
+    );
+  }
+
+  async deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void> {
+    this.run("DELETE FROM review_timers WHERE change_id = ? AND kind = ?", changeId, kind);
+  }
+
+  async pruneDeliveries(before: string): Promise<void> {
+    const done = "SELECT id FROM deliveries WHERE status IN ('DELIVERED','EXPIRED') AND created_at < ?";
+    this.run(`DELETE FROM delivery_attempts WHERE delivery_id IN (${done})`, before);
+    this.run(`DELETE FROM deliveries WHERE id IN (${done})`, before);
   }
 }

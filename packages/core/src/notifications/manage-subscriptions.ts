@@ -1,0 +1,123 @@
+import { randomUUID } from "node:crypto";
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+} from "../domain/errors.ts";
+import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
+import type { Principal } from "../domain/types.ts";
+import type { DeliveryAttemptRecord, DeliveryRecord, NotificationKind, SubscriptionRecord } from "../store/records.ts";
+import { checkWebhook } from "./check-webhook.ts";
+import { configSubscriptionPrefix } from "./notification-settings.ts";
+
+export interface SubscriptionInput {
+  url: string;
+  format: "cloudevents" | "slack";
+  secret: string;
+  teams: string[];
+  types: string[];
+  kinds: NotificationKind[];
+}
+
+/** A subscription as its owner sees it: whether it signs, never the secret. */
+export type SubscriptionView = Omit<SubscriptionRecord, "sealedSecret"> & { signed: boolean; fromConfig: boolean };
+
+const isAdmin = (principal: Principal) => principal.roles.includes("admin");
+/** Its owner team and admins; a subscription without an owner team (config, or deleted) is the admins' alone. */
+const maySee = (principal: Principal, ownerTeam: string | undefined) =>
+  isAdmin(principal) || (ownerTeam !== undefined && ownerTeam !== "" && ownerTeam === principal.team);
+
+function view(subscription: SubscriptionRecord & { secret?: string | null }): SubscriptionView {
+  const { sealedSecret, secret, ...rest } = subscription;
+  return {
+    ...rest,
+    signed: Boolean(sealedSecret ?? secret),
+    fromConfig: subscription.id.startsWith(configSubscriptionPrefix),
+  };
+}
+
+/** Subscribes the caller's team; the secret is sealed with the service's key before it is stored. */
+export async function createSubscription(
+  deps: LifecycleDeps,
+  principal: Principal,
+  input: SubscriptionInput,
+): Promise<SubscriptionView> {
+  const violations = checkWebhook(input);
+  const blank = (list: string[], field: string) =>
+    list.forEach((value, index) => {
+      if (value.trim() === "")
+        violations.push({ field: `filter.${field}[${index}]`, description: "must not be empty" });
+    });
+  blank(input.teams, "teams");
+  blank(input.types, "types");
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+  const subscription: SubscriptionRecord = {
+    id: randomUUID(),
+    ownerTeam: principal.team,
+    createdBy: principal.id,
+    url: input.url,
+    format: input.format,
+    sealedSecret: input.secret ? deps.notifications.sealSecret(input.secret) : null,
+    teams: input.teams,
+    types: input.types,
+    kinds: input.kinds,
+    changeId: null,
+    createdAt: deps.now().toISOString(),
+  };
+  await deps.store.transact((tx) => tx.insertSubscription(subscription));
+  return view(subscription);
+}
+
+export async function listSubscriptions(deps: LifecycleDeps, principal: Principal): Promise<SubscriptionView[]> {
+  const stored = await deps.store.listSubscriptions(isAdmin(principal) ? undefined : principal.team);
+  return [...deps.notifications.configSubscriptions.filter((s) => maySee(principal, s.ownerTeam)), ...stored].map(view);
+}
+
+export async function deleteSubscription(deps: LifecycleDeps, principal: Principal, id: string): Promise<void> {
+  if (id.startsWith(configSubscriptionPrefix)) {
+    throw new FailedPreconditionError(`subscription ${id} comes from the service config; change the config instead`);
+  }
+  await deps.store.transact(async (tx) => {
+    const subscription = id ? await tx.getSubscription(id) : undefined;
+    if (!subscription) throw new NotFoundError(`subscription "${id}" does not exist`);
+    if (!maySee(principal, subscription.ownerTeam)) {
+      throw new PermissionDeniedError(`only team ${subscription.ownerTeam} or an admin can delete subscription ${id}`);
+    }
+    await tx.deleteSubscription(id);
+  });
+}
+
+const maxDeliveries = 500;
+
+/**
+ * Deliveries of one change or one subscription, with their attempts, limited
+ * to what the caller may see: its team's subscriptions (every one for an
+ * admin). A deleted subscription's deliveries are the admins' alone.
+ */
+export async function listDeliveries(
+  deps: LifecycleDeps,
+  principal: Principal,
+  filter: { changeId: string; subscriptionId: string },
+): Promise<(DeliveryRecord & { attemptLog: DeliveryAttemptRecord[] })[]> {
+  if (!filter.changeId && !filter.subscriptionId) {
+    throw new InvalidArgumentError([
+      { field: "change_id", description: "set change_id or subscription_id", reason: "REQUIRED" },
+      { field: "subscription_id", description: "set change_id or subscription_id", reason: "REQUIRED" },
+    ]);
+  }
+  const owners = new Map<string, string>();
+  for (const s of deps.notifications.configSubscriptions) owners.set(s.id, s.ownerTeam);
+  for (const s of await deps.store.listSubscriptions()) owners.set(s.id, s.ownerTeam);
+  const deliveries = await deps.store.listDeliveries(
+    {
+      changeId: filter.changeId || undefined,
+      subscriptionId: filter.subscriptionId || undefined,
+    },
+    maxDeliveries,
+  );
+  const visible = deliveries.filter((d) => maySee(principal, owners.get(d.subscriptionId)));
+  return await Promise.all(
+    visible.map(async (d) => ({ ...d, attemptLog: await deps.store.listDeliveryAttempts(d.id) })),
+  );
+}

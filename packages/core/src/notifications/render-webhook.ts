@@ -1,0 +1,24 @@
+import { CloudEvent, HTTP } from "cloudevents";
+import type { JsonObject } from "../domain/types.ts";
+
+/** The HTTP body and content type of one delivery, in the subscription's format. */
+export function renderWebhook(
+  format: "cloudevents" | "slack",
+  event: JsonObject,
+): { body: string; contentType: string } {
+  if (format === "slack") {
+    const data = (event.data ?? {}) as { message?: string; url?: string };
+    // Slack's incoming webhooks (and Mattermost's, and Teams' Slack-compatible ones) take `text` with <url|label> links.
+    const link = data.url ? ` <${data.url}|open in the Plinth console>` : "";
+    return {
+      body: JSON.stringify({ text: `${data.message ?? String(event.type)}.${link}` }),
+      contentType: "application/json",
+    };
+  }
+  // Structured mode: the whole event is the body, as the CloudEvents HTTP binding defines it.
+  const message = HTTP.structured(new CloudEvent(event));
+  return {
+    body: String(message.body),
+    contentType: String(message.headers["content-type"] ?? "application/cloudevents+json; charset=utf-8"),
+  };
+}
