@@ -17,6 +17,7 @@ import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator, requestContext } from "./auth.ts";
 import { createChangeIdSource } from "./change-ids.ts";
 import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
+import { type ServicePhase, answerHealth } from "./answer-health.ts";
 import { listen } from "./http-server.ts";
 import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
 import { createObservingInterceptor } from "./interceptors.ts";
@@ -54,6 +55,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
   const { config, dataDir } = loaded;
   const logger = options.logger ?? createLogger();
   const store = createSqliteStore({ path: join(dataDir, "plinth.db"), synchronous: config.store.sqlite.synchronous });
+  let phase: ServicePhase = "starting";
   try {
     const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
     const metrics = createMetrics(store);
@@ -91,11 +93,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       contextValues: requestContext,
       readMaxBytes: maxRequestBytes,
       fallback: (req, res) => {
-        if (req.url === "/healthz") {
-          res.writeHead(200, { "content-type": "text/plain" });
-          res.end("ok\n");
-          return;
-        }
+        if (answerHealth(req, res, { store, phase: () => phase })) return;
         if (req.url === "/metrics") {
           metrics.registry.metrics().then(
             (body) => {
@@ -128,6 +126,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       worker.start();
       reconciler.start();
     }
+    phase = "serving";
     const prune = setInterval(() => {
       const before = new Date(Date.now() - idempotencyKeyRetentionMs).toISOString();
       store
@@ -147,9 +146,12 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       metrics,
       async close() {
         clearInterval(prune);
-        await server.close();
+        // Not ready from now on, but still answering while in-flight changes finish or park, so a
+        // load balancer sees /readyz go 503 and stops sending before the port closes.
+        phase = "stopping";
         await reconciler.stop();
         await worker.stop();
+        await server.close();
         await engine.close();
         await store.close();
       },

@@ -62,5 +62,7 @@ export interface Store extends StoreReader {
    * `work` must only use the store: no network or engine calls inside.
    */
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Why the store refuses all further work, or undefined while it works. */
+  refusal(): string | undefined;
   close(): Promise<void>;
 }

@@ -715,6 +715,10 @@ export class SqliteStore implements Store {
     return this.read((r) => r.countChangesByStatus());
   }
 
+  refusal(): string | undefined {
+    return this.broken?.message;
+  }
+
   async close(): Promise<void> {
     while (
       this.flushing ||
