@@ -1,6 +1,13 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Store } from "../store/store.ts";
+
+/** What the probes use of a Node HTTP/1.1 or HTTP/2 request and response. */
+interface ProbeRequest {
+  url?: string;
+}
+interface ProbeResponse {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(body: string): unknown;
+}
 
 /** Where the server is in its life, for /readyz. */
 export type ServicePhase = "starting" | "serving" | "stopping";
@@ -10,7 +17,7 @@ export interface HealthSources {
   phase: () => ServicePhase;
 }
 
-function answer(res: ServerResponse | Http2ServerResponse, status: number, body: string): void {
+function answer(res: ProbeResponse, status: number, body: string): void {
   res.writeHead(status, { "content-type": "text/plain", "cache-control": "no-store" });
   res.end(`${body}\n`);
 }
@@ -23,11 +30,7 @@ function answer(res: ServerResponse | Http2ServerResponse, status: number, body:
  * 503 while it starts, drains and stops, or while the store refuses. The
  * reason is the body, for whoever reads the probe's log.
  */
-export function answerHealth(
-  req: IncomingMessage | Http2ServerRequest,
-  res: ServerResponse | Http2ServerResponse,
-  sources: HealthSources,
-): boolean {
+export function answerHealth(req: ProbeRequest, res: ProbeResponse, sources: HealthSources): boolean {
   const path = (req.url ?? "").split("?")[0];
   if (path !== "/healthz" && path !== "/readyz") return false;
   const refusal = sources.store.refusal();
