@@ -100,6 +100,7 @@ describe("chaos: the server killed three times while 20 topic creations are in f
       clients = clientsFor(server.url, principals.requester.token);
       // Every request again, with its request id: the server answers each with the change it already has.
       await Promise.all(names.map((name) => submit(clients, name)));
+      expect(duplicates, context).toEqual([]);
     }
     await Promise.all(inFlight);
 
