@@ -20,6 +20,7 @@ import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator, requestContext } from "./auth.ts";
 import { createChangeIdSource } from "./change-ids.ts";
 import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
+import { type ServicePhase, answerHealth } from "./answer-health.ts";
 import { listen } from "./http-server.ts";
 import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
 import { createObservingInterceptor } from "./interceptors.ts";
@@ -62,6 +63,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
   const logger = options.logger ?? createLogger();
   const dataDirLock = lockDataDir(dataDir);
   let store: SqliteStore;
+  let phase: ServicePhase = "starting";
   try {
     store = createSqliteStore({
       path: join(dataDir, "plinth.db"),
@@ -118,11 +120,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       contextValues: requestContext,
       readMaxBytes: maxRequestBytes,
       fallback: (req, res) => {
-        if (req.url === "/healthz") {
-          res.writeHead(200, { "content-type": "text/plain" });
-          res.end("ok\n");
-          return;
-        }
+        if (answerHealth(req, res, { store, phase: () => phase })) return;
         if (req.url === "/metrics") {
           metrics.registry.metrics().then(
             (body) => {
@@ -161,6 +159,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       reconciler.start();
       deliveries.start();
     }
+    phase = "serving";
     const prune = setInterval(() => {
       const before = new Date(Date.now() - idempotencyKeyRetentionMs).toISOString();
       store
@@ -184,10 +183,13 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       metrics,
       async close() {
         clearInterval(prune);
-        await server.close();
+        // Not ready from now on, but still answering while in-flight changes finish or park, so a
+        // load balancer sees /readyz go 503 and stops sending before the port closes.
+        phase = "stopping";
         await reconciler.stop();
         await deliveries.stop();
         await worker.stop();
+        await server.close();
         await engine.close();
         await store.close();
         dataDirLock.release();

@@ -1,3 +1,8 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
 import type { Admin } from "@platformatic/kafka";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -212,6 +217,73 @@ describe("Pulumi engine: an interrupted create, on either side of the provider c
       (reason: unknown) => reason,
     );
     expect(error).toMatchObject({ name: "EngineError", code: "ALREADY_EXISTS", retryable: false });
+  });
+});
+
+describe("Pulumi engine: a stack lock whose holder may still be running", () => {
+  let engine: Engine;
+  let dataDir: string;
+  let holder: ChildProcess | undefined;
+  beforeAll(() => {
+    dataDir = engineDataDir();
+    // killGraceMs sets how long a live holder is waited for: 2 × 1 s + 5 s.
+    engine = createPulumiEngine({ dataDir, passphrase: "held-lock-passphrase", killGraceMs: 1_000 });
+  });
+  afterAll(async () => {
+    holder?.kill("SIGKILL");
+    await engine?.close();
+  });
+
+  /** A lock file as the Pulumi CLI writes it, held by a live process of this host. */
+  function holdLock(stackName: string): { file: string; holder: ChildProcess } {
+    const sleeper = spawn("sleep", ["600"], { stdio: "ignore" });
+    const dir = join(dataDir, "pulumi/.pulumi/locks/organization/plinth", stackName);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${randomUUID()}.json`);
+    const content = { pid: sleeper.pid, username: userInfo().username, hostname: hostname(), timestamp: new Date() };
+    writeFileSync(file, JSON.stringify(content));
+    return { file, holder: sleeper };
+  }
+
+  const waitingEvent = (events: EngineEvent[]): EngineEvent | undefined =>
+    events.find((event) => event.kind === "diagnostic" && event.message.startsWith("waiting for the stack's lock"));
+
+  it("is waited for, not cleared; once its holder is gone, the apply goes ahead", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    await engine.apply(topicRequest("held", { partitions: 1 }, settings));
+    const lock = holdLock("test.topic--held");
+    holder = lock.holder;
+
+    const retry = topicRequest("held", { partitions: 2 }, settings, { attempt: 2 });
+    let finished = false;
+    const applying = engine.apply(retry).finally(() => (finished = true));
+    await waitFor(async () => expect(waitingEvent(retry.events)).toBeDefined(), {
+      what: "the engine to wait for the live holder",
+      timeoutMs: 120_000,
+      abortReason: () => (finished ? "the apply finished without waiting for the lock's live holder" : undefined),
+    });
+    expect(existsSync(lock.file)).toBe(true);
+
+    lock.holder.kill("SIGKILL");
+    expect((await applying).outputs.partitions).toBe(2);
+    expect(await partitionsOnBroker(admin, "held")).toBe(2);
+    expect(existsSync(lock.file)).toBe(false);
+  });
+
+  it("that never goes away fails the attempt as a retryable CONCURRENT_UPDATE and keeps the lock", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    await engine.apply(topicRequest("kept", { partitions: 1 }, settings));
+    const lock = holdLock("test.topic--kept");
+    holder = lock.holder;
+
+    const error = await engine.apply(topicRequest("kept", { partitions: 2 }, settings, { attempt: 2 })).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toMatchObject({ name: "EngineError", code: "CONCURRENT_UPDATE", retryable: true });
+    expect((error as Error).message).toContain(`pid ${lock.holder.pid} on ${hostname()}`);
+    expect(existsSync(lock.file)).toBe(true);
+    expect(await partitionsOnBroker(admin, "kept")).toBe(1);
   });
 });
 

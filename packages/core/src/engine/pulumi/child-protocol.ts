@@ -28,6 +28,12 @@ export interface EngineJob {
   secretsProvider: string;
   /** Environment of every Pulumi CLI call (and of the providers it starts). */
   env: Record<string, string>;
+  /** When its server is gone, how long the child lets the CLI stop before it kills it. */
+  stopGraceMs: number;
+  /** How long to wait for a stack lock's live holder before failing retryable. */
+  lockWaitMs: number;
+  /** A stack lock older than this is stale whoever holds it. */
+  staleLockMs: number;
 }
 
 export type ChildResult =

@@ -149,6 +149,11 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
             .join(":"),
           NODE_PATH: [...moduleSearchPaths(request.plugin.module), process.env.NODE_PATH].filter(Boolean).join(":"),
         },
+        stopGraceMs: settings.killGraceMs,
+        // An orphaned child gives up within its grace; twice that, and its lock is still held for a reason.
+        lockWaitMs: 2 * settings.killGraceMs + 5_000,
+        // No holder outlives its timeout plus its grace; the minute is for another host's clock.
+        staleLockMs: settings.timeoutMs + settings.killGraceMs + 60_000,
       };
       const started = Date.now();
       const outcome = await runEngineChild({

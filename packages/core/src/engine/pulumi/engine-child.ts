@@ -4,19 +4,52 @@
 // it and an unhandled error in a plugin's program can only end this process.
 import type { ChildMessage, RunMessage } from "./child-protocol.ts";
 import { describeFailure } from "./describe-failure.ts";
+import { reapStrays } from "./reap-strays.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
 
 const controller = new AbortController();
-let running = false;
+/** Set once the job arrives: its grace before the CLI is killed when the server is gone. */
+let stopGraceMs: number | undefined;
+let orphaned = false;
+/** The CLI and its providers inherit this entry of the environment (see runEngineChild). */
+const marker = `PLINTH_ENGINE_RUN=${process.env.PLINTH_ENGINE_RUN ?? ""}`;
+const parentPid = process.ppid;
+
+/** An orphan takes what it started with it: nobody else is left to (the server reaps only while it lives). */
+function exit(code: number): never {
+  if (orphaned && process.env.PLINTH_ENGINE_RUN) reapStrays(marker);
+  process.exit(code);
+}
+
 /** Before the job starts there is nothing to clean up; after, the CLI must be interrupted so it unlocks the stack. */
 const stop = (reason: string): void => {
-  if (!running) process.exit(0);
+  if (stopGraceMs === undefined) exit(0);
   controller.abort(new Error(reason));
 };
-// SIGTERM is the parent's "cancel": interrupt the CLI, answer, exit.
+
+/**
+ * The server died (SIGKILL, OOM killer): nobody will hear the answer, and
+ * the next server will want this stack. Interrupt the CLI, which unlocks the
+ * stack once its in-flight steps end; a step that hangs (a frozen target)
+ * would keep it, so after the grace the CLI and providers are killed. Their
+ * lock then names a dead pid, which the next attempt may clear.
+ */
+function onParentGone(): void {
+  if (orphaned) return;
+  orphaned = true;
+  // Nobody reads these pipes any more: a write must not end this process before it has stopped the CLI.
+  process.stdout.on("error", () => undefined);
+  process.stderr.on("error", () => undefined);
+  stop("the engine went away");
+  setTimeout(() => exit(1), stopGraceMs ?? 0);
+}
+
+// SIGTERM is the parent's "cancel": interrupt the CLI, answer, exit (the parent kills what is left after its grace).
 process.on("SIGTERM", () => stop("cancelled by the engine"));
-// A parent that died cannot hear the answer; stop rather than hold the stack's lock as an orphan.
-process.on("disconnect", () => stop("the engine went away"));
+// The IPC channel closes when the parent dies, however it died.
+process.on("disconnect", onParentGone);
+// In case the channel's close is missed: a child whose parent died is handed to another parent.
+setInterval(() => process.ppid !== parentPid && onParentGone(), 1_000).unref();
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -29,7 +62,7 @@ function send(message: ChildMessage): Promise<void> {
 }
 
 async function run(message: RunMessage): Promise<void> {
-  running = true;
+  stopGraceMs = message.job.stopGraceMs;
   let answer: ChildMessage;
   try {
     const result = await runPulumiOperation(message.job, {
@@ -45,7 +78,7 @@ async function run(message: RunMessage): Promise<void> {
   }
   await send(answer);
   // gRPC servers and provider connections may keep the loop alive; this process has done its one job.
-  process.exit(0);
+  exit(0);
 }
 
 process.once("message", (message: RunMessage) => void run(message));

@@ -28,6 +28,8 @@ interface PendingOperation {
 }
 
 export interface RecoverStackOptions {
+  /** Clears the stack's lock, only once its holder is gone (see clearStackLock). */
+  clearLock: () => Promise<void>;
   /** The plugin's `adoptPendingCreate`, if it has one. */
   adopt?: (pending: PendingCreate) => string | undefined;
   signal?: AbortSignal;
@@ -46,7 +48,8 @@ const unconfirmedMark = "__plinthUnconfirmedAdoption";
 /**
  * Makes a stack safe to update after a crashed update (a killed process
  * leaves the lock and "pending operations" behind). When the state has
- * pending operations it: clears every lock of the stack (`stack.cancel()`),
+ * pending operations it: clears every lock of the stack (`clearLock`, which
+ * first waits for a holder that may still be alive),
  * turns each interrupted create the plugin can adopt into a state entry with
  * that ID, drops the rest of the pending operations (export, edit, import),
  * then refreshes so state matches what really exists (an adopted resource
@@ -55,10 +58,10 @@ const unconfirmedMark = "__plinthUnconfirmedAdoption";
  * `stack export` when there is nothing to recover.
  *
  * Contract: call it only while holding the lease on this resource. Clearing
- * locks would break a live update by someone else, and the lease is what
- * promises there is none.
+ * locks would break a live update by someone else: the lease promises no
+ * other attempt runs, and `clearLock` waits out an attempt whose server died.
  */
-export async function recoverStack(stack: Stack, options: RecoverStackOptions = {}): Promise<StackRecovery> {
+export async function recoverStack(stack: Stack, options: RecoverStackOptions): Promise<StackRecovery> {
   const state = await stack.exportStack();
   const deployment = (state.deployment ?? {}) as {
     resources?: StateResource[];
@@ -69,7 +72,7 @@ export async function recoverStack(stack: Stack, options: RecoverStackOptions = 
   const unconfirmed = resources.some((resource) => resource.outputs?.[unconfirmedMark] === true);
   if (pending.length === 0 && !unconfirmed) return { recovered: false, pendingOperations: 0, adopted: [] };
 
-  await stack.cancel();
+  await options.clearLock();
   const adopted: string[] = [];
   if (pending.length > 0) {
     for (const operation of pending) {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, copyFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stackLockDir } from "./stack-locks.ts";
 
 /** Whether the file holds a JSON object (a checkpoint, or a metadata file), rather than nothing or half of one. */
 function isCheckpoint(file: string): boolean {
@@ -59,7 +60,7 @@ export function removeTornMetadata(backendUrl: string, projectName: string, stac
   if (!backendUrl.startsWith("file://")) return [];
   const root = join(fileURLToPath(backendUrl.split("?")[0]!), ".pulumi");
   const checkpoint = join(root, "stacks", projectName, `${stackName}.json`);
-  const lockDir = join(root, "locks", projectName, stackName);
+  const lockDir = stackLockDir(backendUrl, projectName, stackName)!;
   const locks = existsSync(lockDir)
     ? readdirSync(lockDir)
         .filter((file) => !file.endsWith(".attrs"))

@@ -13,6 +13,7 @@ import { describeFailure } from "./describe-failure.ts";
 import { PulumiFailureError } from "./child-protocol.ts";
 import { loadPluginDefinition } from "./load-plugin-definition.ts";
 import { mapEngineEvent } from "./map-engine-event.ts";
+import { clearStackLock } from "./clear-stack-lock.ts";
 import { recoverStack } from "./recover-stack.ts";
 import { splitOutputs } from "./split-outputs.ts";
 
@@ -69,9 +70,28 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
   const warn = (message: string, details: Record<string, string | number | string[]>): void =>
     context.emit({ kind: "diagnostic", message, details: { severity: "warning", ...details } });
 
-  /** Recovery, then the operation; a lock a crash left behind is cleared once (we hold the lease). */
+  /** Never while its holder may still be running: a server that died may have left its child finishing. */
+  const clearLock = (stack: Stack): Promise<void> =>
+    clearStackLock(stack, {
+      backendUrl: job.backendUrl,
+      projectName: job.projectName,
+      stackName: job.stackName,
+      waitMs: job.lockWaitMs,
+      staleMs: job.staleLockMs,
+      signal,
+      onWaiting: (holders) =>
+        warn("waiting for the stack's lock: its holder may still be running", {
+          holders: holders.map((lock) => `${lock.pid ?? "?"}@${lock.hostname ?? "?"}`),
+        }),
+    });
+
+  /** Recovery, then the operation; a lock a crash left behind is cleared once its holder is gone (we hold the lease). */
   const mutate = async <T>(stack: Stack, operation: () => Promise<T>): Promise<T> => {
-    const recovery = await recoverStack(stack, { adopt: plugin.adoptPendingCreate, signal });
+    const recovery = await recoverStack(stack, {
+      clearLock: () => clearLock(stack),
+      adopt: plugin.adoptPendingCreate,
+      signal,
+    });
     if (recovery.recovered) {
       warn(
         `recovered from an interrupted update: cleared its lock, settled ${recovery.pendingOperations} pending operation(s), refreshed`,
@@ -83,7 +103,7 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
       return await operation();
     } catch (error) {
       if ((error as Error).name !== "ConcurrentUpdateError" || signal.aborted) throw error;
-      await stack.cancel();
+      await clearLock(stack);
       warn("cleared a stale lock left by an interrupted update", { reason: "stale-lock" });
       diagnostics.length = 0;
       return await operation();
