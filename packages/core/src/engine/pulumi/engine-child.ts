@@ -6,6 +6,9 @@ import type { ChildMessage, RunMessage } from "./child-protocol.ts";
 import { describeFailure } from "./describe-failure.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
 
+// Pulumi's state and work files hold encrypted secrets: this user's only (0600), however the server was started.
+process.umask(0o077);
+
 const controller = new AbortController();
 let running = false;
 /** Before the job starts there is nothing to clean up; after, the CLI must be interrupted so it unlocks the stack. */
