@@ -30,6 +30,12 @@ export interface StartKafkaOptions {
    * Off by default: a PLAINTEXT listener where everything is allowed.
    */
   scram?: boolean;
+  /**
+   * With `scram: true`: more names for the brokers' `super.users` (no
+   * credential is made for them), as a cluster whose operators made their
+   * own tools super users.
+   */
+  extraSuperUsers?: string[];
 }
 
 /** The super user of a broker started with `scram: true`, in the shape Kafka clients take. */
@@ -75,7 +81,13 @@ const jvmOptions = [
   "-Djava.awt.headless=true",
 ];
 
-function serverProperties(dir: string, port: number, controllerPort: number, superUser?: KafkaSuperUser): string {
+function serverProperties(
+  dir: string,
+  port: number,
+  controllerPort: number,
+  superUser?: KafkaSuperUser,
+  extraSuperUsers: string[] = [],
+): string {
   const client = superUser ? "SASL_PLAINTEXT" : "PLAINTEXT";
   const security = superUser
     ? [
@@ -85,7 +97,7 @@ function serverProperties(dir: string, port: number, controllerPort: number, sup
         `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${superUser.username}" password="${superUser.password}";`,
         "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         // ANONYMOUS is the broker talking to its own controller over the loopback-only CONTROLLER listener.
-        `super.users=User:${superUser.username};User:ANONYMOUS`,
+        `super.users=${[superUser.username, "ANONYMOUS", ...extraSuperUsers].map((name) => `User:${name}`).join(";")}`,
         "allow.everyone.if.no.acl.found=false",
       ]
     : [];
@@ -218,7 +230,10 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const superUser = options.scram ? superUserFor(dir) : undefined;
   const bootstrapServers = `127.0.0.1:${port}`;
   const classpath = join(libs, "*");
-  writeFileSync(join(dir, "server.properties"), serverProperties(dir, port, controllerPort, superUser));
+  writeFileSync(
+    join(dir, "server.properties"),
+    serverProperties(dir, port, controllerPort, superUser, options.extraSuperUsers),
+  );
   writeFileSync(join(dir, "log4j2.properties"), log4jConfig);
   const javaArgs = [...jvmOptions, `-Dlog4j2.configurationFile=${join(dir, "log4j2.properties")}`, "-cp", classpath];
 
