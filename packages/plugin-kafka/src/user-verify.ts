@@ -163,11 +163,13 @@ export async function findUnmanagedUser(
   const cluster = settings.clusters[spec.cluster];
   // Plinth's own user exists by definition; validate refuses it with the reason (RESERVED_USER_NAME).
   if (!cluster || name === cluster.sasl?.username) return undefined;
-  const users = await describeScramUsers(cluster);
-  const { acls, supers } = await withAdmin(cluster, async (admin) => {
-    const { known, other } = await clusterAcls(admin, name);
-    return { acls: known.length + other.length, supers: await superUsers(admin) };
-  });
+  const [users, { acls, supers }] = await Promise.all([
+    describeScramUsers(cluster),
+    withAdmin(cluster, async (admin) => {
+      const [{ known, other }, supers] = await Promise.all([clusterAcls(admin, name), superUsers(admin)]);
+      return { acls: known.length + other.length, supers };
+    }),
+  ]);
   const found: string[] = [];
   if (users.has(name)) found.push("SCRAM credentials");
   if (acls > 0) found.push(`${acls} ACL(s)`);

@@ -28,6 +28,8 @@ export interface EngineJob {
   secretsProvider: string;
   /** Environment of every Pulumi CLI call (and of the providers it starts). */
   env: Record<string, string>;
+  /** Values scrubbed from every event the child sends: the passphrase, secrets of the settings, known secret outputs. */
+  secrets: string[];
 }
 
 export type ChildResult =
