@@ -122,34 +122,10 @@ export function verifyUserGone(input: VerifyInput<UserSpec, KafkaSettings>): Pro
 }
 
 /**
- * The principals the brokers name in `super.users` ("User:a;User:b"): such a
- * user bypasses every ACL, so a Plinth user of that name would be one too.
- * Every broker is asked, since the setting is per broker. Read-only.
- */
-async function superUsers(admin: Admin): Promise<Set<string>> {
-  const { ConfigResourceTypes } = await import("@platformatic/kafka");
-  const metadata = await admin.metadata({ topics: [] });
-  const descriptions = await admin.describeConfigs({
-    resources: [...metadata.brokers.keys()].map((id) => ({
-      resourceType: ConfigResourceTypes.BROKER,
-      resourceName: String(id),
-      configurationKeys: ["super.users"],
-    })),
-  });
-  const names = new Set<string>();
-  for (const description of descriptions) {
-    for (const config of description.configs) {
-      if (config.name !== "super.users" || !config.value) continue;
-      for (const principal of config.value.split(";")) names.add(principal.trim());
-    }
-  }
-  return names;
-}
-
-/**
  * Whether `name` already exists on the cluster in any form Plinth did not
  * make, before a create (core asks only then): a SCRAM credential of any
- * mechanism, an ACL naming the principal, or a place in `super.users`.
+ * mechanism, an ACL naming the principal, or a place in `super.users` (from
+ * the settings: Kafka does not report it over its API).
  * Creating over any of them would take it over: replace the password under
  * the clients using it, or hand a super user's reach to whoever reveals the
  * new password. Throws when the cluster does not answer; core then refuses
@@ -163,17 +139,17 @@ export async function findUnmanagedUser(
   const cluster = settings.clusters[spec.cluster];
   // Plinth's own user exists by definition; validate refuses it with the reason (RESERVED_USER_NAME).
   if (!cluster || name === cluster.sasl?.username) return undefined;
-  const [users, { acls, supers }] = await Promise.all([
+  const [users, acls] = await Promise.all([
     describeScramUsers(cluster),
     withAdmin(cluster, async (admin) => {
-      const [{ known, other }, supers] = await Promise.all([clusterAcls(admin, name), superUsers(admin)]);
-      return { acls: known.length + other.length, supers };
+      const { known, other } = await clusterAcls(admin, name);
+      return known.length + other.length;
     }),
   ]);
   const found: string[] = [];
   if (users.has(name)) found.push("SCRAM credentials");
   if (acls > 0) found.push(`${acls} ACL(s)`);
-  if (supers.has(userPrincipal(name))) found.push("a place in the brokers' super.users");
+  if (cluster.superUsers.includes(name)) found.push("a place in the brokers' super.users (settings: superUsers)");
   if (found.length === 0) return undefined;
   return `user "${name}" already exists on cluster ${spec.cluster} (${found.join(", ")}) but Plinth does not manage it: creating it here would take it over (replace its password under the clients using it, or inherit its access). To bring it under Plinth, remove it from the cluster first (its credentials and ACLs; super.users only by a broker change), then apply again: Plinth creates it with a new password and exactly the spec's ACLs. Otherwise pick another name`;
 }

@@ -17,7 +17,9 @@ describe("kafka.user never takes over a principal Plinth does not own", { timeou
     // hookTimeout: a loaded machine starts the broker slowly.
     broker = await startKafka({ scram: true, extraSuperUsers: ["ops-tool"], startTimeoutMs: 300_000 });
     const settings = KafkaSettings.parse({
-      clusters: { local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, sasl: broker.sasl } },
+      clusters: {
+        local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, sasl: broker.sasl, superUsers: ["ops-tool"] },
+      },
     });
     const admin = new Admin({
       clientId: "takeover-test",

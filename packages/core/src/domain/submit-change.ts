@@ -110,10 +110,11 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
 
 /**
  * How long a plugin's findUnmanaged may take before the create is refused
- * (UNAVAILABLE). Generous: a slow answer is not a missing one, and the check
- * of a kafka.user asks a loaded cluster several questions.
+ * (UNAVAILABLE): long enough for a loaded cluster to answer a few questions,
+ * shorter than the Kafka and PostgreSQL clients' own 10 s timeouts, so the
+ * request is answered before those fire.
  */
-const unmanagedCheckTimeoutMs = 15_000;
+const unmanagedCheckTimeoutMs = 8_000;
 
 /**
  * Before a create, asks the plugin whether the real system already holds

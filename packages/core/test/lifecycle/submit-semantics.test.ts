@@ -90,7 +90,7 @@ describe("submit semantics", () => {
 
   it.each([
     { why: "fails", name: "unreachable-1", says: "refused the connection" },
-    { why: "does not answer in time", name: "hung-1", says: "no answer within 15000 ms" },
+    { why: "does not answer in time", name: "hung-1", says: "no answer within 8000 ms" },
   ])(
     "refuses a create with UNAVAILABLE when the check for an unmanaged twin $why, and records nothing",
     { timeout: 60_000 },
