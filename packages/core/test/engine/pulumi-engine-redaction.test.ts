@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
 import { type Engine, type EngineEvent, EngineError } from "../../src/index.ts";
@@ -9,8 +11,10 @@ const userPassword = "user-pw-b81d44e0";
 
 describe("engine messages never carry a secret", () => {
   let engine: Engine;
+  let dataDir: string;
   beforeAll(() => {
-    engine = createPulumiEngine({ dataDir: engineDataDir(), passphrase });
+    dataDir = engineDataDir();
+    engine = createPulumiEngine({ dataDir, passphrase });
   });
   afterAll(async () => {
     await engine?.close();
@@ -43,5 +47,23 @@ describe("engine messages never carry a secret", () => {
     const everything = JSON.stringify([message, events]);
     expect(everything).toContain("[secret]");
     for (const secret of [adminPassword, userPassword, passphrase]) expect(everything).not.toContain(secret);
+  });
+
+  it("keeps Pulumi's state and workspaces to the service's user: directories 0700, files 0600", () => {
+    const open: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        const mode = statSync(path).mode & 0o777;
+        if (entry.isDirectory()) {
+          if (mode !== 0o700) open.push(`${path} ${mode.toString(8)}`);
+          walk(path);
+        } else if (mode & 0o077) open.push(`${path} ${mode.toString(8)}`);
+      }
+    };
+    walk(join(dataDir, "pulumi"));
+    walk(join(dataDir, "pulumi-work"));
+    expect(readdirSync(join(dataDir, "pulumi-work"))).toContain("test.leaky--leaky-1");
+    expect(open).toEqual([]);
   });
 });

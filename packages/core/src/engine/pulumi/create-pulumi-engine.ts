@@ -118,7 +118,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
     try {
       const workDir = join(settings.workRoot, request.stackName);
       try {
-        mkdirSync(workDir, { recursive: true });
+        mkdirSync(workDir, { recursive: true, mode: 0o700 });
       } catch (error) {
         throw classifyPulumiError({ kind: "internal", message: (error as Error).message }, context);
       }
