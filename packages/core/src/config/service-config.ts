@@ -33,8 +33,8 @@ export const ServiceConfigSchema = z
           .object({
             /** Accept to first request byte, TLS handshake included. */
             firstByteTimeoutMs: z.number().int().min(1).default(10_000),
-            /** HTTP/1.1: first byte of a request to the end of its headers. */
-            headersTimeoutMs: z.number().int().min(1).default(20_000),
+            /** HTTP/1.1: first byte of a request to the end of its headers (at most Node's 300 s request timeout). */
+            headersTimeoutMs: z.number().int().min(1).max(300_000).default(20_000),
             /** HTTP/1.1 keep-alive between requests; HTTP/2 session without an open stream. */
             idleTimeoutMs: z.number().int().min(1).default(120_000),
             /** Connections at once; at the cap the oldest connection that has not sent a byte is closed. */
