@@ -8,6 +8,10 @@ import { PluginLoadError } from "./plugin/load-plugins.ts";
 import { DataDirInUseError } from "./server/data-dir-lock.ts";
 import { startPlinthService } from "./server/plinth-service.ts";
 
+// Everything the server and its children (the engine, the Pulumi CLI) write is for this user only:
+// the store, Pulumi's state and work dirs hold encrypted secrets and their metadata.
+process.umask(0o077);
+
 const { values } = parseArgs({ options: { config: { type: "string", short: "c" } } });
 const configFile = values.config ?? process.env.PLINTH_CONFIG;
 const logger = createLogger();

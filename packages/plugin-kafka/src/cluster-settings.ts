@@ -175,6 +175,12 @@ export const ClusterSettings = z.strictObject({
   brokers: z.int().min(1).optional(),
   /** Passed to the Pulumi provider (`$MAJOR.$MINOR.$PATCH`); the provider's default when absent. */
   kafkaVersion: z.string().optional(),
+  /**
+   * The user names in the brokers' `super.users` (without "User:"), which
+   * Kafka does not report over its API: kafka.user refuses to create these,
+   * since whoever reveals the new password would hold a super user.
+   */
+  superUsers: z.array(z.string().min(1)).default([]),
   guardrails: Guardrails.prefault({}),
   defaults: Defaults.prefault({}),
   verify: z.strictObject({ prometheus: PrometheusVerify.optional() }).optional(),

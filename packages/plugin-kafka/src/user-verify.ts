@@ -121,7 +121,16 @@ export function verifyUserGone(input: VerifyInput<UserSpec, KafkaSettings>): Pro
   });
 }
 
-/** A SCRAM user on the cluster that Plinth does not manage yet, before a create: creating would take it over. */
+/**
+ * Whether `name` already exists on the cluster in any form Plinth did not
+ * make, before a create (core asks only then): a SCRAM credential of any
+ * mechanism, an ACL naming the principal, or a place in `super.users` (from
+ * the settings: Kafka does not report it over its API).
+ * Creating over any of them would take it over: replace the password under
+ * the clients using it, or hand a super user's reach to whoever reveals the
+ * new password. Throws when the cluster does not answer; core then refuses
+ * the create (UNAVAILABLE) rather than guess.
+ */
 export async function findUnmanagedUser(
   name: string,
   spec: UserSpec,
@@ -130,9 +139,19 @@ export async function findUnmanagedUser(
   const cluster = settings.clusters[spec.cluster];
   // Plinth's own user exists by definition; validate refuses it with the reason (RESERVED_USER_NAME).
   if (!cluster || name === cluster.sasl?.username) return undefined;
-  const users = await describeScramUsers(cluster);
-  if (!users.has(name)) return undefined;
-  return `user "${name}" already has SCRAM credentials on cluster ${spec.cluster} but Plinth does not manage it: creating it here would replace its password under the clients using it; pick another name, or remove the user from the cluster first`;
+  const [users, acls] = await Promise.all([
+    describeScramUsers(cluster),
+    withAdmin(cluster, async (admin) => {
+      const { known, other } = await clusterAcls(admin, name);
+      return known.length + other.length;
+    }),
+  ]);
+  const found: string[] = [];
+  if (users.has(name)) found.push("SCRAM credentials");
+  if (acls > 0) found.push(`${acls} ACL(s)`);
+  if (cluster.superUsers.includes(name)) found.push("a place in the brokers' super.users (settings: superUsers)");
+  if (found.length === 0) return undefined;
+  return `user "${name}" already exists on cluster ${spec.cluster} (${found.join(", ")}) but Plinth does not manage it: creating it here would take it over (replace its password under the clients using it, or inherit its access). To bring it under Plinth, remove it from the cluster first (its credentials and ACLs; super.users only by a broker change), then apply again: Plinth creates it with a new password and exactly the spec's ACLs. Otherwise pick another name`;
 }
 
 /** The SCRAM users a cluster holds, for the cluster view. Read-only. */

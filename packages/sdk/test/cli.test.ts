@@ -386,11 +386,30 @@ describe("plinth resources", () => {
     expect(JSON.parse(get.out())).toMatchObject({ type: "test.widget", specSchema: { required: ["size"] } });
   });
 
-  it("--token overrides PLINTH_TOKEN", async () => {
+  it("--token overrides PLINTH_TOKEN, with a warning that it shows in history and process listings", async () => {
     const fake = createFakePlinth();
     const io = captureIo(fake, { env: { PLINTH_TOKEN: "wrong" } });
 
     expect(await runCli(["plugins", "--token", "reviewer-token"], io)).toBe(ExitCode.Ok);
     expect(fake.calls[0]?.authorization).toBe("Bearer reviewer-token");
+    expect(io.err()).toContain("warning: --token exposes the token");
+    expect(io.err()).not.toContain("reviewer-token");
+  });
+
+  it("reads the token from --token-file or the file PLINTH_TOKEN_FILE names, without a warning", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-token-"));
+    const file = join(dir, "token");
+    writeFileSync(file, "reviewer-token\n", { mode: 0o600 });
+    const fake = createFakePlinth();
+    const byOption = captureIo(fake, { env: { PLINTH_TOKEN: "wrong" } });
+    expect(await runCli(["plugins", "--token-file", file], byOption)).toBe(ExitCode.Ok);
+    const byEnv = captureIo(fake, { env: { PLINTH_TOKEN: "", PLINTH_TOKEN_FILE: file } });
+    expect(await runCli(["plugins"], byEnv)).toBe(ExitCode.Ok);
+    expect(fake.calls.map((call) => call.authorization)).toEqual(["Bearer reviewer-token", "Bearer reviewer-token"]);
+    expect(byOption.err() + byEnv.err()).toBe("");
+
+    const missing = captureIo(fake);
+    expect(await runCli(["plugins", "--token-file", join(dir, "nope")], missing)).toBe(ExitCode.Usage);
+    expect(missing.err()).toContain("--token-file: cannot read");
   });
 });

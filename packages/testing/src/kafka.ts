@@ -37,6 +37,12 @@ export interface StartKafkaOptions {
    * broker (`dataDir`) keeps its metrics port too.
    */
   metrics?: boolean;
+  /**
+   * With `scram: true`: more names for the brokers' `super.users` (no
+   * credential is made for them), as a cluster whose operators made their
+   * own tools super users.
+   */
+  extraSuperUsers?: string[];
 }
 
 /** The super user of a broker started with `scram: true`, in the shape Kafka clients take. */
@@ -84,7 +90,13 @@ const jvmOptions = [
   "-Djava.awt.headless=true",
 ];
 
-function serverProperties(dir: string, port: number, controllerPort: number, superUser?: KafkaSuperUser): string {
+function serverProperties(
+  dir: string,
+  port: number,
+  controllerPort: number,
+  superUser?: KafkaSuperUser,
+  extraSuperUsers: string[] = [],
+): string {
   const client = superUser ? "SASL_PLAINTEXT" : "PLAINTEXT";
   const security = superUser
     ? [
@@ -94,7 +106,7 @@ function serverProperties(dir: string, port: number, controllerPort: number, sup
         `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${superUser.username}" password="${superUser.password}";`,
         "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         // ANONYMOUS is the broker talking to its own controller over the loopback-only CONTROLLER listener.
-        `super.users=User:${superUser.username};User:ANONYMOUS`,
+        `super.users=${[superUser.username, "ANONYMOUS", ...extraSuperUsers].map((name) => `User:${name}`).join(";")}`,
         "allow.everyone.if.no.acl.found=false",
       ]
     : [];
@@ -256,7 +268,10 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const superUser = options.scram ? superUserFor(dir) : undefined;
   const bootstrapServers = `127.0.0.1:${port}`;
   const classpath = join(libs, "*");
-  writeFileSync(join(dir, "server.properties"), serverProperties(dir, port, controllerPort, superUser));
+  writeFileSync(
+    join(dir, "server.properties"),
+    serverProperties(dir, port, controllerPort, superUser, options.extraSuperUsers),
+  );
   writeFileSync(join(dir, "log4j2.properties"), log4jConfig);
   const javaArgs = [...jvmOptions, `-Dlog4j2.configurationFile=${join(dir, "log4j2.properties")}`, "-cp", classpath];
   // Only the broker loads the agent: the storage tool would bind its port too.

@@ -28,7 +28,56 @@ const webhookUrl = z
 export const ServiceConfigSchema = z
   .object({
     listen: z
-      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) })
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Serve HTTPS (h2 and http/1.1 by ALPN) from these PEM files, for deployments without a TLS proxy. */
+        tls: z
+          .object({
+            /** Certificate chain, PEM; relative to the config file. Read at start. */
+            certFile: z.string().min(1),
+            /** Private key, PEM; relative to the config file. Keep it 0600. */
+            keyFile: z.string().min(1),
+          })
+          .strict()
+          .optional(),
+        /**
+         * Host header values (host names, no port) the console and API answer to. On a
+         * loopback address the default is the loopback names only, so a page that
+         * rebinds its own DNS name to 127.0.0.1 cannot drive the API; elsewhere, any.
+         */
+        allowedHosts: z.array(z.string().min(1)).optional(),
+        /** Every connection is bounded in time and number: idle or slow clients cannot pin the server. */
+        limits: z
+          .object({
+            /** Accept to first request byte, TLS handshake included. */
+            firstByteTimeoutMs: z.number().int().min(1).default(10_000),
+            /** HTTP/1.1: first byte of a request to the end of its headers (at most Node's 300 s request timeout). */
+            headersTimeoutMs: z.number().int().min(1).max(300_000).default(20_000),
+            /** HTTP/1.1 keep-alive between requests; HTTP/2 session without an open stream. */
+            idleTimeoutMs: z.number().int().min(1).default(120_000),
+            /** Connections at once; at the cap the oldest connection that has not sent a byte is closed. */
+            maxConnections: z.number().int().min(1).default(1_000),
+            /** HTTP/2 streams at once per connection. */
+            maxStreamsPerConnection: z.number().int().min(1).default(100),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /**
+         * Hex SHA-256 of a bearer token that /metrics then requires (Prometheus'
+         * `authorization` credentials). Unset: /metrics is open, which suits loopback.
+         */
+        tokenSha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, "must be the hex SHA-256 of the token")
+          .optional(),
+      })
+      .strict()
       .prefault({}),
     /** Relative paths are relative to the config file. */
     dataDir: z.string().default("./.plinth"),
@@ -56,7 +105,23 @@ export const ServiceConfigSchema = z
           })
           .strict(),
       )
-      .min(1),
+      .min(1)
+      .superRefine((principals, ctx) => {
+        // Two entries for one id or one token would make who-did-what ambiguous in reviews and the audit log.
+        const seen = { id: new Map<string, number>(), tokenSha256: new Map<string, number>() };
+        principals.forEach((principal, index) => {
+          for (const key of ["id", "tokenSha256"] as const) {
+            const first = seen[key].get(principal[key]);
+            if (first === undefined) seen[key].set(principal[key], index);
+            else
+              ctx.addIssue({
+                code: "custom",
+                path: [index, key],
+                message: `duplicate of principals[${first}].${key}: each principal needs its own ${key === "id" ? "id" : "token"}`,
+              });
+          }
+        });
+      }),
     review: z
       .object({
         approvals: z

@@ -14,7 +14,8 @@ export abstract class DomainError extends Error {
     | "unauthenticated"
     | "failed-precondition"
     | "aborted"
-    | "resource-exhausted";
+    | "resource-exhausted"
+    | "unavailable";
 }
 
 /** Bad input: every problem with its field path and what is allowed. Nothing was written. */
@@ -69,4 +70,14 @@ export class AbortedError extends DomainError {
 export class ResourceExhaustedError extends DomainError {
   readonly kind = "resource-exhausted";
   override name = "ResourceExhaustedError";
+}
+
+/**
+ * Something the decision depends on cannot answer now (e.g. the check for an
+ * unmanaged twin before a create). Nothing was recorded: the same request,
+ * with the same request_id, can be sent again; the SDK retries it by itself.
+ */
+export class UnavailableError extends DomainError {
+  readonly kind = "unavailable";
+  override name = "UnavailableError";
 }

@@ -1,6 +1,6 @@
 import type { Defaulted, ReviewDecision, ReviewInput, Violation } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
-import { InvalidArgumentError } from "./errors.ts";
+import { InvalidArgumentError, UnavailableError } from "./errors.ts";
 import type { JsonObject } from "./types.ts";
 import { zodViolations } from "./zod-violations.ts";
 
@@ -98,8 +98,11 @@ export function validateDeletion(plugin: LoadedPlugin, name: string, previous: u
 }
 
 /**
- * The plugin's `findUnmanaged` observation, bounded in time. A plugin that
- * cannot answer (target unreachable, bug) does not block the request.
+ * The plugin's `findUnmanaged` observation, bounded in time. Fails closed: a
+ * plugin that cannot answer (target unreachable or hung, bug) makes the
+ * create UNAVAILABLE, never lets it go ahead, because creating over an
+ * unmanaged twin takes it over (a topic's data, a user's password). Nothing
+ * is recorded, so the client sends the same request again (the SDK does).
  */
 export async function unmanagedConflict(
   plugin: LoadedPlugin,
@@ -109,15 +112,24 @@ export async function unmanagedConflict(
 ): Promise<string | undefined> {
   const find = plugin.definition.findUnmanaged;
   if (!find) return undefined;
+  const type = plugin.definition.type;
+  const refusal = (why: string) =>
+    new UnavailableError(
+      `cannot check whether ${type} "${name}" already exists outside Plinth (${why}); nothing was recorded: send the same request again once the target answers`,
+    );
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(refusal(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    return await Promise.race([find(name, spec, plugin.context), timeout]);
+    return await Promise.race([Promise.resolve().then(() => find(name, spec, plugin.context)), timeout]);
   } catch (error) {
-    plugin.context.logger.warn({ err: error, name }, "findUnmanaged failed; the create goes ahead");
-    return undefined;
+    if (error instanceof UnavailableError) {
+      plugin.context.logger.warn({ name, type }, "findUnmanaged did not answer in time; the create is refused");
+      throw error;
+    }
+    plugin.context.logger.warn({ err: error, name, type }, "findUnmanaged failed; the create is refused");
+    throw refusal(error instanceof Error ? error.message : String(error));
   } finally {
     clearTimeout(timer);
   }

@@ -17,14 +17,23 @@ export async function revealSecret(
     throw new InvalidArgumentError([
       { field: "key", description: "is required: one of the resource's secret_output_keys" },
     ]);
-  return await deps.store.transact(async (tx) => {
+  const outcome = await deps.store.transact(async (tx) => {
     const resource = await tx.getResource(input.type, input.name);
     if (!resource || resource.status === "DELETED")
       throw new NotFoundError(`${input.type} "${input.name}" does not exist`);
     if (resource.ownerTeam !== principal.team && !principal.roles.includes("admin")) {
-      throw new PermissionDeniedError(
-        `only team ${resource.ownerTeam} or an admin may reveal secrets of ${input.type} "${input.name}"`,
-      );
+      // A refused attempt is recorded too (someone probing for credentials is worth knowing about),
+      // so this transaction commits and the refusal is thrown after it.
+      await tx.appendAudit({
+        time: deps.now().toISOString(),
+        principal: principal.id,
+        action: "reveal-secret-denied",
+        target: `${input.type}/${input.name}#${input.key}`,
+        details: { ownerTeam: resource.ownerTeam, team: principal.team },
+      });
+      return {
+        denied: `only team ${resource.ownerTeam} or an admin may reveal secrets of ${input.type} "${input.name}"`,
+      };
     }
     const secrets = resource.secretOutputs ? deps.secrets.open(resource.secretOutputs) : {};
     if (!(input.key in secrets)) {
@@ -49,6 +58,8 @@ export async function revealSecret(
       message: `${principal.id} revealed the secret output "${input.key}" of ${input.type} "${input.name}"`,
       details: { revealedBy: principal.id, key: input.key },
     });
-    return secrets[input.key] ?? null;
+    return { value: secrets[input.key] ?? null };
   });
+  if ("denied" in outcome) throw new PermissionDeniedError(outcome.denied);
+  return outcome.value;
 }

@@ -126,6 +126,14 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
 }
 
 /**
+ * How long a plugin's findUnmanaged may take before the create is refused
+ * (UNAVAILABLE): long enough for a loaded cluster to answer a few questions,
+ * shorter than the Kafka and PostgreSQL clients' own 10 s timeouts, so the
+ * request is answered before those fire.
+ */
+const unmanagedCheckTimeoutMs = 8_000;
+
+/**
  * Before a create, asks the plugin whether the real system already holds
  * something under this identity that Plinth does not manage (e.g. a topic
  * made by hand): ALREADY_EXISTS with the plugin's advice (how to adopt it).
@@ -143,7 +151,7 @@ async function refuseUnmanagedTwin(
   if (current && current.status !== "DELETED" && current.revision > 0) return;
   const parsed = parseSpec(plugin, input.spec);
   const resolved = applyDefaults(plugin, input.name, parsed).spec;
-  const conflict = await unmanagedConflict(plugin, input.name, resolved, 5_000);
+  const conflict = await unmanagedConflict(plugin, input.name, resolved, unmanagedCheckTimeoutMs);
   if (conflict) throw new AlreadyExistsError(conflict);
 }
 

@@ -36,6 +36,12 @@ export interface EngineRequest {
    * persist what it read.
    */
   refresh?: boolean;
+  /**
+   * Values that must never appear in an event or error, besides those the
+   * engine finds itself (its passphrase, secrets in `settings`): e.g. the
+   * resource's current secret outputs, its generated password.
+   */
+  secrets?: readonly string[];
 }
 
 export interface EngineOutputs {

@@ -167,8 +167,10 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * Observes the real system before a create: something already there under
    * this identity that Plinth does not manage. Returns what to tell the
    * requester (e.g. how to adopt it), or undefined when the way is clear.
-   * Must not change anything. Called outside any transaction, with a timeout;
-   * if it cannot answer, the create goes ahead and the engine decides.
+   * Must not change anything. Called outside any transaction, with a timeout.
+   * Fails closed: if it throws or does not answer in time, the create is
+   * refused with UNAVAILABLE (nothing recorded; the client retries), never
+   * created on a guess. So throw when unsure, never return undefined.
    */
   findUnmanaged?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => Promise<string | undefined>;
   /**

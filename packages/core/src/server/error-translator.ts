@@ -15,6 +15,7 @@ const codes: Record<DomainError["kind"], Code> = {
   "failed-precondition": Code.FailedPrecondition,
   aborted: Code.Aborted,
   "resource-exhausted": Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
 };
 
 function badRequest(violations: Violation[]) {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ensurePrivateDataDir } from "../config/private-data-dir.ts";
 import type { LoadedConfig } from "../config/service-config.ts";
 import { createNotifier } from "../domain/notifier.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -21,7 +22,9 @@ import { createAuthInterceptor, createAuthenticator, requestContext } from "./au
 import { createChangeIdSource } from "./change-ids.ts";
 import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
 import { type ServicePhase, answerHealth } from "./answer-health.ts";
+import { createRequestGuard } from "./guard-request.ts";
 import { listen } from "./http-server.ts";
+import { listenOptions } from "./listen-options.ts";
 import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
 import { createObservingInterceptor } from "./interceptors.ts";
 import { changeService } from "./services/change-service.ts";
@@ -61,6 +64,7 @@ const idempotencyKeyRetentionMs = 48 * 3600_000;
 export async function startPlinthService(loaded: LoadedConfig, options: StartOptions): Promise<PlinthService> {
   const { config, dataDir } = loaded;
   const logger = options.logger ?? createLogger();
+  ensurePrivateDataDir(dataDir);
   const dataDirLock = lockDataDir(dataDir);
   let store: SqliteStore;
   let phase: ServicePhase = "starting";
@@ -140,14 +144,19 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         res.end("not found: the API lives under /plinth.v1.*, the console under /\n");
       },
     });
+    const guard = createRequestGuard({
+      listenHost: config.listen.host,
+      allowedHosts: config.listen.allowedHosts,
+      metricsTokenSha256: config.metrics.tokenSha256,
+    });
     const server = await listen(
       (req, res) => {
+        if (guard(req, res)) return;
         if (rejectOversized(req, res, maxRequestBytes)) return;
         closeIfBodyUnread(req, res);
         handler(req, res);
       },
-      config.listen.host,
-      config.listen.port,
+      listenOptions(loaded, logger),
     );
     if (config.notifications.consoleUrl === undefined) notifications.consoleUrl = server.url;
     const deliveries = createDeliveryLoop(

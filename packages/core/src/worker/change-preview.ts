@@ -1,6 +1,7 @@
 import type { JsonObject } from "../domain/types.ts";
 import { notifyChange } from "../notifications/emit-notification.ts";
 import type { EngineEvent, EngineRequest } from "../engine/engine.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ChangePreview, ChangeRecord, JobRecord, ResourceRecord } from "../store/records.ts";
 import { classifyFailure } from "./classify-failure.ts";
@@ -12,9 +13,13 @@ export function engineRequest(
   change: ChangeRecord,
   resource: ResourceRecord | undefined,
   signal: AbortSignal,
+  secrets: SecretBox,
   onEvent?: (event: EngineEvent) => void,
 ): EngineRequest {
+  // The resource's current secret outputs (its password...) must not come back in an event or error.
+  const opened = resource?.secretOutputs ? Object.values(secrets.open(resource.secretOutputs)) : [];
   return {
+    secrets: opened.filter((value): value is string => typeof value === "string"),
     stackName: `${change.type}--${change.name}`,
     type: change.type,
     name: change.name,
@@ -41,7 +46,7 @@ export async function computePreview(
   const time = deps.now().toISOString();
   if (change.kind === "DELETE") return { steps: { delete: 1 }, destructive: true, details: {}, time };
   const resource = await deps.store.getResource(change.type, change.name);
-  const preview = await deps.engine.preview(engineRequest(plugin, change, resource, signal));
+  const preview = await deps.engine.preview(engineRequest(plugin, change, resource, signal, deps.secrets));
   return { ...preview, time };
 }
 

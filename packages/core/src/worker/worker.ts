@@ -258,7 +258,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         const preview = await computePreview(ctx, plugin, change, controller.signal);
         if (await recordPreview(ctx, job, change, preview)) return;
       }
-      const request = engineRequest(plugin, change, resource, controller.signal, onEvent);
+      const request = engineRequest(plugin, change, resource, controller.signal, deps.secrets, onEvent);
       let result: EngineOutputs = { outputs: {}, secretOutputs: {} };
       if (change.kind === "DELETE") await deps.engine.destroy(request);
       else result = await deps.engine.apply(request);

@@ -33,6 +33,32 @@ describe("a bad config stops the start with one message", () => {
       config: { principals: [{ id: "a", team: "t", roles: ["god"], tokenSha256: "0".repeat(64) }] },
       says: /^principals\.0\.roles\.0:/,
     },
+    {
+      reason: "two principals with one id",
+      config: {
+        principals: [
+          { id: "a", team: "t", roles: ["admin"], tokenSha256: "0".repeat(64) },
+          { id: "a", team: "u", roles: ["requester"], tokenSha256: "1".repeat(64) },
+        ],
+      },
+      says: /^principals\.1\.id: duplicate of principals\[0\]\.id/,
+    },
+    {
+      reason: "two principals with one token",
+      config: {
+        principals: [
+          { id: "a", team: "t", roles: ["admin"], tokenSha256: "0".repeat(64) },
+          { id: "b", team: "u", roles: ["requester"], tokenSha256: "0".repeat(64) },
+        ],
+      },
+      says: /^principals\.1\.tokenSha256: duplicate of principals\[0\]\.tokenSha256/,
+    },
+    {
+      reason: "a TLS key file that cannot be read",
+      config: { listen: { port: 0, tls: { certFile: "/nonexistent/cert.pem", keyFile: "/nonexistent/key.pem" } } },
+      says: /^listen\.tls\.certFile: cannot read/,
+    },
+    { reason: "unknown connection limit", config: { listen: { limits: { maxSockets: 1 } } }, says: /^listen\.limits/ },
   ])("$reason", async ({ config, says }) => {
     const outcome = await start(config).catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(ConfigError);

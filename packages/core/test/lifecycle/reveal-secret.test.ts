@@ -65,4 +65,20 @@ describe("secret outputs", () => {
       (await failure(service.as(who).resources.revealSecret({ type: "test.widget", name: "secretive", key }))).code,
     ).toBe(code);
   });
+
+  it("audit refused reveals too, with who asked and whose resource it was", async () => {
+    await failure(
+      service.as("outsider").resources.revealSecret({ type: "test.widget", name: "secretive", key: "serial" }),
+    );
+    const db = new Database(join(service.dataDir, "plinth.db"), { readonly: true });
+    try {
+      const denied = db
+        .prepare("SELECT principal, target, details FROM audit_log WHERE action = 'reveal-secret-denied' ORDER BY id")
+        .all() as { principal: string; target: string; details: string }[];
+      expect(denied.at(-1)).toMatchObject({ principal: "olga", target: "test.widget/secretive#serial" });
+      expect(JSON.parse(denied.at(-1)!.details)).toEqual({ ownerTeam: "payments", team: "search" });
+    } finally {
+      db.close();
+    }
+  });
 });

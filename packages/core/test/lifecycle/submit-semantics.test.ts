@@ -88,6 +88,22 @@ describe("submit semantics", () => {
     expect(outcome.message).toContain("adopt");
   });
 
+  it.each([
+    { why: "fails", name: "unreachable-1", says: "refused the connection" },
+    { why: "does not answer in time", name: "hung-1", says: "no answer within 8000 ms" },
+  ])(
+    "refuses a create with UNAVAILABLE when the check for an unmanaged twin $why, and records nothing",
+    { timeout: 60_000 },
+    async ({ name, says }) => {
+      const alice = service.as("requester");
+      const outcome = await failure(alice.resources.applyResource(widget(name, { size: 1 })));
+      expect(outcome.code).toBe(Code.Unavailable);
+      expect(outcome.message).toContain(says);
+      expect(outcome.message).toContain("nothing was recorded");
+      expect((await alice.changes.listChanges({ name })).changes).toEqual([]);
+    },
+  );
+
   it("refuses to delete what the plugin protects (FAILED_PRECONDITION on the field)", async () => {
     const alice = service.as("requester");
     const created = await alice.resources.applyResource(widget("locked", { size: 1, locked: true }));

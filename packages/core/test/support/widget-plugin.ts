@@ -42,9 +42,13 @@ export const widgetPlugin = definePlugin({
     previous.locked
       ? [{ field: "spec.locked", description: "unlock the widget before deleting it", reason: "LOCKED" }]
       : [],
-  // Pretends the real system already holds widgets named "handmade-*".
-  findUnmanaged: async (name) =>
-    name.startsWith("handmade-") ? `widget ${name} exists outside Plinth: adopt it` : undefined,
+  // Pretends the real system already holds widgets named "handmade-*", cannot be reached for
+  // "unreachable-*" and never answers for "hung-*".
+  findUnmanaged: async (name) => {
+    if (name.startsWith("unreachable-")) throw new Error("widget backend refused the connection");
+    if (name.startsWith("hung-")) return await new Promise<never>(() => undefined);
+    return name.startsWith("handmade-") ? `widget ${name} exists outside Plinth: adopt it` : undefined;
+  },
   review: (input) =>
     input.next && input.next.size > 50
       ? { approvals: 1, reasons: ["widgets larger than 50 need a reviewer"] }

@@ -97,3 +97,28 @@ export async function deleteCredentialOutOfBand(bootstrapServers: string, admin:
     await connection.close();
   }
 }
+
+/** Makes a SCRAM-SHA-512 credential for `username` behind Plinth's back, as `admin`, the way Kafka's tools do. */
+export async function createCredentialOutOfBand(
+  bootstrapServers: string,
+  admin: ScramLogin,
+  login: ScramLogin,
+): Promise<void> {
+  const { Connection, alterUserScramCredentialsV0 } = await import("@platformatic/kafka");
+  const { pbkdf2Sync, randomBytes } = await import("node:crypto");
+  const connection = new Connection("test-out-of-band", { sasl: sasl(admin) });
+  const [host, port] = bootstrapServers.split(":");
+  const iterations = 4096;
+  const salt = randomBytes(32);
+  const saltedPassword = pbkdf2Sync(login.password, salt, iterations, 64, "sha512");
+  try {
+    await connection.connect(host!, Number(port));
+    await alterUserScramCredentialsV0.api.async(
+      connection,
+      [],
+      [{ name: login.username, mechanism: 2, iterations, salt, saltedPassword }],
+    );
+  } finally {
+    await connection.close();
+  }
+}

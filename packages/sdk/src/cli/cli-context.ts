@@ -1,14 +1,17 @@
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { createPlinthClient, type PlinthClient } from "../client/create-plinth-client.ts";
 import type { PlinthProtocol } from "../client/create-node-transport.ts";
 import type { CliIo } from "./cli-io.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { createPrinter, type Printer } from "./printer.ts";
+import { UsageError } from "./usage-error.ts";
 
 /** The options every command accepts. */
 export interface GlobalOptions {
   url?: string;
   token?: string;
+  tokenFile?: string;
   json?: boolean;
   protocol?: PlinthProtocol;
 }
@@ -37,10 +40,41 @@ export function openSession(ctx: CliContext, command: Command): Session {
   const options = command.optsWithGlobals<GlobalOptions>();
   const client = createPlinthClient({
     baseUrl: options.url ?? ctx.io.env["PLINTH_URL"] ?? defaultUrl,
-    token: options.token ?? ctx.io.env["PLINTH_TOKEN"],
+    token: resolveToken(ctx, options),
     protocol: options.protocol,
     transport: ctx.io.transport,
     retry: ctx.io.retry,
   });
   return { client, print: createPrinter(ctx.io, options.json === true) };
+}
+
+function readTokenFile(file: string, from: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`${from}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  const token = text.trim();
+  if (!token) throw new UsageError(`${from}: ${file} is empty`);
+  return token;
+}
+
+/**
+ * The bearer token: --token, then --token-file, then $PLINTH_TOKEN, then the
+ * file $PLINTH_TOKEN_FILE names. --token works but is warned about: the token
+ * lands in the shell history and in every `ps` listing on the machine.
+ */
+function resolveToken(ctx: CliContext, options: GlobalOptions): string | undefined {
+  if (options.token !== undefined) {
+    ctx.io.stderr.write(
+      "plinth: warning: --token exposes the token in your shell history and in process listings; use PLINTH_TOKEN or --token-file instead\n",
+    );
+    return options.token;
+  }
+  if (options.tokenFile !== undefined) return readTokenFile(options.tokenFile, "--token-file");
+  const fromEnv = ctx.io.env["PLINTH_TOKEN"];
+  if (fromEnv) return fromEnv;
+  const file = ctx.io.env["PLINTH_TOKEN_FILE"];
+  return file ? readTokenFile(file, "PLINTH_TOKEN_FILE") : undefined;
 }

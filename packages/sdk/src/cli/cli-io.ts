@@ -13,7 +13,7 @@ export interface TextSink {
 export interface CliIo {
   stdout: TextSink;
   stderr: TextSink;
-  /** Environment: `PLINTH_URL`, `PLINTH_TOKEN`. */
+  /** Environment: `PLINTH_URL`, `PLINTH_TOKEN`, `PLINTH_TOKEN_FILE`. */
   env: Record<string, string | undefined>;
   /** Read by `apply -f -`. */
   stdin?: AsyncIterable<string | Uint8Array>;

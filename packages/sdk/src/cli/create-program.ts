@@ -27,7 +27,11 @@ export function createProgram(ctx: CliContext): Command {
   const program = new Command("plinth")
     .description("Create, change and review infrastructure resources through a Plinth server.")
     .option("--url <url>", "server URL (default: $PLINTH_URL or http://127.0.0.1:8080)")
-    .option("--token <token>", "bearer token (default: $PLINTH_TOKEN)")
+    .option(
+      "--token-file <file>",
+      "read the bearer token from this file (default: $PLINTH_TOKEN, then $PLINTH_TOKEN_FILE)",
+    )
+    .option("--token <token>", "bearer token; visible in shell history and process listings, prefer the two above")
     .addOption(new Option("--protocol <protocol>", "wire protocol").choices(["connect", "grpc", "grpc-web"]))
     .option("--json", "print one JSON document on stdout (int64 as strings); progress goes to stderr")
     .addHelpText("after", exitCodesHelp)

@@ -34,6 +34,8 @@ export interface EngineJob {
   lockWaitMs: number;
   /** A stack lock older than this is stale whoever holds it. */
   staleLockMs: number;
+  /** Values scrubbed from every event the child sends: the passphrase, secrets of the settings, known secret outputs. */
+  secrets: string[];
 }
 
 export type ChildResult =

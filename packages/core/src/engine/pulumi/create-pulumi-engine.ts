@@ -7,7 +7,9 @@ import type { ChildResult, EngineJob, EngineOperation } from "./child-protocol.t
 import { type ClassifyContext, classifyPulumiError } from "./classify-pulumi-error.ts";
 import { createKeyedLock } from "./create-keyed-lock.ts";
 import { createSemaphore } from "./create-semaphore.ts";
+import { secretValuesIn } from "../secret-values.ts";
 import { moduleSearchPaths } from "./module-search-paths.ts";
+import { redactSecrets } from "./redact-secrets.ts";
 import { resolveEngineSettings } from "./resolve-engine-settings.ts";
 import { type EngineChildEvent, runEngineChild } from "./run-engine-child.ts";
 
@@ -92,7 +94,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
       operation,
       type: request.type,
       plugin: request.plugin,
-      secrets: [settings.passphrase],
+      secrets: [settings.passphrase, ...secretValuesIn(request.settings), ...(request.secrets ?? [])],
     };
     if (closing.signal.aborted)
       throw new EngineError(`${operation} of ${request.type}: the engine is closed`, true, "UNKNOWN");
@@ -116,7 +118,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
     try {
       const workDir = join(settings.workRoot, request.stackName);
       try {
-        mkdirSync(workDir, { recursive: true });
+        mkdirSync(workDir, { recursive: true, mode: 0o700 });
       } catch (error) {
         throw classifyPulumiError({ kind: "internal", message: (error as Error).message }, context);
       }
@@ -135,6 +137,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         workDir,
         backendUrl: settings.backendUrl,
         secretsProvider: settings.secretsProvider,
+        secrets: context.secrets.slice(1),
         env: {
           PULUMI_HOME: settings.pulumiHome,
           PULUMI_BACKEND_URL: settings.backendUrl,
@@ -162,8 +165,10 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         timeoutMs: settings.timeoutMs,
         killGraceMs: settings.killGraceMs,
         onEvent: guard("onEvent", request.onEvent),
-        onOutputLine: (line) => logger.debug({ stack: request.stackName, operation }, line),
-        onWarning: (message) => logger.warn({ stack: request.stackName, operation }, message),
+        onOutputLine: (line) =>
+          logger.debug({ stack: request.stackName, operation }, redactSecrets(line, context.secrets)),
+        onWarning: (message) =>
+          logger.warn({ stack: request.stackName, operation }, redactSecrets(message, context.secrets)),
         onChild: guard("onChild", (event: EngineChildEvent) => {
           logger.debug({ ...event }, `engine child ${event.phase}`);
           options.onChild?.(event);

@@ -7,6 +7,9 @@ import { describeFailure } from "./describe-failure.ts";
 import { reapStrays } from "./reap-strays.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
 
+// Pulumi's state and work files hold encrypted secrets: this user's only (0600), however the server was started.
+process.umask(0o077);
+
 const controller = new AbortController();
 /** Set once the job arrives: its grace before the CLI is killed when the server is gone. */
 let stopGraceMs: number | undefined;

@@ -55,9 +55,10 @@ export function resolveEngineSettings(options: PulumiEngineOptions): PulumiEngin
   const backendUrl = options.backendUrl ?? `file://${join(dataDir, "pulumi")}`;
   // Pulumi's file backend wants its directory to exist ("file:///abs/path?options").
   const statePath = backendUrl.startsWith("file://") ? backendUrl.slice("file://".length).split("?")[0] : undefined;
-  if (statePath && isAbsolute(statePath)) mkdirSync(statePath, { recursive: true });
+  // The state and the stack workspaces hold encrypted secrets and the passphrase's salt: this user's only.
+  if (statePath && isAbsolute(statePath)) mkdirSync(statePath, { recursive: true, mode: 0o700 });
   const workRoot = join(dataDir, "pulumi-work");
-  mkdirSync(workRoot, { recursive: true });
+  mkdirSync(workRoot, { recursive: true, mode: 0o700 });
   return {
     backendUrl,
     passphrase,

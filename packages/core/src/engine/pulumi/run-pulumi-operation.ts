@@ -35,7 +35,7 @@ const quiet = { color: "never", suppressProgress: true } as const;
  */
 export async function runPulumiOperation(job: EngineJob, context: OperationContext): Promise<ChildResult> {
   const { signal } = context;
-  const secrets = [job.env.PULUMI_CONFIG_PASSPHRASE ?? ""];
+  const secrets = [job.env.PULUMI_CONFIG_PASSPHRASE ?? "", ...job.secrets];
   const plugin = await loadPluginDefinition(job.plugin);
   const secretKeys = plugin.secretOutputs ?? [];
 

@@ -1,0 +1,226 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { connect as http2Connect } from "node:http2";
+import { type Socket, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { type Interceptor, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
+import { waitFor } from "@plinth/testing";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../src/index.ts";
+import { type TestService, principals, startTestService } from "../support/test-service.ts";
+
+const services: TestService[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const service of services.splice(0)) await service.close();
+});
+
+async function start(config: Record<string, unknown>, dataDir?: string): Promise<TestService> {
+  const service = await startTestService({ config, ...(dataDir && { dataDir }) });
+  services.push(service);
+  return service;
+}
+
+const authorize: Interceptor = (next) => async (req) => {
+  req.header.set("authorization", `Bearer ${principals.requester.token}`);
+  return await next(req);
+};
+const who = (baseUrl: string, options: { http2?: boolean; ca?: string } = {}) =>
+  createClient(
+    IdentityService,
+    options.http2
+      ? createGrpcTransport({
+          baseUrl,
+          ...(options.ca && { nodeOptions: { ca: options.ca } }),
+          interceptors: [authorize],
+        })
+      : createConnectTransport({
+          baseUrl,
+          httpVersion: "1.1",
+          ...(options.ca && { nodeOptions: { ca: options.ca } }),
+          interceptors: [authorize],
+        }),
+  );
+
+/** Opens a TCP connection that never sends a byte; resolves once connected. */
+function idleSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => resolve(socket));
+    socket.on("error", reject);
+    // Reads (and drops) whatever comes, so the server's end of the connection is seen.
+    socket.resume();
+    sockets.push(socket);
+  });
+}
+
+const closed = (socket: Socket) =>
+  socket.closed || socket.destroyed
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => socket.once("close", () => resolve()));
+
+/** A plain HTTP/1.1 GET with the given headers: status and body. */
+function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, headers, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("connection limits", { timeout: 120_000 }, () => {
+  it("closes a connection that never sends a byte, and one that stops in the middle of its headers", async () => {
+    const service = await start({ listen: { port: 0, limits: { firstByteTimeoutMs: 500, headersTimeoutMs: 500 } } });
+    const silent = await idleSocket(service.port);
+    await closed(silent);
+    const slow = await idleSocket(service.port);
+    slow.write("GET /metrics HTTP/1.1\r\nHost: localhost\r\n");
+    await closed(slow);
+    // The server itself still answers.
+    expect(await who(service.url).whoAmI({})).toMatchObject({ id: principals.requester.id });
+  });
+
+  it("closes idle HTTP/1.1 keep-alive connections and HTTP/2 sessions with no open stream", async () => {
+    const service = await start({ listen: { port: 0, limits: { idleTimeoutMs: 500 } } });
+    const keepAlive = await idleSocket(service.port);
+    keepAlive.write("GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n");
+    await closed(keepAlive);
+
+    const session = http2Connect(service.url);
+    await new Promise<void>((resolve, reject) => {
+      session.once("connect", () => resolve());
+      session.once("error", reject);
+    });
+    await new Promise<void>((resolve) => session.once("close", () => resolve()));
+  });
+
+  it("keeps answering while thousands of idle sockets are open, holding at most maxConnections", async () => {
+    const maxConnections = 200;
+    // A long first-byte timeout: only the cap can make room.
+    const service = await start({ listen: { port: 0, limits: { firstByteTimeoutMs: 600_000, maxConnections } } });
+    const flood: Socket[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      flood.push(...(await Promise.all(Array.from({ length: 100 }, () => idleSocket(service.port)))));
+    }
+    expect(flood).toHaveLength(2_000);
+    // The server answers over HTTP/1.1 and HTTP/2 in the middle of the flood.
+    expect(await who(service.url).whoAmI({})).toMatchObject({ id: principals.requester.id });
+    expect(await who(service.url, { http2: true }).whoAmI({})).toMatchObject({ id: principals.requester.id });
+    // And it holds no more than its cap: the oldest silent ones were closed to make room.
+    await waitFor(
+      async () => {
+        const open = flood.filter((socket) => !socket.closed && !socket.destroyed).length;
+        if (open > maxConnections) throw new Error(`${open} flood sockets still open`);
+        return open;
+      },
+      { what: "the server to close the flood down to its cap", timeoutMs: 60_000 },
+    );
+  });
+});
+
+describe("TLS and exposure", { timeout: 120_000 }, () => {
+  it("serves HTTPS (HTTP/1.1 and HTTP/2) from the configured certificate and key files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plinth-tls-"));
+    try {
+      const key = join(dir, "key.pem");
+      const cert = join(dir, "cert.pem");
+      execFileSync(
+        "openssl",
+        [
+          ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+          ...["-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"],
+          ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        ],
+        { stdio: "ignore" },
+      );
+      const service = await start({ listen: { port: 0, tls: { certFile: cert, keyFile: key } } });
+      expect(service.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const ca = execFileSync("cat", [cert], { encoding: "utf8" });
+      expect(await who(service.url, { ca }).whoAmI({})).toMatchObject({ id: principals.requester.id });
+      expect(await who(service.url, { ca, http2: true }).whoAmI({})).toMatchObject({ id: principals.requester.id });
+      // Plain HTTP on the TLS port gets nowhere.
+      await expect(who(service.url.replace("https:", "http:")).whoAmI({})).rejects.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("warns at start when it serves a non-loopback address without TLS or with an open /metrics", async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: "warn" },
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          lines.push(chunk.toString());
+          callback();
+        },
+      }),
+    );
+    const { listenOptions } = await import("../../src/server/listen-options.ts");
+    const { parseServiceConfig } = await import("../../src/index.ts");
+    const { testConfig } = await import("../support/test-service.ts");
+    listenOptions(
+      parseServiceConfig(testConfig("/nonexistent", { listen: { host: "0.0.0.0", port: 0 } }), "/"),
+      logger,
+    );
+    expect(lines.join("")).toContain("WITHOUT TLS");
+    expect(lines.join("")).toContain("/metrics is open");
+    lines.length = 0;
+    listenOptions(
+      parseServiceConfig(testConfig("/nonexistent", { listen: { host: "127.0.0.1", port: 0 } }), "/"),
+      logger,
+    );
+    expect(lines).toEqual([]);
+  });
+
+  it("answers on loopback only to loopback Host names, so a rebound DNS name cannot reach it", async () => {
+    const service = await start({ listen: { port: 0 } });
+    const auth = { authorization: `Bearer ${principals.requester.token}` };
+    expect((await get(service.port, "/metrics", { host: `localhost:${service.port}` })).status).toBe(200);
+    expect((await get(service.port, "/metrics", { host: `127.0.0.1:${service.port}` })).status).toBe(200);
+    const rebound = await get(service.port, "/", { ...auth, host: `attacker.example:${service.port}` });
+    expect(rebound.status).toBe(421);
+    expect(rebound.body).toContain("listen.allowedHosts");
+    // The API too, not only the console.
+    const api = await get(service.port, "/plinth.v1.IdentityService/WhoAmI", { ...auth, host: "attacker.example" });
+    expect(api.status).toBe(421);
+
+    const named = await start({ listen: { port: 0, allowedHosts: ["plinth.internal"] } });
+    expect((await get(named.port, "/metrics", { host: `plinth.internal:${named.port}` })).status).toBe(200);
+    expect((await get(named.port, "/metrics", { host: "localhost" })).status).toBe(421);
+  });
+
+  it("requires the metrics token on /metrics once one is configured", async () => {
+    const service = await start({ listen: { port: 0 }, metrics: { tokenSha256: sha256Hex("scrape-token") } });
+    const host = { host: "localhost" };
+    expect((await get(service.port, "/metrics", host)).status).toBe(401);
+    expect((await get(service.port, "/metrics", { ...host, authorization: "Bearer wrong" })).status).toBe(401);
+    const scraped = await get(service.port, "/metrics", { ...host, authorization: "Bearer scrape-token" });
+    expect(scraped.status).toBe(200);
+    expect(scraped.body).toContain("# HELP");
+  });
+
+  it("creates its data dir 0700", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "plinth-perm-"));
+    try {
+      const dataDir = join(parent, "data");
+      const service = await start({ listen: { port: 0 } }, dataDir);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      await service.close();
+      services.splice(services.indexOf(service), 1);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+});
