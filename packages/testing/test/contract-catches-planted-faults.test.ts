@@ -29,9 +29,10 @@ it("fails a leaked secret, an unasked rotation, a never-settling provider and un
     `rotate: ${real}keeps its secret outputs (password) across the update`,
   ]);
   // Each message says where to look.
-  expect(output).toContain('secret output "password" appears in GetResource');
+  expect(output).toMatch(/secret output \\?"password\\?" appears in GetResource/);
   expect(output).toContain("planted.alwaysdiff/contract-");
   expect(output).toMatch(/the provider's `diff` whether the recorded spec needs a change/);
+  expect(output).toContain("The provider's `diff` reports a change without naming any property");
   expect(output).toMatch(/nothing noticed\. The hooks that should have:/);
   expect(output).toMatch(/the provider's `read` \(Pulumi refresh\) must return what is really there/);
   expect(output).toMatch(/the plugin's `verify`: it still says ready/);
