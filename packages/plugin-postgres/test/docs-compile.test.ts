@@ -29,13 +29,11 @@ it("compiles every ts compile block of the plugin docs", { timeout: 300_000 }, (
   const base = ts.readConfigFile(join(repo, "tsconfig.base.json"), (path) => ts.sys.readFile(path));
   const { options } = ts.parseJsonConfigFileContent(base.config, ts.sys, repo);
   const program = ts.createProgram(files, options);
-  const problems = ts
-    .getPreEmitDiagnostics(program)
-    .map((diagnostic) => {
-      const where = diagnostic.file
-        ? `${diagnostic.file.fileName.slice(dir.length + 1)}:${diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start ?? 0).line + 1}`
-        : "";
-      return `${where} ${ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n")}`;
-    });
+  const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
+    const where = diagnostic.file
+      ? `${diagnostic.file.fileName.slice(dir.length + 1)}:${diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start ?? 0).line + 1}`
+      : "";
+    return `${where} ${ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n")}`;
+  });
   expect(problems).toEqual([]);
 });

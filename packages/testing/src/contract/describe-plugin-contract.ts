@@ -256,7 +256,9 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       const changes = asText(preview.details.changes ?? []);
       // An update naming no changed property is the provider's `diff` saying "changed" about equal inputs.
       const unnamed = /"op":"update"/.test(changes) && !changes.includes('"diffs"');
-      const suspect = unnamed ? " The provider's `diff` reports a change without naming any property: look there first." : "";
+      const suspect = unnamed
+        ? " The provider's `diff` reports a change without naming any property: look there first."
+        : "";
       expect.fail(
         `${type}/${name} does not converge: right after the ${after}, a refreshing engine preview of the recorded spec ` +
           `plans ${planned.map(([op, n]) => `${op} ${n}`).join(", ")} (${changes}). ${convergenceHooks}. ` +

@@ -23,7 +23,10 @@ const numberAt = (config: JsonRecord, section: string, key: string): number => {
  * A step waits for all of that, so a retried step is not cut short. Drift
  * shows within a few reconcile rounds, each one preview plus one `verify`.
  */
-export function stepTimeouts(serviceOverrides: JsonRecord = {}, engineTimeoutMs = defaultEngineTimeoutMs): StepTimeouts {
+export function stepTimeouts(
+  serviceOverrides: JsonRecord = {},
+  engineTimeoutMs = defaultEngineTimeoutMs,
+): StepTimeouts {
   const config = mergeOneLevel(testServiceDefaults, serviceOverrides);
   const verifyMs = numberAt(config, "worker", "verifyTimeoutMs");
   const attempt = engineTimeoutMs + verifyMs + numberAt(config, "worker", "retryMaxMs");
