@@ -23,7 +23,7 @@ export function guardrailViolations(
   if (limit === undefined || limit <= max || limit <= (previous?.connectionLimit ?? 0)) return [];
   return [
     {
-      field: "spec.connectionLimit",
+      field: "connectionLimit",
       reason: "GUARDRAIL_MAX_CONNECTION_LIMIT",
       description: `at most ${max} connections per database on instance "${next.instance}" (an admin may override this; the change then needs a reviewer)`,
       overridable: true,

@@ -15,17 +15,17 @@ function fixedFieldChange(name: string, field: (typeof fixedFields)[number], fro
     owner: "the owner role holds the generated password that clients use: bump rotation for a new password instead",
   };
   return {
-    field: `spec.${field}`,
+    field,
     reason: `${field.toUpperCase()}_CHANGE`,
     description: `${field} cannot change once the database exists ("${from}" → "${to}" refused): ${how[field]}`,
     transition: true,
   };
 }
 
-/** The database name's violations: on "name" when it is the resource name, else on "spec.database". */
+/** The database name's violations: on "name" when it is the resource name, else on "database". */
 function databaseNameViolations(name: string, database: string): Violation[] {
   const fromName = database === name;
-  return identifierViolations(fromName ? "name" : "spec.database", database, "database").map((violation) =>
+  return identifierViolations(fromName ? "name" : "database", database, "database").map((violation) =>
     fromName
       ? { ...violation, description: `${violation.description} (or set spec.database to a valid database name)` }
       : violation,
@@ -38,16 +38,16 @@ function ownerViolations(spec: DatabaseSpec, adminUser: string | undefined): Vio
   if (owner === defaultOwner(spec.database) && owner.length > maxIdentifierBytes) {
     return [
       {
-        field: "spec.owner",
+        field: "owner",
         reason: "INVALID_IDENTIFIER",
         description: `the default owner "${owner}" is longer than ${maxIdentifierBytes} bytes: set spec.owner to a shorter role name`,
       },
     ];
   }
-  const violations = identifierViolations("spec.owner", owner, "role");
+  const violations = identifierViolations("owner", owner, "role");
   if (violations.length === 0 && owner === adminUser) {
     violations.push({
-      field: "spec.owner",
+      field: "owner",
       reason: "ADMIN_ROLE",
       description: `"${owner}" is the role Plinth administers instance "${spec.instance}" with: pick a role of the database's own`,
     });
@@ -73,7 +73,7 @@ export function validateDatabase(
   if (!instance) {
     const known = Object.keys(settings.instances).sort();
     violations.push({
-      field: "spec.instance",
+      field: "instance",
       reason: "UNKNOWN_INSTANCE",
       description: `unknown instance "${next.instance}"; allowed: ${known.join(", ") || "(none configured)"}`,
     });
@@ -89,7 +89,7 @@ export function validateDatabase(
     }
     if (next.rotation < previous.rotation) {
       violations.push({
-        field: "spec.rotation",
+        field: "rotation",
         reason: "ROTATION_DECREASE",
         description: `rotation only grows (${previous.rotation} → ${next.rotation} refused): set it above ${previous.rotation} for a new password, or leave it at ${previous.rotation}`,
         transition: true,
@@ -102,7 +102,7 @@ export function validateDatabase(
   for (const [index, extension] of next.extensions.entries()) {
     if (!allowed.has(extension) && !before.has(extension)) {
       violations.push({
-        field: `spec.extensions.${index}`,
+        field: `extensions.${index}`,
         reason: "EXTENSION_NOT_ALLOWED",
         description: `extension "${extension}" is not allowed on instance "${next.instance}"; allowed: ${[...allowed].sort().join(", ") || "(none)"}`,
       });
@@ -117,7 +117,7 @@ export function validateDatabaseDelete(name: string, previous: DatabaseSpec): Vi
   if (!previous.protect) return [];
   return [
     {
-      field: "spec.protect",
+      field: "protect",
       reason: "PROTECTED",
       description: `"${name}" is protected: apply a change with protect: false (it needs a reviewer) before deleting it`,
     },

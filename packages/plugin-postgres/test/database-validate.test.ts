@@ -20,38 +20,38 @@ describe("validateDatabase", () => {
     { reason: "a reserved word", name: "select", spec: {}, expected: "name:RESERVED_WORD" },
     { reason: "the pg_ prefix", name: "pg_orders", spec: {}, expected: "name:RESERVED_NAME" },
     { reason: "the maintenance database", name: "postgres", spec: {}, expected: "name:RESERVED_NAME" },
-    { reason: "a template", name: "x", spec: { database: "template0" }, expected: "spec.database:RESERVED_NAME" },
-    { reason: "a reserved owner", name: "orders", spec: { owner: "user" }, expected: "spec.owner:RESERVED_WORD" },
-    { reason: "the role public", name: "orders", spec: { owner: "public" }, expected: "spec.owner:RESERVED_NAME" },
+    { reason: "a template", name: "x", spec: { database: "template0" }, expected: "database:RESERVED_NAME" },
+    { reason: "a reserved owner", name: "orders", spec: { owner: "user" }, expected: "owner:RESERVED_WORD" },
+    { reason: "the role public", name: "orders", spec: { owner: "public" }, expected: "owner:RESERVED_NAME" },
     {
       reason: "the admin as owner",
       name: "orders",
       spec: { owner: "plinth_admin" },
-      expected: "spec.owner:ADMIN_ROLE",
+      expected: "owner:ADMIN_ROLE",
     },
     {
       reason: "a default owner over 63 bytes",
       name: "a".repeat(60),
       spec: {},
-      expected: "spec.owner:INVALID_IDENTIFIER",
+      expected: "owner:INVALID_IDENTIFIER",
     },
     {
       reason: "an unknown instance",
       name: "orders",
       spec: { instance: "nowhere" },
-      expected: "spec.instance:UNKNOWN_INSTANCE",
+      expected: "instance:UNKNOWN_INSTANCE",
     },
     {
       reason: "an extension not allowed",
       name: "orders",
       spec: { extensions: ["citext", "uuid-ossp"] },
-      expected: "spec.extensions.1:EXTENSION_NOT_ALLOWED",
+      expected: "extensions.1:EXTENSION_NOT_ALLOWED",
     },
     {
       reason: "a limit above the guardrail",
       name: "orders",
       spec: { connectionLimit: 51 },
-      expected: "spec.connectionLimit:GUARDRAIL_MAX_CONNECTION_LIMIT",
+      expected: "connectionLimit:GUARDRAIL_MAX_CONNECTION_LIMIT",
     },
   ])("refuses $reason ($expected)", ({ name, spec, expected }) => {
     const violations = check(name, spec);
@@ -80,7 +80,7 @@ describe("validateDatabase", () => {
     { field: "rotation", from: { rotation: 2 }, to: { rotation: 1 } },
   ])("refuses changing $field as a transition (FAILED_PRECONDITION)", ({ field, from, to }) => {
     const violations = check("orders", to, from);
-    expect(violations).toContainEqual(expect.objectContaining({ field: `spec.${field}`, transition: true }));
+    expect(violations).toContainEqual(expect.objectContaining({ field, transition: true }));
   });
 
   it("allows a rotation bump and limit and extension changes", () => {
@@ -93,7 +93,7 @@ describe("validateDatabase", () => {
 describe("validateDatabaseDelete", () => {
   it("refuses a protected database and says how to delete it", () => {
     const [violation] = validateDatabaseDelete("orders", resolvedSpec("orders", { protect: true }));
-    expect(violation).toMatchObject({ field: "spec.protect", reason: "PROTECTED" });
+    expect(violation).toMatchObject({ field: "protect", reason: "PROTECTED" });
     expect(violation?.description).toMatch(/protect: false/);
     expect(validateDatabaseDelete("orders", resolvedSpec("orders"))).toEqual([]);
   });

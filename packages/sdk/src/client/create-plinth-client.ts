@@ -1,5 +1,6 @@
 import { createClient, Code, ConnectError, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
-import type { JsonObject } from "@bufbuild/protobuf";
+import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { Change } from "../gen/plinth/v1/change_pb.ts";
 import { ChangeService } from "../gen/plinth/v1/change_service_pb.ts";
 import { IdentityService } from "../gen/plinth/v1/identity_service_pb.ts";
@@ -80,6 +81,12 @@ export interface PlinthClient {
   get(type: ResourceType, name: string, options?: { signal?: AbortSignal }): Promise<Resource>;
   /** Follows a change until it is final; see {@link waitForChange}. */
   waitForChange(id: string, options?: WaitForChangeOptions): Promise<Change>;
+  /**
+   * One secret output's value as plain JSON (e.g. a password string), for the
+   * owning team or an admin; the server audits every reveal. The raw
+   * `resources.revealSecret` returns it as a protobuf `Value` instead.
+   */
+  reveal(type: ResourceType, name: string, key: string, options?: { signal?: AbortSignal }): Promise<JsonValue>;
 }
 
 /**
@@ -148,6 +155,10 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
     },
     async waitForChange(id, opts = {}) {
       return await waitForChange(changes, id, opts, watchPolicy);
+    },
+    async reveal(type, name, key, opts = {}) {
+      const { value } = await resources.revealSecret({ type, name, key }, { signal: opts.signal });
+      return value ? toJson(ValueSchema, value) : null;
     },
   };
 }

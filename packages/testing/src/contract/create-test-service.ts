@@ -1,9 +1,20 @@
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
-import { createLogger, createPulumiEngine, parseServiceConfig, startPlinthService } from "@plinth/core";
+import { Writable } from "node:stream";
+import {
+  createLogger,
+  createPulumiEngine,
+  parseServiceConfig,
+  startPlinthService,
+  type Engine,
+  type JsonObject,
+} from "@plinth/core";
 import { createPlinthClient, type PlinthClient } from "@plinth/sdk";
 import { scratchDir } from "../scratch-dir.ts";
 import type { JsonRecord, TestPrincipal, TestService, TestServiceOptions } from "./types.ts";
+
+/** The engine's operation timeout unless `engineTimeoutMs` says otherwise. */
+export const defaultEngineTimeoutMs = 120_000;
 
 /** The callers every test service knows unless told otherwise. */
 export const defaultPrincipals: Record<string, TestPrincipal> = {
@@ -16,7 +27,7 @@ export const defaultPrincipals: Record<string, TestPrincipal> = {
 };
 
 // Fast enough for tests, patient enough for a real broker or database.
-const testDefaults: JsonRecord = {
+export const testServiceDefaults: JsonRecord = {
   listen: { host: "127.0.0.1", port: 0 },
   engine: { passphrase: "plinth-test-passphrase" },
   secrets: { key: "plinth-test-secret-key-0123456789" },
@@ -33,7 +44,8 @@ const testDefaults: JsonRecord = {
 
 const tokenOf = (principal: TestPrincipal) => principal.token ?? `token-${principal.id}`;
 
-function mergeOneLevel(base: JsonRecord, overrides: JsonRecord): JsonRecord {
+/** The test defaults with `overrides` merged one level deep, as `createTestService` applies them. */
+export function mergeOneLevel(base: JsonRecord, overrides: JsonRecord): JsonRecord {
   const merged: JsonRecord = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     const before = merged[key];
@@ -56,7 +68,7 @@ export async function createTestService(options: TestServiceOptions): Promise<Te
   const principals = options.principals ?? defaultPrincipals;
   const raw = mergeOneLevel(
     {
-      ...testDefaults,
+      ...testServiceDefaults,
       dataDir,
       principals: Object.values(principals).map((principal) => ({
         id: principal.id,
@@ -72,17 +84,35 @@ export async function createTestService(options: TestServiceOptions): Promise<Te
     },
     options.settings ?? {},
   );
-  const logger = createLogger({ level: options.logLevel ?? process.env.PLINTH_TEST_LOG ?? "silent" });
+  // Every line is kept at debug level (the contract suite scans them for secrets);
+  // PLINTH_TEST_LOG=<level> also prints them.
+  const logLines: string[] = [];
+  const echo = process.env.PLINTH_TEST_LOG;
+  const logger = createLogger({
+    level: options.logLevel ?? "debug",
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        const line = chunk.toString();
+        logLines.push(line);
+        if (echo && echo !== "silent") process.stderr.write(line);
+        done();
+      },
+    }),
+  });
   let service: Awaited<ReturnType<typeof startPlinthService>>;
+  let engine: Engine | undefined;
   try {
     service = await startPlinthService(parseServiceConfig(raw, dataDir), {
-      createEngine: ({ config }) =>
-        createPulumiEngine({
+      createEngine: ({ config }) => {
+        engine = createPulumiEngine({
           dataDir,
           passphrase: config.engine.passphrase,
           concurrency: 2,
-          timeoutMs: options.engineTimeoutMs ?? 120_000,
-        }),
+          timeoutMs: options.engineTimeoutMs ?? defaultEngineTimeoutMs,
+          logger,
+        });
+        return engine;
+      },
       logger,
     });
   } catch (error) {
@@ -104,6 +134,23 @@ export async function createTestService(options: TestServiceOptions): Promise<Te
       const client = clients[name];
       if (!client) throw new Error(`no principal "${name}"; known: ${Object.keys(clients).join(", ")}`);
       return client;
+    },
+    logs: () => logLines.join(""),
+    async enginePreview(type, name, resolvedSpec) {
+      const plugin = service.plugins.get(type);
+      if (!plugin || !engine) throw new Error(`the test service has no plugin for ${type}`);
+      return await engine.preview({
+        stackName: `${type}--${name}`,
+        type,
+        name,
+        plugin: plugin.ref,
+        settings: plugin.settingsJson,
+        resolvedSpec: resolvedSpec as JsonObject,
+        changeId: `contract-preview-${Date.now()}`,
+        kind: "UPDATE",
+        attempt: 0,
+        refresh: true,
+      });
     },
     async close() {
       await service.close();

@@ -1,3 +1,4 @@
+import type { JsonObject } from "@plinth/core";
 import {
   ChangeStatus,
   ResourceStatus,
@@ -9,7 +10,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../wait-for.ts";
 import { createTestService } from "./create-test-service.ts";
-import { contextOf, parseSettings, refusedFields, resolveSpec } from "./plugin-checks.ts";
+import { contextOf, misnamedFields, parseSettings, refusedFields, resolveSpec } from "./plugin-checks.ts";
+import { asText, credentialShapedOutputs, findSecretValues } from "./secret-leaks.ts";
+import { stepTimeouts } from "./step-timeouts.ts";
 import type {
   AnyPlugin,
   JsonRecord,
@@ -58,6 +61,10 @@ export function describePluginContract(plugin: AnyPlugin, fixtures: PluginContra
         it(`refuses ${title(fixture.spec, fixture.description)}, naming "${fixture.field}"`, () => {
           const fields = refusedFields(plugin, fixture.name, fixture.spec, fixture.previous, settings());
           expect(fields.length, "the spec was accepted").toBeGreaterThan(0);
+          expect(
+            misnamedFields(fields),
+            'a violation\'s field is the path inside the spec ("partitions"), "" or "name"; core adds "spec."',
+          ).toEqual([]);
           expect(fields).toContain(fixture.field);
         });
       }
@@ -100,38 +107,57 @@ function identityOf(plugin: AnyPlugin, name: string, spec: JsonRecord, settings:
 
 let lifecycleCount = 0;
 
+/** What a hook-by-hook explanation of a non-converging or blind plugin says. */
+const convergenceHooks =
+  "Pulumi reads the real resource (the provider's `read`) and asks the provider's `diff` whether the recorded spec needs a change: " +
+  "`diff` must answer `changes: false` when the inputs equal what `create`/`update` wrote, " +
+  "and `read` must return the same properties `create`/`update` returned for an unchanged resource";
+
 function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): void {
   const steps = {
     noOpReapply: real.steps?.noOpReapply ?? true,
     update: (real.steps?.update ?? true) && real.update !== undefined,
     drift: (real.steps?.drift ?? true) && real.drift !== undefined,
     delete: real.steps?.delete ?? true,
+    convergence: real.steps?.convergence ?? true,
+    secrets: real.steps?.secrets ?? true,
   };
   const name = real.name ?? `contract-${process.pid}-${++lifecycleCount}`;
-  const stepTimeoutMs = real.stepTimeoutMs ?? 120_000;
+  // The reconciler looks often, so drift shows within seconds.
+  const serviceSettings = { reconcile: { intervalMs: steps.drift ? 500 : 0 }, ...real.service };
+  const timeouts = stepTimeouts(serviceSettings, real.engineTimeoutMs);
+  const changeMs = real.stepTimeoutMs ?? timeouts.changeMs;
   const type = plugin.type;
+  const secretKeys = plugin.secretOutputs ?? [];
+  const rotated = new Set(real.rotatedByUpdate ?? []);
 
-  describe("against real infrastructure", { timeout: stepTimeoutMs * 3 }, () => {
+  describe("against real infrastructure", { timeout: changeMs * 3 }, () => {
     let infra: RealInfrastructure | undefined;
     let service: TestService | undefined;
     const running = () => {
       if (!service || !infra) throw new Error("the real infrastructure or the test service did not start");
       return { service, infra, requester: service.client("requester") };
     };
+    /** Every change event seen, as JSON, for the secret scan. */
+    const events: string[] = [];
+    /** Every change the suite made, for the secret scan. */
+    const changeIds: string[] = [];
+    /** Every value each secret output has had, as revealed. */
+    const revealed: Record<string, unknown[]> = {};
 
     beforeAll(async () => {
       infra = await real.setup();
       service = await createTestService({
         plugins: [{ ...real.plugin, settings: infra.settings }],
-        // The reconciler looks often, so drift shows within seconds.
-        settings: { reconcile: { intervalMs: steps.drift ? 500 : 0 }, ...real.service },
+        settings: serviceSettings,
+        ...(real.engineTimeoutMs === undefined ? {} : { engineTimeoutMs: real.engineTimeoutMs }),
       });
-    }, stepTimeoutMs);
+    }, changeMs);
 
     afterAll(async () => {
       await service?.close();
       await infra?.stop?.();
-    }, stepTimeoutMs);
+    }, changeMs);
 
     const view = (resource: Resource): RealResourceView => ({
       name,
@@ -147,6 +173,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
      */
     async function settle(change: Change | undefined): Promise<Change> {
       if (!change) throw new Error("the server returned no change");
+      changeIds.push(change.id);
       const { service: s } = running();
       const reviewers = ["reviewer", "reviewer2", "admin"];
       // The change's own story, for the failure message.
@@ -155,7 +182,10 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       s.client("requester")
         .waitForChange(change.id, {
           signal: watching.signal,
-          onEvent: (event) => story.push(`${event.kind}: ${event.message}`),
+          onEvent: (event) => {
+            story.push(`${event.kind}: ${event.message}`);
+            events.push(asText(event));
+          },
         })
         .catch(() => undefined);
       let final: Change;
@@ -174,7 +204,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
             if (!isFinalChangeStatus(current.status)) throw new Error(`still ${ChangeStatus[current.status]}`);
             return current;
           },
-          { what: `${type}/${name}: change ${change.id} to end`, timeoutMs: stepTimeoutMs },
+          { what: `${type}/${name}: change ${change.id} to end`, timeoutMs: changeMs },
         );
       } catch (error) {
         throw new Error(`${(error as Error).message}\nits events:\n  ${story.join("\n  ")}`, { cause: error });
@@ -200,15 +230,85 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       return resource;
     }
 
-    it("creates the resource; it is READY and really there", { timeout: stepTimeoutMs * 2 }, async () => {
+    /** Each declared secret output's value now, as its owner reveals it. */
+    async function revealAll(): Promise<JsonRecord> {
+      const { requester } = running();
+      const values: JsonRecord = {};
+      for (const key of secretKeys) {
+        const value = await requester.reveal(type, name, key).catch((error: unknown) => {
+          throw new Error(`${type}/${name}: secret output "${key}" cannot be revealed: ${(error as Error).message}`, {
+            cause: error,
+          });
+        });
+        expect(value, `secret output "${key}" is empty`).not.toBeNull();
+        values[key] = value;
+        (revealed[key] ??= []).push(value);
+      }
+      return values;
+    }
+
+    /** The engine's refreshing preview of the recorded spec must plan nothing; `after` says when. */
+    async function expectConverged(after: string): Promise<void> {
+      const resource = await resourceNow(running().requester);
+      const preview = await running().service.enginePreview(type, name, (resource.resolvedSpec ?? {}) as JsonRecord);
+      const planned = Object.entries(preview.steps).filter(([op]) => op !== "same");
+      if (planned.length === 0) return;
+      const changes = asText(preview.details.changes ?? []);
+      // An update naming no changed property is the provider's `diff` saying "changed" about equal inputs.
+      const unnamed = /"op":"update"/.test(changes) && !changes.includes('"diffs"');
+      const suspect = unnamed
+        ? " The provider's `diff` reports a change without naming any property: look there first."
+        : "";
+      expect.fail(
+        `${type}/${name} does not converge: right after the ${after}, a refreshing engine preview of the recorded spec ` +
+          `plans ${planned.map(([op, n]) => `${op} ${n}`).join(", ")} (${changes}). ${convergenceHooks}. ` +
+          `Until it does, every reconcile round reports drift.${suspect}`,
+      );
+    }
+
+    it("creates the resource; it is READY and really there", { timeout: changeMs * 2 }, async () => {
       const { requester } = running();
       const applied = await requester.apply(type, name, real.create);
       await settle(applied.change);
       await expectReady();
     });
 
+    if (steps.convergence) {
+      it("converges after the create: a refreshing engine preview plans nothing", { timeout: changeMs }, async () => {
+        await expectConverged("create");
+      });
+    }
+
+    let secretsAfterCreate: JsonRecord = {};
+    if (steps.secrets && secretKeys.length > 0) {
+      it(
+        `reveals every secret output (${secretKeys.join(", ")}) to its owner; verify uses them`,
+        { timeout: changeMs },
+        async () => {
+          secretsAfterCreate = await revealAll();
+          if (!plugin.verify) return;
+          const resource = await resourceNow(running().requester);
+          const input = {
+            name,
+            spec: plugin.spec.parse(resource.resolvedSpec ?? {}),
+            outputs: (resource.outputs ?? {}) as JsonObject,
+            settings: parseSettings(plugin, running().infra.settings),
+          };
+          const withSecrets = await plugin.verify({ ...input, secretOutputs: secretsAfterCreate as JsonObject });
+          expect(withSecrets, "verify with the revealed secret outputs").toMatchObject({ ready: true });
+          // A verify that checks as an admin instead would still say ready with wrong secrets.
+          const wrong = Object.fromEntries(secretKeys.map((key) => [key, `wrong-${key}-0123456789`])) as JsonObject;
+          const withWrongSecrets = await plugin.verify({ ...input, secretOutputs: wrong });
+          expect(
+            withWrongSecrets.ready,
+            `verify said ready with wrong values of ${secretKeys.join(", ")}: it does not check with the secret outputs it receives`,
+          ).toBe(false);
+        },
+      );
+    }
+
     if (steps.noOpReapply) {
-      it("re-applying the same spec previews empty and changes nothing", { timeout: stepTimeoutMs * 2 }, async () => {
+      it("re-applying the same spec previews empty and changes nothing", { timeout: changeMs * 2 }, async () => {
         const { requester } = running();
         const preview = await requester.resources.previewResource({ type, name, spec: asStruct(real.create) });
         expect(preview.differences).toEqual([]);
@@ -217,12 +317,13 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
         const applied = await requester.apply(type, name, real.create);
         expect(applied.noOp).toBe(true);
         expect((await resourceNow(requester)).revision).toBe(before.revision);
+        if (steps.secrets && secretKeys.length > 0) expect(await revealAll()).toEqual(secretsAfterCreate);
       });
     }
 
     if (steps.update && real.update) {
       const update = real.update;
-      it("updates it; the new spec is READY and really there", { timeout: stepTimeoutMs * 2 }, async () => {
+      it("updates it; the new spec is READY and really there", { timeout: changeMs * 2 }, async () => {
         const { requester } = running();
         const before = await resourceNow(requester);
         const preview = await requester.resources.previewResource({ type, name, spec: asStruct(update) });
@@ -231,16 +332,39 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
         const after = await expectReady();
         expect(after.revision).toBeGreaterThan(before.revision);
       });
+
+      if (steps.convergence) {
+        it("converges after the update: a refreshing engine preview plans nothing", { timeout: changeMs }, async () => {
+          await expectConverged("update");
+        });
+      }
+
+      const kept = secretKeys.filter((key) => !rotated.has(key));
+      if (steps.secrets && kept.length > 0) {
+        it(`keeps its secret outputs (${kept.join(", ")}) across the update`, { timeout: changeMs }, async () => {
+          const now = await revealAll();
+          const changed = kept.filter((key) => asText(now[key]) !== asText(secretsAfterCreate[key]));
+          expect(
+            changed,
+            "secret outputs that changed on an update that does not ask for a rotation (every client using them breaks); " +
+              "declare a rotation the update asks for in the fixture's `rotatedByUpdate`",
+          ).toEqual([]);
+        });
+      }
     }
 
     if (steps.drift && real.drift) {
       const drift = real.drift;
       it(
         "notices a change made behind its back (DRIFTED); ReconcileResource repairs it",
-        { timeout: stepTimeoutMs * 4 },
+        { timeout: changeMs * 2 + timeouts.driftMs * 2 + timeouts.engineMs * 2 },
         async () => {
           const { requester } = running();
-          await drift(view(await resourceNow(requester)));
+          const before = await resourceNow(requester);
+          await drift(view(before));
+          // Look as the reconciler does (refreshing preview, verify) before waiting on it, so a
+          // plugin blind to the change fails now, naming the hooks that should have seen it.
+          await noticedByAHook(before);
           const drifted = await waitFor(
             async () => {
               const resource = await resourceNow(requester);
@@ -248,7 +372,10 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
                 throw new Error(`still ${ResourceStatus[resource.status]}`);
               return resource;
             },
-            { what: `${type}/${name} marked DRIFTED`, timeoutMs: stepTimeoutMs },
+            {
+              what: `${type}/${name} marked DRIFTED by the reconciler (its preview or verify saw the change)`,
+              timeoutMs: timeouts.driftMs,
+            },
           );
           expect(drifted.drift?.findings.length).toBeGreaterThan(0);
           const repair = await requester.resources.reconcileResource({ type, name, requestId: `${name}-repair` });
@@ -258,15 +385,85 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
               const resource = await resourceNow(requester);
               if (resource.status !== ResourceStatus.READY) throw new Error(`still ${ResourceStatus[resource.status]}`);
             },
-            { what: `${type}/${name} READY after the repair`, timeoutMs: stepTimeoutMs },
+            { what: `${type}/${name} READY after the repair`, timeoutMs: timeouts.driftMs },
           );
           await expectReady();
         },
       );
     }
 
+    /**
+     * After the fixture's drift: the refreshing preview or `verify` must see
+     * it. Asked twice (the real system may take a moment to show a change);
+     * if neither does, fails naming the hooks that should have noticed.
+     */
+    async function noticedByAHook(resource: Resource): Promise<void> {
+      const spec = (resource.resolvedSpec ?? {}) as JsonRecord;
+      let said: string[] = [];
+      for (let look = 0; look < 2; look++) {
+        const preview = await running().service.enginePreview(type, name, spec);
+        if (Object.entries(preview.steps).some(([op]) => op !== "same")) return;
+        const verified = plugin.verify
+          ? await plugin
+              .verify({
+                name,
+                spec: plugin.spec.parse(spec),
+                outputs: (resource.outputs ?? {}) as JsonObject,
+                secretOutputs: secretsAfterCreate as JsonObject,
+                settings: parseSettings(plugin, running().infra.settings),
+              })
+              .catch((error: unknown) => ({ ready: false, message: `threw: ${(error as Error).message}` }))
+          : undefined;
+        if (verified && !verified.ready) return;
+        said = [
+          "- the provider's `read` (Pulumi refresh) must return what is really there, and its `diff` must then report a change: a refreshing preview plans nothing",
+          verified
+            ? "- the plugin's `verify`: it still says ready; it must compare the real thing with the spec"
+            : "- the plugin's `verify`: it has none (an independent check would have caught this)",
+        ];
+      }
+      expect.fail(
+        `${type}/${name}: the fixture's drift changed the real thing, but nothing noticed. The hooks that should have:\n${said.join("\n")}`,
+      );
+    }
+
+    if (steps.secrets) {
+      it(
+        "no secret output's value appears in GetResource, ListResources, revisions, change events or logs",
+        { timeout: changeMs },
+        async () => {
+          const { requester, service: s } = running();
+          const resource = await resourceNow(requester);
+          const shaped = credentialShapedOutputs((resource.outputs ?? {}) as JsonRecord);
+          expect(shaped, "plain outputs that look like credentials: list them in the plugin's `secretOutputs`").toEqual(
+            [],
+          );
+          if (secretKeys.length > 0 && Object.keys(revealed).length === 0) await revealAll();
+          const { revisions } = await requester.resources.listRevisions({ type, name });
+          const places: Record<string, string> = {
+            GetResource: asText(resource),
+            ListResources: asText((await requester.resources.listResources({ type })).resources),
+            ListRevisions: asText(revisions),
+            GetRevision: asText(
+              await Promise.all(
+                revisions.map((revision) =>
+                  requester.resources.getRevision({ type, name, revision: revision.revision }),
+                ),
+              ),
+            ),
+            "change events": events.join("\n"),
+            GetChange: asText(
+              await Promise.all(changeIds.map((id) => requester.changes.getChange({ id }).then((r) => r.change))),
+            ),
+            "the service's logs": s.logs(),
+          };
+          expect(findSecretValues(revealed, places)).toEqual([]);
+        },
+      );
+    }
+
     if (steps.delete) {
-      it("deletes it; it is DELETED and really gone", { timeout: stepTimeoutMs * 2 }, async () => {
+      it("deletes it; it is DELETED and really gone", { timeout: changeMs * 2 }, async () => {
         const { requester } = running();
         const last = view(await resourceNow(requester));
         await settle((await requester.delete(type, name)).change);

@@ -1,4 +1,4 @@
-import type { PluginDefinition } from "@plinth/core";
+import type { EnginePreview, PluginDefinition } from "@plinth/core";
 import type { PlinthClient } from "@plinth/sdk";
 
 /** A JSON object as the API carries it (a spec, settings, outputs). */
@@ -51,7 +51,7 @@ export interface TestServiceOptions {
   dataDir?: string;
   /** Pulumi operation timeout of the engine (a hung program fails with TIMEOUT); default 120 s. */
   engineTimeoutMs?: number;
-  /** Log level of the service; default env PLINTH_TEST_LOG, else silent. */
+  /** Log level of the service's captured log (see `TestService.logs`); default debug. `PLINTH_TEST_LOG=1` also prints it. */
   logLevel?: string;
 }
 
@@ -65,6 +65,13 @@ export interface TestService {
   clients: Record<string, PlinthClient>;
   /** The SDK client of one principal; throws on an unknown name. */
   client(principal: string): PlinthClient;
+  /** Everything the service and its engine logged so far (JSON lines). */
+  logs(): string;
+  /**
+   * What the engine would do to make `resolvedSpec` real right now, reading the
+   * real resource first (Pulumi refresh, then the provider's diff). Changes nothing.
+   */
+  enginePreview(type: string, name: string, resolvedSpec: JsonRecord): Promise<EnginePreview>;
   /** Stops the server (in-flight changes park) and removes the temporary data directory. */
   close(): Promise<void>;
 }
@@ -171,6 +178,20 @@ export interface ContractSteps {
   delete?: boolean;
   /** Change the real thing out of band with `drift`, then wait until the resource is DRIFTED. Default true when `drift` is given. */
   drift?: boolean;
+  /**
+   * After the create and after the update, a refreshing engine preview of the
+   * recorded spec plans nothing (the provider's `read` and `diff` agree with
+   * what `create`/`update` wrote). Default true.
+   */
+  convergence?: boolean;
+  /**
+   * Every secret output can be revealed and `verify` checks with it; its
+   * value stays the same across a no-op re-apply and the update (unless
+   * listed in `rotatedByUpdate`); no secret value, and no credential-shaped
+   * plain output, shows in GetResource, ListResources, revisions, change
+   * events or the service's logs. Default true.
+   */
+  secrets?: boolean;
 }
 
 /** What out-of-band hooks receive: the resource as Plinth recorded it and the plugin settings in force. */
@@ -209,9 +230,20 @@ export interface RealContractFixture {
   checkGone?: (resource: RealResourceView) => Promise<void>;
   /** Changes the real thing behind Plinth's back, so that the reconciler must find drift. */
   drift?: (resource: RealResourceView) => Promise<void>;
-  /** Service-config overrides for the test service (see `TestServiceOptions.settings`). */
+  /**
+   * Secret outputs the `update` fixture is meant to change (e.g. it raises a
+   * `rotation` counter); every other secret output must keep its value.
+   */
+  rotatedByUpdate?: string[];
+  /** Service-config overrides for the test service (see `TestServiceOptions.settings`), e.g. `{ worker: { maxAttempts: 2 } }`. */
   service?: JsonRecord;
-  /** Per-step timeout; default 120 s. */
+  /** The engine's operation timeout (see `TestServiceOptions.engineTimeoutMs`); default 120 s. */
+  engineTimeoutMs?: number;
+  /**
+   * How long a change may take to end. Default: derived from the service's
+   * worker settings, so every retry the worker may make fits:
+   * `maxAttempts × (engineTimeoutMs + verifyTimeoutMs + retryMaxMs) + leaseMs + pollMs`.
+   */
   stepTimeoutMs?: number;
 }
 
