@@ -32,6 +32,35 @@ export const resourceRecord = (over: Partial<ResourceRecord> = {}): ResourceReco
   ...over,
 });
 
+/** A queued CREATE of t.x "a" with a random id, with `over` on top: for store tests. */
+export const changeRecord = (over: Partial<ChangeRecord> = {}): Omit<ChangeRecord, "seq"> => ({
+  id: `c-${Math.random().toString(36).slice(2)}`,
+  type: "t.x",
+  name: "a",
+  kind: "CREATE",
+  status: "QUEUED",
+  requestedBy: "p",
+  team: "team",
+  spec: { size: 1 },
+  resolvedSpec: { size: 1 },
+  explanations: {},
+  baseRevision: 0,
+  requiredApprovals: 0,
+  reviewReasons: [],
+  reviews: [],
+  attempts: 0,
+  lastError: null,
+  comment: "",
+  labels: {},
+  createdAt: storeTestTime,
+  updatedAt: storeTestTime,
+  finishedAt: null,
+  resultRevision: null,
+  preview: null,
+  accessRequests: [],
+  ...over,
+});
+
 /**
  * The behaviour every Store implementation must have. SQLite runs it today;
  * a PostgreSQL store must pass the same suite.
@@ -42,33 +71,7 @@ export function describeStoreContract(
 ) {
   const now = storeTestTime;
   const resource = resourceRecord;
-  const change = (over: Partial<ChangeRecord> = {}): Omit<ChangeRecord, "seq"> => ({
-    id: `c-${Math.random().toString(36).slice(2)}`,
-    type: "t.x",
-    name: "a",
-    kind: "CREATE",
-    status: "QUEUED",
-    requestedBy: "p",
-    team: "team",
-    spec: { size: 1 },
-    resolvedSpec: { size: 1 },
-    explanations: {},
-    baseRevision: 0,
-    requiredApprovals: 0,
-    reviewReasons: [],
-    reviews: [],
-    attempts: 0,
-    lastError: null,
-    comment: "",
-    labels: {},
-    createdAt: now,
-    updatedAt: now,
-    finishedAt: null,
-    resultRevision: null,
-    preview: null,
-    accessRequests: [],
-    ...over,
-  });
+  const change = changeRecord;
 
   /** A due, unclaimed apply job for `c`. */
   const jobFor = (c: ChangeRecord) => ({
