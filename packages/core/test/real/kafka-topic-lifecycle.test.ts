@@ -60,9 +60,17 @@ describe("kafka.topic through Plinth, the Pulumi engine and a real broker", { ti
 
   it("keeps retrying while the broker is down and completes when it returns", async () => {
     const alice = service.as("requester");
+    // A create is refused up front while the broker is down (it could not check for an unmanaged twin): the
+    // outage here hits an update, which the worker must retry until the broker is back.
+    const made = await alice.resources.applyResource({
+      ...topic({ partitions: 2 }),
+      name: "outage.v1",
+      requestId: "o0",
+    });
+    expect((await watchToEnd(alice, made.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
     await broker.halt();
     const created = await alice.resources.applyResource({
-      ...topic({ partitions: 2 }),
+      ...topic({ partitions: 3 }),
       name: "outage.v1",
       requestId: "o1",
     });
@@ -79,6 +87,6 @@ describe("kafka.topic through Plinth, the Pulumi engine and a real broker", { ti
     const done = await watchToEnd(alice, created.change!.id);
     expect(done.change.status).toBe(ChangeStatus.SUCCEEDED);
     expect(done.change.attempts).toBeGreaterThan(1);
-    expect(await topicPartitions(broker.bootstrapServers, "outage.v1")).toBe(2);
+    expect(await topicPartitions(broker.bootstrapServers, "outage.v1")).toBe(3);
   });
 });

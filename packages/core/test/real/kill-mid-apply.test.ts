@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
@@ -71,18 +71,27 @@ describe("SIGKILL of the server (and its engine children) in the middle of an ap
   it("SIGKILL of the server's pid alone, the create in flight: its engine child stops on its own, the next server converges once", async () => {
     const dataDir = realDataDir();
     const topic = "crash.pid-only";
-    const first = await startRealServerProcess([dataDir, broker.bootstrapServers]);
+    const marker = join(dataDir, "hold-marker");
+    const first = await startRealServerProcess([dataDir, broker.bootstrapServers, "hold-before-up", marker]);
     const alice = clientsFor(first.url, principals.requester.token);
-    // Frozen, the broker holds the topic's create in flight: Pulumi, interrupted, would wait for it for good.
-    broker.freeze();
     let orphans: number[] = [];
     try {
+      // Accepted while the broker answers (a create first checks that no unmanaged topic has the name).
       const applied = await alice.resources.applyResource({
         type: "kafka.topic",
         name: topic,
         spec: { cluster: "local", partitions: 3, owner: { team: "payments", contact: "#payments" } },
         requestId: topic,
       });
+      await waitFor(
+        async () => {
+          if (!existsSync(marker)) throw new Error("not claimed yet");
+        },
+        { what: "the engine to be about to run", timeoutMs: 120_000 },
+      );
+      // Frozen, the broker holds the topic's create in flight: Pulumi, interrupted, would wait for it for good.
+      broker.freeze();
+      writeFileSync(`${marker}.go`, "");
       for await (const update of alice.changes.watchChange({ id: applied.change!.id })) {
         if (/^create kafka:index\/topic:Topic .*: started$/.test(update.event?.message ?? "")) break;
       }

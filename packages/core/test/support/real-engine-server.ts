@@ -4,7 +4,10 @@
 // crashPoint: "before-up" (claimed, engine not called), "during-up" (Pulumi is creating),
 // "after-up" (the engine finished, the result is not recorded). At that point the
 // process writes the marker file and stops making progress, for the test to kill it.
-import { writeFileSync } from "node:fs";
+// "hold-before-up" writes the marker, then waits for "<marker>.go" to appear before the
+// engine runs: the test can set the stage (freeze the broker) once the change is accepted.
+import { existsSync, writeFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Engine } from "../../src/index.ts";
 import { startRealService } from "./real-service.ts";
 
@@ -22,6 +25,10 @@ function crashing(engine: Engine): Engine {
     ...engine,
     async apply(request) {
       if (crashPoint === "before-up") return await stall("before-up");
+      if (crashPoint === "hold-before-up") {
+        writeFileSync(marker!, crashPoint);
+        while (!existsSync(`${marker}.go`)) await delay(50);
+      }
       const onEvent = request.onEvent;
       const result = engine.apply({
         ...request,
