@@ -6,6 +6,7 @@ import { createPulumiEngine } from "./engine/pulumi/create-pulumi-engine.ts";
 import { createLogger } from "./observability/logger.ts";
 import { PluginLoadError } from "./plugin/load-plugins.ts";
 import { startPlinthService } from "./server/plinth-service.ts";
+import { defaultPulumiBackend } from "./store/postgres/postgres-connection.ts";
 
 const { values } = parseArgs({ options: { config: { type: "string", short: "c" } } });
 const configFile = values.config ?? process.env.PLINTH_CONFIG;
@@ -26,7 +27,7 @@ try {
     createEngine: ({ config, dataDir }, log) =>
       createPulumiEngine({
         dataDir,
-        backendUrl: config.engine.backendUrl,
+        backendUrl: config.engine.backendUrl ?? defaultPulumiBackend(config),
         passphrase: config.engine.passphrase,
         concurrency: config.engine.concurrency,
         logger: log.child({ component: "engine" }),

@@ -73,6 +73,8 @@ export async function recordChange(
     leaseOwner: null,
     leaseExpiresAt: null,
     phase: autoApproved ? "apply" : "preview",
+    claimToken: null,
+    claims: 0,
   });
   if (fields.requestId) {
     await tx.insertIdempotencyKey({

@@ -56,6 +56,8 @@ async function enqueue(tx: StoreTx, change: ChangeRecord): Promise<void> {
     leaseOwner: null,
     leaseExpiresAt: null,
     phase: "apply",
+    claimToken: null,
+    claims: 0,
   });
 }
 

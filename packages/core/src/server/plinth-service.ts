@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { LoadedConfig } from "../config/service-config.ts";
 import { createNotifier } from "../domain/notifier.ts";
@@ -10,7 +10,7 @@ import { type Metrics, createMetrics } from "../observability/metrics.ts";
 import { loadPlugins } from "../plugin/load-plugins.ts";
 import { type PluginRegistry, createPluginRegistry } from "../plugin/registry.ts";
 import { createSecretBox } from "../secrets/secret-box.ts";
-import { createSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openStore } from "../store/open-store.ts";
 import type { Store } from "../store/store.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { createWorker } from "../worker/worker.ts";
@@ -53,7 +53,7 @@ const idempotencyKeyRetentionMs = 48 * 3600_000;
 export async function startPlinthService(loaded: LoadedConfig, options: StartOptions): Promise<PlinthService> {
   const { config, dataDir } = loaded;
   const logger = options.logger ?? createLogger();
-  const store = createSqliteStore({ path: join(dataDir, "plinth.db"), synchronous: config.store.sqlite.synchronous });
+  const store = await openStore(loaded, logger);
   try {
     const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
     const metrics = createMetrics(store);

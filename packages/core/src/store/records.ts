@@ -117,6 +117,10 @@ export interface JobRecord {
   leaseExpiresAt: number | null;
   /** "preview": compute the engine preview for reviewers; "apply": make the change real. */
   phase: "preview" | "apply";
+  /** Fencing token of the current claim: distinct from every earlier claim's of this change; null until claimed. */
+  claimToken: number | null;
+  /** How many times the job was claimed; kept when `upsertJob` replaces the row. */
+  claims: number;
 }
 
 export interface AuditRecord {

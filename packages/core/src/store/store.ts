@@ -47,8 +47,17 @@ export interface StoreTx extends StoreReader {
   /**
    * Leases the next runnable job: due, not leased (or lease expired), and no
    * earlier open change on the same resource. Returns undefined when none.
+   * Times are the store's clock (PostgreSQL: the database's `now()`), so
+   * replicas whose clocks differ agree on when a lease runs out. Each claim
+   * sets a new `claimToken`.
    */
-  claimJob(owner: string, now: number, leaseMs: number): Promise<JobRecord | undefined>;
+  claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined>;
+  /**
+   * Extends the lease of the claim `claimToken` by `leaseMs` from now.
+   * False, writing nothing, when that claim no longer holds (the job was
+   * claimed again, released or deleted).
+   */
+  renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean>;
   appendAudit(record: AuditRecord): Promise<void>;
   /** Removes idempotency keys older than `before` (ISO time). */
   pruneIdempotencyKeys(before: string): Promise<number>;
@@ -59,8 +68,12 @@ export interface Store extends StoreReader {
    * Runs `work` in one transaction and resolves only after it is committed.
    * Calls that arrive together may share one commit (group commit); each runs
    * in its own savepoint, so one failing rolls back only its own writes.
-   * `work` must only use the store: no network or engine calls inside.
+   * `work` must only use the store: no network or engine calls inside. It
+   * may run more than once (PostgreSQL retries it after a serialization
+   * conflict), so it must not change anything outside the store.
    */
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Why the store refuses all work (e.g. the database was migrated by a newer Plinth), or undefined. */
+  refusal(): string | undefined;
   close(): Promise<void>;
 }

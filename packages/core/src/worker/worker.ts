@@ -46,7 +46,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function claim(): Promise<{ job: JobRecord; change: ChangeRecord } | undefined> {
     const claimed = await deps.store.transact(async (tx) => {
       for (;;) {
-        const job = await tx.claimJob(options.id, deps.now().getTime(), options.leaseMs);
+        const job = await tx.claimJob(options.id, options.leaseMs);
         if (!job) return undefined;
         const change = await tx.getChange(job.changeId);
         if (job.phase === "preview") {
@@ -92,9 +92,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       () => {
         deps.store
           .transact(async (tx) => {
-            const current = await tx.getJob(job.changeId);
-            if (!current || current.leaseOwner !== options.id) throw new LeaseLost();
-            await tx.upsertJob({ ...current, leaseExpiresAt: deps.now().getTime() + options.leaseMs });
+            // On the store's clock, and only while this claim's token holds.
+            if (!(await tx.renewLease(job.changeId, job.claimToken!, options.leaseMs))) throw new LeaseLost();
           })
           .catch((error: unknown) => {
             deps.logger.warn({ changeId: job.changeId, err: error }, "lost the lease; abandoning the change");

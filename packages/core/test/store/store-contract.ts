@@ -1,5 +1,6 @@
+import { waitFor } from "@plinth/testing";
 import { describe, expect, it } from "vitest";
-import type { ChangeRecord, ResourceRecord } from "../../src/store/records.ts";
+import type { ChangeRecord, JobRecord, ResourceRecord } from "../../src/store/records.ts";
 import type { Store } from "../../src/store/store.ts";
 
 /** When every record in the store tests was made. */
@@ -25,9 +26,37 @@ export const resourceRecord = (over: Partial<ResourceRecord> = {}): ResourceReco
   ...over,
 });
 
+/** A queued CREATE of a t.x resource named "a" with a random id, with `over` on top: for store tests. */
+export const changeRecord = (over: Partial<ChangeRecord> = {}): Omit<ChangeRecord, "seq"> => ({
+  id: `c-${Math.random().toString(36).slice(2)}`,
+  type: "t.x",
+  name: "a",
+  kind: "CREATE",
+  status: "QUEUED",
+  requestedBy: "p",
+  team: "team",
+  spec: { size: 1 },
+  resolvedSpec: { size: 1 },
+  explanations: {},
+  baseRevision: 0,
+  requiredApprovals: 0,
+  reviewReasons: [],
+  reviews: [],
+  attempts: 0,
+  lastError: null,
+  comment: "",
+  labels: {},
+  createdAt: storeTestTime,
+  updatedAt: storeTestTime,
+  finishedAt: null,
+  resultRevision: null,
+  preview: null,
+  ...over,
+});
+
 /**
- * The behaviour every Store implementation must have. SQLite runs it today;
- * a PostgreSQL store must pass the same suite.
+ * The behaviour every Store implementation must have: the SQLite and the
+ * PostgreSQL store both run this suite.
  */
 export function describeStoreContract(
   name: string,
@@ -35,31 +64,19 @@ export function describeStoreContract(
 ) {
   const now = storeTestTime;
   const resource = resourceRecord;
-  const change = (over: Partial<ChangeRecord> = {}): Omit<ChangeRecord, "seq"> => ({
-    id: `c-${Math.random().toString(36).slice(2)}`,
-    type: "t.x",
-    name: "a",
-    kind: "CREATE",
-    status: "QUEUED",
-    requestedBy: "p",
-    team: "team",
-    spec: { size: 1 },
-    resolvedSpec: { size: 1 },
-    explanations: {},
-    baseRevision: 0,
-    requiredApprovals: 0,
-    reviewReasons: [],
-    reviews: [],
-    attempts: 0,
-    lastError: null,
-    comment: "",
-    labels: {},
-    createdAt: now,
-    updatedAt: now,
-    finishedAt: null,
-    resultRevision: null,
-    preview: null,
-    ...over,
+  const change = changeRecord;
+  /** A job for `c`, due now and never claimed. */
+  const job = (c: ChangeRecord): JobRecord => ({
+    changeId: c.id,
+    type: c.type,
+    name: c.name,
+    seq: c.seq,
+    runAfter: 0,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    phase: "apply",
+    claimToken: null,
+    claims: 0,
   });
 
   describe(`Store contract: ${name}`, () => {
@@ -123,31 +140,61 @@ export function describeStoreContract(
         const [first, second] = await store.transact(async (tx) => {
           const a = await tx.insertChange(change({ name: "r" }));
           const b = await tx.insertChange(change({ name: "r" }));
-          for (const c of [a, b]) {
-            await tx.upsertJob({
-              changeId: c.id,
-              type: c.type,
-              name: c.name,
-              seq: c.seq,
-              runAfter: 0,
-              leaseOwner: null,
-              leaseExpiresAt: null,
-              phase: "apply",
-            });
-          }
+          for (const c of [a, b]) await tx.upsertJob(job(c));
           return [a, b];
         });
-        const claimA = await store.transact((tx) => tx.claimJob("w1", 1_000, 500));
-        expect(claimA?.changeId).toBe(first!.id);
+        const claimA = await store.transact((tx) => tx.claimJob("w1", 60_000));
+        expect(claimA).toMatchObject({ changeId: first!.id, leaseOwner: "w1" });
         // The second change waits: the first is still open on the same resource.
-        expect(await store.transact((tx) => tx.claimJob("w2", 1_100, 500))).toBeUndefined();
-        // The lease runs out: another worker takes the first job over.
-        expect((await store.transact((tx) => tx.claimJob("w2", 1_600, 500)))?.changeId).toBe(first!.id);
+        expect(await store.transact((tx) => tx.claimJob("w2", 60_000))).toBeUndefined();
+        // w1 lets its lease run out (a lease of 1 ms): another worker takes the first job over.
+        expect(await store.transact((tx) => tx.renewLease(first!.id, claimA!.claimToken!, 1))).toBe(true);
+        const claimB = await waitFor(
+          async () => {
+            const claimed = await store.transact((tx) => tx.claimJob("w2", 60_000));
+            if (!claimed) throw new Error("nothing to claim yet");
+            return claimed;
+          },
+          { what: "a claim after the lease expired", timeoutMs: 30_000 },
+        );
+        expect(claimB).toMatchObject({ changeId: first!.id, leaseOwner: "w2" });
+        expect(claimB.claimToken).not.toBe(claimA!.claimToken);
+        // w1's claim no longer holds: renewing it writes nothing.
+        expect(await store.transact((tx) => tx.renewLease(first!.id, claimA!.claimToken!, 60_000))).toBe(false);
+        expect(await store.transact((tx) => tx.getJob(first!.id))).toMatchObject({
+          leaseOwner: "w2",
+          claimToken: claimB.claimToken,
+        });
+        expect(await store.transact((tx) => tx.renewLease(first!.id, claimB.claimToken!, 60_000))).toBe(true);
         await store.transact(async (tx) => {
           await tx.updateChange({ ...first!, status: "SUCCEEDED" });
           await tx.deleteJob(first!.id);
         });
-        expect((await store.transact((tx) => tx.claimJob("w2", 1_700, 500)))?.changeId).toBe(second!.id);
+        expect((await store.transact((tx) => tx.claimJob("w2", 60_000)))?.changeId).toBe(second!.id);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("gives each claim of a change a new token, even after the job row is replaced", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const made = await store.transact(async (tx) => {
+          const c = await tx.insertChange(change({ name: "tokens" }));
+          await tx.upsertJob(job(c));
+          return c;
+        });
+        const tokens: number[] = [];
+        for (let round = 0; round < 3; round++) {
+          const claimed = await store.transact((tx) => tx.claimJob("w", 60_000));
+          expect(claimed?.changeId).toBe(made.id);
+          tokens.push(claimed!.claimToken!);
+          // Released for a retry, the way a fresh job is written: the row is replaced, its claim count is not.
+          await store.transact((tx) => tx.upsertJob(job(made)));
+        }
+        expect(new Set(tokens).size).toBe(3);
+        expect((await store.transact((tx) => tx.getJob(made.id)))?.claims).toBe(3);
       } finally {
         await store.close();
         cleanup();
@@ -157,21 +204,64 @@ export function describeStoreContract(
     it("does not run a job before its retry time", async () => {
       const { store, cleanup } = await open();
       try {
-        await store.transact(async (tx) => {
+        const made = await store.transact(async (tx) => {
           const c = await tx.insertChange(change({ name: "later" }));
-          await tx.upsertJob({
-            changeId: c.id,
-            type: c.type,
-            name: c.name,
-            seq: c.seq,
-            runAfter: 5_000,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            phase: "apply",
-          });
+          await tx.upsertJob({ ...job(c), runAfter: Date.now() + 3_600_000 });
+          return c;
         });
-        expect(await store.transact((tx) => tx.claimJob("w", 4_999, 100))).toBeUndefined();
-        expect(await store.transact((tx) => tx.claimJob("w", 5_000, 100))).toBeDefined();
+        expect(await store.transact((tx) => tx.claimJob("w", 100))).toBeUndefined();
+        await store.transact((tx) => tx.upsertJob(job(made)));
+        expect(await store.transact((tx) => tx.claimJob("w", 100))).toBeDefined();
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("gives one change for concurrent replays of one request", async () => {
+      const { store, cleanup } = await open();
+      // What a submission does with an idempotency key: the first to commit wins, the rest see its change.
+      const submit = () =>
+        store.transact(async (tx) => {
+          const seen = await tx.getIdempotencyKey("p", "request-1");
+          if (seen) return seen.changeId;
+          const made = await tx.insertChange(change({ name: "replayed" }));
+          await tx.insertIdempotencyKey({
+            principal: "p",
+            requestId: "request-1",
+            requestHash: "h",
+            changeId: made.id,
+            createdAt: now,
+          });
+          return made.id;
+        });
+      try {
+        const ids = await Promise.all(Array.from({ length: 20 }, submit));
+        expect(new Set(ids).size).toBe(1);
+        expect((await store.listChanges({ name: "replayed" }, 50, "")).items.map((c) => c.id)).toEqual([ids[0]]);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("hands each job to exactly one of many workers claiming at once", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const made = await store.transact(async (tx) => {
+          const ids: string[] = [];
+          for (let i = 0; i < 8; i++) {
+            const c = await tx.insertChange(change({ name: `parallel-${i}` }));
+            await tx.upsertJob(job(c));
+            ids.push(c.id);
+          }
+          return ids;
+        });
+        const claims = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => store.transact((tx) => tx.claimJob(`w${i}`, 60_000))),
+        );
+        const claimed = claims.flatMap((claim) => (claim ? [claim.changeId] : []));
+        expect([...claimed].sort()).toEqual([...made].sort());
       } finally {
         await store.close();
         cleanup();
@@ -200,9 +290,10 @@ export function describeStoreContract(
         const kept = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
         expect(kept).toHaveLength(3);
         for (const made of kept) expect(made.sequences).toEqual([1, 2]);
-        const seqs = kept.map((made) => made.seq);
+        // Transactions running at once may commit in any order (on PostgreSQL they do): each seq is unique
+        // and the list is in seq order, and a later submission gets a higher seq.
+        const seqs = kept.map((made) => made.seq).sort((x, y) => x - y);
         expect(new Set(seqs).size).toBe(3);
-        expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
         const listed = await store.listChanges({}, 10, "");
         expect(listed.items.map((c) => c.seq)).toEqual(seqs);
         const later = await store.transact((tx) => tx.appendEvent(event(kept[0]!.id, "c")));

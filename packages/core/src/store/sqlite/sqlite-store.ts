@@ -44,6 +44,8 @@ const toJobRecord = (row: Row): JobRecord => ({
   leaseOwner: row.lease_owner as string | null,
   leaseExpiresAt: row.lease_expires_at as number | null,
   phase: row.phase as JobRecord["phase"],
+  claimToken: row.claim_token as number | null,
+  claims: row.claims as number,
 });
 
 /** SQL built from a row's columns, once per purpose: a row builder always yields the same columns. */
@@ -199,8 +201,13 @@ class SqliteTx extends SqliteReader implements StoreTx {
 
   async upsertJob(job: JobRecord): Promise<void> {
     this.run(
-      `INSERT OR REPLACE INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      // The claim count survives a replaced row, so the next claim's token differs from every earlier one.
+      `INSERT INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase, claim_token, claims)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (change_id) DO UPDATE SET
+         type = excluded.type, name = excluded.name, seq = excluded.seq, run_after = excluded.run_after,
+         lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at, phase = excluded.phase,
+         claim_token = excluded.claim_token, claims = max(claims, excluded.claims)`,
       job.changeId,
       job.type,
       job.name,
@@ -209,6 +216,8 @@ class SqliteTx extends SqliteReader implements StoreTx {
       job.leaseOwner,
       job.leaseExpiresAt,
       job.phase,
+      job.claimToken,
+      job.claims,
     );
   }
 
@@ -221,7 +230,9 @@ class SqliteTx extends SqliteReader implements StoreTx {
     return row && toJobRecord(row);
   }
 
-  async claimJob(owner: string, now: number, leaseMs: number): Promise<JobRecord | undefined> {
+  async claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
+    // One process owns the file, so its clock is the store's clock.
+    const now = Date.now();
     // Oldest due job whose lease is free and that heads its resource's queue:
     // an earlier open change (even one still in review) keeps it waiting.
     const row = this.one(
@@ -237,14 +248,33 @@ class SqliteTx extends SqliteReader implements StoreTx {
       now,
     );
     if (!row) return undefined;
-    const job = { ...toJobRecord(row), leaseOwner: owner, leaseExpiresAt: now + leaseMs };
+    const claimed = toJobRecord(row);
+    const job = {
+      ...claimed,
+      leaseOwner: owner,
+      leaseExpiresAt: now + leaseMs,
+      claims: claimed.claims + 1,
+      claimToken: claimed.claims + 1,
+    };
     this.run(
-      "UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE change_id = ?",
+      "UPDATE jobs SET lease_owner = ?, lease_expires_at = ?, claims = ?, claim_token = ? WHERE change_id = ?",
       owner,
       job.leaseExpiresAt,
+      job.claims,
+      job.claimToken,
       job.changeId,
     );
     return job;
+  }
+
+  async renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {
+    const renewed = this.run(
+      "UPDATE jobs SET lease_expires_at = ? WHERE change_id = ? AND claim_token = ? AND lease_owner IS NOT NULL",
+      Date.now() + leaseMs,
+      changeId,
+      claimToken,
+    );
+    return renewed.changes === 1;
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {
@@ -416,6 +446,10 @@ export class SqliteStore implements Store {
     this.maxBatch = options.maxBatch ?? 256;
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 1_000;
     this.maxCachedResources = options.maxCachedResources ?? 4096;
+  }
+
+  refusal(): string | undefined {
+    return this.broken?.message;
   }
 
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

@@ -1,0 +1,317 @@
+import pg from "pg";
+import type {
+  AuditRecord,
+  ChangeEventRecord,
+  ChangeRecord,
+  IdempotencyRecord,
+  JobRecord,
+  ResourceRecord,
+  RevisionRecord,
+} from "../records.ts";
+import { type Row, changeToRow, json, resourceToRow } from "../sqlite/rows.ts";
+import type { Store, StoreTx } from "../store.ts";
+import { migrate } from "./migrate.ts";
+import { PostgresReader, type Queryable, jobFromRow, openStatuses } from "./postgres-reader.ts";
+
+export interface PostgresStoreOptions {
+  /** Where the database is: a `postgres://` URL, or the parts (`password` read by the caller, e.g. from an environment variable). */
+  connection: { url: string } | { host: string; port: number; database: string; user: string; password?: string };
+  /** Connections kept open (default 10). Each running transaction holds one. */
+  poolSize?: number;
+  /** Told about errors on idle connections (e.g. the server went away); the pool replaces them. */
+  onConnectionError?: (error: Error) => void;
+}
+
+/** The database's clock in epoch ms, in the same unit as the jobs' times. */
+const clockMs = "(extract(epoch FROM now()) * 1000)::bigint";
+
+const int8 = 20;
+const jsonOid = 114;
+const jsonbOid = 3802;
+/**
+ * Rows in the shape the shared row mapping expects: bigints as numbers (seq
+ * and epoch ms stay far below 2^53) and JSON columns as their text.
+ */
+const rowTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") => {
+    if (oid === int8) return (value: string) => Number(value);
+    if (oid === jsonOid || oid === jsonbOid) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format as "text");
+  }) as typeof pg.types.getTypeParser,
+};
+
+/** SQLSTATEs after which running the whole transaction again is safe and may succeed. */
+const serializationFailure = "40001";
+const deadlockDetected = "40P01";
+const uniqueViolation = "23505";
+/**
+ * Unique keys that two transactions racing on the same thing both try to
+ * take: the next change seq, the next event number of a change, one
+ * request's idempotency key. Run again, the loser sees the winner's row.
+ * (A serializable transaction usually gets 40001 for these; 23505 when the
+ * key it read was not the one it wrote.) Other unique keys, such as a
+ * resource's identity, are real refusals.
+ */
+const racedConstraints = new Set(["changes_seq_key", "change_events_pkey", "idempotency_keys_pkey"]);
+const maxAttempts = 30;
+
+function retryable(error: unknown): boolean {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  if (code === serializationFailure || code === deadlockDetected) return true;
+  return code === uniqueViolation && constraint !== undefined && racedConstraints.has(constraint);
+}
+
+function insertSql(table: string, row: Row): [string, unknown[]] {
+  const columns = Object.keys(row);
+  return [
+    `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+    Object.values(row),
+  ];
+}
+
+class PostgresTx extends PostgresReader implements StoreTx {
+  private async run(sql: string, ...params: unknown[]): Promise<number> {
+    return (await this.db.query(sql, params)).rowCount ?? 0;
+  }
+
+  async upsertResource(resource: ResourceRecord): Promise<void> {
+    // A real upsert on the primary key only: an identity clash with another resource is an error.
+    const row = resourceToRow(resource);
+    const [sql, params] = insertSql("resources", row);
+    const updates = Object.keys(row)
+      .filter((column) => column !== "type" && column !== "name")
+      .map((column) => `${column} = excluded.${column}`)
+      .join(", ");
+    await this.run(`${sql} ON CONFLICT (type, name) DO UPDATE SET ${updates}`, ...params);
+  }
+
+  async deleteResource(type: string, name: string): Promise<void> {
+    await this.run("DELETE FROM resources WHERE type = $1 AND name = $2", type, name);
+  }
+
+  async insertChange(change: Omit<ChangeRecord, "seq">): Promise<ChangeRecord> {
+    // max + 1 in a serializable transaction: two submissions racing for one seq conflict and one runs
+    // again, so seq order is commit order (a sequence would hand out numbers that commit out of order).
+    const { seq: _placeholder, ...row } = changeToRow({ ...change, seq: 0 });
+    const columns = Object.keys(row);
+    const seq = await this.one(
+      `INSERT INTO changes (seq, ${columns.join(", ")})
+       SELECT coalesce(max(seq), 0) + 1, ${columns.map((_, i) => `$${i + 1}`).join(", ")} FROM changes
+       RETURNING seq`,
+      ...Object.values(row),
+    );
+    return { ...change, seq: seq!.seq as number };
+  }
+
+  async updateChange(change: ChangeRecord): Promise<void> {
+    const row = changeToRow(change);
+    const columns = Object.keys(row).filter((column) => column !== "id");
+    await this.run(
+      `UPDATE changes SET ${columns.map((column, i) => `${column} = $${i + 1}`).join(", ")} WHERE id = $${columns.length + 1}`,
+      ...columns.map((column) => row[column]),
+      change.id,
+    );
+  }
+
+  async appendEvent(event: Omit<ChangeEventRecord, "sequence">): Promise<ChangeEventRecord> {
+    const row = await this.one(
+      `INSERT INTO change_events (change_id, sequence, time, status, kind, message, details)
+       SELECT $1, coalesce(max(sequence), 0) + 1, $2, $3, $4, $5, $6 FROM change_events WHERE change_id = $1
+       RETURNING sequence`,
+      event.changeId,
+      event.time,
+      event.status,
+      event.kind,
+      event.message,
+      json(event.details),
+    );
+    return { ...event, sequence: row!.sequence as number };
+  }
+
+  async insertRevision(r: RevisionRecord): Promise<void> {
+    const [sql, params] = insertSql("revisions", {
+      type: r.type,
+      name: r.name,
+      revision: r.revision,
+      change_id: r.changeId,
+      spec: json(r.spec),
+      resolved_spec: json(r.resolvedSpec),
+      outputs: json(r.outputs),
+      requested_by: r.requestedBy,
+      approved_by: json(r.approvedBy),
+      created_at: r.createdAt,
+      deleted: r.deleted ? 1 : 0,
+    });
+    await this.run(sql, ...params);
+  }
+
+  async insertIdempotencyKey(key: IdempotencyRecord): Promise<void> {
+    await this.run(
+      "INSERT INTO idempotency_keys (principal, request_id, request_hash, change_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+      key.principal,
+      key.requestId,
+      key.requestHash,
+      key.changeId,
+      key.createdAt,
+    );
+  }
+
+  async upsertJob(job: JobRecord): Promise<void> {
+    // The claim count survives a replaced row, so the next claim's token differs from every earlier one.
+    await this.run(
+      `INSERT INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase, claim_token, claims)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (change_id) DO UPDATE SET
+         type = excluded.type, name = excluded.name, seq = excluded.seq, run_after = excluded.run_after,
+         lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at, phase = excluded.phase,
+         claim_token = excluded.claim_token, claims = greatest(jobs.claims, excluded.claims)`,
+      job.changeId,
+      job.type,
+      job.name,
+      job.seq,
+      job.runAfter,
+      job.leaseOwner,
+      job.leaseExpiresAt,
+      job.phase,
+      job.claimToken,
+      job.claims,
+    );
+  }
+
+  async deleteJob(changeId: string): Promise<void> {
+    await this.run("DELETE FROM jobs WHERE change_id = $1", changeId);
+  }
+
+  async getJob(changeId: string): Promise<JobRecord | undefined> {
+    const row = await this.one("SELECT * FROM jobs WHERE change_id = $1", changeId);
+    return row && jobFromRow(row);
+  }
+
+  async claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
+    // Oldest due job whose lease is free and that heads its resource's queue: an earlier open change
+    // (even one still in review) keeps it waiting. SKIP LOCKED: replicas claiming at once take
+    // different jobs instead of queueing behind one another's row locks.
+    const row = await this.one(
+      `WITH clock AS (SELECT ${clockMs} AS ms),
+       next AS (
+         SELECT j.change_id FROM jobs j, clock
+         WHERE j.run_after <= clock.ms
+           AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock.ms)
+           AND NOT EXISTS (
+             SELECT 1 FROM changes c
+             WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq AND c.status IN ${openStatuses})
+         ORDER BY j.seq LIMIT 1
+         FOR UPDATE OF j SKIP LOCKED)
+       UPDATE jobs SET lease_owner = $1, lease_expires_at = clock.ms + $2,
+         claims = jobs.claims + 1, claim_token = jobs.claims + 1
+       FROM next, clock WHERE jobs.change_id = next.change_id
+       RETURNING jobs.*`,
+      owner,
+      leaseMs,
+    );
+    return row && jobFromRow(row);
+  }
+
+  async renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {
+    const updated = await this.run(
+      `UPDATE jobs SET lease_expires_at = ${clockMs} + $3
+       WHERE change_id = $1 AND claim_token = $2 AND lease_owner IS NOT NULL`,
+      changeId,
+      claimToken,
+      leaseMs,
+    );
+    return updated === 1;
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    await this.run(
+      "INSERT INTO audit_log (time, principal, action, target, details) VALUES ($1, $2, $3, $4, $5)",
+      record.time,
+      record.principal,
+      record.action,
+      record.target,
+      json(record.details),
+    );
+  }
+
+  async pruneIdempotencyKeys(before: string): Promise<number> {
+    return this.run("DELETE FROM idempotency_keys WHERE created_at < $1", before);
+  }
+}
+
+/**
+ * The shared store: any number of Plinth replicas on one PostgreSQL
+ * database. Each `transact` is one SERIALIZABLE transaction on one pooled
+ * connection, run again from the start after a serialization conflict, so
+ * concurrent work on several replicas behaves as if it ran one at a time
+ * (the SQLite store's guarantee), and uniqueness (one change per request id,
+ * one seq per change) is the database's constraints, not this process's
+ * memory. A caller hears back only after COMMIT returned.
+ */
+export class PostgresStore extends PostgresReader implements Store {
+  private refused: string | undefined;
+
+  private constructor(private readonly pool: pg.Pool) {
+    super(pool as unknown as Queryable);
+  }
+
+  /** Connects, applies pending migrations (once across replicas starting together) and returns the store. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const connection =
+      "url" in options.connection ? { connectionString: options.connection.url } : { ...options.connection };
+    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, types: rowTypes });
+    pool.on("error", (error) => options.onConnectionError?.(error));
+    const store = new PostgresStore(pool);
+    try {
+      const client = await pool.connect();
+      try {
+        const { unknown } = await migrate(client);
+        if (unknown.length > 0) {
+          store.refused = `the database was migrated by a newer Plinth (${unknown.join(", ")}); run that version or newer`;
+        }
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return store;
+  }
+
+  refusal(): string | undefined {
+    return this.refused;
+  }
+
+  async transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.refused) throw new Error(this.refused);
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+        const value = await work(new PostgresTx(client as unknown as Queryable));
+        await client.query("COMMIT");
+        return value;
+      } catch (error) {
+        await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+          // The connection is unusable: the pool must not hand it out again.
+          broken = rollbackError as Error;
+        });
+        if (attempt >= maxAttempts || !retryable(error)) throw error;
+      } finally {
+        client.release(broken);
+      }
+      // Conflicting transactions retry at spread-out times, not in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  return PostgresStore.open(options);
+}

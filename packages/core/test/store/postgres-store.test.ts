@@ -1,0 +1,186 @@
+import { type PostgresServer, startPostgres } from "@plinth/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { knownMigrations } from "../../src/store/postgres/migrate.ts";
+import { type PostgresStore, openPostgresStore } from "../../src/store/postgres/postgres-store.ts";
+import { changeRecord, describeStoreContract, storeTestTime } from "./store-contract.ts";
+
+let server: PostgresServer;
+let databases = 0;
+
+beforeAll(async () => {
+  server = await startPostgres();
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** A new, empty database on the test server, and its URL. */
+async function freshDatabase(): Promise<string> {
+  const name = `plinth_${++databases}`;
+  const admin = new pg.Client({ connectionString: server.connectionString });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.connectionString);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+describeStoreContract("PostgreSQL", async () => {
+  const url = await freshDatabase();
+  return {
+    store: await openPostgresStore({ connection: { url }, poolSize: 4 }),
+    reopen: () => openPostgresStore({ connection: { url } }),
+    // The whole server is thrown away after the file.
+    cleanup: () => undefined,
+  };
+});
+
+describe("PostgreSQL store migrations", () => {
+  it("migrates once when several replicas start together", { timeout: 60_000 }, async () => {
+    const url = await freshDatabase();
+    const stores = await Promise.all(
+      Array.from({ length: 3 }, () => openPostgresStore({ connection: { url }, poolSize: 2 })),
+    );
+    try {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ name: string }>("SELECT name FROM schema_migrations ORDER BY name");
+        expect(rows.map((row) => row.name)).toEqual(knownMigrations());
+      } finally {
+        await client.end();
+      }
+      for (const store of stores) expect(store.refusal()).toBeUndefined();
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  it("refuses all work on a database a newer Plinth migrated", { timeout: 60_000 }, async () => {
+    const url = await freshDatabase();
+    await (await openPostgresStore({ connection: { url } })).close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query("INSERT INTO schema_migrations (name) VALUES ('999-from-the-future.sql')");
+    } finally {
+      await client.end();
+    }
+    const store = await openPostgresStore({ connection: { url } });
+    try {
+      expect(store.refusal()).toMatch(/999-from-the-future\.sql/);
+      await expect(store.transact((tx) => tx.getChange("x"))).rejects.toThrow(/newer Plinth/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("connects with host, port, database, user and password as well as a URL", { timeout: 60_000 }, async () => {
+    const url = new URL(await freshDatabase());
+    const store = await openPostgresStore({
+      connection: {
+        host: server.host,
+        port: server.port,
+        database: url.pathname.slice(1),
+        user: server.user,
+        password: server.password,
+      },
+    });
+    try {
+      expect(await store.countChangesByStatus()).toEqual({});
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("PostgreSQL store under races between replicas", () => {
+  /** Resolves once `count` callers have arrived: makes transactions overlap for certain. */
+  const barrier = (count: number) => {
+    let arrived = 0;
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return () => {
+      if (++arrived >= count) open();
+      return opened;
+    };
+  };
+
+  it("gives one change when replays of one request read before either writes", { timeout: 60_000 }, async () => {
+    const url = await freshDatabase();
+    // Two stores: two replicas, each with its own pool.
+    const replicas = [
+      await openPostgresStore({ connection: { url } }),
+      await openPostgresStore({ connection: { url } }),
+    ];
+    const bothRead = barrier(2);
+    const submit = (store: PostgresStore) =>
+      store.transact(async (tx) => {
+        const seen = await tx.getIdempotencyKey("p", "replayed");
+        if (seen) return seen.changeId;
+        // Both replicas have looked and found no key before either inserts (a retry passes straight through).
+        await bothRead();
+        const made = await tx.insertChange(changeRecord({ name: "replayed" }));
+        await tx.insertIdempotencyKey({
+          principal: "p",
+          requestId: "replayed",
+          requestHash: "h",
+          changeId: made.id,
+          createdAt: storeTestTime,
+        });
+        return made.id;
+      });
+    try {
+      const ids = await Promise.all(replicas.map(submit));
+      expect(ids[0]).toBe(ids[1]);
+      expect((await replicas[0]!.listChanges({}, 10, "")).items.map((c) => c.id)).toEqual([ids[0]]);
+    } finally {
+      await Promise.all(replicas.map((store) => store.close()));
+    }
+  });
+
+  it("never hands one job to two replicas claiming at the same moment", { timeout: 60_000 }, async () => {
+    const url = await freshDatabase();
+    const replicas = [
+      await openPostgresStore({ connection: { url } }),
+      await openPostgresStore({ connection: { url } }),
+    ];
+    try {
+      const made = await replicas[0]!.transact(async (tx) => {
+        const c = await tx.insertChange(changeRecord({ name: "one-job" }));
+        await tx.upsertJob({
+          changeId: c.id,
+          type: c.type,
+          name: c.name,
+          seq: c.seq,
+          runAfter: 0,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          phase: "apply",
+          claimToken: null,
+          claims: 0,
+        });
+        return c;
+      });
+      const bothStarted = barrier(2);
+      const claims = await Promise.all(
+        replicas.map((store, i) =>
+          store.transact(async (tx) => {
+            await tx.getJob(made.id);
+            await bothStarted();
+            return tx.claimJob(`replica-${i}`, 60_000);
+          }),
+        ),
+      );
+      expect(claims.filter((claim) => claim !== undefined).map((claim) => claim.changeId)).toEqual([made.id]);
+    } finally {
+      await Promise.all(replicas.map((store) => store.close()));
+    }
+  });
+});
