@@ -33,6 +33,20 @@ describe("a bad config stops the start with one message", () => {
       config: { principals: [{ id: "a", team: "t", roles: ["god"], tokenSha256: "0".repeat(64) }] },
       says: /^principals\.0\.roles\.0:/,
     },
+    {
+      reason: "PostgreSQL store URL of another kind",
+      config: { store: { postgres: { url: "mysql://db/plinth" } } },
+      says: /^store\.postgres/,
+    },
+    {
+      reason: "PostgreSQL password variable that is not set",
+      config: {
+        store: {
+          postgres: { host: "127.0.0.1", database: "plinth", user: "plinth", passwordEnv: "PLINTH_TEST_UNSET_PASSWORD" },
+        },
+      },
+      says: /^store\.postgres\.passwordEnv: environment variable PLINTH_TEST_UNSET_PASSWORD is not set/,
+    },
   ])("$reason", async ({ config, says }) => {
     const outcome = await start(config).catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(ConfigError);
