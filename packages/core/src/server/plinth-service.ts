@@ -3,7 +3,6 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { LoadedConfig } from "../config/service-config.ts";
-import { createNotifier } from "../domain/notifier.ts";
 import type { Engine } from "../engine/engine.ts";
 import { type Logger, createLogger } from "../observability/logger.ts";
 import { type Metrics, createMetrics } from "../observability/metrics.ts";
@@ -53,11 +52,10 @@ const idempotencyKeyRetentionMs = 48 * 3600_000;
 export async function startPlinthService(loaded: LoadedConfig, options: StartOptions): Promise<PlinthService> {
   const { config, dataDir } = loaded;
   const logger = options.logger ?? createLogger();
-  const store = await openStore(loaded, logger);
+  const { store, notifier } = await openStore(loaded, logger);
   try {
     const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
     const metrics = createMetrics(store);
-    const notifier = createNotifier();
     const secrets = createSecretBox(config.secrets.key);
     const deps = {
       secrets,

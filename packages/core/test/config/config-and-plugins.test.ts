@@ -42,7 +42,12 @@ describe("a bad config stops the start with one message", () => {
       reason: "PostgreSQL password variable that is not set",
       config: {
         store: {
-          postgres: { host: "127.0.0.1", database: "plinth", user: "plinth", passwordEnv: "PLINTH_TEST_UNSET_PASSWORD" },
+          postgres: {
+            host: "127.0.0.1",
+            database: "plinth",
+            user: "plinth",
+            passwordEnv: "PLINTH_TEST_UNSET_PASSWORD",
+          },
         },
       },
       says: /^store\.postgres\.passwordEnv: environment variable PLINTH_TEST_UNSET_PASSWORD is not set/,

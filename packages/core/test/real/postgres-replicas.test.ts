@@ -20,7 +20,10 @@ async function startReplica(bootstrapServers: string, url: string): Promise<Clie
   running.push(child);
   const lines = createInterface({ input: child.stdout! });
   const serving = await new Promise<string>((resolve, reject) => {
-    lines.on("line", (line) => line.startsWith("READY ") && resolve(line.slice(6)));
+    // Its log (PLINTH_TEST_LOG=info to see it) goes to this process's stderr.
+    lines.on("line", (line) =>
+      line.startsWith("READY ") ? resolve(line.slice(6)) : process.stderr.write(`${line}\n`),
+    );
     child.once("exit", (code) => reject(new Error(`replica exited with ${code} before it was ready`)));
   });
   return clientsFor(serving, principals.requester.token);

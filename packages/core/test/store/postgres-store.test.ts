@@ -1,7 +1,8 @@
-import { type PostgresServer, startPostgres } from "@plinth/testing";
+import { type PostgresServer, startPostgres, waitFor } from "@plinth/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knownMigrations } from "../../src/store/postgres/migrate.ts";
+import { createPostgresNotifier } from "../../src/store/postgres/postgres-notifier.ts";
 import { type PostgresStore, openPostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { changeRecord, describeStoreContract, storeTestTime } from "./store-contract.ts";
 
@@ -153,44 +154,83 @@ describe("PostgreSQL store under races between replicas", () => {
     }
   });
 
-  it("hands a job to one of two replicas claiming at the same moment, without making the other wait", { timeout: 60_000 }, async () => {
-    const url = await freshDatabase();
-    const replicas = [
-      await openPostgresStore({ connection: { url } }),
-      await openPostgresStore({ connection: { url } }),
-    ];
-    try {
-      const made = await replicas[0]!.transact(async (tx) => {
-        const c = await tx.insertChange(changeRecord({ name: "one-job" }));
-        await tx.upsertJob({
-          changeId: c.id,
-          type: c.type,
-          name: c.name,
-          seq: c.seq,
-          runAfter: 0,
-          leaseOwner: null,
-          leaseExpiresAt: null,
-          phase: "apply",
-          claimToken: null,
-          claims: 0,
+  it(
+    "hands a job to one of two replicas claiming at the same moment, without making the other wait",
+    { timeout: 60_000 },
+    async () => {
+      const url = await freshDatabase();
+      const replicas = [
+        await openPostgresStore({ connection: { url } }),
+        await openPostgresStore({ connection: { url } }),
+      ];
+      try {
+        const made = await replicas[0]!.transact(async (tx) => {
+          const c = await tx.insertChange(changeRecord({ name: "one-job" }));
+          await tx.upsertJob({
+            changeId: c.id,
+            type: c.type,
+            name: c.name,
+            seq: c.seq,
+            runAfter: 0,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            phase: "apply",
+            claimToken: null,
+            claims: 0,
+          });
+          return c;
         });
-        return c;
-      });
-      // Both claim inside open transactions and commit only once both claims returned: the second
-      // must skip the row the first holds, not wait for it (nor take it too).
-      const bothClaimed = barrier(2, 20_000);
-      const claims = await Promise.all(
-        replicas.map((store, i) =>
-          store.transact(async (tx) => {
-            const claim = await tx.claimJob(`replica-${i}`, 60_000);
-            await bothClaimed();
-            return claim;
-          }),
-        ),
-      );
-      expect(claims.filter((claim) => claim !== undefined).map((claim) => claim.changeId)).toEqual([made.id]);
+        // Both claim inside open transactions and commit only once both claims returned: the second
+        // must skip the row the first holds, not wait for it (nor take it too).
+        const bothClaimed = barrier(2, 20_000);
+        const claims = await Promise.all(
+          replicas.map((store, i) =>
+            store.transact(async (tx) => {
+              const claim = await tx.claimJob(`replica-${i}`, 60_000);
+              await bothClaimed();
+              return claim;
+            }),
+          ),
+        );
+        expect(claims.filter((claim) => claim !== undefined).map((claim) => claim.changeId)).toEqual([made.id]);
+      } finally {
+        await Promise.all(replicas.map((store) => store.close()));
+      }
+    },
+  );
+});
+
+describe("PostgreSQL wake-ups between replicas", () => {
+  it("wakes another replica's workers and watchers, not its own twice", { timeout: 60_000 }, async () => {
+    const url = await freshDatabase();
+    const [a, b] = [await openPostgresStore({ connection: { url } }), await openPostgresStore({ connection: { url } })];
+    const noListen = (error: Error) => {
+      throw error;
+    };
+    try {
+      const [onA, onB] = [await createPostgresNotifier(a, noListen), await createPostgresNotifier(b, noListen)];
+      const heard = { aWork: 0, aChange1: 0, aChange2: 0, bWork: 0, bChange1: 0 };
+      onA.onWork(() => (heard.aWork += 1));
+      onA.onChange("change-1", () => (heard.aChange1 += 1));
+      onA.onChange("change-2", () => (heard.aChange2 += 1));
+      onB.onWork(() => (heard.bWork += 1));
+      onB.onChange("change-1", () => (heard.bChange1 += 1));
+      onA.workAvailable();
+      onA.changeUpdated("change-1");
+      const until = (what: string, done: () => boolean) =>
+        waitFor(
+          async () => {
+            if (!done()) throw new Error(`heard so far: ${JSON.stringify(heard)}`);
+          },
+          { what, timeoutMs: 30_000 },
+        );
+      await until("replica B hearing replica A", () => heard.bWork > 0 && heard.bChange1 > 0);
+      // Sent after A's announcements were delivered: once A hears this, A's own echoes have reached it too.
+      onB.changeUpdated("change-2");
+      await until("replica A hearing replica B", () => heard.aChange2 > 0);
+      expect(heard).toEqual({ aWork: 1, aChange1: 1, aChange2: 1, bWork: 1, bChange1: 1 });
     } finally {
-      await Promise.all(replicas.map((store) => store.close()));
+      await Promise.all([a.close(), b.close()]);
     }
   });
 });

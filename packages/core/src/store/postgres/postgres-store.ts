@@ -44,21 +44,28 @@ const rowTypes: pg.CustomTypesConfig = {
 const serializationFailure = "40001";
 const deadlockDetected = "40P01";
 const uniqueViolation = "23505";
-/**
- * Unique keys that two transactions racing on the same thing both try to
- * take: the next change seq, the next event number of a change, one
- * request's idempotency key. Run again, the loser sees the winner's row.
- * (A serializable transaction usually gets 40001 for these; 23505 when the
- * key it read was not the one it wrote.) Other unique keys, such as a
- * resource's identity, are real refusals.
- */
-const racedConstraints = new Set(["changes_seq_key", "change_events_pkey", "idempotency_keys_pkey"]);
 const maxAttempts = 30;
+/**
+ * A unique key taken by a transaction that committed meanwhile (the next
+ * change seq, a request's idempotency key, a live identity): a serializable
+ * transaction usually gets 40001 for these, and 23505 when the key it read
+ * was not the one it wrote. Run again, it sees the other's row and decides
+ * as if they had run one after the other. A clash that is not a race (two
+ * resources given one identity) fails again at once: a few attempts tell them
+ * apart.
+ */
+const maxUniqueAttempts = 3;
 
-function retryable(error: unknown): boolean {
-  const { code, constraint } = error as { code?: string; constraint?: string };
+function retryable(error: unknown, attempt: number): boolean {
+  if (attempt >= maxAttempts) return false;
+  const { code } = error as { code?: string };
   if (code === serializationFailure || code === deadlockDetected) return true;
-  return code === uniqueViolation && constraint !== undefined && racedConstraints.has(constraint);
+  return code === uniqueViolation && attempt < maxUniqueAttempts;
+}
+
+function connectionConfig(options: PostgresStoreOptions): pg.ClientConfig {
+  const { connection } = options;
+  return "url" in connection ? { connectionString: connection.url } : { ...connection };
 }
 
 function insertSql(table: string, row: Row): [string, unknown[]] {
@@ -250,18 +257,22 @@ class PostgresTx extends PostgresReader implements StoreTx {
  */
 export class PostgresStore extends PostgresReader implements Store {
   private refused: string | undefined;
+  /** The connection that LISTENs, while subscribed; replaced when it fails. */
+  private listener: pg.Client | undefined;
+  private closed = false;
 
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresStoreOptions,
+  ) {
     super(pool as unknown as Queryable);
   }
 
   /** Connects, applies pending migrations (once across replicas starting together) and returns the store. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    const connection =
-      "url" in options.connection ? { connectionString: options.connection.url } : { ...options.connection };
-    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, types: rowTypes });
+    const pool = new pg.Pool({ ...connectionConfig(options), max: options.poolSize ?? 10, types: rowTypes });
     pool.on("error", (error) => options.onConnectionError?.(error));
-    const store = new PostgresStore(pool);
+    const store = new PostgresStore(pool, options);
     try {
       const client = await pool.connect();
       try {
@@ -298,7 +309,7 @@ export class PostgresStore extends PostgresReader implements Store {
           // The connection is unusable: the pool must not hand it out again.
           broken = rollbackError as Error;
         });
-        if (attempt >= maxAttempts || !retryable(error)) throw error;
+        if (!retryable(error, attempt)) throw error;
       } finally {
         client.release(broken);
       }
@@ -307,7 +318,56 @@ export class PostgresStore extends PostgresReader implements Store {
     }
   }
 
+  /**
+   * Tells every process LISTENing on `channel` (this one included), once the
+   * caller's transaction is committed. Best effort: a lost notification only
+   * delays the others until their next poll.
+   */
+  publish(channel: string, payload: string): void {
+    if (this.closed) return;
+    this.pool
+      .query("SELECT pg_notify($1, $2)", [channel, payload])
+      .catch((error: unknown) => this.options.onConnectionError?.(error as Error));
+  }
+
+  /**
+   * LISTENs on `channels` on a connection of its own, calling `listener` for
+   * each notification, and LISTENs again on a new connection when that one
+   * fails. Rejects when the database cannot LISTEN at all (e.g. CockroachDB).
+   */
+  async subscribe(channels: string[], listener: (channel: string, payload: string) => void): Promise<void> {
+    const client = new pg.Client({ ...connectionConfig(this.options), types: rowTypes });
+    await client.connect();
+    try {
+      for (const channel of channels) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    client.on("notification", (message) => listener(message.channel, message.payload ?? ""));
+    const again = (error?: Error) => {
+      if (this.listener !== client || this.closed) return;
+      this.listener = undefined;
+      if (error) this.options.onConnectionError?.(error);
+      client.end().catch(() => undefined);
+      // Notifications sent meanwhile are lost: the slow poll covers them.
+      const retry = () =>
+        this.subscribe(channels, listener).catch((retryError: unknown) => {
+          this.options.onConnectionError?.(retryError as Error);
+          if (!this.closed) setTimeout(retry, 1_000).unref();
+        });
+      setTimeout(retry, 100).unref();
+    };
+    client.on("error", again);
+    client.on("end", () => again());
+    this.listener = client;
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
     await this.pool.end();
   }
 }
