@@ -339,6 +339,7 @@ export class PostgresStore extends PostgresReader implements Store {
     const client = new pg.Client({ ...connectionConfig(this.options), types: rowTypes });
     await client.connect();
     try {
+      if (this.closed) throw new Error("the store is closed");
       for (const channel of channels) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     } catch (error) {
       await client.end().catch(() => undefined);
@@ -351,11 +352,12 @@ export class PostgresStore extends PostgresReader implements Store {
       if (error) this.options.onConnectionError?.(error);
       client.end().catch(() => undefined);
       // Notifications sent meanwhile are lost: the slow poll covers them.
-      const retry = () =>
+      const retry = (): void => {
         this.subscribe(channels, listener).catch((retryError: unknown) => {
           this.options.onConnectionError?.(retryError as Error);
           if (!this.closed) setTimeout(retry, 1_000).unref();
         });
+      };
       setTimeout(retry, 100).unref();
     };
     client.on("error", again);
