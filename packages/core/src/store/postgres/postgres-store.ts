@@ -47,7 +47,7 @@ const uniqueViolation = "23505";
 const maxAttempts = 30;
 /**
  * A unique key taken by a transaction that committed meanwhile (the next
- * change seq, a request's idempotency key, a live identity): a serializable
+ * event number of a change, a request's idempotency key, a live identity): a serializable
  * transaction usually gets 40001 for these, and 23505 when the key it read
  * was not the one it wrote. Run again, it sees the other's row and decides
  * as if they had run one after the other. A clash that is not a race (two
@@ -97,17 +97,10 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async insertChange(change: Omit<ChangeRecord, "seq">): Promise<ChangeRecord> {
-    // max + 1 in a serializable transaction: two submissions racing for one seq conflict and one runs
-    // again, so seq order is commit order (a sequence would hand out numbers that commit out of order).
-    const { seq: _placeholder, ...row } = changeToRow({ ...change, seq: 0 });
-    const columns = Object.keys(row);
-    const seq = await this.one(
-      `INSERT INTO changes (seq, ${columns.join(", ")})
-       SELECT coalesce(max(seq), 0) + 1, ${columns.map((_, i) => `$${i + 1}`).join(", ")} FROM changes
-       RETURNING seq`,
-      ...Object.values(row),
-    );
-    return { ...change, seq: seq!.seq as number };
+    const { seq: _none, ...row } = changeToRow({ ...change, seq: 0 });
+    const [sql, params] = insertSql("changes", row);
+    const inserted = await this.one(`${sql} RETURNING seq`, ...params);
+    return { ...change, seq: inserted!.seq as number };
   }
 
   async updateChange(change: ChangeRecord): Promise<void> {
