@@ -4,6 +4,7 @@
 // crashPoint: "before-up" (claimed, engine not called), "during-up" (Pulumi is creating),
 // "after-up" (the engine finished, the result is not recorded). At that point the
 // process writes the marker file and stops making progress, for the test to kill it.
+// PLINTH_TEST_STORE_URL (a postgres:// URL): a replica on that shared PostgreSQL store instead of SQLite.
 import { writeFileSync } from "node:fs";
 import type { Engine } from "../../src/index.ts";
 import { startRealService } from "./real-service.ts";
@@ -38,5 +39,10 @@ function crashing(engine: Engine): Engine {
   };
 }
 
-const service = await startRealService(bootstrapServers, { dataDir, wrapEngine: crashing });
+const storeUrl = process.env.PLINTH_TEST_STORE_URL;
+const service = await startRealService(bootstrapServers, {
+  dataDir,
+  wrapEngine: crashing,
+  ...(storeUrl ? { config: { store: { postgres: { url: storeUrl } } } } : {}),
+});
 process.stdout.write(`READY ${service.url}\n`);
