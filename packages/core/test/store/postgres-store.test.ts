@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { type PostgresServer, startPostgres, waitFor } from "@plinth/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,6 +7,8 @@ import { knownMigrations } from "../../src/store/postgres/migrate.ts";
 import { createPostgresNotifier } from "../../src/store/postgres/postgres-notifier.ts";
 import { type PostgresStore, openPostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { changeRecord, describeStoreContract, storeTestTime } from "./store-contract.ts";
+
+const migrationsDir = join(import.meta.dirname, "../../src/store/postgres/migrations");
 
 let server: PostgresServer;
 let databases = 0;
@@ -77,6 +81,40 @@ describe("PostgreSQL store migrations", () => {
     try {
       expect(store.refusal()).toMatch(/999-from-the-future\.sql/);
       await expect(store.transact((tx) => tx.getChange("x"))).rejects.toThrow(/newer Plinth/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("keeps the claim counts of a database migrated before claims moved to changes", { timeout: 60_000 }, async () => {
+    const url = await freshDatabase();
+    // The schema as the first PostgreSQL store left it: only 001, with the claim count on the job row.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(readFileSync(join(migrationsDir, "001-initial.sql"), "utf8"));
+      await client.query(
+        "CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+      );
+      await client.query("INSERT INTO schema_migrations (name) VALUES ('001-initial.sql')");
+      const c = changeRecord({ name: "upgraded" });
+      await client.query(
+        `INSERT INTO changes (id, type, name, kind, status, requested_by, team, base_revision, required_approvals,
+           created_at, updated_at) VALUES ($1, 't.x', 'upgraded', 'CREATE', 'QUEUED', 'p', 'team', 0, 0, $2, $2)`,
+        [c.id, storeTestTime],
+      );
+      await client.query(
+        `INSERT INTO jobs (change_id, type, name, seq, run_after, phase, claim_token, claims)
+         SELECT id, type, name, seq, 0, 'apply', NULL, 2 FROM changes WHERE id = $1`,
+        [c.id],
+      );
+    } finally {
+      await client.end();
+    }
+    const store = await openPostgresStore({ connection: { url } });
+    try {
+      // Two earlier claims: the next one is the third, so its token is new.
+      expect(await store.transact((tx) => tx.claimJob("w", 60_000))).toMatchObject({ claims: 3, claimToken: 3 });
     } finally {
       await store.close();
     }
