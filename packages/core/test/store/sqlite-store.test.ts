@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
-import { describeStoreContract, resourceRecord, storeTestTime } from "./store-contract.ts";
+import { changeRecord, describeStoreContract, resourceRecord } from "./store-contract.ts";
 
 const run = promisify(execFile);
 
@@ -164,32 +164,7 @@ describe("SQLite store durability", () => {
 describe("SQLite job leases", () => {
   const seed = async (store: Store) =>
     await store.transact(async (tx) => {
-      const made = await tx.insertChange({
-        id: "c-lease",
-        type: "t.x",
-        name: "a",
-        kind: "CREATE",
-        status: "QUEUED",
-        requestedBy: "p",
-        team: "team",
-        spec: {},
-        resolvedSpec: {},
-        explanations: {},
-        baseRevision: 0,
-        requiredApprovals: 0,
-        reviewReasons: [],
-        reviews: [],
-        attempts: 0,
-        lastError: null,
-        comment: "",
-        labels: {},
-        createdAt: storeTestTime,
-        updatedAt: storeTestTime,
-        finishedAt: null,
-        resultRevision: null,
-        preview: null,
-        accessRequests: [],
-      });
+      const made = await tx.insertChange(changeRecord({ id: "c-lease", spec: {}, resolvedSpec: {} }));
       const job = { changeId: made.id, type: "t.x", name: "a", seq: made.seq, runAfter: 0, phase: "apply" as const };
       await tx.upsertJob({ ...job, leaseOwner: null, leaseExpiresAt: null });
       return made;

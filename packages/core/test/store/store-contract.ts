@@ -32,7 +32,7 @@ export const resourceRecord = (over: Partial<ResourceRecord> = {}): ResourceReco
   ...over,
 });
 
-/** A queued CREATE of a t.x resource named "a" with a random id, with `over` on top: for store tests. */
+/** A queued CREATE of t.x "a" with a random id, with `over` on top: for store tests. */
 export const changeRecord = (over: Partial<ChangeRecord> = {}): Omit<ChangeRecord, "seq"> => ({
   id: `c-${Math.random().toString(36).slice(2)}`,
   type: "t.x",
