@@ -7,6 +7,7 @@ import { createLogger } from "./observability/logger.ts";
 import { PluginLoadError } from "./plugin/load-plugins.ts";
 import { DataDirInUseError } from "./server/data-dir-lock.ts";
 import { startPlinthService } from "./server/plinth-service.ts";
+import { defaultPulumiBackend } from "./store/postgres/postgres-connection.ts";
 
 // Everything the server and its children (the engine, the Pulumi CLI) write is for this user only:
 // the store, Pulumi's state and work dirs hold encrypted secrets and their metadata.
@@ -31,7 +32,7 @@ try {
     createEngine: ({ config, dataDir }, log) =>
       createPulumiEngine({
         dataDir,
-        backendUrl: config.engine.backendUrl,
+        backendUrl: config.engine.backendUrl ?? defaultPulumiBackend(config),
         passphrase: config.engine.passphrase,
         concurrency: config.engine.concurrency,
         logger: log.child({ component: "engine" }),

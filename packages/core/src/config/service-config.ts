@@ -4,6 +4,8 @@ import { parse } from "yaml";
 import { z } from "zod";
 
 const role = z.enum(["requester", "reviewer", "admin"]);
+/** Connections one replica keeps to PostgreSQL; each running transaction holds one. */
+const poolSize = z.number().int().min(1).max(1000).default(10);
 
 /** Event kinds as written in the config and shown in the API (lower case there, upper case in the store). */
 export const notificationKindNames = [
@@ -82,7 +84,29 @@ export const ServiceConfigSchema = z
     /** Relative paths are relative to the config file. */
     dataDir: z.string().default("./.plinth"),
     store: z
-      .object({ sqlite: z.object({ synchronous: z.enum(["FULL", "NORMAL"]).default("FULL") }).prefault({}) })
+      .object({
+        sqlite: z.object({ synchronous: z.enum(["FULL", "NORMAL"]).default("FULL") }).prefault({}),
+        /** Set: the shared PostgreSQL store, for several replicas, instead of the embedded SQLite file. */
+        postgres: z
+          .union([
+            z.object({ url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"), poolSize }).strict(),
+            z
+              .object({
+                host: z.string().min(1),
+                port: z.number().int().min(1).max(65535).default(5432),
+                database: z.string().min(1),
+                user: z.string().min(1),
+                /** The environment variable holding the password, so that it stays out of the file. */
+                passwordEnv: z
+                  .string()
+                  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+                  .optional(),
+                poolSize,
+              })
+              .strict(),
+          ])
+          .optional(),
+      })
       .prefault({}),
     engine: z
       .object({

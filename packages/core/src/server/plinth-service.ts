@@ -1,17 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ensurePrivateDataDir } from "../config/private-data-dir.ts";
 import type { LoadedConfig } from "../config/service-config.ts";
-import { createNotifier } from "../domain/notifier.ts";
 import type { Engine } from "../engine/engine.ts";
 import { type Logger, createLogger } from "../observability/logger.ts";
 import { type Metrics, createMetrics } from "../observability/metrics.ts";
 import { loadPlugins } from "../plugin/load-plugins.ts";
 import { type PluginRegistry, createPluginRegistry } from "../plugin/registry.ts";
 import { createSecretBox } from "../secrets/secret-box.ts";
-import { type SqliteStore, createSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openStore } from "../store/open-store.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { Store } from "../store/store.ts";
 import { createDeliveryLoop } from "../notifications/delivery-loop.ts";
@@ -44,7 +43,10 @@ export interface StartOptions {
   logger?: Logger;
   /** Run the worker in this process (default true). */
   worker?: boolean;
-  /** The store's lease clock (ms); monotonic unless given. Tests move it to make a lease lapse. */
+  /**
+   * The SQLite store's lease clock (ms); monotonic unless given. Tests move it to make a lease lapse.
+   * A PostgreSQL store leases on the database's clock, shared by all replicas.
+   */
   leaseClock?: () => number;
 }
 
@@ -65,24 +67,20 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
   const { config, dataDir } = loaded;
   const logger = options.logger ?? createLogger();
   ensurePrivateDataDir(dataDir);
+  // Also with a PostgreSQL store: the data dir holds this replica's Pulumi work dirs.
   const dataDirLock = lockDataDir(dataDir);
-  let store: SqliteStore;
   let phase: ServicePhase = "starting";
+  let opened: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = createSqliteStore({
-      path: join(dataDir, "plinth.db"),
-      synchronous: config.store.sqlite.synchronous,
-      clock: options.leaseClock,
-    });
+    opened = await openStore(loaded, logger, options.leaseClock);
   } catch (error) {
     dataDirLock.release();
     throw error;
   }
+  const { store, notifier } = opened;
   try {
-    logger.info({ dataDir, ...(await store.settings()) }, "store: SQLite");
     const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
     const metrics = createMetrics(store);
-    const notifier = createNotifier();
     const secrets = createSecretBox(config.secrets.key);
     const notifications = notificationSettings(
       config,

@@ -75,7 +75,8 @@ export interface StoreTx extends StoreReader {
    * leased or its lease expired (against the store's lease clock, which a
    * wall-clock step does not move), and no earlier open change on the same
    * resource. The claim gets a new `claimToken` and counts in `claims`.
-   * Returns undefined when none.
+   * Returns undefined when none. PostgreSQL uses the database's clock for
+   * leases, so replicas whose clocks differ agree on when a lease runs out.
    */
   claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined>;
   /**
@@ -109,7 +110,8 @@ export interface Store extends StoreReader {
    * in its own savepoint, so one failing rolls back only its own writes.
    * `work` must only use the store: no network or engine calls inside, and no
    * effects outside it, because a store may run it again (optimistic
-   * concurrency, see sqlite/planned-tx.ts). Reads see the transaction's own
+   * concurrency, see sqlite/planned-tx.ts; PostgreSQL retries it after a
+   * serialization conflict). Reads see the transaction's own
    * writes for point lookups and a resource's changes; list queries and
    * idempotency keys must be read before the first write.
    */

@@ -59,6 +59,25 @@ describe("a bad config stops the start with one message", () => {
       says: /^listen\.tls\.certFile: cannot read/,
     },
     { reason: "unknown connection limit", config: { listen: { limits: { maxSockets: 1 } } }, says: /^listen\.limits/ },
+    {
+      reason: "PostgreSQL store URL of another kind",
+      config: { store: { postgres: { url: "mysql://db/plinth" } } },
+      says: /^store\.postgres/,
+    },
+    {
+      reason: "PostgreSQL password variable that is not set",
+      config: {
+        store: {
+          postgres: {
+            host: "127.0.0.1",
+            database: "plinth",
+            user: "plinth",
+            passwordEnv: "PLINTH_TEST_UNSET_PASSWORD",
+          },
+        },
+      },
+      says: /^store\.postgres\.passwordEnv: environment variable PLINTH_TEST_UNSET_PASSWORD is not set/,
+    },
   ])("$reason", async ({ config, says }) => {
     const outcome = await start(config).catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(ConfigError);

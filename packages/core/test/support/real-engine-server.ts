@@ -6,6 +6,7 @@
 // process writes the marker file and stops making progress, for the test to kill it.
 // "hold-before-up" writes the marker, then waits for "<marker>.go" to appear before the
 // engine runs: the test can set the stage (freeze the broker) once the change is accepted.
+// PLINTH_TEST_STORE_URL (a postgres:// URL): a replica on that shared PostgreSQL store instead of SQLite.
 import { existsSync, writeFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Engine } from "../../src/index.ts";
@@ -45,5 +46,10 @@ function crashing(engine: Engine): Engine {
   };
 }
 
-const service = await startRealService(bootstrapServers, { dataDir, wrapEngine: crashing });
+const storeUrl = process.env.PLINTH_TEST_STORE_URL;
+const service = await startRealService(bootstrapServers, {
+  dataDir,
+  wrapEngine: crashing,
+  ...(storeUrl ? { config: { store: { postgres: { url: storeUrl } } } } : {}),
+});
 process.stdout.write(`READY ${service.url}\n`);

@@ -5,6 +5,7 @@ import { Admin } from "@platformatic/kafka";
 import { pino } from "pino";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
 import { type Engine, parseServiceConfig, startPlinthService } from "../../src/index.ts";
+import { defaultPulumiBackend } from "../../src/store/postgres/postgres-connection.ts";
 import { type TestService, clientsFor, principals, testConfig } from "./test-service.ts";
 
 export const kafkaPluginModule = join(import.meta.dirname, "../../../plugin-kafka/src/index.ts");
@@ -48,7 +49,13 @@ export async function startRealService(
     parseServiceConfig(kafkaServiceConfig(dataDir, bootstrapServers, options.config), dataDir),
     {
       createEngine: ({ config }) => {
-        const engine = createPulumiEngine({ dataDir, passphrase: config.engine.passphrase, concurrency: 2 });
+        // As main.ts does: with a PostgreSQL store, Pulumi's state is in that database too.
+        const engine = createPulumiEngine({
+          dataDir,
+          backendUrl: config.engine.backendUrl ?? defaultPulumiBackend(config),
+          passphrase: config.engine.passphrase,
+          concurrency: 2,
+        });
         return options.wrapEngine ? options.wrapEngine(engine) : engine;
       },
       logger: pino({ level: process.env.PLINTH_TEST_LOG ?? "silent" }),

@@ -1,0 +1,438 @@
+import pg from "pg";
+import type {
+  AuditRecord,
+  ChangeEventRecord,
+  ChangeRecord,
+  DeliveryAttemptRecord,
+  DeliveryRecord,
+  IdempotencyRecord,
+  JobRecord,
+  ResourceRecord,
+  ReviewTimerRecord,
+  RevisionRecord,
+  SubscriptionRecord,
+} from "../records.ts";
+import { deliveryToRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
+import { type Row, changeToRow, json, resourceToRow, toJobRecord } from "../sqlite/rows.ts";
+import type { Store, StoreTx } from "../store.ts";
+import { migrate } from "./migrate.ts";
+import { PostgresReader, type Queryable, openStatuses } from "./postgres-reader.ts";
+
+export interface PostgresStoreOptions {
+  /** Where the database is: a `postgres://` URL, or the parts (`password` read by the caller, e.g. from an environment variable). */
+  connection: { url: string } | { host: string; port: number; database: string; user: string; password?: string };
+  /** Connections kept open (default 10). Each running transaction holds one. */
+  poolSize?: number;
+  /** Told about errors on idle connections (e.g. the server went away); the pool replaces them. */
+  onConnectionError?: (error: Error) => void;
+}
+
+/** The database's clock in epoch ms, in the same unit as the jobs' times. */
+const clockMs = "(extract(epoch FROM now()) * 1000)::bigint";
+
+const int8 = 20;
+const jsonOid = 114;
+const jsonbOid = 3802;
+/**
+ * Rows in the shape the shared row mapping expects: bigints as numbers (seq
+ * and epoch ms stay far below 2^53) and JSON columns as their text.
+ */
+const rowTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") => {
+    if (oid === int8) return (value: string) => Number(value);
+    if (oid === jsonOid || oid === jsonbOid) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format as "text");
+  }) as typeof pg.types.getTypeParser,
+};
+
+/** SQLSTATEs after which running the whole transaction again is safe and may succeed. */
+const serializationFailure = "40001";
+const deadlockDetected = "40P01";
+const uniqueViolation = "23505";
+const maxAttempts = 30;
+/**
+ * A unique key taken by a transaction that committed meanwhile (the next
+ * event number of a change, a request's idempotency key, a live identity): a serializable
+ * transaction usually gets 40001 for these, and 23505 when the key it read
+ * was not the one it wrote. Run again, it sees the other's row and decides
+ * as if they had run one after the other. A clash that is not a race (two
+ * resources given one identity) fails again at once: a few attempts tell them
+ * apart.
+ */
+const maxUniqueAttempts = 3;
+
+function retryable(error: unknown, attempt: number): boolean {
+  if (attempt >= maxAttempts) return false;
+  const { code } = error as { code?: string };
+  if (code === serializationFailure || code === deadlockDetected) return true;
+  return code === uniqueViolation && attempt < maxUniqueAttempts;
+}
+
+function connectionConfig(options: PostgresStoreOptions): pg.ClientConfig {
+  const { connection } = options;
+  return "url" in connection ? { connectionString: connection.url } : { ...connection };
+}
+
+function insertSql(table: string, row: Row): [string, unknown[]] {
+  const columns = Object.keys(row);
+  return [
+    `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+    Object.values(row),
+  ];
+}
+
+class PostgresTx extends PostgresReader implements StoreTx {
+  private async run(sql: string, ...params: unknown[]): Promise<number> {
+    return (await this.db.query(sql, params)).rowCount ?? 0;
+  }
+
+  async upsertResource(resource: ResourceRecord): Promise<void> {
+    // A real upsert on the primary key only: an identity clash with another resource is an error.
+    const row = resourceToRow(resource);
+    const [sql, params] = insertSql("resources", row);
+    const updates = Object.keys(row)
+      .filter((column) => column !== "type" && column !== "name")
+      .map((column) => `${column} = excluded.${column}`)
+      .join(", ");
+    await this.run(`${sql} ON CONFLICT (type, name) DO UPDATE SET ${updates}`, ...params);
+  }
+
+  async deleteResource(type: string, name: string): Promise<void> {
+    await this.run("DELETE FROM resources WHERE type = $1 AND name = $2", type, name);
+  }
+
+  async insertChange(change: Omit<ChangeRecord, "seq">): Promise<ChangeRecord> {
+    const { seq: _none, ...row } = changeToRow({ ...change, seq: 0 });
+    const [sql, params] = insertSql("changes", row);
+    const inserted = await this.one(`${sql} RETURNING seq`, ...params);
+    return { ...change, seq: inserted!.seq as number };
+  }
+
+  async updateChange(change: ChangeRecord): Promise<void> {
+    const row = changeToRow(change);
+    const columns = Object.keys(row).filter((column) => column !== "id");
+    await this.run(
+      `UPDATE changes SET ${columns.map((column, i) => `${column} = $${i + 1}`).join(", ")} WHERE id = $${columns.length + 1}`,
+      ...columns.map((column) => row[column]),
+      change.id,
+    );
+  }
+
+  async appendEvent(event: Omit<ChangeEventRecord, "sequence">): Promise<ChangeEventRecord> {
+    const row = await this.one(
+      `INSERT INTO change_events (change_id, sequence, time, status, kind, message, details)
+       SELECT $1, coalesce(max(sequence), 0) + 1, $2, $3, $4, $5, $6 FROM change_events WHERE change_id = $1
+       RETURNING sequence`,
+      event.changeId,
+      event.time,
+      event.status,
+      event.kind,
+      event.message,
+      json(event.details),
+    );
+    return { ...event, sequence: row!.sequence as number };
+  }
+
+  async insertRevision(r: RevisionRecord): Promise<void> {
+    const [sql, params] = insertSql("revisions", {
+      type: r.type,
+      name: r.name,
+      revision: r.revision,
+      change_id: r.changeId,
+      spec: json(r.spec),
+      resolved_spec: json(r.resolvedSpec),
+      outputs: json(r.outputs),
+      requested_by: r.requestedBy,
+      approved_by: json(r.approvedBy),
+      created_at: r.createdAt,
+      deleted: r.deleted ? 1 : 0,
+    });
+    await this.run(sql, ...params);
+  }
+
+  async insertIdempotencyKey(key: IdempotencyRecord): Promise<void> {
+    await this.run(
+      "INSERT INTO idempotency_keys (principal, request_id, request_hash, change_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+      key.principal,
+      key.requestId,
+      key.requestHash,
+      key.changeId,
+      key.createdAt,
+    );
+  }
+
+  async upsertJob(job: Omit<JobRecord, "claimToken" | "claims">): Promise<void> {
+    // Unclaimed, whatever held the row before: the claim count is the change's (002-claims.sql).
+    await this.run(
+      `INSERT INTO jobs (change_id, type, name, seq, run_after, lease_owner, lease_expires_at, phase, claim_token)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+       ON CONFLICT (change_id) DO UPDATE SET
+         type = excluded.type, name = excluded.name, seq = excluded.seq, run_after = excluded.run_after,
+         lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at, phase = excluded.phase,
+         claim_token = NULL`,
+      job.changeId,
+      job.type,
+      job.name,
+      job.seq,
+      job.runAfter,
+      job.leaseOwner,
+      job.leaseExpiresAt,
+      job.phase,
+    );
+  }
+
+  async deleteJob(changeId: string): Promise<void> {
+    await this.run("DELETE FROM jobs WHERE change_id = $1", changeId);
+  }
+
+  async getJob(changeId: string): Promise<JobRecord | undefined> {
+    return this.jobOf(changeId);
+  }
+
+  async claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
+    // Oldest due job whose lease is free and that heads its resource's queue: an earlier open change
+    // (even one still in review) keeps it waiting. SKIP LOCKED: replicas claiming at once take
+    // different jobs instead of queueing behind one another's row locks. The token is the change's
+    // next claim number, so it differs from every earlier claim's even across re-created jobs.
+    const row = await this.one(
+      `WITH clock AS (SELECT ${clockMs} AS ms),
+       next AS (
+         SELECT j.change_id FROM jobs j, clock
+         WHERE j.run_after <= clock.ms
+           AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock.ms)
+           AND NOT EXISTS (
+             SELECT 1 FROM changes c
+             WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq AND c.status IN ${openStatuses})
+         ORDER BY j.seq LIMIT 1
+         FOR UPDATE OF j SKIP LOCKED),
+       counted AS (
+         UPDATE changes SET claims = changes.claims + 1 FROM next WHERE changes.id = next.change_id
+         RETURNING changes.id, changes.claims)
+       UPDATE jobs SET lease_owner = $1, lease_expires_at = clock.ms + $2, claim_token = counted.claims
+       FROM counted, clock WHERE jobs.change_id = counted.id
+       RETURNING jobs.*, counted.claims`,
+      owner,
+      leaseMs,
+    );
+    return row && toJobRecord(row);
+  }
+
+  async renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {
+    const updated = await this.run(
+      `UPDATE jobs SET lease_expires_at = ${clockMs} + $3 WHERE change_id = $1 AND claim_token = $2`,
+      changeId,
+      claimToken,
+      leaseMs,
+    );
+    return updated === 1;
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    await this.run(
+      "INSERT INTO audit_log (time, principal, action, target, details) VALUES ($1, $2, $3, $4, $5)",
+      record.time,
+      record.principal,
+      record.action,
+      record.target,
+      json(record.details),
+    );
+  }
+
+  async pruneIdempotencyKeys(before: string): Promise<number> {
+    return this.run("DELETE FROM idempotency_keys WHERE created_at < $1", before);
+  }
+
+  async insertSubscription(subscription: SubscriptionRecord): Promise<void> {
+    const [sql, params] = insertSql("subscriptions", subscriptionToRow(subscription));
+    await this.run(sql, ...params);
+  }
+
+  async deleteSubscription(id: string): Promise<void> {
+    await this.run("DELETE FROM subscriptions WHERE id = $1", id);
+  }
+
+  async insertDelivery(delivery: DeliveryRecord): Promise<void> {
+    const [sql, params] = insertSql("deliveries", deliveryToRow(delivery));
+    await this.run(sql, ...params);
+  }
+
+  async updateDelivery(d: DeliveryRecord): Promise<void> {
+    await this.run(
+      `UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, expires_at = $4, last_error = $5,
+         last_status_code = $6, delivered_at = $7 WHERE id = $8`,
+      d.status,
+      d.attempts,
+      d.nextAttemptAt,
+      d.expiresAt,
+      d.lastError,
+      d.lastStatusCode,
+      d.deliveredAt,
+      d.id,
+    );
+  }
+
+  async insertDeliveryAttempt(a: DeliveryAttemptRecord): Promise<void> {
+    await this.run(
+      `INSERT INTO delivery_attempts (delivery_id, attempt, time, status_code, error, duration_ms)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      a.deliveryId,
+      a.attempt,
+      a.time,
+      a.statusCode,
+      a.error,
+      a.durationMs,
+    );
+  }
+
+  async upsertReviewTimer(timer: ReviewTimerRecord): Promise<void> {
+    await this.run(
+      `INSERT INTO review_timers (change_id, kind, due_at) VALUES ($1, $2, $3)
+       ON CONFLICT (change_id, kind) DO UPDATE SET due_at = excluded.due_at`,
+      timer.changeId,
+      timer.kind,
+      timer.dueAt,
+    );
+  }
+
+  async deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void> {
+    await this.run("DELETE FROM review_timers WHERE change_id = $1 AND kind = $2", changeId, kind);
+  }
+
+  async pruneDeliveries(before: string): Promise<void> {
+    const done = "SELECT id FROM deliveries WHERE status IN ('DELIVERED','EXPIRED') AND created_at < $1";
+    await this.run(`DELETE FROM delivery_attempts WHERE delivery_id IN (${done})`, before);
+    await this.run(`DELETE FROM deliveries WHERE id IN (${done})`, before);
+  }
+}
+
+/**
+ * The shared store: any number of Plinth replicas on one PostgreSQL
+ * database. Each `transact` is one SERIALIZABLE transaction on one pooled
+ * connection, run again from the start after a serialization conflict, so
+ * concurrent work on several replicas behaves as if it ran one at a time
+ * (the SQLite store's guarantee), and uniqueness (one change per request id,
+ * one seq per change) is the database's constraints, not this process's
+ * memory. A caller hears back only after COMMIT returned.
+ */
+export class PostgresStore extends PostgresReader implements Store {
+  private refused: string | undefined;
+  /** The connection that LISTENs, while subscribed; replaced when it fails. */
+  private listener: pg.Client | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresStoreOptions,
+  ) {
+    super(pool as unknown as Queryable);
+  }
+
+  /** Connects, applies pending migrations (once across replicas starting together) and returns the store. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const pool = new pg.Pool({ ...connectionConfig(options), max: options.poolSize ?? 10, types: rowTypes });
+    pool.on("error", (error) => options.onConnectionError?.(error));
+    const store = new PostgresStore(pool, options);
+    try {
+      const client = await pool.connect();
+      try {
+        const { unknown } = await migrate(client);
+        if (unknown.length > 0) {
+          store.refused = `the database was migrated by a newer Plinth (${unknown.join(", ")}); run that version or newer`;
+        }
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return store;
+  }
+
+  refusal(): string | undefined {
+    return this.refused;
+  }
+
+  async transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.refused) throw new Error(this.refused);
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+        const value = await work(new PostgresTx(client as unknown as Queryable));
+        await client.query("COMMIT");
+        return value;
+      } catch (error) {
+        await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+          // The connection is unusable: the pool must not hand it out again.
+          broken = rollbackError as Error;
+        });
+        if (!retryable(error, attempt)) throw error;
+      } finally {
+        client.release(broken);
+      }
+      // Conflicting transactions retry at spread-out times, not in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+    }
+  }
+
+  /**
+   * Tells every process LISTENing on `channel` (this one included), once the
+   * caller's transaction is committed. Best effort: a lost notification only
+   * delays the others until their next poll.
+   */
+  publish(channel: string, payload: string): void {
+    if (this.closed) return;
+    this.pool
+      .query("SELECT pg_notify($1, $2)", [channel, payload])
+      .catch((error: unknown) => this.options.onConnectionError?.(error as Error));
+  }
+
+  /**
+   * LISTENs on `channels` on a connection of its own, calling `listener` for
+   * each notification, and LISTENs again on a new connection when that one
+   * fails. Rejects when the database cannot LISTEN at all (e.g. CockroachDB).
+   */
+  async subscribe(channels: string[], listener: (channel: string, payload: string) => void): Promise<void> {
+    const client = new pg.Client({ ...connectionConfig(this.options), types: rowTypes });
+    await client.connect();
+    try {
+      if (this.closed) throw new Error("the store is closed");
+      for (const channel of channels) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    client.on("notification", (message) => listener(message.channel, message.payload ?? ""));
+    const again = (error?: Error) => {
+      if (this.listener !== client || this.closed) return;
+      this.listener = undefined;
+      if (error) this.options.onConnectionError?.(error);
+      client.end().catch(() => undefined);
+      // Notifications sent meanwhile are lost: the slow poll covers them.
+      const retry = (): void => {
+        this.subscribe(channels, listener).catch((retryError: unknown) => {
+          this.options.onConnectionError?.(retryError as Error);
+          if (!this.closed) setTimeout(retry, 1_000).unref();
+        });
+      };
+      setTimeout(retry, 100).unref();
+    };
+    client.on("error", again);
+    client.on("end", () => again());
+    this.listener = client;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+export function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  return PostgresStore.open(options);
+}
