@@ -13,7 +13,7 @@ import type {
   SubscriptionRecord,
 } from "../records.ts";
 import { deliveryToRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
-import { type Row, changeToRow, json, resourceToRow, toJobRecord } from "../sqlite/rows.ts";
+import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
 import type { Store, StoreTx } from "../store.ts";
 import { migrate } from "./migrate.ts";
 import { PostgresReader, type Queryable, openStatuses } from "./postgres-reader.ts";
@@ -134,19 +134,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async insertRevision(r: RevisionRecord): Promise<void> {
-    const [sql, params] = insertSql("revisions", {
-      type: r.type,
-      name: r.name,
-      revision: r.revision,
-      change_id: r.changeId,
-      spec: json(r.spec),
-      resolved_spec: json(r.resolvedSpec),
-      outputs: json(r.outputs),
-      requested_by: r.requestedBy,
-      approved_by: json(r.approvedBy),
-      created_at: r.createdAt,
-      deleted: r.deleted ? 1 : 0,
-    });
+    const [sql, params] = insertSql("revisions", revisionToRow(r));
     await this.run(sql, ...params);
   }
 

@@ -121,6 +121,22 @@ export function eventFromRow(row: Row): ChangeEventRecord {
   };
 }
 
+export function revisionToRow(r: RevisionRecord): Row {
+  return {
+    type: r.type,
+    name: r.name,
+    revision: r.revision,
+    change_id: r.changeId,
+    spec: json(r.spec),
+    resolved_spec: json(r.resolvedSpec),
+    outputs: json(r.outputs),
+    requested_by: r.requestedBy,
+    approved_by: json(r.approvedBy),
+    created_at: r.createdAt,
+    deleted: r.deleted ? 1 : 0,
+  };
+}
+
 export function revisionFromRow(row: Row): RevisionRecord {
   return {
     type: row.type as string,

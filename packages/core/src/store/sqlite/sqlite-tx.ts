@@ -14,7 +14,7 @@ import type {
 } from "../records.ts";
 import type { StoreTx } from "../store.ts";
 import { deliveryToRow, subscriptionToRow } from "./notification-rows.ts";
-import { changeToRow, json, resourceToRow, type Row } from "./rows.ts";
+import { changeToRow, json, resourceToRow, revisionToRow, type Row } from "./rows.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
 
 /** SQL built from a row's columns, once per purpose: a row builder always yields the same columns. */
@@ -129,19 +129,7 @@ export class SqliteTx extends SqliteReader implements StoreTx {
   }
 
   async insertRevision(r: RevisionRecord): Promise<void> {
-    const [sql, params] = insertSql("revisions", {
-      type: r.type,
-      name: r.name,
-      revision: r.revision,
-      change_id: r.changeId,
-      spec: json(r.spec),
-      resolved_spec: json(r.resolvedSpec),
-      outputs: json(r.outputs),
-      requested_by: r.requestedBy,
-      approved_by: json(r.approvedBy),
-      created_at: r.createdAt,
-      deleted: r.deleted ? 1 : 0,
-    });
+    const [sql, params] = insertSql("revisions", revisionToRow(r));
     this.run(sql, ...params);
   }
 
