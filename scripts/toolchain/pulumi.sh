@@ -11,7 +11,12 @@ ensure_cache_writable
 dir="$PLINTH_CACHE/pulumi-$PULUMI_VERSION/bin"
 src="$PLINTH_ROOT/toolchain/pulumi-cli"
 key="$PULUMI_VERSION $(cat "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)"
-mkdir -p "$dir"
+mkdir -p "$dir" "$PLINTH_CACHE/stamps"
+
+# One build at a time per cache: two setups at once would write the same
+# pulumi.tmp and build directory. The second waits, then finds the stamp.
+exec 9>"$PLINTH_CACHE/stamps/pulumi-cli.lock"
+flock 9
 
 if ! stamp_ok pulumi-cli "$key" || [ ! -x "$dir/pulumi" ]; then
   ambient=$(command -v pulumi || true)
