@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
@@ -44,10 +44,23 @@ function shellEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** Runs a step of the guide; a failure says what it printed (the tail: a contract suite prints a lot). */
 function run(command: string, cwd: string): string {
-  return stripVTControlCharacters(
-    execFileSync("bash", ["-c", `set -e\n${command} 2>&1`], { cwd, env: shellEnv(), encoding: "utf8" }),
-  );
+  try {
+    return stripVTControlCharacters(
+      execFileSync("bash", ["-c", `set -e\n{\n${command}\n} 2>&1`], {
+        cwd,
+        env: shellEnv(),
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+      }),
+    );
+  } catch (error) {
+    const printed = stripVTControlCharacters(String((error as { stdout?: unknown }).stdout ?? ""));
+    throw new Error(`the guide's step failed:\n${command}\n--- it printed (tail):\n${printed.slice(-6_000)}`, {
+      cause: error,
+    });
+  }
 }
 
 describe("docs/writing-a-plugin.md, run step by step from an empty folder", () => {
@@ -90,7 +103,9 @@ describe("docs/writing-a-plugin.md, run step by step from an empty folder", () =
         writeFileSync(join(packageDir, block.file!), block.body);
       }
       // The guide's own install, kept from reaching any registry: everything comes from pnpm's store,
-      // where `make setup` put it.
+      // where `make setup` put the workspace's packages. pnpm prefers the versions a lockfile already
+      // names, so seeded with the workspace's it picks those, not newer ones its cached metadata lists.
+      copyFileSync(join(repo, "pnpm-lock.yaml"), join(packageDir, "pnpm-lock.yaml"));
       const installed = run(`${commands[1]!} --offline`, packageDir);
       expect(installed).toMatch(/\+ @plinth\/core 0\.1\.0/);
       // Compiled, not the workspace's TypeScript: the tarball ships dist/ and no sources.
