@@ -86,9 +86,9 @@ async function judgeUser(
  * rotation is proven by the clients, not here), and the user's ACLs are
  * exactly those the spec stands for. Must not change anything.
  */
-export function verifyUser(input: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
+export async function verifyUser(input: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
   const { name, spec } = input;
-  return judgeUser(input, (observed) => {
+  const onCluster = await judgeUser(input, (observed) => {
     const problems: string[] = [];
     if (!observed.credentials.some((credential) => credential.mechanism === userScramMechanism)) {
       problems.push(`no ${userScramMechanism} credential`);
@@ -104,6 +104,37 @@ export function verifyUser(input: VerifyInput<UserSpec, KafkaSettings>): Promise
       message: `user "${name}" has a ${userScramMechanism} credential and ${expected.size} ACL(s) as specified`,
     };
   });
+  const password = input.secretOutputs?.password;
+  const cluster = input.settings.clusters[spec.cluster];
+  if (!onCluster.ready || typeof password !== "string" || !cluster?.sasl) return onCluster;
+  return await logsInAs(cluster, name, password, onCluster);
+}
+
+/**
+ * The credential is the one Plinth holds: the user logs in with the password
+ * it was given (a credential replaced behind Plinth's back, or a password
+ * rotated without the outputs, fails here). Kafka never reveals a password, so
+ * this is the only way to tell. Without SASL on the cluster there is nothing to log in to.
+ */
+async function logsInAs(
+  cluster: ClusterSettings,
+  name: string,
+  password: string,
+  onCluster: VerifyResult,
+): Promise<VerifyResult> {
+  try {
+    await withAdmin(
+      { ...cluster, sasl: { mechanism: userScramMechanism, username: name, password } },
+      // Any request authenticates first; cluster metadata needs no ACL.
+      (admin) => admin.metadata({ topics: [] }),
+    );
+  } catch (error) {
+    return {
+      ready: false,
+      message: `user "${name}" cannot log in with the password Plinth holds: ${(error as Error).message}`,
+    };
+  }
+  return { ...onCluster, message: `${onCluster.message ?? ""}; it logs in with its password` };
 }
 
 /** After a delete: no SCRAM credential and no ACL left for the user. Must not change anything. */

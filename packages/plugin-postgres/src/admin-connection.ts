@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { ConnectionProps } from "./database-provider.cjs";
 import type { InstanceSettings } from "./instance-settings.ts";
-import { providerModule } from "./provider-module.ts";
+import { providerHelpers, providerModule } from "./provider-module.ts";
 
 /** The admin role's password: from the settings, or from the environment variable they name. Never logged. */
 export function adminPassword(instanceName: string, instance: InstanceSettings): string {
@@ -29,7 +29,7 @@ export function connectionProps(instance: InstanceSettings): ConnectionProps {
 /**
  * Runs `use` with a client connected as `user` (default: the instance's
  * admin) to `database` (default: the admin database), and always closes
- * it. `pg` is imported on first use, so loading the plugin stays cheap.
+ * it. `pg` is loaded on first use, so loading the plugin stays cheap.
  */
 export async function withInstanceClient<T>(
   instanceName: string,
@@ -37,19 +37,10 @@ export async function withInstanceClient<T>(
   use: (client: pg.Client) => Promise<T>,
   options: { database?: string; user?: string; password?: string } = {},
 ): Promise<T> {
-  const { default: pgModule } = await import("pg");
   const connection = { ...connectionProps(instance), ...(options.user !== undefined && { user: options.user }) };
-  const client = new pgModule.Client(
-    providerModule.clientConfig(
-      connection,
-      options.password ?? adminPassword(instanceName, instance),
-      options.database,
-    ),
+  const password = options.password ?? adminPassword(instanceName, instance);
+  return await providerHelpers.withPostgresClient(
+    providerModule.clientConfig(connection, password, options.database),
+    use,
   );
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }

@@ -19,67 +19,25 @@
 /** Extensions every database has; never dropped nor reported. */
 const builtInExtensions = ["plpgsql"];
 
+/**
+ * Plinth's helpers for dynamic providers (PostgreSQL connections, SCRAM
+ * verifiers, passwords), required at call time like `pg`: the provider host
+ * finds @plinth/core, a dependency of this package, through NODE_PATH.
+ */
+const helpers = () => require("@plinth/core/provider-helpers");
+
 /** node-postgres settings for `connection` (host, port, user, database, sslmode, caCert) with `password`. */
 function clientConfig(connection, password, database) {
-  const ssl =
-    connection.sslmode === "verify-full"
-      ? { rejectUnauthorized: true, ...(connection.caCert ? { ca: connection.caCert } : {}) }
-      : connection.sslmode === "require"
-        ? { rejectUnauthorized: false }
-        : false;
-  return {
-    host: connection.host,
-    port: connection.port,
-    user: connection.user,
-    password,
-    database: database ?? connection.database,
-    ssl,
-    connectionTimeoutMillis: 10_000,
-    application_name: "plinth-postgres",
-  };
-}
-
-/** Runs `use` with a connected client and always closes it. */
-async function withClient(config, use) {
-  const { Client } = require("pg");
-  const client = new Client(config);
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  return helpers().postgresClientConfig(connection, password, database, "plinth-postgres");
 }
 
 function withAdmin(props, use, database) {
-  return withClient(clientConfig(props.connection, props.adminPassword, database), use);
+  return helpers().withPostgresClient(clientConfig(props.connection, props.adminPassword, database), use);
 }
 
 /** The comment that marks a role or database as made by Plinth for this resource. */
 function markerOf(props) {
   return `managed by Plinth: postgres.database ${props.instance}/${props.database}`;
-}
-
-/** 24 random bytes as base64url: 32 characters that need no escaping in a URI or a shell. */
-function generatePassword() {
-  return require("node:crypto").randomBytes(24).toString("base64url");
-}
-
-/**
- * PostgreSQL's SCRAM-SHA-256 verifier of `password` (RFC 5802/7677, the
- * format `pg_authid` stores). Sent instead of the password, so the password
- * itself never reaches the server, its statement log or pg_stat_activity.
- */
-function scramVerifier(password) {
-  const crypto = require("node:crypto");
-  const iterations = 4096;
-  const salt = crypto.randomBytes(16);
-  const salted = crypto.pbkdf2Sync(password, salt, iterations, 32, "sha256");
-  const hmac = (key, text) => crypto.createHmac("sha256", key).update(text).digest();
-  const storedKey = crypto.createHash("sha256").update(hmac(salted, "Client Key")).digest();
-  const serverKey = hmac(salted, "Server Key");
-  const b64 = (buffer) => buffer.toString("base64");
-  return `SCRAM-SHA-256$${iterations}:${b64(salt)}$${b64(storedKey)}:${b64(serverKey)}`;
 }
 
 async function findRole(client, role) {
@@ -120,7 +78,7 @@ async function assertDatabaseIsOurs(client, props) {
 async function ensureRole(client, props, password) {
   const { escapeIdentifier, escapeLiteral } = require("pg");
   const role = escapeIdentifier(props.owner);
-  const secret = escapeLiteral(scramVerifier(password));
+  const secret = escapeLiteral(helpers().scramSha256Verifier(password));
   const existing = await findRole(client, props.owner);
   if (existing && existing.comment !== markerOf(props)) {
     throw new Error(
@@ -212,8 +170,9 @@ async function converge(props, password) {
 /** True when the owner can log in to its database with `password`; undefined when that cannot be told (e.g. no free connection). */
 async function ownerCanLogin(props) {
   try {
-    await withClient(clientConfig({ ...props.connection, user: props.owner }, props.password, props.database), () =>
-      Promise.resolve(),
+    await helpers().withPostgresClient(
+      clientConfig({ ...props.connection, user: props.owner }, props.password, props.database),
+      () => Promise.resolve(),
     );
     return true;
   } catch (error) {
@@ -227,7 +186,7 @@ const sameList = (a, b) => JSON.stringify([...(a ?? [])].sort()) === JSON.string
 
 exports.databaseProvider = {
   async create(inputs) {
-    return { id: inputs.database, outs: await converge(inputs, generatePassword()) };
+    return { id: inputs.database, outs: await converge(inputs, helpers().generatePassword()) };
   },
 
   /**
@@ -274,7 +233,7 @@ exports.databaseProvider = {
   /** Converges to `news`; a new password only when `rotation` changed (or none was ever recorded). */
   async update(_id, olds, news) {
     const rotate = olds.passwordRotation !== news.rotation || !olds.password;
-    return { outs: await converge(news, rotate ? generatePassword() : olds.password) };
+    return { outs: await converge(news, rotate ? helpers().generatePassword() : olds.password) };
   },
 
   /** Drops the database (closing its sessions) and then its owner role, if they are still there and ours. */

@@ -1,15 +1,9 @@
 import type { dynamic } from "@pulumi/pulumi";
 import type { ClientConfig } from "pg";
+import type { PostgresConnection } from "@plinth/core/provider-helpers";
 
 /** Where the admin connects; the non-secret half of an instance's settings. */
-export interface ConnectionProps {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  sslmode: "disable" | "require" | "verify-full";
-  caCert?: string;
-}
+export type ConnectionProps = PostgresConnection;
 
 /** The inputs of a database resource, as the program declares them (see database-resource.ts). */
 export interface DatabaseProps {

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import type * as ProviderHelpers from "@plinth/core/provider-helpers";
 import type * as DatabaseProviderModule from "./database-provider.cjs";
 
 /**
@@ -9,3 +10,8 @@ import type * as DatabaseProviderModule from "./database-provider.cjs";
 export const providerModule = createRequire(import.meta.url)(
   "./database-provider.cjs",
 ) as typeof DatabaseProviderModule;
+
+/** Plinth's provider helpers, loaded the same way (they are CommonJS, for the provider host). */
+export const providerHelpers = createRequire(import.meta.url)(
+  "@plinth/core/provider-helpers",
+) as typeof ProviderHelpers;

@@ -1,8 +1,17 @@
 #!/usr/bin/env node
-// The sources are TypeScript; tsx runs them as they are, so a fresh checkout
-// needs `pnpm install` and no build step.
-import { register } from "tsx/esm/api";
+// In the checkout the sources are TypeScript and tsx runs them as they are, so a
+// fresh checkout needs `pnpm install` and no build step. A packed @plinth/sdk
+// (`pnpm pack`) ships the compiled dist/ instead, and no sources.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-register();
-const { main } = await import("../src/cli/main.ts");
-await main();
+const sources = import.meta.resolve("../src/cli/main.ts");
+if (existsSync(fileURLToPath(sources))) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  const { main } = await import(sources);
+  await main();
+} else {
+  const { main } = await import("../dist/cli/main.js");
+  await main();
+}

@@ -5,9 +5,13 @@ import { join, resolve } from "node:path";
 /** Root of the Plinth checkout (this file lives in packages/testing/src). */
 export const repoRoot = resolve(import.meta.dirname, "../../..");
 
-/** Pinned versions, read from toolchain/versions.env (the one source of truth). */
+/**
+ * Pinned versions, read from toolchain/versions.env (the one source of truth),
+ * or from the copy a packed @plinth/testing carries beside this file in dist/.
+ */
 export function toolchainVersions(): Record<string, string> {
-  const text = readFileSync(join(repoRoot, "toolchain/versions.env"), "utf8");
+  const packed = join(import.meta.dirname, "toolchain-versions.env");
+  const text = readFileSync(existsSync(packed) ? packed : join(repoRoot, "toolchain/versions.env"), "utf8");
   const versions: Record<string, string> = {};
   for (const line of text.split("\n")) {
     const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
+import { SharedSettingsError, resolveSharedSettings } from "./resolve-shared-settings.ts";
 
 const role = z.enum(["requester", "reviewer", "admin"]);
 /** Connections one replica keeps to PostgreSQL; each running transaction holds one. */
@@ -245,6 +246,11 @@ export const ServiceConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Settings sections several plugins read: a plugin's settings say `{ $shared: <name> }` where the
+     * section goes (docs/operating.md#shared-plugin-settings).
+     */
+    sharedSettings: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.unknown()).default({}),
     plugins: z
       .array(
         z
@@ -298,7 +304,17 @@ export function parseServiceConfig(raw: unknown, baseDir: string): LoadedConfig 
     const issue = result.error.issues[0];
     throw new ConfigError(`${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
   }
-  return { config: result.data, baseDir, dataDir: resolve(baseDir, result.data.dataDir) };
+  const config = result.data;
+  try {
+    config.plugins = config.plugins.map((entry, index) => ({
+      ...entry,
+      settings: resolveSharedSettings(config.sharedSettings, entry.settings, `plugins.${index}.settings`),
+    }));
+  } catch (error) {
+    if (error instanceof SharedSettingsError) throw new ConfigError(error.message);
+    throw error;
+  }
+  return { config, baseDir, dataDir: resolve(baseDir, config.dataDir) };
 }
 
 export function loadServiceConfig(file: string): LoadedConfig {

@@ -18,12 +18,18 @@ export interface PulumiEngineSettings {
   killGraceMs: number;
 }
 
-/** Root of the Plinth checkout: this file is packages/core/src/engine/pulumi/. */
-const repoRoot = resolve(import.meta.dirname, "../../../../..");
+/**
+ * The pinned versions: the copy a packed @plinth/core carries in dist/ (this
+ * file is dist/engine/pulumi/), else the checkout's (packages/core/src/engine/pulumi/).
+ */
+const versionsFiles = [
+  resolve(import.meta.dirname, "../../toolchain-versions.env"),
+  resolve(import.meta.dirname, "../../../../../toolchain/versions.env"),
+];
 
 function pinnedPulumiVersion(): string | undefined {
-  const file = join(repoRoot, "toolchain/versions.env");
-  if (!existsSync(file)) return undefined;
+  const file = versionsFiles.find((candidate) => existsSync(candidate));
+  if (!file) return undefined;
   return /^PULUMI_VERSION=(.+)$/m.exec(readFileSync(file, "utf8"))?.[1]?.trim();
 }
 

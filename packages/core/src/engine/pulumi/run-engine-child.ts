@@ -1,6 +1,7 @@
 import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
+import { extname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { EngineEvent } from "../engine.ts";
 import type { ChildMessage, ChildResult, EngineJob, PulumiFailure, RunMessage } from "./child-protocol.ts";
@@ -33,7 +34,8 @@ export interface RunEngineChildOptions {
 
 export type ChildOutcome = { ok: true; result: ChildResult } | { ok: false; failure: PulumiFailure };
 
-const childEntry = fileURLToPath(new URL("./engine-child.ts", import.meta.url));
+// engine-child.ts in the checkout, engine-child.js in a packed @plinth/core: the extension of this module.
+const childEntry = fileURLToPath(new URL(`./engine-child${extname(import.meta.url)}`, import.meta.url));
 /** tsx's loader, resolved from core, so the child works whatever the server's cwd. */
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const stderrTailLines = 20;

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, extname } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { ChangeFilter, ResourceFilter, ResourceRecord } from "../records.ts";
@@ -178,8 +178,12 @@ export class SqliteStore implements Store {
     this.readerDb = reader;
     this.reader = new SnapshotReader(reader);
     const settings: WriterSettings = { path: options.path, synchronous: options.synchronous ?? "FULL" };
-    // The thread loads TypeScript with Node's own type stripping: no loader of the main thread's is needed there.
-    this.writer = new Worker(new URL("./writer-thread.ts", import.meta.url), { workerData: settings, execArgv: [] });
+    // The thread loads TypeScript with Node's own type stripping (a packed @plinth/core ships writer-thread.js):
+    // no loader of the main thread's is needed there.
+    this.writer = new Worker(new URL(`./writer-thread${extname(import.meta.url)}`, import.meta.url), {
+      workerData: settings,
+      execArgv: [],
+    });
     this.writer.on("message", (reply: WriterReply) => this.onReply(reply));
     this.writer.on("error", (error) => this.fail(error));
     this.exited = new Promise((resolve) => this.writer.once("exit", () => resolve()));
