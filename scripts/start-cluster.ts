@@ -69,20 +69,25 @@ try {
     scrapeIntervalMs: 2_000,
     scrape: [
       { job: "kafka", target: broker.metricsTarget!, labels: { cluster: "local" } },
-      ...ports.map((port, i) => ({ job: "plinth", target: `127.0.0.1:${port}`, labels: { replica: String(i + 1) } })),
+      ...ports.map((port, i) => ({
+        job: `plinth-${i + 1}`,
+        target: `127.0.0.1:${port}`,
+        labels: { replica: String(i + 1) },
+      })),
     ],
     ruleFiles: [join(repoRoot, "deploy/prometheus/plinth-rules.yaml")],
   });
 } catch (error) {
+  process.stderr.write(`start-cluster: ${error instanceof Error ? error.message : String(error)}\n`);
   await stop(1);
-  throw error;
 }
 
 // make start's config plus the shared store (it has no `store` key of its own). The password stays in
 // the environment; sslmode=disable because Pulumi's PostgreSQL backend wants TLS unless told otherwise.
 const storeUrl = `postgres://postgres:\${PLINTH_STORE_PASSWORD}@127.0.0.1:${postgres.port}/postgres?sslmode=disable`;
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-const configFile = join(dataDir, "plinth.cluster.yaml");
+// Next to the file it comes from: plugin modules (`@plinth/plugin-kafka`) resolve from the config's folder.
+const configFile = join(repoRoot, "config", "plinth.cluster.generated.yaml");
 writeFileSync(
   configFile,
   `# Written by scripts/start-cluster.ts: config/plinth.dev.yaml and a shared store.\n${readFileSync(
