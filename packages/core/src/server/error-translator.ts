@@ -52,7 +52,10 @@ export function toConnectError(error: unknown): ConnectError {
   }
   if (isStoreUnreachable(error)) {
     // Nothing was committed (every write is one transaction): the same request, retried, is safe.
-    return new ConnectError("the store cannot be reached right now; retry with the same request id", Code.Unavailable);
+    return new ConnectError(
+      "the store cannot do this right now (unreachable or busy); retry with the same request id",
+      Code.Unavailable,
+    );
   }
   return new ConnectError("internal error; the server log has the details", Code.Internal);
 }
