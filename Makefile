@@ -9,7 +9,7 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export PULUMI_DISABLE_REGISTRY_RESOLVE := true
 
-.PHONY: setup start test check generate lint typecheck proto clean-cache
+.PHONY: setup start start-cluster test check generate lint typecheck proto clean-cache
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,10 @@ setup:
 ## start: a local Kafka broker (127.0.0.1:9092, KAFKA_PORT to change) and the Plinth server
 start: setup
 	@cd packages/core && node --import tsx ../../scripts/start.ts
+
+## start-cluster: the same, with Plinth as 3 replicas (ports 8080-8082) on one PostgreSQL store
+start-cluster: setup
+	@cd packages/core && node --import tsx ../../scripts/start-cluster.ts
 
 ## test: the whole suite: proto lint and breaking check, types, lint, then every test
 test: setup

@@ -28,6 +28,7 @@ export type ClientKind = "raw" | "connect";
 
 export interface LoadJob {
   kind: "load";
+  /** One URL, or several separated by commas (replicas). */
   url: string;
   client: ClientKind;
   rpc: "apply" | "get";
@@ -215,6 +216,13 @@ function rawCallers(url: string, count: number, onReply: (bytes: number) => void
 
 // ---- the load ------------------------------------------------------------------
 
+/** `urls`: one URL, or several (replicas) separated by commas; the loops are dealt out among them. */
+function spread(urls: string, count: number, make: (url: string, count: number) => Caller[]): Caller[] {
+  const list = urls.split(",");
+  const per = list.map((url, i) => make(url, Math.floor(count / list.length) + (i < count % list.length ? 1 : 0)));
+  return Array.from({ length: count }, (_, i) => per[i % list.length]![Math.floor(i / list.length)]!);
+}
+
 function errorCode(error: unknown): string {
   if (error instanceof ConnectError) return `${error.code}:${error.rawMessage.slice(0, 80)}`;
   return error instanceof Error ? error.message.slice(0, 120) : String(error);
@@ -234,7 +242,9 @@ function send(message: LoaderMessage): void {
 async function runLoad(job: LoadJob): Promise<LoadResult> {
   let replyBytes = 0;
   const onReply = (bytes: number) => (replyBytes = bytes);
-  const callers = (job.client === "raw" ? rawCallers : connectCallers)(job.url, job.concurrency, onReply);
+  const callers = spread(job.url, job.concurrency, (url, count) =>
+    (job.client === "raw" ? rawCallers : connectCallers)(url, count, onReply),
+  );
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   let total = 0;
@@ -298,7 +308,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
 
 /** Creates `count` resources "<prefix>-<k>" for the GetResource runs. */
 async function seed(job: SeedJob): Promise<{ created: number; errors: Record<string, number> }> {
-  const callers = rawCallers(job.url, job.concurrency, () => {});
+  const callers = spread(job.url, job.concurrency, (url, count) => rawCallers(url, count, () => {}));
   let next = 0;
   let created = 0;
   const errors: Record<string, number> = {};

@@ -1,10 +1,12 @@
 // The Plinth server process: `node --import tsx packages/core/src/main.ts --config <file>`.
 // Always the real Pulumi engine; there is no other engine to choose here.
+// `main.ts rekey --config <file>` instead seals every stored secret again with secrets.key (key rotation).
 import { parseArgs } from "node:util";
 import { ConfigError, loadServiceConfig } from "./config/service-config.ts";
 import { createPulumiEngine } from "./engine/pulumi/create-pulumi-engine.ts";
 import { createLogger } from "./observability/logger.ts";
 import { PluginLoadError } from "./plugin/load-plugins.ts";
+import { rekeyStore } from "./secrets/rekey-store.ts";
 import { DataDirInUseError } from "./server/data-dir-lock.ts";
 import { startPlinthService } from "./server/plinth-service.ts";
 import { defaultPulumiBackend } from "./store/postgres/postgres-connection.ts";
@@ -13,7 +15,11 @@ import { defaultPulumiBackend } from "./store/postgres/postgres-connection.ts";
 // the store, Pulumi's state and work dirs hold encrypted secrets and their metadata.
 process.umask(0o077);
 
-const { values } = parseArgs({ options: { config: { type: "string", short: "c" } } });
+const { values, positionals } = parseArgs({
+  options: { config: { type: "string", short: "c" } },
+  allowPositionals: true,
+});
+const command = positionals[0] ?? "serve";
 const configFile = values.config ?? process.env.PLINTH_CONFIG;
 const logger = createLogger();
 
@@ -23,9 +29,20 @@ if (!configFile) {
   );
   process.exit(2);
 }
+if (command !== "serve" && command !== "rekey") {
+  process.stderr.write(`plinth: unknown command "${command}": "serve" (the default) or "rekey"\n`);
+  process.exit(2);
+}
 
 try {
   const loaded = loadServiceConfig(configFile);
+  if (command === "rekey") {
+    const count = await rekeyStore(loaded, logger);
+    process.stdout.write(
+      `plinth: resealed ${count.resources} resources' secret outputs and ${count.subscriptions} subscriptions' secrets with secrets.key\n`,
+    );
+    process.exit(0);
+  }
   if (process.env.PLINTH_PORT) loaded.config.listen.port = Number(process.env.PLINTH_PORT);
   const service = await startPlinthService(loaded, {
     logger,

@@ -94,4 +94,41 @@ describe("network transports", () => {
     expect((error as ConnectError).code).toBe(Code.Unavailable);
     expect(sleeps).toBe(3);
   });
+
+  it("with several base URLs, retries a call that cannot reach one replica on the next", async () => {
+    // Two replicas in front of one shared store: one fake behind two sockets.
+    const fake = createFakePlinth();
+    const down = await listen(fake);
+    const up = await listen(fake);
+    await new Promise((resolve) => servers.shift()?.close(resolve));
+    const client = createPlinthClient({
+      baseUrl: [down.baseUrl, up.baseUrl],
+      token: "requester-token",
+      retry: { sleep: async () => {} },
+    });
+
+    await client.apply("test.widget", "orders", { size: 3 });
+    const resource = await client.get("test.widget", "orders");
+
+    expect(resource.revision).toBe(1n);
+    // The client stays on the replica that answered: the second call did not try the stopped one first.
+    expect(up.requests()).toBe(2);
+  });
+
+  it("with several base URLs, a reset apply is retried on the next replica with the same request_id", async () => {
+    const fake = createFakePlinth();
+    const dying = await listen(fake, { resetFirst: 1 });
+    const other = await listen(fake);
+    const client = createPlinthClient({
+      baseUrl: [dying.baseUrl, other.baseUrl],
+      token: "requester-token",
+      retry: { sleep: async () => {} },
+    });
+
+    const response = await client.apply("test.widget", "orders", { size: 3 });
+
+    expect(response.change?.id).toBe("ch-1");
+    expect(fake.changes.size).toBe(1);
+    expect([dying.requests(), other.requests()]).toEqual([1, 1]);
+  });
 });

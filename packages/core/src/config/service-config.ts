@@ -118,7 +118,16 @@ export const ServiceConfigSchema = z
         concurrency: z.number().int().min(1).max(32).default(2),
       })
       .strict(),
-    secrets: z.object({ key: z.string().min(16, "use at least 16 characters") }).strict(),
+    secrets: z
+      .object({
+        key: z.string().min(16, "use at least 16 characters"),
+        /**
+         * Keys that sealed secrets before `key` replaced them: still accepted for reading until
+         * `plinth rekey` has sealed everything again with `key` (docs/security.md, key rotation).
+         */
+        previousKeys: z.array(z.string().min(16, "use at least 16 characters")).default([]),
+      })
+      .strict(),
     principals: z
       .array(
         z

@@ -4,6 +4,7 @@ import { BadRequestSchema, BadRequest_FieldViolationSchema } from "@plinth/sdk/g
 import { DomainError, FailedPreconditionError, InvalidArgumentError } from "../domain/errors.ts";
 import { PluginFault } from "../domain/plugin-calls.ts";
 import type { Violation } from "../plugin/define-plugin.ts";
+import { isStoreUnreachable } from "../store/store-unreachable.ts";
 
 /** Every domain error kind has exactly one Connect code; a new kind without one does not compile. */
 const codes: Record<DomainError["kind"], Code> = {
@@ -48,6 +49,13 @@ export function toConnectError(error: unknown): ConnectError {
   }
   if (error instanceof PluginFault) {
     return new ConnectError(error.message, Code.Internal);
+  }
+  if (isStoreUnreachable(error)) {
+    // Nothing was committed (every write is one transaction): the same request, retried, is safe.
+    return new ConnectError(
+      "the store cannot do this right now (unreachable or busy); retry with the same request id",
+      Code.Unavailable,
+    );
   }
   return new ConnectError("internal error; the server log has the details", Code.Internal);
 }

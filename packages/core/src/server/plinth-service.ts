@@ -81,7 +81,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
   try {
     const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
     const metrics = createMetrics(store);
-    const secrets = createSecretBox(config.secrets.key);
+    const secrets = createSecretBox(config.secrets.key, config.secrets.previousKeys);
     const notifications = notificationSettings(
       config,
       // Until the port is known: links in messages use consoleUrl when it is set, this address otherwise.

@@ -7,6 +7,8 @@
 // "hold-before-up" writes the marker, then waits for "<marker>.go" to appear before the
 // engine runs: the test can set the stage (freeze the broker) once the change is accepted.
 // PLINTH_TEST_STORE_URL (a postgres:// URL): a replica on that shared PostgreSQL store instead of SQLite.
+// PLINTH_TEST_PORT: listen there (a replica restarted on the port its clients know) instead of a free port.
+// SIGTERM stops it as main.ts does (service.close(): in-flight changes finish or park), exit code 0.
 import { existsSync, writeFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Engine } from "../../src/index.ts";
@@ -47,9 +49,22 @@ function crashing(engine: Engine): Engine {
 }
 
 const storeUrl = process.env.PLINTH_TEST_STORE_URL;
+const port = process.env.PLINTH_TEST_PORT;
 const service = await startRealService(bootstrapServers, {
   dataDir,
   wrapEngine: crashing,
-  ...(storeUrl ? { config: { store: { postgres: { url: storeUrl } } } } : {}),
+  config: {
+    ...(storeUrl ? { store: { postgres: { url: storeUrl } } } : {}),
+    ...(port ? { listen: { host: "127.0.0.1", port: Number(port) } } : {}),
+  },
+});
+process.once("SIGTERM", () => {
+  service.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`unclean stop: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
 });
 process.stdout.write(`READY ${service.url}\n`);

@@ -13,6 +13,7 @@ import {
 } from "../gen/plinth/v1/resource_service_pb.ts";
 import { createAuthInterceptor } from "./auth-interceptor.ts";
 import { createNodeTransport, type PlinthProtocol } from "./create-node-transport.ts";
+import { createFailoverTransport } from "./failover-transport.ts";
 import { interceptTransport } from "./intercept-transport.ts";
 import type { ResourceType, SpecOf } from "./resource-types.ts";
 import { createRetryInterceptor } from "./retry-interceptor.ts";
@@ -21,8 +22,12 @@ import { waitForChange, type WaitForChangeOptions } from "./wait-for-change.ts";
 
 /** Options of {@link createPlinthClient}. */
 export interface PlinthClientOptions {
-  /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
-  baseUrl: string;
+  /**
+   * Where the server listens, e.g. `http://127.0.0.1:8080`. Several URLs (replicas sharing one store,
+   * reached without a load balancer): calls go to one, and a call that cannot reach it is retried on
+   * the next (see {@link createFailoverTransport}).
+   */
+  baseUrl: string | readonly string[];
   /** Bearer token sent with every call; without one the server answers UNAUTHENTICATED. */
   token?: string | undefined;
   /** Wire protocol; default `connect` (HTTP/1.1). `grpc` uses HTTP/2. */
@@ -105,7 +110,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
   interceptors.push(createAuthInterceptor(options.token));
   const transport = options.transport
     ? interceptTransport(options.transport, interceptors)
-    : createNodeTransport({ baseUrl: options.baseUrl, protocol: options.protocol ?? "connect", interceptors });
+    : networkTransport(options, interceptors);
   // Without retries the watch still needs a policy: one attempt, no reconnect.
   const watchPolicy = resolveRetryPolicy(options.retry === false ? { maxAttempts: 1 } : retry);
 
@@ -161,6 +166,15 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
       return value ? toJson(ValueSchema, value) : null;
     },
   };
+}
+
+function networkTransport(options: PlinthClientOptions, interceptors: Interceptor[]): Transport {
+  const protocol = options.protocol ?? "connect";
+  if (typeof options.baseUrl === "string")
+    return createNodeTransport({ baseUrl: options.baseUrl, protocol, interceptors });
+  // Retry outside the failover, so that each retry goes to the server the last failure moved on to.
+  const servers = options.baseUrl.map((baseUrl) => createNodeTransport({ baseUrl, protocol, interceptors: [] }));
+  return interceptTransport(createFailoverTransport(servers), interceptors);
 }
 
 // A Struct holds JSON only: a round trip through JSON drops undefined fields

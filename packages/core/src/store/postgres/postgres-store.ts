@@ -346,6 +346,12 @@ export class PostgresStore extends PostgresReader implements Store {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken: Error | undefined;
+      // A checked-out connection can fail between two queries (the server stops, or fails over): without a
+      // listener its "error" would end the process. The query in flight rejects as well; the client is dropped.
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on("error", onError);
       try {
         await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
         const value = await work(new PostgresTx(client as unknown as Queryable));
@@ -358,6 +364,7 @@ export class PostgresStore extends PostgresReader implements Store {
         });
         if (!retryable(error, attempt)) throw error;
       } finally {
+        client.off("error", onError);
         client.release(broken);
       }
       // Conflicting transactions retry at spread-out times, not in lockstep.

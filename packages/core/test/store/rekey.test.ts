@@ -1,0 +1,87 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { toJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { type PostgresServer, startPostgres } from "@plinth/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSecretBox } from "../../src/secrets/secret-box.ts";
+import { watchToEnd } from "../support/connect-helpers.ts";
+import { startTestService, testConfig } from "../support/test-service.ts";
+
+const oldKey = "old-secret-key-0123456789";
+const newKey = "new-secret-key-9876543210";
+const mainScript = join(import.meta.dirname, "../../src/main.ts");
+
+/** `plinth rekey --config <file>` as an operator runs it; resolves with its output once it exited 0. */
+async function rekey(dataDir: string, config: Record<string, unknown>): Promise<string> {
+  const file = join(dataDir, "..", `rekey-${Date.now()}.json`);
+  // JSON is YAML: the server's config loader reads it as it is.
+  writeFileSync(file, JSON.stringify(testConfig(dataDir, config)));
+  const child = spawn(process.execPath, ["--import", "tsx", mainScript, "rekey", "--config", file], {
+    cwd: join(import.meta.dirname, "../.."),
+    env: { ...process.env, PLINTH_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`rekey exited with ${code}: ${output}`);
+  return output;
+}
+
+let postgres: PostgresServer | undefined;
+beforeAll(async () => {
+  postgres = await startPostgres();
+}, 120_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+describe.each([
+  { store: "SQLite", config: (): Record<string, unknown> => ({}) },
+  {
+    store: "PostgreSQL",
+    config: (): Record<string, unknown> => ({ store: { postgres: { url: postgres!.connectionString } } }),
+  },
+])("secret key rotation on $store", ({ config }) => {
+  it("re-encrypts every stored secret, after which the new key alone opens them", async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), "plinth-rekey-")), "data");
+    const before = await startTestService({ dataDir, config: { ...config(), secrets: { key: oldKey } } });
+    const alice = before.as("requester");
+    const { change } = await alice.resources.applyResource({ type: "test.widget", name: "vault", spec: { size: 1 } });
+    expect((await watchToEnd(alice, change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const serial = await alice.resources.revealSecret({ type: "test.widget", name: "vault", key: "serial" });
+    const { subscription } = await alice.notifications.createSubscription({
+      url: "http://127.0.0.1:9/hooks",
+      secret: "webhook-signing-secret-0123",
+    });
+    await before.close();
+
+    // The rotation: the new key, the old one still listed for reading, then rekey.
+    const output = await rekey(dataDir, { ...config(), secrets: { key: newKey, previousKeys: [oldKey] } });
+    expect(output).toContain("resealed 1 resources' secret outputs and 1 subscriptions' secrets");
+
+    // The old key is gone from the config: everything still opens.
+    const after = await startTestService({ dataDir, config: { ...config(), secrets: { key: newKey } } });
+    try {
+      const revealed = await after.as("requester").resources.revealSecret({
+        type: "test.widget",
+        name: "vault",
+        key: "serial",
+      });
+      expect(toJson(ValueSchema, revealed.value!)).toEqual(toJson(ValueSchema, serial.value!));
+      const stored = await after.store.getSubscription(subscription!.id);
+      expect(createSecretBox(newKey).open(stored!.sealedSecret!)).toEqual({ secret: "webhook-signing-secret-0123" });
+      // Sealed anew, not merely readable: the old key opens nothing any more.
+      expect(() => createSecretBox(oldKey).open(stored!.sealedSecret!)).toThrow(/does not open/);
+      const resource = await after.store.getResource("test.widget", "vault");
+      expect(() => createSecretBox(oldKey).open(resource!.secretOutputs!)).toThrow(/does not open/);
+    } finally {
+      await after.close();
+    }
+  });
+});

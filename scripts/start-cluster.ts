@@ -1,0 +1,146 @@
+// `make start-cluster`: what `make start` runs (a Kafka broker, a PostgreSQL server, a Prometheus),
+// but with Plinth as three replicas on consecutive ports sharing one PostgreSQL store (that same
+// server's "postgres" database, Pulumi's state in it too), in the foreground until Ctrl-C.
+// There is no load balancer here: clients name every replica (the SDK takes a list of base URLs),
+// or put any HTTP/2-capable proxy in front (docs/operating.md).
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import {
+  type PrometheusServer,
+  formattedWithoutScram,
+  repoRoot,
+  startKafka,
+  startPostgres,
+  startPrometheus,
+} from "../packages/testing/src/index.ts";
+
+const replicaCount = 3;
+const kafkaPort = Number(process.env.KAFKA_PORT ?? 9092);
+const postgresPort = Number(process.env.POSTGRES_PORT ?? 5432);
+const firstPort = Number(process.env.PLINTH_PORT ?? 8080);
+const prometheusPort = Number(process.env.PROMETHEUS_PORT ?? 9090);
+// Apart from `make start`'s .plinth: that one's state is a SQLite file.
+const dataDir = process.env.PLINTH_DATA_DIR ?? join(repoRoot, ".plinth-cluster");
+const kafkaDir = join(dataDir, "kafka");
+const ports = Array.from({ length: replicaCount }, (_, i) => firstPort + i);
+const shown = (path: string) => (path.startsWith(repoRoot) ? relative(repoRoot, path) : path);
+
+if (formattedWithoutScram(kafkaDir)) {
+  throw new Error(`${shown(kafkaDir)} was formatted without SASL/SCRAM; remove it and start again`);
+}
+const broker = await startKafka({ port: kafkaPort, dataDir: kafkaDir, scram: true, metrics: true });
+const superUser = broker.sasl!;
+// Throwaway, as in `make start`: the store goes with it (and the topics' records with the store).
+const postgres = await startPostgres({ port: postgresPort }).catch(async (error: unknown) => {
+  await broker.stop();
+  throw error;
+});
+let prometheus: PrometheusServer | undefined;
+const children: ChildProcess[] = [];
+let stopping = false;
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  // SIGTERM: each replica stops taking requests, lets in-flight changes finish or park, then exits.
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null) return resolve(undefined);
+          child.once("exit", resolve);
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+  await prometheus?.stop();
+  await postgres.stop();
+  await broker.stop();
+  process.exit(code);
+}
+process.once("SIGINT", () => void stop(0));
+process.once("SIGTERM", () => void stop(0));
+
+try {
+  prometheus = await startPrometheus({
+    port: prometheusPort,
+    dataDir: join(dataDir, "prometheus"),
+    scrapeIntervalMs: 2_000,
+    scrape: [
+      { job: "kafka", target: broker.metricsTarget!, labels: { cluster: "local" } },
+      ...ports.map((port, i) => ({
+        job: `plinth-${i + 1}`,
+        target: `127.0.0.1:${port}`,
+        labels: { replica: String(i + 1) },
+      })),
+    ],
+    ruleFiles: [join(repoRoot, "deploy/prometheus/plinth-rules.yaml")],
+  });
+} catch (error) {
+  process.stderr.write(`start-cluster: ${error instanceof Error ? error.message : String(error)}\n`);
+  await stop(1);
+}
+
+// make start's config plus the shared store (it has no `store` key of its own). The password stays in
+// the environment; sslmode=disable because Pulumi's PostgreSQL backend wants TLS unless told otherwise.
+const storeUrl = `postgres://postgres:\${PLINTH_STORE_PASSWORD}@127.0.0.1:${postgres.port}/postgres?sslmode=disable`;
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+// Next to the file it comes from: plugin modules (`@plinth/plugin-kafka`) resolve from the config's folder.
+const configFile = join(repoRoot, "config", "plinth.cluster.generated.yaml");
+writeFileSync(
+  configFile,
+  `# Written by scripts/start-cluster.ts: config/plinth.dev.yaml and a shared store.\n${readFileSync(
+    join(repoRoot, "config/plinth.dev.yaml"),
+    "utf8",
+  )}\nstore:\n  postgres:\n    url: "${storeUrl}"\n`,
+);
+
+for (const [i, port] of ports.entries()) {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(repoRoot, "packages/core/src/main.ts"), "--config", configFile],
+    {
+      cwd: join(repoRoot, "packages/core"),
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        // Each replica has its own data dir (Pulumi's work dirs; the data-dir lock is per process).
+        PLINTH_DATA_DIR: join(dataDir, `replica-${i + 1}`),
+        PLINTH_PORT: String(port),
+        PLINTH_STORE_PASSWORD: postgres.password,
+        PLINTH_KAFKA_BOOTSTRAP: broker.bootstrapServers,
+        PLINTH_KAFKA_USERNAME: superUser.username,
+        PLINTH_KAFKA_PASSWORD: superUser.password,
+        PLINTH_POSTGRES_PORT: String(postgres.port),
+        PLINTH_POSTGRES_ADMIN_PASSWORD: postgres.password,
+        PLINTH_PROMETHEUS_URL: prometheus!.url,
+      },
+    },
+  );
+  children.push(child);
+  // One replica failing is worth a look, not the end of the cluster: the others go on.
+  child.once("exit", (code) => {
+    if (!stopping) process.stdout.write(`replica ${i + 1} (port ${port}) exited with ${code}\n`);
+  });
+}
+
+const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+process.stdout.write(
+  [
+    "",
+    `Plinth is starting as ${replicaCount} replicas on one PostgreSQL store:`,
+    `  Kafka broker   ${broker.bootstrapServers}  (SASL/SCRAM, ACLs; data in ${shown(kafkaDir)}; KAFKA_PORT to change)`,
+    `  PostgreSQL     127.0.0.1:${postgres.port}  (the store and Pulumi's state; also instance "local"; throwaway)`,
+    `                 password ${postgres.password} (user postgres)`,
+    `  Prometheus     ${prometheus!.url}  (scrapes the broker and every replica)`,
+    ...urls.map((url, i) => `  Replica ${i + 1}      ${url}  (API, console, /metrics, /readyz)`),
+    `  Config         ${shown(configFile)}  (PLINTH_PORT moves the first port; the others follow)`,
+    "  Dev tokens     dev-requester, dev-reviewer, dev-admin",
+    `  Try            PLINTH_TOKEN=dev-requester PLINTH_URL=${urls[1]} node packages/sdk/bin/plinth.js plugins`,
+    `  From the SDK   createPlinthClient({ baseUrl: ${JSON.stringify(urls)}, token }) fails over between them`,
+    "  Kill one       the others take its changes over when its lease runs out",
+    "Stop with Ctrl-C.",
+    "",
+  ].join("\n"),
+);
