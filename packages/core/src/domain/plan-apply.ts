@@ -1,7 +1,13 @@
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { AccessRequestRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
-import { accessRequestsOf, createResourceLookup, decideOwner, describeAccessRequest } from "./ownership.ts";
+import {
+  accessRequestsOf,
+  createResourceLookup,
+  decideOwner,
+  describeAccessRequest,
+  unownedReachViolations,
+} from "./ownership.ts";
 import { AlreadyExistsError, PermissionDeniedError } from "./errors.ts";
 import type { Violation } from "../plugin/define-plugin.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
@@ -43,7 +49,12 @@ export async function planApply(
 ): Promise<Plan> {
   const parsed = parseSpec(plugin, spec);
   const { spec: resolvedSpec, explanations = {} } = applyDefaults(plugin, name, parsed);
-  const violations = validateTransition(plugin, name, resolvedSpec, state.exists ? state.resolvedSpec : undefined);
+  const previousSpec = state.exists ? state.resolvedSpec : undefined;
+  const lookup = createResourceLookup(tx);
+  const violations = [
+    ...validateTransition(plugin, name, resolvedSpec, previousSpec),
+    ...(await unownedReachViolations(plugin, lookup, { name, next: resolvedSpec, previous: previousSpec })),
+  ];
   const overridden = guardrailOverride(principal, violations, options.overrideGuardrails === true);
   raiseViolations(overridden ? [] : violations);
   const identity = identityOf(plugin, name, resolvedSpec);
@@ -56,7 +67,6 @@ export async function planApply(
   const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
   const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
   const owner = decideOwner(plugin, principal, resolvedSpec, current);
-  const lookup = createResourceLookup(tx);
   await checkQuota(plugin, lookup, {
     name,
     team: owner.transferTo ?? owner.team,
