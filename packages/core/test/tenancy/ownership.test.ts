@@ -273,4 +273,30 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
       db.close();
     }
   });
+
+  it("lets an admin exceed a team's quota only with a reviewed, audited override", async () => {
+    const { usage } = await as("requester").resources.getTeamUsage({});
+    const used = usage.find((row) => row.metric === "things")?.used ?? 0;
+    for (let i = used; i < 5; i++) await apply(as("requester"), `payments-thing-${i}`, spec("payments"));
+    // Over quota: refused for the admin too, unless it overrides.
+    expect((await failure(apply(as("admin"), "payments-extra", spec("payments")))).code).toBe(Code.ResourceExhausted);
+    expect(
+      (await failure(apply(as("requester"), "payments-extra", spec("payments"), { overrideGuardrails: true }))).code,
+    ).toBe(Code.PermissionDenied);
+    const overridden = await apply(as("admin"), "payments-extra", spec("payments"), { overrideGuardrails: true });
+    expect(overridden.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(overridden.change?.reviewReasons.join(" ")).toContain(
+      'admin override of guardrails: quota: team payments is over its test.owned quota on "here": things: would use 6 of 5',
+    );
+    expect(overridden.resource?.ownerTeam).toBe("payments");
+    const db = new Database(join(service.dataDir, "plinth.db"), { readonly: true });
+    try {
+      expect(
+        db.prepare("SELECT principal, action FROM audit_log WHERE target = ?").all("test.owned/payments-extra"),
+      ).toEqual([{ principal: "ada", action: "override-guardrails" }]);
+    } finally {
+      db.close();
+    }
+    await as("admin").changes.cancelChange({ id: overridden.change!.id, comment: "only showing the override" });
+  });
 });

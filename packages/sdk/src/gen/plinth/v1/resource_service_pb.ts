@@ -66,8 +66,8 @@ export type ApplyResourceRequest = Message<"plinth.v1.ApplyResourceRequest"> & {
 
   /**
    * Admins only: go ahead despite violations of policy limits (guardrails)
-   * the plugin marks overridable. The change then needs a reviewer and the
-   * override is written to the audit log.
+   * the plugin marks overridable, or the owning team's quota. The change then
+   * needs a reviewer and the override is written to the audit log.
    *
    * @generated from field: bool override_guardrails = 8;
    */
