@@ -23,7 +23,8 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
   let service: TestService;
   let settings: KafkaSettings;
   beforeAll(async () => {
-    broker = await startKafka({ scram: true });
+    // A loaded machine starts the broker slowly.
+    broker = await startKafka({ scram: true, startTimeoutMs: 300_000 });
     settings = KafkaSettings.parse({
       clusters: {
         local: {
@@ -45,7 +46,7 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
         })),
       },
     });
-  });
+  }, 400_000);
   afterAll(async () => {
     await service?.close();
     await broker?.stop();
@@ -176,7 +177,9 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
     ).value?.kind.value as string;
     const login = { username: "payments-reader", password };
     expect(
-      await refusal(consumeAs(broker.bootstrapServers, login, "orders.placed", "payments-reader.after", "order-1")),
+      await refusal(
+        consumeAs(broker.bootstrapServers, login, "orders.placed", "payments-reader.after", "order-1", 60_000, 0),
+      ),
     ).toMatch(/AUTHORIZATION_FAILED/);
   });
 

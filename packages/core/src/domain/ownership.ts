@@ -16,6 +16,7 @@ export function specOwnerTeam(plugin: LoadedPlugin, spec: unknown): string | und
   } catch (error) {
     throw new PluginFault(plugin.definition.type, "ownerTeam", error);
   }
+  if (team === undefined) return undefined;
   if (typeof team !== "string" || team === "") {
     throw new PluginFault(plugin.definition.type, "ownerTeam", new Error("did not return a team name"));
   }

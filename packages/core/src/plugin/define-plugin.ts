@@ -129,9 +129,10 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * Core makes it the resource's owning team, the one fact authorization,
    * reveals and quotas use: a requester may only name its own team, an admin
    * names any, and a different team on an update is an ownership transfer.
-   * Pure. Absent: the resource belongs to the team of whoever creates it.
+   * Pure. Absent, or returning undefined for a spec that names no team: the
+   * resource belongs to the team of whoever creates it, and keeps its team.
    */
-  ownerTeam?: (spec: Spec) => string;
+  ownerTeam?: (spec: Spec) => string | undefined;
   /**
    * What this spec reaches that resources of other types (or other
    * resources of this type) own: e.g. a Kafka user's grant on topics of a
