@@ -167,6 +167,18 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
       comment: "billing moved to the settlement feed",
     });
     expect(revoked.change).toMatchObject({ requestedBy: "oriana", comment: "billing moved to the settlement feed" });
+    // Deleting ACLs makes the engine preview destructive, which asks for a reviewer (not oriana, who submitted it).
+    const previewed = await waitFor(
+      async () => {
+        const { change } = await as("reviewer").changes.getChange({ id: revoked.change!.id });
+        if (!change?.preview && change?.status !== ChangeStatus.SUCCEEDED) throw new Error("no preview yet");
+        return change;
+      },
+      { what: "the preview of the revocation", timeoutMs: 180_000 },
+    );
+    if (previewed.status === ChangeStatus.PENDING_REVIEW) {
+      await as("reviewer").changes.approveChange({ id: previewed.id, comment: "orders withdrew its consent" });
+    }
     expect((await as("oriana").waitForChange(revoked.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
     expect((await as("requester").get("kafka.user", "payments-reader")).spec).toMatchObject({ access: [] });
     expect((await as("otto").resources.listAccessGrants({ ownerTeam: "orders" })).grants).toEqual([]);

@@ -21,8 +21,9 @@ export interface RevokeAccessGrantInput {
  * RevokeAccessGrant: a reviewer of the team owning what another team's
  * resource reaches (or an admin) submits the change that removes the reach.
  * It goes through the whole submit path as the resource's next revision
- * (validated, reviewed by the plugin's policy: narrowing applies without
- * waiting), is audited, and stays in the resource's history.
+ * (validated and reviewed like any other change: narrowing needs no
+ * approval unless the engine preview is destructive), is audited, and stays
+ * in the resource's history.
  */
 export async function revokeAccessGrant(
   deps: LifecycleDeps,

@@ -1088,8 +1088,10 @@ export const ResourceService: GenService<{
    * Submits, on behalf of the team that owns what another team's resource
    * reaches, a change removing that reach (e.g. orders revokes payments'
    * user's read on orders.*). Open to a reviewer of the owning team (or an
-   * admin); the change narrows access, so it applies without review, and it
-   * is audited and kept in the resource's history like any other change.
+   * admin). The change is reviewed like any other (narrowing is approved
+   * automatically unless the engine preview is destructive, e.g. an ACL
+   * deleted: then another reviewer approves), audited, and kept in the
+   * resource's history.
    *
    * @generated from rpc plinth.v1.ResourceService.RevokeAccessGrant
    */
