@@ -35,7 +35,9 @@ export async function userReaches(
 ): Promise<Reach[]> {
   const reaches: Reach[] = [];
   const topics = (await lookup.list("kafka.topic")).filter(onCluster(spec.cluster));
-  const allowUnowned = settings?.clusters[spec.cluster]?.guardrails.allowUnownedPrefixGrants ?? false;
+  // On a cluster the settings do not know, validate's UNKNOWN_CLUSTER says all there is to say.
+  const unknownCluster = settings !== undefined && settings.clusters[spec.cluster] === undefined;
+  const allowUnowned = settings?.clusters[spec.cluster]?.guardrails.allowUnownedPrefixGrants ?? unknownCluster;
   spec.access.forEach((grant, index) => {
     const field = `access.${index}.topics`;
     const access = `${verbs[grant.operations]} ${scopeWords("topics", grant.topics)}`;
@@ -66,7 +68,7 @@ export async function userReaches(
     });
     const access = `join ${scopeWords("consumer groups", groups)}`;
     const own = groups === "all" || groups.prefix.startsWith(name) || groups.prefix.startsWith("__");
-    if (claimants.length === 0 && !own) {
+    if (claimants.length === 0 && !own && !unknownCluster) {
       reaches.push({
         field: "consumerGroups",
         access,
