@@ -118,6 +118,13 @@ const Guardrails = z.strictObject({
   minGrantPrefixLength: z.int().min(1).default(3),
   /** kafka.user: false refuses grants on all topics or all groups (e.g. on a cluster shared by many teams). */
   allowAllTopicsGrants: z.boolean().default(true),
+  /**
+   * kafka.user: true lets requesters grant topic prefixes no managed topic is
+   * under yet (e.g. a cluster whose topics are made outside Plinth). False,
+   * the default, refuses them: whoever creates topics there later would be
+   * read without being asked. An admin may still override, with a reviewer.
+   */
+  allowUnownedPrefixGrants: z.boolean().default(false),
 });
 
 /** Inputs of the smart defaults (see `topic-defaults.ts` for the formula). */

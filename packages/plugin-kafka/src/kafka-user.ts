@@ -2,6 +2,7 @@ import { definePlugin } from "@plinth/core";
 import { KafkaSettings, teamQuota } from "./cluster-settings.ts";
 import { resolveUserDefaults } from "./user-defaults.ts";
 import { userProgram } from "./user-program.ts";
+import { revokeUserGrant } from "./revoke-user-grant.ts";
 import { reviewUser, userReviewPolicy } from "./user-review.ts";
 import { userReaches } from "./user-reaches.ts";
 import { UserSpec } from "./user-spec.ts";
@@ -22,7 +23,8 @@ export const kafkaUser = definePlugin<UserSpec, KafkaSettings>({
   settings: KafkaSettings,
   spec: UserSpec,
   ownerTeam: (spec) => spec.owner.team,
-  reaches: (name, spec, lookup) => userReaches(name, spec, lookup),
+  reaches: (name, spec, lookup, ctx) => userReaches(name, spec, lookup, ctx.settings),
+  revoke: (name, spec, field) => revokeUserGrant(name, spec, field),
   usage: (_name, spec) => ({ scope: spec.cluster, amounts: { users: 1 } }),
   quota: (cluster, team, ctx) => teamQuota(ctx.settings, cluster, team, ["users"]),
   // SCRAM user names are case-sensitive and global to a cluster.

@@ -41,6 +41,9 @@ async function withConnection<T>(
       ...(settings.tls && { tls: settings.tls }),
       ...(settings.sasl && { sasl: settings.sasl }),
     });
+    // A late SASL handshake failure is emitted after connect() stopped listening; unheard, it would
+    // crash the provider host (see describeScramUsers).
+    connection.on("error", () => {});
     try {
       await connection.connect(server.slice(0, colon).replace(/^\[|\]$/g, ""), Number(server.slice(colon + 1)));
       return await use(connection, kafka);
@@ -82,6 +85,16 @@ async function alterCredential(inputs: CredentialInputs, change: { upsert: strin
   });
 }
 
+/** The SCRAM mechanisms (1 = SHA-256, 2 = SHA-512) the cluster holds a credential of for the user. Read-only. */
+async function storedMechanisms(inputs: CredentialInputs): Promise<number[]> {
+  return await withConnection(inputs.connection, async (connection, kafka) => {
+    const response = await kafka.describeUserScramCredentialsV0.api.async(connection, null);
+    return response.results
+      .filter((result) => result.user === inputs.username)
+      .flatMap((result) => result.credentialInfos.map((info) => info.mechanism));
+  });
+}
+
 /** Whether the cluster still holds the user's SCRAM-SHA-512 credential. Read-only. */
 async function credentialExists(inputs: CredentialInputs): Promise<boolean> {
   return await withConnection(inputs.connection, async (connection, kafka) => {
@@ -101,6 +114,16 @@ function newPassword(): string {
 
 const credentialProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: CredentialInputs) {
+    // The submit-time takeover check ran before review; a credential made since (by hand, by another tool)
+    // must not be overwritten under the clients using it. Checked here, right before the write.
+    const existing = await storedMechanisms(inputs);
+    if (existing.length > 0) {
+      throw new Error(
+        `user "${inputs.username}" got a SCRAM credential on the cluster after this change was submitted, ` +
+          `outside Plinth: refusing to overwrite it (its clients would lose their password). Remove it from ` +
+          `the cluster, then reconcile, or pick another name`,
+      );
+    }
     const password = newPassword();
     await alterCredential(inputs, { upsert: password });
     return { id: inputs.username, outs: { ...inputs, password } satisfies CredentialOutputs };

@@ -30,6 +30,10 @@ export async function describeScramUsers(cluster: ClusterSettings): Promise<Map<
       ...(options.tls && { tls: options.tls }),
       ...(options.sasl && { sasl: options.sasl }),
     });
+    // A broker that hangs past the connect timeout fails the SASL handshake later, as an 'error' event
+    // on the connection once connect() has stopped listening: with no listener Node throws it, an
+    // uncaught exception that takes the whole server down. The failure is already reported by connect().
+    connection.on("error", () => {});
     try {
       await connection.connect(...hostAndPort(server));
       // null = every user: no per-user "not found" errors to tell from real ones.

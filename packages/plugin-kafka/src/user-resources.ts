@@ -38,7 +38,9 @@ export function declareUser(name: string, spec: UserSpec, cluster: ClusterSettin
         aclResourceName: acl.resourceName,
         resourcePatternTypeFilter: acl.patternType,
       },
-      { provider },
+      // Only once the credential is made: its create refuses a user someone else made meanwhile, and
+      // these ACLs must not then hand that user (and whoever holds its password) the spec's access.
+      { provider, dependsOn: [credential] },
     );
   }
   return {

@@ -22,8 +22,12 @@ export const UserSpec = z.strictObject({
   /** A cluster named in the plugin settings. Cannot change once the user exists. */
   cluster: ClusterName,
   owner: Owner,
-  /** At least one grant; their union is the user's access. */
-  access: z.array(UserGrant).min(1).max(20),
+  /**
+   * The grants; their union is the user's access. A new user has at least
+   * one; a user whose grants were all revoked (RevokeAccessGrant) has none
+   * and keeps its credential without any ACL.
+   */
+  access: z.array(UserGrant).max(20),
   /**
    * Consumer groups the user may join and commit offsets in (Kafka's READ on
    * groups). Filled by the defaults when any grant reads: groups whose id

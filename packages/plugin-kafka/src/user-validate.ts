@@ -124,6 +124,13 @@ export function validateUser(
   if (!cluster) {
     violations.push(unknownClusterViolation(settings, next.cluster));
   }
+  if (!previous && next.access.length === 0) {
+    violations.push({
+      field: "access",
+      reason: "NO_ACCESS",
+      description: "a new user needs at least one grant (only revoking every grant of an existing user leaves none)",
+    });
+  }
   const seen = new Map<string, number>();
   next.access.forEach((grant, index) => {
     violations.push(...scopeViolations(`access.${index}.topics`, grant.topics));

@@ -2,6 +2,7 @@ import { ChangeStatus, Code, ConnectError, createPlinthClient, fieldViolations }
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "@plinth/core";
+import { auditRows } from "../../core/test/support/audit-rows.ts";
 import { kafkaPluginModule, startRealService } from "../../core/test/support/real-service.ts";
 import { type TestService, principals } from "../../core/test/support/test-service.ts";
 import { KafkaSettings } from "../src/cluster-settings.ts";
@@ -22,7 +23,8 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
   let service: TestService;
   let settings: KafkaSettings;
   beforeAll(async () => {
-    broker = await startKafka({ scram: true });
+    // A loaded machine starts the broker slowly.
+    broker = await startKafka({ scram: true, startTimeoutMs: 300_000 });
     settings = KafkaSettings.parse({
       clusters: {
         local: {
@@ -44,7 +46,7 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
         })),
       },
     });
-  });
+  }, 400_000);
   afterAll(async () => {
     await service?.close();
     await broker?.stop();
@@ -145,6 +147,54 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
     expect(grants[0]?.since).toBeDefined();
   });
 
+  it("lets orders revoke payments' read: a change on payments' user, and the broker refuses the read", async () => {
+    // Only orders' reviewer may withdraw orders' consent; payments' requester narrows its own user as before.
+    expect(
+      await failure(
+        as("otto").resources.revokeAccessGrant({
+          type: "kafka.user",
+          name: "payments-reader",
+          field: "access.0.topics",
+          requestId: "revoke-by-requester",
+        }),
+      ),
+    ).toMatchObject({ code: Code.PermissionDenied });
+    const revoked = await as("oriana").resources.revokeAccessGrant({
+      type: "kafka.user",
+      name: "payments-reader",
+      field: "access.0.topics",
+      requestId: "revoke-orders-read",
+      comment: "billing moved to the settlement feed",
+    });
+    expect(revoked.change).toMatchObject({ requestedBy: "oriana", comment: "billing moved to the settlement feed" });
+    // Deleting ACLs makes the engine preview destructive, which asks for a reviewer (not oriana, who submitted it).
+    const previewed = await waitFor(
+      async () => {
+        const { change } = await as("reviewer").changes.getChange({ id: revoked.change!.id });
+        if (!change?.preview && change?.status !== ChangeStatus.SUCCEEDED) throw new Error("no preview yet");
+        return change;
+      },
+      { what: "the preview of the revocation", timeoutMs: 180_000 },
+    );
+    if (previewed.status === ChangeStatus.PENDING_REVIEW) {
+      await as("reviewer").changes.approveChange({ id: previewed.id, comment: "orders withdrew its consent" });
+    }
+    expect((await as("oriana").waitForChange(revoked.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    expect((await as("requester").get("kafka.user", "payments-reader")).spec).toMatchObject({ access: [] });
+    expect((await as("otto").resources.listAccessGrants({ ownerTeam: "orders" })).grants).toEqual([]);
+
+    // The same password still logs in, but orders' topic is closed to it.
+    const password = (
+      await as("requester").resources.revealSecret({ type: "kafka.user", name: "payments-reader", key: "password" })
+    ).value?.kind.value as string;
+    const login = { username: "payments-reader", password };
+    expect(
+      await refusal(
+        consumeAs(broker.bootstrapServers, login, "orders.placed", "payments-reader.after", "order-1", 60_000, 0),
+      ),
+    ).toMatch(/AUTHORIZATION_FAILED/);
+  });
+
   it("treats consumer-group prefixes as owned: joining another team's groups is an access request", async () => {
     // orders' own user claims the groups prefixed with its name, approved automatically.
     const app = await as("otto").apply("kafka.user", "orders-app", user("orders", {}));
@@ -162,6 +212,48 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
       ["consumerGroups", "orders", "join consumer groups orders-app.*"],
     ]);
     await as("requester").changes.cancelChange({ id: sneak.change!.id, comment: "asked the wrong team" });
+  });
+
+  it("refuses a grant on prefixes no team owns to the requester; an admin's override is reviewed and audited", async () => {
+    // No managed topic starts with refunds., and nobody's consumer groups start with shared-.
+    const early = user("payments", {
+      access: [{ topics: { prefix: "refunds." }, operations: "read" }],
+      consumerGroups: { prefix: "shared-" },
+    });
+    const refused = await failure(as("requester").apply("kafka.user", "payments-early", early));
+    expect(refused.code).toBe(Code.InvalidArgument);
+    expect(refused.fields.map((violation) => violation.field)).toEqual(["spec.access.0.topics", "spec.consumerGroups"]);
+    expect(refused.fields[1]?.description).toContain("asks to join consumer groups shared-*, which no team owns yet");
+    expect(refused.fields[0]?.description).toContain("asks to read topics refunds.*, which no team owns yet");
+    expect(refused.fields[0]?.description).toContain('No managed topic on cluster "local" starts with "refunds."');
+
+    const overridden = await as("admin").resources.applyResource({
+      type: "kafka.user",
+      name: "payments-early",
+      spec: early,
+      requestId: "early-override",
+      overrideGuardrails: true,
+    });
+    expect(overridden.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(overridden.change?.reviewReasons.join(" ")).toContain(
+      "admin override of guardrails: spec.access.0.topics: asks to read topics refunds.*, which no team owns yet",
+    );
+    expect(auditRows(service.dataDir, "kafka.user/payments-early")).toEqual([
+      { principal: "ada", action: "override-guardrails" },
+    ]);
+    await as("admin").changes.cancelChange({ id: overridden.change!.id, comment: "only showing the override" });
+
+    // Once orders owns a topic under the prefix, the same grant is an ordinary access request to orders.
+    const refund = await as("otto").apply("kafka.topic", "refunds.issued", topic("orders"));
+    expect((await as("otto").waitForChange(refund.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const asked = await as("requester").apply("kafka.user", "payments-early", {
+      ...early,
+      consumerGroups: undefined,
+    });
+    expect(asked.change?.accessRequests.map((request) => [request.field, request.ownerTeam])).toEqual([
+      ["access.0.topics", "orders"],
+    ]);
+    await as("requester").changes.cancelChange({ id: asked.change!.id, comment: "only showing the request" });
   });
 
   it("refuses Kafka's internal names to requesters, and a topic owned by another team", async () => {

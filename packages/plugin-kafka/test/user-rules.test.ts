@@ -251,4 +251,49 @@ describe("kafka.user reaches (issue 13)", () => {
       ["consumerGroups", "orders", "join consumer groups orders-*"],
     ]);
   });
+
+  it("reports a prefix nobody owns without a team: topics no managed topic is under, groups nobody claims", async () => {
+    const reaches = await userReaches(
+      "payments-reader",
+      resolved(
+        { access: [{ topics: { prefix: "refunds." }, operations: "read" }], consumerGroups: { prefix: "shared-" } },
+        "payments-reader",
+      ),
+      lookup,
+      settings,
+    );
+    expect(reaches.map((reach) => [reach.field, reach.ownerTeam, reach.access])).toEqual([
+      ["access.0.topics", undefined, "read topics refunds.*"],
+      ["consumerGroups", undefined, "join consumer groups shared-*"],
+    ]);
+    expect(reaches[0]?.hint).toContain('No managed topic on cluster "main" starts with "refunds."');
+    // A user's name is its team's group prefix even when that user claims none.
+    const named = await userReaches(
+      "payments-reader",
+      resolved({ consumerGroups: { prefix: "payments-app.x" } }, "payments-reader"),
+      lookup,
+      settings,
+    );
+    expect(named.filter((reach) => reach.field === "consumerGroups").map((reach) => reach.ownerTeam)).toEqual([
+      "payments",
+    ]);
+    // A cluster whose topics are made outside Plinth may allow unowned topic prefixes.
+    const open = KafkaSettings.parse({
+      ...settingsInput,
+      clusters: {
+        ...settingsInput.clusters,
+        main: {
+          ...settingsInput.clusters.main!,
+          guardrails: { ...settingsInput.clusters.main!.guardrails, allowUnownedPrefixGrants: true },
+        },
+      },
+    });
+    const allowed = await userReaches(
+      "payments-reader",
+      resolved({ access: [{ topics: { prefix: "refunds." }, operations: "read" }] }, "payments-reader"),
+      lookup,
+      open,
+    );
+    expect(allowed).toEqual([]);
+  });
 });

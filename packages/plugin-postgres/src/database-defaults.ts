@@ -55,6 +55,7 @@ export function resolveDatabaseDefaults(
 /** Fixed key order, no undefined values: equal specs serialize equally. */
 function canonical(spec: DatabaseSpec): DatabaseSpec {
   const ordered: DatabaseSpec = {
+    team: spec.team,
     instance: spec.instance,
     database: spec.database,
     owner: spec.owner,

@@ -7,6 +7,14 @@ import { z } from "zod";
  * filled by the defaults when absent.
  */
 export const DatabaseSpec = z.strictObject({
+  /**
+   * The owning team (a Plinth team, not a PostgreSQL role): the one fact
+   * authorization, reveals and quotas use. A requester names its own team,
+   * an admin any; naming another team on an update is an ownership transfer
+   * that a reviewer of the receiving team approves. Default: the team of
+   * whoever creates the database.
+   */
+  team: z.string().min(1).max(63).optional(),
   /** An instance named in the plugin settings. Cannot change once the database exists. */
   instance: z.string().min(1).max(63),
   /** The PostgreSQL database name; default: the resource name. Cannot change once the database exists. */

@@ -22,6 +22,7 @@ export const postgresDatabase = definePlugin<DatabaseSpec, PostgresSettings>({
     "A PostgreSQL database with its own owner role and generated password, a connection limit and allowed extensions.",
   settings: PostgresSettings,
   spec: DatabaseSpec,
+  ownerTeam: (spec) => spec.team,
   usage: (_name, spec) => ({ scope: spec.instance, amounts: { databases: 1 } }),
   quota: (instance, team, ctx) => databaseQuota(ctx.settings, instance, team),
   // PostgreSQL database names are unique per server; the defaults always fill `database`.

@@ -1,4 +1,4 @@
-import type { OwnedResource, Reach, ResourceLookup } from "../plugin/define-plugin.ts";
+import type { OwnedResource, Reach, ResourceLookup, Violation } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { AccessRequestRecord, ResourceRecord } from "../store/records.ts";
 import type { StoreReader } from "../store/store.ts";
@@ -16,6 +16,7 @@ export function specOwnerTeam(plugin: LoadedPlugin, spec: unknown): string | und
   } catch (error) {
     throw new PluginFault(plugin.definition.type, "ownerTeam", error);
   }
+  if (team === undefined) return undefined;
   if (typeof team !== "string" || team === "") {
     throw new PluginFault(plugin.definition.type, "ownerTeam", new Error("did not return a team name"));
   }
@@ -77,12 +78,13 @@ async function liveSpec(reader: StoreReader, resource: ResourceRecord): Promise<
   return resource.resolvedSpec ?? undefined;
 }
 
-/** The plugin's reaches into teams other than `ownTeam`; empty when the plugin declares none. */
-export async function foreignReaches(
+/** A reach into a team's property. */
+export type OwnedReach = Reach & { ownerTeam: string };
+
+async function allReaches(
   plugin: LoadedPlugin,
   name: string,
   spec: JsonObject | undefined,
-  ownTeam: string,
   lookup: ResourceLookup,
 ): Promise<Reach[]> {
   const reaches = plugin.definition.reaches;
@@ -96,7 +98,51 @@ export async function foreignReaches(
   if (!Array.isArray(found)) {
     throw new PluginFault(plugin.definition.type, "reaches", new Error("did not return a list"));
   }
-  return (found as Reach[]).filter((reach) => reach.ownerTeam !== ownTeam);
+  return found as Reach[];
+}
+
+/** The plugin's reaches into teams other than `ownTeam`; empty when the plugin declares none. */
+export async function foreignReaches(
+  plugin: LoadedPlugin,
+  name: string,
+  spec: JsonObject | undefined,
+  ownTeam: string,
+  lookup: ResourceLookup,
+): Promise<OwnedReach[]> {
+  return (await allReaches(plugin, name, spec, lookup)).filter(
+    (reach): reach is OwnedReach => reach.ownerTeam !== undefined && reach.ownerTeam !== ownTeam,
+  );
+}
+
+/**
+ * What the next spec newly reaches that no team owns (a prefix no managed
+ * topic is under yet), as overridable violations: a requester is refused,
+ * since whoever later creates something there would be read without being
+ * asked; an admin's override goes to a reviewer and the audit log. Reaches
+ * the previous spec already had stay, like any guardrail.
+ */
+export async function unownedReachViolations(
+  plugin: LoadedPlugin,
+  lookup: ResourceLookup,
+  input: { name: string; next: JsonObject; previous: JsonObject | undefined },
+): Promise<Violation[]> {
+  const unowned = (spec: JsonObject | undefined) =>
+    allReaches(plugin, input.name, spec, lookup).then((reaches) =>
+      reaches.filter((reach) => reach.ownerTeam === undefined),
+    );
+  const before = new Set((await unowned(input.previous)).map((reach) => reach.access));
+  return (await unowned(input.next))
+    .filter((reach) => !before.has(reach.access))
+    .map((reach) => ({
+      field: `spec.${reach.field}`,
+      reason: "UNOWNED_REACH",
+      description:
+        `asks to ${reach.access}, which no team owns yet: granting it would let this resource reach whatever ` +
+        `any team puts there later, without that team being asked` +
+        (reach.hint ? `. ${reach.hint}` : "") +
+        ` (an admin may override this, with a reviewer)`,
+      overridable: true,
+    }));
 }
 
 const reachKey = (reach: { ownerTeam: string; access: string }) => `${reach.ownerTeam}\n${reach.access}`;

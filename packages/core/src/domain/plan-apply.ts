@@ -1,8 +1,14 @@
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { AccessRequestRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
-import { accessRequestsOf, createResourceLookup, decideOwner, describeAccessRequest } from "./ownership.ts";
-import { AlreadyExistsError, PermissionDeniedError } from "./errors.ts";
+import {
+  accessRequestsOf,
+  createResourceLookup,
+  decideOwner,
+  describeAccessRequest,
+  unownedReachViolations,
+} from "./ownership.ts";
+import { AlreadyExistsError, PermissionDeniedError, ResourceExhaustedError } from "./errors.ts";
 import type { Violation } from "../plugin/define-plugin.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
@@ -43,8 +49,13 @@ export async function planApply(
 ): Promise<Plan> {
   const parsed = parseSpec(plugin, spec);
   const { spec: resolvedSpec, explanations = {} } = applyDefaults(plugin, name, parsed);
-  const violations = validateTransition(plugin, name, resolvedSpec, state.exists ? state.resolvedSpec : undefined);
-  const overridden = guardrailOverride(principal, violations, options.overrideGuardrails === true);
+  const previousSpec = state.exists ? state.resolvedSpec : undefined;
+  const lookup = createResourceLookup(tx);
+  const violations = [
+    ...validateTransition(plugin, name, resolvedSpec, previousSpec),
+    ...(await unownedReachViolations(plugin, lookup, { name, next: resolvedSpec, previous: previousSpec })),
+  ];
+  let overridden = guardrailOverride(principal, violations, options.overrideGuardrails === true);
   raiseViolations(overridden ? [] : violations);
   const identity = identityOf(plugin, name, resolvedSpec);
   const holder = await tx.findResourceByIdentity(plugin.definition.type, identity);
@@ -56,14 +67,19 @@ export async function planApply(
   const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
   const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
   const owner = decideOwner(plugin, principal, resolvedSpec, current);
-  const lookup = createResourceLookup(tx);
-  await checkQuota(plugin, lookup, {
-    name,
-    team: owner.transferTo ?? owner.team,
-    previousTeam: owner.team,
-    next: resolvedSpec,
-    previous: state.exists ? state.resolvedSpec : undefined,
-  });
+  try {
+    await checkQuota(plugin, lookup, {
+      name,
+      team: owner.transferTo ?? owner.team,
+      previousTeam: owner.team,
+      next: resolvedSpec,
+      previous: state.exists ? state.resolvedSpec : undefined,
+    });
+  } catch (error) {
+    // guardrailOverride already refused the flag to anyone but an admin.
+    if (!(error instanceof ResourceExhaustedError) || options.overrideGuardrails !== true) throw error;
+    overridden = [overridden, `quota: ${error.message}`].filter(Boolean).join("; ");
+  }
   const accessRequests = await accessRequestsOf(plugin, lookup, {
     name,
     ownTeam: owner.team,

@@ -18,7 +18,7 @@ export class PluginFault extends Error {
   }
 }
 
-function guarded<T>(plugin: LoadedPlugin, hook: string, call: () => T): T {
+export function guarded<T>(plugin: LoadedPlugin, hook: string, call: () => T): T {
   try {
     return call();
   } catch (error) {

@@ -28,8 +28,26 @@ import { checkWebhook } from "../notifications/check-webhook.ts";
 
 export type { ApplyInput, DeleteInput, PreviewResult, SubmitResult } from "./submit-types.ts";
 
+/**
+ * A reach that the team owning what it reaches withdraws from another team's
+ * resource (RevokeAccessGrant): the only apply a principal outside the
+ * owning team may submit, audited as such.
+ */
+export interface RevocationInput {
+  field: string;
+  access: string;
+  ownerTeam: string;
+  /** The RevokeAccessGrant request's own hash, for its idempotency key. */
+  hash: string;
+}
+
 /** ApplyResource: create or update. Resolves only after the change is committed. */
-export async function submitApply(deps: LifecycleDeps, principal: Principal, input: ApplyInput): Promise<SubmitResult> {
+export async function submitApply(
+  deps: LifecycleDeps,
+  principal: Principal,
+  input: ApplyInput,
+  revocation?: RevocationInput,
+): Promise<SubmitResult> {
   const plugin = checkCommonFields(
     deps,
     input.type,
@@ -38,17 +56,19 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
     { comment: input.comment, labels: input.labels, spec: input.spec },
     callbackViolations(input.callback),
   );
-  const hash = requestHash("apply", { ...input, requestId: undefined });
+  const hash = revocation?.hash ?? requestHash("apply", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);
   await refuseUnmanagedTwin(deps, plugin, principal, input);
   const result = await deps.store.transact(async (tx) => {
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
     if (replay) return replay;
     const state = await desiredState(tx, input.type, input.name);
-    assertCanChange(
-      principal,
-      state.resource && state.resource.status !== "DELETED" ? state.resource.ownerTeam : undefined,
-    );
+    if (!revocation) {
+      assertCanChange(
+        principal,
+        state.resource && state.resource.status !== "DELETED" ? state.resource.ownerTeam : undefined,
+      );
+    }
     checkExpectedRevision(input.expectedRevision, state.resource);
     const plan = await planApply(tx, deps, plugin, principal, input.name, input.spec, input.labels, state, {
       force: input.force,
@@ -61,6 +81,20 @@ export async function submitApply(deps: LifecycleDeps, principal: Principal, inp
         action: "override-guardrails",
         target: `${input.type}/${input.name}`,
         details: { overridden: plan.overriddenGuardrails, requestId: input.requestId },
+      });
+    }
+    if (revocation) {
+      await tx.appendAudit({
+        time: deps.now().toISOString(),
+        principal: principal.id,
+        action: "revoke-access-grant",
+        target: `${input.type}/${input.name}`,
+        details: {
+          field: revocation.field,
+          access: revocation.access,
+          ownerTeam: revocation.ownerTeam,
+          requestId: input.requestId,
+        },
       });
     }
     if (plan.noOp) {

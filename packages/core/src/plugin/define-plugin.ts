@@ -129,9 +129,10 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * Core makes it the resource's owning team, the one fact authorization,
    * reveals and quotas use: a requester may only name its own team, an admin
    * names any, and a different team on an update is an ownership transfer.
-   * Pure. Absent: the resource belongs to the team of whoever creates it.
+   * Pure. Absent, or returning undefined for a spec that names no team: the
+   * resource belongs to the team of whoever creates it, and keeps its team.
    */
-  ownerTeam?: (spec: Spec) => string;
+  ownerTeam?: (spec: Spec) => string | undefined;
   /**
    * What this spec reaches that resources of other types (or other
    * resources of this type) own: e.g. a Kafka user's grant on topics of a
@@ -141,6 +142,14 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * Must not change anything; reads only through `lookup`.
    */
   reaches?: (name: string, spec: Spec, lookup: ResourceLookup, ctx: PluginContext<Settings>) => Promise<Reach[]>;
+  /**
+   * The spec as its client wrote it (`spec`, unparsed), without the reach
+   * at `field` (a `Reach.field` of this spec): what RevokeAccessGrant
+   * applies when the team owning what is reached withdraws it. The result
+   * goes through the whole submit path (parse, defaults, validate, review).
+   * Pure. Absent: this type's grants cannot be revoked by their owner.
+   */
+  revoke?: (name: string, spec: JsonObject, field: string, ctx: PluginContext<Settings>) => Revocation;
   /**
    * What one resource counts against its owning team's quotas, in one scope
    * (e.g. `{ scope: "main", amounts: { topics: 1, partitions: 12 } }`). Pure.
@@ -228,10 +237,22 @@ export interface ResourceLookup {
 export interface Reach {
   /** Dotted path inside the spec of what reaches, e.g. "access.0.topics". */
   field: string;
-  ownerTeam: string;
+  /**
+   * The team owning what is reached. Absent when no team owns it (e.g. a
+   * topic prefix no managed topic is under yet: whoever creates topics
+   * there later would be read without being asked). Core refuses a new
+   * unowned reach to requesters; only an admin's override, which a
+   * reviewer must approve and the audit log records, lets it through.
+   */
+  ownerTeam?: string;
+  /** For an unowned reach: what the requester can do instead, e.g. "create a topic under it first". */
+  hint?: string;
   /** What is asked, in words, completing "payments asks to ...": e.g. `read topics orders.*`. */
   access: string;
 }
+
+/** A written spec without one reach, or why that reach cannot be removed alone. */
+export type Revocation = { spec: JsonObject; refusal?: undefined } | { spec?: undefined; refusal: string };
 
 /** What a resource counts against its team's quotas. */
 export interface Usage {

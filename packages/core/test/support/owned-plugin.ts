@@ -23,6 +23,13 @@ export const ownedPlugin = definePlugin({
         .map((other) => ({ field: `reads.${index}`, ownerTeam: other.ownerTeam, access: `read ${target}` })),
     );
   },
+  // The owner of what `reads.<i>` reaches withdraws it by dropping that entry.
+  revoke: (_name, spec, field) => {
+    const index = /^reads\.(\d+)$/.exec(field)?.[1];
+    const reads = Array.isArray(spec.reads) ? spec.reads : [];
+    if (index === undefined) return { refusal: `no grant at ${field}` };
+    return { spec: { ...spec, reads: reads.filter((_, at) => at !== Number(index)) } };
+  },
   // Every team may own 5 of them, on the one scope there is.
   usage: () => ({ scope: "here", amounts: { things: 1 } }),
   quota: () => ({ things: 5 }),

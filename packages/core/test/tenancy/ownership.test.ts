@@ -172,6 +172,63 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     });
   });
 
+  it("lets a reviewer of the owning team revoke another team's grant: a change in its history, audited", async () => {
+    const asked = await apply(as("requester"), "payments-revoked", spec("payments", { reads: ["for-search"] }));
+    await as("sam").changes.approveChange({ id: asked.change!.id, comment: "ok for now" });
+    expect((await watchToEnd(as("requester"), asked.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const revoke = (who: Clients, field: string, requestId: string) =>
+      who.resources.revokeAccessGrant({
+        type: "test.owned",
+        name: "payments-revoked",
+        field,
+        requestId,
+        comment: "search stops sharing",
+      });
+    // Only a reviewer may, and only for what its own team owns.
+    expect(await failure(revoke(as("outsider"), "reads.0", "r-1"))).toMatchObject({ code: Code.PermissionDenied });
+    const notOurs = await failure(revoke(as("reviewer"), "reads.0", "r-2"));
+    expect(notOurs.code).toBe(Code.NotFound);
+    expect(notOurs.message).toContain("it reaches nothing of yours");
+    const wrongField = await failure(revoke(as("sam"), "reads.7", "r-3"));
+    expect(wrongField.code).toBe(Code.NotFound);
+    expect(wrongField.message).toContain("its grants that do: reads.0 (read for-search)");
+
+    const revoked = await revoke(as("sam"), "reads.0", "r-4");
+    const change = revoked.change!;
+    expect(change.requestedBy).toBe("sam");
+    expect(change.status).not.toBe(ChangeStatus.PENDING_REVIEW);
+    expect((await watchToEnd(as("requester"), change.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    // A retry returns the same change.
+    expect((await revoke(as("sam"), "reads.0", "r-4")).change?.id).toBe(change.id);
+    const after = await as("requester").resources.getResource({ type: "test.owned", name: "payments-revoked" });
+    expect(after.resource?.ownerTeam).toBe("payments");
+    expect(after.resource?.spec?.reads).toEqual([]);
+    expect(
+      (await as("sam").resources.listAccessGrants({ ownerTeam: "search" })).grants.map((g) => g.name),
+    ).not.toContain("payments-revoked");
+    const db = new Database(join(service.dataDir, "plinth.db"), { readonly: true });
+    try {
+      expect(
+        db
+          .prepare("SELECT principal, action, details FROM audit_log WHERE target = ?")
+          .all("test.owned/payments-revoked"),
+      ).toEqual([
+        {
+          principal: "sam",
+          action: "revoke-access-grant",
+          details: JSON.stringify({
+            field: "reads.0",
+            access: "read for-search",
+            ownerTeam: "search",
+            requestId: "r-4",
+          }),
+        },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it("shows access requests, grants and usage in the CLI", async () => {
     const asked = await apply(as("requester"), "payments-curious", spec("payments", { reads: ["for-search"] }));
     const pending = await plinth(sam.token, "changes", "--pending");
@@ -179,7 +236,14 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     await as("sam").changes.approveChange({ id: asked.change!.id, comment: "ok" });
     await watchToEnd(as("requester"), asked.change!.id);
     const grants = await plinth(sam.token, "grants", "--owner-team", "search");
-    expect(grants.stdout).toMatch(/test\.owned\/payments-curious\s+payments\s+read for-search\s+search\s+sam/);
+    expect(grants.stdout).toMatch(
+      /test\.owned\/payments-curious\s+reads\.0\s+payments\s+read for-search\s+search\s+sam/,
+    );
+    // The owner takes it back: a change on payments' resource, submitted by search's reviewer.
+    const revoked = await plinth(sam.token, "grants", "revoke", "test.owned", "payments-curious", "reads.0", "--wait");
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain("SUCCEEDED");
+    expect((await plinth(sam.token, "grants", "--owner-team", "search")).stdout).not.toContain("payments-curious");
     const usage = await plinth(principals.requester.token, "usage");
     expect(usage.stdout).toMatch(/test\.owned\s+here\s+things\s+\d\s+5/);
     expect(usage.code).toBe(0);
@@ -208,5 +272,31 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     } finally {
       db.close();
     }
+  });
+
+  it("lets an admin exceed a team's quota only with a reviewed, audited override", async () => {
+    const { usage } = await as("requester").resources.getTeamUsage({});
+    const used = usage.find((row) => row.metric === "things")?.used ?? 0;
+    for (let i = used; i < 5; i++) await apply(as("requester"), `payments-thing-${i}`, spec("payments"));
+    // Over quota: refused for the admin too, unless it overrides.
+    expect((await failure(apply(as("admin"), "payments-extra", spec("payments")))).code).toBe(Code.ResourceExhausted);
+    expect(
+      (await failure(apply(as("requester"), "payments-extra", spec("payments"), { overrideGuardrails: true }))).code,
+    ).toBe(Code.PermissionDenied);
+    const overridden = await apply(as("admin"), "payments-extra", spec("payments"), { overrideGuardrails: true });
+    expect(overridden.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(overridden.change?.reviewReasons.join(" ")).toContain(
+      'admin override of guardrails: quota: team payments is over its test.owned quota on "here": things: would use 6 of 5',
+    );
+    expect(overridden.resource?.ownerTeam).toBe("payments");
+    const db = new Database(join(service.dataDir, "plinth.db"), { readonly: true });
+    try {
+      expect(
+        db.prepare("SELECT principal, action FROM audit_log WHERE target = ?").all("test.owned/payments-extra"),
+      ).toEqual([{ principal: "ada", action: "override-guardrails" }]);
+    } finally {
+      db.close();
+    }
+    await as("admin").changes.cancelChange({ id: overridden.change!.id, comment: "only showing the override" });
   });
 });

@@ -35,6 +35,8 @@ export async function consumeAs(
   groupId: string,
   value: string,
   timeoutMs = 60_000,
+  /** 0 to see a refusal at once: the client otherwise retries authorization errors too. */
+  retries = 20,
 ): Promise<string> {
   const consumer = new Consumer({
     clientId: `test-consumer-${login.username}`,
@@ -42,7 +44,7 @@ export async function consumeAs(
     bootstrapBrokers: [bootstrapServers],
     deserializers: stringDeserializers,
     sasl: sasl(login),
-    retries: 20,
+    retries,
     retryDelay: 250,
   });
   const deadline = setTimeout(() => void consumer.close(true), timeoutMs);

@@ -265,6 +265,9 @@ export function createFakePlinth(options: FakePlinthOptions = {}) {
     listAccessGrants: unary("ListAccessGrants", () => {
       throw new ConnectError("the fake does not list access grants", Code.Unimplemented);
     }),
+    revokeAccessGrant: unary("RevokeAccessGrant", () => {
+      throw new ConnectError("the fake does not revoke access grants", Code.Unimplemented);
+    }),
     reconcileResource: unary("ReconcileResource", () => {
       throw new ConnectError("the fake does not reconcile", Code.Unimplemented);
     }),

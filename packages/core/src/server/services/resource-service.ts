@@ -5,6 +5,7 @@ import type { Resource } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
 import { listAccessGrants } from "../../domain/list-access-grants.ts";
+import { revokeAccessGrant } from "../../domain/revoke-access-grant.ts";
 import { createResourceLookup } from "../../domain/ownership.ts";
 import { teamUsage } from "../../domain/team-quota.ts";
 import { revealSecret } from "../../domain/reveal-secret.ts";
@@ -148,6 +149,21 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
         requesterTeam: req.requesterTeam || undefined,
       });
       return { grants: grants.map(accessGrantToProto) };
+    },
+
+    async revokeAccessGrant(req, context) {
+      const result = await revokeAccessGrant(deps, principalOf(context), {
+        type: req.type,
+        name: req.name,
+        field: req.field,
+        requestId: req.requestId,
+        comment: req.comment,
+      });
+      return {
+        change: result.change && changeToProto(result.change),
+        resource: result.resource && resourceToProto(result.resource),
+        deduplicated: result.deduplicated,
+      };
     },
 
     async getTeamUsage(req, context) {

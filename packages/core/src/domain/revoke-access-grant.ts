@@ -1,0 +1,88 @@
+import { hasRole } from "./authorization.ts";
+import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from "./errors.ts";
+import type { LifecycleDeps } from "./lifecycle-deps.ts";
+import { createResourceLookup, foreignReaches } from "./ownership.ts";
+import { guarded } from "./plugin-calls.ts";
+import { checkCommonFields, replayIfSeen, requestHash } from "./submit-checks.ts";
+import { submitApply } from "./submit-change.ts";
+import type { SubmitResult } from "./submit-types.ts";
+import type { Principal } from "./types.ts";
+
+export interface RevokeAccessGrantInput {
+  type: string;
+  name: string;
+  /** The reach's field, as ListAccessGrants names it, e.g. "access.0.topics". */
+  field: string;
+  requestId: string;
+  comment: string;
+}
+
+/**
+ * RevokeAccessGrant: a reviewer of the team owning what another team's
+ * resource reaches (or an admin) submits the change that removes the reach.
+ * It goes through the whole submit path as the resource's next revision
+ * (validated and reviewed like any other change: narrowing needs no
+ * approval unless the engine preview is destructive), is audited, and stays
+ * in the resource's history.
+ */
+export async function revokeAccessGrant(
+  deps: LifecycleDeps,
+  principal: Principal,
+  input: RevokeAccessGrantInput,
+): Promise<SubmitResult> {
+  const plugin = checkCommonFields(deps, input.type, input.name, input.requestId, { comment: input.comment });
+  if (!hasRole(principal, "reviewer")) {
+    throw new PermissionDeniedError(
+      `${principal.id} has no reviewer role: a reviewer of the team owning what is reached revokes a grant`,
+    );
+  }
+  const hash = requestHash("revoke-access-grant", { ...input, requestId: undefined });
+  if (input.requestId) {
+    const replay = await deps.store.transact((tx) => replayIfSeen(tx, principal, input.requestId, hash));
+    if (replay) return replay;
+  }
+  const resource = await deps.store.getResource(input.type, input.name);
+  if (!resource || resource.status === "DELETED" || resource.revision === 0 || !resource.spec) {
+    throw new NotFoundError(`${input.type} "${input.name}" has no applied revision whose grants could be revoked`);
+  }
+  const admin = principal.roles.includes("admin");
+  const reaches = await foreignReaches(
+    plugin,
+    input.name,
+    resource.resolvedSpec ?? undefined,
+    resource.ownerTeam,
+    createResourceLookup(deps.store),
+  );
+  const reach = reaches.find((r) => r.field === input.field && (admin || r.ownerTeam === principal.team));
+  if (!reach) {
+    const yours = reaches.filter((r) => admin || r.ownerTeam === principal.team);
+    throw new NotFoundError(
+      `${input.type} "${input.name}" has no grant at "${input.field}" reaching what ${admin ? "another team" : `team ${principal.team}`} owns` +
+        (yours.length > 0
+          ? `; its grants that do: ${yours.map((r) => `${r.field} (${r.access})`).join(", ")}`
+          : "; it reaches nothing of yours"),
+    );
+  }
+  const revoke = plugin.definition.revoke;
+  if (!revoke) {
+    throw new FailedPreconditionError(
+      `${input.type} does not support revoking one grant: ask team ${resource.ownerTeam}`,
+    );
+  }
+  const revoked = guarded(plugin, "revoke", () => revoke(input.name, resource.spec!, input.field, plugin.context));
+  if (!revoked.spec) throw new FailedPreconditionError(revoked.refusal);
+  return await submitApply(
+    deps,
+    principal,
+    {
+      type: input.type,
+      name: input.name,
+      spec: revoked.spec,
+      requestId: input.requestId,
+      expectedRevision: resource.revision,
+      comment: input.comment || `${reach.ownerTeam} revokes: ${reach.access}`,
+      labels: resource.labels,
+    },
+    { field: reach.field, access: reach.access, ownerTeam: reach.ownerTeam, hash },
+  );
+}
