@@ -172,6 +172,11 @@ export const ServiceConfigSchema = z
       .object({
         /** Time between drift checks of every settled resource; 0 turns them off. */
         intervalMs: z.number().int().min(0).default(60_000),
+        /**
+         * The largest share of the engine's slots a round's refreshing previews
+         * may hold at once: floor(engine.concurrency x share), at least 1.
+         */
+        engineShare: z.number().gt(0).max(1).default(0.5),
       })
       .prefault({}),
     console: z

@@ -105,7 +105,10 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       { ...deps, engine, logger },
       { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ...config.worker },
     );
-    const reconciler = createReconciler({ ...deps, engine, logger }, config.reconcile);
+    const reconciler = createReconciler(
+      { ...deps, engine, logger },
+      { ...config.reconcile, engineConcurrency: config.engine.concurrency },
+    );
     const authenticate = createAuthenticator(config.principals);
     const consoleDir =
       config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);

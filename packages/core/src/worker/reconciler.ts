@@ -11,6 +11,37 @@ import type { ResourceDrift, ResourceRecord } from "../store/records.ts";
 export interface ReconcilerOptions {
   /** Time between rounds; 0 turns periodic reconciling off. */
   intervalMs: number;
+  /** The engine's slots; a round's refreshing previews hold at most `engineShare` of them. */
+  engineConcurrency: number;
+  /** Share of the engine a round may hold, (0, 1]: floor(concurrency x share) slots, at least 1. */
+  engineShare: number;
+}
+
+/** The most refreshing previews a round runs at once: its share of the engine, at least one slot. */
+export function reconcileSlots(options: Pick<ReconcilerOptions, "engineConcurrency" | "engineShare">): number {
+  return Math.max(1, Math.floor(options.engineConcurrency * options.engineShare));
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, until done or `stopped()`. */
+async function forEachLimited<T>(
+  items: T[],
+  limit: number,
+  stopped: () => boolean,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !stopped()) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** A resource the round checks in full, with what a bulk comparison saw different (if anything). */
+type Settled = ResourceRecord & { resolvedSpec: JsonObject };
+
+interface Suspect {
+  resource: Settled;
+  seen: string[];
 }
 
 export interface Reconciler {
@@ -21,11 +52,17 @@ export interface Reconciler {
 }
 
 /**
- * Notices when reality moves away from what Plinth recorded: for each settled
- * resource it runs the plugin's `verify` and a refreshing engine preview
- * (both change nothing), and marks the resource DRIFTED with what it found,
- * or READY again once the difference is gone. It never repairs anything by
- * itself: `ReconcileResource` re-applies the recorded spec as a reviewed change.
+ * Notices when reality moves away from what Plinth recorded. A round lists
+ * each scope of a plugin with `observeInBulk` once (one `inventory` call per
+ * cluster or instance) and compares every settled resource in it with what
+ * was listed; only those that look different or are missing, those already
+ * DRIFTED, and every resource of a plugin without bulk observation get the
+ * expensive check: the plugin's `verify` and a refreshing engine preview
+ * (both change nothing), a few at a time (its `engineShare` of the engine, as
+ * background work that yields to changes). It marks the resource DRIFTED with
+ * what it found, or READY again once the difference is gone. It never repairs
+ * anything by itself: `ReconcileResource` re-applies the recorded spec as a
+ * reviewed change.
  */
 export function createReconciler(
   deps: LifecycleDeps & { engine: Engine; logger: Logger; metrics: Metrics; secrets?: SecretBox },
@@ -49,6 +86,7 @@ export function createReconciler(
     const plugin = deps.plugins.get(resource.type);
     if (!plugin || !resource.resolvedSpec) return undefined;
     const findings: string[] = [];
+    deps.metrics.reconcileObservations.inc({ type: resource.type, method: "refresh" });
     try {
       const preview = await deps.engine.preview({
         stackName: `${resource.type}--${resource.name}`,
@@ -61,6 +99,7 @@ export function createReconciler(
         kind: "UPDATE",
         attempt: 0,
         refresh: true,
+        background: true,
       });
       const steps = Object.entries(preview.steps).filter(([op]) => op !== "same");
       if (steps.length > 0) {
@@ -102,10 +141,13 @@ export function createReconciler(
     return findings;
   }
 
-  async function reconcile(resource: ResourceRecord): Promise<void> {
+  /** `seen`: what a bulk comparison found different, named first when the check confirms drift. */
+  async function reconcile(resource: ResourceRecord, seen: string[]): Promise<void> {
     if ((await deps.store.openChanges(resource.type, resource.name)).length > 0) return;
-    const findings = await observe(resource);
-    if (findings === undefined) return;
+    deps.logger.debug({ type: resource.type, name: resource.name, seen }, "reconcile checks the resource in full");
+    const checked = await observe(resource);
+    if (checked === undefined) return;
+    const findings = checked.length > 0 ? [...seen.map((difference) => `observed: ${difference}`), ...checked] : [];
     await deps.store.transact(async (tx) => {
       const current = await tx.getResource(resource.type, resource.name);
       // Something moved while we looked: leave it to the next round.
@@ -156,20 +198,93 @@ export function createReconciler(
     });
   }
 
-  async function reconcileOnce(): Promise<void> {
+  /** Every READY and DRIFTED resource, as the round starts. */
+  async function settledResources(): Promise<Settled[]> {
+    const settled: Settled[] = [];
     for (const status of ["READY", "DRIFTED"] as const) {
       let token = "";
       do {
-        const page = await deps.store.listResources({ status }, 100, token);
-        for (const resource of page.items) {
-          if (stopping) return;
-          await reconcile(resource).catch((error: unknown) =>
-            deps.logger.error({ err: error, type: resource.type, name: resource.name }, "reconcile failed"),
-          );
-        }
+        const page = await deps.store.listResources({ status }, 500, token);
+        settled.push(...page.items.filter((resource): resource is Settled => resource.resolvedSpec !== null));
         token = page.nextPageToken;
       } while (token);
     }
+    return settled;
+  }
+
+  /**
+   * Compares one type's resources with one inventory listing per scope.
+   * Returns those that need the full check, each with what looked different.
+   * A scope that cannot be listed leaves its resources as they are: not
+   * knowing is not drift.
+   */
+  async function compareInBulk(type: string, resources: Settled[]): Promise<Suspect[]> {
+    const plugin = deps.plugins.get(type);
+    const bulk = plugin?.definition.observeInBulk;
+    const inventory = plugin?.definition.inventory;
+    if (!plugin || !bulk || !inventory) return resources.map((resource) => ({ resource, seen: [] }));
+    const suspects: Suspect[] = [];
+    const byScope = new Map<string, Settled[]>();
+    for (const resource of resources) {
+      let scope: string;
+      try {
+        scope = bulk.scope(resource.name, resource.resolvedSpec, plugin.context);
+      } catch (error) {
+        deps.logger.warn({ type, name: resource.name, err: error }, "observeInBulk.scope threw; checking one by one");
+        suspects.push({ resource, seen: [] });
+        continue;
+      }
+      byScope.set(scope, [...(byScope.get(scope) ?? []), resource]);
+    }
+    for (const [scope, members] of byScope) {
+      if (stopping) break;
+      let items;
+      try {
+        items = await inventory(scope, plugin.context);
+      } catch (error) {
+        deps.logger.warn({ type, scope, err: error }, "reconcile could not list the scope; its resources wait");
+        continue;
+      }
+      const byIdentity = new Map(items.map((item) => [item.identity, item]));
+      for (const resource of members) {
+        deps.metrics.reconcileObservations.inc({ type, method: "bulk" });
+        let seen: string[];
+        try {
+          seen = bulk.differences(
+            byIdentity.get(resource.identity),
+            resource.name,
+            resource.resolvedSpec,
+            plugin.context,
+          );
+        } catch (error) {
+          seen = [`could not compare: ${error instanceof Error ? error.message : String(error)}`];
+        }
+        // A DRIFTED resource gets the full check whatever the listing says: only it clears the drift.
+        if (seen.length > 0 || resource.status === "DRIFTED") suspects.push({ resource, seen });
+      }
+    }
+    return suspects;
+  }
+
+  async function reconcileOnce(): Promise<void> {
+    const byType = new Map<string, Settled[]>();
+    for (const resource of await settledResources()) {
+      byType.set(resource.type, [...(byType.get(resource.type) ?? []), resource]);
+    }
+    const suspects: Suspect[] = [];
+    for (const [type, resources] of byType) {
+      if (stopping) return;
+      suspects.push(...(await compareInBulk(type, resources)));
+    }
+    await forEachLimited(
+      suspects,
+      reconcileSlots(options),
+      () => stopping,
+      ({ resource, seen }) =>
+        reconcile(resource, seen).catch((error: unknown) =>
+          deps.logger.error({ err: error, type: resource.type, name: resource.name }, "reconcile failed"),
+        ),
+    );
   }
 
   /** One periodic round, measured: `PlinthReconcileLate` alerts when rounds stop ending in time. */
@@ -182,8 +297,17 @@ export function createReconciler(
       outcome = "failed";
       deps.logger.error({ err: error }, "reconcile round failed");
     }
+    const seconds = (Date.now() - started) / 1000;
     deps.metrics.reconcileRounds.inc({ outcome });
-    deps.metrics.reconcileRoundDuration.observe((Date.now() - started) / 1000);
+    deps.metrics.reconcileRoundDuration.observe(seconds);
+    if (seconds * 1000 > options.intervalMs) {
+      // The next round starts an interval after this one ended: drift is found later than configured.
+      deps.metrics.reconcileOverruns.inc();
+      deps.logger.warn(
+        { seconds, intervalSeconds: options.intervalMs / 1000 },
+        "reconcile round took longer than its interval",
+      );
+    }
     deps.metrics.reconcileLastRoundEnd.set(Date.now() / 1000);
   }
 

@@ -6,26 +6,31 @@ import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
 import { deleteTopicOutOfBand, startRealService } from "../support/real-service.ts";
+import { refreshPreviewCounter } from "../support/refresh-preview-counter.ts";
 import type { TestService } from "../support/test-service.ts";
 
 describe("drift of real topics, found by the periodic reconcile", { timeout: 400_000 }, () => {
   let broker: KafkaBroker;
   let service: TestService;
+  const previews = refreshPreviewCounter();
   beforeAll(async () => {
     broker = await startKafka();
-    service = await startRealService(broker.bootstrapServers, { config: { reconcile: { intervalMs: 500 } } });
+    service = await startRealService(broker.bootstrapServers, {
+      config: { reconcile: { intervalMs: 500 } },
+      wrapEngine: previews.wrapEngine,
+    });
   });
   afterAll(async () => {
     await service?.close();
     await broker?.stop();
   });
 
-  async function createTopic(name: string) {
+  async function createTopic(name: string, config: Record<string, number> = {}) {
     const alice = service.as("requester");
     const applied = await alice.resources.applyResource({
       type: "kafka.topic",
       name,
-      spec: { cluster: "local", partitions: 3, owner: { team: "payments", contact: "#payments" } },
+      spec: { cluster: "local", partitions: 3, config, owner: { team: "payments", contact: "#payments" } },
       requestId: name,
     });
     expect((await watchToEnd(alice, applied.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
@@ -40,6 +45,52 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 400
       },
       { what: `${name} drifted`, timeoutMs: 120_000 },
     );
+
+  it("compares every topic with one cluster listing: only those that differ get a refreshing preview", async () => {
+    const names = ["steady.v1", "deleted.v1", "partitioned.v1", "configured.v1"];
+    await Promise.all(names.map((name) => createTopic(name, { "retention.ms": 3_600_000 })));
+    const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      await admin.deleteTopics({ topics: ["deleted.v1"] });
+      await admin.createPartitions({ topics: [{ name: "partitioned.v1", count: 4 }] });
+      const { ConfigResourceTypes } = await import("@platformatic/kafka");
+      await admin.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: ConfigResourceTypes.TOPIC,
+            resourceName: "configured.v1",
+            configs: [{ name: "retention.ms", value: "7200000", configOperation: 0 }],
+          },
+        ],
+      });
+    } finally {
+      await admin.close();
+    }
+    const [deleted, partitioned, configured] = await Promise.all([
+      drifted("deleted.v1"),
+      drifted("partitioned.v1"),
+      drifted("configured.v1"),
+    ]);
+    // What the bulk comparison saw comes first, then what the confirming preview and verify found.
+    expect(deleted.drift?.findings[0]).toBe('observed: topic "deleted.v1" not found on cluster "local"');
+    expect(partitioned.drift?.findings[0]).toBe("observed: partitions: 4 on the cluster, 3 recorded");
+    expect(configured.drift?.findings[0]).toBe(
+      "observed: config.retention.ms: 7200000 on the cluster, 3600000 recorded",
+    );
+    // Rounds go on; the untouched topic is compared in bulk every time and never previewed.
+    const checked = previews.count("kafka.topic", "configured.v1");
+    await waitFor(
+      async () => {
+        if (previews.count("kafka.topic", "configured.v1") < checked + 2) throw new Error("no later round yet");
+      },
+      { what: "two more rounds", timeoutMs: 120_000 },
+    );
+    const { resource: steady } = await service
+      .as("requester")
+      .resources.getResource({ type: "kafka.topic", name: "steady.v1" });
+    expect(steady?.status).toBe(ResourceStatus.READY);
+    expect(previews.count("kafka.topic", "steady.v1")).toBe(0);
+  });
 
   it("notices a topic deleted by hand; ReconcileResource recreates it", async () => {
     await createTopic("gone.v1");
