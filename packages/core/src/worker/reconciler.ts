@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import type { JsonObject } from "../domain/types.ts";
 import { EngineError, type Engine } from "../engine/engine.ts";
@@ -71,6 +73,8 @@ export function createReconciler(
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
   let stopping = false;
+  /** This replica, as its reconcile claims name it. */
+  const replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   /** The resource's secret outputs for `verify`; none when they cannot be opened (the check then does without). */
   function secretOutputsOf(resource: ResourceRecord): JsonObject {
@@ -216,28 +220,37 @@ export function createReconciler(
    * Compares one type's resources with one inventory listing per scope.
    * Returns those that need the full check, each with what looked different.
    * A scope that cannot be listed leaves its resources as they are: not
-   * knowing is not drift.
+   * knowing is not drift. Only scopes this replica claims for `round` are
+   * looked at (replicas sharing a store split them); a type without bulk
+   * observation is one scope, `<type>/*`.
    */
-  async function compareInBulk(type: string, resources: Settled[]): Promise<Suspect[]> {
+  async function compareInBulk(type: string, resources: Settled[], round: number): Promise<Suspect[]> {
     const plugin = deps.plugins.get(type);
     const bulk = plugin?.definition.observeInBulk;
     const inventory = plugin?.definition.inventory;
-    if (!plugin || !bulk || !inventory) return resources.map((resource) => ({ resource, seen: [] }));
-    const suspects: Suspect[] = [];
+    const oneByOne: Settled[] = [];
     const byScope = new Map<string, Settled[]>();
     for (const resource of resources) {
-      let scope: string;
-      try {
-        scope = bulk.scope(resource.name, resource.resolvedSpec, plugin.context);
-      } catch (error) {
-        deps.logger.warn({ type, name: resource.name, err: error }, "observeInBulk.scope threw; checking one by one");
-        suspects.push({ resource, seen: [] });
+      if (!plugin || !bulk || !inventory) {
+        oneByOne.push(resource);
         continue;
       }
-      byScope.set(scope, [...(byScope.get(scope) ?? []), resource]);
+      try {
+        const scope = bulk.scope(resource.name, resource.resolvedSpec, plugin.context);
+        byScope.set(scope, [...(byScope.get(scope) ?? []), resource]);
+      } catch (error) {
+        deps.logger.warn({ type, name: resource.name, err: error }, "observeInBulk.scope threw; checking one by one");
+        oneByOne.push(resource);
+      }
     }
+    const suspects: Suspect[] = [];
+    if (oneByOne.length > 0 && (await claim(`${type}/*`, round))) {
+      suspects.push(...oneByOne.map((resource) => ({ resource, seen: [] })));
+    }
+    if (!plugin || !bulk || !inventory) return suspects;
     for (const [scope, members] of byScope) {
       if (stopping) break;
+      if (!(await claim(`${type}/${scope}`, round))) continue;
       let items;
       try {
         items = await inventory(scope, plugin.context);
@@ -266,7 +279,26 @@ export function createReconciler(
     return suspects;
   }
 
+  /** Whether this replica observes `scopeKey` in `round`; a store that cannot say leaves it to the next round. */
+  async function claim(scopeKey: string, round: number): Promise<boolean> {
+    try {
+      return await deps.store.transact((tx) =>
+        tx.claimReconcileScope(scopeKey, round, replica, deps.now().toISOString()),
+      );
+    } catch (error) {
+      deps.logger.warn({ scope: scopeKey, err: error }, "reconcile could not claim the scope; it waits");
+      return false;
+    }
+  }
+
+  /**
+   * One pass. Replicas sharing a store number rounds alike, by the interval
+   * since the epoch: rounds start at least an interval apart, so one replica
+   * never gets the same number twice. Off the periodic schedule (interval 0),
+   * every call is a round of its own, numbered by the millisecond.
+   */
   async function reconcileOnce(): Promise<void> {
+    const round = options.intervalMs > 0 ? Math.floor(Date.now() / options.intervalMs) : Date.now();
     const byType = new Map<string, Settled[]>();
     for (const resource of await settledResources()) {
       byType.set(resource.type, [...(byType.get(resource.type) ?? []), resource]);
@@ -274,7 +306,7 @@ export function createReconciler(
     const suspects: Suspect[] = [];
     for (const [type, resources] of byType) {
       if (stopping) return;
-      suspects.push(...(await compareInBulk(type, resources)));
+      suspects.push(...(await compareInBulk(type, resources, round)));
     }
     await forEachLimited(
       suspects,
