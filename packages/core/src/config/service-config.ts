@@ -259,6 +259,13 @@ export const ServiceConfigSchema = z
             /** The named export holding the plugin. */
             export: z.string().min(1),
             settings: z.record(z.string(), z.unknown()).default({}),
+            /**
+             * What the reconciler does when a resource of this type drifted:
+             * report (mark it DRIFTED), review (also submit a repair that waits
+             * for a reviewer) or auto (a repair that applies by itself). A
+             * resource's label `plinth/repair` overrides it.
+             */
+            repair: z.enum(["auto", "review", "report"]).default("report"),
           })
           .strict(),
       )

@@ -79,7 +79,8 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
   }
   const { store, notifier } = opened;
   try {
-    const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
+    const loadedPlugins = await loadPlugins(config.plugins, loaded.baseDir, logger);
+    const plugins = createPluginRegistry(loadedPlugins);
     const metrics = createMetrics(store);
     const secrets = createSecretBox(config.secrets.key);
     const notifications = notificationSettings(
@@ -107,7 +108,14 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     );
     const reconciler = createReconciler(
       { ...deps, engine, logger },
-      { ...config.reconcile, engineConcurrency: config.engine.concurrency },
+      {
+        ...config.reconcile,
+        engineConcurrency: config.engine.concurrency,
+        // loadPlugins keeps the order of the config's entries.
+        repair: Object.fromEntries(
+          loadedPlugins.map((plugin, index) => [plugin.definition.type, config.plugins[index]?.repair ?? "report"]),
+        ),
+      },
     );
     const authenticate = createAuthenticator(config.principals);
     const consoleDir =

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import type { JsonObject } from "../domain/types.ts";
 import { EngineError, type Engine } from "../engine/engine.ts";
+import { submitReconcile } from "../domain/submit-change.ts";
 import { emitNotification } from "../notifications/emit-notification.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -17,6 +18,23 @@ export interface ReconcilerOptions {
   engineConcurrency: number;
   /** Share of the engine a round may hold, (0, 1]: floor(concurrency x share) slots, at least 1. */
   engineShare: number;
+  /** By plugin type, what to do about drift beyond reporting it; absent = report. */
+  repair?: Record<string, RepairMode>;
+}
+
+export type RepairMode = "auto" | "review" | "report";
+
+/** The resource label that overrides its type's `repair` mode. */
+export const repairLabel = "plinth/repair";
+
+/** The system principal that submits repairs; a resource's own team owns the change. */
+export const reconcilerPrincipalId = "plinth-reconciler";
+
+/** A resource's repair mode: its label when valid, else its type's, else report. */
+export function repairModeOf(resource: ResourceRecord, byType: Record<string, RepairMode> = {}): RepairMode {
+  const label = resource.labels[repairLabel];
+  if (label === "auto" || label === "review" || label === "report") return label;
+  return byType[resource.type] ?? "report";
 }
 
 /** The most refreshing previews a round runs at once: its share of the engine, at least one slot. */
@@ -152,11 +170,12 @@ export function createReconciler(
     const checked = await observe(resource);
     if (checked === undefined) return;
     const findings = checked.length > 0 ? [...seen.map((difference) => `observed: ${difference}`), ...checked] : [];
-    await deps.store.transact(async (tx) => {
+    const drifted = await deps.store.transact(async (tx): Promise<ResourceRecord | undefined> => {
       const current = await tx.getResource(resource.type, resource.name);
       // Something moved while we looked: leave it to the next round.
-      if (!current || current.revision !== resource.revision || !["READY", "DRIFTED"].includes(current.status)) return;
-      if ((await tx.openChanges(resource.type, resource.name)).length > 0) return;
+      if (!current || current.revision !== resource.revision || !["READY", "DRIFTED"].includes(current.status))
+        return undefined;
+      if ((await tx.openChanges(resource.type, resource.name)).length > 0) return undefined;
       const now = deps.now().toISOString();
       if (findings.length === 0) {
         if (current.status === "DRIFTED") {
@@ -169,7 +188,7 @@ export function createReconciler(
             details: {},
           });
         }
-        return;
+        return undefined;
       }
       const drift: ResourceDrift = {
         detectedAt: current.drift?.detectedAt ?? now,
@@ -199,7 +218,41 @@ export function createReconciler(
           "resource drifted from its recorded revision",
         );
       }
+      return { ...current, status: "DRIFTED", drift };
     });
+    if (drifted) await repair(drifted);
+  }
+
+  /**
+   * Submits the repair a drifted resource's mode asks for: the recorded spec
+   * re-applied (as ReconcileResource does) by the system principal, for the
+   * resource's own team, audited and in its history like any change. One
+   * request per drift (the id names its revision and when it was found), so
+   * a later round replays it instead of piling up changes.
+   */
+  async function repair(resource: ResourceRecord): Promise<void> {
+    const mode = repairModeOf(resource, options.repair);
+    if (mode === "report" || !resource.drift) return;
+    const principal = { id: reconcilerPrincipalId, team: resource.ownerTeam, roles: ["requester" as const] };
+    try {
+      const submitted = await submitReconcile(deps, principal, {
+        type: resource.type,
+        name: resource.name,
+        requestId: `repair-${resource.revision}-${resource.drift.detectedAt}`,
+        comment: `${mode === "auto" ? "automatic" : "reviewed"} repair of drift: ${resource.drift.findings.join("; ")}`,
+        repair: mode,
+      });
+      deps.logger.info(
+        { type: resource.type, name: resource.name, mode, changeId: submitted.change?.id },
+        "reconciler submitted a repair",
+      );
+    } catch (error) {
+      // The resource stays DRIFTED; the next round tries again with the same request id.
+      deps.logger.warn(
+        { type: resource.type, name: resource.name, err: error },
+        "reconciler could not submit a repair",
+      );
+    }
   }
 
   /** Every READY and DRIFTED resource, as the round starts. */

@@ -5,7 +5,7 @@ import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
-import { deleteTopicOutOfBand, startRealService } from "../support/real-service.ts";
+import { deleteTopicOutOfBand, startRealService, topicPartitions } from "../support/real-service.ts";
 import { refreshPreviewCounter } from "../support/refresh-preview-counter.ts";
 import type { TestService } from "../support/test-service.ts";
 
@@ -25,12 +25,13 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 400
     await broker?.stop();
   });
 
-  async function createTopic(name: string, config: Record<string, number> = {}) {
+  async function createTopic(name: string, config: Record<string, number> = {}, labels: Record<string, string> = {}) {
     const alice = service.as("requester");
     const applied = await alice.resources.applyResource({
       type: "kafka.topic",
       name,
       spec: { cluster: "local", partitions: 3, config, owner: { team: "payments", contact: "#payments" } },
+      labels,
       requestId: name,
     });
     expect((await watchToEnd(alice, applied.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
@@ -90,6 +91,47 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 400
       .resources.getResource({ type: "kafka.topic", name: "steady.v1" });
     expect(steady?.status).toBe(ResourceStatus.READY);
     expect(previews.count("kafka.topic", "steady.v1")).toBe(0);
+  });
+
+  it("repairs a topic labelled plinth/repair=auto by itself, and holds one labelled review for a reviewer", async () => {
+    await Promise.all([
+      createTopic("mended.v1", {}, { "plinth/repair": "auto" }),
+      createTopic("held.v1", {}, { "plinth/repair": "review" }),
+    ]);
+    await deleteTopicOutOfBand(broker.bootstrapServers, "mended.v1");
+    await deleteTopicOutOfBand(broker.bootstrapServers, "held.v1");
+    const alice = service.as("requester");
+    const repairOf = (name: string, status: ChangeStatus) =>
+      waitFor(
+        async () => {
+          const { changes } = await alice.changes.listChanges({ type: "kafka.topic", name });
+          const repair = changes.find((change) => change.requestedBy === "plinth-reconciler");
+          if (repair?.status !== status) throw new Error(`repair ${repair ? ChangeStatus[repair.status] : "absent"}`);
+          return repair;
+        },
+        { what: `the repair of ${name} ${ChangeStatus[status]}`, timeoutMs: 180_000 },
+      );
+
+    // auto: the reconciler's change puts the topic back, no one approving; it is in the topic's history.
+    const mended = await repairOf("mended.v1", ChangeStatus.SUCCEEDED);
+    expect(mended.comment).toMatch(/^automatic repair of drift: observed: topic "mended.v1" not found/);
+    expect(await topicPartitions(broker.bootstrapServers, "mended.v1")).toBe(3);
+
+    // review: the same change waits for a reviewer, and only then the topic comes back.
+    const held = await repairOf("held.v1", ChangeStatus.PENDING_REVIEW);
+    expect(held.reviewReasons).toContain("repair of drift held for review (repair: review)");
+    expect(await topicPartitions(broker.bootstrapServers, "held.v1")).toBeUndefined();
+    const reviewer = service.as("reviewer");
+    await waitFor(
+      async () => {
+        const { change } = await reviewer.changes.getChange({ id: held.id });
+        if (!change?.preview) throw new Error("no preview yet");
+      },
+      { what: "the preview of the held repair", timeoutMs: 120_000 },
+    );
+    await reviewer.changes.approveChange({ id: held.id, comment: "put it back" });
+    expect((await watchToEnd(alice, held.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    expect(await topicPartitions(broker.bootstrapServers, "held.v1")).toBe(3);
   });
 
   it("notices a topic deleted by hand; ReconcileResource recreates it", async () => {
