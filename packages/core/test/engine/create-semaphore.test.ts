@@ -54,6 +54,8 @@ describe("createSemaphore", () => {
     });
     expect(semaphore.waiting).toBe(2);
     first();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(order).toEqual(["foreground"]);
     (await foreground)();
     (await background)();
     expect(order).toEqual(["foreground", "background"]);
