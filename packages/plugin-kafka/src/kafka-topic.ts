@@ -4,6 +4,7 @@ import { definePlugin } from "@plinth/core";
 import { KafkaSettings, teamQuota } from "./cluster-settings.ts";
 import { topicQuotaMetrics, topicUsage } from "./topic-usage.ts";
 import { topicCollisionKey } from "./topic-name.ts";
+import { topicDifferences } from "./topic-differences.ts";
 import { resolveTopicDefaults } from "./topic-defaults.ts";
 import { topicProgram } from "./topic-program.ts";
 import { reviewTopic, topicReviewPolicy } from "./topic-review.ts";
@@ -35,11 +36,20 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
   // The cluster view: scope = cluster name.
   inventoryScopes: (ctx) => Object.keys(ctx.settings.clusters),
   inventory: async (cluster, ctx) =>
-    (await listClusterTopics(ctx.settings, cluster)).map((topic) => ({
+    (await listClusterTopics(ctx.settings, cluster, true)).map((topic) => ({
       name: topic.name,
       identity: `${cluster}/${topicCollisionKey(topic.name)}`,
-      observed: { partitions: topic.partitions, replicationFactor: topic.replicationFactor },
+      observed: {
+        partitions: topic.partitions,
+        replicationFactor: topic.replicationFactor,
+        ...(topic.config && Object.keys(topic.config).length > 0 && { config: topic.config }),
+      },
     })),
+  // Drift in bulk: one listing per cluster (topics, partitions and configs) for every topic on it.
+  observeInBulk: {
+    scope: (_name, spec) => spec.cluster,
+    differences: (item, name, spec) => topicDifferences(item, name, spec),
+  },
   review: (input, ctx) => reviewTopic(input, ctx.settings),
   reviewPolicy: topicReviewPolicy,
   program: topicProgram,

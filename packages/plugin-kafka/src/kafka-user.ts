@@ -1,4 +1,4 @@
-import { definePlugin } from "@plinth/core";
+import { type JsonObject, definePlugin } from "@plinth/core";
 import { KafkaSettings, teamQuota } from "./cluster-settings.ts";
 import { resolveUserDefaults } from "./user-defaults.ts";
 import { userProgram } from "./user-program.ts";
@@ -7,7 +7,8 @@ import { reviewUser, userReviewPolicy } from "./user-review.ts";
 import { userReaches } from "./user-reaches.ts";
 import { UserSpec } from "./user-spec.ts";
 import { validateUser } from "./user-validate.ts";
-import { findUnmanagedUser, listScramUsers, verifyUser, verifyUserGone } from "./user-verify.ts";
+import type { UserAcl } from "./user-acls.ts";
+import { findUnmanagedUser, listScramUsers, userProblems, verifyUser, verifyUserGone } from "./user-verify.ts";
 
 /**
  * `kafka.user`: a SCRAM-SHA-512 user on one of the configured clusters,
@@ -37,8 +38,21 @@ export const kafkaUser = definePlugin<UserSpec, KafkaSettings>({
     (await listScramUsers(ctx.settings, cluster)).map((user) => ({
       name: user.name,
       identity: `${cluster}/${user.name}`,
-      observed: { mechanisms: user.mechanisms },
+      observed: {
+        mechanisms: user.mechanisms,
+        acls: user.acls.known,
+        otherAcls: user.acls.other,
+      } as unknown as JsonObject,
     })),
+  // Drift in bulk: every credential and every ACL of a cluster in two requests, judged as `verify` judges.
+  observeInBulk: {
+    scope: (_name, spec) => spec.cluster,
+    differences: (item, name, spec) => {
+      if (!item) return [`user "${name}" has no SCRAM credential on cluster "${spec.cluster}"`];
+      const observed = item.observed as unknown as { mechanisms: string[]; acls: UserAcl[]; otherAcls: string[] };
+      return userProblems(spec, observed.mechanisms, { known: observed.acls, other: observed.otherAcls });
+    },
+  },
   review: (input, ctx) => reviewUser(input, ctx.settings),
   reviewPolicy: userReviewPolicy,
   program: userProgram,

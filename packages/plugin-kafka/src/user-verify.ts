@@ -6,8 +6,18 @@ import { describeScramUsers } from "./scram-users.ts";
 import { type UserAcl, aclKey, describeAcl, userAcls, userPrincipal } from "./user-acls.ts";
 import { type UserSpec, userScramMechanism } from "./user-spec.ts";
 
-/** The ALLOW ACLs the cluster holds for `name` on topics and groups, in `UserAcl` form (others are listed apart). */
-async function clusterAcls(admin: Admin, name: string): Promise<{ known: UserAcl[]; other: string[] }> {
+/** A user's ACLs as the cluster holds them: ALLOW rules in `UserAcl` form, and any other kind in words. */
+export interface ObservedAcls {
+  known: UserAcl[];
+  other: string[];
+}
+
+/**
+ * The ACLs the cluster holds on topics and groups for the principal of
+ * `name`, or with `null` for every principal in one request, by principal
+ * ("User:<name>"). Read-only.
+ */
+export async function clusterAclsByPrincipal(admin: Admin, name: string | null): Promise<Map<string, ObservedAcls>> {
   const { AclOperations, AclPermissionTypes, ResourcePatternTypes, ResourceTypes } =
     await import("@platformatic/kafka");
   const resources = await admin.describeAcls({
@@ -15,16 +25,17 @@ async function clusterAcls(admin: Admin, name: string): Promise<{ known: UserAcl
       resourceType: ResourceTypes.ANY,
       resourceName: null,
       resourcePatternType: ResourcePatternTypes.ANY,
-      principal: userPrincipal(name),
+      principal: name === null ? null : userPrincipal(name),
       host: null,
       operation: AclOperations.ANY,
       permissionType: AclPermissionTypes.ANY,
     },
   });
-  const known: UserAcl[] = [];
-  const other: string[] = [];
+  const byPrincipal = new Map<string, ObservedAcls>();
   for (const resource of resources) {
     for (const acl of resource.acls) {
+      let observed = byPrincipal.get(acl.principal);
+      if (!observed) byPrincipal.set(acl.principal, (observed = { known: [], other: [] }));
       const resourceType =
         resource.resourceType === ResourceTypes.TOPIC
           ? "Topic"
@@ -46,13 +57,18 @@ async function clusterAcls(admin: Admin, name: string): Promise<{ known: UserAcl
         acl.permissionType === AclPermissionTypes.ALLOW &&
         acl.host === "*"
       ) {
-        known.push({ resourceType, patternType, resourceName: resource.resourceName, operation });
+        observed.known.push({ resourceType, patternType, resourceName: resource.resourceName, operation });
       } else {
-        other.push(`${resource.resourceName} (type ${resource.resourceType}, operation ${acl.operation})`);
+        observed.other.push(`${resource.resourceName} (type ${resource.resourceType}, operation ${acl.operation})`);
       }
     }
   }
-  return { known, other };
+  return byPrincipal;
+}
+
+/** The ALLOW ACLs the cluster holds for `name` on topics and groups, in `UserAcl` form (others are listed apart). */
+async function clusterAcls(admin: Admin, name: string): Promise<ObservedAcls> {
+  return (await clusterAclsByPrincipal(admin, name)).get(userPrincipal(name)) ?? { known: [], other: [] };
 }
 
 /** What the cluster holds for the user: its SCRAM mechanisms and ACLs. Read-only. */
@@ -82,26 +98,22 @@ async function judgeUser(
 
 /**
  * Checks the user as the cluster sees it, independently of Pulumi: a
- * SCRAM-SHA-512 credential exists (Kafka never reveals the password, so a
- * rotation is proven by the clients, not here), and the user's ACLs are
- * exactly those the spec stands for. Must not change anything.
+ * SCRAM-SHA-512 credential exists, the user's ACLs are exactly those the spec
+ * stands for, and (on a cluster with SASL) the user logs in with the password
+ * Plinth holds. Must not change anything.
  */
 export async function verifyUser(input: VerifyInput<UserSpec, KafkaSettings>): Promise<VerifyResult> {
   const { name, spec } = input;
   const onCluster = await judgeUser(input, (observed) => {
-    const problems: string[] = [];
-    if (!observed.credentials.some((credential) => credential.mechanism === userScramMechanism)) {
-      problems.push(`no ${userScramMechanism} credential`);
-    }
-    const expected = new Map(userAcls(spec).map((acl) => [aclKey(acl), acl]));
-    const actual = new Map(observed.known.map((acl) => [aclKey(acl), acl]));
-    for (const [key, acl] of expected) if (!actual.has(key)) problems.push(`missing ${describeAcl(acl)}`);
-    for (const [key, acl] of actual) if (!expected.has(key)) problems.push(`unexpected ${describeAcl(acl)}`);
-    for (const other of observed.other) problems.push(`unexpected ACL on ${other}`);
+    const problems = userProblems(
+      spec,
+      observed.credentials.map((credential) => credential.mechanism),
+      observed,
+    );
     if (problems.length > 0) return { ready: false, message: `user "${name}": ${problems.join("; ")}` };
     return {
       ready: true,
-      message: `user "${name}" has a ${userScramMechanism} credential and ${expected.size} ACL(s) as specified`,
+      message: `user "${name}" has a ${userScramMechanism} credential and ${userAcls(spec).length} ACL(s) as specified`,
     };
   });
   const password = input.secretOutputs?.password;
@@ -135,6 +147,22 @@ async function logsInAs(
     };
   }
   return { ...onCluster, message: `${onCluster.message ?? ""}; it logs in with its password` };
+}
+
+/**
+ * How what the cluster holds for a user differs from its spec: its SCRAM
+ * credential and exactly the spec's ACLs. Pure; `verify` and a reconcile
+ * round's bulk comparison both judge by it.
+ */
+export function userProblems(spec: UserSpec, mechanisms: string[], acls: ObservedAcls): string[] {
+  const problems: string[] = [];
+  if (!mechanisms.includes(userScramMechanism)) problems.push(`no ${userScramMechanism} credential`);
+  const expected = new Map(userAcls(spec).map((acl) => [aclKey(acl), acl]));
+  const actual = new Map(acls.known.map((acl) => [aclKey(acl), acl]));
+  for (const [key, acl] of expected) if (!actual.has(key)) problems.push(`missing ${describeAcl(acl)}`);
+  for (const [key, acl] of actual) if (!expected.has(key)) problems.push(`unexpected ${describeAcl(acl)}`);
+  for (const other of acls.other) problems.push(`unexpected ACL on ${other}`);
+  return problems;
 }
 
 /** After a delete: no SCRAM credential and no ACL left for the user. Must not change anything. */
@@ -185,14 +213,25 @@ export async function findUnmanagedUser(
   return `user "${name}" already exists on cluster ${spec.cluster} (${found.join(", ")}) but Plinth does not manage it: creating it here would take it over (replace its password under the clients using it, or inherit its access). To bring it under Plinth, remove it from the cluster first (its credentials and ACLs; super.users only by a broker change), then apply again: Plinth creates it with a new password and exactly the spec's ACLs. Otherwise pick another name`;
 }
 
-/** The SCRAM users a cluster holds, for the cluster view. Read-only. */
+/**
+ * The SCRAM users a cluster holds, each with its ACLs, for the cluster view
+ * and a reconcile round's bulk comparison: two requests whatever the number
+ * of users (every credential, every ACL). Read-only.
+ */
 export async function listScramUsers(settings: KafkaSettings, clusterName: string) {
   const cluster = settings.clusters[clusterName];
   if (!cluster) {
     throw new Error(`unknown cluster "${clusterName}"; known: ${Object.keys(settings.clusters).join(", ")}`);
   }
-  const users = await describeScramUsers(cluster);
+  const [users, acls] = await Promise.all([
+    describeScramUsers(cluster),
+    withAdmin(cluster, (admin) => clusterAclsByPrincipal(admin, null)),
+  ]);
   return [...users.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, credentials]) => ({ name, mechanisms: credentials.map((credential) => credential.mechanism) }));
+    .map(([name, credentials]) => ({
+      name,
+      mechanisms: credentials.map((credential) => credential.mechanism),
+      acls: acls.get(userPrincipal(name)) ?? { known: [], other: [] },
+    }));
 }

@@ -3,6 +3,7 @@ import { ChangeStatus, Code, ConnectError, ResourceStatus, createPlinthClient, f
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaPluginModule, startRealService } from "../../core/test/support/real-service.ts";
+import { refreshPreviewCounter } from "../../core/test/support/refresh-preview-counter.ts";
 import { type TestService, principals } from "../../core/test/support/test-service.ts";
 import type { UserSpecInput } from "../src/index.ts";
 import { describeScramUsers } from "../src/scram-users.ts";
@@ -186,6 +187,50 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
         produceAs(broker.bootstrapServers, { username: "orders-app", password: second }, "orders.placed", "gone"),
       ),
     ).toMatch(/SASL_AUTHENTICATION_FAILED|[Aa]uthentication failed/);
+  });
+
+  it("finds a user deleted by hand in one listing of the cluster; an untouched one gets no full check", async () => {
+    // A service of its own with reconciling on, on the same broker: the other tests repair drift by hand.
+    const previews = refreshPreviewCounter();
+    const plugin = (exportName: string) => ({ module: kafkaPluginModule, export: exportName, settings });
+    const watcher = await startRealService(broker.bootstrapServers, {
+      config: { plugins: [plugin("kafkaTopic"), plugin("kafkaUser")], reconcile: { intervalMs: 500 } },
+      wrapEngine: previews.wrapEngine,
+    });
+    try {
+      const alice = createPlinthClient({ baseUrl: watcher.url, token: principals.requester.token });
+      const reader = user({ access: [{ topics: { prefix: "audit." }, operations: "read" }] });
+      const created = await Promise.all(
+        ["steady-reader", "vanished-reader"].map((name) => alice.apply("kafka.user", name, reader)),
+      );
+      for (const { change } of created)
+        expect((await alice.waitForChange(change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+
+      await deleteCredentialOutOfBand(broker.bootstrapServers, broker.sasl!, "vanished-reader");
+      const drifted = await waitFor(
+        async () => {
+          const resource = await alice.get("kafka.user", "vanished-reader");
+          if (resource.status !== ResourceStatus.DRIFTED) throw new Error(`still ${ResourceStatus[resource.status]}`);
+          return resource;
+        },
+        { what: "vanished-reader DRIFTED", timeoutMs: 120_000 },
+      );
+      expect(drifted.drift?.findings[0]).toBe(
+        'observed: user "vanished-reader" has no SCRAM credential on cluster "local"',
+      );
+      // Rounds go on: the drifted user is checked in full again, the untouched one never.
+      const before = previews.count("kafka.user", "vanished-reader");
+      await waitFor(
+        async () => {
+          if (previews.count("kafka.user", "vanished-reader") <= before) throw new Error("no later round yet");
+        },
+        { what: "one more round", timeoutMs: 300_000 },
+      );
+      expect(previews.count("kafka.user", "steady-reader")).toBe(0);
+      expect((await alice.get("kafka.user", "steady-reader")).status).toBe(ResourceStatus.READY);
+    } finally {
+      await watcher.close();
+    }
   });
 
   it("refuses bad specs with INVALID_ARGUMENT and field paths, persisting nothing", async () => {

@@ -1,5 +1,6 @@
 import { definePlugin } from "@plinth/core";
 import { resolveDatabaseDefaults } from "./database-defaults.ts";
+import { databaseDifferences } from "./database-differences.ts";
 import { databaseProgram } from "./database-program.ts";
 import { databaseReviewPolicy, reviewDatabase } from "./database-review.ts";
 import { DatabaseSpec } from "./database-spec.ts";
@@ -39,6 +40,11 @@ export const postgresDatabase = definePlugin<DatabaseSpec, PostgresSettings>({
       identity: `${instance}/${database.database}`,
       observed: { owner: database.owner, connectionLimit: database.connectionLimit },
     })),
+  // Drift in bulk: one pg_database query per instance; extensions, which live inside each database, are not listed.
+  observeInBulk: {
+    scope: (_name, spec) => spec.instance,
+    differences: (item, name, spec) => databaseDifferences(item, name, spec),
+  },
   review: (input, ctx) => reviewDatabase(input, ctx.settings),
   reviewPolicy: databaseReviewPolicy,
   program: databaseProgram,

@@ -196,6 +196,44 @@ describe("postgres.database through Plinth, the Pulumi engine and a real Postgre
     );
   });
 
+  it("finds a dropped database in one listing of the instance; an untouched one gets no full check", async () => {
+    const alice = service.client("requester");
+    const [steady, dropped] = await Promise.all([
+      alice.apply("postgres.database", "steady", { instance: "local" }),
+      alice.apply("postgres.database", "dropped", { instance: "local" }),
+    ]);
+    expect((await settle(steady.change)).status).toBe(ChangeStatus.SUCCEEDED);
+    expect((await settle(dropped.change)).status).toBe(ChangeStatus.SUCCEEDED);
+
+    // WITH (FORCE): a verify may be logged in at that moment.
+    await adminQuery(server, 'drop database "dropped" with (force)');
+    const drifted = await waitFor(
+      async () => {
+        const resource = await alice.get("postgres.database", "dropped");
+        if (resource.status !== ResourceStatus.DRIFTED) throw new Error(`still ${ResourceStatus[resource.status]}`);
+        return resource;
+      },
+      { what: "dropped marked DRIFTED", timeoutMs: 120_000 },
+    );
+    expect(drifted.drift?.findings[0]).toBe('observed: database "dropped" not found on instance "local"');
+    // Rounds go on: the drifted database is checked in full again, the untouched one never.
+    const fullChecks = (name: string) =>
+      service
+        .logs()
+        .split("\n")
+        .filter((line) => line.includes('"reconcile checks the resource in full"') && line.includes(`"name":"${name}"`))
+        .length;
+    const before = fullChecks("dropped");
+    await waitFor(
+      async () => {
+        if (fullChecks("dropped") <= before) throw new Error("no later round yet");
+      },
+      { what: "one more round", timeoutMs: 300_000 },
+    );
+    expect(fullChecks("steady")).toBe(0);
+    expect((await alice.get("postgres.database", "steady")).status).toBe(ResourceStatus.READY);
+  });
+
   it("refuses a database that exists but is not managed, saying so", async () => {
     await adminQuery(server, "create database legacy");
     const outcome = await refusal(

@@ -182,6 +182,11 @@ export const ServiceConfigSchema = z
       .object({
         /** Time between drift checks of every settled resource; 0 turns them off. */
         intervalMs: z.number().int().min(0).default(60_000),
+        /**
+         * The largest share of the engine's slots a round's refreshing previews
+         * may hold at once: floor(engine.concurrency x share), at least 1.
+         */
+        engineShare: z.number().gt(0).max(1).default(0.5),
       })
       .prefault({}),
     console: z
@@ -269,6 +274,13 @@ export const ServiceConfigSchema = z
             /** The named export holding the plugin. */
             export: z.string().min(1),
             settings: z.record(z.string(), z.unknown()).default({}),
+            /**
+             * What the reconciler does when a resource of this type drifted:
+             * report (mark it DRIFTED), review (also submit a repair that waits
+             * for a reviewer) or auto (a repair that applies by itself). A
+             * resource's label `plinth/repair` overrides it.
+             */
+            repair: z.enum(["auto", "review", "report"]).default("report"),
           })
           .strict(),
       )

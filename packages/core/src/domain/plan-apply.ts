@@ -45,7 +45,7 @@ export async function planApply(
   spec: JsonObject,
   labels: Record<string, string>,
   state: DesiredState,
-  options: { force?: boolean; overrideGuardrails?: boolean } = {},
+  options: { force?: boolean; overrideGuardrails?: boolean; repair?: "auto" | "review" } = {},
 ): Promise<Plan> {
   const parsed = parseSpec(plugin, spec);
   const { spec: resolvedSpec, explanations = {} } = applyDefaults(plugin, name, parsed);
@@ -100,6 +100,14 @@ export async function planApply(
   const reasons = needsReviewer ? review.reasons.filter((r) => !r.startsWith("auto-approved")) : review.reasons;
   if (overridden) reasons.push(`admin override of guardrails: ${overridden}`);
   reasons.push(...accessRequests.map(describeAccessRequest));
+  let requiredApprovals = needsReviewer ? Math.max(1, review.approvals) : review.approvals;
+  if (options.repair === "auto" && !needsReviewer) {
+    requiredApprovals = 0;
+    reasons.splice(0, reasons.length, "automatic repair of drift (repair: auto)");
+  } else if (options.repair === "review") {
+    requiredApprovals = Math.max(1, requiredApprovals);
+    reasons.push("repair of drift held for review (repair: review)");
+  }
   return {
     kind,
     resolvedSpec,
@@ -107,7 +115,7 @@ export async function planApply(
     identity,
     differences,
     noOp,
-    requiredApprovals: needsReviewer ? Math.max(1, review.approvals) : review.approvals,
+    requiredApprovals,
     reviewReasons: reasons,
     overriddenGuardrails: overridden,
     ownerTeam: owner.team,

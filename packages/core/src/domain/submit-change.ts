@@ -73,6 +73,7 @@ export async function submitApply(
     const plan = await planApply(tx, deps, plugin, principal, input.name, input.spec, input.labels, state, {
       force: input.force,
       overrideGuardrails: input.overrideGuardrails,
+      repair: input.repair,
     });
     if (plan.overriddenGuardrails) {
       await tx.appendAudit({
@@ -294,7 +295,7 @@ export async function submitRevert(
 export async function submitReconcile(
   deps: LifecycleDeps,
   principal: Principal,
-  input: { type: string; name: string; requestId: string; comment: string },
+  input: { type: string; name: string; requestId: string; comment: string; repair?: "auto" | "review" },
 ): Promise<SubmitResult> {
   checkCommonFields(deps, input.type, input.name, input.requestId, { comment: input.comment });
   const current = await deps.store.getResource(input.type, input.name);
@@ -309,6 +310,7 @@ export async function submitReconcile(
     comment: input.comment || `reconcile: re-apply revision ${current.revision}`,
     labels: current.labels,
     force: true,
+    repair: input.repair,
   });
 }
 

@@ -20,6 +20,12 @@ export interface ApplyInput {
   labels: Record<string, string>;
   /** Re-apply even when the spec equals the recorded one (repairing drift). */
   force?: boolean;
+  /**
+   * The reconciler's own repair of drift (`repair` in the config): `auto`
+   * needs no approval (a destructive engine preview still escalates it to
+   * review), `review` needs at least one.
+   */
+  repair?: "auto" | "review";
   /** Admins only: proceed despite overridable (guardrail) violations; reviewed and audited. */
   overrideGuardrails?: boolean;
   callback?: CallbackInput;

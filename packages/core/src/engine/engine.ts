@@ -37,6 +37,12 @@ export interface EngineRequest {
    */
   refresh?: boolean;
   /**
+   * Background work (a reconcile round's drift check): it takes an engine
+   * slot only when no other operation is waiting for one, so a person's
+   * change is never queued behind drift checks.
+   */
+  background?: boolean;
+  /**
    * Values that must never appear in an event or error, besides those the
    * engine finds itself (its passphrase, secrets in `settings`): e.g. the
    * resource's current secret outputs, its generated password.

@@ -16,6 +16,10 @@ export interface Metrics {
   reconcileLastRoundEnd: Gauge;
   /** The configured time between rounds (s); 0 when periodic reconciling is off. */
   reconcileInterval: Gauge;
+  /** Resources a round looked at, by type and how: compared with a bulk inventory, or a refreshing preview. */
+  reconcileObservations: Counter<"type" | "method">;
+  /** Rounds that took longer than the interval. */
+  reconcileOverruns: Counter;
 }
 
 /**
@@ -87,6 +91,17 @@ export function createMetrics(store: MaybeRefusingStore): Metrics {
     reconcileInterval: new Gauge({
       name: "plinth_reconcile_interval_seconds",
       help: "Configured time between reconcile rounds; 0 when periodic reconciling is off.",
+      registers: [registry],
+    }),
+    reconcileObservations: new Counter({
+      name: "plinth_reconcile_observations_total",
+      help: "Resources a reconcile round looked at, by type and method: bulk (compared with one inventory listing of its scope) or refresh (a refreshing engine preview).",
+      labelNames: ["type", "method"],
+      registers: [registry],
+    }),
+    reconcileOverruns: new Counter({
+      name: "plinth_reconcile_round_overrun_total",
+      help: "Reconcile rounds that took longer than the configured interval.",
       registers: [registry],
     }),
   };

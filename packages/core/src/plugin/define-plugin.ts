@@ -87,6 +87,20 @@ export interface InventoryItem {
   observed: JsonObject;
 }
 
+/** How a reconcile round compares what `inventory` lists with a resource's recorded resolved spec. */
+export interface BulkObservation<Spec, Settings> {
+  /** The inventory scope the resource lives in (e.g. its cluster). Pure. */
+  scope: (name: string, spec: Spec, ctx: PluginContext<Settings>) => string;
+  /**
+   * What differs between the scope's item for this resource (matched by
+   * identity; undefined when the scope holds none) and its recorded resolved
+   * spec, in spec terms, e.g. "partitions: 5 observed, 3 recorded". Empty =
+   * looks as recorded. Pure. When unsure, report a difference: it only costs
+   * a confirming preview, while a miss hides drift until the next round.
+   */
+  differences: (item: InventoryItem | undefined, name: string, spec: Spec, ctx: PluginContext<Settings>) => string[];
+}
+
 export interface VerifyResult {
   ready: boolean;
   message?: string;
@@ -190,6 +204,14 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
   inventory?: (scope: string, ctx: PluginContext<Settings>) => Promise<InventoryItem[]>;
   /** The scopes `inventory` accepts (e.g. cluster names); others are refused with this list. */
   inventoryScopes?: (ctx: PluginContext<Settings>) => string[];
+  /**
+   * Drift observed in bulk (needs `inventory`): a reconcile round lists each
+   * scope once and compares every managed resource in it with its item, in
+   * spec terms. Only a resource that looks different (or is missing) gets the
+   * refreshing engine preview that confirms the drift. Absent: every
+   * resource of this type gets that preview, a few at a time.
+   */
+  observeInBulk?: BulkObservation<Spec, Settings>;
   /** The plugin's review policy; combined with the global policy (the larger demand wins). */
   review?: (input: ReviewInput<Spec>, ctx: PluginContext<Settings>) => ReviewDecision;
   /** The review policy in words, for GetPlugin. */

@@ -79,7 +79,8 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
   }
   const { store, notifier } = opened;
   try {
-    const plugins = createPluginRegistry(await loadPlugins(config.plugins, loaded.baseDir, logger));
+    const loadedPlugins = await loadPlugins(config.plugins, loaded.baseDir, logger);
+    const plugins = createPluginRegistry(loadedPlugins);
     const metrics = createMetrics(store);
     const secrets = createSecretBox(config.secrets.key, config.secrets.previousKeys);
     const notifications = notificationSettings(
@@ -105,7 +106,17 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       { ...deps, engine, logger },
       { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ...config.worker },
     );
-    const reconciler = createReconciler({ ...deps, engine, logger }, config.reconcile);
+    const reconciler = createReconciler(
+      { ...deps, engine, logger },
+      {
+        ...config.reconcile,
+        engineConcurrency: config.engine.concurrency,
+        // loadPlugins keeps the order of the config's entries.
+        repair: Object.fromEntries(
+          loadedPlugins.map((plugin, index) => [plugin.definition.type, config.plugins[index]?.repair ?? "report"]),
+        ),
+      },
+    );
     const authenticate = createAuthenticator(config.principals);
     const consoleDir =
       config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);

@@ -101,6 +101,15 @@ export interface StoreTx extends StoreReader {
   deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void>;
   /** Removes DELIVERED and EXPIRED deliveries made before `before` (ISO time), with their attempts. */
   pruneDeliveries(before: string): Promise<void>;
+  /**
+   * Claims reconcile scope `scopeKey` (e.g. "kafka.topic/main") for round
+   * `round` (a number every replica derives alike, e.g. the interval's index
+   * since the epoch): true when this call made the claim, false when some
+   * claim (any owner's, this one's included) already holds that round, so
+   * replicas sharing a store observe each scope once per round. Forgets the
+   * scope's claims of earlier rounds.
+   */
+  claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean>;
 }
 
 export interface Store extends StoreReader {

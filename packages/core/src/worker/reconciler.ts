@@ -1,6 +1,9 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import type { JsonObject } from "../domain/types.ts";
 import { EngineError, type Engine } from "../engine/engine.ts";
+import { submitReconcile } from "../domain/submit-change.ts";
 import { emitNotification } from "../notifications/emit-notification.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -11,6 +14,54 @@ import type { ResourceDrift, ResourceRecord } from "../store/records.ts";
 export interface ReconcilerOptions {
   /** Time between rounds; 0 turns periodic reconciling off. */
   intervalMs: number;
+  /** The engine's slots; a round's refreshing previews hold at most `engineShare` of them. */
+  engineConcurrency: number;
+  /** Share of the engine a round may hold, (0, 1]: floor(concurrency x share) slots, at least 1. */
+  engineShare: number;
+  /** By plugin type, what to do about drift beyond reporting it; absent = report. */
+  repair?: Record<string, RepairMode>;
+}
+
+export type RepairMode = "auto" | "review" | "report";
+
+/** The resource label that overrides its type's `repair` mode. */
+export const repairLabel = "plinth/repair";
+
+/** The system principal that submits repairs; a resource's own team owns the change. */
+export const reconcilerPrincipalId = "plinth-reconciler";
+
+/** A resource's repair mode: its label when valid, else its type's, else report. */
+export function repairModeOf(resource: ResourceRecord, byType: Record<string, RepairMode> = {}): RepairMode {
+  const label = resource.labels[repairLabel];
+  if (label === "auto" || label === "review" || label === "report") return label;
+  return byType[resource.type] ?? "report";
+}
+
+/** The most refreshing previews a round runs at once: its share of the engine, at least one slot. */
+export function reconcileSlots(options: Pick<ReconcilerOptions, "engineConcurrency" | "engineShare">): number {
+  return Math.max(1, Math.floor(options.engineConcurrency * options.engineShare));
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, until done or `stopped()`. */
+async function forEachLimited<T>(
+  items: T[],
+  limit: number,
+  stopped: () => boolean,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !stopped()) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** A resource the round checks in full, with what a bulk comparison saw different (if anything). */
+type Settled = ResourceRecord & { resolvedSpec: JsonObject };
+
+interface Suspect {
+  resource: Settled;
+  seen: string[];
 }
 
 export interface Reconciler {
@@ -21,11 +72,17 @@ export interface Reconciler {
 }
 
 /**
- * Notices when reality moves away from what Plinth recorded: for each settled
- * resource it runs the plugin's `verify` and a refreshing engine preview
- * (both change nothing), and marks the resource DRIFTED with what it found,
- * or READY again once the difference is gone. It never repairs anything by
- * itself: `ReconcileResource` re-applies the recorded spec as a reviewed change.
+ * Notices when reality moves away from what Plinth recorded. A round lists
+ * each scope of a plugin with `observeInBulk` once (one `inventory` call per
+ * cluster or instance) and compares every settled resource in it with what
+ * was listed; only those that look different or are missing, those already
+ * DRIFTED, and every resource of a plugin without bulk observation get the
+ * expensive check: the plugin's `verify` and a refreshing engine preview
+ * (both change nothing), a few at a time (its `engineShare` of the engine, as
+ * background work that yields to changes). It marks the resource DRIFTED with
+ * what it found, or READY again once the difference is gone. It never repairs
+ * anything by itself: `ReconcileResource` re-applies the recorded spec as a
+ * reviewed change.
  */
 export function createReconciler(
   deps: LifecycleDeps & { engine: Engine; logger: Logger; metrics: Metrics; secrets?: SecretBox },
@@ -34,6 +91,8 @@ export function createReconciler(
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
   let stopping = false;
+  /** This replica, as its reconcile claims name it. */
+  const replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   /** The resource's secret outputs for `verify`; none when they cannot be opened (the check then does without). */
   function secretOutputsOf(resource: ResourceRecord): JsonObject {
@@ -49,6 +108,7 @@ export function createReconciler(
     const plugin = deps.plugins.get(resource.type);
     if (!plugin || !resource.resolvedSpec) return undefined;
     const findings: string[] = [];
+    deps.metrics.reconcileObservations.inc({ type: resource.type, method: "refresh" });
     try {
       const preview = await deps.engine.preview({
         stackName: `${resource.type}--${resource.name}`,
@@ -61,6 +121,7 @@ export function createReconciler(
         kind: "UPDATE",
         attempt: 0,
         refresh: true,
+        background: true,
       });
       const steps = Object.entries(preview.steps).filter(([op]) => op !== "same");
       if (steps.length > 0) {
@@ -102,15 +163,19 @@ export function createReconciler(
     return findings;
   }
 
-  async function reconcile(resource: ResourceRecord): Promise<void> {
+  /** `seen`: what a bulk comparison found different, named first when the check confirms drift. */
+  async function reconcile(resource: ResourceRecord, seen: string[]): Promise<void> {
     if ((await deps.store.openChanges(resource.type, resource.name)).length > 0) return;
-    const findings = await observe(resource);
-    if (findings === undefined) return;
-    await deps.store.transact(async (tx) => {
+    deps.logger.debug({ type: resource.type, name: resource.name, seen }, "reconcile checks the resource in full");
+    const checked = await observe(resource);
+    if (checked === undefined) return;
+    const findings = checked.length > 0 ? [...seen.map((difference) => `observed: ${difference}`), ...checked] : [];
+    const drifted = await deps.store.transact(async (tx): Promise<ResourceRecord | undefined> => {
       const current = await tx.getResource(resource.type, resource.name);
       // Something moved while we looked: leave it to the next round.
-      if (!current || current.revision !== resource.revision || !["READY", "DRIFTED"].includes(current.status)) return;
-      if ((await tx.openChanges(resource.type, resource.name)).length > 0) return;
+      if (!current || current.revision !== resource.revision || !["READY", "DRIFTED"].includes(current.status))
+        return undefined;
+      if ((await tx.openChanges(resource.type, resource.name)).length > 0) return undefined;
       const now = deps.now().toISOString();
       if (findings.length === 0) {
         if (current.status === "DRIFTED") {
@@ -123,7 +188,7 @@ export function createReconciler(
             details: {},
           });
         }
-        return;
+        return undefined;
       }
       const drift: ResourceDrift = {
         detectedAt: current.drift?.detectedAt ?? now,
@@ -153,23 +218,158 @@ export function createReconciler(
           "resource drifted from its recorded revision",
         );
       }
+      return { ...current, status: "DRIFTED", drift };
     });
+    if (drifted) await repair(drifted);
   }
 
-  async function reconcileOnce(): Promise<void> {
+  /**
+   * Submits the repair a drifted resource's mode asks for: the recorded spec
+   * re-applied (as ReconcileResource does) by the system principal, for the
+   * resource's own team, audited and in its history like any change. One
+   * request per drift (the id names its revision and when it was found), so
+   * a later round replays it instead of piling up changes.
+   */
+  async function repair(resource: ResourceRecord): Promise<void> {
+    const mode = repairModeOf(resource, options.repair);
+    if (mode === "report" || !resource.drift) return;
+    const principal = { id: reconcilerPrincipalId, team: resource.ownerTeam, roles: ["requester" as const] };
+    try {
+      const submitted = await submitReconcile(deps, principal, {
+        type: resource.type,
+        name: resource.name,
+        requestId: `repair-${resource.revision}-${resource.drift.detectedAt}`,
+        comment: `${mode === "auto" ? "automatic" : "reviewed"} repair of drift: ${resource.drift.findings.join("; ")}`,
+        repair: mode,
+      });
+      deps.logger.info(
+        { type: resource.type, name: resource.name, mode, changeId: submitted.change?.id },
+        "reconciler submitted a repair",
+      );
+    } catch (error) {
+      // The resource stays DRIFTED; the next round tries again with the same request id.
+      deps.logger.warn(
+        { type: resource.type, name: resource.name, err: error },
+        "reconciler could not submit a repair",
+      );
+    }
+  }
+
+  /** Every READY and DRIFTED resource, as the round starts. */
+  async function settledResources(): Promise<Settled[]> {
+    const settled: Settled[] = [];
     for (const status of ["READY", "DRIFTED"] as const) {
       let token = "";
       do {
-        const page = await deps.store.listResources({ status }, 100, token);
-        for (const resource of page.items) {
-          if (stopping) return;
-          await reconcile(resource).catch((error: unknown) =>
-            deps.logger.error({ err: error, type: resource.type, name: resource.name }, "reconcile failed"),
-          );
-        }
+        const page = await deps.store.listResources({ status }, 500, token);
+        settled.push(...page.items.filter((resource): resource is Settled => resource.resolvedSpec !== null));
         token = page.nextPageToken;
       } while (token);
     }
+    return settled;
+  }
+
+  /**
+   * Compares one type's resources with one inventory listing per scope.
+   * Returns those that need the full check, each with what looked different.
+   * A scope that cannot be listed leaves its resources as they are: not
+   * knowing is not drift. Only scopes this replica claims for `round` are
+   * looked at (replicas sharing a store split them); a type without bulk
+   * observation is one scope, `<type>/*`.
+   */
+  async function compareInBulk(type: string, resources: Settled[], round: number): Promise<Suspect[]> {
+    const plugin = deps.plugins.get(type);
+    const bulk = plugin?.definition.observeInBulk;
+    const inventory = plugin?.definition.inventory;
+    const oneByOne: Settled[] = [];
+    const byScope = new Map<string, Settled[]>();
+    for (const resource of resources) {
+      if (!plugin || !bulk || !inventory) {
+        oneByOne.push(resource);
+        continue;
+      }
+      try {
+        const scope = bulk.scope(resource.name, resource.resolvedSpec, plugin.context);
+        byScope.set(scope, [...(byScope.get(scope) ?? []), resource]);
+      } catch (error) {
+        deps.logger.warn({ type, name: resource.name, err: error }, "observeInBulk.scope threw; checking one by one");
+        oneByOne.push(resource);
+      }
+    }
+    const suspects: Suspect[] = [];
+    if (oneByOne.length > 0 && (await claim(`${type}/*`, round))) {
+      suspects.push(...oneByOne.map((resource) => ({ resource, seen: [] })));
+    }
+    if (!plugin || !bulk || !inventory) return suspects;
+    for (const [scope, members] of byScope) {
+      if (stopping) break;
+      if (!(await claim(`${type}/${scope}`, round))) continue;
+      let items;
+      try {
+        items = await inventory(scope, plugin.context);
+      } catch (error) {
+        deps.logger.warn({ type, scope, err: error }, "reconcile could not list the scope; its resources wait");
+        continue;
+      }
+      const byIdentity = new Map(items.map((item) => [item.identity, item]));
+      for (const resource of members) {
+        deps.metrics.reconcileObservations.inc({ type, method: "bulk" });
+        let seen: string[];
+        try {
+          seen = bulk.differences(
+            byIdentity.get(resource.identity),
+            resource.name,
+            resource.resolvedSpec,
+            plugin.context,
+          );
+        } catch (error) {
+          seen = [`could not compare: ${error instanceof Error ? error.message : String(error)}`];
+        }
+        // A DRIFTED resource gets the full check whatever the listing says: only it clears the drift.
+        if (seen.length > 0 || resource.status === "DRIFTED") suspects.push({ resource, seen });
+      }
+    }
+    return suspects;
+  }
+
+  /** Whether this replica observes `scopeKey` in `round`; a store that cannot say leaves it to the next round. */
+  async function claim(scopeKey: string, round: number): Promise<boolean> {
+    try {
+      return await deps.store.transact((tx) =>
+        tx.claimReconcileScope(scopeKey, round, replica, deps.now().toISOString()),
+      );
+    } catch (error) {
+      deps.logger.warn({ scope: scopeKey, err: error }, "reconcile could not claim the scope; it waits");
+      return false;
+    }
+  }
+
+  /**
+   * One pass. Replicas sharing a store number rounds alike, by the interval
+   * since the epoch: rounds start at least an interval apart, so one replica
+   * never gets the same number twice. Off the periodic schedule (interval 0),
+   * every call is a round of its own, numbered by the millisecond.
+   */
+  async function reconcileOnce(): Promise<void> {
+    const round = options.intervalMs > 0 ? Math.floor(Date.now() / options.intervalMs) : Date.now();
+    const byType = new Map<string, Settled[]>();
+    for (const resource of await settledResources()) {
+      byType.set(resource.type, [...(byType.get(resource.type) ?? []), resource]);
+    }
+    const suspects: Suspect[] = [];
+    for (const [type, resources] of byType) {
+      if (stopping) return;
+      suspects.push(...(await compareInBulk(type, resources, round)));
+    }
+    await forEachLimited(
+      suspects,
+      reconcileSlots(options),
+      () => stopping,
+      ({ resource, seen }) =>
+        reconcile(resource, seen).catch((error: unknown) =>
+          deps.logger.error({ err: error, type: resource.type, name: resource.name }, "reconcile failed"),
+        ),
+    );
   }
 
   /** One periodic round, measured: `PlinthReconcileLate` alerts when rounds stop ending in time. */
@@ -182,8 +382,17 @@ export function createReconciler(
       outcome = "failed";
       deps.logger.error({ err: error }, "reconcile round failed");
     }
+    const seconds = (Date.now() - started) / 1000;
     deps.metrics.reconcileRounds.inc({ outcome });
-    deps.metrics.reconcileRoundDuration.observe((Date.now() - started) / 1000);
+    deps.metrics.reconcileRoundDuration.observe(seconds);
+    if (seconds * 1000 > options.intervalMs) {
+      // The next round starts an interval after this one ended: drift is found later than configured.
+      deps.metrics.reconcileOverruns.inc();
+      deps.logger.warn(
+        { seconds, intervalSeconds: options.intervalMs / 1000 },
+        "reconcile round took longer than its interval",
+      );
+    }
     deps.metrics.reconcileLastRoundEnd.set(Date.now() / 1000);
   }
 

@@ -40,6 +40,28 @@ describe("createSemaphore", () => {
     again();
   });
 
+  it("gives a free slot to a waiting foreground holder before any background one, even one that came first", async () => {
+    const semaphore = createSemaphore(1);
+    const first = await semaphore.acquire();
+    const order: string[] = [];
+    const background = semaphore.acquire(undefined, true).then((release) => {
+      order.push("background");
+      return release;
+    });
+    const foreground = semaphore.acquire().then((release) => {
+      order.push("foreground");
+      return release;
+    });
+    expect(semaphore.waiting).toBe(2);
+    first();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(order).toEqual(["foreground"]);
+    (await foreground)();
+    (await background)();
+    expect(order).toEqual(["foreground", "background"]);
+    expect(semaphore.active).toBe(0);
+  });
+
   it("refuses a limit below 1", () => {
     expect(() => createSemaphore(0)).toThrow(RangeError);
   });

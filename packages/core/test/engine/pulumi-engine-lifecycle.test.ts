@@ -62,6 +62,31 @@ describe("Pulumi engine: create, no-op, grow, preview, destroy", () => {
     expect(unchanged).toMatchObject({ steps: {}, destructive: false });
   });
 
+  it("gives a freed slot to a change's operation before a background one that asked first", async () => {
+    // One slot: operations run one at a time, in the order the engine grants the slot.
+    const single = createPulumiEngine({
+      dataDir: engineDataDir(),
+      passphrase: "priority-test-passphrase",
+      concurrency: 1,
+    });
+    try {
+      const settings = { bootstrapServers: broker.bootstrapServers };
+      const finished: string[] = [];
+      const track = (label: string, operation: Promise<unknown>) => operation.then(() => finished.push(label));
+      await Promise.all([
+        track("change apply", single.apply(topicRequest("prio-a", { partitions: 1 }, settings))),
+        track(
+          "drift check",
+          single.preview(topicRequest("prio-b", { partitions: 1 }, settings, { refresh: true, background: true })),
+        ),
+        track("change preview", single.preview(topicRequest("prio-c", { partitions: 1 }, settings))),
+      ]);
+      expect(finished).toEqual(["change apply", "change preview", "drift check"]);
+    } finally {
+      await single.close();
+    }
+  });
+
   it("previews a delete as destructive and destroys the topic", async () => {
     const settings = { bootstrapServers: broker.bootstrapServers };
     const preview = await engine.preview(topicRequest("orders", { partitions: 4 }, settings, { kind: "DELETE" }));

@@ -5,27 +5,33 @@ import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
-import { deleteTopicOutOfBand, startRealService } from "../support/real-service.ts";
+import { deleteTopicOutOfBand, startRealService, topicPartitions } from "../support/real-service.ts";
+import { refreshPreviewCounter } from "../support/refresh-preview-counter.ts";
 import type { TestService } from "../support/test-service.ts";
 
-describe("drift of real topics, found by the periodic reconcile", { timeout: 400_000 }, () => {
+describe("drift of real topics, found by the periodic reconcile", { timeout: 900_000 }, () => {
   let broker: KafkaBroker;
   let service: TestService;
+  const previews = refreshPreviewCounter();
   beforeAll(async () => {
     broker = await startKafka();
-    service = await startRealService(broker.bootstrapServers, { config: { reconcile: { intervalMs: 500 } } });
+    service = await startRealService(broker.bootstrapServers, {
+      config: { reconcile: { intervalMs: 500 } },
+      wrapEngine: previews.wrapEngine,
+    });
   });
   afterAll(async () => {
     await service?.close();
     await broker?.stop();
   });
 
-  async function createTopic(name: string) {
+  async function createTopic(name: string, config: Record<string, number> = {}, labels: Record<string, string> = {}) {
     const alice = service.as("requester");
     const applied = await alice.resources.applyResource({
       type: "kafka.topic",
       name,
-      spec: { cluster: "local", partitions: 3, owner: { team: "payments", contact: "#payments" } },
+      spec: { cluster: "local", partitions: 3, config, owner: { team: "payments", contact: "#payments" } },
+      labels,
       requestId: name,
     });
     expect((await watchToEnd(alice, applied.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
@@ -38,8 +44,95 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 400
         if (resource?.status !== ResourceStatus.DRIFTED) throw new Error(`still ${resource?.status}`);
         return resource;
       },
-      { what: `${name} drifted`, timeoutMs: 120_000 },
+      { what: `${name} drifted`, timeoutMs: 300_000 },
     );
+
+  it("compares every topic with one cluster listing: only those that differ get a refreshing preview", async () => {
+    const names = ["steady.v1", "deleted.v1", "partitioned.v1", "configured.v1"];
+    await Promise.all(names.map((name) => createTopic(name, { "retention.ms": 3_600_000 })));
+    const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      await admin.deleteTopics({ topics: ["deleted.v1"] });
+      await admin.createPartitions({ topics: [{ name: "partitioned.v1", count: 4 }] });
+      const { ConfigResourceTypes } = await import("@platformatic/kafka");
+      await admin.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: ConfigResourceTypes.TOPIC,
+            resourceName: "configured.v1",
+            configs: [{ name: "retention.ms", value: "7200000", configOperation: 0 }],
+          },
+        ],
+      });
+    } finally {
+      await admin.close();
+    }
+    const [deleted, partitioned, configured] = await Promise.all([
+      drifted("deleted.v1"),
+      drifted("partitioned.v1"),
+      drifted("configured.v1"),
+    ]);
+    // What the bulk comparison saw comes first, then what the confirming preview and verify found.
+    expect(deleted.drift?.findings[0]).toBe('observed: topic "deleted.v1" not found on cluster "local"');
+    expect(partitioned.drift?.findings[0]).toBe("observed: partitions: 4 on the cluster, 3 recorded");
+    expect(configured.drift?.findings[0]).toBe(
+      "observed: config.retention.ms: 7200000 on the cluster, 3600000 recorded",
+    );
+    // Rounds go on; the untouched topic is compared in bulk every time and never previewed.
+    const checked = previews.count("kafka.topic", "configured.v1");
+    await waitFor(
+      async () => {
+        if (previews.count("kafka.topic", "configured.v1") <= checked) throw new Error("no later round yet");
+      },
+      { what: "one more round", timeoutMs: 300_000 },
+    );
+    const { resource: steady } = await service
+      .as("requester")
+      .resources.getResource({ type: "kafka.topic", name: "steady.v1" });
+    expect(steady?.status).toBe(ResourceStatus.READY);
+    expect(previews.count("kafka.topic", "steady.v1")).toBe(0);
+  });
+
+  it("repairs a topic labelled plinth/repair=auto by itself, and holds one labelled review for a reviewer", async () => {
+    await Promise.all([
+      createTopic("mended.v1", {}, { "plinth/repair": "auto" }),
+      createTopic("held.v1", {}, { "plinth/repair": "review" }),
+    ]);
+    await deleteTopicOutOfBand(broker.bootstrapServers, "mended.v1");
+    await deleteTopicOutOfBand(broker.bootstrapServers, "held.v1");
+    const alice = service.as("requester");
+    const repairOf = (name: string, status: ChangeStatus) =>
+      waitFor(
+        async () => {
+          const { changes } = await alice.changes.listChanges({ type: "kafka.topic", name });
+          const repair = changes.find((change) => change.requestedBy === "plinth-reconciler");
+          if (repair?.status !== status) throw new Error(`repair ${repair ? ChangeStatus[repair.status] : "absent"}`);
+          return repair;
+        },
+        { what: `the repair of ${name} ${ChangeStatus[status]}`, timeoutMs: 400_000 },
+      );
+
+    // auto: the reconciler's change puts the topic back, no one approving; it is in the topic's history.
+    const mended = await repairOf("mended.v1", ChangeStatus.SUCCEEDED);
+    expect(mended.comment).toMatch(/^automatic repair of drift: observed: topic "mended.v1" not found/);
+    expect(await topicPartitions(broker.bootstrapServers, "mended.v1")).toBe(3);
+
+    // review: the same change waits for a reviewer, and only then the topic comes back.
+    const held = await repairOf("held.v1", ChangeStatus.PENDING_REVIEW);
+    expect(held.reviewReasons).toContain("repair of drift held for review (repair: review)");
+    expect(await topicPartitions(broker.bootstrapServers, "held.v1")).toBeUndefined();
+    const reviewer = service.as("reviewer");
+    await waitFor(
+      async () => {
+        const { change } = await reviewer.changes.getChange({ id: held.id });
+        if (!change?.preview) throw new Error("no preview yet");
+      },
+      { what: "the preview of the held repair", timeoutMs: 300_000 },
+    );
+    await reviewer.changes.approveChange({ id: held.id, comment: "put it back" });
+    expect((await watchToEnd(alice, held.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    expect(await topicPartitions(broker.bootstrapServers, "held.v1")).toBe(3);
+  });
 
   it("notices a topic deleted by hand; ReconcileResource recreates it", async () => {
     await createTopic("gone.v1");

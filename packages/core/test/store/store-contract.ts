@@ -340,6 +340,37 @@ export function describeStoreContract(
       }
     });
 
+    it("gives each reconcile scope to one claimant per round, atomically and across a reopen", async () => {
+      const { store, reopen, cleanup } = await open();
+      let current = store;
+      try {
+        const claim = (s: Store, scope: string, round: number, owner: string) =>
+          s.transact((tx) => tx.claimReconcileScope(scope, round, owner, now));
+        // Replicas racing for one round: exactly one gets it.
+        const racing = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => claim(current, "kafka.topic/main", 7, `replica-${i}`)),
+        );
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        expect(await claim(current, "kafka.topic/main", 7, "late")).toBe(false);
+        expect(await claim(current, "kafka.topic/other", 7, "late")).toBe(true);
+        // A claim rolled back with its transaction was never made.
+        await expect(
+          current.transact(async (tx) => {
+            await tx.claimReconcileScope("kafka.topic/main", 8, "doomed", now);
+            throw new Error("rolled back");
+          }),
+        ).rejects.toThrow("rolled back");
+        expect(await claim(current, "kafka.topic/main", 8, "replica-0")).toBe(true);
+        await current.close();
+        current = await reopen();
+        expect(await claim(current, "kafka.topic/main", 8, "replica-1")).toBe(false);
+        expect(await claim(current, "kafka.topic/main", 9, "replica-1")).toBe(true);
+      } finally {
+        await current.close();
+        cleanup();
+      }
+    });
+
     it("numbers changes and their events in order when transactions sharing a commit fail part-way", async () => {
       const { store, cleanup } = await open();
       const event = (changeId: string, message: string) => ({

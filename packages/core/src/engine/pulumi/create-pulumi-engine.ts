@@ -110,7 +110,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
     let releaseSlot: (() => void) | undefined;
     try {
       releaseStack = await stacks.acquire(request.stackName, signal);
-      releaseSlot = await pool.acquire(signal);
+      releaseSlot = await pool.acquire(signal, request.background);
     } catch {
       releaseStack?.();
       throw classifyPulumiError({ kind: "cancelled" }, context);

@@ -286,6 +286,20 @@ class PostgresTx extends PostgresReader implements StoreTx {
     await this.run("DELETE FROM review_timers WHERE change_id = $1 AND kind = $2", changeId, kind);
   }
 
+  async claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean> {
+    // A replica racing for the same round conflicts here; the serializable retry then sees its claim.
+    const claimed = await this.run(
+      `INSERT INTO reconcile_claims (scope_key, round, owner, claimed_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING`,
+      scopeKey,
+      round,
+      owner,
+      at,
+    );
+    await this.run("DELETE FROM reconcile_claims WHERE scope_key = $1 AND round < $2", scopeKey, round);
+    return claimed === 1;
+  }
+
   async pruneDeliveries(before: string): Promise<void> {
     const done = "SELECT id FROM deliveries WHERE status IN ('DELIVERED','EXPIRED') AND created_at < $1";
     await this.run(`DELETE FROM delivery_attempts WHERE delivery_id IN (${done})`, before);

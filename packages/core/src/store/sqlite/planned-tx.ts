@@ -53,6 +53,7 @@ export class PlannedTx implements StoreTx {
   private readonly claimCounts = new Map<string, number>();
   private readonly subscriptions = new Map<string, SubscriptionRecord | null>();
   private readonly deliveries = new Map<string, DeliveryRecord>();
+  private readonly reconcileClaims = new Set<string>();
 
   constructor(private readonly context: PlanningContext) {}
 
@@ -390,5 +391,14 @@ export class PlannedTx implements StoreTx {
 
   async pruneDeliveries(before: string): Promise<void> {
     this.write("pruneDeliveries", [before]);
+  }
+
+  async claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean> {
+    const key = JSON.stringify([scopeKey, round]);
+    const claimed = !this.reconcileClaims.has(key) && !(await this.reader.reconcileScopeClaimed(scopeKey, round));
+    this.reconcileClaims.add(key);
+    // The writer claims again and must get the same answer, or the transaction is planned again.
+    this.write("claimReconcileScope", [scopeKey, round, owner, at], claimed);
+    return claimed;
   }
 }

@@ -270,6 +270,18 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.run("DELETE FROM review_timers WHERE change_id = ? AND kind = ?", changeId, kind);
   }
 
+  async claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean> {
+    const claimed = this.run(
+      "INSERT INTO reconcile_claims (scope_key, round, owner, claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      scopeKey,
+      round,
+      owner,
+      at,
+    );
+    this.run("DELETE FROM reconcile_claims WHERE scope_key = ? AND round < ?", scopeKey, round);
+    return claimed.changes === 1;
+  }
+
   async pruneDeliveries(before: string): Promise<void> {
     const done = "SELECT id FROM deliveries WHERE status IN ('DELIVERED','EXPIRED') AND created_at < ?";
     this.run(`DELETE FROM delivery_attempts WHERE delivery_id IN (${done})`, before);
