@@ -11,6 +11,7 @@ import { secretValuesIn } from "../secret-values.ts";
 import { moduleSearchPaths } from "./module-search-paths.ts";
 import { redactSecrets } from "./redact-secrets.ts";
 import { resolveEngineSettings } from "./resolve-engine-settings.ts";
+import { phaseDurations } from "./phase-durations.ts";
 import { type EngineChildEvent, runEngineChild } from "./run-engine-child.ts";
 
 export type EngineLogger = Pick<Logger, "debug" | "info" | "warn" | "error">;
@@ -182,7 +183,15 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         );
         throw error;
       }
-      logger.info({ stack: request.stackName, operation, ms: Date.now() - started }, `${operation} finished`);
+      logger.info(
+        {
+          stack: request.stackName,
+          operation,
+          ms: Date.now() - started,
+          phases: phaseDurations(outcome.marks, started),
+        },
+        `${operation} finished`,
+      );
       // A destroyed stack is removed from the backend; its workspace directory goes too.
       if (operation === "destroy") rmSync(workDir, { recursive: true, force: true });
       return outcome.result;

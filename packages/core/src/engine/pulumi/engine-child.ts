@@ -2,7 +2,7 @@
 // forked by run-engine-child.ts with an IPC channel. It runs exactly one
 // operation and exits, so the Pulumi SDK's per-process state never outlives
 // it and an unhandled error in a plugin's program can only end this process.
-import type { ChildMessage, RunMessage } from "./child-protocol.ts";
+import type { ChildMessage, PhaseMarks, RunMessage } from "./child-protocol.ts";
 import { describeFailure } from "./describe-failure.ts";
 import { reapStrays } from "./reap-strays.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
@@ -66,17 +66,25 @@ function send(message: ChildMessage): Promise<void> {
 
 async function run(message: RunMessage): Promise<void> {
   stopGraceMs = message.job.stopGraceMs;
+  const marks: PhaseMarks = [["job-received", Date.now()]];
+  const mark = (phase: string): void => {
+    if (!marks.some(([seen]) => seen === phase)) marks.push([phase, Date.now()]);
+  };
   let answer: ChildMessage;
   try {
     const result = await runPulumiOperation(message.job, {
       emit: (event) => void send({ type: "event", event }),
       signal: controller.signal,
+      mark,
     });
-    answer = { type: "done", result };
+    mark("operation-done");
+    answer = { type: "done", result, marks };
   } catch (error) {
+    mark("operation-failed");
     answer = {
       type: "failed",
       failure: describeFailure(error, { programError: undefined, diagnostics: [], signal: controller.signal }),
+      marks,
     };
   }
   await send(answer);

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { EngineEvent } from "../engine.ts";
-import type { ChildMessage, ChildResult, EngineJob, PulumiFailure, RunMessage } from "./child-protocol.ts";
+import type { ChildMessage, ChildResult, EngineJob, PhaseMarks, PulumiFailure, RunMessage } from "./child-protocol.ts";
 import { reapStrays } from "./reap-strays.ts";
 
 /** A moment in an engine child's life, for hooks, logs and tests. */
@@ -31,7 +31,10 @@ export interface RunEngineChildOptions {
   killGraceMs: number;
 }
 
-export type ChildOutcome = { ok: true; result: ChildResult } | { ok: false; failure: PulumiFailure };
+export type ChildOutcome = ({ ok: true; result: ChildResult } | { ok: false; failure: PulumiFailure }) & {
+  /** When each phase ended, from the fork to the answer (see `phaseDurations`). */
+  marks: PhaseMarks;
+};
 
 const childEntry = fileURLToPath(new URL("./engine-child.ts", import.meta.url));
 /** tsx's loader, resolved from core, so the child works whatever the server's cwd. */
@@ -73,6 +76,7 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
       env: { ...process.env, [markerName]: runId },
     });
     let answer: ChildOutcome | undefined;
+    const marks: PhaseMarks = [["fork", started]];
     let stopReason: "cancelled" | "timeout" | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     const stderrTail: string[] = [];
@@ -114,6 +118,7 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
     child.on("message", (message: ChildMessage) => {
       switch (message.type) {
         case "ready":
+          marks.push(["child-ready", Date.now()]);
           lifecycle("ready");
           // A child told to stop while it was starting exits on its own; a closed channel is reported by "close".
           if (!stopReason) child.send({ type: "run", job } satisfies RunMessage, () => undefined);
@@ -122,10 +127,10 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
           options.onEvent?.(message.event);
           return;
         case "done":
-          answer = { ok: true, result: message.result };
+          answer = { ok: true, result: message.result, marks: [...marks, ...message.marks] };
           return;
         case "failed":
-          answer = { ok: false, failure: message.failure };
+          answer = { ok: false, failure: message.failure, marks: [...marks, ...message.marks] };
           return;
       }
     });
@@ -133,6 +138,7 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
       answer ??= {
         ok: false,
         failure: { kind: "internal", message: `could not start the engine child: ${error.message}` },
+        marks,
       };
     });
     child.once("exit", (code) => {
@@ -150,11 +156,11 @@ export function runEngineChild(options: RunEngineChildOptions): Promise<ChildOut
       if (answer && !(stopReason && !answer.ok)) {
         resolve(answer);
       } else if (stopReason === "timeout") {
-        resolve({ ok: false, failure: { kind: "timeout", timeoutMs: options.timeoutMs } });
+        resolve({ ok: false, failure: { kind: "timeout", timeoutMs: options.timeoutMs }, marks });
       } else if (stopReason === "cancelled") {
-        resolve({ ok: false, failure: { kind: "cancelled" } });
+        resolve({ ok: false, failure: { kind: "cancelled" }, marks });
       } else {
-        resolve({ ok: false, failure: { kind: "exited", code, signal, stderrTail: stderrTail.join("\n") } });
+        resolve({ ok: false, failure: { kind: "exited", code, signal, stderrTail: stderrTail.join("\n") }, marks });
       }
     });
     lifecycle("started");
