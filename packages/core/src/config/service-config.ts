@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
+import { defaultEngineConcurrency, maxEngineConcurrency } from "../engine/pulumi/default-engine-concurrency.ts";
 
 const role = z.enum(["requester", "reviewer", "admin"]);
 /** Connections one replica keeps to PostgreSQL; each running transaction holds one. */
@@ -114,7 +115,10 @@ export const ServiceConfigSchema = z
         backendUrl: z.string().optional(),
         /** Passphrase of Pulumi's secrets provider. */
         passphrase: z.string().min(1),
-        concurrency: z.number().int().min(1).max(32).default(2),
+        /** Pulumi operations at once; default from the machine's cores and memory (defaultEngineConcurrency). */
+        concurrency: z.number().int().min(1).max(maxEngineConcurrency).optional(),
+        /** Operations one warm engine child runs before a fresh one replaces it. */
+        operationsPerChild: z.number().int().min(1).max(10_000).default(25),
       })
       .strict(),
     secrets: z.object({ key: z.string().min(16, "use at least 16 characters") }).strict(),
@@ -159,7 +163,8 @@ export const ServiceConfigSchema = z
       .prefault({}),
     worker: z
       .object({
-        concurrency: z.number().int().min(1).default(2),
+        /** Changes in hand at once; default the engine's concurrency, so every slot can serve a change. */
+        concurrency: z.number().int().min(1).optional(),
         leaseMs: z.number().int().min(100).default(30_000),
         pollMs: z.number().int().min(10).default(1_000),
         maxAttempts: z.number().int().min(1).default(5),
@@ -259,7 +264,15 @@ export const ServiceConfigSchema = z
       )
       .default([]),
   })
-  .strict();
+  .strict()
+  .transform((config) => {
+    const engineConcurrency = config.engine.concurrency ?? defaultEngineConcurrency();
+    return {
+      ...config,
+      engine: { ...config.engine, concurrency: engineConcurrency },
+      worker: { ...config.worker, concurrency: config.worker.concurrency ?? engineConcurrency },
+    };
+  });
 
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 

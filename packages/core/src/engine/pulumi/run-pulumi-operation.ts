@@ -13,6 +13,7 @@ import { describeFailure } from "./describe-failure.ts";
 import { PulumiFailureError } from "./child-protocol.ts";
 import { loadPluginDefinition } from "./load-plugin-definition.ts";
 import { mapEngineEvent } from "./map-engine-event.ts";
+import { checkpointNeedsRecovery } from "./checkpoint-needs-recovery.ts";
 import { clearStackLock } from "./clear-stack-lock.ts";
 import { recoverStack } from "./recover-stack.ts";
 import { splitOutputs } from "./split-outputs.ts";
@@ -27,9 +28,21 @@ export interface OperationContext {
 
 const quiet = { color: "never", suppressProgress: true } as const;
 
+/** The CLI of each root, checked once per child (`PulumiCommand.get` runs `pulumi version`). */
+const commands = new Map<string, Promise<PulumiCommand>>();
+function pulumiCommandAt(root: string): Promise<PulumiCommand> {
+  let command = commands.get(root);
+  if (!command) {
+    command = PulumiCommand.get({ root });
+    commands.set(root, command);
+    command.catch(() => commands.delete(root));
+  }
+  return command;
+}
+
 /**
  * Runs one apply, destroy or preview of one stack through the Automation
- * API, inside the engine child (one operation per process). Apply and
+ * API, inside an engine child (one operation at a time per process). Apply and
  * destroy first recover the stack from a crashed earlier attempt and clear a
  * stale lock once if the CLI reports one: the parent calls them only with
  * the resource's lease held. Preview changes nothing and clears nothing.
@@ -94,11 +107,10 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
 
   /** Recovery, then the operation; a lock a crash left behind is cleared once its holder is gone (we hold the lease). */
   const mutate = async <T>(stack: Stack, operation: () => Promise<T>): Promise<T> => {
-    const recovery = await recoverStack(stack, {
-      clearLock: () => clearLock(stack),
-      adopt: plugin.adoptPendingCreate,
-      signal,
-    });
+    const clean = checkpointNeedsRecovery(job.backendUrl, job.projectName, job.stackName) === false;
+    const recovery = clean
+      ? { recovered: false, pendingOperations: 0, adopted: [] }
+      : await recoverStack(stack, { clearLock: () => clearLock(stack), adopt: plugin.adoptPendingCreate, signal });
     mark("recovery-checked");
     if (recovery.recovered) {
       warn(
@@ -125,7 +137,7 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
       const removed = removeTornMetadata(job.backendUrl, job.projectName, job.stackName);
       if (removed.length > 0) warn("removed metadata files left empty by an interrupted update", { removed });
     }
-    const pulumiCommand = await PulumiCommand.get({ root: job.pulumiRoot });
+    const pulumiCommand = await pulumiCommandAt(job.pulumiRoot);
     mark("cli-checked");
     const stack = await LocalWorkspace.createOrSelectStack(
       { projectName: job.projectName, stackName: job.stackName, program },
