@@ -2,8 +2,8 @@
 // beside a bare Automation API `up` of the same program (a fresh Node process
 // per run), on one real broker, in one run. See bench/README.md.
 //   bench/apply-latency.sh [--runs 5] [--config '{"engine":{...}}']
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -34,7 +34,86 @@ const median = (values: number[]): number => {
 interface Marks {
   start: number;
   marks: Array<[string, number]>;
+  /** CPU seconds of the bare process and the CLI and provider it waited for. */
+  cpuSeconds?: number;
 }
+
+// ---- /proc: the server's process tree (engine children, Pulumi CLI, providers) ----
+
+const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  rssMb: number;
+  /** utime + stime + cutime + cstime: its own CPU and that of the children it has reaped. */
+  cpuSeconds: number;
+}
+
+function processes(): Map<number, ProcInfo> {
+  const found = new Map<number, ProcInfo>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const pages = Number(fields[21]);
+      found.set(Number(entry), {
+        pid: Number(entry),
+        ppid: Number(fields[1]),
+        rssMb: (pages * 4096) / 2 ** 20,
+        cpuSeconds: (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks,
+      });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/** The root and every live descendant. */
+function tree(root: number, all = processes()): ProcInfo[] {
+  const found: ProcInfo[] = [];
+  const visit = (pid: number): void => {
+    const info = all.get(pid);
+    if (info) found.push(info);
+    for (const child of all.values()) if (child.ppid === pid) visit(child.pid);
+  };
+  visit(root);
+  return found;
+}
+
+/**
+ * Samples the server's tree every 100 ms: peak RSS of the whole tree, and of
+ * the largest single engine child with what it started (CLI, provider).
+ */
+function sampleTree(root: number) {
+  let peakTotal = 0;
+  let peakChild = 0;
+  const timer = setInterval(() => {
+    const all = processes();
+    const members = tree(root, all);
+    peakTotal = Math.max(
+      peakTotal,
+      members.reduce((sum, p) => sum + p.rssMb, 0),
+    );
+    for (const child of members.filter((p) => p.ppid === root)) {
+      peakChild = Math.max(
+        peakChild,
+        tree(child.pid, all).reduce((sum, p) => sum + p.rssMb, 0),
+      );
+    }
+  }, 100);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { peakTotalMb: peakTotal, peakChildMb: peakChild };
+    },
+  };
+}
+
+/** CPU seconds the server's tree has used so far (live processes, and what they reaped). */
+const treeCpuSeconds = (root: number): number => tree(root).reduce((sum, p) => sum + p.cpuSeconds, 0);
 
 /** An engine log line of the server: `<operation> finished` with its phases. */
 interface EngineLog {
@@ -92,7 +171,7 @@ function bareUp(bootstrapServers: string, topic: string, spec: unknown): Promise
     const child = spawn(
       process.execPath,
       [join(benchDir, "bare-up.ts"), bootstrapServers, topic, JSON.stringify(spec), join(scratch, "bare-state")],
-      { cwd: join(scratch), stdio: ["ignore", "pipe", "inherit"], env },
+      { cwd: scratch, stdio: ["ignore", "pipe", "inherit"], env: { ...env, BENCH_CLK_TCK: String(clockTicks) } },
     );
     let output = "";
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -132,6 +211,8 @@ const resources = createClient(ResourceService, transport);
 const changes = createClient(ChangeService, transport);
 
 async function plinthApply(name: string) {
+  const cpuBefore = treeCpuSeconds(server.pid);
+  const sampler = sampleTree(server.pid);
   const t0 = Date.now();
   const reply = await resources.applyResource({
     type: "kafka.topic",
@@ -147,7 +228,9 @@ async function plinthApply(name: string) {
     else if (update.change?.status === ChangeStatus.FAILED)
       throw new Error(`${name} failed: ${update.change.lastError}`);
   }
-  const { change, events } = await changes.getChange({ id });
+  const memory = sampler.stop();
+  const cpuSeconds = treeCpuSeconds(server.pid) - cpuBefore;
+  const { change, events, queuedForSlotMs } = await changes.getChange({ id });
   const at = (predicate: (e: (typeof events)[number]) => boolean) => {
     const event = events.find(predicate);
     return event?.time ? Number(event.time.seconds) * 1000 + Math.floor(event.time.nanos / 1e6) : Number.NaN;
@@ -167,7 +250,15 @@ async function plinthApply(name: string) {
     ["record the revision (verified to SUCCEEDED)", succeeded - verified],
     ["notify the watcher", seen - succeeded],
   ];
-  return { totalMs: seen - t0, breakdown, resolvedSpec: change!.resolvedSpec };
+  return {
+    totalMs: seen - t0,
+    breakdown,
+    resolvedSpec: change!.resolvedSpec,
+    cpuSeconds,
+    ...memory,
+    queuedForSlotMs: Number(queuedForSlotMs),
+    warm: (engine as { warm?: boolean } | undefined)?.warm,
+  };
 }
 
 log(`apply-latency: broker ${broker.bootstrapServers}, Plinth ${server.url}, ${runs} runs each`);
@@ -202,6 +293,8 @@ out.push(
   `| bare Automation API \`up\`, fresh Node process | **${bareP50}** | ${bareRuns.map((r) => r.wallMs).join(" / ")} |`,
   "",
   `Ratio Plinth / bare (p50): **${(plinthP50 / bareP50).toFixed(2)}×** (target ≤ 1.3×).`,
+  "",
+  `Cost of one apply (medians): Plinth's server tree ${median(plinthRuns.map((r) => r.cpuSeconds)).toFixed(1)} CPU s (server, engine child, Pulumi CLI, provider), the bare process ${median(bareRuns.map((r) => r.marks.cpuSeconds ?? Number.NaN)).toFixed(1)} CPU s (Node, CLI, provider). Peak RSS during an apply: one engine child with its CLI and provider ${Math.round(median(plinthRuns.map((r) => r.peakChildMb)))} MiB; the whole server tree ${Math.round(median(plinthRuns.map((r) => r.peakTotalMb)))} MiB. Warm child: ${plinthRuns.map((r) => (r.warm ? "yes" : "no")).join(" / ")}. GetChange queued_for_slot_ms: ${plinthRuns.map((r) => r.queuedForSlotMs).join(" / ")}.`,
   "",
   "Plinth, where the time goes (median ms of each phase over the runs; engine phases end at the named mark):",
   "",

@@ -258,7 +258,9 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
 
   /** The oldest idle child, or a new one; spares are forked meanwhile. */
   function take(): { child: Child | undefined; warm: boolean } {
-    const found = idle.shift();
+    // One that died while idle (its exit is on the way) is skipped.
+    let found = idle.shift();
+    while (found?.hasExited) found = idle.shift();
     if (found) {
       const warm = found.isReady;
       topUp();

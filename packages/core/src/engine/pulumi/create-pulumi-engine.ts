@@ -201,6 +201,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
           stack: request.stackName,
           operation,
           ms: Date.now() - started,
+          warm: outcome.warm,
           phases: phaseDurations(outcome.marks, started),
         },
         `${operation} finished`,
