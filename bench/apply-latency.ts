@@ -13,7 +13,7 @@ import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { pulumiEnv, startKafka } from "../packages/testing/src/index.ts";
 import { benchPrincipal } from "./common.ts";
-import { createClient, createConnectTransport } from "./deps.ts";
+import { Code, ConnectError, createClient, createConnectTransport } from "./deps.ts";
 
 const { values: options } = parseArgs({
   options: {
@@ -211,7 +211,20 @@ const transport = createConnectTransport({
     },
   ],
 });
-const resources = createClient(ResourceService, transport);
+const client = createClient(ResourceService, transport);
+/** ApplyResource, sent again while the server says the target did not answer its submit-time check (a loaded broker). */
+const resources = {
+  async applyResource(request: Parameters<typeof client.applyResource>[0]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await client.applyResource(request);
+      } catch (error) {
+        if (!(error instanceof ConnectError) || error.code !== Code.Unavailable || attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  },
+};
 const changes = createClient(ChangeService, transport);
 
 async function plinthApply(name: string) {
