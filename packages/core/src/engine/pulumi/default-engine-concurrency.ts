@@ -3,7 +3,7 @@ import { availableParallelism, totalmem } from "node:os";
 /**
  * What one Pulumi operation holds at its peak, measured with
  * bench/apply-latency.ts (a kafka.topic apply: the warm engine child, the
- * Pulumi CLI and the Kafka provider together, about 400 MiB of RSS), with
+ * Pulumi CLI and the Kafka provider together, 400–520 MiB of RSS), with
  * headroom for heavier providers.
  */
 export const operationMemoryBytes = 768 * 2 ** 20;
