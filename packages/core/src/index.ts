@@ -7,7 +7,7 @@ export {
   type EngineLogger,
   type PulumiEngineOptions,
 } from "./engine/pulumi/create-pulumi-engine.ts";
-export type { EngineChildEvent } from "./engine/pulumi/run-engine-child.ts";
+export type { EngineChildEvent } from "./engine/pulumi/create-child-pool.ts";
 export {
   parseServiceConfig,
   loadServiceConfig,

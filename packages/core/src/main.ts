@@ -52,6 +52,7 @@ try {
         backendUrl: config.engine.backendUrl ?? defaultPulumiBackend(config),
         passphrase: config.engine.passphrase,
         concurrency: config.engine.concurrency,
+        operationsPerChild: config.engine.operationsPerChild,
         logger: log.child({ component: "engine" }),
       }),
   });

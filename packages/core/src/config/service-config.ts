@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
+import { defaultEngineConcurrency, maxEngineConcurrency } from "../engine/pulumi/default-engine-concurrency.ts";
 import { SharedSettingsError, resolveSharedSettings } from "./resolve-shared-settings.ts";
 
 const role = z.enum(["requester", "reviewer", "admin"]);
@@ -115,7 +116,10 @@ export const ServiceConfigSchema = z
         backendUrl: z.string().optional(),
         /** Passphrase of Pulumi's secrets provider. */
         passphrase: z.string().min(1),
-        concurrency: z.number().int().min(1).max(32).default(2),
+        /** Pulumi operations at once; default from the machine's cores and memory (defaultEngineConcurrency). */
+        concurrency: z.number().int().min(1).max(maxEngineConcurrency).optional(),
+        /** Operations one warm engine child runs before a fresh one replaces it. */
+        operationsPerChild: z.number().int().min(1).max(10_000).default(25),
       })
       .strict(),
     secrets: z
@@ -169,7 +173,8 @@ export const ServiceConfigSchema = z
       .prefault({}),
     worker: z
       .object({
-        concurrency: z.number().int().min(1).default(2),
+        /** Changes in hand at once; default the engine's concurrency, so every slot can serve a change. */
+        concurrency: z.number().int().min(1).optional(),
         leaseMs: z.number().int().min(100).default(30_000),
         pollMs: z.number().int().min(10).default(1_000),
         maxAttempts: z.number().int().min(1).default(5),
@@ -286,7 +291,15 @@ export const ServiceConfigSchema = z
       )
       .default([]),
   })
-  .strict();
+  .strict()
+  .transform((config) => {
+    const engineConcurrency = config.engine.concurrency ?? defaultEngineConcurrency();
+    return {
+      ...config,
+      engine: { ...config.engine, concurrency: engineConcurrency },
+      worker: { ...config.worker, concurrency: config.worker.concurrency ?? engineConcurrency },
+    };
+  });
 
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 

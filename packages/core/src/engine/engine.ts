@@ -29,6 +29,8 @@ export interface EngineRequest {
   kind: ChangeKind;
   attempt: number;
   onEvent?: (event: EngineEvent) => void;
+  /** Called once the operation has an engine slot (it may have waited for one), just before it runs. */
+  onSlot?: () => void;
   signal?: AbortSignal;
   /**
    * Read the real resource first (Pulumi refresh), so drift made out of band

@@ -7,6 +7,8 @@ export interface Metrics {
   requests: Counter<"service" | "method" | "code">;
   requestDuration: Histogram<"service" | "method">;
   applyDuration: Histogram<"type" | "kind" | "outcome">;
+  /** From a change being queued to an engine slot running it. */
+  slotWait: Histogram<"type">;
   retries: Counter<"type">;
   changesSubmitted: Counter<"type" | "kind">;
   secretReveals: Counter<"type">;
@@ -51,6 +53,13 @@ export function createMetrics(store: MaybeRefusingStore): Metrics {
       help: "Time from a worker claiming a change to its outcome, engine and verification included.",
       labelNames: ["type", "kind", "outcome"],
       buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    slotWait: new Histogram({
+      name: "plinth_change_slot_wait_seconds",
+      help: "Time a change waited for the engine: from being queued (submitted, approved, or due for a retry) until an engine slot ran its attempt.",
+      labelNames: ["type"],
+      buckets: [0.05, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
       registers: [registry],
     }),
     retries: new Counter({

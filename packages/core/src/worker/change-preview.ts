@@ -42,11 +42,15 @@ export async function computePreview(
   plugin: LoadedPlugin,
   change: ChangeRecord,
   signal: AbortSignal,
+  onSlot?: () => void,
 ): Promise<ChangePreview> {
   const time = deps.now().toISOString();
   if (change.kind === "DELETE") return { steps: { delete: 1 }, destructive: true, details: {}, time };
   const resource = await deps.store.getResource(change.type, change.name);
-  const preview = await deps.engine.preview(engineRequest(plugin, change, resource, signal, deps.secrets));
+  const preview = await deps.engine.preview({
+    ...engineRequest(plugin, change, resource, signal, deps.secrets),
+    onSlot,
+  });
   return { ...preview, time };
 }
 

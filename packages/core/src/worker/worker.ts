@@ -55,7 +55,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
    * is failed instead of resumed, or a change that crashes the server would
    * do so forever. A preview job likewise gives up after `maxAttempts` claims.
    */
-  async function claim(): Promise<{ job: JobRecord; change: ChangeRecord } | undefined> {
+  async function claim(): Promise<{ job: JobRecord; change: ChangeRecord; queuedAt: number } | undefined> {
     const ended: string[] = [];
     const claimed = await deps.store.transact(async (tx) => {
       ended.length = 0;
@@ -82,7 +82,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
             ended.push(change.id);
             continue;
           }
-          return { job, change };
+          return { job, change, queuedAt: Date.parse(change.updatedAt) };
         }
         if (!change || !["QUEUED", "APPLYING", "APPROVED"].includes(change.status)) {
           // Cancelled or finished meanwhile: the job is stale.
@@ -123,7 +123,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
             change.kind === "DELETE" ? "DELETING" : resource.revision === 0 ? "PROVISIONING" : resource.status;
           await tx.upsertResource({ ...resource, status, updatedAt: now });
         }
-        return { job, change: next };
+        // Queued since its last status change (submit, approval, retry), or since its retry was due.
+        return { job, change: next, queuedAt: Math.max(Date.parse(change.updatedAt), job.runAfter) };
       }
     });
     for (const id of ended) deps.notifier.changeUpdated(id);
@@ -207,6 +208,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function process(
     job: JobRecord,
     change: ChangeRecord,
+    queuedAt: number,
     controller: AbortController,
     previous: Promise<void> | undefined,
   ): Promise<void> {
@@ -252,13 +254,30 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
             deps.logger.warn({ err: error, changeId: change.id }, "could not record an engine event"),
           );
       };
+      // The attempt's first engine slot ends its wait in the queue: a metric, and an event GetChange reads.
+      let slotted = false;
+      const onSlot = (): void => {
+        if (slotted) return;
+        slotted = true;
+        const waitedMs = Math.max(0, deps.now().getTime() - queuedAt);
+        deps.metrics.slotWait.observe({ type: change.type }, waitedMs / 1000);
+        events = events
+          .then(() =>
+            event("engine", `engine slot after ${(waitedMs / 1000).toFixed(1)} s in the queue`, {
+              queuedForSlotMs: waitedMs,
+            }),
+          )
+          .catch((error: unknown) =>
+            deps.logger.warn({ err: error, changeId: change.id }, "could not record an engine event"),
+          );
+      };
       // An auto-approved update is previewed first: a destructive plan goes to review instead.
       // (A create has nothing to replace; a delete or a reviewed change was already approved as such.)
       if (change.kind === "UPDATE" && change.requiredApprovals === 0 && !change.preview) {
-        const preview = await computePreview(ctx, plugin, change, controller.signal);
+        const preview = await computePreview(ctx, plugin, change, controller.signal, onSlot);
         if (await recordPreview(ctx, job, change, preview)) return;
       }
-      const request = engineRequest(plugin, change, resource, controller.signal, deps.secrets, onEvent);
+      const request = { ...engineRequest(plugin, change, resource, controller.signal, deps.secrets, onEvent), onSlot };
       let result: EngineOutputs = { outputs: {}, secretOutputs: {} };
       if (change.kind === "DELETE") await deps.engine.destroy(request);
       else result = await deps.engine.apply(request);
@@ -298,8 +317,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           const previous = attempts.get(attemptKey(claimed.job));
           previous?.controller.abort(new LeaseLost("this worker's lease lapsed and it claimed the change again"));
           const controller = new AbortController();
-          const task = process(claimed.job, claimed.change, controller, previous?.done).catch((error: unknown) =>
-            deps.logger.error({ err: error, changeId: id }, "worker task crashed"),
+          const task = process(claimed.job, claimed.change, claimed.queuedAt, controller, previous?.done).catch(
+            (error: unknown) => deps.logger.error({ err: error, changeId: id }, "worker task crashed"),
           );
           attempts.set(attemptKey(claimed.job), { controller, done: task });
           active.add(task);

@@ -7,7 +7,7 @@ import type { Admin } from "@platformatic/kafka";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
-import type { EngineChildEvent } from "../../src/engine/pulumi/run-engine-child.ts";
+import type { EngineChildEvent } from "../../src/engine/pulumi/create-child-pool.ts";
 import { type Engine, EngineError, type EngineEvent, type EngineRequest } from "../../src/index.ts";
 import {
   createAdmin,
@@ -57,7 +57,7 @@ describe("Pulumi engine: crash recovery", () => {
     const crashed = topicRequest("crash-me", { partitions: 3 }, settings, {
       onEvent: (event) => {
         if (!isTopicStep(event, "started")) return;
-        const child = children.findLast((c) => c.phase === "started" && c.stackName === "test.topic--crash-me");
+        const child = children.findLast((c) => c.phase === "assigned" && c.stackName === "test.topic--crash-me");
         // The child leads its process group: -pid is the child, the Pulumi CLI and the Kafka provider, as in a machine crash.
         if (child) process.kill(-child.pid, "SIGKILL");
       },
@@ -310,20 +310,18 @@ describe("Pulumi engine: concurrency limit", () => {
     );
     expect(results.map((result) => result.outputs.topicName)).toEqual(names);
 
-    // Replay the lifecycle: never more than one child alive, and every apply had its own child.
-    let alive = 0;
+    // Replay the lifecycle: never more than one operation at a time, each apply handed out once, and one warm
+    // child (the pool's size) doing them all in turn.
+    let busy = 0;
     let most = 0;
     for (const event of children) {
-      if (event.phase === "started") alive++;
-      if (event.phase === "exited") alive--;
-      most = Math.max(most, alive);
+      if (event.phase === "assigned") busy++;
+      if (event.phase === "released") busy--;
+      most = Math.max(most, busy);
     }
     expect(most).toBe(1);
-    expect(
-      children
-        .filter((event) => event.phase === "started")
-        .map((event) => event.stackName)
-        .sort(),
-    ).toEqual(names.map((name) => `test.topic--${name}`).sort());
+    const assigned = children.filter((event) => event.phase === "assigned");
+    expect(assigned.map((event) => event.stackName).sort()).toEqual(names.map((name) => `test.topic--${name}`).sort());
+    expect(new Set(assigned.map((event) => event.pid)).size).toBe(1);
   });
 });

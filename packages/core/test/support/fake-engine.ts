@@ -21,6 +21,8 @@ export function createFakeEngine(options: FakeEngineOptions = {}): Engine {
   };
   return {
     async apply(request) {
+      // Like the real engine, which has no slots to wait for here.
+      request.onSlot?.();
       request.onEvent?.({ kind: "resource", message: `create test:widget ${request.name}` });
       const result = options.apply
         ? await options.apply(request)
@@ -32,10 +34,12 @@ export function createFakeEngine(options: FakeEngineOptions = {}): Engine {
       return result;
     },
     async destroy(request) {
+      request.onSlot?.();
       await options.destroy?.(request);
       record("destroy", request);
     },
     async preview(request) {
+      request.onSlot?.();
       return options.preview
         ? await options.preview(request)
         : { steps: { update: 1 }, destructive: false, details: {} };

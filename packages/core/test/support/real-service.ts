@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "@platformatic/kafka";
 import { pino } from "pino";
-import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
+import { type PulumiEngineOptions, createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
 import { type Engine, parseServiceConfig, startPlinthService } from "../../src/index.ts";
 import { defaultPulumiBackend } from "../../src/store/postgres/postgres-connection.ts";
 import { type TestService, clientsFor, principals, testConfig } from "./test-service.ts";
@@ -42,7 +42,13 @@ export function realDataDir(): string {
 /** A Plinth server with the real Pulumi engine and the kafka.topic plugin against `bootstrapServers`. */
 export async function startRealService(
   bootstrapServers: string,
-  options: { dataDir?: string; config?: Record<string, unknown>; wrapEngine?: (engine: Engine) => Engine } = {},
+  options: {
+    dataDir?: string;
+    config?: Record<string, unknown>;
+    wrapEngine?: (engine: Engine) => Engine;
+    /** Hooks of the Pulumi engine, e.g. `onChild` to see its children's pids. */
+    engine?: Pick<PulumiEngineOptions, "onChild" | "operationsPerChild">;
+  } = {},
 ): Promise<TestService> {
   const dataDir = options.dataDir ?? realDataDir();
   const service = await startPlinthService(
@@ -55,6 +61,7 @@ export async function startRealService(
           backendUrl: config.engine.backendUrl ?? defaultPulumiBackend(config),
           passphrase: config.engine.passphrase,
           concurrency: 2,
+          ...options.engine,
         });
         return options.wrapEngine ? options.wrapEngine(engine) : engine;
       },

@@ -69,12 +69,15 @@ export interface RunMessage {
   job: EngineJob;
 }
 
+/** When each phase of an operation ended, in the order reached: [phase, epoch ms]. */
+export type PhaseMarks = Array<[phase: string, at: number]>;
+
 /** Child to parent. */
 export type ChildMessage =
   | { type: "ready" }
   | { type: "event"; event: EngineEvent }
-  | { type: "done"; result: ChildResult }
-  | { type: "failed"; failure: PulumiFailure };
+  | { type: "done"; result: ChildResult; marks: PhaseMarks }
+  | { type: "failed"; failure: PulumiFailure; marks: PhaseMarks };
 
 /** Thrown inside the child when the failure is already known, e.g. the plugin cannot load. */
 export class PulumiFailureError extends Error {

@@ -11,7 +11,8 @@ import { secretValuesIn } from "../secret-values.ts";
 import { moduleSearchPaths } from "./module-search-paths.ts";
 import { redactSecrets } from "./redact-secrets.ts";
 import { resolveEngineSettings } from "./resolve-engine-settings.ts";
-import { type EngineChildEvent, runEngineChild } from "./run-engine-child.ts";
+import { phaseDurations } from "./phase-durations.ts";
+import { type EngineChildEvent, createChildPool } from "./create-child-pool.ts";
 
 export type EngineLogger = Pick<Logger, "debug" | "info" | "warn" | "error">;
 
@@ -36,7 +37,7 @@ export interface PulumiEngineOptions {
   pulumiRoot?: string;
   /** Pulumi project of every stack; default "plinth". */
   projectName?: string;
-  /** Child processes (so Pulumi operations) at once; default 2. */
+  /** Child processes (so Pulumi operations) at once; default from the machine (defaultEngineConcurrency). */
   concurrency?: number;
   /** An operation running longer is stopped and fails with a retryable TIMEOUT; default 30 minutes. */
   timeoutMs?: number;
@@ -44,7 +45,9 @@ export interface PulumiEngineOptions {
   killGraceMs?: number;
   /** Default: silent. */
   logger?: EngineLogger;
-  /** Called when a child starts, is ready and exits (pid, timings): for metrics and tests. */
+  /** Operations one engine child runs before it is retired and a fresh one takes its place; default 25. */
+  operationsPerChild?: number;
+  /** Called when a child starts, is ready, is assigned an operation, answers and exits (pid, timings): for metrics and tests. */
   onChild?: (event: EngineChildEvent) => void;
 }
 
@@ -52,8 +55,11 @@ const stackNamePattern = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$/;
 
 /**
  * The real engine: Pulumi's Automation API, one stack per resource, each
- * operation in its own child process (at most `concurrency` at once, and one
- * at a time per stack).
+ * operation in a child process of its own for as long as it runs (at most
+ * `concurrency` at once, and one at a time per stack). The children are kept
+ * warm (see createChildPool): started ahead of need with the Pulumi SDK and
+ * the plugins loaded, each running one operation at a time, retired after
+ * `operationsPerChild` operations or any failure.
  *
  * Contract: `apply` and `destroy` must be called with the resource's lease
  * held. They recover from a crashed earlier attempt before acting (clear the
@@ -89,6 +95,17 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
       }
     };
 
+  const children = createChildPool({
+    size: settings.concurrency,
+    maxOperations: settings.operationsPerChild,
+    onChild: guard("onChild", (event: EngineChildEvent) => {
+      logger.debug({ ...event }, `engine child ${event.phase}`);
+      options.onChild?.(event);
+    }),
+    onWarning: (message) => logger.warn(redactSecrets(message, [settings.passphrase])),
+    onOutputLine: (line) => logger.debug(redactSecrets(line, [settings.passphrase])),
+  });
+
   async function operate(operation: EngineOperation, request: EngineRequest): Promise<ChildResult> {
     const context: ClassifyContext = {
       operation,
@@ -115,6 +132,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
       releaseStack?.();
       throw classifyPulumiError({ kind: "cancelled" }, context);
     }
+    guard("onSlot", request.onSlot)(undefined);
     try {
       const workDir = join(settings.workRoot, request.stackName);
       try {
@@ -159,7 +177,9 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         staleLockMs: settings.timeoutMs + settings.killGraceMs + 60_000,
       };
       const started = Date.now();
-      const outcome = await runEngineChild({
+      // Children forked from now on load this plugin before they are needed.
+      children.preload(request.plugin.module);
+      const outcome = await children.run({
         job,
         signal,
         timeoutMs: settings.timeoutMs,
@@ -167,12 +187,6 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         onEvent: guard("onEvent", request.onEvent),
         onOutputLine: (line) =>
           logger.debug({ stack: request.stackName, operation }, redactSecrets(line, context.secrets)),
-        onWarning: (message) =>
-          logger.warn({ stack: request.stackName, operation }, redactSecrets(message, context.secrets)),
-        onChild: guard("onChild", (event: EngineChildEvent) => {
-          logger.debug({ ...event }, `engine child ${event.phase}`);
-          options.onChild?.(event);
-        }),
       });
       if (!outcome.ok) {
         const error = classifyPulumiError(outcome.failure, context);
@@ -182,7 +196,16 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         );
         throw error;
       }
-      logger.info({ stack: request.stackName, operation, ms: Date.now() - started }, `${operation} finished`);
+      logger.info(
+        {
+          stack: request.stackName,
+          operation,
+          ms: Date.now() - started,
+          warm: outcome.warm,
+          phases: phaseDurations(outcome.marks, started),
+        },
+        `${operation} finished`,
+      );
       // A destroyed stack is removed from the backend; its workspace directory goes too.
       if (operation === "destroy") rmSync(workDir, { recursive: true, force: true });
       return outcome.result;
@@ -220,6 +243,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
     async close() {
       closing.abort(new Error("the engine is closing"));
       await Promise.allSettled([...running]);
+      await children.close();
     },
   };
 }

@@ -1,8 +1,13 @@
 // Entry point of an engine child process: `node --import tsx engine-child.ts`,
-// forked by run-engine-child.ts with an IPC channel. It runs exactly one
-// operation and exits, so the Pulumi SDK's per-process state never outlives
-// it and an unhandled error in a plugin's program can only end this process.
-import type { ChildMessage, RunMessage } from "./child-protocol.ts";
+// forked by create-child-pool.ts with an IPC channel. It loads the Pulumi SDK
+// (and the plugins it is told to preload) before saying it is ready, then
+// runs operations one at a time, as the parent sends them, until the parent
+// retires it (SIGTERM while idle), cancels its operation (SIGTERM while
+// busy: it answers, then exits) or goes away. The parent retires a child
+// after a number of operations, and after any failure, so the Pulumi SDK's
+// per-process state never outlives a bounded run, and an unhandled error in
+// a plugin's program can only end this process and its one operation.
+import type { ChildMessage, PhaseMarks, RunMessage } from "./child-protocol.ts";
 import { describeFailure } from "./describe-failure.ts";
 import { reapStrays } from "./reap-strays.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
@@ -10,11 +15,12 @@ import { runPulumiOperation } from "./run-pulumi-operation.ts";
 // Pulumi's state and work files hold encrypted secrets: this user's only (0600), however the server was started.
 process.umask(0o077);
 
-const controller = new AbortController();
-/** Set once the job arrives: its grace before the CLI is killed when the server is gone. */
-let stopGraceMs: number | undefined;
+/** The operation in hand: how to stop it, and the grace before the CLI is killed when the server is gone. */
+let current: { controller: AbortController; stopGraceMs: number } | undefined;
+/** Told to stop (SIGTERM) or orphaned: exit once the operation in hand has answered. */
+let stopping = false;
 let orphaned = false;
-/** The CLI and its providers inherit this entry of the environment (see runEngineChild). */
+/** The CLI and its providers inherit this entry of the environment (see createChildPool). */
 const marker = `PLINTH_ENGINE_RUN=${process.env.PLINTH_ENGINE_RUN ?? ""}`;
 const parentPid = process.ppid;
 
@@ -24,10 +30,11 @@ function exit(code: number): never {
   process.exit(code);
 }
 
-/** Before the job starts there is nothing to clean up; after, the CLI must be interrupted so it unlocks the stack. */
+/** Idle, there is nothing to clean up; busy, the CLI must be interrupted so it unlocks the stack. */
 const stop = (reason: string): void => {
-  if (stopGraceMs === undefined) exit(0);
-  controller.abort(new Error(reason));
+  stopping = true;
+  if (!current) exit(0);
+  current.controller.abort(new Error(reason));
 };
 
 /**
@@ -43,11 +50,12 @@ function onParentGone(): void {
   // Nobody reads these pipes any more: a write must not end this process before it has stopped the CLI.
   process.stdout.on("error", () => undefined);
   process.stderr.on("error", () => undefined);
+  const grace = current?.stopGraceMs ?? 0;
   stop("the engine went away");
-  setTimeout(() => exit(1), stopGraceMs ?? 0);
+  setTimeout(() => exit(1), grace);
 }
 
-// SIGTERM is the parent's "cancel": interrupt the CLI, answer, exit (the parent kills what is left after its grace).
+// SIGTERM is the parent's "cancel" (busy) or "retire" (idle).
 process.on("SIGTERM", () => stop("cancelled by the engine"));
 // The IPC channel closes when the parent dies, however it died.
 process.on("disconnect", onParentGone);
@@ -65,24 +73,47 @@ function send(message: ChildMessage): Promise<void> {
 }
 
 async function run(message: RunMessage): Promise<void> {
-  stopGraceMs = message.job.stopGraceMs;
+  if (current || stopping) return; // The parent sends one operation at a time; never run two.
+  const controller = new AbortController();
+  current = { controller, stopGraceMs: message.job.stopGraceMs };
+  const marks: PhaseMarks = [["job-received", Date.now()]];
+  const mark = (phase: string): void => {
+    if (!marks.some(([seen]) => seen === phase)) marks.push([phase, Date.now()]);
+  };
   let answer: ChildMessage;
   try {
     const result = await runPulumiOperation(message.job, {
       emit: (event) => void send({ type: "event", event }),
       signal: controller.signal,
+      mark,
     });
-    answer = { type: "done", result };
+    mark("operation-done");
+    answer = { type: "done", result, marks };
   } catch (error) {
+    mark("operation-failed");
     answer = {
       type: "failed",
       failure: describeFailure(error, { programError: undefined, diagnostics: [], signal: controller.signal }),
+      marks,
     };
   }
   await send(answer);
-  // gRPC servers and provider connections may keep the loop alive; this process has done its one job.
-  exit(0);
+  current = undefined;
+  // Cancelled or orphaned: this process has done its last job.
+  if (stopping) exit(0);
 }
 
-process.once("message", (message: RunMessage) => void run(message));
+/** Loads what every operation needs, so the first one does not pay for it. A module that fails loads again (and reports) when used. */
+async function preload(): Promise<void> {
+  await import("@pulumi/pulumi");
+  await import("@pulumi/pulumi/automation/index.js");
+  const modules = JSON.parse(process.env.PLINTH_ENGINE_PRELOAD ?? "[]") as string[];
+  delete process.env.PLINTH_ENGINE_PRELOAD;
+  for (const module of modules) await import(module).catch(() => undefined);
+}
+
+process.on("message", (message: RunMessage) => {
+  if (message.type === "run") void run(message);
+});
+await preload();
 await send({ type: "ready" });

@@ -43,7 +43,7 @@ export interface RecoverStackOptions {
  * next attempt sees the mark and refreshes before anything diffs against
  * the guessed state.
  */
-const unconfirmedMark = "__plinthUnconfirmedAdoption";
+export const unconfirmedMark = "__plinthUnconfirmedAdoption";
 
 /**
  * Makes a stack safe to update after a crashed update (a killed process

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { PulumiEngineOptions } from "./create-pulumi-engine.ts";
+import { defaultEngineConcurrency } from "./default-engine-concurrency.ts";
 
 /** Options with every default filled in and checked. */
 export interface PulumiEngineSettings {
@@ -14,6 +15,7 @@ export interface PulumiEngineSettings {
   workRoot: string;
   projectName: string;
   concurrency: number;
+  operationsPerChild: number;
   timeoutMs: number;
   killGraceMs: number;
 }
@@ -54,9 +56,13 @@ export function resolveEngineSettings(options: PulumiEngineOptions): PulumiEngin
   if (passphrase === undefined) {
     throw new Error("the Pulumi engine needs a passphrase for its secrets provider (engine.passphrase)");
   }
-  const concurrency = options.concurrency ?? 2;
+  const concurrency = options.concurrency ?? defaultEngineConcurrency();
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new RangeError(`engine concurrency must be at least 1, got ${concurrency}`);
+
+  const operationsPerChild = options.operationsPerChild ?? 25;
+  if (!Number.isInteger(operationsPerChild) || operationsPerChild < 1)
+    throw new RangeError(`engine operationsPerChild must be at least 1, got ${operationsPerChild}`);
 
   const backendUrl = options.backendUrl ?? `file://${join(dataDir, "pulumi")}`;
   // Pulumi's file backend wants its directory to exist ("file:///abs/path?options").
@@ -74,6 +80,7 @@ export function resolveEngineSettings(options: PulumiEngineOptions): PulumiEngin
     workRoot,
     projectName: options.projectName ?? "plinth",
     concurrency,
+    operationsPerChild,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
     killGraceMs: options.killGraceMs ?? 10_000,
   };

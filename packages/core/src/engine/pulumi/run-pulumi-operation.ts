@@ -13,6 +13,7 @@ import { describeFailure } from "./describe-failure.ts";
 import { PulumiFailureError } from "./child-protocol.ts";
 import { loadPluginDefinition } from "./load-plugin-definition.ts";
 import { mapEngineEvent } from "./map-engine-event.ts";
+import { checkpointNeedsRecovery } from "./checkpoint-needs-recovery.ts";
 import { clearStackLock } from "./clear-stack-lock.ts";
 import { recoverStack } from "./recover-stack.ts";
 import { splitOutputs } from "./split-outputs.ts";
@@ -21,13 +22,27 @@ export interface OperationContext {
   emit(event: EngineEvent): void;
   /** Aborted on SIGTERM or when the parent goes away: the CLI is interrupted (SIGINT) and unlocks. */
   signal: AbortSignal;
+  /** Notes the moment a phase ends (plugin loaded, stack selected...), for the engine's timing log. */
+  mark?: (phase: string) => void;
 }
 
 const quiet = { color: "never", suppressProgress: true } as const;
 
+/** The CLI of each root, checked once per child (`PulumiCommand.get` runs `pulumi version`). */
+const commands = new Map<string, Promise<PulumiCommand>>();
+function pulumiCommandAt(root: string): Promise<PulumiCommand> {
+  let command = commands.get(root);
+  if (!command) {
+    command = PulumiCommand.get({ root });
+    commands.set(root, command);
+    command.catch(() => commands.delete(root));
+  }
+  return command;
+}
+
 /**
  * Runs one apply, destroy or preview of one stack through the Automation
- * API, inside the engine child (one operation per process). Apply and
+ * API, inside an engine child (one operation at a time per process). Apply and
  * destroy first recover the stack from a crashed earlier attempt and clear a
  * stale lock once if the CLI reports one: the parent calls them only with
  * the resource's lease held. Preview changes nothing and clears nothing.
@@ -35,12 +50,16 @@ const quiet = { color: "never", suppressProgress: true } as const;
  */
 export async function runPulumiOperation(job: EngineJob, context: OperationContext): Promise<ChildResult> {
   const { signal } = context;
+  const mark = context.mark ?? (() => undefined);
   const secrets = [job.env.PULUMI_CONFIG_PASSPHRASE ?? "", ...job.secrets];
   const plugin = await loadPluginDefinition(job.plugin);
+  mark("plugin-loaded");
   const secretKeys = plugin.secretOutputs ?? [];
 
   let programError: unknown;
   const program = async (): Promise<Record<string, unknown>> => {
+    // The CLI has started the language host, which called back into this process.
+    mark("program-started");
     try {
       const outputs: unknown =
         (await plugin.program({ name: job.name, spec: job.resolvedSpec, settings: job.settings })) ?? {};
@@ -62,6 +81,7 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
   const diagnostics: string[] = [];
   const preview = createPreviewCollector();
   const onEvent = (event: PulumiEngineEvent): void => {
+    markEngineEvent(event, mark);
     if (event.diagnosticEvent?.severity === "error") diagnostics.push(event.diagnosticEvent.message);
     preview.observe(event);
     const mapped = mapEngineEvent(event, secrets);
@@ -87,11 +107,11 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
 
   /** Recovery, then the operation; a lock a crash left behind is cleared once its holder is gone (we hold the lease). */
   const mutate = async <T>(stack: Stack, operation: () => Promise<T>): Promise<T> => {
-    const recovery = await recoverStack(stack, {
-      clearLock: () => clearLock(stack),
-      adopt: plugin.adoptPendingCreate,
-      signal,
-    });
+    const clean = checkpointNeedsRecovery(job.backendUrl, job.projectName, job.stackName) === false;
+    const recovery = clean
+      ? { recovered: false, pendingOperations: 0, adopted: [] }
+      : await recoverStack(stack, { clearLock: () => clearLock(stack), adopt: plugin.adoptPendingCreate, signal });
+    mark("recovery-checked");
     if (recovery.recovered) {
       warn(
         `recovered from an interrupted update: cleared its lock, settled ${recovery.pendingOperations} pending operation(s), refreshed`,
@@ -117,7 +137,8 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
       const removed = removeTornMetadata(job.backendUrl, job.projectName, job.stackName);
       if (removed.length > 0) warn("removed metadata files left empty by an interrupted update", { removed });
     }
-    const pulumiCommand = await PulumiCommand.get({ root: job.pulumiRoot });
+    const pulumiCommand = await pulumiCommandAt(job.pulumiRoot);
+    mark("cli-checked");
     const stack = await LocalWorkspace.createOrSelectStack(
       { projectName: job.projectName, stackName: job.stackName, program },
       {
@@ -128,6 +149,7 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
         secretsProvider: job.secretsProvider,
       },
     );
+    mark("stack-selected");
     signal.throwIfAborted();
     const common = { ...quiet, onEvent, signal, refresh: job.refresh };
     switch (job.operation) {
@@ -147,6 +169,25 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
   } catch (error) {
     throw new PulumiFailureError(describeFailure(error, { programError, diagnostics, signal }));
   }
+}
+
+/**
+ * Marks the engine's milestones from its event stream: the CLI's engine is
+ * running (prelude), the first resource step begins (providers are loaded
+ * and the plan is being made), the first provider is configured, the first
+ * real step ends, and the summary.
+ */
+function markEngineEvent(event: PulumiEngineEvent, mark: (phase: string) => void): void {
+  if (event.preludeEvent) mark("engine-started");
+  else if (event.resourcePreEvent) {
+    const { type, op } = event.resourcePreEvent.metadata;
+    if (type.startsWith("pulumi:providers:")) mark("provider-step");
+    else if (type !== "pulumi:pulumi:Stack" && op !== "same" && op !== "refresh") mark(`${op}-started`);
+  } else if (event.resOutputsEvent) {
+    const { type, op } = event.resOutputsEvent.metadata;
+    if (type !== "pulumi:pulumi:Stack" && !type.startsWith("pulumi:providers:") && op !== "same" && op !== "refresh")
+      mark(`${op}-done`);
+  } else if (event.summaryEvent) mark("summary");
 }
 
 /**

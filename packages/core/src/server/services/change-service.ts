@@ -35,7 +35,13 @@ export function changeService(deps: ServiceDeps): ServiceImpl<typeof ChangeServi
       principalOf(context);
       const change = await load(req.id);
       const events = await deps.store.listEvents(change.id, 0);
-      return { change: changeToProto(change), events: events.map(eventToProto) };
+      // The worker records each attempt's wait on the event that marks its engine slot (the latest counts).
+      const slotted = events.findLast((event) => typeof event.details?.queuedForSlotMs === "number");
+      return {
+        change: changeToProto(change),
+        events: events.map(eventToProto),
+        queuedForSlotMs: BigInt(Math.round((slotted?.details?.queuedForSlotMs as number | undefined) ?? 0)),
+      };
     },
 
     async listChanges(req, context) {

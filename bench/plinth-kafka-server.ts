@@ -1,0 +1,52 @@
+// A real Plinth server for bench/apply-latency.ts, run as its own process:
+//   node --import tsx bench/plinth-kafka-server.ts <dataDir> <bootstrapServers> [configJson]
+// As `make start` runs it: durable SQLite, the real Pulumi engine (its
+// children, the CLI, the Kafka provider), the kafka.topic plugin against one
+// broker, production worker defaults. `configJson` is merged over the config
+// (e.g. {"reconcile":{"intervalMs":0}}). Logs JSON at info on stderr (the
+// engine's "apply finished" lines carry each phase's milliseconds); prints
+// {"url","pid"} on stdout once it serves; SIGTERM closes it cleanly.
+import { join } from "node:path";
+import { createLogger, createPulumiEngine, parseServiceConfig, sha256Hex, startPlinthService } from "@plinth/core";
+import { benchPrincipal } from "./common.ts";
+
+const [dataDir, bootstrapServers, configJson] = process.argv.slice(2);
+if (!dataDir || !bootstrapServers) throw new Error("usage: plinth-kafka-server.ts <dataDir> <bootstrapServers>");
+const { token, ...principal } = benchPrincipal;
+const config = {
+  listen: { host: "127.0.0.1", port: 0 },
+  dataDir,
+  store: { sqlite: { synchronous: "FULL" } },
+  engine: { passphrase: "bench-passphrase" },
+  secrets: { key: "bench-secret-key-0123456789" },
+  principals: [{ ...principal, roles: [...principal.roles], tokenSha256: sha256Hex(token) }],
+  plugins: [
+    {
+      module: join(import.meta.dirname, "../packages/plugin-kafka/src/index.ts"),
+      export: "kafkaTopic",
+      settings: { clusters: { local: { bootstrapServers: [bootstrapServers], brokers: 1 } } },
+    },
+  ],
+  ...(configJson ? (JSON.parse(configJson) as Record<string, unknown>) : {}),
+};
+const logger = createLogger({ level: "info", destination: process.stderr });
+const service = await startPlinthService(parseServiceConfig(config, dataDir), {
+  logger,
+  createEngine: ({ config: parsed }, log) =>
+    createPulumiEngine({
+      dataDir,
+      passphrase: parsed.engine.passphrase,
+      concurrency: parsed.engine.concurrency,
+      logger: log.child({ component: "engine" }),
+    }),
+});
+process.stdout.write(`${JSON.stringify({ url: service.url, pid: process.pid })}\n`);
+process.once("SIGTERM", () => {
+  service.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`close failed: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
+});
