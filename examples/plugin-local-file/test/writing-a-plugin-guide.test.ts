@@ -105,8 +105,10 @@ describe("docs/writing-a-plugin.md, run step by step from an empty folder", () =
       // The guide's own install, kept from reaching any registry: everything comes from pnpm's store,
       // where `make setup` put the workspace's packages. pnpm prefers the versions a lockfile already
       // names, so seeded with the workspace's it picks those, not newer ones its cached metadata lists.
+      // That seed is not this package's lockfile (no overrides), so the install must be free to rewrite it:
+      // under CI=true pnpm would otherwise insist on it as it is.
       copyFileSync(join(repo, "pnpm-lock.yaml"), join(packageDir, "pnpm-lock.yaml"));
-      const installed = run(`${commands[1]!} --offline`, packageDir);
+      const installed = run(`${commands[1]!} --offline --no-frozen-lockfile`, packageDir);
       expect(installed).toMatch(/\+ @plinth\/core 0\.1\.0/);
       // Compiled, not the workspace's TypeScript: the tarball ships dist/ and no sources.
       const core = join(packageDir, "node_modules/@plinth/core");

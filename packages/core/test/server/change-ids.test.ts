@@ -12,10 +12,11 @@ describe("change ids", () => {
   it("sort by creation time, so new rows append to their indexes", () => {
     const next = createChangeIdSource();
     // UUIDv7 orders by millisecond; ids made within one millisecond may come in any order.
-    const firstAt = Date.now();
+    // So the second id is made in a later millisecond than the first one was made in.
     const first = next();
-    let second = next();
-    while (Date.now() <= firstAt + 1) second = next();
+    const firstMadeBy = Date.now();
+    while (Date.now() <= firstMadeBy) next();
+    const second = next();
     expect(first < second).toBe(true);
   });
 });
