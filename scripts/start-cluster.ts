@@ -3,40 +3,27 @@
 // server's "postgres" database, Pulumi's state in it too), in the foreground until Ctrl-C.
 // There is no load balancer here: clients name every replica (the SDK takes a list of base URLs),
 // or put any HTTP/2-capable proxy in front (docs/operating.md).
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
-import {
-  type PrometheusServer,
-  formattedWithoutScram,
-  repoRoot,
-  startKafka,
-  startPostgres,
-  startPrometheus,
-} from "../packages/testing/src/index.ts";
+import { join } from "node:path";
+import { repoRoot } from "../packages/testing/src/index.ts";
+import { ports, shown, spawnPlinthServer, startLocalInfrastructure } from "./local-infrastructure.ts";
 
 const replicaCount = 3;
-const kafkaPort = Number(process.env.KAFKA_PORT ?? 9092);
-const postgresPort = Number(process.env.POSTGRES_PORT ?? 5432);
-const firstPort = Number(process.env.PLINTH_PORT ?? 8080);
-const prometheusPort = Number(process.env.PROMETHEUS_PORT ?? 9090);
 // Apart from `make start`'s .plinth: that one's state is a SQLite file.
 const dataDir = process.env.PLINTH_DATA_DIR ?? join(repoRoot, ".plinth-cluster");
-const kafkaDir = join(dataDir, "kafka");
-const ports = Array.from({ length: replicaCount }, (_, i) => firstPort + i);
-const shown = (path: string) => (path.startsWith(repoRoot) ? relative(repoRoot, path) : path);
+const replicaPorts = Array.from({ length: replicaCount }, (_, i) => ports.plinth + i);
 
-if (formattedWithoutScram(kafkaDir)) {
-  throw new Error(`${shown(kafkaDir)} was formatted without SASL/SCRAM; remove it and start again`);
-}
-const broker = await startKafka({ port: kafkaPort, dataDir: kafkaDir, scram: true, metrics: true });
-const superUser = broker.sasl!;
-// Throwaway, as in `make start`: the store goes with it (and the topics' records with the store).
-const postgres = await startPostgres({ port: postgresPort }).catch(async (error: unknown) => {
-  await broker.stop();
-  throw error;
+const infrastructure = await startLocalInfrastructure({
+  dataDir,
+  plinthTargets: replicaPorts.map((port, i) => ({
+    job: `plinth-${i + 1}`,
+    target: `127.0.0.1:${port}`,
+    labels: { replica: String(i + 1) },
+  })),
+  scramlessData: "refuse",
 });
-let prometheus: PrometheusServer | undefined;
+const { broker, postgres, prometheusUrl, kafkaDir } = infrastructure;
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -54,33 +41,11 @@ async function stop(code: number): Promise<void> {
         }),
     ),
   );
-  await prometheus?.stop();
-  await postgres.stop();
-  await broker.stop();
+  await infrastructure.stop();
   process.exit(code);
 }
 process.once("SIGINT", () => void stop(0));
 process.once("SIGTERM", () => void stop(0));
-
-try {
-  prometheus = await startPrometheus({
-    port: prometheusPort,
-    dataDir: join(dataDir, "prometheus"),
-    scrapeIntervalMs: 2_000,
-    scrape: [
-      { job: "kafka", target: broker.metricsTarget!, labels: { cluster: "local" } },
-      ...ports.map((port, i) => ({
-        job: `plinth-${i + 1}`,
-        target: `127.0.0.1:${port}`,
-        labels: { replica: String(i + 1) },
-      })),
-    ],
-    ruleFiles: [join(repoRoot, "deploy/prometheus/plinth-rules.yaml")],
-  });
-} catch (error) {
-  process.stderr.write(`start-cluster: ${error instanceof Error ? error.message : String(error)}\n`);
-  await stop(1);
-}
 
 // make start's config plus the shared store (it has no `store` key of its own). The password stays in
 // the environment; sslmode=disable because Pulumi's PostgreSQL backend wants TLS unless told otherwise.
@@ -96,28 +61,14 @@ writeFileSync(
   )}\nstore:\n  postgres:\n    url: "${storeUrl}"\n`,
 );
 
-for (const [i, port] of ports.entries()) {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(repoRoot, "packages/core/src/main.ts"), "--config", configFile],
-    {
-      cwd: join(repoRoot, "packages/core"),
-      stdio: "inherit",
-      env: {
-        ...process.env,
-        // Each replica has its own data dir (Pulumi's work dirs; the data-dir lock is per process).
-        PLINTH_DATA_DIR: join(dataDir, `replica-${i + 1}`),
-        PLINTH_PORT: String(port),
-        PLINTH_STORE_PASSWORD: postgres.password,
-        PLINTH_KAFKA_BOOTSTRAP: broker.bootstrapServers,
-        PLINTH_KAFKA_USERNAME: superUser.username,
-        PLINTH_KAFKA_PASSWORD: superUser.password,
-        PLINTH_POSTGRES_PORT: String(postgres.port),
-        PLINTH_POSTGRES_ADMIN_PASSWORD: postgres.password,
-        PLINTH_PROMETHEUS_URL: prometheus!.url,
-      },
-    },
-  );
+for (const [i, port] of replicaPorts.entries()) {
+  const child = spawnPlinthServer(configFile, {
+    ...infrastructure.pluginEnv,
+    // Each replica has its own data dir (Pulumi's work dirs; the data-dir lock is per process).
+    PLINTH_DATA_DIR: join(dataDir, `replica-${i + 1}`),
+    PLINTH_PORT: String(port),
+    PLINTH_STORE_PASSWORD: postgres.password,
+  });
   children.push(child);
   // One replica failing is worth a look, not the end of the cluster: the others go on.
   child.once("exit", (code) => {
@@ -125,7 +76,7 @@ for (const [i, port] of ports.entries()) {
   });
 }
 
-const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+const urls = replicaPorts.map((port) => `http://127.0.0.1:${port}`);
 process.stdout.write(
   [
     "",
@@ -133,7 +84,7 @@ process.stdout.write(
     `  Kafka broker   ${broker.bootstrapServers}  (SASL/SCRAM, ACLs; data in ${shown(kafkaDir)}; KAFKA_PORT to change)`,
     `  PostgreSQL     127.0.0.1:${postgres.port}  (the store and Pulumi's state; also instance "local"; throwaway)`,
     `                 password ${postgres.password} (user postgres)`,
-    `  Prometheus     ${prometheus!.url}  (scrapes the broker and every replica)`,
+    `  Prometheus     ${prometheusUrl}  (scrapes the broker and every replica)`,
     ...urls.map((url, i) => `  Replica ${i + 1}      ${url}  (API, console, /metrics, /readyz)`),
     `  Config         ${shown(configFile)}  (PLINTH_PORT moves the first port; the others follow)`,
     "  Dev tokens     dev-requester, dev-reviewer, dev-admin",
