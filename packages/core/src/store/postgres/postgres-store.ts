@@ -22,7 +22,7 @@ import {
 import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
 import type { Store, StoreTx } from "../store.ts";
 import { migrate } from "./migrate.ts";
-import { PostgresReader, type Queryable, openStatuses } from "./postgres-reader.ts";
+import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgres-reader.ts";
 
 /*
  * Concurrency on PostgreSQL: READ COMMITTED transactions plus explicit locks.
@@ -144,6 +144,8 @@ const claimable = `j.run_after <= clock.ms
   AND NOT EXISTS (
     SELECT 1 FROM changes c
     WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq AND c.status IN ${openStatuses})`;
+/** At most this many NOTIFYs in one statement. */
+const notificationsPerStatement = 100;
 /** Resources a claim tries before it gives up until the next wake-up: more than the replicas racing for one. */
 const claimCandidates = 8;
 
@@ -157,7 +159,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   /** Waits for, then holds until the transaction ends, the advisory lock `key` (see the locking rules above). */
   async lock(key: string): Promise<void> {
     if (this.held.has(key)) return;
-    await this.db.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key]);
+    await this.db.query(prepared("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key]));
     this.held.add(key);
   }
 
@@ -214,7 +216,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   private async run(sql: string, ...params: unknown[]): Promise<number> {
-    return (await this.db.query(sql, params)).rowCount ?? 0;
+    return (await this.db.query(prepared(sql, params))).rowCount ?? 0;
   }
 
   async upsertResource(resource: ResourceRecord): Promise<void> {
@@ -424,7 +426,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean> {
-    // A replica racing for the same round conflicts here; the serializable retry then sees its claim.
+    // A replica racing for the same round waits here for the other's commit, then inserts nothing.
     const claimed = await this.run(
       `INSERT INTO reconcile_claims (scope_key, round, owner, claimed_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT DO NOTHING`,
@@ -458,6 +460,10 @@ export class PostgresStore extends PostgresReader implements Store {
   private closed = false;
   /** Transactions run again, by the SQLSTATE that made them (see `transactionRetries`). */
   private readonly retries = new Map<string, number>();
+  /** Notifications not sent yet, by channel and payload, in the order they were made. */
+  private readonly unsent = new Map<string, [string, string]>();
+  /** Whether a batch of notifications is on its way (the next waits for it). */
+  private sending = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -533,13 +539,31 @@ export class PostgresStore extends PostgresReader implements Store {
   /**
    * Tells every process LISTENing on `channel` (this one included), once the
    * caller's transaction is committed. Best effort: a lost notification only
-   * delays the others until their next poll.
+   * delays the others until their next poll. Notifications made while one
+   * batch is on its way go together in the next (one statement, one commit:
+   * PostgreSQL serializes the commits of transactions that notify), and the
+   * same one twice in a batch is sent once.
    */
   publish(channel: string, payload: string): void {
     if (this.closed) return;
+    this.unsent.set(`${channel}\n${payload}`, [channel, payload]);
+    if (this.sending) return;
+    this.sending = true;
+    setImmediate(() => this.sendNotifications());
+  }
+
+  private sendNotifications(): void {
+    const batch = [...this.unsent.values()].slice(0, notificationsPerStatement);
+    for (const [channel, payload] of batch) this.unsent.delete(`${channel}\n${payload}`);
+    if (batch.length === 0 || this.closed) {
+      this.sending = false;
+      return;
+    }
+    const calls = batch.map((_, i) => `pg_notify($${2 * i + 1}, $${2 * i + 2})`).join(", ");
     this.pool
-      .query("SELECT pg_notify($1, $2)", [channel, payload])
-      .catch((error: unknown) => this.options.onConnectionError?.(error as Error));
+      .query(`SELECT ${calls}`, batch.flat())
+      .catch((error: unknown) => this.options.onConnectionError?.(error as Error))
+      .finally(() => this.sendNotifications());
   }
 
   /**
