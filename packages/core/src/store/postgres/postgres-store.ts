@@ -53,10 +53,12 @@ import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgr
  * 2. One resource lock per transaction, at most: every transaction the
  *    service runs touches one resource (a replayed request locks the resource
  *    of the change it returns, and locks nothing else). Then no two
- *    transactions wait for each other's resource locks. A claim never waits
- *    for a resource lock while it holds rows (it tries), and every other
- *    writer of a resource's rows takes the resource lock first, so there are
- *    no lock-order deadlocks either. A deadlock (40P01) is still run again.
+ *    transactions wait for each other's resource locks. A claim may keep the
+ *    locks of resources it tried and found taken by another replica's claim,
+ *    but it never waits for one (it tries), least of all while it holds
+ *    rows; and every other writer of a resource's rows takes the resource
+ *    lock first, so there are no lock-order deadlocks either. A deadlock
+ *    (40P01) is still run again.
  * 3. Other locks come after the resource lock: `lock(key)` for a scope the
  *    domain names (a team's quota on one type and scope: creates by one team
  *    take turns, see team-quota.ts), and FOR UPDATE on the rows that belong to
