@@ -107,6 +107,7 @@ const rowTypes: pg.CustomTypesConfig = {
 };
 
 /** SQLSTATEs after which running the whole transaction again is safe and may succeed. */
+/** Not raised under READ COMMITTED on PostgreSQL; databases that run every transaction serializable (CockroachDB) do. */
 const serializationFailure = "40001";
 const deadlockDetected = "40P01";
 const uniqueViolation = "23505";
