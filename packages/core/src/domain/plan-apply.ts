@@ -68,13 +68,18 @@ export async function planApply(
   const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
   const owner = decideOwner(plugin, principal, resolvedSpec, current);
   try {
-    await checkQuota(plugin, lookup, {
-      name,
-      team: owner.transferTo ?? owner.team,
-      previousTeam: owner.team,
-      next: resolvedSpec,
-      previous: state.exists ? state.resolvedSpec : undefined,
-    });
+    await checkQuota(
+      plugin,
+      lookup,
+      {
+        name,
+        team: owner.transferTo ?? owner.team,
+        previousTeam: owner.team,
+        next: resolvedSpec,
+        previous: state.exists ? state.resolvedSpec : undefined,
+      },
+      tx.lock?.bind(tx),
+    );
   } catch (error) {
     // guardrailOverride already refused the flag to anyone but an admin.
     if (!(error instanceof ResourceExhaustedError) || options.overrideGuardrails !== true) throw error;

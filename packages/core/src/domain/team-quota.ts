@@ -66,11 +66,16 @@ export async function checkQuota(
   plugin: LoadedPlugin,
   lookup: ResourceLookup,
   input: { name: string; team: string; next: JsonObject; previous: JsonObject | undefined; previousTeam?: string },
+  /** The transaction's `StoreTx.lock`, when the store has one. */
+  lock?: (key: string) => Promise<void>,
 ): Promise<void> {
   const next = usageOf(plugin, input.name, input.next);
   if (!next) return;
   const limits = limitsOf(plugin, next.scope, input.team);
   if (Object.keys(limits).length === 0) return;
+  // Two creates by one team that each fit alone must not both pass: checks of one team's quota take turns,
+  // each summing what the one before it committed.
+  await lock?.(JSON.stringify(["quota", plugin.definition.type, next.scope, input.team]));
   const others = (await sumUsage(plugin, lookup, input.team, input.name)).get(next.scope) ?? new Map();
   const before =
     input.previous && (input.previousTeam ?? input.team) === input.team

@@ -28,7 +28,11 @@ export interface Metrics {
  * A store that may refuse work (e.g. its disk is full, or it lost its
  * primary) says why through `refusal()`; a store without it never refuses.
  */
-type MaybeRefusingStore = Store & { refusal?: () => string | undefined };
+type MaybeRefusingStore = Store & {
+  refusal?: () => string | undefined;
+  /** Transactions the store ran again, by SQLSTATE, since it opened (PostgreSQL). */
+  transactionRetries?: () => Record<string, number>;
+};
 
 export function createMetrics(store: MaybeRefusingStore): Metrics {
   const registry = new Registry();
@@ -161,6 +165,16 @@ export function createMetrics(store: MaybeRefusingStore): Metrics {
     async collect() {
       this.reset();
       for (const { type, status, count } of await store.countResourcesByStatus()) this.set({ type, status }, count);
+    },
+  });
+  new Counter({
+    name: "plinth_store_transaction_retries_total",
+    help: "Store transactions run again from the start, by the SQLSTATE that made them (PostgreSQL: 40P01 deadlock, 23505 a unique key taken meanwhile).",
+    labelNames: ["code"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [code, count] of Object.entries(store.transactionRetries?.() ?? {})) this.inc({ code }, count);
     },
   });
   new Gauge({

@@ -110,6 +110,13 @@ export interface StoreTx extends StoreReader {
    * scope's claims of earlier rounds.
    */
   claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean>;
+  /**
+   * Makes transactions that name the same `key` (e.g. a team's quota) run
+   * one after the other from this call on, for a check over many rows that no
+   * single row's lock covers. Absent where transactions already run one at a
+   * time (SQLite).
+   */
+  lock?(key: string): Promise<void>;
 }
 
 export interface Store extends StoreReader {
@@ -119,8 +126,8 @@ export interface Store extends StoreReader {
    * in its own savepoint, so one failing rolls back only its own writes.
    * `work` must only use the store: no network or engine calls inside, and no
    * effects outside it, because a store may run it again (optimistic
-   * concurrency, see sqlite/planned-tx.ts; PostgreSQL retries it after a
-   * serialization conflict). Reads see the transaction's own
+   * concurrency, see sqlite/planned-tx.ts; PostgreSQL runs it again after a
+   * deadlock or a unique-key race). Reads see the transaction's own
    * writes for point lookups and a resource's changes; list queries and
    * idempotency keys must be read before the first write.
    */

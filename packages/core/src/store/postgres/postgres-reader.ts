@@ -37,7 +37,27 @@ export const openStatuses = "('PENDING_REVIEW','APPROVED','QUEUED','APPLYING')";
 
 /** A pool (committed reads, one statement each) or the client of one transaction. */
 export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+  query(
+    query: string | { name: string; text: string; values: unknown[] },
+    values?: unknown[],
+  ): Promise<{ rows: Row[]; rowCount: number | null }>;
+}
+
+/** Statement names by text, shared by every connection of this process (each text always gets the same name). */
+const statementNames = new Map<string, string>();
+
+/**
+ * The statement as a named prepared statement: a connection parses and plans
+ * each text once, then only binds and runs it. The texts are a fixed set
+ * (filters combine into a few shapes), so the names do not grow without end.
+ */
+export function prepared(text: string, values: unknown[]): { name: string; text: string; values: unknown[] } {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `plinth_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
 }
 
 /** WHERE clauses built from optional filters, numbering their parameters. */
@@ -69,11 +89,11 @@ export class PostgresReader implements StoreReader {
   constructor(protected readonly db: Queryable) {}
 
   protected async one(sql: string, ...params: unknown[]): Promise<Row | undefined> {
-    return (await this.db.query(sql, params)).rows[0];
+    return (await this.db.query(prepared(sql, params))).rows[0];
   }
 
   protected async all(sql: string, ...params: unknown[]): Promise<Row[]> {
-    return (await this.db.query(sql, params)).rows;
+    return (await this.db.query(prepared(sql, params))).rows;
   }
 
   async getResource(type: string, name: string): Promise<ResourceRecord | undefined> {

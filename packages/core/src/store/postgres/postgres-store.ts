@@ -12,11 +12,72 @@ import type {
   RevisionRecord,
   SubscriptionRecord,
 } from "../records.ts";
-import { deliveryToRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
+import {
+  deliveryFromRow,
+  deliveryToRow,
+  reviewTimerFromRow,
+  subscriptionFromRow,
+  subscriptionToRow,
+} from "../sqlite/notification-rows.ts";
 import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
 import type { Store, StoreTx } from "../store.ts";
 import { migrate } from "./migrate.ts";
-import { PostgresReader, type Queryable, openStatuses } from "./postgres-reader.ts";
+import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgres-reader.ts";
+
+/*
+ * Concurrency on PostgreSQL: READ COMMITTED transactions plus explicit locks.
+ *
+ * Why not SERIALIZABLE: its predicate locks are taken per B-tree page (or per
+ * table, on a sequential scan), so submissions to different resources that
+ * read and insert on the same index pages were cancelled "as a pivot" over
+ * and over: 300 submissions to 300 resources from 20 loops cost 1,275
+ * serialization retries, and some ran out of attempts (docs/operating.md).
+ *
+ * Every statement of a READ COMMITTED transaction sees what was committed when
+ * it started. The rules below make each transaction's reads still true when
+ * it commits, so concurrent transactions behave as if they ran one at a time,
+ * which is what the SQLite store guarantees:
+ *
+ * 1. Resource lock. Everything that belongs to one resource (its row, its
+ *    changes, their jobs, events and revisions) is read and written only under
+ *    that resource's advisory lock (`pg_advisory_xact_lock`, held until the
+ *    transaction ends). `getResource` takes it before it reads, so a
+ *    submission locks before it looks at the resource; `getChange` and
+ *    `getJob` take the lock of the change's resource and read again;
+ *    `claimJob` only tries it and moves on when it is held. A lock before the
+ *    read also covers a resource that does not exist yet (a create). So two
+ *    submissions to one resource run one after the other and the second sees
+ *    the first's change (per-resource FIFO, one CREATE), seq numbers rise in
+ *    commit order within a resource, and a change's event numbers
+ *    (max + 1) never clash. Submissions to different resources share no lock.
+ * 2. One resource lock per transaction, at most: every transaction the
+ *    service runs touches one resource (a replayed request locks the resource
+ *    of the change it returns, and locks nothing else). Then no two
+ *    transactions wait for each other's resource locks. A claim may keep the
+ *    locks of resources it tried and found taken by another replica's claim,
+ *    but it never waits for one (it tries), least of all while it holds
+ *    rows; and every other writer of a resource's rows takes the resource
+ *    lock first, so there are no lock-order deadlocks either. A deadlock
+ *    (40P01) is still run again.
+ * 3. Other locks come after the resource lock: `lock(key)` for a scope the
+ *    domain names (a team's quota on one type and scope: creates by one team
+ *    take turns, see team-quota.ts), and FOR UPDATE on the rows that belong to
+ *    no resource and are read then written (deliveries, subscriptions, review
+ *    timers), so two replicas working on one take turns.
+ * 4. Constraints deduplicate what no lock covers: a request's idempotency key
+ *    (primary key) and a live identity (unique index) inserted by two
+ *    transactions at once. The second waits for the first and fails 23505;
+ *    run again, it sees the first's row (a replay, ALREADY_EXISTS).
+ *    `seq` comes from a sequence, never max + 1. Reconcile claims are INSERT
+ *    ... ON CONFLICT DO NOTHING. Lease renewals are one conditional UPDATE.
+ * 5. Reads that are not a resource's own state (lists, `latestLiveChange` of
+ *    another resource for a quota or a reach) take no lock: a lookup reads
+ *    what is committed, and a quota check holds its team lock while it does.
+ *
+ * `transactionRetries()` counts the transactions run again, by SQLSTATE
+ * (plinth_store_transaction_retries_total): with these rules, submissions to
+ * different resources never retry.
+ */
 
 export interface PostgresStoreOptions {
   /** Where the database is: a `postgres://` URL, or the parts (`password` read by the caller, e.g. from an environment variable). */
@@ -46,18 +107,17 @@ const rowTypes: pg.CustomTypesConfig = {
 };
 
 /** SQLSTATEs after which running the whole transaction again is safe and may succeed. */
+/** Not raised under READ COMMITTED on PostgreSQL; databases that run every transaction serializable (CockroachDB) do. */
 const serializationFailure = "40001";
 const deadlockDetected = "40P01";
 const uniqueViolation = "23505";
 const maxAttempts = 30;
 /**
- * A unique key taken by a transaction that committed meanwhile (the next
- * event number of a change, a request's idempotency key, a live identity): a serializable
- * transaction usually gets 40001 for these, and 23505 when the key it read
- * was not the one it wrote. Run again, it sees the other's row and decides
- * as if they had run one after the other. A clash that is not a race (two
- * resources given one identity) fails again at once: a few attempts tell them
- * apart.
+ * A unique key taken by a transaction that committed meanwhile (a request's
+ * idempotency key, a live identity): run again, the transaction sees the
+ * other's row and decides as if they had run one after the other (a replay,
+ * ALREADY_EXISTS). A clash that is not a race (two resources given one
+ * identity) fails again at once: a few attempts tell them apart.
  */
 const maxUniqueAttempts = 3;
 
@@ -81,9 +141,85 @@ function insertSql(table: string, row: Row): [string, unknown[]] {
   ];
 }
 
+/** A job that may be claimed now: due, its lease free or expired, and the head of its resource's queue. */
+const claimable = `j.run_after <= clock.ms
+  AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock.ms)
+  AND NOT EXISTS (
+    SELECT 1 FROM changes c
+    WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq AND c.status IN ${openStatuses})`;
+/** At most this many NOTIFYs in one statement. */
+const notificationsPerStatement = 100;
+/** Resources a claim tries before it gives up until the next wake-up: more than the replicas racing for one. */
+const claimCandidates = 8;
+
+/** The advisory lock key of one resource (and of its changes, their jobs and events). */
+const resourceLock = (type: string, name: string) => JSON.stringify(["resource", type, name]);
+
 class PostgresTx extends PostgresReader implements StoreTx {
+  /** Advisory locks this transaction holds (until it ends). */
+  private readonly held = new Set<string>();
+
+  /** Waits for, then holds until the transaction ends, the advisory lock `key` (see the locking rules above). */
+  async lock(key: string): Promise<void> {
+    if (this.held.has(key)) return;
+    await this.db.query(prepared("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key]));
+    this.held.add(key);
+  }
+
+  /** Takes the lock `key` if it is free at once; false, waiting for nothing, when another transaction holds it. */
+  private async tryLock(key: string): Promise<boolean> {
+    if (this.held.has(key)) return true;
+    // As 1 or 0: a row holds numbers and strings (see `rowTypes`).
+    const row = await this.one("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))::int AS got", key);
+    if (row?.got !== 1) return false;
+    this.held.add(key);
+    return true;
+  }
+
+  override async getResource(type: string, name: string): Promise<ResourceRecord | undefined> {
+    await this.lock(resourceLock(type, name));
+    return super.getResource(type, name);
+  }
+
+  override async getChange(id: string): Promise<ChangeRecord | undefined> {
+    // The change names its resource: lock that, then read again what a holder of the lock may have changed.
+    const change = await super.getChange(id);
+    if (!change || this.held.has(resourceLock(change.type, change.name))) return change;
+    await this.lock(resourceLock(change.type, change.name));
+    return super.getChange(id);
+  }
+
+  async getJob(changeId: string): Promise<JobRecord | undefined> {
+    const job = await this.jobOf(changeId);
+    if (!job || this.held.has(resourceLock(job.type, job.name))) return job;
+    await this.lock(resourceLock(job.type, job.name));
+    return this.jobOf(changeId);
+  }
+
+  // Rows that belong to no resource are locked as rows (FOR UPDATE), so that two replicas handling the
+  // same delivery, subscription or review timer take turns, the second reading what the first wrote.
+
+  override async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
+    const row = await this.one("SELECT * FROM deliveries WHERE id = $1 FOR UPDATE", id);
+    return row && deliveryFromRow(row);
+  }
+
+  override async getSubscription(id: string): Promise<SubscriptionRecord | undefined> {
+    const row = await this.one("SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE", id);
+    return row && subscriptionFromRow(row);
+  }
+
+  override async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {
+    const rows = await this.all(
+      "SELECT * FROM review_timers WHERE due_at <= $1 ORDER BY due_at, change_id, kind LIMIT $2 FOR UPDATE",
+      now,
+      limit,
+    );
+    return rows.map(reviewTimerFromRow);
+  }
+
   private async run(sql: string, ...params: unknown[]): Promise<number> {
-    return (await this.db.query(sql, params)).rowCount ?? 0;
+    return (await this.db.query(prepared(sql, params))).rowCount ?? 0;
   }
 
   async upsertResource(resource: ResourceRecord): Promise<void> {
@@ -173,36 +309,42 @@ class PostgresTx extends PostgresReader implements StoreTx {
     await this.run("DELETE FROM jobs WHERE change_id = $1", changeId);
   }
 
-  async getJob(changeId: string): Promise<JobRecord | undefined> {
-    return this.jobOf(changeId);
-  }
-
   async claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
-    // Oldest due job whose lease is free and that heads its resource's queue: an earlier open change
-    // (even one still in review) keeps it waiting. SKIP LOCKED: replicas claiming at once take
-    // different jobs instead of queueing behind one another's row locks. The token is the change's
-    // next claim number, so it differs from every earlier claim's even across re-created jobs.
-    const row = await this.one(
-      `WITH clock AS (SELECT ${clockMs} AS ms),
-       next AS (
-         SELECT j.change_id FROM jobs j, clock
-         WHERE j.run_after <= clock.ms
-           AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock.ms)
-           AND NOT EXISTS (
-             SELECT 1 FROM changes c
-             WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq AND c.status IN ${openStatuses})
-         ORDER BY j.seq LIMIT 1
-         FOR UPDATE OF j SKIP LOCKED),
-       counted AS (
-         UPDATE changes SET claims = changes.claims + 1 FROM next WHERE changes.id = next.change_id
-         RETURNING changes.id, changes.claims)
-       UPDATE jobs SET lease_owner = $1, lease_expires_at = clock.ms + $2, claim_token = counted.claims
-       FROM counted, clock WHERE jobs.change_id = counted.id
-       RETURNING jobs.*, counted.claims`,
-      owner,
-      leaseMs,
+    // The heads of resources' queues that are due and free, oldest first (an earlier open change, even one
+    // still in review, keeps a job waiting). Each is claimed only under its resource's lock, taken with a
+    // try: a claim never waits for a submission or another replica's claim (which would also order a row
+    // lock before the resource lock, see the locking rules above); it moves on to the next resource.
+    const candidates = await this.all(
+      `WITH clock AS (SELECT ${clockMs} AS ms)
+       SELECT j.type, j.name FROM jobs j, clock
+       WHERE ${claimable} ORDER BY j.seq LIMIT ${claimCandidates}`,
     );
-    return row && toJobRecord(row);
+    for (const { type, name } of candidates as { type: string; name: string }[]) {
+      if (!(await this.tryLock(resourceLock(type, name)))) continue;
+      // Read again under the lock: another replica may have claimed it, or a review cancelled it. SKIP
+      // LOCKED still guards a row held by a claim that expired with its holder mid-transaction. The token
+      // is the change's next claim number, so it differs from every earlier claim's even across re-created jobs.
+      const row = await this.one(
+        `WITH clock AS (SELECT ${clockMs} AS ms),
+         next AS (
+           SELECT j.change_id FROM jobs j, clock
+           WHERE j.type = $3 AND j.name = $4 AND ${claimable}
+           ORDER BY j.seq LIMIT 1
+           FOR UPDATE OF j SKIP LOCKED),
+         counted AS (
+           UPDATE changes SET claims = changes.claims + 1 FROM next WHERE changes.id = next.change_id
+           RETURNING changes.id, changes.claims)
+         UPDATE jobs SET lease_owner = $1, lease_expires_at = clock.ms + $2, claim_token = counted.claims
+         FROM counted, clock WHERE jobs.change_id = counted.id
+         RETURNING jobs.*, counted.claims`,
+        owner,
+        leaseMs,
+        type,
+        name,
+      );
+      if (row) return toJobRecord(row);
+    }
+    return undefined;
   }
 
   async renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {
@@ -287,7 +429,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean> {
-    // A replica racing for the same round conflicts here; the serializable retry then sees its claim.
+    // A replica racing for the same round waits here for the other's commit, then inserts nothing.
     const claimed = await this.run(
       `INSERT INTO reconcile_claims (scope_key, round, owner, claimed_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT DO NOTHING`,
@@ -309,18 +451,22 @@ class PostgresTx extends PostgresReader implements StoreTx {
 
 /**
  * The shared store: any number of Plinth replicas on one PostgreSQL
- * database. Each `transact` is one SERIALIZABLE transaction on one pooled
- * connection, run again from the start after a serialization conflict, so
- * concurrent work on several replicas behaves as if it ran one at a time
- * (the SQLite store's guarantee), and uniqueness (one change per request id,
- * one seq per change) is the database's constraints, not this process's
- * memory. A caller hears back only after COMMIT returned.
+ * database. Each `transact` is one READ COMMITTED transaction on one pooled
+ * connection, following the locking rules at the top of this file, and is run
+ * again from the start after a deadlock or a unique-key race. A caller hears
+ * back only after COMMIT returned.
  */
 export class PostgresStore extends PostgresReader implements Store {
   private refused: string | undefined;
   /** The connection that LISTENs, while subscribed; replaced when it fails. */
   private listener: pg.Client | undefined;
   private closed = false;
+  /** Transactions run again, by the SQLSTATE that made them (see `transactionRetries`). */
+  private readonly retries = new Map<string, number>();
+  /** Notifications not sent yet, by channel and payload, in the order they were made. */
+  private readonly unsent = new Map<string, [string, string]>();
+  /** Whether a batch of notifications is on its way (the next waits for it). */
+  private sending = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -351,6 +497,11 @@ export class PostgresStore extends PostgresReader implements Store {
     return store;
   }
 
+  /** How many times a transaction was run again since the store opened, by SQLSTATE (e.g. 40001). */
+  transactionRetries(): Record<string, number> {
+    return Object.fromEntries(this.retries);
+  }
+
   refusal(): string | undefined {
     return this.refused;
   }
@@ -367,7 +518,7 @@ export class PostgresStore extends PostgresReader implements Store {
       };
       client.on("error", onError);
       try {
-        await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+        await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
         const value = await work(new PostgresTx(client as unknown as Queryable));
         await client.query("COMMIT");
         return value;
@@ -377,6 +528,8 @@ export class PostgresStore extends PostgresReader implements Store {
           broken = rollbackError as Error;
         });
         if (!retryable(error, attempt)) throw error;
+        const code = (error as { code: string }).code;
+        this.retries.set(code, (this.retries.get(code) ?? 0) + 1);
       } finally {
         client.off("error", onError);
         client.release(broken);
@@ -389,13 +542,31 @@ export class PostgresStore extends PostgresReader implements Store {
   /**
    * Tells every process LISTENing on `channel` (this one included), once the
    * caller's transaction is committed. Best effort: a lost notification only
-   * delays the others until their next poll.
+   * delays the others until their next poll. Notifications made while one
+   * batch is on its way go together in the next (one statement, one commit:
+   * PostgreSQL serializes the commits of transactions that notify), and the
+   * same one twice in a batch is sent once.
    */
   publish(channel: string, payload: string): void {
     if (this.closed) return;
+    this.unsent.set(`${channel}\n${payload}`, [channel, payload]);
+    if (this.sending) return;
+    this.sending = true;
+    setImmediate(() => this.sendNotifications());
+  }
+
+  private sendNotifications(): void {
+    const batch = [...this.unsent.values()].slice(0, notificationsPerStatement);
+    for (const [channel, payload] of batch) this.unsent.delete(`${channel}\n${payload}`);
+    if (batch.length === 0 || this.closed) {
+      this.sending = false;
+      return;
+    }
+    const calls = batch.map((_, i) => `pg_notify($${2 * i + 1}, $${2 * i + 2})`).join(", ");
     this.pool
-      .query("SELECT pg_notify($1, $2)", [channel, payload])
-      .catch((error: unknown) => this.options.onConnectionError?.(error as Error));
+      .query(`SELECT ${calls}`, batch.flat())
+      .catch((error: unknown) => this.options.onConnectionError?.(error as Error))
+      .finally(() => this.sendNotifications());
   }
 
   /**

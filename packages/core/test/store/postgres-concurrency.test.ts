@@ -1,0 +1,162 @@
+import { join } from "node:path";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { ChangeKind, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { type PostgresServer, startPostgres } from "@plinth/testing";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { failure, watchToEnd } from "../support/connect-helpers.ts";
+import { type Clients, type TestService, startTestService } from "../support/test-service.ts";
+
+// Concurrent requests to two replicas sharing one PostgreSQL store (docs/operating.md, "How the PostgreSQL
+// store keeps concurrent work correct"): what the store's locks and constraints must keep true.
+
+let server: PostgresServer;
+let databases = 0;
+const running: TestService[] = [];
+
+beforeAll(async () => {
+  server = await startPostgres();
+}, 120_000);
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((service) => service.close()));
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** Two replicas (each with its own pool, worker and fake engine) on a new, empty database. */
+async function twoReplicas(): Promise<[TestService, TestService]> {
+  const name = `concurrency_${++databases}`;
+  const admin = new pg.Client({ connectionString: server.connectionString });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.connectionString);
+  url.pathname = `/${name}`;
+  const config = {
+    store: { postgres: { url: url.toString(), poolSize: 20 } },
+    plugins: [
+      { module: join(import.meta.dirname, "../support/widget-plugin.ts"), export: "widgetPlugin" },
+      { module: join(import.meta.dirname, "../support/owned-plugin.ts"), export: "ownedPlugin" },
+    ],
+  };
+  const first = await startTestService({ config });
+  running.push(first);
+  const second = await startTestService({ config });
+  running.push(second);
+  return [first, second];
+}
+
+/** Store transactions a replica ran again (plinth_store_transaction_retries_total, all codes). */
+async function storeRetries(service: TestService): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("plinth_store_transaction_retries_total{"))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
+const widget = (
+  clients: Clients,
+  name: string,
+  labels: Record<string, string> = {},
+  requestId = `${name}-${Math.random()}`,
+) => clients.resources.applyResource({ type: "test.widget", name, spec: { size: 5 }, labels, requestId });
+
+describe("the PostgreSQL store under concurrent requests to two replicas", () => {
+  it(
+    "commits concurrent creates of different resources without running any transaction again",
+    { timeout: 120_000 },
+    async () => {
+      const replicas = await twoReplicas();
+      const created = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => widget(replicas[i % 2]!.as("requester"), `distinct-${i}`)),
+      );
+      expect(created.every((response) => response.change?.kind === ChangeKind.CREATE)).toBe(true);
+      // The workers claim and record them meanwhile: those transactions count too.
+      for (const response of created) {
+        expect((await watchToEnd(replicas[0].as("requester"), response.change!.id)).change.status).toBe(
+          ChangeStatus.SUCCEEDED,
+        );
+      }
+      expect((await storeRetries(replicas[0])) + (await storeRetries(replicas[1]))).toBe(0);
+    },
+  );
+
+  it(
+    "queues concurrent changes to one resource in order: one CREATE, the rest UPDATEs, applied in that order",
+    { timeout: 120_000 },
+    async () => {
+      const replicas = await twoReplicas();
+      const submitted = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => widget(replicas[i % 2]!.as("requester"), "shared", { n: String(i) })),
+      );
+      const changes = (await replicas[0].as("requester").changes.listChanges({ type: "test.widget", name: "shared" }))
+        .changes;
+      expect(changes.map((change) => change.id).sort()).toEqual(
+        submitted.map((response) => response.change!.id).sort(),
+      );
+      expect(changes.map((change) => change.kind)).toEqual([
+        ChangeKind.CREATE,
+        ...Array.from({ length: 11 }, () => ChangeKind.UPDATE),
+      ]);
+      for (const change of changes) {
+        expect((await watchToEnd(replicas[1].as("requester"), change.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+      }
+      const revisions = (
+        await replicas[0].as("requester").resources.listRevisions({ type: "test.widget", name: "shared", pageSize: 50 })
+      ).revisions;
+      // Revisions are listed newest first; each change made the next one, in the order the changes were queued.
+      expect(revisions.map((revision) => revision.changeId).reverse()).toEqual(changes.map((change) => change.id));
+      const resource = (
+        await replicas[1].as("requester").resources.getResource({ type: "test.widget", name: "shared" })
+      ).resource!;
+      // The last one queued is the one that holds.
+      const last = submitted.findIndex((response) => response.change!.id === changes.at(-1)!.id);
+      expect(resource.labels).toEqual({ n: String(last) });
+    },
+  );
+
+  it("gives one change for 20 concurrent replays of one request over both replicas", { timeout: 120_000 }, async () => {
+    const replicas = await twoReplicas();
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => widget(replicas[i % 2]!.as("requester"), "replayed", {}, "one-request")),
+    );
+    const ids = new Set(replies.map((reply) => reply.change?.id));
+    expect(ids.size).toBe(1);
+    expect(replies.filter((reply) => !reply.deduplicated)).toHaveLength(1);
+    const changes = (await replicas[1].as("requester").changes.listChanges({ type: "test.widget", name: "replayed" }))
+      .changes;
+    expect(changes.map((change) => change.id)).toEqual([...ids]);
+  });
+
+  it("lets concurrent creates by one team take it to its quota and no further", { timeout: 120_000 }, async () => {
+    const replicas = await twoReplicas();
+    const spec: JsonObject = { owner: { team: "payments", contact: "#payments" } };
+    // test.owned allows each team 5; 12 creates by payments, on both replicas at once.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        replicas[i % 2]!.as(i % 3 === 0 ? "teammate" : "requester").resources.applyResource({
+          type: "test.owned",
+          name: `quota-${i}`,
+          spec,
+          requestId: `quota-${i}`,
+        }),
+      ),
+    );
+    const refused = await Promise.all(
+      outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [failure(Promise.reject(outcome.reason))] : [])),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(5);
+    expect(refused).toHaveLength(7);
+    expect(refused.every((refusal) => refusal.code === Code.ResourceExhausted)).toBe(true);
+    const usage = await replicas[0].as("requester").resources.getTeamUsage({ team: "payments" });
+    expect(usage.usage.find((row) => row.metric === "things")).toMatchObject({ used: 5, limit: 5 });
+  });
+});
