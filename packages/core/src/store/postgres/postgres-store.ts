@@ -106,8 +106,9 @@ const rowTypes: pg.CustomTypesConfig = {
   }) as typeof pg.types.getTypeParser,
 };
 
-/** SQLSTATEs after which running the whole transaction again is safe and may succeed. */
-/** Not raised under READ COMMITTED on PostgreSQL; databases that run every transaction serializable (CockroachDB) do. */
+// SQLSTATEs after which running the whole transaction again is safe and may succeed. A serialization
+// failure is not raised under READ COMMITTED on PostgreSQL; databases that run every transaction
+// serializable (CockroachDB) do.
 const serializationFailure = "40001";
 const deadlockDetected = "40P01";
 const uniqueViolation = "23505";
