@@ -4,7 +4,7 @@
 //   bench/apply-latency.sh [--runs 5] [--config '{"engine":{...}}']
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -114,6 +114,13 @@ function sampleTree(root: number) {
       return { peakTotalMb: peakTotal, peakChildMb: peakChild };
     },
   };
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores; idle and iowait excluded): what other processes took shows beside the server's. */
+function machineBusySeconds(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - fields[3]! - fields[4]!) / clockTicks;
 }
 
 /** CPU seconds the server's tree has used so far (live processes, and what they reaped). */
@@ -280,6 +287,8 @@ async function plinthApply(name: string) {
 
 /** `count` topics submitted at once, polled until every one is final. */
 async function burst(count: number) {
+  const loadBefore = loadavg()[0]!;
+  const machineBefore = machineBusySeconds();
   const cpuBefore = treeCpuSeconds(server.pid);
   const sampler = sampleTree(server.pid);
   const t0 = Date.now();
@@ -313,7 +322,9 @@ async function burst(count: number) {
   const totalMs = Date.now() - t0;
   const memory = sampler.stop();
   const cpuSeconds = treeCpuSeconds(server.pid) - cpuBefore;
-  return { totalMs, acknowledgedMs, cpuSeconds, ...memory, waits, attempts, failed };
+  const machineSeconds = machineBusySeconds() - machineBefore;
+  const load = [loadBefore, loadavg()[0]!];
+  return { totalMs, acknowledgedMs, cpuSeconds, machineSeconds, load, ...memory, waits, attempts, failed };
 }
 
 if (burstSize > 0) {
@@ -334,6 +345,7 @@ if (burstSize > 0) {
       "",
       `${burstSize} topics submitted at once: all final after **${(result.totalMs / 1000).toFixed(1)} s** (target ≤ 120 s); ${result.failed} failed; accepted in ${result.acknowledgedMs} ms; attempts ${Math.min(...result.attempts)}–${Math.max(...result.attempts)}.`,
       `CPU: ${result.cpuSeconds.toFixed(1)} s for the server's tree, **${(result.cpuSeconds / burstSize).toFixed(2)} CPU s per apply**. Peak RSS: server and children **${Math.round(result.peakTotalMb)} MiB**, largest engine child with its CLI and provider ${Math.round(result.peakChildMb)} MiB.`,
+      `Machine: ${result.machineSeconds.toFixed(0)} busy CPU s of ${((availableParallelism() * result.totalMs) / 1000).toFixed(0)} available during the burst, ${(result.machineSeconds - result.cpuSeconds).toFixed(0)} of them outside the server's tree (the broker, the driver, other users); 1-minute load average ${result.load.map((value) => value.toFixed(1)).join(" at the start, ")} at the end.`,
       `Queued for a slot (GetChange queued_for_slot_ms): p50 ${(median(sorted) / 1000).toFixed(1)} s, max ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} s.`,
       "",
     ].join("\n"),
@@ -342,6 +354,7 @@ if (burstSize > 0) {
 }
 
 log(`apply-latency: broker ${broker.bootstrapServers}, Plinth ${server.url}, ${runs} runs each`);
+const loadAtStart = loadavg()[0]!;
 const plinthRuns: Array<Awaited<ReturnType<typeof plinthApply>>> = [];
 const bareRuns: Array<Awaited<ReturnType<typeof bareUp>>> = [];
 try {
@@ -365,7 +378,7 @@ const plinthP50 = median(plinthRuns.map((r) => r.totalMs));
 const bareP50 = median(bareRuns.map((r) => r.wallMs));
 const out: string[] = [];
 out.push(
-  `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${availableParallelism()} CPUs (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; server config ${serverConfig}.`,
+  `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${availableParallelism()} CPUs (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; server config ${serverConfig}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`,
   "",
   "| target | p50 ms | runs ms |",
   "| --- | ---: | --- |",

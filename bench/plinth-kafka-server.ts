@@ -27,8 +27,15 @@ const config = {
       settings: { clusters: { local: { bootstrapServers: [bootstrapServers], brokers: 1 } } },
     },
   ],
-  ...(configJson ? (JSON.parse(configJson) as Record<string, unknown>) : {}),
 };
+// Merged one level deep, so that `{"engine":{"concurrency":4}}` keeps the engine's passphrase.
+for (const [key, value] of Object.entries(configJson ? (JSON.parse(configJson) as Record<string, unknown>) : {})) {
+  const base = (config as Record<string, unknown>)[key];
+  (config as Record<string, unknown>)[key] =
+    base && typeof base === "object" && value && typeof value === "object" && !Array.isArray(value)
+      ? { ...base, ...value }
+      : value;
+}
 const logger = createLogger({ level: "info", destination: process.stderr });
 const service = await startPlinthService(parseServiceConfig(config, dataDir), {
   logger,

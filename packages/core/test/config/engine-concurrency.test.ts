@@ -9,10 +9,11 @@ const parse = (overrides: Record<string, unknown>) => parseServiceConfig(testCon
 
 describe("engine concurrency fits the machine", () => {
   it.each([
-    { machine: "2 cores, 24 GiB (this project's)", cores: 2, memoryBytes: 24 * gib, slots: 2 },
+    { machine: "2 cores, 24 GiB (this project's): two per core", cores: 2, memoryBytes: 24 * gib, slots: 4 },
     { machine: "16 cores, 4 GiB: memory caps it", cores: 16, memoryBytes: 4 * gib, slots: 2 },
     { machine: "1 core, 512 MiB: never below 1", cores: 1, memoryBytes: gib / 2, slots: 1 },
-    { machine: "8 cores, 64 GiB: one per core", cores: 8, memoryBytes: 64 * gib, slots: 8 },
+    { machine: "8 cores, 64 GiB: two per core", cores: 8, memoryBytes: 64 * gib, slots: 16 },
+    { machine: "8 cores, 8 GiB: memory caps it", cores: 8, memoryBytes: 8 * gib, slots: 5 },
     { machine: "128 cores, 1 TiB: at most 32", cores: 128, memoryBytes: 1024 * gib, slots: 32 },
   ])("$machine: $slots slots", ({ cores, memoryBytes, slots }) => {
     expect(defaultEngineConcurrency({ cores, memoryBytes })).toBe(slots);

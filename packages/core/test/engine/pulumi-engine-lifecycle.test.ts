@@ -1,5 +1,5 @@
 import type { Admin } from "@platformatic/kafka";
-import { type KafkaBroker, startKafka } from "@plinth/testing";
+import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
 import type { Engine, EngineEvent } from "../../src/index.ts";
@@ -84,6 +84,35 @@ describe("Pulumi engine: create, no-op, grow, preview, destroy", () => {
       expect(finished).toEqual(["change apply", "change preview", "drift check"]);
     } finally {
       await single.close();
+    }
+  });
+
+  it("gives a trickle of operations to the child that worked last, not to each warm child in turn", async () => {
+    const assigned: number[] = [];
+    const ready = new Set<number>();
+    const pool = createPulumiEngine({
+      dataDir: engineDataDir(),
+      passphrase: "trickle-test-passphrase",
+      concurrency: 3,
+      onChild: (event) => {
+        if (event.phase === "ready") ready.add(event.pid);
+        if (event.phase === "assigned") assigned.push(event.pid);
+      },
+    });
+    try {
+      const settings = { bootstrapServers: broker.bootstrapServers };
+      // Every child is warm and idle first: which one works is the pool's choice, not a race.
+      await waitFor(async () => expect(ready.size).toBeGreaterThanOrEqual(3), {
+        what: "three warm children",
+        timeoutMs: 120_000,
+      });
+      for (const name of ["trickle-a", "trickle-b", "trickle-c"]) {
+        await pool.apply(topicRequest(name, { partitions: 1 }, settings));
+      }
+      expect(assigned).toHaveLength(3);
+      expect(new Set(assigned).size).toBe(1);
+    } finally {
+      await pool.close();
     }
   });
 

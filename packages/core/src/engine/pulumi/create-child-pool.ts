@@ -258,11 +258,17 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
     child.process.kill("SIGTERM");
   }
 
-  /** The oldest idle child, or a new one; spares are forked meanwhile. */
+  /**
+   * The idle child that worked most recently, else the oldest idle one, else
+   * a new one; spares are forked meanwhile. A child that has worked has loaded
+   * the plugins it met and checked the CLI; handing a trickle of operations
+   * round the pool would make every child pay for that in turn.
+   */
   function take(): { child: Child | undefined; warm: boolean } {
     // One that died while idle (its exit is on the way) is skipped.
-    let found = idle.shift();
-    while (found?.hasExited) found = idle.shift();
+    for (const child of idle.filter((candidate) => candidate.hasExited)) idle.splice(idle.indexOf(child), 1);
+    const worked = idle.findLastIndex((candidate) => candidate.isReady && candidate.operations > 0);
+    const found = idle.splice(worked >= 0 ? worked : 0, 1)[0];
     if (found) {
       const warm = found.isReady;
       topUp();

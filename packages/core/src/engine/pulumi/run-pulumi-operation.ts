@@ -1,11 +1,6 @@
 import { removeTornMetadata, repairTornCheckpoint } from "./repair-torn-checkpoint.ts";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  LocalWorkspace,
-  PulumiCommand,
-  type EngineEvent as PulumiEngineEvent,
-  type Stack,
-} from "@pulumi/pulumi/automation/index.js";
+import { PulumiCommand, type EngineEvent as PulumiEngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
 import type { EngineEvent } from "../engine.ts";
 import type { ChildResult, EngineJob } from "./child-protocol.ts";
 import { createPreviewCollector } from "./create-preview-collector.ts";
@@ -15,6 +10,8 @@ import { loadPluginDefinition } from "./load-plugin-definition.ts";
 import { mapEngineEvent } from "./map-engine-event.ts";
 import { checkpointNeedsRecovery } from "./checkpoint-needs-recovery.ts";
 import { clearStackLock } from "./clear-stack-lock.ts";
+import { openStack } from "./open-stack.ts";
+import { readStackOutputs } from "./read-stack-outputs.ts";
 import { recoverStack } from "./recover-stack.ts";
 import { splitOutputs } from "./split-outputs.ts";
 
@@ -80,8 +77,12 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
 
   const diagnostics: string[] = [];
   const preview = createPreviewCollector();
+  /** The stack resource's outputs as the update saved them (the last such event wins: a refresh reports them first). */
+  let stackOutputs: Record<string, unknown> | undefined;
   const onEvent = (event: PulumiEngineEvent): void => {
     markEngineEvent(event, mark);
+    const outputs = event.resOutputsEvent?.metadata;
+    if (outputs?.type === "pulumi:pulumi:Stack" && outputs.new) stackOutputs = outputs.new.outputs;
     if (event.diagnosticEvent?.severity === "error") diagnostics.push(event.diagnosticEvent.message);
     preview.observe(event);
     const mapped = mapEngineEvent(event, secrets);
@@ -139,23 +140,19 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
     }
     const pulumiCommand = await pulumiCommandAt(job.pulumiRoot);
     mark("cli-checked");
-    const stack = await LocalWorkspace.createOrSelectStack(
-      { projectName: job.projectName, stackName: job.stackName, program },
-      {
-        pulumiCommand,
-        workDir: job.workDir,
-        projectSettings: { name: job.projectName, runtime: "nodejs", backend: { url: job.backendUrl } },
-        envVars: job.env,
-        secretsProvider: job.secretsProvider,
-      },
-    );
+    const stack = await openStack(job, program, pulumiCommand);
     mark("stack-selected");
     signal.throwIfAborted();
     const common = { ...quiet, onEvent, signal, refresh: job.refresh };
     switch (job.operation) {
       case "apply": {
-        const result = await mutate(stack, () => stack.up({ ...common, suppressOutputs: true }));
-        return { operation: "apply", outputs: splitOutputs(result.outputs, secretKeys) };
+        await mutate(stack, () => {
+          stackOutputs = undefined;
+          return stack.up({ ...common, suppressOutputs: true });
+        });
+        const outputs = await readStackOutputs(stackOutputs, () => stack.workspace.stackOutputs(job.stackName));
+        mark("outputs-read");
+        return { operation: "apply", outputs: splitOutputs(outputs, secretKeys) };
       }
       case "destroy":
         await mutate(stack, () => stack.destroy({ ...common, suppressOutputs: true, remove: true }));
