@@ -299,6 +299,7 @@ export function createReconciler(
     const suspects: Suspect[] = [];
     if (oneByOne.length > 0 && (await claim(`${type}/*`, round))) {
       suspects.push(...oneByOne.map((resource) => ({ resource, seen: [] })));
+      observed(`${type}/*`, round, oneByOne.length, oneByOne.length);
     }
     if (!plugin || !bulk || !inventory) return suspects;
     for (const [scope, members] of byScope) {
@@ -312,6 +313,7 @@ export function createReconciler(
         continue;
       }
       const byIdentity = new Map(items.map((item) => [item.identity, item]));
+      const before = suspects.length;
       for (const resource of members) {
         deps.metrics.reconcileObservations.inc({ type, method: "bulk" });
         let seen: string[];
@@ -328,8 +330,18 @@ export function createReconciler(
         // A DRIFTED resource gets the full check whatever the listing says: only it clears the drift.
         if (seen.length > 0 || resource.status === "DRIFTED") suspects.push({ resource, seen });
       }
+      observed(`${type}/${scope}`, round, members.length, suspects.length - before);
     }
     return suspects;
+  }
+
+  /**
+   * One line per scope and round, from the replica that claimed it: with
+   * replicas sharing a store, these lines show each scope observed once per
+   * round, and by whom.
+   */
+  function observed(scope: string, round: number, resources: number, suspects: number): void {
+    deps.logger.info({ scope, round, replica, resources, suspects }, "reconcile observed a scope");
   }
 
   /** Whether this replica observes `scopeKey` in `round`; a store that cannot say leaves it to the next round. */
