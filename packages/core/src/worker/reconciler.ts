@@ -10,6 +10,7 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { VerifyResult } from "../plugin/define-plugin.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { ResourceDrift, ResourceRecord } from "../store/records.ts";
+import type { ForegroundActivity } from "./track-foreground.ts";
 
 export interface ReconcilerOptions {
   /** Time between rounds; 0 turns periodic reconciling off. */
@@ -36,6 +37,10 @@ export function repairModeOf(resource: ResourceRecord, byType: Record<string, Re
   if (label === "auto" || label === "review" || label === "report") return label;
   return byType[resource.type] ?? "report";
 }
+
+/** How long the engine has been free of changes before a round's full checks go on; see `afterChanges`. */
+const changesQuietMs = 1_000;
+const changesPollMs = 250;
 
 /** The most refreshing previews a round runs at once: its share of the engine, at least one slot. */
 export function reconcileSlots(options: Pick<ReconcilerOptions, "engineConcurrency" | "engineShare">): number {
@@ -85,7 +90,14 @@ export interface Reconciler {
  * reviewed change.
  */
 export function createReconciler(
-  deps: LifecycleDeps & { engine: Engine; logger: Logger; metrics: Metrics; secrets?: SecretBox },
+  deps: LifecycleDeps & {
+    engine: Engine;
+    logger: Logger;
+    metrics: Metrics;
+    secrets?: SecretBox;
+    /** The changes in this process's engine; without it, full checks never wait for them. */
+    foreground?: ForegroundActivity;
+  },
   options: ReconcilerOptions,
 ): Reconciler {
   let timer: NodeJS.Timeout | undefined;
@@ -377,11 +389,34 @@ export function createReconciler(
       suspects,
       reconcileSlots(options),
       () => stopping,
-      ({ resource, seen }) =>
-        reconcile(resource, seen).catch((error: unknown) =>
+      async ({ resource, seen }) => {
+        await afterChanges();
+        if (stopping) return;
+        await reconcile(resource, seen).catch((error: unknown) =>
           deps.logger.error({ err: error, type: resource.type, name: resource.name }, "reconcile failed"),
-        ),
+        );
+      },
     );
+  }
+
+  /**
+   * Changes come first, for the cores as well as the engine's slots: a full
+   * check starts only once this process's engine has run no change operation
+   * for `changesQuietMs` (so a person submitting one change after another is
+   * not slowed by previews slipping in between). The engine already hands a free
+   * slot to a waiting change before a drift check, but a refreshing preview
+   * beside an apply still takes half of a 2-core machine from it (measured:
+   * Apply to SUCCEEDED twice as long). A preview already running when a change
+   * arrives runs to its end: stopping it would cost a new engine child, which
+   * competes for the cores the same way. Under changes that never pause the
+   * round waits, and reports itself late (the overrun metric and warning).
+   */
+  async function afterChanges(): Promise<void> {
+    const activity = deps.foreground;
+    if (!activity) return;
+    while (!stopping && activity.idleForMs(Date.now()) < changesQuietMs) {
+      await new Promise((resolve) => setTimeout(resolve, changesPollMs));
+    }
   }
 
   /** One periodic round, measured: `PlinthReconcileLate` alerts when rounds stop ending in time. */
