@@ -433,7 +433,7 @@ export function createReconciler(
     deps.metrics.reconcileRounds.inc({ outcome });
     deps.metrics.reconcileRoundDuration.observe(seconds);
     if (seconds * 1000 > options.intervalMs) {
-      // The next round starts an interval after this one ended: drift is found later than configured.
+      // The next round starts late (now, not an interval after this one started): drift is found later than configured.
       deps.metrics.reconcileOverruns.inc();
       deps.logger.warn(
         { seconds, intervalSeconds: options.intervalMs / 1000 },
@@ -443,11 +443,23 @@ export function createReconciler(
     deps.metrics.reconcileLastRoundEnd.set(Date.now() / 1000);
   }
 
+  /**
+   * Rounds start an interval apart, counted from the previous round's start:
+   * a deletion just after a round listed its scope is then seen one interval
+   * later, not an interval plus that round's full checks. A round that
+   * overran is followed at once by the next.
+   */
+  let lastStart: number | undefined;
   const schedule = () => {
     if (stopping || options.intervalMs <= 0) return;
-    timer = setTimeout(() => {
-      round = timedRound().finally(schedule);
-    }, options.intervalMs);
+    const due = lastStart === undefined ? options.intervalMs : lastStart + options.intervalMs - Date.now();
+    timer = setTimeout(
+      () => {
+        lastStart = Date.now();
+        round = timedRound().finally(schedule);
+      },
+      Math.max(0, due),
+    );
     timer.unref();
   };
 
