@@ -16,6 +16,7 @@ import type { Store } from "../store/store.ts";
 import { createDeliveryLoop } from "../notifications/delivery-loop.ts";
 import { notificationSettings } from "../notifications/notification-settings.ts";
 import { createReconciler } from "../worker/reconciler.ts";
+import { trackForeground } from "../worker/track-foreground.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator, requestContext } from "./auth.ts";
 import { createChangeIdSource } from "./change-ids.ts";
@@ -102,12 +103,14 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       watchPollMs: 1_000,
     };
     const engine = options.createEngine(loaded, logger);
+    // The worker's operations, seen by the reconciler so that its drift checks wait for them.
+    const foreground = trackForeground(engine);
     const worker = createWorker(
-      { ...deps, engine, logger },
+      { ...deps, engine: foreground.engine, logger },
       { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ...config.worker },
     );
     const reconciler = createReconciler(
-      { ...deps, engine, logger },
+      { ...deps, engine, logger, foreground: foreground.activity },
       {
         ...config.reconcile,
         engineConcurrency: config.engine.concurrency,

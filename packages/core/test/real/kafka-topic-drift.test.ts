@@ -3,21 +3,30 @@ import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { InventoryState } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
 import { deleteTopicOutOfBand, startRealService, topicPartitions } from "../support/real-service.ts";
 import { refreshPreviewCounter } from "../support/refresh-preview-counter.ts";
+import { scrapeMetric } from "../support/scrape-metric.ts";
 import type { TestService } from "../support/test-service.ts";
 
 describe("drift of real topics, found by the periodic reconcile", { timeout: 900_000 }, () => {
   let broker: KafkaBroker;
   let service: TestService;
   const previews = refreshPreviewCounter();
+  // The server's warnings, kept for the tests to read.
+  const warnings: Array<{ msg: string; [key: string]: unknown }> = [];
   beforeAll(async () => {
     broker = await startKafka();
     service = await startRealService(broker.bootstrapServers, {
-      config: { reconcile: { intervalMs: 500 } },
+      // Two engine slots, half of them the reconciler's: a round's previews hold one at a time.
+      config: {
+        reconcile: { intervalMs: 500, engineShare: 0.5 },
+        engine: { passphrase: "test-passphrase", concurrency: 2 },
+      },
       wrapEngine: previews.wrapEngine,
+      logger: pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line)) }),
     });
   });
   afterAll(async () => {
@@ -91,6 +100,49 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 900
       .resources.getResource({ type: "kafka.topic", name: "steady.v1" });
     expect(steady?.status).toBe(ResourceStatus.READY);
     expect(previews.count("kafka.topic", "steady.v1")).toBe(0);
+  });
+
+  it("reports a round that ran past its interval, on /metrics and in a warning", async () => {
+    // A refreshing preview takes seconds: a round with a suspect cannot end within 500 ms.
+    await createTopic("slow.v1");
+    await deleteTopicOutOfBand(broker.bootstrapServers, "slow.v1");
+    await drifted("slow.v1");
+    const overruns = await waitFor(
+      async () => {
+        const count = await scrapeMetric(service.url, "plinth_reconcile_round_overrun_total");
+        if (count < 1) throw new Error("no overrun counted");
+        return count;
+      },
+      { what: "an overrun on /metrics", timeoutMs: 120_000 },
+    );
+    expect(overruns).toBeGreaterThanOrEqual(1);
+    const late = warnings.filter((line) => line.msg === "reconcile round took longer than its interval");
+    expect(late.length).toBeGreaterThanOrEqual(1);
+    expect(late[0]).toMatchObject({ intervalSeconds: 0.5 });
+    expect(late[0]!.seconds).toBeGreaterThan(0.5);
+  });
+
+  it("never lets a round hold more than its share of the engine, however many suspects it has", async () => {
+    const names = ["share.a", "share.b", "share.c", "share.d"];
+    await Promise.all(names.map((name) => createTopic(name)));
+    const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      await admin.deleteTopics({ topics: names });
+    } finally {
+      await admin.close();
+    }
+    await Promise.all(names.map((name) => drifted(name)));
+    // A DRIFTED resource is checked in full every round: wait until a later round has previewed all four again.
+    const before = names.map((name) => previews.count("kafka.topic", name));
+    await waitFor(
+      async () => {
+        if (names.some((name, i) => previews.count("kafka.topic", name) <= before[i]!))
+          throw new Error("not every suspect previewed again");
+      },
+      { what: "a round over four suspects", timeoutMs: 400_000 },
+    );
+    // floor(2 slots x 0.5): one preview at a time, though the engine had two slots and four were due.
+    expect(previews.mostSlotsHeld()).toBe(1);
   });
 
   it("repairs a topic labelled plinth/repair=auto by itself, and holds one labelled review for a reviewer", async () => {

@@ -7,10 +7,12 @@ import { setTimeout as pace } from "node:timers/promises";
 import { Admin } from "@platformatic/kafka";
 import { createPlinthClient } from "@plinth/sdk";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type KafkaBroker, type PostgresServer, startKafka, startPostgres, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Clients, clientsFor, principals } from "../support/test-service.ts";
-import { realDataDir } from "../support/real-service.ts";
+import { deleteTopicOutOfBand, realDataDir } from "../support/real-service.ts";
+import { scrapeMetric } from "../support/scrape-metric.ts";
 
 const serverScript = join(import.meta.dirname, "../support/real-engine-server.ts");
 const running = new Set<ChildProcess>();
@@ -25,10 +27,17 @@ interface Replica {
  * A replica in its own process (and process group, so a kill takes Pulumi's children with it), on `port`
  * so that a restarted replica is found where its clients know it. `crash`: a crash point and its marker.
  */
-async function startReplica(bootstrapServers: string, storeUrl: string, port: number, crash: string[] = []) {
+async function startReplica(
+  bootstrapServers: string,
+  storeUrl: string,
+  port: number,
+  crash: string[] = [],
+  /** `env`: more of the replica's environment; `onLine`: takes its log lines instead of this stderr. */
+  more: { env?: Record<string, string>; onLine?: (line: string) => void } = {},
+) {
   const child = spawn(process.execPath, ["--import", "tsx", serverScript, realDataDir(), bootstrapServers, ...crash], {
     cwd: join(import.meta.dirname, "../.."),
-    env: { ...process.env, PLINTH_TEST_STORE_URL: storeUrl, PLINTH_TEST_PORT: String(port) },
+    env: { ...process.env, PLINTH_TEST_STORE_URL: storeUrl, PLINTH_TEST_PORT: String(port), ...more.env },
     stdio: ["ignore", "pipe", "inherit"],
     detached: true,
   });
@@ -37,9 +46,11 @@ async function startReplica(bootstrapServers: string, storeUrl: string, port: nu
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     // Its log (PLINTH_TEST_LOG=info to see it) goes to this process's stderr.
-    lines.on("line", (line) =>
-      line.startsWith("READY ") ? resolve(line.slice(6)) : process.stderr.write(`${line}\n`),
-    );
+    lines.on("line", (line) => {
+      if (line.startsWith("READY ")) resolve(line.slice(6));
+      else if (more.onLine) more.onLine(line);
+      else process.stderr.write(`${line}\n`);
+    });
     child.once("exit", (code) => reject(new Error(`replica exited with ${code} before it was ready`)));
   });
   return { url, clients: clientsFor(url, principals.requester.token), child } satisfies Replica;
@@ -228,5 +239,118 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     for (const change of finals) expect(change.status).toBe(ChangeStatus.SUCCEEDED);
     const onBroker = await brokerTopics(broker.bootstrapServers);
     for (let i = 0; i < accepted.length; i++) expect(onBroker.has(`rolled.${i}`), `rolled.${i}`).toBe(true);
+  });
+
+  it("shares reconcile rounds: two replicas observe each scope once per round, and one of them notices a deleted topic", async () => {
+    // The replicas above apply but never reconcile: stopped, so that only the two below observe.
+    for (const replica of replicas.splice(0)) {
+      const code = exited(replica.child);
+      replica.child.kill("SIGTERM");
+      await code;
+    }
+    // What each observer logged that the reconciler says: which scope it observed in which round, and drift.
+    const logged: Array<{
+      by: number;
+      msg: string;
+      scope?: string;
+      round?: number;
+      resources?: number;
+      suspects?: number;
+      name?: string;
+    }> = [];
+    const observers = await Promise.all(
+      [0, 1].map((by) =>
+        startReplica(broker.bootstrapServers, storeUrl, ports[by]!, [], {
+          env: { PLINTH_TEST_RECONCILE_MS: "2000", PLINTH_TEST_LOG: "info" },
+          onLine: (line) => {
+            if (!line.startsWith("{")) return;
+            const entry = JSON.parse(line) as (typeof logged)[number];
+            if (/^reconcile observed a scope$|drifted from its recorded revision/.test(entry.msg))
+              logged.push({ ...entry, by });
+          },
+        }),
+      ),
+    );
+    const names = ["rounds.kept", "rounds.gone", "rounds.also"];
+    const created = await Promise.all(
+      names.map((name, i) =>
+        observers[i % 2]!.clients.resources.applyResource({
+          type: "kafka.topic",
+          name,
+          spec,
+          requestId: `create-${name}`,
+        }),
+      ),
+    );
+    for (const applied of created)
+      expect(await follow(observers[0]!.clients, applied.change!.id)).toMatchObject({ status: ChangeStatus.SUCCEEDED });
+    // Every settled topic in the store, these three and those of the tests above when they ran first.
+    const { resources: topics } = await observers[0]!.clients.resources.listResources({
+      type: "kafka.topic",
+      pageSize: 500,
+    });
+    const settled = topics.filter((topic) =>
+      [ResourceStatus.READY, ResourceStatus.DRIFTED].includes(topic.status),
+    ).length;
+    const fromRound = Math.floor(Date.now() / 2000) + 1;
+
+    await deleteTopicOutOfBand(broker.bootstrapServers, "rounds.gone");
+    await waitFor(
+      async () => {
+        const { resource } = await observers[1]!.clients.resources.getResource({
+          type: "kafka.topic",
+          name: "rounds.gone",
+        });
+        if (resource?.status !== ResourceStatus.DRIFTED)
+          throw new Error(`still ${ResourceStatus[resource?.status ?? 0]}`);
+      },
+      { what: "rounds.gone DRIFTED", timeoutMs: 300_000 },
+    );
+    const observedScope = () => logged.filter((line) => line.msg === "reconcile observed a scope");
+    const driftedRound = Math.max(...observedScope().map((line) => line.round!));
+    await waitFor(
+      async () => {
+        if (observedScope().filter((line) => line.round! > driftedRound).length < 3)
+          throw new Error("fewer than 3 rounds since");
+      },
+      { what: "three rounds after the drift", timeoutMs: 300_000 },
+    );
+
+    // A moment where both replicas' /metrics agree with their lines (a round may be between the two).
+    const sumOver = (name: string, labels: Record<string, string> = {}) =>
+      Promise.all(observers.map((observer) => scrapeMetric(observer.url, name, labels))).then(([a, b]) => a! + b!);
+    const snapshot = await waitFor(
+      async () => {
+        const lines = observedScope();
+        const bulk = await sumOver("plinth_reconcile_observations_total", { type: "kafka.topic", method: "bulk" });
+        const refresh = await sumOver("plinth_reconcile_observations_total", {
+          type: "kafka.topic",
+          method: "refresh",
+        });
+        const rounds = await sumOver("plinth_reconcile_rounds_total");
+        const sum = (key: "resources" | "suspects") => lines.reduce((total, line) => total + line[key]!, 0);
+        if (lines.length !== observedScope().length || bulk !== sum("resources") || refresh !== sum("suspects"))
+          throw new Error(
+            `lines ${lines.length}, bulk ${bulk} vs ${sum("resources")}, refresh ${refresh} vs ${sum("suspects")}`,
+          );
+        return { lines, rounds };
+      },
+      { what: "metrics and log lines that agree", timeoutMs: 120_000 },
+    );
+
+    // Once per round: no scope and round twice, across both replicas, though both ran every round.
+    const pairs = snapshot.lines.map((line) => `${line.scope}@${line.round}`);
+    expect(new Set(pairs).size).toBe(pairs.length);
+    expect(snapshot.lines.every((line) => line.scope === "kafka.topic/local")).toBe(true);
+    expect(snapshot.rounds).toBeGreaterThan(pairs.length);
+    // Every topic in every round since the three were created: observations = topics x rounds.
+    const since = snapshot.lines.filter((line) => line.round! >= fromRound);
+    expect(since.length).toBeGreaterThanOrEqual(4);
+    expect(since.every((line) => line.resources === settled)).toBe(true);
+    // The deleted topic: noticed by one replica, once; then checked in full once per round, by that round's observer.
+    const drift = logged.filter((line) => line.msg === "resource drifted from its recorded revision");
+    expect(drift).toHaveLength(1);
+    expect(drift[0]!.name).toBe("rounds.gone");
+    expect(snapshot.lines.filter((line) => line.round! > driftedRound).every((line) => line.suspects === 1)).toBe(true);
   });
 });

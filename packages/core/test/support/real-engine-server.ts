@@ -8,6 +8,7 @@
 // engine runs: the test can set the stage (freeze the broker) once the change is accepted.
 // PLINTH_TEST_STORE_URL (a postgres:// URL): a replica on that shared PostgreSQL store instead of SQLite.
 // PLINTH_TEST_PORT: listen there (a replica restarted on the port its clients know) instead of a free port.
+// PLINTH_TEST_RECONCILE_MS: reconcile rounds this far apart (off by default).
 // SIGTERM stops it as main.ts does (service.close(): in-flight changes finish or park), exit code 0.
 import { existsSync, writeFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
@@ -50,12 +51,14 @@ function crashing(engine: Engine): Engine {
 
 const storeUrl = process.env.PLINTH_TEST_STORE_URL;
 const port = process.env.PLINTH_TEST_PORT;
+const reconcileMs = process.env.PLINTH_TEST_RECONCILE_MS;
 const service = await startRealService(bootstrapServers, {
   dataDir,
   wrapEngine: crashing,
   config: {
     ...(storeUrl ? { store: { postgres: { url: storeUrl } } } : {}),
     ...(port ? { listen: { host: "127.0.0.1", port: Number(port) } } : {}),
+    ...(reconcileMs ? { reconcile: { intervalMs: Number(reconcileMs) } } : {}),
   },
 });
 process.once("SIGTERM", () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "@platformatic/kafka";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { type PulumiEngineOptions, createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
 import { type Engine, parseServiceConfig, startPlinthService } from "../../src/index.ts";
 import { defaultPulumiBackend } from "../../src/store/postgres/postgres-connection.ts";
@@ -48,6 +48,8 @@ export async function startRealService(
     wrapEngine?: (engine: Engine) => Engine;
     /** Hooks of the Pulumi engine, e.g. `onChild` to see its children's pids. */
     engine?: Pick<PulumiEngineOptions, "onChild" | "operationsPerChild">;
+    /** The server's logger, e.g. one that keeps its lines for a test to read; silent by default. */
+    logger?: Logger;
   } = {},
 ): Promise<TestService> {
   const dataDir = options.dataDir ?? realDataDir();
@@ -65,7 +67,7 @@ export async function startRealService(
         });
         return options.wrapEngine ? options.wrapEngine(engine) : engine;
       },
-      logger: pino({ level: process.env.PLINTH_TEST_LOG ?? "silent" }),
+      logger: options.logger ?? pino({ level: process.env.PLINTH_TEST_LOG ?? "silent" }),
     },
   );
   return { ...service, dataDir, as: (name) => clientsFor(service.url, principals[name].token) };
