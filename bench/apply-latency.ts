@@ -2,8 +2,8 @@
 // beside a bare Automation API `up` of the same program (a fresh Node process
 // per run), on one real broker, in one run. See bench/README.md.
 //   bench/apply-latency.sh [--runs 5] [--config '{"engine":{...}}']
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -13,6 +13,7 @@ import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { pulumiEnv, startKafka } from "../packages/testing/src/index.ts";
 import { benchPrincipal } from "./common.ts";
+import { clockTicks, machineBusySeconds, processes, tree, treeCpuSeconds } from "./proc-tree.ts";
 import { Code, ConnectError, createClient, createConnectTransport } from "./deps.ts";
 
 const { values: options } = parseArgs({
@@ -40,51 +41,6 @@ interface Marks {
   marks: Array<[string, number]>;
   /** CPU seconds of the bare process and the CLI and provider it waited for. */
   cpuSeconds?: number;
-}
-
-// ---- /proc: the server's process tree (engine children, Pulumi CLI, providers) ----
-
-const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-
-interface ProcInfo {
-  pid: number;
-  ppid: number;
-  rssMb: number;
-  /** utime + stime + cutime + cstime: its own CPU and that of the children it has reaped. */
-  cpuSeconds: number;
-}
-
-function processes(): Map<number, ProcInfo> {
-  const found = new Map<number, ProcInfo>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const pages = Number(fields[21]);
-      found.set(Number(entry), {
-        pid: Number(entry),
-        ppid: Number(fields[1]),
-        rssMb: (pages * 4096) / 2 ** 20,
-        cpuSeconds: (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks,
-      });
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
-}
-
-/** The root and every live descendant. */
-function tree(root: number, all = processes()): ProcInfo[] {
-  const found: ProcInfo[] = [];
-  const visit = (pid: number): void => {
-    const info = all.get(pid);
-    if (info) found.push(info);
-    for (const child of all.values()) if (child.ppid === pid) visit(child.pid);
-  };
-  visit(root);
-  return found;
 }
 
 /**
@@ -116,15 +72,7 @@ function sampleTree(root: number) {
   };
 }
 
-/** Busy CPU seconds of the whole machine so far (all cores; idle and iowait excluded): what other processes took shows beside the server's. */
-function machineBusySeconds(): number {
-  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  return (total - fields[3]! - fields[4]!) / clockTicks;
-}
-
 /** CPU seconds the server's tree has used so far (live processes, and what they reaped). */
-const treeCpuSeconds = (root: number): number => tree(root).reduce((sum, p) => sum + p.cpuSeconds, 0);
 
 /** An engine log line of the server: `<operation> finished` with its phases. */
 interface EngineLog {
