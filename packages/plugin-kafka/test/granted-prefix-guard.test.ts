@@ -76,7 +76,12 @@ describe("a new resource never falls silently under another team's grant", { tim
       fields: fieldViolations(error).map((violation, i) => ({ ...violation, reason: reasons[i] })),
     };
   };
-  const applied = async (who: keyof typeof people, type: string, name: string, spec: object) => {
+  const applied = async (
+    who: keyof typeof people,
+    type: string,
+    name: string,
+    spec: TopicSpecInput | UserSpecInput,
+  ) => {
     const { change } = await as(who).apply(type, name, spec);
     expect(change?.status).not.toBe(ChangeStatus.PENDING_REVIEW);
     expect((await as(who).waitForChange(change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
