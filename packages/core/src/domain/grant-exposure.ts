@@ -1,8 +1,9 @@
 import type { OwnedResource, Reach, ResourceLookup, Violation } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
+import type { ChangeRecord, Page } from "../store/records.ts";
 import type { StoreReader } from "../store/store.ts";
 import { allReaches, createResourceLookup } from "./ownership.ts";
-import type { JsonObject } from "./types.ts";
+import type { ChangeStatus, JsonObject } from "./types.ts";
 
 /** The resource a create (or an ownership transfer) is about to give a team. */
 export interface ExposureSubject {
@@ -50,12 +51,21 @@ export async function grantExposureViolations(
       ...(type === subject.type ? [as(subject.team)] : []),
     ],
   };
+  // Teams the new resource itself asks to reach. An overlap that runs both ways (a user claiming consumer groups
+  // under another team's prefix) is in that access request, which the other team approves: both sides consented.
+  const subjectPlugin = reachers.find((plugin) => plugin.definition.type === subject.type);
+  const asked = new Set(
+    subjectPlugin
+      ? (await allReaches(subjectPlugin, subject.name, subject.spec, after)).map((reach) => reach.ownerTeam)
+      : [],
+  );
   const violations: Violation[] = [];
   for (const plugin of reachers) {
     const type = plugin.definition.type;
     for (const holder of await heldSpecs(reader, type)) {
       // A team's own grants reach its own resources without asking anyone.
-      if (holder.ownerTeam === subject.team || (type === subject.type && holder.name === subject.name)) continue;
+      if (holder.ownerTeam === subject.team || asked.has(holder.ownerTeam)) continue;
+      if (type === subject.type && holder.name === subject.name) continue;
       const added = (await allReaches(plugin, holder.name, holder.spec, after)).filter(
         (reach) => reach.ownerTeam === subject.team,
       );
@@ -88,22 +98,38 @@ interface HeldSpec {
 }
 
 async function heldSpecs(reader: StoreReader, type: string): Promise<HeldSpec[]> {
-  const held: HeldSpec[] = [];
-  let pageToken = "";
-  do {
-    const page = await reader.listResources({ type }, 500, pageToken);
-    for (const resource of page.items) {
-      if (resource.status === "DELETED") continue;
-      const base = { name: resource.name, ownerTeam: resource.ownerTeam };
-      if (resource.revision > 0 && resource.resolvedSpec) held.push({ ...base, spec: resource.resolvedSpec });
-      for (const change of await reader.openChanges(type, resource.name)) {
-        if (change.kind === "DELETE" || !change.resolvedSpec) continue;
-        held.push({ ...base, spec: change.resolvedSpec, pendingChange: change.id });
-      }
+  // One listing per open status rather than a query per resource: a submit pays this on every create.
+  const open = new Map<string, ChangeRecord[]>();
+  for (const status of openStatuses) {
+    for (const change of await allPages((token) => reader.listChanges({ type, status }, 500, token))) {
+      if (change.kind === "DELETE" || !change.resolvedSpec) continue;
+      open.set(change.name, [...(open.get(change.name) ?? []), change]);
     }
-    pageToken = page.nextPageToken;
-  } while (pageToken);
+  }
+  const held: HeldSpec[] = [];
+  for (const resource of await allPages((token) => reader.listResources({ type }, 500, token))) {
+    if (resource.status === "DELETED") continue;
+    const base = { name: resource.name, ownerTeam: resource.ownerTeam };
+    if (resource.revision > 0 && resource.resolvedSpec) held.push({ ...base, spec: resource.resolvedSpec });
+    for (const change of open.get(resource.name) ?? []) {
+      held.push({ ...base, spec: change.resolvedSpec!, pendingChange: change.id });
+    }
+  }
   return held;
+}
+
+/** Every ChangeStatus not in finalChangeStatuses: a change that may still apply. */
+const openStatuses: ChangeStatus[] = ["PENDING_REVIEW", "APPROVED", "QUEUED", "APPLYING"];
+
+async function allPages<T>(page: (token: string) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let token = "";
+  do {
+    const next = await page(token);
+    items.push(...next.items);
+    token = next.nextPageToken;
+  } while (token);
+  return items;
 }
 
 /** One listing per type for the whole check: every holder's `reaches` reads the same resources. */
