@@ -51,6 +51,7 @@ export async function grantExposureViolations(
       ...(type === subject.type ? [as(subject.team)] : []),
     ],
   };
+  const alone: ResourceLookup = { list: async (type) => (type === subject.type ? [as(subject.team)] : []) };
   // Teams the new resource itself asks to reach. An overlap that runs both ways (a user claiming consumer groups
   // under another team's prefix) is in that access request, which the other team approves: both sides consented.
   const subjectPlugin = reachers.find((plugin) => plugin.definition.type === subject.type);
@@ -66,6 +67,12 @@ export async function grantExposureViolations(
       // A team's own grants reach its own resources without asking anyone.
       if (holder.ownerTeam === subject.team || asked.has(holder.ownerTeam)) continue;
       if (type === subject.type && holder.name === subject.name) continue;
+      // A lookup holding the new resource alone says cheaply whether it is reached at all (reaches grow with what
+      // the lookup holds); only then is the whole cluster worth comparing, with and without it.
+      const touched = (await allReaches(plugin, holder.name, holder.spec, alone)).some(
+        (reach) => reach.ownerTeam === subject.team,
+      );
+      if (!touched) continue;
       const added = (await allReaches(plugin, holder.name, holder.spec, after)).filter(
         (reach) => reach.ownerTeam === subject.team,
       );
