@@ -179,6 +179,11 @@ describe("a new resource never falls silently under another team's grant", { tim
       `kafka.user "analytics-audit" of team analytics asks to read topics bill* (access.0.topics) in change ${audit.change!.id}, pending review`,
     );
     expect(said).toContain("ask analytics to cancel or narrow that request");
+    // A grant both applied and in the open change is one thing to fix, reported once.
+    const underBoth = await failure(as("otto").apply("kafka.topic", "paystubs", topic("orders")));
+    expect(underBoth.fields.map((violation) => violation.description)).toEqual([
+      expect.stringContaining("may read topics pay* (access.0.topics), approved by payments"),
+    ]);
 
     // Once payments approves, the grant reaches what payments owns and nothing of orders; orders is still refused.
     await approvedByPayments(widened.change!.id);

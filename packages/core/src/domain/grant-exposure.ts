@@ -61,6 +61,7 @@ export async function grantExposureViolations(
       : [],
   );
   const violations: Violation[] = [];
+  const reported = new Set<string>();
   for (const plugin of reachers) {
     const type = plugin.definition.type;
     for (const holder of await heldSpecs(reader, type)) {
@@ -78,15 +79,13 @@ export async function grantExposureViolations(
       );
       if (added.length === 0) continue;
       const had = await allReaches(plugin, holder.name, holder.spec, before);
-      const reported = new Set<string>();
       for (const reach of added) {
-        if (
-          reported.has(reach.field) ||
-          had.some((old) => old.field === reach.field && old.ownerTeam === subject.team)
-        ) {
+        // Once per grant: an applied one and the same grant in a change still open are one thing to fix.
+        const key = `${type}\n${holder.name}\n${reach.field}`;
+        if (reported.has(key) || had.some((old) => old.field === reach.field && old.ownerTeam === subject.team)) {
           continue;
         }
-        reported.add(reach.field);
+        reported.add(key);
         const grantedFor = [...new Set(had.filter((old) => old.field === reach.field).map((old) => old.ownerTeam))];
         violations.push(exposure(subject, { type, ...holder }, reach, grantedFor));
       }
