@@ -81,7 +81,8 @@ async function liveSpec(reader: StoreReader, resource: ResourceRecord): Promise<
 /** A reach into a team's property. */
 export type OwnedReach = Reach & { ownerTeam: string };
 
-async function allReaches(
+/** Everything a spec reaches, owned or not, as the plugin reports it; empty when it declares no `reaches`. */
+export async function allReaches(
   plugin: LoadedPlugin,
   name: string,
   spec: JsonObject | undefined,

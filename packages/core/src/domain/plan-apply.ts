@@ -14,6 +14,7 @@ import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
 import { checkQuota } from "./team-quota.ts";
+import { grantExposureViolations } from "./grant-exposure.ts";
 import { sameJson, specDifferences } from "./spec-diff.ts";
 import type { ChangeKind, JsonObject, Principal, SpecDifference } from "./types.ts";
 import { type DesiredState, raiseViolations } from "./submit-checks.ts";
@@ -67,6 +68,20 @@ export async function planApply(
   const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
   const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
   const owner = decideOwner(plugin, principal, resolvedSpec, current);
+  if (kind === "CREATE" || owner.transferTo) {
+    const exposed = await grantExposureViolations(deps.plugins.list(), tx, {
+      type: plugin.definition.type,
+      name,
+      team: owner.transferTo ?? owner.team,
+      spec: resolvedSpec,
+      previousTeam: owner.transferTo ? owner.team : undefined,
+    });
+    // guardrailOverride already refused the flag to anyone but an admin.
+    if (options.overrideGuardrails !== true) raiseViolations(exposed);
+    else if (exposed.length > 0) {
+      overridden = [overridden, ...exposed.map((v) => `${v.field}: ${v.description}`)].filter(Boolean).join("; ");
+    }
+  }
   try {
     await checkQuota(
       plugin,

@@ -153,7 +153,10 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * prefix reaches the teams owning those topics. Core compares each
    * reach's `ownerTeam` with the resource's own team: a reach into another
    * team is an access request that a reviewer of that team must approve.
-   * Must not change anything; reads only through `lookup`.
+   * Core also calls it on states that do not exist yet (a lookup with and
+   * without a resource about to be created), to refuse a resource that
+   * would fall under another team's grant its team never approved. Must not
+   * change anything; reads only through `lookup` and depends on nothing else.
    */
   reaches?: (name: string, spec: Spec, lookup: ResourceLookup, ctx: PluginContext<Settings>) => Promise<Reach[]>;
   /**
