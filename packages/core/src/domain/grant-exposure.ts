@@ -1,7 +1,7 @@
 import type { OwnedResource, Reach, ResourceLookup, Violation } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ChangeRecord, Page } from "../store/records.ts";
-import type { StoreReader } from "../store/store.ts";
+import type { StoreReader, StoreTx } from "../store/store.ts";
 import { allReaches, createResourceLookup } from "./ownership.ts";
 import type { ChangeStatus, JsonObject } from "./types.ts";
 
@@ -92,6 +92,22 @@ export async function grantExposureViolations(
     }
   }
   return violations;
+}
+
+/**
+ * Under a store whose transactions may run side by side (PostgreSQL), a grant
+ * and a resource it would reach, submitted at once, could each miss the
+ * other: the grant's reaches are read before the resource is there, and the
+ * resource's exposure before the grant is. So every submission takes one
+ * lock before it reads either: exclusive for a type with `reaches` (it reads
+ * what it reaches), shared for the others (they only appear under reaches),
+ * which therefore never wait for each other, only for a grant being
+ * submitted. Taken after the resource's own lock and before a quota's, in
+ * every transaction (the store's locking rules).
+ */
+export async function lockReaches(tx: StoreTx, plugins: LoadedPlugin[], plugin: LoadedPlugin): Promise<void> {
+  if (!tx.lock || !plugins.some((candidate) => candidate.definition.reaches)) return;
+  await tx.lock("reaches", plugin.definition.reaches ? "exclusive" : "shared");
 }
 
 /** A resource's spec as applied, and as each open change would leave it. */

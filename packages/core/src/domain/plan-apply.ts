@@ -14,7 +14,7 @@ import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
 import { checkQuota } from "./team-quota.ts";
-import { grantExposureViolations } from "./grant-exposure.ts";
+import { grantExposureViolations, lockReaches } from "./grant-exposure.ts";
 import { sameJson, specDifferences } from "./spec-diff.ts";
 import type { ChangeKind, JsonObject, Principal, SpecDifference } from "./types.ts";
 import { type DesiredState, raiseViolations } from "./submit-checks.ts";
@@ -52,6 +52,7 @@ export async function planApply(
   const { spec: resolvedSpec, explanations = {} } = applyDefaults(plugin, name, parsed);
   const previousSpec = state.exists ? state.resolvedSpec : undefined;
   const lookup = createResourceLookup(tx);
+  await lockReaches(tx, deps.plugins.list(), plugin);
   const violations = [
     ...validateTransition(plugin, name, resolvedSpec, previousSpec),
     ...(await unownedReachViolations(plugin, lookup, { name, next: resolvedSpec, previous: previousSpec })),

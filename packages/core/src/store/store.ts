@@ -113,10 +113,11 @@ export interface StoreTx extends StoreReader {
   /**
    * Makes transactions that name the same `key` (e.g. a team's quota) run
    * one after the other from this call on, for a check over many rows that no
-   * single row's lock covers. Absent where transactions already run one at a
-   * time (SQLite).
+   * single row's lock covers. `shared` holders run beside each other and only
+   * wait for (and hold off) exclusive ones. Absent where transactions already
+   * run one at a time (SQLite).
    */
-  lock?(key: string): Promise<void>;
+  lock?(key: string, mode?: "exclusive" | "shared"): Promise<void>;
 }
 
 export interface Store extends StoreReader {

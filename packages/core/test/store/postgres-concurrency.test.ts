@@ -159,4 +159,44 @@ describe("the PostgreSQL store under concurrent requests to two replicas", () =>
     const usage = await replicas[0].as("requester").resources.getTeamUsage({ team: "payments" });
     expect(usage.usage.find((row) => row.metric === "things")).toMatchObject({ used: 5, limit: 5 });
   });
+  it(
+    "never lets a grant and a resource it reaches, submitted at once, both go through without the owner asked",
+    { timeout: 120_000 },
+    async () => {
+      const owner = (team: string): JsonObject => ({ owner: { team, contact: `#${team}` } });
+      // payments asks to read target-i while search creates target-i, each pair at once on the two replicas; a
+      // few times over, on new databases (each team may own 5), since a race shows only when the two overlap.
+      for (let round = 0; round < 3; round++) {
+        const replicas = await twoReplicas();
+        const pairs = await Promise.all(
+          Array.from({ length: 5 }, async (_, i) => {
+            const [reader, target] = await Promise.allSettled([
+              replicas[0].as("requester").resources.applyResource({
+                type: "test.owned",
+                name: `reader-${i}`,
+                spec: { ...owner("payments"), reads: [`target-${i}`] },
+                requestId: `reader-${i}`,
+              }),
+              replicas[1].as("outsider").resources.applyResource({
+                type: "test.owned",
+                name: `target-${i}`,
+                spec: owner("search"),
+                requestId: `target-${i}`,
+              }),
+            ]);
+            return { reader, target };
+          }),
+        );
+        for (const { reader, target } of pairs) {
+          if (reader.status === "rejected") throw reader.reason;
+          // Either the target came second and is refused, or the grant came second and asks search.
+          if (target.status === "rejected") {
+            expect(await failure(Promise.reject(target.reason))).toMatchObject({ code: Code.FailedPrecondition });
+          } else {
+            expect(reader.value.change!.accessRequests.map((request) => request.ownerTeam)).toContain("search");
+          }
+        }
+      }
+    },
+  );
 });

@@ -59,9 +59,11 @@ import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgr
  *    rows; and every other writer of a resource's rows takes the resource
  *    lock first, so there are no lock-order deadlocks either. A deadlock
  *    (40P01) is still run again.
- * 3. Other locks come after the resource lock: `lock(key)` for a scope the
- *    domain names (a team's quota on one type and scope: creates by one team
- *    take turns, see team-quota.ts), and FOR UPDATE on the rows that belong to
+ * 3. Other locks come after the resource lock, in this order: `lock(key)`
+ *    for what the domain names, first the reaches lock (grants and the
+ *    resources they would reach, see grant-exposure.ts; shared by submissions
+ *    of types without reaches), then a team's quota on one type and scope
+ *    (creates by one team take turns, see team-quota.ts); and FOR UPDATE on the rows that belong to
  *    no resource and are read then written (deliveries, subscriptions, review
  *    timers), so two replicas working on one take turns.
  * 4. Constraints deduplicate what no lock covers: a request's idempotency key
@@ -161,10 +163,12 @@ class PostgresTx extends PostgresReader implements StoreTx {
   private readonly held = new Set<string>();
 
   /** Waits for, then holds until the transaction ends, the advisory lock `key` (see the locking rules above). */
-  async lock(key: string): Promise<void> {
-    if (this.held.has(key)) return;
-    await this.db.query(prepared("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key]));
-    this.held.add(key);
+  async lock(key: string, mode: "exclusive" | "shared" = "exclusive"): Promise<void> {
+    // An exclusive hold covers a shared request; a shared one does not cover an exclusive request.
+    if (this.held.has(key) || (mode === "shared" && this.held.has(`shared:${key}`))) return;
+    const lockFunction = mode === "shared" ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock";
+    await this.db.query(prepared(`SELECT ${lockFunction}(hashtextextended($1, 0))`, [key]));
+    this.held.add(mode === "shared" ? `shared:${key}` : key);
   }
 
   /** Takes the lock `key` if it is free at once; false, waiting for nothing, when another transaction holds it. */
