@@ -1,10 +1,9 @@
 import { ChangeStatus, Code, ConnectError, createPlinthClient, fieldViolations } from "@plinth/sdk";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256Hex } from "@plinth/core";
 import { auditRows } from "../../core/test/support/audit-rows.ts";
 import { kafkaPluginModule, startRealService } from "../../core/test/support/real-service.ts";
-import { type TestService, principals } from "../../core/test/support/test-service.ts";
+import { type TestService, principals, principalsConfig } from "../../core/test/support/test-service.ts";
 import { KafkaSettings } from "../src/cluster-settings.ts";
 import type { TopicSpecInput, UserSpecInput } from "../src/index.ts";
 import { describeScramUsers } from "../src/scram-users.ts";
@@ -39,11 +38,7 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
     service = await startRealService(broker.bootstrapServers, {
       config: {
         plugins: [plugin("kafkaTopic"), plugin("kafkaUser")],
-        principals: Object.values(people).map(({ token, roles, ...rest }) => ({
-          ...rest,
-          roles: [...roles],
-          tokenSha256: sha256Hex(token),
-        })),
+        principals: principalsConfig(people),
       },
     });
   }, 400_000);

@@ -3,7 +3,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ChangeKind, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { type PostgresServer, startPostgres } from "@plinth/testing";
-import pg from "pg";
+import { freshDatabase } from "../support/fresh-database.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { type Clients, type TestService, startTestService } from "../support/test-service.ts";
@@ -12,7 +12,6 @@ import { type Clients, type TestService, startTestService } from "../support/tes
 // store keeps concurrent work correct"): what the store's locks and constraints must keep true.
 
 let server: PostgresServer;
-let databases = 0;
 const running: TestService[] = [];
 
 beforeAll(async () => {
@@ -29,18 +28,8 @@ afterAll(async () => {
 
 /** Two replicas (each with its own pool, worker and fake engine) on a new, empty database. */
 async function twoReplicas(): Promise<[TestService, TestService]> {
-  const name = `concurrency_${++databases}`;
-  const admin = new pg.Client({ connectionString: server.connectionString });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(server.connectionString);
-  url.pathname = `/${name}`;
   const config = {
-    store: { postgres: { url: url.toString(), poolSize: 20 } },
+    store: { postgres: { url: await freshDatabase(server, "concurrency"), poolSize: 20 } },
     plugins: [
       { module: join(import.meta.dirname, "../support/widget-plugin.ts"), export: "widgetPlugin" },
       { module: join(import.meta.dirname, "../support/owned-plugin.ts"), export: "ownedPlugin" },

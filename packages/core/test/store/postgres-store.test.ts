@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type PostgresServer, startPostgres, waitFor } from "@plinth/testing";
 import pg from "pg";
+import { freshDatabase } from "../support/fresh-database.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knownMigrations } from "../../src/store/postgres/migrate.ts";
 import { createPostgresNotifier } from "../../src/store/postgres/postgres-notifier.ts";
@@ -11,7 +12,6 @@ import { changeRecord, describeStoreContract, storeTestTime } from "./store-cont
 const migrationsDir = join(import.meta.dirname, "../../src/store/postgres/migrations");
 
 let server: PostgresServer;
-let databases = 0;
 
 beforeAll(async () => {
   server = await startPostgres();
@@ -21,23 +21,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A new, empty database on the test server, and its URL. */
-async function freshDatabase(): Promise<string> {
-  const name = `plinth_${++databases}`;
-  const admin = new pg.Client({ connectionString: server.connectionString });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(server.connectionString);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 describeStoreContract("PostgreSQL", async () => {
-  const url = await freshDatabase();
+  const url = await freshDatabase(server);
   return {
     store: await openPostgresStore({ connection: { url }, poolSize: 4 }),
     reopen: () => openPostgresStore({ connection: { url } }),
@@ -48,7 +33,7 @@ describeStoreContract("PostgreSQL", async () => {
 
 describe("PostgreSQL store migrations", () => {
   it("migrates once when several replicas start together", { timeout: 60_000 }, async () => {
-    const url = await freshDatabase();
+    const url = await freshDatabase(server);
     const stores = await Promise.all(
       Array.from({ length: 3 }, () => openPostgresStore({ connection: { url }, poolSize: 2 })),
     );
@@ -68,7 +53,7 @@ describe("PostgreSQL store migrations", () => {
   });
 
   it("refuses all work on a database a newer Plinth migrated", { timeout: 60_000 }, async () => {
-    const url = await freshDatabase();
+    const url = await freshDatabase(server);
     await (await openPostgresStore({ connection: { url } })).close();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -87,7 +72,7 @@ describe("PostgreSQL store migrations", () => {
   });
 
   it("keeps the claim counts of a database migrated before claims moved to changes", { timeout: 60_000 }, async () => {
-    const url = await freshDatabase();
+    const url = await freshDatabase(server);
     // The schema as the first PostgreSQL store left it: only 001, with the claim count on the job row.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -121,7 +106,7 @@ describe("PostgreSQL store migrations", () => {
   });
 
   it("connects with host, port, database, user and password as well as a URL", { timeout: 60_000 }, async () => {
-    const url = new URL(await freshDatabase());
+    const url = new URL(await freshDatabase(server));
     const store = await openPostgresStore({
       connection: {
         host: server.host,
@@ -160,7 +145,7 @@ describe("PostgreSQL store under races between replicas", () => {
   };
 
   it("gives one change when replays of one request read before either writes", { timeout: 60_000 }, async () => {
-    const url = await freshDatabase();
+    const url = await freshDatabase(server);
     // Two stores: two replicas, each with its own pool.
     const replicas = [
       await openPostgresStore({ connection: { url } }),
@@ -196,7 +181,7 @@ describe("PostgreSQL store under races between replicas", () => {
     "hands a job to one of two replicas claiming at the same moment, without making the other wait",
     { timeout: 60_000 },
     async () => {
-      const url = await freshDatabase();
+      const url = await freshDatabase(server);
       const replicas = [
         await openPostgresStore({ connection: { url } }),
         await openPostgresStore({ connection: { url } }),
@@ -238,7 +223,7 @@ describe("PostgreSQL store under races between replicas", () => {
 
 describe("PostgreSQL wake-ups between replicas", () => {
   it("wakes another replica's workers and watchers, not its own twice", { timeout: 60_000 }, async () => {
-    const url = await freshDatabase();
+    const url = await freshDatabase(server);
     const [a, b] = [await openPostgresStore({ connection: { url } }), await openPostgresStore({ connection: { url } })];
     const noListen = (error: Error) => {
       throw error;

@@ -21,6 +21,17 @@ export const principals = {
 
 export type PrincipalName = keyof typeof principals;
 
+/** The config's `principals` for a test's cast of people (each with the token it signs in with). */
+export function principalsConfig(
+  people: Record<string, { id: string; team: string; roles: readonly string[]; token: string }> = principals,
+) {
+  return Object.values(people).map(({ token, roles, ...rest }) => ({
+    ...rest,
+    roles: [...roles],
+    tokenSha256: sha256Hex(token),
+  }));
+}
+
 export interface Clients {
   resources: Client<typeof ResourceService>;
   changes: Client<typeof ChangeService>;
@@ -55,11 +66,7 @@ export function testConfig(dataDir: string, overrides: Record<string, unknown> =
     dataDir,
     engine: { passphrase: "test-passphrase" },
     secrets: { key: "test-secret-key-0123456789" },
-    principals: Object.values(principals).map(({ token, roles, ...rest }) => ({
-      ...rest,
-      roles: [...roles],
-      tokenSha256: sha256Hex(token),
-    })),
+    principals: principalsConfig(),
     worker: { leaseMs: 2_000, pollMs: 50, retryBaseMs: 20, retryMaxMs: 100, maxAttempts: 3, verifyTimeoutMs: 2_000 },
     plugins: [{ module: join(import.meta.dirname, "widget-plugin.ts"), export: "widgetPlugin" }],
     ...overrides,

@@ -7,7 +7,6 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/index.ts";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { type Clients, type TestService, clientsFor, principals, startTestService } from "../support/test-service.ts";
 
@@ -23,11 +22,6 @@ describe("a new resource never falls silently under another team's grant (core, 
     service = await startTestService({
       config: {
         plugins: [{ module: join(import.meta.dirname, "../support/owned-plugin.ts"), export: "ownedPlugin" }],
-        principals: Object.values(principals).map(({ token, roles, ...rest }) => ({
-          ...rest,
-          roles: [...roles],
-          tokenSha256: sha256Hex(token),
-        })),
       },
     });
   });

@@ -6,9 +6,15 @@ import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/index.ts";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
-import { type Clients, type TestService, clientsFor, principals, startTestService } from "../support/test-service.ts";
+import {
+  type Clients,
+  type TestService,
+  clientsFor,
+  principals,
+  principalsConfig,
+  startTestService,
+} from "../support/test-service.ts";
 
 // Teams as the issue tells it: payments (alice, amir), search (olga, and sam who reviews for search),
 // platform (rita reviews, ada is an admin).
@@ -24,11 +30,7 @@ describe("ownership: the spec's owner is the resource's owning team (issue 13)",
     service = await startTestService({
       config: {
         plugins: [{ module: join(import.meta.dirname, "../support/owned-plugin.ts"), export: "ownedPlugin" }],
-        principals: [...Object.values(principals), sam].map(({ token, roles, ...rest }) => ({
-          ...rest,
-          roles: [...roles],
-          tokenSha256: sha256Hex(token),
-        })),
+        principals: principalsConfig({ ...principals, sam }),
       },
     });
     as = (name) => clientsFor(service.url, name === "sam" ? sam.token : principals[name].token);
