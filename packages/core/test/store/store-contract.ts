@@ -361,6 +361,8 @@ export function describeStoreContract(
           }),
         ).rejects.toThrow("rolled back");
         expect(await claim(current, "kafka.topic/main", 8, "replica-0")).toBe(true);
+        // A replica that reaches an older round late does not observe it again.
+        expect(await claim(current, "kafka.topic/main", 7, "late")).toBe(false);
         await current.close();
         current = await reopen();
         expect(await claim(current, "kafka.topic/main", 8, "replica-1")).toBe(false);

@@ -434,16 +434,17 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean> {
-    // A replica racing for the same round waits here for the other's commit, then inserts nothing.
+    // Only forward: a replica racing for the same round waits here for the other's commit, then updates nothing,
+    // and one that reaches an older round late finds a newer one already claimed.
     const claimed = await this.run(
       `INSERT INTO reconcile_claims (scope_key, round, owner, claimed_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING`,
+       ON CONFLICT (scope_key) DO UPDATE SET round = excluded.round, owner = excluded.owner, claimed_at = excluded.claimed_at
+       WHERE reconcile_claims.round < excluded.round`,
       scopeKey,
       round,
       owner,
       at,
     );
-    await this.run("DELETE FROM reconcile_claims WHERE scope_key = $1 AND round < $2", scopeKey, round);
     return claimed === 1;
   }
 

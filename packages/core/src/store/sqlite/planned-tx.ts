@@ -53,7 +53,8 @@ export class PlannedTx implements StoreTx {
   private readonly claimCounts = new Map<string, number>();
   private readonly subscriptions = new Map<string, SubscriptionRecord | null>();
   private readonly deliveries = new Map<string, DeliveryRecord>();
-  private readonly reconcileClaims = new Set<string>();
+  /** The latest round this transaction claimed, by scope. */
+  private readonly reconcileClaims = new Map<string, number>();
 
   constructor(private readonly context: PlanningContext) {}
 
@@ -394,9 +395,10 @@ export class PlannedTx implements StoreTx {
   }
 
   async claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean> {
-    const key = JSON.stringify([scopeKey, round]);
-    const claimed = !this.reconcileClaims.has(key) && !(await this.reader.reconcileScopeClaimed(scopeKey, round));
-    this.reconcileClaims.add(key);
+    const claimed =
+      (this.reconcileClaims.get(scopeKey) ?? -Infinity) < round &&
+      !(await this.reader.reconcileScopeClaimed(scopeKey, round));
+    if (claimed) this.reconcileClaims.set(scopeKey, round);
     // The writer claims again and must get the same answer, or the transaction is planned again.
     this.write("claimReconcileScope", [scopeKey, round, owner, at], claimed);
     return claimed;

@@ -352,8 +352,8 @@ export class SqliteReader implements StoreReader {
     );
   }
 
-  /** Whether some claim holds reconcile scope `scopeKey` for `round` (for a planned claim; not part of StoreReader). */
+  /** Whether some claim holds reconcile scope `scopeKey` for `round` or later (for a planned claim; not part of StoreReader). */
   async reconcileScopeClaimed(scopeKey: string, round: number): Promise<boolean> {
-    return this.one("SELECT 1 FROM reconcile_claims WHERE scope_key = ? AND round = ?", scopeKey, round) !== undefined;
+    return this.one("SELECT 1 FROM reconcile_claims WHERE scope_key = ? AND round >= ?", scopeKey, round) !== undefined;
   }
 }

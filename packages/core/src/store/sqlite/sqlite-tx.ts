@@ -271,14 +271,16 @@ export class SqliteTx extends SqliteReader implements StoreTx {
   }
 
   async claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean> {
+    // Only forward: a replica that reaches an older round late finds a newer one already claimed.
     const claimed = this.run(
-      "INSERT INTO reconcile_claims (scope_key, round, owner, claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      `INSERT INTO reconcile_claims (scope_key, round, owner, claimed_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (scope_key) DO UPDATE SET round = excluded.round, owner = excluded.owner, claimed_at = excluded.claimed_at
+       WHERE reconcile_claims.round < excluded.round`,
       scopeKey,
       round,
       owner,
       at,
     );
-    this.run("DELETE FROM reconcile_claims WHERE scope_key = ? AND round < ?", scopeKey, round);
     return claimed.changes === 1;
   }
 

@@ -1,0 +1,9 @@
+-- One row per scope holding the latest round claimed. With a row per round and older rounds deleted, a replica
+-- that started a round late could claim a round another replica had already observed, once its row was gone.
+DROP TABLE reconcile_claims;
+CREATE TABLE reconcile_claims (
+  scope_key text PRIMARY KEY,
+  round bigint NOT NULL,
+  owner text NOT NULL,
+  claimed_at text NOT NULL
+);
