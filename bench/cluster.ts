@@ -275,7 +275,7 @@ interface DrainRow {
 
 /** Queues `drainChanges` changes with no worker running, then lets `count` replicas apply them all. */
 async function drain(count: number): Promise<DrainRow> {
-  const postgres = await startPostgres();
+  const postgres = await startPostgres({ durable: true });
   try {
     const seeder = await replica(postgres, false);
     const seeded = await loadJob(
@@ -319,7 +319,7 @@ try {
   rows.push(await applyLoad("Plinth, SQLite", [sqlite]));
   await stopServers([sqlite]);
   for (const count of [1, 3]) {
-    const postgres = await startPostgres();
+    const postgres = await startPostgres({ durable: true });
     try {
       // One first, so that migrations run once; then the others.
       const first = await replica(postgres);

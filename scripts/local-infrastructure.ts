@@ -70,7 +70,7 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
   };
   try {
     // Throwaway: its databases go when it stops (Plinth then reports them as drifted; ReconcileResource recreates them).
-    const postgres = await startPostgres({ port: ports.postgres });
+    const postgres = await startPostgres({ port: ports.postgres, durable: true });
     stopped.push(() => postgres.stop());
     let prometheus: PrometheusServer | undefined;
     if (!externalPrometheus) {
