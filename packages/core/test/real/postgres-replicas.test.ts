@@ -310,10 +310,14 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     const driftedRound = Math.max(...observedScope().map((line) => line.round!));
     await waitFor(
       async () => {
-        if (observedScope().filter((line) => line.round! > driftedRound).length < 3)
-          throw new Error("fewer than 3 rounds since");
+        // A round that began before the deletion may be the one that notices it: count from both.
+        const lines = observedScope();
+        if (lines.filter((line) => line.round! > driftedRound).length < 3)
+          throw new Error("fewer than 3 rounds since the drift");
+        if (lines.filter((line) => line.round! >= fromRound).length < 4)
+          throw new Error("fewer than 4 rounds since the three were created");
       },
-      { what: "three rounds after the drift", timeoutMs: 300_000 },
+      { what: "three rounds after the drift, four after the creations", timeoutMs: 300_000 },
     );
 
     // A moment where both replicas' /metrics agree with their lines (a round may be between the two).
