@@ -26,6 +26,12 @@ describe("writes held back until the next statement", () => {
     ]);
   });
 
+  it("are sent on their own first before a recursive query, which takes no WITH queries in front of its own", () => {
+    const writes = new DeferredWrites();
+    writes.add(insertJob);
+    expect(writes.attach("WITH RECURSIVE walk AS (SELECT 1) SELECT * FROM walk", [])).toBeUndefined();
+  });
+
   it("are sent on their own first before a statement that reads or writes one of their tables", () => {
     const writes = new DeferredWrites();
     writes.add(upsertResource);

@@ -205,6 +205,25 @@ export function describeStoreContract(
       }
     });
 
+    it("claims a job behind many that wait on a change in review, oldest first among those that may run", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const free = await store.transact(async (tx) => {
+          // More waiting jobs than a claim looks at in one go, all older than the one that may run.
+          await tx.insertChange(change({ name: "held", status: "PENDING_REVIEW" }));
+          for (let i = 0; i < 12; i++) await tx.upsertJob(jobFor(await tx.insertChange(change({ name: "held" }))));
+          const first = await tx.insertChange(change({ name: "free" }));
+          const second = await tx.insertChange(change({ name: "free-too" }));
+          for (const c of [first, second]) await tx.upsertJob(jobFor(c));
+          return first;
+        });
+        expect((await store.transact((tx) => tx.claimJob("w", 60_000)))?.changeId).toBe(free.id);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
     it("fences claims by token: a lapsed claim cannot renew, even when its own owner claimed the job again", async () => {
       const { store, cleanup } = await open();
       try {

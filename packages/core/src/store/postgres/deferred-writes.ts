@@ -49,6 +49,8 @@ export class DeferredWrites {
    */
   attach(sql: string, params: unknown[]): [string, unknown[]] | undefined {
     if (this.pending.length === 0) return [sql, params];
+    // A recursive WITH takes no other queries in front of its own.
+    if (/^\s*WITH\s+RECURSIVE\s/i.test(sql)) return undefined;
     if (this.pending.some((write) => names(sql, write.table))) return undefined;
     return this.take(sql, params);
   }
