@@ -1,5 +1,5 @@
 // A Plinth replica on a shared PostgreSQL store, for bench/cluster.ts:
-//   node --import tsx bench/cluster-server.ts <dataDir> <postgres-url> [--no-worker]
+//   node --import tsx bench/cluster-server.ts <dataDir> <postgres-url> [--no-worker] [--pool N]
 // The same config and no-op engine as plinth-server.ts, with `store.postgres`. Prints one JSON line
 // {"url", "pid"} on stdout when it serves; SIGTERM closes it cleanly.
 import { parseArgs } from "node:util";
@@ -8,11 +8,12 @@ import { benchConfig, noopEngine } from "./plinth-setup.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { "no-worker": { type: "boolean", default: false } },
+  options: { "no-worker": { type: "boolean", default: false }, pool: { type: "string" } },
 });
 const [dataDir, url] = positionals;
-if (!dataDir || !url) throw new Error("usage: cluster-server.ts <dataDir> <postgres-url> [--no-worker]");
-const config = { ...benchConfig(dataDir), store: { postgres: { url } } };
+if (!dataDir || !url) throw new Error("usage: cluster-server.ts <dataDir> <postgres-url> [--no-worker] [--pool N]");
+const poolSize = values.pool === undefined ? {} : { poolSize: Number(values.pool) };
+const config = { ...benchConfig(dataDir), store: { postgres: { url, ...poolSize } } };
 const service = await startPlinthService(parseServiceConfig(config, dataDir), {
   createEngine: () => noopEngine,
   logger: createLogger({ level: "silent" }),

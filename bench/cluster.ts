@@ -2,7 +2,7 @@
 // SQLite store and the bare handler in one run, and the worker's drain rate (no-op engine) with 1 and 3
 // replicas. See bench/README.md.
 //
-//   bench/cluster.sh [--warmup 2] [--duration 8] [--concurrency 50] [--drain 2000] [--quiet SECONDS]
+//   bench/cluster.sh [--warmup 2] [--duration 8] [--concurrency 50] [--drain 2000] [--pool N] [--quiet SECONDS]
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -22,6 +22,8 @@ const { values: args } = parseArgs({
     duration: { type: "string", default: "8" },
     concurrency: { type: "string", default: "50" },
     drain: { type: "string", default: "2000" },
+    // Connections per replica (the store's `poolSize`); unset, the store's default.
+    pool: { type: "string" },
     quiet: { type: "string", default: "0" },
   },
 });
@@ -173,6 +175,7 @@ const replica = (postgres: PostgresServer, worker = true) =>
     join(scratch, `replica-${replicaDirs++}`),
     postgres.connectionString,
     ...(worker ? [] : ["--no-worker"]),
+    ...(args.pool === undefined ? [] : ["--pool", args.pool]),
   ]);
 
 // ---- the load generator (bench/load.ts, in a process of its own) ---------------------------------------------------
