@@ -2,7 +2,8 @@
  * Writes of one transaction that return nothing the caller waits for, held
  * back and sent with the transaction's next statement as data-modifying WITH
  * queries (or on their own before COMMIT). Every statement costs a round
- * trip, about 20 µs of Node's CPU and 25 µs of PostgreSQL's on this machine
+ * trip, 20 to 40 µs of Node's CPU (mostly the socket write that wakes the
+ * backend) and about 25 µs of PostgreSQL's on the 2-core benchmark machine,
  * however small it is, and a submission writes to five tables: sent this
  * way, its writes take three statements fewer.
  *
