@@ -105,9 +105,9 @@ export interface StoreTx extends StoreReader {
    * Claims reconcile scope `scopeKey` (e.g. "kafka.topic/main") for round
    * `round` (a number every replica derives alike, e.g. the interval's index
    * since the epoch): true when this call made the claim, false when some
-   * claim (any owner's, this one's included) already holds that round, so
-   * replicas sharing a store observe each scope once per round. Forgets the
-   * scope's claims of earlier rounds.
+   * claim (any owner's, this one's included) already holds that round or a
+   * later one, so replicas sharing a store observe each scope once per round,
+   * even one that reaches a round after the others moved on.
    */
   claimReconcileScope(scopeKey: string, round: number, owner: string, at: string): Promise<boolean>;
   /**

@@ -71,8 +71,9 @@ import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgr
  *    (primary key) and a live identity (unique index) inserted by two
  *    transactions at once. The second waits for the first and fails 23505;
  *    run again, it sees the first's row (a replay, ALREADY_EXISTS).
- *    `seq` comes from a sequence, never max + 1. Reconcile claims are INSERT
- *    ... ON CONFLICT DO NOTHING. Lease renewals are one conditional UPDATE.
+ *    `seq` comes from a sequence, never max + 1. A reconcile claim is one
+ *    upsert that only moves a scope's round forward. Lease renewals are one
+ *    conditional UPDATE.
  * 5. Reads that are not a resource's own state (lists, `latestLiveChange` of
  *    another resource for a quota or a reach) take no lock: a lookup reads
  *    what is committed, and a quota check holds its team lock while it does.
