@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { DeliveryRecord, SubscriptionRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
@@ -20,6 +21,7 @@ export interface DeliveryLoopDeps extends EmitDeps {
   store: Store;
   secrets: SecretBox;
   logger: Logger;
+  metrics: Pick<Metrics, "webhookDeliveries">;
 }
 
 /** How many webhooks one process sends at once. */
@@ -110,7 +112,7 @@ export function createDeliveryLoop(deps: DeliveryLoopDeps, options: DeliveryLoop
           : `could not reach the receiver${cause ? ` (${cause})` : ""}`;
     }
     const durationMs = Date.now() - started;
-    await deps.store.transact(async (tx) => {
+    const outcome = await deps.store.transact(async (tx): Promise<"delivered" | "failed" | "expired" | undefined> => {
       const now = deps.now();
       await tx.insertDeliveryAttempt({
         deliveryId: delivery.id,
@@ -121,7 +123,7 @@ export function createDeliveryLoop(deps: DeliveryLoopDeps, options: DeliveryLoop
         durationMs,
       });
       const current = await tx.getDelivery(delivery.id);
-      if (!current || current.status !== "PENDING") return;
+      if (!current || current.status !== "PENDING") return undefined;
       if (error === null) {
         await tx.updateDelivery({
           ...current,
@@ -130,19 +132,22 @@ export function createDeliveryLoop(deps: DeliveryLoopDeps, options: DeliveryLoop
           lastStatusCode: statusCode,
           deliveredAt: now.toISOString(),
         });
-        return;
+        return "delivered";
       }
       // Another server took it over after our lease ran out: its attempt decides what comes next.
-      if (current.attempts !== delivery.attempts) return;
+      if (current.attempts !== delivery.attempts) return "failed";
       const next = now.getTime() + backoffDelay(delivery.attempts, options.retryBaseMs, options.retryMaxMs);
+      const expired = next > current.expiresAt;
       await tx.updateDelivery({
         ...current,
-        status: next > current.expiresAt ? "EXPIRED" : "PENDING",
+        status: expired ? "EXPIRED" : "PENDING",
         nextAttemptAt: next,
         lastError: error,
         lastStatusCode: statusCode,
       });
+      return expired ? "expired" : "failed";
     });
+    if (outcome) deps.metrics.webhookDeliveries.inc({ outcome });
     if (error === null) {
       deps.logger.debug({ delivery: delivery.id, event: delivery.eventId, statusCode }, "webhook delivered");
     } else {

@@ -22,6 +22,8 @@ export interface Metrics {
   reconcileObservations: Counter<"type" | "method">;
   /** Rounds that took longer than the interval. */
   reconcileOverruns: Counter;
+  /** Webhook delivery attempts, by outcome: delivered, failed (will retry) or expired (given up). */
+  webhookDeliveries: Counter<"outcome">;
 }
 
 /**
@@ -117,7 +119,14 @@ export function createMetrics(store: MaybeRefusingStore): Metrics {
       help: "Reconcile rounds that took longer than the configured interval.",
       registers: [registry],
     }),
+    webhookDeliveries: new Counter({
+      name: "plinth_webhook_delivery_attempts_total",
+      help: "Webhook delivery attempts, by outcome: delivered (the receiver answered 2xx), failed (it will be tried again) or expired (given up).",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
   };
+  for (const outcome of ["delivered", "failed", "expired"]) metrics.webhookDeliveries.inc({ outcome }, 0);
   // Read from the store at scrape time, so every replica reports the shared truth.
   new Gauge({
     name: "plinth_changes",
@@ -165,6 +174,22 @@ export function createMetrics(store: MaybeRefusingStore): Metrics {
     async collect() {
       this.reset();
       for (const { type, status, count } of await store.countResourcesByStatus()) this.set({ type, status }, count);
+    },
+  });
+  new Gauge({
+    name: "plinth_outbox_pending",
+    help: "Webhook deliveries waiting in the outbox (PENDING), due or not.",
+    registers: [registry],
+    async collect() {
+      this.set((await store.outboxStats(Date.now())).pending);
+    },
+  });
+  new Gauge({
+    name: "plinth_outbox_oldest_due_seconds",
+    help: "How long the most overdue PENDING delivery has waited past its next attempt (0 when none is due): it grows when the outbox is stuck.",
+    registers: [registry],
+    async collect() {
+      this.set((await store.outboxStats(Date.now())).oldestDueMs / 1000);
     },
   });
   new Counter({

@@ -133,6 +133,12 @@ export interface Store extends StoreReader {
    * idempotency keys must be read before the first write.
    */
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * For metrics: PENDING deliveries, and how long (ms) the one most overdue has
+   * waited past its next attempt (0 when none is due): a backlog that only grows
+   * means the outbox is stuck or its receivers are down.
+   */
+  outboxStats(now: number): Promise<{ pending: number; oldestDueMs: number }>;
   /** Why the store refuses all further work, or undefined while it works. */
   refusal(): string | undefined;
   close(): Promise<void>;

@@ -140,6 +140,11 @@ describe("webhook notifications", () => {
       },
       { what: "three attempts recorded", timeoutMs: 10_000 },
     );
+    // The attempts are counted by outcome, and the outbox is empty again.
+    const metrics = await (await fetch(`${plinth.url}/metrics`)).text();
+    expect(metrics).toMatch(/^plinth_webhook_delivery_attempts_total\{outcome="failed"\} 2$/m);
+    expect(metrics).toMatch(/^plinth_webhook_delivery_attempts_total\{outcome="delivered"\} 1$/m);
+    expect(metrics).toMatch(/^plinth_outbox_pending 0$/m);
   });
 
   it("lets a team subscribe through the API, in Slack's format, filtered by kind and type", async () => {

@@ -47,10 +47,23 @@ describe("deploy/prometheus/plinth-rules.yaml", () => {
     { alert: "PlinthChangePendingReviewTooLong", from: "> 4 * 3600", to: "> 5 * 3600" },
     { alert: "PlinthChangeStuck", from: 'status=~"APPLYING|QUEUED"', to: 'status="APPLYING"' },
     { alert: "PlinthChangeFailureRateHigh", from: ") > 0.25", to: ") > 0.6" },
-    { alert: "PlinthResourcesDrifted", from: "max by (type) (plinth_resources", to: "max(plinth_resources" },
+    {
+      alert: "PlinthResourcesDrifted",
+      from: 'max by (type) (plinth_resources{status="DRIFTED"}',
+      to: 'max(plinth_resources{status="DRIFTED"}',
+    },
     { alert: "PlinthReconcileLate", from: "and plinth_reconcile_interval_seconds > 0", to: "" },
     { alert: "PlinthStoreRefusingWork", from: "for: 1m", to: "for: 10m" },
     { alert: "PlinthSecretRevealRateHigh", from: "[1h])) > 20", to: "[1h])) > 5" },
+    { alert: "PlinthApiErrorRateHigh", from: "Internal|Unknown|DataLoss|Unavailable|", to: "Internal|" },
+    { alert: "PlinthReplicaDown", from: 'up{job=~"plinth.*"}', to: "up" },
+    { alert: "PlinthResourcesFailed", from: "for: 30m", to: "for: 10m" },
+    {
+      alert: "PlinthOutboxStuck",
+      from: "max(plinth_outbox_oldest_due_seconds) > 600",
+      to: "max(plinth_outbox_oldest_due_seconds) > 60",
+    },
+    { alert: "PlinthWebhookDeliveriesFailing", from: '{outcome!="delivered"}', to: "" },
   ])("fails when $alert is broken", async ({ alert, from, to }) => {
     const dir = mkdtempSync(join(tmpdir(), "plinth-rules-"));
     cpSync(rulesDir, dir, { recursive: true });
@@ -73,7 +86,7 @@ describe("deploy/prometheus/plinth-rules.yaml", () => {
       expect(["warning", "critical"]).toContain(rule.labels.severity);
       expect(rule.annotations.summary).toBeTruthy();
     }
-    expect(alertRules()).toHaveLength(7);
+    expect(alertRules()).toHaveLength(12);
   });
 });
 
@@ -123,6 +136,8 @@ describe("the metrics the alert rules read", () => {
     expect(metrics).toMatch(/^plinth_change_oldest_age_seconds\{status="PENDING_REVIEW"\} \d/m);
     expect(metrics).toMatch(/^plinth_secret_reveals_total\{type="test\.widget"\} 1$/m);
     expect(metrics).toMatch(/^plinth_store_refusing 0$/m);
+    expect(metrics).toMatch(/^plinth_outbox_pending 0$/m);
+    expect(metrics).toMatch(/^plinth_outbox_oldest_due_seconds 0$/m);
   });
 
   it("report the reconciler's interval and when its last round ended", async () => {

@@ -528,6 +528,9 @@ export function describeStoreContract(
         expect((await store.dueDeliveries(999, 10)).map((d) => d.id)).toEqual(["d-3"]);
         expect((await store.dueDeliveries(5_000, 10)).map((d) => d.id)).toEqual(["d-3", "d-1", "d-2"]);
         expect((await store.dueDeliveries(5_000, 1)).map((d) => d.id)).toEqual(["d-3"]);
+        // The outbox gauges: three pending; the most overdue (d-3, due at 500) has waited 4,500 ms at 5,000.
+        expect(await store.outboxStats(5_000)).toEqual({ pending: 3, oldestDueMs: 4_500 });
+        expect(await store.outboxStats(100)).toEqual({ pending: 3, oldestDueMs: 0 });
         expect(await store.getDelivery("d-1")).toEqual(delivery({}));
         expect((await store.listDeliveries({ changeId: "c-1" }, 10)).map((d) => d.id)).toEqual(["d-1", "d-3"]);
         expect((await store.listDeliveries({ subscriptionId: "s-callback" }, 10)).map((d) => d.id)).toEqual(["d-3"]);

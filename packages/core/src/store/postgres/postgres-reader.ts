@@ -289,6 +289,14 @@ export class PostgresReader implements StoreReader {
     return rows.map(deliveryFromRow);
   }
 
+  async outboxStats(now: number): Promise<{ pending: number; oldestDueMs: number }> {
+    const row = await this.one(
+      "SELECT count(*) AS pending, min(next_attempt_at) AS due FROM deliveries WHERE status = 'PENDING'",
+    );
+    const due = row?.due === null || row?.due === undefined ? now : Number(row.due);
+    return { pending: Number(row?.pending ?? 0), oldestDueMs: Math.max(0, now - due) };
+  }
+
   async listDeliveries(
     filter: { changeId?: string; subscriptionId?: string },
     limit: number,

@@ -370,6 +370,9 @@ export class SqliteStore implements Store {
   countResourcesByStatus() {
     return this.read((r) => r.countResourcesByStatus());
   }
+  outboxStats(now: number) {
+    return this.read((r) => r.outboxStats(now));
+  }
   getSubscription(id: string) {
     return this.read((r) => r.getSubscription(id));
   }
