@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type NamespacedUnregister, register } from "tsx/esm/api";
 import type { JsonObject } from "../domain/types.ts";
@@ -25,11 +25,24 @@ function tsxLoader(): NamespacedUnregister {
   return loader;
 }
 
-/** A file URL for the module, so the engine's child process imports exactly the same file. */
+/**
+ * A file URL for the module, so the engine's child process imports exactly the same file.
+ * A package name is looked up beside the config first (a team's own plugins), then in the
+ * server's own installation: a config in /etc/plinth names plugins installed with the server.
+ */
 export function resolvePluginModule(specifier: string, baseDir: string): string {
   if (specifier.startsWith("file:")) return specifier;
   if (specifier.startsWith(".") || isAbsolute(specifier)) return pathToFileURL(resolve(baseDir, specifier)).href;
-  return pathToFileURL(createRequire(join(baseDir, "plinth.config.js")).resolve(specifier)).href;
+  const places = [join(baseDir, "plinth.config.js"), import.meta.filename];
+  for (const from of places) {
+    try {
+      return pathToFileURL(createRequire(from).resolve(specifier)).href;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw error;
+    }
+  }
+  const looked = places.map((from) => `${join(dirname(from), "node_modules")} (and the folders above it)`);
+  throw new PluginLoadError(`package ${specifier} is not installed; looked in ${looked.join(" and in ")}`);
 }
 
 function isPlugin(value: unknown): value is PluginDefinition<unknown, unknown> {

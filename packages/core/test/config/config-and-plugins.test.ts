@@ -1,16 +1,20 @@
+import { spawn } from "node:child_process";
 import { Code } from "@connectrpc/connect";
 import { join } from "node:path";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { freePort } from "@plinth/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseServiceConfig, startPlinthService } from "../../src/index.ts";
 import { PluginLoadError } from "../../src/plugin/load-plugins.ts";
 import { failure } from "../support/connect-helpers.ts";
 import { createFakeEngine } from "../support/fake-engine.ts";
-import { type TestService, startTestService, testConfig } from "../support/test-service.ts";
+import { type TestService, clientsFor, principals, startTestService, testConfig } from "../support/test-service.ts";
 
 const support = join(import.meta.dirname, "../support");
+// The server as an installation runs it: its bin, from a working folder of its own.
+const serverBin = join(import.meta.dirname, "../../bin/plinth-server.js");
 const start = async (config: Record<string, unknown>) => {
   const dir = mkdtempSync(join(tmpdir(), "plinth-config-"));
   return await startPlinthService(parseServiceConfig(testConfig(dir, config), dir), {
@@ -145,4 +149,62 @@ describe("a plugin with a bug", () => {
       expect(healthy.change).toBeDefined();
     },
   );
+});
+
+describe("plugins named by package", () => {
+  it("load from the server's own installation when the config lives outside the checkout", async () => {
+    // As an operator's /etc/plinth/plinth.yaml: a folder with no node_modules anywhere above it.
+    const etc = mkdtempSync(join(tmpdir(), "plinth-etc-"));
+    const config = join(etc, "plinth.yaml");
+    const kafkaPort = await freePort();
+    writeFileSync(
+      config,
+      JSON.stringify(
+        testConfig(join(etc, "data"), {
+          reconcile: { intervalMs: 0 },
+          plugins: [
+            {
+              module: "@plinth/plugin-kafka",
+              export: "kafkaTopic",
+              settings: { clusters: { local: { bootstrapServers: [`127.0.0.1:${kafkaPort}`] } } },
+            },
+          ],
+        }),
+      ),
+    );
+    const server = spawn(process.execPath, [serverBin, "--config", config], {
+      cwd: etc,
+      // pnpm's NODE_PATH (set for the test run) would find any workspace package from anywhere.
+      env: { ...process.env, NODE_PATH: "", PLINTH_PORT: "0", PLINTH_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    server.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => server.once("exit", resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        server.stdout.on("data", (chunk: Buffer) => {
+          const serving = /serving on (\S+)/.exec(chunk.toString());
+          if (serving) resolve(serving[1]!);
+        });
+        void exited.then((code) => reject(new Error(`the server exited with ${code}: ${output}`)));
+      });
+      const plugins = await clientsFor(url, principals.requester.token).plugins.listPlugins({});
+      expect(plugins.plugins.map((plugin) => plugin.type)).toEqual(["kafka.topic"]);
+    } finally {
+      server.kill("SIGTERM");
+      await exited;
+      rmSync(etc, { recursive: true, force: true });
+    }
+  });
+
+  it("that is not installed stops the start, naming every place looked in", async () => {
+    const outcome = await start({ plugins: [{ module: "@plinth/plugin-nowhere", export: "x" }] }).catch(
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(PluginLoadError);
+    expect((outcome as Error).message).toMatch(
+      /plugins\[0\].*package @plinth\/plugin-nowhere is not installed; looked in \S*plinth-config-\S*\/node_modules .* and in \S*packages\/core\/src\/plugin\/node_modules/,
+    );
+  });
 });
