@@ -9,6 +9,7 @@ import { type Logger, createLogger } from "../observability/logger.ts";
 import { type Metrics, createMetrics } from "../observability/metrics.ts";
 import { loadPlugins } from "../plugin/load-plugins.ts";
 import { type PluginRegistry, createPluginRegistry } from "../plugin/registry.ts";
+import { checkSecretsKey } from "../secrets/check-secrets-key.ts";
 import { createSecretBox } from "../secrets/secret-box.ts";
 import { openStore } from "../store/open-store.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -84,6 +85,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     const plugins = createPluginRegistry(loadedPlugins);
     const metrics = createMetrics(store);
     const secrets = createSecretBox(config.secrets.key, config.secrets.previousKeys);
+    await checkSecretsKey(store, secrets);
     const notifications = notificationSettings(
       config,
       // Until the port is known: links in messages use consoleUrl when it is set, this address otherwise.

@@ -7,8 +7,10 @@ import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { type PostgresServer, startPostgres } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/index.ts";
 import { createSecretBox } from "../../src/secrets/secret-box.ts";
 import { watchToEnd } from "../support/connect-helpers.ts";
+import { freshDatabase } from "../support/fresh-database.ts";
 import { startTestService, testConfig } from "../support/test-service.ts";
 
 const oldKey = "old-secret-key-0123456789";
@@ -42,12 +44,15 @@ afterAll(async () => {
 });
 
 describe.each([
-  { store: "SQLite", config: (): Record<string, unknown> => ({}) },
+  { store: "SQLite", config: (): Record<string, unknown> => ({}), fresh: async () => ({}) },
   {
     store: "PostgreSQL",
     config: (): Record<string, unknown> => ({ store: { postgres: { url: postgres!.connectionString } } }),
+    fresh: async (): Promise<Record<string, unknown>> => ({
+      store: { postgres: { url: await freshDatabase(postgres!, "wrong_key") } },
+    }),
   },
-])("secret key rotation on $store", ({ config }) => {
+])("secret key rotation on $store", ({ config, fresh }) => {
   it("re-encrypts every stored secret, after which the new key alone opens them", async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), "plinth-rekey-")), "data");
     const before = await startTestService({ dataDir, config: { ...config(), secrets: { key: oldKey } } });
@@ -83,5 +88,26 @@ describe.each([
     } finally {
       await after.close();
     }
+  });
+
+  it("refuses to start with a secrets.key that does not open the stored secrets, naming the fix", async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), "plinth-wrong-key-")), "data");
+    const store = await fresh();
+    const before = await startTestService({ dataDir, config: { ...store, secrets: { key: oldKey } } });
+    const alice = before.as("requester");
+    const { change } = await alice.resources.applyResource({ type: "test.widget", name: "locked", spec: { size: 1 } });
+    expect((await watchToEnd(alice, change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    await before.close();
+
+    const refused = await startTestService({ dataDir, config: { ...store, secrets: { key: newKey } } }).catch(
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toMatch(
+      /^secrets\.key: it does not open the secrets in the store \(those of test\.widget locked, for one\).*previousKeys/,
+    );
+    // The refused start left nothing locked: the right key starts as before.
+    const after = await startTestService({ dataDir, config: { ...store, secrets: { key: oldKey } } });
+    await after.close();
   });
 });
