@@ -19,6 +19,7 @@ export {
   cacheDir,
   promtoolBinary,
   pulumiBinDir,
+  postgresBinDir,
   pulumiEnv,
   repoRoot,
   toolchainVersions,
