@@ -69,7 +69,7 @@ describe("backup and restore of the PostgreSQL store, as docs/operating.md says"
     const fresh = await freshDatabase(postgres!, "restored");
     await pgTool("pg_restore", ["--no-owner", `--dbname=${fresh}`, dump]);
     const after = await serviceOn(fresh);
-    let restoredIds = new Set<string>();
+    let restoredIds: Set<string> | undefined;
     try {
       const reader = after.as("requester");
       for (const { name, serial } of settled) {
