@@ -61,13 +61,24 @@ writeFileSync(
   )}\nstore:\n  postgres:\n    url: "${storeUrl}"\n`,
 );
 
+// What every replica's environment holds besides its port and data dir, in a file an operator can source to
+// start one more replica, or to restart one by hand (docs/operating.md). Passwords: for this user only.
+const sharedEnv = { ...infrastructure.pluginEnv, PLINTH_STORE_PASSWORD: postgres.password };
+const envFile = join(dataDir, "replica.env");
+writeFileSync(
+  envFile,
+  Object.entries(sharedEnv)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}\n`)
+    .join(""),
+  { mode: 0o600 },
+);
+
 for (const [i, port] of replicaPorts.entries()) {
   const child = spawnPlinthServer(configFile, {
-    ...infrastructure.pluginEnv,
+    ...sharedEnv,
     // Each replica has its own data dir (Pulumi's work dirs; the data-dir lock is per process).
     PLINTH_DATA_DIR: join(dataDir, `replica-${i + 1}`),
     PLINTH_PORT: String(port),
-    PLINTH_STORE_PASSWORD: postgres.password,
   });
   children.push(child);
   // One replica failing is worth a look, not the end of the cluster: the others go on.
@@ -91,6 +102,7 @@ process.stdout.write(
     `  Try            PLINTH_TOKEN=dev-requester PLINTH_URL=${urls[1]} node packages/sdk/bin/plinth.js plugins`,
     `  From the SDK   createPlinthClient({ baseUrl: ${JSON.stringify(urls)}, token }) fails over between them`,
     "  Kill one       the others take its changes over when its lease runs out",
+    `  One more       set -a; . ${shown(envFile)}; PLINTH_PORT=${ports.plinth + replicaCount} PLINTH_DATA_DIR=${shown(join(dataDir, `replica-${replicaCount + 1}`))} node packages/core/bin/plinth-server.js --config ${shown(configFile)}`,
     "Stop with Ctrl-C.",
     "",
   ].join("\n"),
