@@ -67,7 +67,9 @@ const idempotencyKeyRetentionMs = 48 * 3600_000;
 
 export async function startPlinthService(loaded: LoadedConfig, options: StartOptions): Promise<PlinthService> {
   const { config, dataDir } = loaded;
-  const logger = options.logger ?? createLogger();
+  // One name per process, on every log line it writes and on its job claims: replicas' logs interleave.
+  const replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const logger = (options.logger ?? createLogger()).child({ replica });
   ensurePrivateDataDir(dataDir);
   // Also with a PostgreSQL store: the data dir holds this replica's Pulumi work dirs.
   const dataDirLock = lockDataDir(dataDir);
@@ -109,7 +111,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     const foreground = trackForeground(engine);
     const worker = createWorker(
       { ...deps, engine: foreground.engine, logger },
-      { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ...config.worker },
+      { id: replica, ...config.worker },
     );
     const reconciler = createReconciler(
       { ...deps, engine, logger, foreground: foreground.activity },
