@@ -15,6 +15,7 @@ export type { RetryOptions } from "./client/retry-policy.ts";
 export { createAuthInterceptor } from "./client/auth-interceptor.ts";
 export { isFinalChangeStatus } from "./client/change-status.ts";
 export { fieldViolations } from "./client/field-violations.ts";
+export { changeKindName, changeStatusName, plainJson, resourceStatusName } from "./client/plain-json.ts";
 export type { FieldViolation } from "./client/field-violations.ts";
 export { Code, ConnectError } from "@connectrpc/connect";
 
