@@ -13,7 +13,8 @@ export async function findUnmanagedTopic(
   spec: TopicSpec,
   settings: KafkaSettings,
 ): Promise<string | undefined> {
-  if (spec.adopt) return undefined;
+  // Core validates first; an unknown cluster is bad input (UNKNOWN_CLUSTER), never a cluster to ask.
+  if (spec.adopt || !settings.clusters[spec.cluster]) return undefined;
   const topics = await listClusterTopics(settings, spec.cluster);
   const conflict = findTopicConflict(
     name,

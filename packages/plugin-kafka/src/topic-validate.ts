@@ -8,6 +8,8 @@ function partitionDecrease(name: string, from: number, to: number): Violation {
   return {
     field: "partitions",
     reason: "PARTITIONS_DECREASE",
+    // The spec is fine, the move is not (FAILED_PRECONDITION), as docs/lifecycle.md promises.
+    transition: true,
     description:
       `partitions can only grow (${from} → ${to} refused): Kafka cannot remove partitions, and the provider would ` +
       `delete and recreate the topic, losing its data. To use fewer partitions, create a new topic with ${to} ` +

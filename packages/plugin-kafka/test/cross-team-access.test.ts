@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ChangeStatus, Code, ConnectError, createPlinthClient, fieldViolations } from "@plinth/sdk";
-import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
+import { type KafkaBroker, repoRoot, startKafka, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditRows } from "../../core/test/support/audit-rows.ts";
 import { kafkaPluginModule, startRealService } from "../../core/test/support/real-service.ts";
@@ -31,6 +33,18 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
           brokers: 1,
           sasl: broker.sasl,
           quotas: { default: { users: 10 }, teams: { payments: { topics: 1, partitions: 3 } } },
+        },
+        // The same broker under strict guardrails, for the documented reasons only they give (below).
+        strict: {
+          bootstrapServers: [broker.bootstrapServers],
+          brokers: 1,
+          sasl: broker.sasl,
+          guardrails: {
+            namingPattern: "[a-z]+\\.[a-z]+\\.v[0-9]+",
+            minReplicationFactor: 2,
+            allowedConfigs: ["cleanup.policy"],
+            allowAllTopicsGrants: false,
+          },
         },
       },
     });
@@ -328,5 +342,173 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
     expect(row("kafka.topic", "topics")).toMatchObject({ used: 1, limit: 1 });
     expect(row("kafka.topic", "partitions")).toMatchObject({ used: 1, limit: 3 });
     expect(row("kafka.user", "users")).toMatchObject({ used: 1, limit: 10 });
+  });
+  // Issue 29: bad input is never retryable and comes back all at once, with the reasons the docs promise.
+  describe("bad input through the SDK", () => {
+    const orders = { team: "orders", contact: "#orders" };
+    const topicSpec = (spec: Partial<TopicSpecInput> = {}): TopicSpecInput => ({
+      cluster: "local",
+      owner: orders,
+      partitions: 1,
+      ...spec,
+    });
+    const userSpec = (spec: Partial<UserSpecInput> = {}): UserSpecInput => ({
+      cluster: "local",
+      owner: orders,
+      access: [{ topics: { prefix: "reasons." }, operations: "read" }],
+      ...spec,
+    });
+    beforeAll(async () => {
+      // Desired states the transition rules judge against: the creates need not have applied yet.
+      await as("otto").apply("kafka.topic", "reasons.topic", topicSpec({ partitions: 2, protect: true }));
+      await as("otto").apply("kafka.user", "reasons-app", userSpec({ rotation: 1 }));
+    });
+
+    it("answers an unknown cluster with INVALID_ARGUMENT, which the SDK does not retry", async () => {
+      let retries = 0;
+      const client = createPlinthClient({
+        baseUrl: service.url,
+        token: people.otto.token,
+        retry: { maxAttempts: 3, sleep: async () => void retries++ },
+      });
+      const refused = await failure(client.apply("kafka.topic", "reasons.nowhere", topicSpec({ cluster: "nope" })));
+      expect(refused.code).toBe(Code.InvalidArgument);
+      expect(refused.fields).toEqual([
+        {
+          field: "spec.cluster",
+          reason: "UNKNOWN_CLUSTER",
+          description: expect.stringMatching(/local.*strict|strict.*local/),
+        },
+      ]);
+      expect(retries).toBe(0);
+    });
+
+    it("answers a bad name, a bad spec and an unknown cluster in one reply, with a suggestion for a typo", async () => {
+      const spec = { ...topicSpec({ cluster: "nope", partitions: -1 }), partitons: 3 };
+      const refused = await failure(as("otto").apply("kafka.topic", "bad name!", spec as TopicSpecInput));
+      expect(refused.code).toBe(Code.InvalidArgument);
+      expect(refused.fields).toEqual([
+        { field: "spec.partitions", reason: "TOO_SMALL", description: "must be at least 1" },
+        {
+          field: "spec.partitons",
+          reason: "UNKNOWN_FIELD",
+          description: 'is not a known field; did you mean "partitions"?',
+        },
+        { field: "name", reason: "INVALID_TOPIC_NAME", description: expect.stringContaining("ASCII letters") },
+        { field: "spec.cluster", reason: "UNKNOWN_CLUSTER", description: expect.stringContaining("local") },
+      ]);
+    });
+
+    // Every reason docs/kafka.md lists in its tables, each produced through the API.
+    const cases: Record<string, () => Promise<unknown>> = {
+      INVALID_TOPIC_NAME: () => as("otto").apply("kafka.topic", "a".repeat(250), topicSpec()),
+      RESERVED_TOPIC_NAME: () => as("otto").apply("kafka.topic", "__reasons", topicSpec()),
+      UNKNOWN_CLUSTER: () => as("otto").apply("kafka.user", "reasons-far", userSpec({ cluster: "nope" })),
+      CLUSTER_CHANGE: () => as("otto").apply("kafka.topic", "reasons.topic", topicSpec({ cluster: "strict" })),
+      PARTITIONS_DECREASE: () => as("otto").apply("kafka.topic", "reasons.topic", topicSpec({ protect: true })),
+      REPLICATION_EXCEEDS_BROKERS: () =>
+        as("otto").apply("kafka.topic", "reasons.rf", topicSpec({ replicationFactor: 2 })),
+      MIN_ISR_EXCEEDS_REPLICATION: () =>
+        as("otto").apply(
+          "kafka.topic",
+          "reasons.isr",
+          topicSpec({ replicationFactor: 1, config: { "min.insync.replicas": 2 } }),
+        ),
+      THROUGHPUT_INCONSISTENT: () =>
+        as("otto").apply(
+          "kafka.topic",
+          "reasons.tp",
+          topicSpec({ throughput: { peakMessagesPerSecond: 1, averageMessageBytes: 2000, maxMessageBytes: 1000 } }),
+        ),
+      MESSAGE_LIMIT_BELOW_DECLARED: () =>
+        as("otto").apply(
+          "kafka.topic",
+          "reasons.limit",
+          topicSpec({
+            throughput: { peakMessagesPerSecond: 1, averageMessageBytes: 100, maxMessageBytes: 2000 },
+            config: { "max.message.bytes": 1500 },
+          }),
+        ),
+      PROTECTED: () => as("otto").delete("kafka.topic", "reasons.topic"),
+      GUARDRAIL_NAMING: () => as("otto").apply("kafka.topic", "reasons-badname", topicSpec({ cluster: "strict" })),
+      GUARDRAIL_MAX_PARTITIONS: () => as("otto").apply("kafka.topic", "reasons.wide", topicSpec({ partitions: 121 })),
+      GUARDRAIL_MIN_REPLICATION_FACTOR: () =>
+        as("otto").apply("kafka.topic", "reasons.strict.v1", topicSpec({ cluster: "strict", replicationFactor: 1 })),
+      GUARDRAIL_RETENTION: () =>
+        as("otto").apply("kafka.topic", "reasons.short", topicSpec({ config: { "retention.ms": 1000 } })),
+      GUARDRAIL_MAX_MESSAGE_BYTES: () =>
+        as("otto").apply("kafka.topic", "reasons.huge", topicSpec({ config: { "max.message.bytes": 9_000_000 } })),
+      GUARDRAIL_CONFIG_NOT_ALLOWED: () =>
+        as("otto").apply(
+          "kafka.topic",
+          "reasons.config.v1",
+          topicSpec({ cluster: "strict", config: { "compression.type": "zstd" } }),
+        ),
+      GUARDRAIL_MIN_SEGMENT: () =>
+        as("otto").apply("kafka.topic", "reasons.segment", topicSpec({ config: { "segment.ms": 1 } })),
+      GUARDRAIL_CLEANABLE_RATIO: () =>
+        as("otto").apply("kafka.topic", "reasons.ratio", topicSpec({ config: { "min.cleanable.dirty.ratio": 0.01 } })),
+      INVALID_USER_NAME: () => as("otto").apply("kafka.user", "bad user!", userSpec()),
+      RESERVED_USER_NAME: () => as("otto").apply("kafka.user", "ANONYMOUS", userSpec()),
+      INVALID_PREFIX: () =>
+        as("otto").apply(
+          "kafka.user",
+          "reasons-prefix",
+          userSpec({ access: [{ topics: { prefix: "a b" }, operations: "read" }] }),
+        ),
+      DUPLICATE_GRANT: () =>
+        as("otto").apply(
+          "kafka.user",
+          "reasons-twice",
+          userSpec({
+            access: [
+              { topics: { prefix: "reasons." }, operations: "read" },
+              { topics: { prefix: "reasons." }, operations: "write" },
+            ],
+          }),
+        ),
+      ROTATION_DECREASE: () => as("otto").apply("kafka.user", "reasons-app", userSpec({ rotation: 0 })),
+      NO_ACCESS: () => as("otto").apply("kafka.user", "reasons-none", userSpec({ access: [] })),
+      GUARDRAIL_PREFIX_LENGTH: () =>
+        as("otto").apply(
+          "kafka.user",
+          "reasons-short",
+          userSpec({ access: [{ topics: { prefix: "re" }, operations: "read" }] }),
+        ),
+      GUARDRAIL_ALL_TOPICS: () =>
+        as("otto").apply(
+          "kafka.user",
+          "reasons-all",
+          userSpec({ cluster: "strict", access: [{ topics: "all", operations: "read" }] }),
+        ),
+      GUARDRAIL_INTERNAL_NAMES: () =>
+        as("otto").apply(
+          "kafka.user",
+          "reasons-internal",
+          userSpec({ access: [{ topics: { prefix: "__consumer" }, operations: "read" }] }),
+        ),
+      UNOWNED_REACH: () =>
+        as("otto").apply(
+          "kafka.user",
+          "reasons-unowned",
+          userSpec({ access: [{ topics: { prefix: "nobody.owns." }, operations: "read" }] }),
+        ),
+    };
+    const transitions = new Set(["PARTITIONS_DECREASE", "PROTECTED", "ROTATION_DECREASE"]);
+
+    it("has a case for every reason docs/kafka.md lists", () => {
+      const documented = new Set<string>();
+      for (const line of readFileSync(join(repoRoot, "docs/kafka.md"), "utf8").split("\n")) {
+        const reasonCell = line.startsWith("| `") ? line.split("|")[2] : undefined;
+        for (const match of reasonCell?.matchAll(/`([A-Z][A-Z_]+)`/g) ?? []) documented.add(match[1]!);
+      }
+      expect([...documented].sort()).toEqual(Object.keys(cases).sort());
+    });
+
+    it.each(Object.keys(cases))("answers %s through the API, with its field", async (reason) => {
+      const refused = await failure(cases[reason]!());
+      expect(refused.code).toBe(transitions.has(reason) ? Code.FailedPrecondition : Code.InvalidArgument);
+      expect(refused.fields.map((violation) => violation.reason)).toContain(reason);
+    });
   });
 });

@@ -17,7 +17,7 @@ export async function findUnmanagedDatabase(
 ): Promise<string | undefined> {
   const instance = settings.instances[spec.instance];
   if (!instance || spec.database === undefined || spec.owner === undefined) return undefined;
-  // Core asks before it validates: a spec validate refuses (e.g. database "template1") gets that answer instead.
+  // Core validates first; this only keeps an admin's guardrail override from asking about a spec validate refuses.
   if (validateDatabase(name, spec, undefined, settings).some((violation) => !violation.overridable)) return undefined;
   const { rows } = await withInstanceClient(spec.instance, instance, (client) =>
     client.query<{ kind: "database" | "role"; comment: string | null }>(

@@ -14,12 +14,14 @@ describe("fieldViolations", () => {
     const error = await client.apply("test.widget", "orders", { size: 0 }).catch((e: unknown) => e);
 
     expect((error as ConnectError).code).toBe(Code.InvalidArgument);
-    expect(fieldViolations(error)).toEqual([{ field: "spec.size", description: "must be an integer of at least 1" }]);
+    expect(fieldViolations(error)).toEqual([
+      { field: "spec.size", description: "must be an integer of at least 1", reason: expect.any(String) },
+    ]);
   });
 
   it.each([
     {
-      reason: "every violation of every BadRequest detail, in order, without the reason field",
+      reason: "every violation of every BadRequest detail, in order, with its reason",
       error: new ConnectError("bad", Code.InvalidArgument, undefined, [
         {
           desc: BadRequestSchema,
@@ -32,8 +34,8 @@ describe("fieldViolations", () => {
         },
       ]),
       expected: [
-        { field: "name", description: "too long" },
-        { field: "spec.partitions", description: "at least 1" },
+        { field: "name", description: "too long", reason: "TOO_LONG" },
+        { field: "spec.partitions", description: "at least 1", reason: "" },
       ],
     },
     { reason: "a ConnectError without details", error: new ConnectError("bad", Code.InvalidArgument), expected: [] },

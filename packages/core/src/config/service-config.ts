@@ -20,6 +20,7 @@ export const notificationKindNames = [
   "drift_detected",
   "secret_revealed",
   "review_escalated",
+  "cancelled",
 ] as const;
 
 const webhookUrl = z
@@ -253,6 +254,11 @@ export const ServiceConfigSchema = z
               .int()
               .min(1)
               .default(24 * 3_600_000),
+            /**
+             * The same bound for a per-change callback (ApplyResource's `callback`): a caller waiting
+             * on one change learns sooner, from ListDeliveries, that its receiver is gone.
+             */
+            callbackExpireAfterMs: z.number().int().min(1).default(3_600_000),
             /** Delivered and expired deliveries (and their attempts) are kept this long, then pruned. */
             keepMs: z
               .number()

@@ -28,9 +28,19 @@ export function guarded<T>(plugin: LoadedPlugin, hook: string, call: () => T): T
 
 /** Parses a spec with the plugin's schema; bad fields become INVALID_ARGUMENT violations under "spec". */
 export function parseSpec(plugin: LoadedPlugin, spec: JsonObject): unknown {
-  const result = guarded(plugin, "spec", () => plugin.definition.spec.safeParse(spec));
-  if (!result.success) throw new InvalidArgumentError(zodViolations(result.error, "spec"));
+  const result = specViolations(plugin, spec);
+  if (result.violations) throw new InvalidArgumentError(result.violations);
   return result.data;
+}
+
+/** The schema's verdict on a spec: the parsed spec, or every field it refuses. */
+export function specViolations(
+  plugin: LoadedPlugin,
+  spec: JsonObject,
+): { data: unknown; violations?: undefined } | { data?: undefined; violations: Violation[] } {
+  const schema = plugin.definition.spec;
+  const result = guarded(plugin, "spec", () => schema.safeParse(spec));
+  return result.success ? { data: result.data } : { violations: zodViolations(result.error, "spec", schema) };
 }
 
 export function applyDefaults(plugin: LoadedPlugin, name: string, spec: unknown): Defaulted<JsonObject> {

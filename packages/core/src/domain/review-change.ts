@@ -187,6 +187,8 @@ export async function cancelChange(
     await tx.deleteJob(id);
     const next = await transition(tx, deps, change, "CANCELLED", `cancelled by ${principal.id}: ${comment}`);
     if (change.kind === "CREATE") await releaseUnappliedResource(tx, change);
+    // A callback waiting for the end of this change hears it ends here.
+    await notifyChange(tx, deps, next, "CANCELLED", `${describe(change)} was cancelled by ${principal.id}: ${comment}`);
     return next;
   });
   notify(deps, change);

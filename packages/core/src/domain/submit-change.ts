@@ -1,5 +1,6 @@
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ResourceRecord } from "../store/records.ts";
+import type { StoreTx } from "../store/store.ts";
 import { assertCanChange } from "./authorization.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
@@ -24,6 +25,7 @@ import {
 } from "./submit-checks.ts";
 import { planApply } from "./plan-apply.ts";
 import { recordChange } from "./record-change.ts";
+import { checkApplyInput } from "./check-submission.ts";
 import { checkWebhook } from "../notifications/check-webhook.ts";
 
 export type { ApplyInput, DeleteInput, PreviewResult, SubmitResult } from "./submit-types.ts";
@@ -48,20 +50,14 @@ export async function submitApply(
   input: ApplyInput,
   revocation?: RevocationInput,
 ): Promise<SubmitResult> {
-  const plugin = checkCommonFields(
-    deps,
-    input.type,
-    input.name,
-    input.requestId,
-    { comment: input.comment, labels: input.labels, spec: input.spec },
-    callbackViolations(input.callback),
-  );
+  // Every check of the input, all at once, before refuseUnmanagedTwin talks to the real system.
+  const plugin = await checkApplyInput(deps, input, callbackViolations(input.callback));
   const hash = revocation?.hash ?? requestHash("apply", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);
   await refuseUnmanagedTwin(deps, plugin, principal, input);
   const result = await deps.store.transact(async (tx) => {
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
-    if (replay) return replay;
+    if (replay) return replay.noOp ? await noOpResult(tx, input, true) : replay;
     const state = await desiredState(tx, input.type, input.name);
     if (!revocation) {
       assertCanChange(
@@ -108,7 +104,7 @@ export async function submitApply(
           createdAt: deps.now().toISOString(),
         });
       }
-      return { change: undefined, resource: state.resource, deduplicated: false, noOp: true };
+      return await noOpResult(tx, input, false);
     }
     const now = deps.now().toISOString();
     const previous = state.resource;
@@ -153,11 +149,23 @@ export async function submitApply(
       resource,
     );
   });
-  if (result.change && !result.deduplicated) {
+  if (result.change && !result.deduplicated && !result.noOp) {
     deps.notifier.workAvailable();
     deps.notifier.changeUpdated(result.change.id);
   }
   return result;
+}
+
+/**
+ * A no-op answers with the change a caller would wait on: the open change
+ * that already leads to this spec, or the one that applied it (final, so
+ * waiting returns at once). Unset only when no change of the resource is on
+ * record, which the response's `no_op` then says means nothing to wait for.
+ */
+async function noOpResult(tx: StoreTx, input: ApplyInput, deduplicated: boolean): Promise<SubmitResult> {
+  const change = await tx.latestLiveChange(input.type, input.name);
+  const resource = await tx.getResource(input.type, input.name);
+  return { change, resource, deduplicated, noOp: true };
 }
 
 /**
@@ -320,7 +328,7 @@ export async function previewApply(
   principal: Principal,
   input: { type: string; name: string; spec: JsonObject },
 ): Promise<PreviewResult> {
-  const plugin = checkCommonFields(deps, input.type, input.name, undefined, { spec: input.spec });
+  const plugin = await checkApplyInput(deps, input);
   // planApply only reads; the transaction gives it the same consistent view a submit has.
   const plan = await deps.store.transact(async (tx) => {
     const state = await desiredState(tx, input.type, input.name);

@@ -2,9 +2,10 @@ import { hash as digest } from "node:crypto";
 import type { Violation } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ResourceRecord } from "../store/records.ts";
-import type { StoreTx } from "../store/store.ts";
+import type { StoreReader, StoreTx } from "../store/store.ts";
 import { AbortedError, FailedPreconditionError, InvalidArgumentError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
+import { closestName } from "./closest-name.ts";
 import { freeTextViolations } from "./free-text-limits.ts";
 import { canonicalJson } from "./spec-diff.ts";
 import type { JsonObject, Principal } from "./types.ts";
@@ -30,9 +31,10 @@ export function checkCommonFields(
   const plugin = deps.plugins.get(type);
   if (!plugin) {
     const known = deps.plugins.list().map((p) => p.definition.type);
+    const close = closestName(type, known);
     violations.push({
       field: "type",
-      description: `unknown resource type "${type}"; this service knows: ${known.join(", ") || "(no plugins loaded)"}`,
+      description: `unknown resource type "${type}"; ${close ? `did you mean "${close}"? ` : ""}this service knows: ${known.join(", ") || "(no plugins loaded)"}`,
       reason: "UNKNOWN_TYPE",
     });
   }
@@ -63,7 +65,7 @@ export interface DesiredState {
   labels: Record<string, string>;
 }
 
-export async function desiredState(tx: StoreTx, type: string, name: string): Promise<DesiredState> {
+export async function desiredState(tx: StoreReader, type: string, name: string): Promise<DesiredState> {
   const resource = await tx.getResource(type, name);
   const tip = await tx.latestLiveChange(type, name);
   if (tip && tip.status !== "SUCCEEDED") {

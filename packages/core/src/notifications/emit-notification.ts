@@ -34,6 +34,7 @@ const eventTypes: Record<NotificationKind, string> = {
   DRIFT_DETECTED: "dev.plinth.resource.drift_detected",
   SECRET_REVEALED: "dev.plinth.resource.secret_revealed",
   REVIEW_ESCALATED: "dev.plinth.change.review_escalated",
+  CANCELLED: "dev.plinth.change.cancelled",
 };
 
 export function matches(subscription: SubscriptionRecord, subject: NotificationSubject): boolean {
@@ -112,7 +113,7 @@ export async function emitNotification(tx: StoreTx, deps: EmitDeps, subject: Not
       status: "PENDING",
       attempts: 0,
       nextAttemptAt: now.getTime(),
-      expiresAt: now.getTime() + settings.expireAfterMs,
+      expiresAt: now.getTime() + (subscription.changeId ? settings.callbackExpireAfterMs : settings.expireAfterMs),
       lastError: null,
       lastStatusCode: null,
       createdAt: now.toISOString(),
@@ -139,6 +140,7 @@ export async function notifyChange(
     REJECTED: `${describeChange(change)} was rejected`,
     SUCCEEDED: `${describeChange(change)} succeeded`,
     FAILED: `${describeChange(change)} failed: ${change.lastError ?? "unknown error"}`,
+    CANCELLED: `${describeChange(change)} was cancelled`,
   };
   await emitNotification(tx, deps, {
     kind,

@@ -71,7 +71,24 @@ export async function createSubscription(
 
 export async function listSubscriptions(deps: LifecycleDeps, principal: Principal): Promise<SubscriptionView[]> {
   const stored = await deps.store.listSubscriptions(isAdmin(principal) ? undefined : principal.team);
-  return [...deps.notifications.configSubscriptions.filter((s) => maySee(principal, s.ownerTeam)), ...stored].map(view);
+  const live: SubscriptionRecord[] = [];
+  for (const subscription of stored) if (!(await hasEnded(deps, subscription))) live.push(subscription);
+  return [...deps.notifications.configSubscriptions.filter((s) => maySee(principal, s.ownerTeam)), ...live].map(view);
+}
+
+const finalStatuses = new Set(["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"]);
+
+/**
+ * A per-change callback ends with its change: once the change is final and
+ * nothing is left to send, it is no longer listed. Its row stays, so the
+ * team still sees its deliveries (ListDeliveries by change).
+ */
+async function hasEnded(deps: LifecycleDeps, subscription: SubscriptionRecord): Promise<boolean> {
+  if (!subscription.changeId) return false;
+  const change = await deps.store.getChange(subscription.changeId);
+  if (change && !finalStatuses.has(change.status)) return false;
+  const deliveries = await deps.store.listDeliveries({ subscriptionId: subscription.id }, maxDeliveries);
+  return deliveries.every((delivery) => delivery.status !== "PENDING");
 }
 
 export async function deleteSubscription(deps: LifecycleDeps, principal: Principal, id: string): Promise<void> {

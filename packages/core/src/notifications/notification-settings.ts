@@ -15,6 +15,8 @@ export interface NotificationSettings {
   remindAfterMs: number;
   escalateAfterMs: number;
   expireAfterMs: number;
+  /** expireAfterMs for per-change callbacks. */
+  callbackExpireAfterMs: number;
   /** Seals an API subscription's secret for the store (the service's secret key). */
   sealSecret: (secret: string) => string;
 }
@@ -50,6 +52,7 @@ export function notificationSettings(
     remindAfterMs: notifications.review.remindAfterMs,
     escalateAfterMs: notifications.review.escalateAfterMs,
     expireAfterMs: notifications.delivery.expireAfterMs,
+    callbackExpireAfterMs: notifications.delivery.callbackExpireAfterMs,
     sealSecret: (secret) => secrets.seal({ secret }),
   };
 }

@@ -31,6 +31,7 @@ export const notificationKindToProto: Record<records.NotificationKind, Notificat
   DRIFT_DETECTED: NotificationKind.DRIFT_DETECTED,
   SECRET_REVEALED: NotificationKind.SECRET_REVEALED,
   REVIEW_ESCALATED: NotificationKind.REVIEW_ESCALATED,
+  CANCELLED: NotificationKind.CANCELLED,
 };
 
 const kindFromProto = new Map(

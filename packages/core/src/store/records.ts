@@ -187,7 +187,8 @@ export type NotificationKind =
   | "FAILED"
   | "DRIFT_DETECTED"
   | "SECRET_REVEALED"
-  | "REVIEW_ESCALATED";
+  | "REVIEW_ESCALATED"
+  | "CANCELLED";
 
 /** A webhook a team registered through the API (config subscriptions live only in the config). */
 export interface SubscriptionRecord {

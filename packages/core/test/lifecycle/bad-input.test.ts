@@ -53,6 +53,40 @@ describe("bad input gets a clear error and changes nothing", () => {
     expect(outcome.fields).toEqual(fields);
   });
 
+  it("answers a bad name, a bad spec and a plugin rule in one reply, each with its reason (issue 22)", async () => {
+    // size 95 passes the schema and breaks the widget's guardrail: the name and the schema do not hide it.
+    const outcome = await failure(
+      service.as("requester").resources.applyResource({
+        type: "test.widget",
+        name: "bad name!",
+        spec: { size: -1, color: "pink", sise: 2 },
+      }),
+    );
+    expect(outcome.code).toBe(Code.InvalidArgument);
+    expect(outcome.violations).toEqual([
+      { field: "name", reason: "INVALID_NAME", description: expect.stringContaining("1-253 characters") },
+      { field: "spec.size", reason: "TOO_SMALL", description: "must be at least 1" },
+      { field: "spec.color", reason: "INVALID_VALUE", description: 'must be one of: "blue", "red", "green"' },
+      { field: "spec.sise", reason: "UNKNOWN_FIELD", description: 'is not a known field; did you mean "size"?' },
+    ]);
+    const guardrail = await failure(
+      service.as("requester").resources.applyResource({ type: "test.widget", name: "bad name!", spec: { size: 95 } }),
+    );
+    expect(guardrail.violations.map((v) => [v.field, v.reason])).toEqual([
+      ["name", "INVALID_NAME"],
+      ["spec.size", "GUARDRAIL_SIZE"],
+    ]);
+  });
+
+  it("suggests the type meant by a typo", async () => {
+    const outcome = await failure(
+      service.as("requester").resources.applyResource({ type: "test.widgte", name: "x", spec: { size: 1 } }),
+    );
+    expect(outcome.violations).toEqual([
+      { field: "type", reason: "UNKNOWN_TYPE", description: expect.stringContaining('did you mean "test.widget"?') },
+    ]);
+  });
+
   it("persisted nothing for any of the bad requests", async () => {
     const { resources } = await service.as("requester").resources.listResources({});
     const { changes } = await service.as("requester").changes.listChanges({});

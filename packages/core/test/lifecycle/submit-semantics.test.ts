@@ -60,8 +60,22 @@ describe("submit semantics", () => {
     // color is defaulted to blue: spelling it out resolves to the same spec.
     const same = await alice.resources.applyResource(widget("noop", { size: 5, color: "blue" }));
     expect(same.noOp).toBe(true);
-    expect(same.change).toBeUndefined();
+    // The change that applied it comes back, final: waiting on it returns at once.
+    expect(same.change).toMatchObject({ id: created.change!.id, status: ChangeStatus.SUCCEEDED });
     expect((await alice.changes.listChanges({ name: "noop" })).changes).toHaveLength(1);
+  });
+
+  it("answers a second identical apply with the change still open for it (issue 29)", async () => {
+    const alice = service.as("requester");
+    // Over 50 the widget needs a reviewer: the first change waits in review.
+    const first = await alice.resources.applyResource(widget("noop-open", { size: 60 }, "noop-open-1"));
+    expect(first.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    const second = await alice.resources.applyResource(widget("noop-open", { size: 60 }, "noop-open-2"));
+    expect(second).toMatchObject({ noOp: true, deduplicated: false, change: { id: first.change!.id } });
+    // A retry of the second request (same request_id) answers the same.
+    const retried = await alice.resources.applyResource(widget("noop-open", { size: 60 }, "noop-open-2"));
+    expect(retried).toMatchObject({ noOp: true, deduplicated: true, change: { id: first.change!.id } });
+    expect((await alice.changes.listChanges({ name: "noop-open" })).changes).toHaveLength(1);
   });
 
   it("compares expected_revision with the applied revision (ABORTED on mismatch)", async () => {

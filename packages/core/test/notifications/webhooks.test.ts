@@ -1,12 +1,13 @@
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { DeliveryStatus, NotificationFormat, NotificationKind } from "@plinth/sdk/gen/plinth/v1/notification_pb.ts";
+import { createPlinthClient } from "@plinth/sdk";
 import { freePort, waitFor } from "@plinth/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import type { EnginePreview } from "../../src/index.ts";
 import { createFakeEngine } from "../support/fake-engine.ts";
-import { type TestService, startTestService } from "../support/test-service.ts";
+import { type TestService, principals, startTestService } from "../support/test-service.ts";
 import { type ReceivedWebhook, WebhookReceiver, eventData, signatureVerifies } from "../support/webhook-receiver.ts";
 
 const secret = "webhook-secret-0123456789";
@@ -195,9 +196,40 @@ describe("webhook notifications", () => {
     expect(calls.map((c) => eventData(c).kind)).toEqual(["SUBMITTED", "PENDING_REVIEW", "APPROVED", "SUCCEEDED"]);
     expect(calls.every((c) => eventData(c).change?.id === change!.id)).toBe(true);
     for (const call of calls) expect(signatureVerifies(secret, call)).toBe(true);
-    // The callback is a subscription of the caller's team, tied to the change.
-    const { subscriptions } = await alice.notifications.listSubscriptions({});
-    expect(subscriptions).toMatchObject([{ changeId: change!.id, signed: true, ownerTeam: "payments" }]);
+    // The callback is a subscription of the caller's team, tied to the change: it ends with the change
+    // once its last event is delivered, and what was sent stays visible.
+    await waitFor(async () => expect((await alice.notifications.listSubscriptions({})).subscriptions).toEqual([]), {
+      what: "the callback to end with its change",
+      timeoutMs: 20_000,
+    });
+    const { deliveries } = await alice.notifications.listDeliveries({ changeId: change!.id });
+    expect(deliveries.map((d) => d.status)).toEqual(Array(4).fill(DeliveryStatus.DELIVERED));
+  });
+
+  it("tells a callback given to client.apply that its change was cancelled (issue 29)", async () => {
+    const hooks = await receiver();
+    const plinth = await service({});
+    const sdk = createPlinthClient({ baseUrl: plinth.url, token: principals.requester.token });
+    // Over 50 the widget needs a reviewer, so the change can still be cancelled.
+    const { change } = await sdk.apply(
+      "test.widget",
+      "called-off",
+      { size: 60 },
+      { callback: { url: hooks.url("/sdk-callback"), secret } },
+    );
+    expect((await sdk.notifications.listSubscriptions({})).subscriptions).toMatchObject([
+      { changeId: change!.id, signed: true },
+    ]);
+    await sdk.changes.cancelChange({ id: change!.id, comment: "not needed after all" });
+    const calls = await received(hooks, "/sdk-callback", 3);
+    expect(calls.map((c) => eventData(c).kind)).toEqual(["SUBMITTED", "PENDING_REVIEW", "CANCELLED"]);
+    expect(calls[2]?.json).toMatchObject({ type: "dev.plinth.change.cancelled" });
+    expect(eventData(calls[2]!).change).toMatchObject({ id: change!.id, status: "CANCELLED" });
+    for (const call of calls) expect(signatureVerifies(secret, call)).toBe(true);
+    await waitFor(async () => expect((await sdk.notifications.listSubscriptions({})).subscriptions).toEqual([]), {
+      what: "the callback to end with its change",
+      timeoutMs: 20_000,
+    });
   });
 
   it("reminds reviewers of a change still pending review, then escalates it, at the configured times", async () => {

@@ -5,15 +5,22 @@ import type { Change } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import type { Clients } from "./test-service.ts";
 
 /** Runs a call that must fail; returns its Connect code and field violations. */
-export async function failure(call: Promise<unknown>): Promise<{ code: Code; fields: string[]; message: string }> {
+export async function failure(call: Promise<unknown>): Promise<{
+  code: Code;
+  fields: string[];
+  violations: { field: string; reason: string; description: string }[];
+  message: string;
+}> {
   try {
     await call;
   } catch (error) {
     const connectError = ConnectError.from(error);
-    const fields = connectError
+    const violations = connectError
       .findDetails(BadRequestSchema)
-      .flatMap((detail) => detail.fieldViolations.map((violation) => violation.field));
-    return { code: connectError.code, fields, message: connectError.rawMessage };
+      .flatMap((detail) => detail.fieldViolations)
+      .map(({ field, reason, description }) => ({ field, reason, description }));
+    const fields = violations.map((violation) => violation.field);
+    return { code: connectError.code, fields, violations, message: connectError.rawMessage };
   }
   throw new Error("expected the call to fail, but it succeeded");
 }

@@ -1,38 +1,22 @@
-import { toJson, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import Table from "cli-table3";
 import { stringify } from "yaml";
 import {
   type AccessRequest,
-  ChangeKind,
   ChangeStatus,
   ReviewDecision,
   type Change,
   type ChangeEvent,
 } from "../gen/plinth/v1/change_pb.ts";
-import { ResourceStatus } from "../gen/plinth/v1/resource_pb.ts";
 
-/**
- * The canonical proto3 JSON of a message, the same a Connect JSON client gets:
- * int64 as strings, enums by name, timestamps in RFC 3339, and every field
- * present even when it holds its default, so scripts need no fallbacks.
- */
-export function messageJson<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): JsonValue {
-  return toJson(schema, message, { alwaysEmitImplicit: true });
-}
+import { changeKindName, changeStatusName } from "../client/plain-json.ts";
 
-/** `SUCCEEDED` for `ChangeStatus.SUCCEEDED`: the name without its prefix. */
-export function changeStatusName(status: ChangeStatus): string {
-  return ChangeStatus[status] ?? String(status);
-}
-
-export function changeKindName(kind: ChangeKind): string {
-  return ChangeKind[kind] ?? String(kind);
-}
-
-export function resourceStatusName(status: ResourceStatus): string {
-  return ResourceStatus[status] ?? String(status);
-}
+export {
+  changeKindName,
+  changeStatusName,
+  plainJson as messageJson,
+  resourceStatusName,
+} from "../client/plain-json.ts";
 
 /** `2025-01-31 12:00:00Z`, or `-` when unset. */
 export function formatTime(timestamp: Timestamp | undefined): string {

@@ -4,6 +4,9 @@ import { create } from "@bufbuild/protobuf";
 import { parse } from "yaml";
 import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.ts";
 import type { FieldViolation } from "../client/field-violations.ts";
+
+/** A manifest problem: found before any call, so there is no server reason to give. */
+type ManifestViolation = Omit<FieldViolation, "reason">;
 import type { CliIo } from "./cli-io.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -34,7 +37,7 @@ export async function readManifest(path: string, io: CliIo): Promise<Manifest> {
   if (!isObject(document)) {
     throw invalidManifest(path, [{ field: "", description: "must be a mapping with type, name and spec" }]);
   }
-  const violations: FieldViolation[] = [];
+  const violations: ManifestViolation[] = [];
   const { type, name, spec, comment, labels } = document;
   if (typeof type !== "string" || type === "") {
     violations.push({ field: "type", description: "required: the resource type, e.g. kafka.topic" });
@@ -82,7 +85,7 @@ async function readStdin(io: CliIo): Promise<string> {
   return text + decoder.decode();
 }
 
-function invalidManifest(path: string, violations: FieldViolation[]): ConnectError {
+function invalidManifest(path: string, violations: ManifestViolation[]): ConnectError {
   return new ConnectError(`invalid manifest ${path === "-" ? "on stdin" : path}`, Code.InvalidArgument, undefined, [
     { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) },
   ]);

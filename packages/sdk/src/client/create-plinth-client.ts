@@ -4,6 +4,8 @@ import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { Change } from "../gen/plinth/v1/change_pb.ts";
 import { ChangeService } from "../gen/plinth/v1/change_service_pb.ts";
 import { IdentityService } from "../gen/plinth/v1/identity_service_pb.ts";
+import { type Callback, NotificationFormat, type NotificationKind } from "../gen/plinth/v1/notification_pb.ts";
+import { NotificationService } from "../gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "../gen/plinth/v1/plugin_service_pb.ts";
 import type { Resource } from "../gen/plinth/v1/resource_pb.ts";
 import {
@@ -42,6 +44,21 @@ export interface PlinthClientOptions {
   retry?: RetryOptions | false | undefined;
 }
 
+/**
+ * A webhook for one change only (see docs/notifications.md): the server posts
+ * the change's events to `url` (CloudEvents JSON by default), signed with
+ * `secret` when given, until the change ends (`SUCCEEDED`, `FAILED`,
+ * `REJECTED` or `CANCELLED`).
+ */
+export interface CallbackOptions {
+  url: string;
+  /** HMAC-SHA256 key for the `plinth-signature` header (16-256 characters). */
+  secret?: string;
+  format?: NotificationFormat;
+  /** Only these kinds; every kind of the change by default. */
+  kinds?: NotificationKind[];
+}
+
 /** Options of {@link PlinthClient.apply}. */
 export interface ApplyOptions {
   /** Idempotency key; a fresh UUID per `apply` call by default, reused by its retries. */
@@ -52,6 +69,8 @@ export interface ApplyOptions {
   labels?: Record<string, string>;
   /** Admins only: go ahead despite guardrail violations; the change then needs a reviewer and is audited. */
   overrideGuardrails?: boolean;
+  /** Where to post this change's events instead of polling it; see {@link CallbackOptions}. */
+  callback?: CallbackOptions;
   signal?: AbortSignal;
 }
 
@@ -68,6 +87,12 @@ export interface PlinthClient {
   readonly plugins: Client<typeof PluginService>;
   /** The raw `IdentityService` client: `whoAmI()` tells who the token belongs to. */
   readonly identity: Client<typeof IdentityService>;
+  /**
+   * The raw `NotificationService` client: a team's subscriptions
+   * (`createSubscription`, `listSubscriptions`, `deleteSubscription`) and what
+   * was sent to them (`listDeliveries`, by change or subscription).
+   */
+  readonly notifications: Client<typeof NotificationService>;
   /**
    * Creates or updates a resource. `spec` is checked against the spec type a
    * plugin declared in {@link ResourceTypes}; it must be JSON-serializable
@@ -118,12 +143,14 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
   const changes = createClient(ChangeService, transport);
   const plugins = createClient(PluginService, transport);
   const identity = createClient(IdentityService, transport);
+  const notifications = createClient(NotificationService, transport);
 
   return {
     resources,
     changes,
     plugins,
     identity,
+    notifications,
     async apply(type, name, spec, opts = {}) {
       return await resources.applyResource(
         {
@@ -135,6 +162,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
           comment: opts.comment ?? "",
           labels: opts.labels ?? {},
           overrideGuardrails: opts.overrideGuardrails ?? false,
+          callback: callbackMessage(opts.callback),
         },
         { signal: opts.signal },
       );
@@ -147,6 +175,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
           requestId: opts.requestId ?? crypto.randomUUID(),
           expectedRevision: opts.expectedRevision === undefined ? undefined : BigInt(opts.expectedRevision),
           comment: opts.comment ?? "",
+          callback: callbackMessage(opts.callback),
         },
         { signal: opts.signal },
       );
@@ -175,6 +204,18 @@ function networkTransport(options: PlinthClientOptions, interceptors: Intercepto
   // Retry outside the failover, so that each retry goes to the server the last failure moved on to.
   const servers = options.baseUrl.map((baseUrl) => createNodeTransport({ baseUrl, protocol, interceptors: [] }));
   return interceptTransport(createFailoverTransport(servers), interceptors);
+}
+
+function callbackMessage(callback: CallbackOptions | undefined): Callback | undefined {
+  return (
+    callback && {
+      $typeName: "plinth.v1.Callback",
+      url: callback.url,
+      secret: callback.secret ?? "",
+      format: callback.format ?? NotificationFormat.UNSPECIFIED,
+      kinds: callback.kinds ?? [],
+    }
+  );
 }
 
 // A Struct holds JSON only: a round trip through JSON drops undefined fields

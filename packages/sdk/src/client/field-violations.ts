@@ -1,10 +1,15 @@
 import { ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.ts";
 
-/** One bad field of a request: its path (e.g. `spec.partitions`) and what is allowed. */
+/**
+ * One bad field of a request: its path (e.g. `spec.partitions`), what is
+ * allowed, and the stable machine reason the docs list (e.g.
+ * `UNKNOWN_CLUSTER`; empty when the server gave none).
+ */
 export interface FieldViolation {
   field: string;
   description: string;
+  reason: string;
 }
 
 /**
@@ -19,5 +24,5 @@ export function fieldViolations(error: unknown): FieldViolation[] {
   return error
     .findDetails(BadRequestSchema)
     .flatMap((badRequest) => badRequest.fieldViolations)
-    .map(({ field, description }) => ({ field, description }));
+    .map(({ field, description, reason }) => ({ field, description, reason }));
 }

@@ -40,6 +40,9 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
       });
       await followSubmission(ctx, session, response, flags.wait === true);
       session.print.result(messageJson(ApplyResourceResponseSchema, response), () => {
+        if (response.noOp && response.change && !flags.wait) {
+          return `${manifest.type}/${manifest.name}: no new change; ${describeChange(response.change)} already leads to this spec\n`;
+        }
         if (response.noOp || !response.change) {
           return `${manifest.type}/${manifest.name}: no change, already at revision ${response.resource?.revision ?? 0n}\n`;
         }

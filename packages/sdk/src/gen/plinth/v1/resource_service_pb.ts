@@ -95,7 +95,9 @@ export const ApplyResourceRequestSchema: GenMessage<ApplyResourceRequest> = /*@_
  */
 export type ApplyResourceResponse = Message<"plinth.v1.ApplyResourceResponse"> & {
   /**
-   * Unset when the request was a no-op.
+   * The change to wait on. On a no-op: the open change that already leads to
+   * this spec, or the change that applied it (final); unset only when no
+   * change of the resource is on record, i.e. there is nothing to wait for.
    *
    * @generated from field: plinth.v1.Change change = 1;
    */
