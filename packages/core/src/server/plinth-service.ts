@@ -109,10 +109,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     const engine = options.createEngine(loaded, logger);
     // The worker's operations, seen by the reconciler so that its drift checks wait for them.
     const foreground = trackForeground(engine);
-    const worker = createWorker(
-      { ...deps, engine: foreground.engine, logger },
-      { id: replica, ...config.worker },
-    );
+    const worker = createWorker({ ...deps, engine: foreground.engine, logger }, { id: replica, ...config.worker });
     const reconciler = createReconciler(
       { ...deps, engine, logger, foreground: foreground.activity },
       {
