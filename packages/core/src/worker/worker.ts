@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
+import { returnToReview, verdictAgainstApplied } from "../domain/verdict.ts";
 import type { JsonObject } from "../domain/types.ts";
 import type { EngineEvent, EngineOutputs } from "../engine/engine.ts";
 import type { VerifyResult } from "../plugin/define-plugin.ts";
@@ -102,6 +103,20 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
             `${cause}; no attempts left, so it is not resumed again (a change that crashes the server must not do so forever)`,
             now,
           );
+          ended.push(change.id);
+          continue;
+        }
+        // The verdict was computed for the basis the change saw at submit; it applies on what is applied now.
+        const plugin = resumed ? undefined : deps.plugins.get(change.type);
+        const verdict = plugin ? await verdictAgainstApplied(tx, deps, plugin, change) : undefined;
+        if (verdict?.outcome === "refused") {
+          await tx.deleteJob(job.changeId);
+          await failChange(tx, deps, change, verdict.reason, verdict.reason, now);
+          ended.push(change.id);
+          continue;
+        }
+        if (verdict?.outcome === "review") {
+          await returnToReview(tx, deps, change, verdict);
           ended.push(change.id);
           continue;
         }
