@@ -126,3 +126,24 @@ export async function returnToReview(
   await notifyChange(tx, deps, next, "PENDING_REVIEW");
   return next;
 }
+
+/**
+ * Fails a change whose transition can no longer be allowed, before anything
+ * ran: the resource keeps what is applied (and its status); the caller ends the job.
+ */
+export async function refuseChange(
+  tx: StoreTx,
+  deps: LifecycleDeps,
+  change: ChangeRecord,
+  reason: string,
+): Promise<ChangeRecord> {
+  const now = deps.now().toISOString();
+  const failed: ChangeRecord = { ...change, status: "FAILED", lastError: reason, updatedAt: now, finishedAt: now };
+  await tx.updateChange(failed);
+  await tx.appendEvent({ changeId: change.id, time: now, status: "FAILED", kind: "status", message: reason, details: null });
+  await notifyChange(tx, deps, failed, "FAILED");
+  const resource = await tx.getResource(change.type, change.name);
+  // A create that never applied has nothing else to show: its row says so, as any failed create's does.
+  if (resource && resource.revision === 0) await tx.upsertResource({ ...resource, status: "FAILED", updatedAt: now });
+  return failed;
+}

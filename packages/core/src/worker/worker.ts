@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
-import { returnToReview, verdictAgainstApplied } from "../domain/verdict.ts";
+import { refuseChange, returnToReview, verdictAgainstApplied } from "../domain/verdict.ts";
 import type { JsonObject } from "../domain/types.ts";
 import type { EngineEvent, EngineOutputs } from "../engine/engine.ts";
 import type { VerifyResult } from "../plugin/define-plugin.ts";
@@ -15,6 +15,7 @@ import {
   type WorkerDeps,
   type WorkerOptions,
   appendChangeEvent,
+  holds,
 } from "./worker-context.ts";
 
 export type { WorkerDeps, WorkerOptions } from "./worker-context.ts";
@@ -56,7 +57,9 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
    * is failed instead of resumed, or a change that crashes the server would
    * do so forever. A preview job likewise gives up after `maxAttempts` claims.
    */
-  async function claim(): Promise<{ job: JobRecord; change: ChangeRecord; queuedAt: number } | undefined> {
+  async function claim(): Promise<
+    { job: JobRecord; change: ChangeRecord; queuedAt: number; resumed?: boolean } | undefined
+  > {
     const ended: string[] = [];
     const claimed = await deps.store.transact(async (tx) => {
       ended.length = 0;
@@ -106,20 +109,6 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           ended.push(change.id);
           continue;
         }
-        // The verdict was computed for the basis the change saw at submit; it applies on what is applied now.
-        const plugin = resumed ? undefined : deps.plugins.get(change.type);
-        const verdict = plugin ? await verdictAgainstApplied(tx, deps, plugin, change) : undefined;
-        if (verdict?.outcome === "refused") {
-          await tx.deleteJob(job.changeId);
-          await failChange(tx, deps, change, verdict.reason, verdict.reason, now);
-          ended.push(change.id);
-          continue;
-        }
-        if (verdict?.outcome === "review") {
-          await returnToReview(tx, deps, change, verdict);
-          ended.push(change.id);
-          continue;
-        }
         const next: ChangeRecord = { ...change, status: "APPLYING", attempts: change.attempts + 1, updatedAt: now };
         await tx.updateChange(next);
         await tx.appendEvent({
@@ -139,12 +128,37 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           await tx.upsertResource({ ...resource, status, updatedAt: now });
         }
         // Queued since its last status change (submit, approval, retry), or since its retry was due.
-        return { job, change: next, queuedAt: Math.max(Date.parse(change.updatedAt), job.runAfter) };
+        return { job, change: next, queuedAt: Math.max(Date.parse(change.updatedAt), job.runAfter), resumed };
       }
     });
     for (const id of ended) deps.notifier.changeUpdated(id);
     if (claimed) deps.notifier.changeUpdated(claimed.change.id);
     return claimed;
+  }
+
+  /**
+   * The verdict was computed at submit (or approval) for the basis the change
+   * saw then; it applies on what is applied now. Computed again before the
+   * engine touches anything, in one transaction with the outcome: a change
+   * that needs more review goes back to it, one that can no longer be allowed
+   * fails; neither counts the attempt, which never reached the real resource.
+   * A resumed attempt may already have changed the real resource: it finishes.
+   */
+  async function judgeAgain(job: JobRecord, change: ChangeRecord, plugin: LoadedPlugin): Promise<boolean> {
+    const sent = await deps.store.transact(async (tx) => {
+      if (!holds(await tx.getJob(job.changeId), job)) throw new LeaseLost("lease lost before the verdict");
+      const verdict = await verdictAgainstApplied(tx, deps, plugin, change);
+      if (verdict.outcome === "holds") return false;
+      const unclaimed = { ...change, attempts: change.attempts - 1 };
+      if (verdict.outcome === "refused") {
+        await tx.deleteJob(job.changeId);
+        await refuseChange(tx, deps, unclaimed, verdict.reason);
+      } else {
+        await returnToReview(tx, deps, unclaimed, verdict);
+      }
+      return true;
+    });
+    return sent;
   }
 
   /** Keeps the claim's lease alive while the engine works; aborts the work once another claim holds the job. */
@@ -226,6 +240,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     queuedAt: number,
     controller: AbortController,
     previous: Promise<void> | undefined,
+    resumed = false,
   ): Promise<void> {
     const started = Date.now();
     const plugin = deps.plugins.get(change.type);
@@ -240,6 +255,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         await previewForReview(ctx, job, change, plugin, controller.signal);
         return;
       }
+      if (!resumed && (await judgeAgain(job, change, plugin))) return;
       const resource = await deps.store.getResource(change.type, change.name);
       // Re-validate against what is applied now: earlier changes may have moved the resource since submission.
       if (change.kind !== "DELETE" && change.resolvedSpec) {
@@ -332,7 +348,14 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           const previous = attempts.get(attemptKey(claimed.job));
           previous?.controller.abort(new LeaseLost("this worker's lease lapsed and it claimed the change again"));
           const controller = new AbortController();
-          const task = process(claimed.job, claimed.change, claimed.queuedAt, controller, previous?.done).catch(
+          const task = process(
+            claimed.job,
+            claimed.change,
+            claimed.queuedAt,
+            controller,
+            previous?.done,
+            claimed.resumed,
+          ).catch(
             (error: unknown) => deps.logger.error({ err: error, changeId: id }, "worker task crashed"),
           );
           attempts.set(attemptKey(claimed.job), { controller, done: task });
