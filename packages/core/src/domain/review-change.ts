@@ -232,7 +232,8 @@ export async function retryChange(deps: LifecycleDeps, principal: Principal, id:
     // A retry is planned against today's state like a new submission: what was allowed then may not be now.
     const plugin = deps.plugins.get(change.type);
     const verdict = plugin ? await verdictAgainstApplied(tx, deps, plugin, change) : undefined;
-    if (verdict?.outcome === "refused") throw new FailedPreconditionError(`change ${id} cannot be retried: ${verdict.reason}`);
+    if (verdict?.outcome === "refused")
+      throw new FailedPreconditionError(`change ${id} cannot be retried: ${verdict.reason}`);
     if (verdict?.outcome === "review") {
       return await returnToReview(tx, deps, change, {
         ...verdict,

@@ -73,7 +73,13 @@ export async function revokeAccessGrant(
   // Built on the latest live spec, in the submit's transaction: a change the holder has open is not undone by
   // the revocation, which queues behind it; a grant that change moved or dropped is not revoked blindly.
   const rebase = async (state: DesiredState, tx: StoreTx) => {
-    const live = await foreignReaches(plugin, input.name, state.resolvedSpec, resource.ownerTeam, createResourceLookup(tx));
+    const live = await foreignReaches(
+      plugin,
+      input.name,
+      state.resolvedSpec,
+      resource.ownerTeam,
+      createResourceLookup(tx),
+    );
     if (!state.spec || !live.some((r) => r.field === reach.field && r.access === reach.access)) {
       throw new AbortedError(
         `an open change to ${input.type} "${input.name}" no longer grants "${reach.access}" at "${reach.field}": re-read its grants and retry`,

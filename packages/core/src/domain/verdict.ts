@@ -140,7 +140,14 @@ export async function refuseChange(
   const now = deps.now().toISOString();
   const failed: ChangeRecord = { ...change, status: "FAILED", lastError: reason, updatedAt: now, finishedAt: now };
   await tx.updateChange(failed);
-  await tx.appendEvent({ changeId: change.id, time: now, status: "FAILED", kind: "status", message: reason, details: null });
+  await tx.appendEvent({
+    changeId: change.id,
+    time: now,
+    status: "FAILED",
+    kind: "status",
+    message: reason,
+    details: null,
+  });
   await notifyChange(tx, deps, failed, "FAILED");
   const resource = await tx.getResource(change.type, change.name);
   // A create that never applied has nothing else to show: its row says so, as any failed create's does.

@@ -355,9 +355,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
             controller,
             previous?.done,
             claimed.resumed,
-          ).catch(
-            (error: unknown) => deps.logger.error({ err: error, changeId: id }, "worker task crashed"),
-          );
+          ).catch((error: unknown) => deps.logger.error({ err: error, changeId: id }, "worker task crashed"));
           attempts.set(attemptKey(claimed.job), { controller, done: task });
           active.add(task);
           void task.finally(() => active.delete(task));

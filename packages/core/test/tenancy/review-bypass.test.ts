@@ -5,7 +5,13 @@ import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { createFakeEngine } from "../support/fake-engine.ts";
-import { type Clients, type TestService, clientsFor, principalsConfig, startTestService } from "../support/test-service.ts";
+import {
+  type Clients,
+  type TestService,
+  clientsFor,
+  principalsConfig,
+  startTestService,
+} from "../support/test-service.ts";
 
 // payments holds grants on what search owns; each team has a requester and a reviewer; platform reviews for all.
 const people = {
@@ -43,7 +49,10 @@ describe("review cannot be bypassed (issue 22)", () => {
     await service?.close();
   });
 
-  const spec = (team: string, extra: JsonObject = {}): JsonObject => ({ owner: { team, contact: `#${team}` }, ...extra });
+  const spec = (team: string, extra: JsonObject = {}): JsonObject => ({
+    owner: { team, contact: `#${team}` },
+    ...extra,
+  });
   const apply = (who: Clients, name: string, body: JsonObject) =>
     who.resources.applyResource({ type: "test.owned", name, spec: body, requestId: `${name}-${Math.random()}` });
   const get = async (name: string) =>
