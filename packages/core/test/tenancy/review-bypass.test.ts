@@ -109,4 +109,20 @@ describe("review cannot be bypassed (issue 22)", () => {
     await as("sam").changes.approveChange({ id: early.change!.id, comment: "payments may read it" });
     expect((await watchToEnd(as("alice"), early.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
   });
+
+  it("asks the teams a transferred resource's grants reach again: consent given to one team does not move", async () => {
+    const asked = await apply(as("alice"), "payments-mover", spec("payments", { reads: ["search-index"] }));
+    await as("sam").changes.approveChange({ id: asked.change!.id, comment: "payments may read the index" });
+    expect((await watchToEnd(as("alice"), asked.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    // payments hands it to platform: platform must accept, and search must agree that platform reads its index.
+    const moved = await apply(as("alice"), "payments-mover", spec("platform", { reads: ["search-index"] }));
+    expect(moved.change?.accessRequests.map((request) => [request.ownerTeam, request.requesterTeam])).toEqual([
+      ["platform", "payments"],
+      ["search", "platform"],
+    ]);
+    const accepted = await as("rita").changes.approveChange({ id: moved.change!.id, comment: "platform takes it" });
+    expect(accepted.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    await as("sam").changes.approveChange({ id: moved.change!.id, comment: "platform may read the index" });
+    expect((await watchToEnd(as("alice"), moved.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+  });
 });
