@@ -2,9 +2,11 @@ import { join } from "node:path";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { type PostgresServer, startPostgres } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { createFakeEngine } from "../support/fake-engine.ts";
+import { freshDatabase } from "../support/fresh-database.ts";
 import {
   type Clients,
   type TestService,
@@ -24,12 +26,14 @@ const people = {
 };
 
 // Issue 22: a verdict belongs to the transition that is applied, and every path to a grant asks its owner.
-describe("review cannot be bypassed (issue 22)", () => {
+describe.each(["sqlite", "postgres"] as const)("review cannot be bypassed on %s (issue 22)", (store) => {
   let service: TestService;
+  let postgres: PostgresServer | undefined;
   // The engine fails the applies of the names in here, as a broker refusing them would.
   const refused = new Set<string>();
   const as = (who: keyof typeof people): Clients => clientsFor(service.url, people[who].token);
   beforeAll(async () => {
+    if (store === "postgres") postgres = await startPostgres();
     service = await startTestService({
       engine: createFakeEngine({
         apply: async (request) => {
@@ -42,11 +46,13 @@ describe("review cannot be bypassed (issue 22)", () => {
         principals: principalsConfig(people),
         // Every update is reviewed, so that a revocation waits where its holder could reach it.
         review: { approvals: { CREATE: 0, UPDATE: 1, DELETE: 1 } },
+        ...(postgres ? { store: { postgres: { url: await freshDatabase(postgres, "bypass") } } } : {}),
       },
     });
   });
   afterAll(async () => {
     await service?.close();
+    await postgres?.stop();
   });
 
   const spec = (team: string, extra: JsonObject = {}): JsonObject => ({
