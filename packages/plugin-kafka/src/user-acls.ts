@@ -21,9 +21,14 @@ function pattern(scope: ResourceScope): Pick<UserAcl, "patternType" | "resourceN
     : { patternType: "Prefixed", resourceName: scope.prefix };
 }
 
-/** A stable key of one ACL: it names the Pulumi resource and compares rule sets. */
+/**
+ * A stable key of one ACL: it names the Pulumi resource and compares rule
+ * sets. Kafka compares resource names exactly, so the name stays as written
+ * (a grant on "Team.X" is not the one on "team.x"); only the words around it
+ * are lower case, which keeps the keys of lower-case names as they were.
+ */
 export const aclKey = (acl: UserAcl) =>
-  `${acl.resourceType}-${acl.patternType === "Literal" && acl.resourceName === "*" ? "all" : `prefix-${acl.resourceName}`}-${acl.operation}`.toLowerCase();
+  `${acl.resourceType.toLowerCase()}-${acl.patternType === "Literal" && acl.resourceName === "*" ? "all" : `prefix-${acl.resourceName}`}-${acl.operation.toLowerCase()}`;
 
 /**
  * The ACLs a spec stands for, deduplicated and sorted by key. Pure. Kafka

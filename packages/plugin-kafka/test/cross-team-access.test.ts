@@ -16,6 +16,7 @@ const people = {
   ...principals,
   otto: { id: "otto", team: "orders", roles: ["requester"] as const, token: "token-otto" },
   oriana: { id: "oriana", team: "orders", roles: ["reviewer"] as const, token: "token-oriana" },
+  lena: { id: "lena", team: "ledger", roles: ["requester"] as const, token: "token-lena" },
 };
 
 // Everything real: server, worker, Pulumi with the Kafka provider, and a SCRAM broker enforcing ACLs.
@@ -32,7 +33,10 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
           bootstrapServers: [broker.bootstrapServers],
           brokers: 1,
           sasl: broker.sasl,
-          quotas: { default: { users: 10 }, teams: { payments: { topics: 1, partitions: 3 } } },
+          quotas: {
+            default: { users: 10 },
+            teams: { payments: { topics: 1, partitions: 3 }, ledger: { partitions: 4 } },
+          },
         },
         // The same broker under strict guardrails, for the documented reasons only they give (below).
         strict: {
@@ -509,6 +513,95 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
       const refused = await failure(cases[reason]!());
       expect(refused.code).toBe(transitions.has(reason) ? Code.FailedPrecondition : Code.InvalidArgument);
       expect(refused.fields.map((violation) => violation.reason)).toContain(reason);
+    });
+  });
+
+  // Issue 22: a verdict belongs to the transition that is applied, not to the one seen at submit.
+  it("asks the owner again when the change ahead that carried its request is cancelled", async () => {
+    const owned = await as("otto").apply("kafka.topic", "orders.basis", topic("orders"));
+    expect((await as("otto").waitForChange(owned.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    // payments' user reads orders' topics, with orders' consent.
+    const base = await as("requester").apply("kafka.user", "payments-basis", user("payments", {}));
+    await as("oriana").changes.approveChange({ id: base.change!.id, comment: "payments may read" });
+    expect((await as("requester").waitForChange(base.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+
+    const wide = user("payments", { access: [{ topics: { prefix: "orders." }, operations: "read-write" }] });
+    const c1 = (await as("requester").apply("kafka.user", "payments-basis", wide)).change!;
+    expect(c1.accessRequests.map((request) => request.ownerTeam)).toEqual(["orders"]);
+    // C2 is C1's spec with a new description: at submit it asks nothing more than C1 already asks.
+    const c2 = (await as("requester").apply("kafka.user", "payments-basis", { ...wide, description: "billing" }))
+      .change!;
+    await as("requester").changes.cancelChange({ id: c1.id, comment: "withdrawn" });
+    // Once C1 is gone, C2 starts from the applied user, which has no grant: orders must be asked.
+    const judged = await waitFor(
+      async () => {
+        const { change } = await as("requester").changes.getChange({ id: c2.id });
+        if (change?.status === ChangeStatus.QUEUED || change?.status === ChangeStatus.APPLYING) {
+          throw new Error(`C2 is still ${ChangeStatus[change.status]}`);
+        }
+        return change!;
+      },
+      { what: "C2 judged against the applied user", timeoutMs: 180_000 },
+    );
+    expect(judged.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(judged.accessRequests.map((request) => [request.ownerTeam, request.access])).toEqual([
+      ["orders", "read and write topics orders.*"],
+    ]);
+    expect((await as("requester").get("kafka.user", "payments-basis")).spec).toMatchObject({
+      access: [{ topics: { prefix: "orders." }, operations: "read" }],
+    });
+    await as("requester").changes.cancelChange({ id: c2.id, comment: "only showing the review" });
+  });
+
+  it("counts pending increases against the quota: two submitted back to back cannot together exceed it", async () => {
+    const ledger = (partitions: number, config: Record<string, unknown> = {}) => ({
+      ...topic("ledger"),
+      partitions,
+      config,
+    });
+    const created = await Promise.all([
+      as("lena").apply("kafka.topic", "ledger.a", ledger(1)),
+      as("lena").apply("kafka.topic", "ledger.b", ledger(1)),
+    ]);
+    for (const { change } of created) {
+      expect((await as("lena").waitForChange(change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    }
+    // The first increase waits for a reviewer (unclean election is never self-service): it is not applied yet.
+    const first = await as("lena").apply(
+      "kafka.topic",
+      "ledger.a",
+      ledger(3, { "unclean.leader.election.enable": true }),
+    );
+    expect(first.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    const second = await failure(as("lena").apply("kafka.topic", "ledger.b", ledger(3)));
+    expect(second.code).toBe(Code.ResourceExhausted);
+    expect(second.message).toContain("partitions: would use 6 of 4");
+    await as("lena").changes.cancelChange({ id: first.change!.id, comment: "only showing the quota" });
+  });
+
+  it("reconciles on top of an open change instead of undoing it", async () => {
+    const created = await as("otto").apply("kafka.topic", "orders.mended", topic("orders"));
+    expect((await as("otto").waitForChange(created.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const wanted = {
+      ...topic("orders"),
+      config: { "retention.ms": 7_200_000, "unclean.leader.election.enable": true },
+    };
+    const open = (await as("otto").apply("kafka.topic", "orders.mended", wanted)).change!;
+    expect(open.status).toBe(ChangeStatus.PENDING_REVIEW);
+    const reconcile = await as("otto").resources.reconcileResource({
+      type: "kafka.topic",
+      name: "orders.mended",
+      requestId: "reconcile-mended",
+    });
+    await as("oriana").changes.approveChange({ id: open.id, comment: "ok" });
+    expect((await as("otto").waitForChange(open.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const repaired = await as("otto").changes.getChange({ id: reconcile.change!.id });
+    if (repaired.change?.status === ChangeStatus.PENDING_REVIEW) {
+      await as("oriana").changes.approveChange({ id: reconcile.change!.id, comment: "ok" });
+    }
+    expect((await as("otto").waitForChange(reconcile.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    expect((await as("otto").get("kafka.topic", "orders.mended")).spec).toMatchObject({
+      config: { "retention.ms": 7_200_000, "unclean.leader.election.enable": true },
     });
   });
 });

@@ -63,6 +63,22 @@ describe("kafka.user defaults and ACLs", () => {
   });
 });
 
+describe("kafka.user ACL names (issue 22)", () => {
+  it("keeps grants whose prefixes differ only in case apart, as Kafka does", () => {
+    const acls = userAcls(
+      resolved({
+        access: [
+          { topics: { prefix: "Team.X" }, operations: "read" },
+          { topics: { prefix: "team.x" }, operations: "read" },
+        ],
+      }),
+    ).filter((acl) => acl.resourceType === "Topic");
+    expect(acls.map((acl) => acl.resourceName).sort()).toEqual(["Team.X", "team.x"]);
+    // Keys of lower-case names are what they were, so existing stacks keep their ACL resources.
+    expect(acls.map(aclKey).sort()).toEqual(["topic-prefix-Team.X-read", "topic-prefix-team.x-read"]);
+  });
+});
+
 describe("kafka.user validation", () => {
   it("accepts a plain spec", () => {
     expect(fields("orders-app", resolved())).toEqual([]);
@@ -187,6 +203,16 @@ describe("kafka.user review", () => {
       ["OWNER_CHANGE"],
     ],
     ["a delete is automatic", codes("DELETE", undefined, reader), []],
+    [
+      // Kafka compares ACL names exactly: write on Team.X was never granted by write on team.x (issue 22).
+      "write on a prefix differing only in case needs a reviewer",
+      codes(
+        "UPDATE",
+        resolved({ access: [{ topics: { prefix: "Team.X" }, operations: "read-write" }] }),
+        resolved({ access: [{ topics: { prefix: "team.x" }, operations: "read-write" }] }),
+      ),
+      ["WRITE_ACCESS"],
+    ],
   ])("%s", (_why, actual, expected) => {
     expect(actual).toEqual(expected);
   });

@@ -150,8 +150,8 @@ const reachKey = (reach: { ownerTeam: string; access: string }) => `${reach.owne
 
 /**
  * What an apply newly asks of other teams: reaches of the next spec that the
- * previous one did not have (a grant approved once is not asked again), and
- * the transfer of the resource itself.
+ * previous one did not have (a grant approved once is not asked again, unless
+ * the resource moves to another team), and the transfer of the resource itself.
  */
 export async function accessRequestsOf(
   plugin: LoadedPlugin,
@@ -164,10 +164,13 @@ export async function accessRequestsOf(
     transferTo: string | undefined;
   },
 ): Promise<AccessRequestRecord[]> {
-  // After a transfer the reaches are judged against the receiving team.
+  // After a transfer the reaches are judged against the receiving team, and every one is asked again:
+  // consent given to the giving team does not move to another.
   const team = input.transferTo ?? input.ownTeam;
   const before = new Set(
-    (await foreignReaches(plugin, input.name, input.previous, input.ownTeam, lookup)).map(reachKey),
+    input.transferTo
+      ? []
+      : (await foreignReaches(plugin, input.name, input.previous, input.ownTeam, lookup)).map(reachKey),
   );
   const requests: AccessRequestRecord[] = [];
   const seen = new Set<string>();

@@ -13,7 +13,7 @@ import type { Violation } from "../plugin/define-plugin.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
-import { checkQuota } from "./team-quota.ts";
+import { checkQuota, withOpenChanges } from "./team-quota.ts";
 import { grantExposureViolations, lockReaches } from "./grant-exposure.ts";
 import { sameJson, specDifferences } from "./spec-diff.ts";
 import type { ChangeKind, JsonObject, Principal, SpecDifference } from "./types.ts";
@@ -46,10 +46,16 @@ export async function planApply(
   spec: JsonObject,
   labels: Record<string, string>,
   state: DesiredState,
-  options: { force?: boolean; overrideGuardrails?: boolean; repair?: "auto" | "review" } = {},
+  options: {
+    force?: boolean;
+    overrideGuardrails?: boolean;
+    repair?: "auto" | "review";
+    /** The spec already resolved when the change was submitted: a verdict at claim judges what will be applied. */
+    resolved?: { spec: JsonObject; explanations: Record<string, string> };
+  } = {},
 ): Promise<Plan> {
-  const parsed = parseSpec(plugin, spec);
-  const { spec: resolvedSpec, explanations = {} } = applyDefaults(plugin, name, parsed);
+  const { spec: resolvedSpec, explanations = {} } =
+    options.resolved ?? applyDefaults(plugin, name, parseSpec(plugin, spec));
   const previousSpec = state.exists ? state.resolvedSpec : undefined;
   const lookup = createResourceLookup(tx);
   await lockReaches(tx, deps.plugins.list(), plugin);
@@ -86,7 +92,7 @@ export async function planApply(
   try {
     await checkQuota(
       plugin,
-      lookup,
+      withOpenChanges(tx, lookup),
       {
         name,
         team: owner.transferTo ?? owner.team,

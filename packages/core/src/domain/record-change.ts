@@ -21,6 +21,8 @@ export async function recordChange(
     requiredApprovals: number;
     reviewReasons: string[];
     accessRequests: AccessRequestRecord[];
+    /** The team the change belongs to when not the resource's: a revocation belongs to the team revoking. */
+    team?: string;
     comment: string;
     labels: Record<string, string>;
     requestId: string;
@@ -39,7 +41,7 @@ export async function recordChange(
     kind: fields.kind,
     status: autoApproved ? "QUEUED" : "PENDING_REVIEW",
     requestedBy: principal.id,
-    team: resource.ownerTeam,
+    team: fields.team ?? resource.ownerTeam,
     spec: fields.spec,
     resolvedSpec: fields.resolvedSpec,
     explanations: fields.explanations,

@@ -7,6 +7,7 @@ import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { freeTextViolations } from "./free-text-limits.ts";
 import { teamsStillToApprove } from "./ownership.ts";
 import type { ChangeStatus, Principal } from "./types.ts";
+import { returnToReview, verdictAgainstApplied } from "./verdict.ts";
 
 async function loadChange(tx: StoreTx, id: string): Promise<ChangeRecord> {
   const change = id ? await tx.getChange(id) : undefined;
@@ -129,6 +130,7 @@ export async function rejectChange(
   const change = await deps.store.transact(async (tx) => {
     const change = await loadChange(tx, id);
     assertCanReview(principal, change.requestedBy);
+    await assertNotHoldersRevocation(tx, principal, change);
     if (change.status !== "PENDING_REVIEW") {
       throw new FailedPreconditionError(
         `change ${id} is ${change.status}; only a change pending review can be rejected`,
@@ -155,6 +157,22 @@ export async function rejectChange(
   return change;
 }
 
+/**
+ * A change recorded under a team other than the resource's owner is that
+ * team's revocation of a grant on the resource: the team holding the grant
+ * may not reject its way out of it; the revoking team (or an admin) decides.
+ */
+async function assertNotHoldersRevocation(tx: StoreTx, principal: Principal, change: ChangeRecord): Promise<void> {
+  if (principal.roles.includes("admin") || principal.team === change.team) return;
+  const resource = await tx.getResource(change.type, change.name);
+  if (resource && resource.ownerTeam !== change.team) {
+    throw new PermissionDeniedError(
+      `change ${change.id} is team ${change.team}'s revocation of a grant held by team ${resource.ownerTeam}: ` +
+        `only a reviewer of ${change.team} or an admin may reject it`,
+    );
+  }
+}
+
 const describe = (change: ChangeRecord) => `${change.kind} of ${change.type} "${change.name}" (change ${change.id})`;
 
 export async function cancelChange(
@@ -166,8 +184,11 @@ export async function cancelChange(
   requireComment(comment, "cancel");
   const change = await deps.store.transact(async (tx) => {
     const change = await loadChange(tx, id);
-    if (change.team !== principal.team && change.requestedBy !== principal.id && !principal.roles.includes("admin")) {
-      throw new PermissionDeniedError(`only team ${change.team} or an admin can cancel change ${id}`);
+    const ofTeam = hasRole(principal, "requester") && change.team === principal.team;
+    if (!ofTeam && change.requestedBy !== principal.id && !principal.roles.includes("admin")) {
+      throw new PermissionDeniedError(
+        `only a requester of team ${change.team}, its submitter or an admin can cancel change ${id}`,
+      );
     }
     if (!["PENDING_REVIEW", "APPROVED", "QUEUED"].includes(change.status)) {
       throw new FailedPreconditionError(
@@ -209,6 +230,17 @@ export async function retryChange(deps: LifecycleDeps, principal: Principal, id:
       throw new FailedPreconditionError(
         `change ${latest.id} to ${change.type} "${change.name}" came after ${id}; retrying would undo it: submit a new change instead`,
       );
+    }
+    // A retry is planned against today's state like a new submission: what was allowed then may not be now.
+    const plugin = deps.plugins.get(change.type);
+    const verdict = plugin ? await verdictAgainstApplied(tx, deps, plugin, change) : undefined;
+    if (verdict?.outcome === "refused")
+      throw new FailedPreconditionError(`change ${id} cannot be retried: ${verdict.reason}`);
+    if (verdict?.outcome === "review") {
+      return await returnToReview(tx, deps, change, {
+        ...verdict,
+        why: `retry requested by ${principal.id}; ${verdict.why}`,
+      });
     }
     const next = await transition(
       tx,

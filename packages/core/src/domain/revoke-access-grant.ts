@@ -1,9 +1,10 @@
 import { hasRole } from "./authorization.ts";
-import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from "./errors.ts";
+import type { StoreTx } from "../store/store.ts";
+import { AbortedError, FailedPreconditionError, NotFoundError, PermissionDeniedError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { createResourceLookup, foreignReaches } from "./ownership.ts";
 import { guarded } from "./plugin-calls.ts";
-import { checkCommonFields, replayIfSeen, requestHash } from "./submit-checks.ts";
+import { type DesiredState, checkCommonFields, replayIfSeen, requestHash } from "./submit-checks.ts";
 import { submitApply } from "./submit-change.ts";
 import type { SubmitResult } from "./submit-types.ts";
 import type { Principal } from "./types.ts";
@@ -69,20 +70,38 @@ export async function revokeAccessGrant(
       `${input.type} does not support revoking one grant: ask team ${resource.ownerTeam}`,
     );
   }
-  const revoked = guarded(plugin, "revoke", () => revoke(input.name, resource.spec!, input.field, plugin.context));
-  if (!revoked.spec) throw new FailedPreconditionError(revoked.refusal);
+  // Built on the latest live spec, in the submit's transaction: a change the holder has open is not undone by
+  // the revocation, which queues behind it; a grant that change moved or dropped is not revoked blindly.
+  const rebase = async (state: DesiredState, tx: StoreTx) => {
+    const live = await foreignReaches(
+      plugin,
+      input.name,
+      state.resolvedSpec,
+      resource.ownerTeam,
+      createResourceLookup(tx),
+    );
+    if (!state.spec || !live.some((r) => r.field === reach.field && r.access === reach.access)) {
+      throw new AbortedError(
+        `an open change to ${input.type} "${input.name}" no longer grants "${reach.access}" at "${reach.field}": re-read its grants and retry`,
+      );
+    }
+    const spec = state.spec;
+    const revoked = guarded(plugin, "revoke", () => revoke(input.name, spec, input.field, plugin.context));
+    if (!revoked.spec) throw new FailedPreconditionError(revoked.refusal);
+    return revoked.spec;
+  };
   return await submitApply(
     deps,
     principal,
     {
       type: input.type,
       name: input.name,
-      spec: revoked.spec,
+      spec: resource.spec,
       requestId: input.requestId,
       expectedRevision: resource.revision,
       comment: input.comment || `${reach.ownerTeam} revokes: ${reach.access}`,
       labels: resource.labels,
     },
-    { field: reach.field, access: reach.access, ownerTeam: reach.ownerTeam, hash },
+    { revocation: { field: reach.field, access: reach.access, ownerTeam: reach.ownerTeam, hash }, rebase },
   );
 }

@@ -16,6 +16,7 @@ import {
   type PreviewResult,
 } from "./submit-types.ts";
 import {
+  type DesiredState,
   checkCommonFields,
   checkExpectedRevision,
   desiredState,
@@ -43,13 +44,27 @@ export interface RevocationInput {
   hash: string;
 }
 
+/** How a change built by the service from a resource's spec (revoke, reconcile, repair) is built. */
+export interface RebuiltChange {
+  revocation?: RevocationInput;
+  /**
+   * Builds the spec inside the submit's transaction from the latest live
+   * spec (an open change's, if any), so the new change never undoes one
+   * still open; `input.spec` is then only the request as it was asked.
+   */
+  rebase?: (state: DesiredState, tx: StoreTx) => Promise<JsonObject>;
+  /** A repair of drift: refused while any change on the resource is open, since the open change owns what comes next. */
+  repair?: boolean;
+}
+
 /** ApplyResource: create or update. Resolves only after the change is committed. */
 export async function submitApply(
   deps: LifecycleDeps,
   principal: Principal,
   input: ApplyInput,
-  revocation?: RevocationInput,
+  rebuilt: RebuiltChange = {},
 ): Promise<SubmitResult> {
+  const { revocation } = rebuilt;
   // Every check of the input, all at once, before refuseUnmanagedTwin talks to the real system.
   const plugin = await checkApplyInput(deps, input, callbackViolations(input.callback));
   const hash = revocation?.hash ?? requestHash("apply", { ...input, requestId: undefined });
@@ -59,6 +74,16 @@ export async function submitApply(
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
     if (replay) return replay.noOp ? await noOpResult(tx, input, true) : replay;
     const state = await desiredState(tx, input.type, input.name);
+    if (rebuilt.repair) {
+      const open = await tx.openChanges(input.type, input.name);
+      if (open.length > 0) {
+        throw new FailedPreconditionError(
+          `change ${open[0]!.id} to ${input.type} "${input.name}" is ${open[0]!.status}: a repair of drift is not ` +
+            `submitted while a change is open, so that it never undoes one`,
+        );
+      }
+    }
+    const spec = rebuilt.rebase ? await rebuilt.rebase(state, tx) : input.spec;
     if (!revocation) {
       assertCanChange(
         principal,
@@ -66,7 +91,7 @@ export async function submitApply(
       );
     }
     checkExpectedRevision(input.expectedRevision, state.resource);
-    const plan = await planApply(tx, deps, plugin, principal, input.name, input.spec, input.labels, state, {
+    const plan = await planApply(tx, deps, plugin, principal, input.name, spec, input.labels, state, {
       force: input.force,
       overrideGuardrails: input.overrideGuardrails,
       repair: input.repair,
@@ -134,12 +159,13 @@ export async function submitApply(
         type: input.type,
         name: input.name,
         kind: plan.kind,
-        spec: input.spec,
+        spec,
         resolvedSpec: plan.resolvedSpec,
         explanations: plan.explanations,
         requiredApprovals: plan.requiredApprovals,
         reviewReasons: plan.reviewReasons,
         accessRequests: plan.accessRequests,
+        team: revocation?.ownerTeam,
         comment: input.comment,
         labels: input.labels,
         requestId: input.requestId,
@@ -310,16 +336,25 @@ export async function submitReconcile(
   if (!current || current.status === "DELETED" || current.revision === 0 || !current.spec) {
     throw new NotFoundError(`${input.type} "${input.name}" has no applied revision to reconcile to`);
   }
-  return await submitApply(deps, principal, {
-    type: input.type,
-    name: input.name,
-    spec: current.spec,
-    requestId: input.requestId,
-    comment: input.comment || `reconcile: re-apply revision ${current.revision}`,
-    labels: current.labels,
-    force: true,
-    repair: input.repair,
-  });
+  return await submitApply(
+    deps,
+    principal,
+    {
+      type: input.type,
+      name: input.name,
+      spec: current.spec,
+      requestId: input.requestId,
+      comment: input.comment || `reconcile: re-apply revision ${current.revision}`,
+      labels: current.labels,
+      force: true,
+      repair: input.repair,
+    },
+    {
+      repair: input.repair !== undefined,
+      // An open change is the latest word on the spec: re-applying the applied one would undo it.
+      rebase: async (state) => state.spec ?? current.spec!,
+    },
+  );
 }
 
 /** PreviewResource: the whole submit path without writing anything. */

@@ -62,6 +62,8 @@ export interface DesiredState {
   resource: ResourceRecord | undefined;
   exists: boolean;
   resolvedSpec: JsonObject | undefined;
+  /** The spec as submitted that `resolvedSpec` was resolved from: what a rebuilt change starts from. */
+  spec: JsonObject | undefined;
   labels: Record<string, string>;
 }
 
@@ -73,14 +75,24 @@ export async function desiredState(tx: StoreReader, type: string, name: string):
       resource,
       exists: tip.kind !== "DELETE",
       resolvedSpec: tip.resolvedSpec ?? undefined,
+      spec: tip.spec ?? undefined,
       labels: tip.labels,
     };
   }
+  return appliedState(resource);
+}
+
+/**
+ * The resource as it is applied, ignoring changes still open: the basis the
+ * worker applies a change on, so the one its verdict is computed against at claim.
+ */
+export function appliedState(resource: ResourceRecord | undefined): DesiredState {
   const exists = resource !== undefined && resource.status !== "DELETED" && resource.revision > 0;
   return {
     resource,
     exists,
     resolvedSpec: exists ? (resource?.resolvedSpec ?? undefined) : undefined,
+    spec: exists ? (resource?.spec ?? undefined) : undefined,
     labels: resource?.labels ?? {},
   };
 }

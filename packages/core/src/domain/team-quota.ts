@@ -1,5 +1,6 @@
-import type { ResourceLookup, Usage } from "../plugin/define-plugin.ts";
+import type { OwnedResource, ResourceLookup, Usage } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
+import type { StoreReader } from "../store/store.ts";
 import { ResourceExhaustedError } from "./errors.ts";
 import { PluginFault } from "./plugin-calls.ts";
 import type { JsonObject } from "./types.ts";
@@ -40,20 +41,65 @@ const add = (into: Map<string, Map<string, number>>, usage: Usage) => {
   into.set(usage.scope, metrics);
 };
 
-/** A team's usage of one type, by scope and metric, over its live resources except `exclude`. */
+/**
+ * A team's usage of one type, by scope and metric, over its live resources except `exclude`.
+ * A resource the lookup lists more than once (its applied spec and its open changes') counts
+ * the most any of them asks, once.
+ */
 async function sumUsage(
   plugin: LoadedPlugin,
   lookup: ResourceLookup,
   team: string,
   exclude?: string,
 ): Promise<Map<string, Map<string, number>>> {
-  const sums = new Map<string, Map<string, number>>();
+  const largest = new Map<string, Usage>();
   for (const resource of await lookup.list(plugin.definition.type)) {
     if (resource.ownerTeam !== team || resource.name === exclude) continue;
     const usage = usageOf(plugin, resource.name, resource.spec);
-    if (usage) add(sums, usage);
+    if (!usage) continue;
+    const key = `${resource.name}\u0000${usage.scope}`;
+    const seen = largest.get(key);
+    if (!seen) {
+      largest.set(key, { scope: usage.scope, amounts: { ...usage.amounts } });
+      continue;
+    }
+    for (const [metric, amount] of Object.entries(usage.amounts)) {
+      seen.amounts[metric] = Math.max(seen.amounts[metric] ?? 0, amount);
+    }
   }
+  const sums = new Map<string, Map<string, number>>();
+  for (const usage of largest.values()) add(sums, usage);
   return sums;
+}
+
+const openStatuses = ["PENDING_REVIEW", "APPROVED", "QUEUED", "APPLYING"] as const;
+
+/**
+ * The lookup a quota check counts with: every open change's spec beside its
+ * resource's applied one, so that increases to different resources submitted
+ * back to back are counted together before either applies.
+ */
+export function withOpenChanges(reader: StoreReader, base: ResourceLookup): ResourceLookup {
+  return {
+    async list(type: string): Promise<OwnedResource[]> {
+      const live = await base.list(type);
+      const owners = new Map(live.map((resource) => [resource.name, resource.ownerTeam]));
+      const pending: OwnedResource[] = [];
+      for (const status of openStatuses) {
+        let pageToken = "";
+        do {
+          const page = await reader.listChanges({ type, status }, 500, pageToken);
+          for (const change of page.items) {
+            const ownerTeam = owners.get(change.name);
+            if (change.kind === "DELETE" || !change.resolvedSpec || ownerTeam === undefined) continue;
+            pending.push({ name: change.name, ownerTeam, spec: change.resolvedSpec });
+          }
+          pageToken = page.nextPageToken;
+        } while (pageToken);
+      }
+      return [...live, ...pending];
+    },
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
+import { refuseChange, returnToReview, verdictAgainstApplied } from "../domain/verdict.ts";
 import type { JsonObject } from "../domain/types.ts";
 import type { EngineEvent, EngineOutputs } from "../engine/engine.ts";
 import type { VerifyResult } from "../plugin/define-plugin.ts";
@@ -14,6 +15,7 @@ import {
   type WorkerDeps,
   type WorkerOptions,
   appendChangeEvent,
+  holds,
 } from "./worker-context.ts";
 
 export type { WorkerDeps, WorkerOptions } from "./worker-context.ts";
@@ -55,7 +57,9 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
    * is failed instead of resumed, or a change that crashes the server would
    * do so forever. A preview job likewise gives up after `maxAttempts` claims.
    */
-  async function claim(): Promise<{ job: JobRecord; change: ChangeRecord; queuedAt: number } | undefined> {
+  async function claim(): Promise<
+    { job: JobRecord; change: ChangeRecord; queuedAt: number; resumed?: boolean } | undefined
+  > {
     const ended: string[] = [];
     const claimed = await deps.store.transact(async (tx) => {
       ended.length = 0;
@@ -124,12 +128,37 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           await tx.upsertResource({ ...resource, status, updatedAt: now });
         }
         // Queued since its last status change (submit, approval, retry), or since its retry was due.
-        return { job, change: next, queuedAt: Math.max(Date.parse(change.updatedAt), job.runAfter) };
+        return { job, change: next, queuedAt: Math.max(Date.parse(change.updatedAt), job.runAfter), resumed };
       }
     });
     for (const id of ended) deps.notifier.changeUpdated(id);
     if (claimed) deps.notifier.changeUpdated(claimed.change.id);
     return claimed;
+  }
+
+  /**
+   * The verdict was computed at submit (or approval) for the basis the change
+   * saw then; it applies on what is applied now. Computed again before the
+   * engine touches anything, in one transaction with the outcome: a change
+   * that needs more review goes back to it, one that can no longer be allowed
+   * fails; neither counts the attempt, which never reached the real resource.
+   * A resumed attempt may already have changed the real resource: it finishes.
+   */
+  async function judgeAgain(job: JobRecord, change: ChangeRecord, plugin: LoadedPlugin): Promise<boolean> {
+    const sent = await deps.store.transact(async (tx) => {
+      if (!holds(await tx.getJob(job.changeId), job)) throw new LeaseLost("lease lost before the verdict");
+      const verdict = await verdictAgainstApplied(tx, deps, plugin, change);
+      if (verdict.outcome === "holds") return false;
+      const unclaimed = { ...change, attempts: change.attempts - 1 };
+      if (verdict.outcome === "refused") {
+        await tx.deleteJob(job.changeId);
+        await refuseChange(tx, deps, unclaimed, verdict.reason);
+      } else {
+        await returnToReview(tx, deps, unclaimed, verdict);
+      }
+      return true;
+    });
+    return sent;
   }
 
   /** Keeps the claim's lease alive while the engine works; aborts the work once another claim holds the job. */
@@ -211,6 +240,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     queuedAt: number,
     controller: AbortController,
     previous: Promise<void> | undefined,
+    resumed = false,
   ): Promise<void> {
     const started = Date.now();
     const plugin = deps.plugins.get(change.type);
@@ -225,6 +255,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         await previewForReview(ctx, job, change, plugin, controller.signal);
         return;
       }
+      if (!resumed && (await judgeAgain(job, change, plugin))) return;
       const resource = await deps.store.getResource(change.type, change.name);
       // Re-validate against what is applied now: earlier changes may have moved the resource since submission.
       if (change.kind !== "DELETE" && change.resolvedSpec) {
@@ -317,9 +348,14 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           const previous = attempts.get(attemptKey(claimed.job));
           previous?.controller.abort(new LeaseLost("this worker's lease lapsed and it claimed the change again"));
           const controller = new AbortController();
-          const task = process(claimed.job, claimed.change, claimed.queuedAt, controller, previous?.done).catch(
-            (error: unknown) => deps.logger.error({ err: error, changeId: id }, "worker task crashed"),
-          );
+          const task = process(
+            claimed.job,
+            claimed.change,
+            claimed.queuedAt,
+            controller,
+            previous?.done,
+            claimed.resumed,
+          ).catch((error: unknown) => deps.logger.error({ err: error, changeId: id }, "worker task crashed"));
           attempts.set(attemptKey(claimed.job), { controller, done: task });
           active.add(task);
           void task.finally(() => active.delete(task));

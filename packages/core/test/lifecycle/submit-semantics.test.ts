@@ -165,7 +165,8 @@ describe("submit semantics", () => {
     const outcome = await watchToEnd(alice, recreate.change!.id);
     expect(outcome.change.status).toBe(ChangeStatus.FAILED);
     expect(outcome.change.lastError).toContain("spec.size");
-    expect(outcome.change.attempts).toBe(1);
+    // Refused by the verdict computed again at claim, before any attempt touched the resource.
+    expect(outcome.change.attempts).toBe(0);
   });
 
   it("previews without writing anything", async () => {
