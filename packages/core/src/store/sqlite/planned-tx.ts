@@ -204,9 +204,7 @@ export class PlannedTx implements StoreTx {
   async claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
     const leaseNow = this.context.leaseClock();
     const wallNow = Date.now();
-    // Jobs this transaction already wrote or deleted are not claimable again within it.
-    const candidates = this.reader.claimableJobs(leaseNow, wallNow, this.jobs.size + 1);
-    const next = candidates.find((job) => !this.jobs.has(job.changeId));
+    const next = this.nextClaimable(leaseNow, wallNow);
     const token = next && this.claimsOf(next.changeId) + 1;
     const claimed =
       next &&
@@ -223,6 +221,31 @@ export class PlannedTx implements StoreTx {
     }
     this.write("claimJobAt", [owner, leaseNow, wallNow, leaseMs], claimed ?? null);
     return claimed;
+  }
+
+  /**
+   * The job the writer's claim will find: judged from committed data and from
+   * this transaction's own changes, so that a change it ended (an exhausted
+   * one failed by the worker) no longer holds back the next on its resource.
+   */
+  private nextClaimable(leaseNow: number, wallNow: number): JobRecord | undefined {
+    const own = [...this.changes.values()];
+    const heldByOwn = (job: JobRecord) =>
+      own.some((c) => c.type === job.type && c.name === job.name && c.seq < job.seq && openStatuses.has(c.status));
+    for (let limit = this.jobs.size + 1; ; limit *= 2) {
+      const candidates =
+        own.length === 0
+          ? this.reader.claimableJobs(leaseNow, wallNow, limit)
+          : this.reader.claimableJobsIgnoring(
+              leaseNow,
+              wallNow,
+              limit,
+              own.map((c) => c.id),
+            );
+      // Jobs this transaction already wrote or deleted are not claimable again within it.
+      const next = candidates.find((job) => !this.jobs.has(job.changeId) && !heldByOwn(job));
+      if (next || candidates.length < limit) return next;
+    }
   }
 
   async renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {

@@ -256,6 +256,29 @@ export class SqliteReader implements StoreReader {
     ).map(toJobRecord);
   }
 
+  /**
+   * claimableJobs for a transaction that wrote the changes `ignored`: their
+   * committed status does not hold a job back (the caller judges them by its
+   * own copies), only the other changes' does.
+   */
+  claimableJobsIgnoring(leaseNow: number, wallNow: number, limit: number, ignored: string[]): JobRecord[] {
+    return this.all(
+      `${jobSelect}
+       WHERE j.run_after <= ?
+         AND (j.lease_expires_at IS NULL OR j.lease_expires_at < ?)
+         AND NOT EXISTS (
+           SELECT 1 FROM changes o
+           WHERE o.type = j.type AND o.name = j.name AND o.seq < j.seq
+             AND o.status IN ${openStatuses}
+             AND o.id NOT IN (SELECT value FROM json_each(?)))
+       ORDER BY j.seq LIMIT ?`,
+      wallNow,
+      leaseNow,
+      JSON.stringify(ignored),
+      limit,
+    ).map(toJobRecord);
+  }
+
   /** How many times a change's jobs were claimed (0 for an unknown change). */
   claimsOf(changeId: string): number {
     return Number(this.one("SELECT claims FROM changes WHERE id = ?", changeId)?.claims ?? 0);
