@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { ChangeFilter, ResourceFilter, ResourceRecord } from "../records.ts";
 import type { Store, StoreTx } from "../store.ts";
+import { SqliteStore as DirectSqliteStore } from "./direct-sqlite-store.ts";
 import { migrate } from "./migrate.ts";
 import { PlannedTx } from "./planned-tx.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
@@ -411,5 +412,7 @@ export class SqliteStore implements Store {
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  // Measurement only (bench/apply-get.ts --compare-sqlite): the one-connection design beside this one.
+  if (process.env.PLINTH_SQLITE_DESIGN === "direct") return new DirectSqliteStore(options) as unknown as SqliteStore;
   return new SqliteStore(options);
 }

@@ -163,9 +163,12 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.run("DELETE FROM jobs WHERE change_id = ?", changeId);
   }
 
-  /** The store's transactions are planned elsewhere and replayed here: see `claimJobAt`. */
-  claimJob(): Promise<JobRecord | undefined> {
-    throw new Error("SqliteTx.claimJob: replay claimJobAt with the planned clocks");
+  /** The lease clock (ms); undefined where claims are replayed with the planned clocks (`claimJobAt`). */
+  leaseClock: (() => number) | undefined;
+
+  claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
+    if (!this.leaseClock) throw new Error("SqliteTx.claimJob: replay claimJobAt with the planned clocks");
+    return this.claimJobAt(owner, this.leaseClock(), Date.now(), leaseMs);
   }
 
   /** A claim at the lease-clock time `leaseNow` (and wall-clock time `wallNow` for backoff), as planned. */
@@ -186,8 +189,9 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     return job;
   }
 
-  renewLease(): Promise<boolean> {
-    throw new Error("SqliteTx.renewLease: replay renewLeaseAt with the planned clock");
+  renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {
+    if (!this.leaseClock) throw new Error("SqliteTx.renewLease: replay renewLeaseAt with the planned clock");
+    return this.renewLeaseAt(changeId, claimToken, this.leaseClock(), leaseMs);
   }
 
   async renewLeaseAt(changeId: string, claimToken: number, leaseNow: number, leaseMs: number): Promise<boolean> {
