@@ -38,7 +38,6 @@ const { values: args } = parseArgs({
     quiet: { type: "string", default: "0" },
     client: { type: "string", default: "raw" },
     "what-if": { type: "string", default: "" },
-    "compare-sqlite": { type: "boolean", default: false },
   },
 });
 const options = {
@@ -55,14 +54,11 @@ const options = {
   client: args.client as ClientKind,
   /** Bench-only patches of the Plinth server that try a suggested change (bench/what-if.ts). */
   whatIf: args["what-if"],
-  /** Also measures the one-connection SQLite design (PLINTH_SQLITE_DESIGN=direct), alternating with the current one. */
-  compareSqlite: args["compare-sqlite"],
 };
 if (options.cpuProf) mkdirSync(options.cpuProf, { recursive: true });
 if (options.client !== "raw" && options.client !== "connect") throw new Error("--client is raw or connect");
 
-type TargetName =
-  "bare-apply" | "bare-get" | "plinth-apply" | "plinth-get" | "plinth-apply-no-worker" | "direct-apply" | "direct-get";
+type TargetName = "bare-apply" | "bare-get" | "plinth-apply" | "plinth-get" | "plinth-apply-no-worker";
 
 interface Run extends LoadResult {
   /** CPU used over the measured window, in % of one core, from /proc. */
@@ -111,12 +107,13 @@ function machineBusySeconds(): number {
   return (total - fields[3]! - fields[4]!) / clockTicks;
 }
 
-async function startServer(script: string, args: string[], label: string, direct = false): Promise<Server> {
-  const env = { ...process.env, ...(direct ? { PLINTH_SQLITE_DESIGN: "direct" } : {}) };
+async function startServer(script: string, args: string[], label: string): Promise<Server> {
   const child = spawn(process.execPath, ["--import", "tsx", join(benchDir, script), ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "inherit"],
-    env: options.cpuProf ? { ...env, BENCH_PROFILE_DIR: options.cpuProf, BENCH_PROFILE_LABEL: label } : env,
+    env: options.cpuProf
+      ? { ...process.env, BENCH_PROFILE_DIR: options.cpuProf, BENCH_PROFILE_LABEL: label }
+      : process.env,
   });
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<ServerReady>((resolve, reject) => {
@@ -266,13 +263,12 @@ async function runBare(round: number): Promise<Partial<Record<TargetName, Run>>>
 
 const plinthFlags = () => (options.whatIf ? ["--what-if", options.whatIf] : []);
 
-async function runPlinthApply(round: number, worker: boolean, direct = false): Promise<Run> {
+async function runPlinthApply(round: number, worker: boolean): Promise<Run> {
   const dataDir = newDataDir();
   const server = await startServer(
     "plinth-server.ts",
     [dataDir, ...(worker ? [] : ["--no-worker"]), ...plinthFlags()],
-    `${direct ? "direct" : "plinth"}-apply${worker ? "" : "-no-worker"}-r${round}`,
-    direct,
+    `plinth-apply${worker ? "" : "-no-worker"}-r${round}`,
   );
   try {
     const rssIdleMb = await idleRss(server);
@@ -289,14 +285,9 @@ async function runPlinthApply(round: number, worker: boolean, direct = false): P
   }
 }
 
-async function runPlinthGet(round: number, direct = false): Promise<Run> {
+async function runPlinthGet(round: number): Promise<Run> {
   const dataDir = newDataDir();
-  const server = await startServer(
-    "plinth-server.ts",
-    [dataDir, ...plinthFlags()],
-    `${direct ? "direct" : "plinth"}-get-r${round}`,
-    direct,
-  );
+  const server = await startServer("plinth-server.ts", [dataDir, ...plinthFlags()], `plinth-get-r${round}`);
   try {
     const rssIdleMb = await idleRss(server);
     const seeded = await loadJob(
@@ -342,8 +333,6 @@ const labels: Record<TargetName, string> = {
   "plinth-apply": "Plinth ApplyResource (durable, worker on)",
   "plinth-apply-no-worker": "Plinth ApplyResource (durable, worker off)",
   "plinth-get": "Plinth GetResource",
-  "direct-apply": "Plinth ApplyResource, one-connection SQLite (durable, worker on)",
-  "direct-get": "Plinth GetResource, one-connection SQLite",
 };
 const baselineOf: Record<TargetName, TargetName | undefined> = {
   "bare-get": undefined,
@@ -351,20 +340,10 @@ const baselineOf: Record<TargetName, TargetName | undefined> = {
   "plinth-apply": "bare-apply",
   "plinth-apply-no-worker": "bare-apply",
   "plinth-get": "bare-get",
-  "direct-apply": "bare-apply",
-  "direct-get": "bare-get",
 };
 
 function summarize(rounds: Partial<Record<TargetName, Run>>[], seconds: number, codeChanged: boolean): string {
-  const order: TargetName[] = [
-    "bare-apply",
-    "bare-get",
-    "plinth-apply",
-    "direct-apply",
-    "plinth-get",
-    "direct-get",
-    "plinth-apply-no-worker",
-  ];
+  const order: TargetName[] = ["bare-apply", "bare-get", "plinth-apply", "plinth-get", "plinth-apply-no-worker"];
   const runsOf = (name: TargetName) => rounds.map((r) => r[name]).filter((r): r is Run => !!r);
   const med = (name: TargetName, pick: (run: Run) => number | undefined) =>
     median(runsOf(name).map((r) => pick(r) ?? Number.NaN));
@@ -461,22 +440,6 @@ function summarize(rounds: Partial<Record<TargetName, Run>>[], seconds: number, 
       `- Worker pace with the no-op engine and no requests coming in (draining the ${options.getResources} changes seeded for the Get runs): ${thousands(med("plinth-get", (r) => r.drainRate))} changes/s.`,
     );
   }
-  if (runsOf("direct-apply").length > 0) {
-    // Paired within each round (the two designs ran back to back), so the machine's load cancels out.
-    const paired = (name: TargetName, base: TargetName, pick: (run: Run) => number | undefined) =>
-      median(
-        rounds.map((r) => {
-          const a = r[name] && pick(r[name]);
-          const b = r[base] && pick(r[base]);
-          return a === undefined || b === undefined ? Number.NaN : a / b;
-        }),
-      ).toFixed(2);
-    notes.push(
-      `- **One-connection SQLite vs the current design**, median of the per-round ratios: Apply req/s ${paired("direct-apply", "plinth-apply", (r) => r.rps)}×, ` +
-        `Apply p99 ${paired("direct-apply", "plinth-apply", (r) => r.p99)}×, Apply CPU/req ${paired("direct-apply", "plinth-apply", (r) => r.serverCpuUsPerRequest)}×, ` +
-        `Get req/s ${paired("direct-get", "plinth-get", (r) => r.rps)}×, worker drain ${paired("direct-get", "plinth-get", (r) => r.drainRate)}×.`,
-    );
-  }
   const machine = `${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown CPU"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`;
   let commit = "unknown";
   try {
@@ -552,18 +515,10 @@ try {
     const results: Partial<Record<TargetName, Run>> = {};
     log(`round ${round}/${options.rounds}: bare handler`);
     Object.assign(results, await runBare(round));
-    // With --compare-sqlite both designs are measured in every round, in alternating order.
-    const designs = !options.compareSqlite ? [false] : round % 2 ? [false, true] : [true, false];
-    for (const direct of designs) {
-      const design = direct ? ", one-connection SQLite" : "";
-      log(`round ${round}/${options.rounds}: Plinth ApplyResource${design}`);
-      results[direct ? "direct-apply" : "plinth-apply"] = await runPlinthApply(round, true, direct);
-    }
-    for (const direct of designs) {
-      const design = direct ? ", one-connection SQLite" : "";
-      log(`round ${round}/${options.rounds}: Plinth GetResource${design}`);
-      results[direct ? "direct-get" : "plinth-get"] = await runPlinthGet(round, direct);
-    }
+    log(`round ${round}/${options.rounds}: Plinth ApplyResource`);
+    results["plinth-apply"] = await runPlinthApply(round, true);
+    log(`round ${round}/${options.rounds}: Plinth GetResource`);
+    results["plinth-get"] = await runPlinthGet(round);
     if (options.workerOff) {
       log(`round ${round}/${options.rounds}: Plinth ApplyResource, worker off`);
       results["plinth-apply-no-worker"] = await runPlinthApply(round, false);
