@@ -117,7 +117,7 @@ async function startServer(script: string, args: string[], label: string): Promi
   });
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<ServerReady>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start within 30 s`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within 120 s`)), 120_000);
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before serving`)));
     lines.once("line", (line) => {
       clearTimeout(timer);

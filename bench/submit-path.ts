@@ -1,14 +1,15 @@
 // The submit path alone, in-process: ApplyResource's domain and store work
 // without HTTP, Connect or a load generator.
-//   node --import tsx bench/submit-path.ts
+//   node --import tsx bench/submit-path.ts [--rounds 9] [--size 10000]
 // Submits creates 50 at a time through `submitApply` on the real SQLite store
 // (synchronous FULL, the store's own syncs), and prints the main thread's CPU
-// per submit for 9 rounds of 10,000 after a warm-up round of 5,000: the figure
+// per submit (and every thread's CPU, and wall-clock time) for 9 rounds of 10,000 after a warm-up round of 5,000: the figure
 // that limits ApplyResource's throughput, with less noise than the HTTP
 // benchmark. Each round's database is larger than the one before, so later
 // rounds cost a little more.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { createLogger, parseServiceConfig, startPlinthService } from "@plinth/core";
 import { createNotifier } from "../packages/core/src/domain/notifier.ts";
 import { notificationSettings } from "../packages/core/src/notifications/notification-settings.ts";
@@ -40,9 +41,18 @@ const deps = {
 };
 const caller = { id: benchPrincipal.id, team: benchPrincipal.team, roles: [...benchPrincipal.roles] };
 
+const { values: args } = parseArgs({
+  options: { rounds: { type: "string", default: "9" }, size: { type: "string", default: "10000" } },
+});
+const rounds = Number(args.rounds);
+const size = Number(args.size);
+
 let made = 0;
-async function round(count: number): Promise<number> {
+/** Per submit: the main thread's CPU, every thread's CPU (the process's), and wall-clock time, in µs. */
+async function round(count: number): Promise<{ main: number; all: number; wall: number }> {
   const start = process.threadCpuUsage();
+  const startAll = process.cpuUsage();
+  const startWall = performance.now();
   for (let i = 0; i < count; i += 50) {
     await Promise.all(
       // Named like the load generator's: 50 clients, each counting, so new rows land in 50 places of each index.
@@ -61,16 +71,25 @@ async function round(count: number): Promise<number> {
     made += 1;
   }
   const used = process.threadCpuUsage(start);
-  return (used.user + used.system) / count;
+  const usedAll = process.cpuUsage(startAll);
+  return {
+    main: (used.user + used.system) / count,
+    all: (usedAll.user + usedAll.system) / count,
+    wall: ((performance.now() - startWall) * 1000) / count,
+  };
 }
 
 try {
-  await round(5_000);
-  const perSubmit: number[] = [];
-  for (let r = 0; r < 9; r++) perSubmit.push(await round(10_000));
-  const sorted = [...perSubmit].sort((a, b) => a - b);
-  console.log(`main-thread CPU per submit, µs: ${perSubmit.map((us) => us.toFixed(1)).join("  ")}`);
-  console.log(`median ${sorted[4]!.toFixed(1)}, min ${sorted[0]!.toFixed(1)}`);
+  await round(Math.ceil(size / 2));
+  const perSubmit: { main: number; all: number; wall: number }[] = [];
+  for (let r = 0; r < rounds; r++) perSubmit.push(await round(size));
+  for (const key of ["main", "all", "wall"] as const) {
+    const values = perSubmit.map((p) => p[key]);
+    const sorted = [...values].sort((a, b) => a - b);
+    const what = { main: "main-thread CPU", all: "all threads' CPU", wall: "wall-clock time" }[key];
+    console.log(`${what} per submit, µs: ${values.map((us) => us.toFixed(1)).join("  ")}`);
+    console.log(`  median ${sorted[Math.floor(rounds / 2)]!.toFixed(1)}, min ${sorted[0]!.toFixed(1)}`);
+  }
 } finally {
   await service.close();
   rmSync(dataDir, { recursive: true, force: true });

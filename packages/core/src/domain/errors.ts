@@ -23,7 +23,6 @@ export class InvalidArgumentError extends DomainError {
   readonly kind = "invalid-argument";
   override name = "InvalidArgumentError";
   readonly violations: Violation[];
-  // Plain fields, not parameter properties: the store's writer thread loads this file with Node's type stripping.
   constructor(violations: Violation[]) {
     super(violations.map((v) => `${v.field}: ${v.description}`).join("; "));
     this.violations = violations;

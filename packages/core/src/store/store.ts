@@ -126,9 +126,10 @@ export interface Store extends StoreReader {
    * Calls that arrive together may share one commit (group commit); each runs
    * in its own savepoint, so one failing rolls back only its own writes.
    * `work` must only use the store: no network or engine calls inside, and no
-   * effects outside it, because a store may run it again (optimistic
-   * concurrency, see sqlite/planned-tx.ts; PostgreSQL runs it again after a
-   * deadlock or a unique-key race). Reads see the transaction's own
+   * effects outside it, because a store may run it again (PostgreSQL
+   * runs it again after a deadlock or a unique-key race), and the SQLite store
+   * runs one transaction at a time on its one writing connection: a `work`
+   * that waits on anything else holds every other writer up. Reads see the transaction's own
    * writes for point lookups and a resource's changes; list queries and
    * idempotency keys must be read before the first write.
    */

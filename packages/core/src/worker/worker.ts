@@ -26,8 +26,9 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** One attempt in hand: how to stop it, and when it has stopped. */
+/** One attempt in hand: its claim (the job the attempt acts with), how to stop it, and when it has stopped. */
 interface Attempt {
+  job: JobRecord;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -61,12 +62,31 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     { job: JobRecord; change: ChangeRecord; queuedAt: number; resumed?: boolean } | undefined
   > {
     const ended: string[] = [];
+    const retaken: { attempt: Attempt; job: JobRecord }[] = [];
     const claimed = await deps.store.transact(async (tx) => {
       ended.length = 0;
+      retaken.length = 0;
       for (;;) {
         const job = await tx.claimJob(options.id, options.leaseMs);
         if (!job) return undefined;
         const change = await tx.getChange(job.changeId);
+        // Our own attempt, still running, whose lease lapsed (this process was paused or its loop stalled):
+        // nobody else took the job meanwhile, so the attempt goes on under the new claim and records what its
+        // engine did. Resuming or failing the change instead would judge an attempt that may well succeed.
+        const held = attempts.get(attemptKey(job));
+        if (held && !held.controller.signal.aborted && change) {
+          await tx.appendEvent({
+            changeId: change.id,
+            time: deps.now().toISOString(),
+            status: null,
+            kind: "diagnostic",
+            message: `the lease of the running ${job.phase} lapsed (the server paused or stalled); this worker took it back and carries on`,
+            details: { worker: options.id },
+          });
+          retaken.push({ attempt: held, job });
+          ended.push(change.id);
+          continue;
+        }
         if (job.phase === "preview") {
           if (change?.status !== "PENDING_REVIEW") {
             await tx.deleteJob(job.changeId);
@@ -131,6 +151,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         return { job, change: next, queuedAt: Math.max(Date.parse(change.updatedAt), job.runAfter), resumed };
       }
     });
+    // The running attempt acts with the new claim from now on (its renewals, events and outcome are fenced by it).
+    for (const { attempt, job } of retaken) Object.assign(attempt.job, job);
     for (const id of ended) deps.notifier.changeUpdated(id);
     if (claimed) deps.notifier.changeUpdated(claimed.change.id);
     return claimed;
@@ -165,10 +187,15 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   function holdLease(job: JobRecord, controller: AbortController): () => void {
     const timer = setInterval(
       () => {
+        let token = job.claimToken;
         deps.store
-          .transact((tx) => tx.renewLease(job.changeId, job.claimToken!, options.leaseMs))
+          .transact((tx) => {
+            token = job.claimToken;
+            return tx.renewLease(job.changeId, token!, options.leaseMs);
+          })
           .then((renewed) => {
-            if (!renewed) throw new LeaseLost("the job was claimed again or ended");
+            // A claim of this worker's own took the job back meanwhile (see `claim`): the attempt holds it still.
+            if (!renewed && job.claimToken === token) throw new LeaseLost("the job was claimed again or ended");
           })
           .catch((error: unknown) => {
             deps.logger.warn({ changeId: job.changeId, err: error }, "lost the lease; abandoning the change");
@@ -356,7 +383,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
             previous?.done,
             claimed.resumed,
           ).catch((error: unknown) => deps.logger.error({ err: error, changeId: id }, "worker task crashed"));
-          attempts.set(attemptKey(claimed.job), { controller, done: task });
+          attempts.set(attemptKey(claimed.job), { job: claimed.job, controller, done: task });
           active.add(task);
           void task.finally(() => active.delete(task));
           continue;

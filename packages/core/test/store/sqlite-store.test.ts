@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
+import { waitFor } from "@plinth/testing";
 import { describe, expect, it, vi } from "vitest";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -62,7 +63,7 @@ describe("SQLite page size", () => {
 });
 
 describe("SQLite store shutdown", () => {
-  it("closes completely, writer thread included, when nothing else keeps the process alive", async () => {
+  it("closes completely, checkpoint thread included, when nothing else keeps the process alive", async () => {
     const dir = mkdtempSync(join(tmpdir(), "plinth-close-"));
     const path = join(dir, "plinth.db");
     const store = join(import.meta.dirname, "../../src/store/sqlite/sqlite-store.ts");
@@ -99,10 +100,10 @@ describe("SQLite store durability", () => {
     const dir = mkdtempSync(join(tmpdir(), "plinth-sync-"));
     try {
       const full = createSqliteStore({ path: join(dir, "full.db") });
-      expect(await full.settings()).toEqual({ journalMode: "wal", synchronous: "FULL" });
+      expect(await full.settings()).toEqual({ journalMode: "wal", synchronous: "FULL", walAutocheckpoint: 0 });
       await full.close();
       const normal = createSqliteStore({ path: join(dir, "normal.db"), synchronous: "NORMAL" });
-      expect(await normal.settings()).toEqual({ journalMode: "wal", synchronous: "NORMAL" });
+      expect(await normal.settings()).toEqual({ journalMode: "wal", synchronous: "NORMAL", walAutocheckpoint: 0 });
       await normal.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -208,12 +209,14 @@ describe("SQLite job leases", () => {
   });
 });
 
-describe("SQLite store transactions planned against committed data", () => {
+describe("SQLite store transactions, one after another on one connection", () => {
   const open = () => {
-    const dir = mkdtempSync(join(tmpdir(), "plinth-plan-"));
-    const store = createSqliteStore({ path: join(dir, "plinth.db") });
+    const dir = mkdtempSync(join(tmpdir(), "plinth-tx-"));
+    const path = join(dir, "plinth.db");
+    const store = createSqliteStore({ path, checkpointIntervalMs: 20 });
     return {
       store,
+      path,
       done: async () => {
         await store.close();
         rmSync(dir, { recursive: true, force: true });
@@ -225,7 +228,7 @@ describe("SQLite store transactions planned against committed data", () => {
     const { store, done } = open();
     try {
       await store.transact((tx) => tx.upsertResource(resourceRecord({ labels: { count: "0" } })));
-      // Each reads the counter and writes it back plus one; all share commits, so most plans see stale data.
+      // Each reads the counter and writes it back plus one; all share commits.
       await Promise.all(
         Array.from({ length: 40 }, () =>
           store.transact(async (tx) => {
@@ -240,39 +243,48 @@ describe("SQLite store transactions planned against committed data", () => {
     }
   });
 
-  it("runs work again only for the transactions whose reads went stale", async () => {
+  it("runs each transaction's work once, and lets it list what it wrote", async () => {
     const { store, done } = open();
     try {
-      await store.transact(async (tx) => {
-        await tx.upsertResource(resourceRecord({ name: "a", identity: "a" }));
-        await tx.upsertResource(resourceRecord({ name: "b", identity: "b" }));
-      });
-      const runs = { a: 0, b: 0 };
-      const bump = (name: "a" | "b") =>
-        store.transact(async (tx) => {
-          runs[name] += 1;
-          const current = (await tx.getResource("t.x", name))!;
-          await tx.upsertResource({ ...current, revision: current.revision + 1 });
-        });
-      await Promise.all([bump("a"), bump("a"), bump("b")]);
-      expect(runs.b).toBe(1);
-      expect(runs.a).toBe(3);
-      expect((await store.getResource("t.x", "a"))?.revision).toBe(2);
+      let runs = 0;
+      const listed = await Promise.all(
+        ["a", "b", "c"].map((name) =>
+          store.transact(async (tx) => {
+            runs += 1;
+            await tx.upsertResource(resourceRecord({ name, identity: name }));
+            return (await tx.listResources({}, 10, "")).items.map((r) => r.name);
+          }),
+        ),
+      );
+      expect(runs).toBe(3);
+      expect(listed).toEqual([["a"], ["a", "b"], ["a", "b", "c"]]);
     } finally {
       await done();
     }
   });
 
-  it("refuses a list query after a write in the same transaction, and writes nothing of it", async () => {
-    const { store, done } = open();
+  it("never checkpoints on the event loop: the checkpoint thread copies the WAL", async () => {
+    const { store, path, done } = open();
     try {
-      await expect(
-        store.transact(async (tx) => {
-          await tx.upsertResource(resourceRecord());
-          await tx.listResources({}, 10, "");
-        }),
-      ).rejects.toThrow(/cannot read after a write/);
-      expect(await store.getResource("t.x", "a")).toBeUndefined();
+      expect(await store.settings()).toMatchObject({ walAutocheckpoint: 0 });
+      for (let i = 0; i < 50; i++) {
+        await store.transact((tx) =>
+          tx.appendAudit({ time: new Date().toISOString(), principal: "p", action: "a", target: `t${i}`, details: {} }),
+        );
+      }
+      // Another connection's PASSIVE checkpoint finds nothing left to copy once the thread has done it.
+      const probe = new Database(path);
+      try {
+        await waitFor(
+          async () => {
+            const [row] = probe.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
+            if (!row || row.log === 0 || row.checkpointed !== row.log) throw new Error(JSON.stringify(row));
+          },
+          { what: "the checkpoint thread to copy the WAL", timeoutMs: 10_000 },
+        );
+      } finally {
+        probe.close();
+      }
     } finally {
       await done();
     }

@@ -224,6 +224,34 @@ export function describeStoreContract(
       }
     });
 
+    it("claims the successor after failing an exhausted change in one transaction", async () => {
+      const { store, cleanup } = await open();
+      try {
+        // A change in a crash loop (APPLYING, its lease lapsed) with a later change queued on the same resource.
+        const [stuck, successor] = await store.transact(async (tx) => {
+          const a = await tx.insertChange(change({ name: "looping", status: "APPLYING", attempts: 3 }));
+          const b = await tx.insertChange(change({ name: "looping" }));
+          for (const c of [a, b]) await tx.upsertJob(jobFor(c));
+          return [a, b];
+        });
+        // What the worker does with a change that has no attempts left: fail it, drop its job, claim again.
+        const claimed = await store.transact(async (tx) => {
+          const first = await tx.claimJob("w", 60_000);
+          expect(first?.changeId).toBe(stuck!.id);
+          await tx.deleteJob(stuck!.id);
+          await tx.updateChange({ ...stuck!, status: "FAILED", finishedAt: now });
+          return await tx.claimJob("w", 60_000);
+        });
+        expect(claimed).toMatchObject({ changeId: successor!.id, leaseOwner: "w", claims: 1 });
+        expect(await store.getChange(stuck!.id)).toMatchObject({ status: "FAILED" });
+        // And the queue goes on: nothing else is left to claim, and the claim holds.
+        expect(await store.transact((tx) => tx.claimJob("w2", 60_000))).toBeUndefined();
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
     it("fences claims by token: a lapsed claim cannot renew, even when its own owner claimed the job again", async () => {
       const { store, cleanup } = await open();
       try {

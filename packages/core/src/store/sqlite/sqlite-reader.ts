@@ -66,7 +66,6 @@ const isPair = (value: unknown): value is [string, string] =>
 
 /** Read queries over one connection; used for committed reads and inside transactions. */
 export class SqliteReader implements StoreReader {
-  // A plain field, not a parameter property: the writer thread loads this file with Node's type stripping.
   protected readonly db: Database.Database;
   constructor(db: Database.Database) {
     this.db = db;
@@ -211,19 +210,6 @@ export class SqliteReader implements StoreReader {
     return row && toJobRecord(row);
   }
 
-  /** Every change to one resource, in submission order. */
-  changesOf(type: string, name: string): ChangeRecord[] {
-    return this.all(
-      "SELECT * FROM changes WHERE type = CAST(? AS TEXT) AND name = CAST(? AS TEXT) ORDER BY seq",
-      type,
-      name,
-    ).map(changeFromRow);
-  }
-
-  countIdempotencyKeysBefore(before: string): number {
-    return Number(this.one("SELECT count(*) AS n FROM idempotency_keys WHERE created_at < ?", before)?.n ?? 0);
-  }
-
   /** The sequence number of a change's last event; 0 when it has none. */
   lastEventSequence(changeId: string): number {
     // CAST: see the note at the top of this file.
@@ -254,11 +240,6 @@ export class SqliteReader implements StoreReader {
       leaseNow,
       limit,
     ).map(toJobRecord);
-  }
-
-  /** How many times a change's jobs were claimed (0 for an unknown change). */
-  claimsOf(changeId: string): number {
-    return Number(this.one("SELECT claims FROM changes WHERE id = ?", changeId)?.claims ?? 0);
   }
 
   async queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }> {
@@ -358,10 +339,5 @@ export class SqliteReader implements StoreReader {
     return this.all("SELECT * FROM review_timers WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, limit).map(
       reviewTimerFromRow,
     );
-  }
-
-  /** Whether some claim holds reconcile scope `scopeKey` for `round` or later (for a planned claim; not part of StoreReader). */
-  async reconcileScopeClaimed(scopeKey: string, round: number): Promise<boolean> {
-    return this.one("SELECT 1 FROM reconcile_claims WHERE scope_key = ? AND round >= ?", scopeKey, round) !== undefined;
   }
 }

@@ -4,11 +4,10 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { ChangeFilter, ResourceFilter, ResourceRecord } from "../records.ts";
 import type { Store, StoreTx } from "../store.ts";
+import type { CheckpointSettings } from "./checkpoint-thread.ts";
 import { migrate } from "./migrate.ts";
-import { PlannedTx } from "./planned-tx.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
-import { resourceKey } from "./sqlite-tx.ts";
-import type { PlannedCall, WriterReply, WriterRequest, WriterSettings } from "./writer-protocol.ts";
+import { SqliteTx, resourceKey } from "./sqlite-tx.ts";
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. */
@@ -21,6 +20,8 @@ export interface SqliteStoreOptions {
   synchronous?: "FULL" | "NORMAL";
   /** Upper bound on transactions sharing one commit. */
   maxBatch?: number;
+  /** How often the checkpoint thread copies the WAL into the database file (default 1 s). */
+  checkpointIntervalMs?: number;
   /** How many committed resources getResource keeps in memory (default 4096). */
   maxCachedResources?: number;
   /**
@@ -34,27 +35,6 @@ export interface SqliteStoreOptions {
 
 /** Monotonic, in ms; started at the wall clock only so that its values read like times in logs. */
 const monotonicClock = (): number => performance.timeOrigin + performance.now();
-
-/**
- * How often one transaction may be planned before it fails. Under contention
- * for one row, one writer of it succeeds per commit and the others are
- * planned again first in line, so this bounds the contenders for one row
- * rather than the rate of anything.
- */
-const maxPlans = 100;
-
-interface Pending {
-  work: (tx: StoreTx) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-  plans: number;
-}
-
-interface Planned {
-  pending: Pending;
-  calls: PlannedCall[];
-  value: unknown;
-}
 
 /** Cached records are shared by every reader: frozen, so a caller that changes one fails loudly instead of changing everyone's. */
 function deepFreeze<T>(value: T): T {
@@ -107,198 +87,182 @@ class SnapshotReader extends SqliteReader {
   }
 }
 
+interface Pending {
+  work: (tx: StoreTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * The embedded store: one SQLite file in WAL mode. The main thread reads on a
- * read-only connection; the only connection that writes lives on a thread of
- * its own (writer-thread.ts), so COMMIT and its sync never hold up the event
- * loop.
+ * The embedded store: one SQLite file in WAL mode, written by one connection
+ * on the main thread and read by a read-only one.
  *
- * A transaction runs in two steps. First its `work` runs here against
- * committed data (with its own writes laid over it, see PlannedTx), which
- * records every store call and what it returned. Then the writer replays the
- * calls and checks that each returns the same: if so it is written, otherwise
- * the data changed since the plan and `work` runs again. Transactions that
- * arrive together share one SQLite transaction (group commit), each in its
- * own savepoint.
+ * Group commit: the transactions that arrive in one turn of the event loop
+ * run one after another in one SQLite transaction, each in its own savepoint
+ * (one that fails is rolled back alone), and share one COMMIT. While a batch
+ * runs, the next turn's transactions wait for it.
  *
  * Durability is SQLite's own commit protocol: nobody hears back before
  * COMMIT has returned, which at `synchronous = FULL` means the WAL is synced.
  * In WAL mode SQLite makes a commit visible to readers only once it is
  * written (and, at FULL, synced), so a read never sees a commit that a power
- * cut could take back.
+ * cut could take back. The sync runs on the event loop (one `fdatasync` of
+ * the WAL per batch); checkpoints do not: automatic checkpoints are off, and
+ * a second connection on a thread of its own (checkpoint-thread.ts) copies
+ * the WAL into the database file.
  */
 export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly tx: SqliteTx;
+  private readonly control: Record<"begin" | "savepoint" | "release" | "rollbackTo" | "commit", Database.Statement>;
   private readonly readerDb: Database.Database;
   private readonly reader: SnapshotReader;
-  private readonly writer: Worker;
+  private readonly checkpointer: Worker;
+  private readonly checkpointerExited: Promise<void>;
   private readonly maxBatch: number;
-  private readonly queue: Planned[] = [];
-  /** The batch the writer has now: one at a time, so each plan can see every commit before it. */
-  private inFlight: Planned[] | undefined;
+  private readonly queue: Pending[] = [];
   private scheduled = false;
-  /** Transactions whose `work` is running (being planned). */
-  private planning = 0;
-  private nextSeq: number;
-  private nextRequestId = 1;
-  private readonly settingsWaiters = new Map<number, (reply: Extract<WriterReply, { kind: "settings" }>) => void>();
+  private flushing = false;
   /** Set when a commit failed: SQLite may not have the batch on disk, so the store refuses all further work. */
   private broken: Error | undefined;
-  private closing = false;
-  private readonly exited: Promise<void>;
   /**
    * Committed resources by key, most recently used last (GetResource reads the
    * same few resources over and over; the read and the row's JSON cost more
-   * than the rest of the call). An entry is dropped when the writer reports a
-   * commit that wrote that resource, before anyone hears of that commit.
+   * than the rest of the call). An entry is dropped right after the COMMIT of
+   * a transaction that wrote that resource, before anyone hears of it.
    */
   private readonly resources = new Map<string, ResourceRecord>();
   private readonly maxCachedResources: number;
-  private readonly leaseClock: () => number;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
-    const setup = new Database(options.path);
-    try {
-      // Only a new database takes this; an existing one keeps its page size. A submit writes about four pages
-      // at random places in its indexes (resource name, identity, request id), and every commit copies each
-      // page it wrote into the WAL: 2 KiB pages halve those bytes.
-      setup.pragma("page_size = 2048");
-      setup.pragma("journal_mode = WAL");
-      setup.pragma("synchronous = FULL");
-      migrate(setup);
-      // The data directory belongs to one process at a time: a lease left in the file is a dead process's,
-      // and it was taken on that process's lease clock, which means nothing to this one. Free it now.
-      setup.prepare("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL").run();
-      this.nextSeq = Number(setup.prepare("SELECT coalesce(max(seq), 0) + 1 AS seq FROM changes").pluck().get());
-    } finally {
-      setup.close();
-    }
+    const synchronous = options.synchronous ?? "FULL";
+    const db = new Database(options.path);
+    // Only a new database takes this; an existing one keeps its page size. A submit writes about four pages
+    // at random places in its indexes (resource name, identity, request id), and every commit copies each
+    // page it wrote into the WAL: 2 KiB pages halve those bytes.
+    db.pragma("page_size = 2048");
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    // Checkpoints are the checkpoint thread's: one here would hold up the event loop.
+    db.pragma("wal_autocheckpoint = 0");
+    // Keep the WAL file from staying large after a burst.
+    db.pragma("journal_size_limit = 67108864");
+    migrate(db);
+    // The data directory belongs to one process at a time: a lease left in the file is a dead process's,
+    // and it was taken on that process's lease clock, which means nothing to this one. Free it now.
+    db.prepare("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL").run();
+    this.db = db;
+    this.tx = new SqliteTx(db, options.clock ?? monotonicClock);
+    this.control = {
+      begin: db.prepare("BEGIN IMMEDIATE"),
+      savepoint: db.prepare("SAVEPOINT work"),
+      release: db.prepare("RELEASE work"),
+      rollbackTo: db.prepare("ROLLBACK TO work"),
+      commit: db.prepare("COMMIT"),
+    };
     const reader = new Database(options.path, { readonly: true });
     reader.pragma("busy_timeout = 5000");
     this.readerDb = reader;
     this.reader = new SnapshotReader(reader);
-    const settings: WriterSettings = { path: options.path, synchronous: options.synchronous ?? "FULL" };
-    // The thread loads TypeScript with Node's own type stripping (a packed @plinth/core ships writer-thread.js):
-    // no loader of the main thread's is needed there.
-    this.writer = new Worker(new URL(`./writer-thread${extname(import.meta.url)}`, import.meta.url), {
+    const settings: CheckpointSettings = {
+      path: options.path,
+      synchronous,
+      intervalMs: options.checkpointIntervalMs ?? 1_000,
+    };
+    // The thread loads TypeScript with Node's own type stripping (a packed @plinth/core ships checkpoint-thread.js).
+    this.checkpointer = new Worker(new URL(`./checkpoint-thread${extname(import.meta.url)}`, import.meta.url), {
       workerData: settings,
       execArgv: [],
     });
-    this.writer.on("message", (reply: WriterReply) => this.onReply(reply));
-    this.writer.on("error", (error) => this.fail(error));
-    this.exited = new Promise((resolve) => this.writer.once("exit", () => resolve()));
-    // Held only while it has work: an idle store must not keep the process alive.
-    this.writer.unref();
+    this.checkpointer.on("error", (error) => this.fail(error));
+    this.checkpointerExited = new Promise((resolve) => this.checkpointer.once("exit", () => resolve()));
+    // An idle store must not keep the process alive.
+    this.checkpointer.unref();
     this.maxBatch = options.maxBatch ?? 256;
     this.maxCachedResources = options.maxCachedResources ?? 4096;
-    this.leaseClock = options.clock ?? monotonicClock;
   }
 
   transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.broken) return Promise.reject(this.broken);
     return new Promise<T>((resolve, reject) => {
-      this.plan({ work, resolve: resolve as (value: unknown) => void, reject, plans: 0 });
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
     });
-  }
-
-  /** Runs `work` against committed data; a transaction that wrote something goes to the writer. */
-  private plan(pending: Pending): void {
-    pending.plans += 1;
-    this.planning += 1;
-    const tx = new PlannedTx({
-      reader: this.reader,
-      committedResource: (type, name) => this.committedResource(type, name),
-      allocateSeq: () => this.nextSeq++,
-      leaseClock: this.leaseClock,
-    });
-    pending.work(tx).then(
-      (value) => {
-        this.planning -= 1;
-        if (this.broken) return pending.reject(this.broken);
-        if (!tx.hasWrites) return pending.resolve(value);
-        // Planned again after a conflict: first in line, so that a busy row starves nobody.
-        if (pending.plans > 1) this.queue.unshift({ pending, calls: tx.calls, value });
-        else this.queue.push({ pending, calls: tx.calls, value });
-        this.schedule();
-      },
-      (error: unknown) => {
-        this.planning -= 1;
-        pending.reject(error);
-      },
-    );
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight || this.queue.length === 0) return;
+    if (this.scheduled || this.flushing || this.queue.length === 0) return;
     this.scheduled = true;
     // Wait one turn of the event loop so transactions that arrive together share a commit.
-    setImmediate(() => this.dispatch());
+    setImmediate(() => void this.flush());
   }
 
-  private dispatch(): void {
+  private async flush(): Promise<void> {
     this.scheduled = false;
-    if (this.inFlight || this.queue.length === 0 || this.broken) return;
+    if (this.broken) return;
+    this.flushing = true;
     const batch = this.queue.splice(0, this.maxBatch);
-    this.inFlight = batch;
-    this.writer.ref();
-    const transactions = JSON.stringify(batch.map((planned) => planned.calls));
-    this.send({ kind: "batch", id: this.nextRequestId++, transactions });
-  }
-
-  private send(request: WriterRequest): void {
-    this.writer.postMessage(request);
-  }
-
-  private onReply(reply: WriterReply): void {
-    if (reply.kind === "settings") {
-      this.settingsWaiters.get(reply.id)?.(reply);
-      this.settingsWaiters.delete(reply.id);
+    const outcomes: { pending: Pending; ok: boolean; value: unknown }[] = [];
+    try {
+      this.control.begin.run();
+      this.tx.forgetWrites();
+      for (const pending of batch) {
+        this.control.savepoint.run();
+        try {
+          const value = await pending.work(this.tx);
+          this.control.release.run();
+          outcomes.push({ pending, ok: true, value });
+        } catch (error) {
+          this.control.rollbackTo.run();
+          this.tx.forgetWrites();
+          this.control.release.run();
+          outcomes.push({ pending, ok: false, value: error });
+        }
+      }
+      this.control.commit.run();
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      this.tx.touchedResources.length = 0;
+      this.flushing = false;
+      this.fail(new Error(`the store could not commit; restart the server: ${String(error)}`), batch);
       return;
     }
-    const batch = this.inFlight ?? [];
-    this.inFlight = undefined;
-    // Whoever hears of this commit must be able to read it.
+    // Whoever hears of this commit must be able to read it, and not from the cache as it was.
     this.reader.endSnapshot();
-    if (this.settingsWaiters.size === 0 && !this.closing) this.writer.unref();
-    if (reply.kind === "failed") {
-      this.fail(new Error(`the store could not commit; restart the server: ${reply.message}`));
-      return;
+    for (const key of this.tx.touchedResources) this.resources.delete(key);
+    this.tx.touchedResources.length = 0;
+    this.flushing = false;
+    for (const { pending, ok, value } of outcomes) {
+      if (ok) pending.resolve(value);
+      else pending.reject(value);
     }
-    // Before anyone hears of the commit, so no reader is served the resource as it was.
-    for (const key of reply.touched) this.resources.delete(key);
-    reply.results.forEach((conflict, index) => {
-      const { pending, value } = batch[index]!;
-      if (conflict === null) pending.resolve(value);
-      else if (pending.plans >= maxPlans || this.closing) {
-        pending.reject(new Error(`store: the transaction kept conflicting after ${pending.plans} plans: ${conflict}`));
-      } else this.plan(pending);
-    });
     this.schedule();
   }
 
-  private fail(error: Error): void {
+  private fail(error: Error, batch: Pending[] = []): void {
     this.broken ??= error;
-    for (const { pending } of [...(this.inFlight ?? []), ...this.queue.splice(0)]) pending.reject(this.broken);
-    this.inFlight = undefined;
+    for (const pending of [...batch, ...this.queue.splice(0)]) pending.reject(this.broken);
   }
 
   refusal(): string | undefined {
     return this.broken?.message;
   }
 
-  /** SQLite's own word on the writer connection's journal mode and sync level, for the start-up log and tests. */
-  settings(): Promise<{ journalMode: string; synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA" }> {
-    const id = this.nextRequestId++;
-    return new Promise((resolve) => {
-      this.settingsWaiters.set(id, (reply) =>
-        resolve({
-          journalMode: reply.journalMode,
-          synchronous: (["OFF", "NORMAL", "FULL", "EXTRA"] as const)[reply.synchronous] ?? "OFF",
-        }),
-      );
-      this.writer.ref();
-      this.send({ kind: "settings", id });
-    });
+  /** SQLite's own word on the connection's journal mode, sync level and automatic checkpoints, for the start-up log and tests. */
+  async settings(): Promise<{
+    journalMode: string;
+    synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA";
+    walAutocheckpoint: number;
+  }> {
+    const synchronous = Number(this.db.pragma("synchronous", { simple: true }));
+    return {
+      journalMode: String(this.db.pragma("journal_mode", { simple: true })),
+      synchronous: (["OFF", "NORMAL", "FULL", "EXTRA"] as const)[synchronous] ?? "OFF",
+      walAutocheckpoint: Number(this.db.pragma("wal_autocheckpoint", { simple: true })),
+    };
   }
 
   /** Reads on the read connection: committed data only. */
@@ -398,18 +362,19 @@ export class SqliteStore implements Store {
     return this.read((r) => r.dueReviewTimers(now, limit));
   }
 
-  /** Finishes every transaction already begun, then closes both connections. */
+  /** Finishes every transaction already begun, then closes the connections. */
   async close(): Promise<void> {
-    this.closing = true;
     // Held until it is gone: close() must finish even when nothing else keeps the process alive.
-    this.writer.ref();
-    while (this.planning > 0 || this.inFlight || this.queue.length > 0 || this.scheduled) {
+    this.checkpointer.ref();
+    while (this.flushing || this.scheduled || (this.queue.length > 0 && !this.broken)) {
       await new Promise((resolve) => setImmediate(resolve));
     }
+    this.checkpointer.postMessage("close");
+    await this.checkpointerExited;
     this.reader.endSnapshot();
     this.readerDb.close();
-    this.send({ kind: "close" });
-    await this.exited;
+    // The last connection to close checkpoints the WAL into the database and removes it, synced at this level.
+    this.db.close();
   }
 }
 

@@ -40,9 +40,9 @@ function insertSql(table: string, row: Row): [string, unknown[]] {
 export const resourceKey = (type: string, name: string) => `${type}\u0000${name}`;
 
 /**
- * The writes of a transaction, run by the writer thread (writer-thread.ts)
- * on the only connection that writes. Reads come from SqliteReader on the
- * same connection, so they see this transaction's own writes.
+ * The store's transactions, on the only connection that writes. Reads come
+ * from SqliteReader on the same connection, so they see the transaction's
+ * own writes.
  */
 export class SqliteTx extends SqliteReader implements StoreTx {
   /** Resources written in the current SQLite transaction: their cached copies are dropped when it ends. */
@@ -56,6 +56,14 @@ export class SqliteTx extends SqliteReader implements StoreTx {
    */
   private nextSeq: number | undefined;
   private readonly lastEvent = new Map<string, number>();
+
+  /** The lease clock, in ms: leases are set and expired by it (see SqliteStoreOptions.clock). */
+  private readonly leaseClock: () => number;
+
+  constructor(db: Database.Database, leaseClock: () => number) {
+    super(db);
+    this.leaseClock = leaseClock;
+  }
 
   forgetWrites(): void {
     this.nextSeq = undefined;
@@ -87,10 +95,8 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.run("DELETE FROM resources WHERE type = ? AND name = ?", type, name);
   }
 
-  /** Takes the `seq` the store allocated when the transaction was planned, or the next free one. */
-  async insertChange(change: Omit<ChangeRecord, "seq"> & { seq?: number }): Promise<ChangeRecord> {
-    const seq =
-      change.seq ?? this.nextSeq ?? Number(this.one("SELECT coalesce(max(seq), 0) + 1 AS seq FROM changes")?.seq);
+  async insertChange(change: Omit<ChangeRecord, "seq">): Promise<ChangeRecord> {
+    const seq = this.nextSeq ?? Number(this.one("SELECT coalesce(max(seq), 0) + 1 AS seq FROM changes")?.seq);
     const record = { ...change, seq };
     const [sql, params] = insertSql("changes", changeToRow(record));
     this.run(sql, ...params);
@@ -163,15 +169,10 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.run("DELETE FROM jobs WHERE change_id = ?", changeId);
   }
 
-  /** The store's transactions are planned elsewhere and replayed here: see `claimJobAt`. */
-  claimJob(): Promise<JobRecord | undefined> {
-    throw new Error("SqliteTx.claimJob: replay claimJobAt with the planned clocks");
-  }
-
-  /** A claim at the lease-clock time `leaseNow` (and wall-clock time `wallNow` for backoff), as planned. */
-  async claimJobAt(owner: string, leaseNow: number, wallNow: number, leaseMs: number): Promise<JobRecord | undefined> {
-    // Oldest due job whose lease is free and that heads its resource's queue.
-    const [claimed] = this.claimableJobs(leaseNow, wallNow, 1);
+  async claimJob(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
+    const leaseNow = this.leaseClock();
+    // Oldest due job (backoff is on the wall clock) whose lease is free and that heads its resource's queue.
+    const [claimed] = this.claimableJobs(leaseNow, Date.now(), 1);
     if (!claimed) return undefined;
     const token = claimed.claims + 1;
     this.run("UPDATE changes SET claims = ? WHERE id = ?", token, claimed.changeId);
@@ -186,15 +187,11 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     return job;
   }
 
-  renewLease(): Promise<boolean> {
-    throw new Error("SqliteTx.renewLease: replay renewLeaseAt with the planned clock");
-  }
-
-  async renewLeaseAt(changeId: string, claimToken: number, leaseNow: number, leaseMs: number): Promise<boolean> {
+  async renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean> {
     return (
       this.run(
         "UPDATE jobs SET lease_expires_at = ? WHERE change_id = ? AND claim_token = ?",
-        leaseNow + leaseMs,
+        this.leaseClock() + leaseMs,
         changeId,
         claimToken,
       ).changes === 1
