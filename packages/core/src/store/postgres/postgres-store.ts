@@ -69,7 +69,9 @@ import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgr
  *    timers), so two replicas working on one take turns.
  * 4. Constraints deduplicate what no lock covers: a request's idempotency key
  *    (primary key) and a live identity (unique index) inserted by two
- *    transactions at once. The second waits for the first and fails 23505;
+ *    transactions at once. A submission reads its request's key only once it
+ *    holds the resource lock, so a duplicate that waited for the first's lock
+ *    sees the first's key (a replay) before it judges the resource. The second waits for the first and fails 23505;
  *    run again, it sees the first's row (a replay, ALREADY_EXISTS).
  *    `seq` comes from a sequence, never max + 1. A reconcile claim is one
  *    upsert that only moves a scope's round forward. Lease renewals are one
