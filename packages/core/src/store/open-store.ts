@@ -37,6 +37,7 @@ export async function openStore(
   const store = await openPostgresStore({
     connection: postgresConnection(postgres),
     poolSize: postgres.poolSize,
+    timeouts: postgres.timeouts,
     // The message and code only: the error object carries the connection's settings.
     onConnectionError: (error) =>
       logger.warn(

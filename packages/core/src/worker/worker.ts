@@ -137,7 +137,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     const timer = setInterval(
       () => {
         deps.store
-          .transact((tx) => tx.renewLease(job.changeId, job.claimToken!, options.leaseMs))
+          .transact((tx) => tx.renewLease(job.changeId, job.claimToken!, options.leaseMs), { lane: "lease" })
           .then((renewed) => {
             if (!renewed) throw new LeaseLost("the job was claimed again or ended");
           })

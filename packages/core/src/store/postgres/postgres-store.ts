@@ -20,7 +20,7 @@ import {
   subscriptionToRow,
 } from "../sqlite/notification-rows.ts";
 import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
-import type { Store, StoreTx } from "../store.ts";
+import type { Store, StoreTx, TransactOptions } from "../store.ts";
 import { DeferredWrites } from "./deferred-writes.ts";
 import { migrate } from "./migrate.ts";
 import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgres-reader.ts";
@@ -98,6 +98,67 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Told about errors on idle connections (e.g. the server went away); the pool replaces them. */
   onConnectionError?: (error: Error) => void;
+  /** Bounds on waiting (defaults in `defaultTimeouts`); past one, the work fails as unavailable (retryable). */
+  timeouts?: Partial<PostgresTimeouts>;
+}
+
+export interface PostgresTimeouts {
+  /** lock_timeout: waiting for a resource's or a row's lock held by another session (maybe a paused replica). */
+  lockMs: number;
+  /** statement_timeout. */
+  statementMs: number;
+  /** idle_in_transaction_session_timeout: the server ends a session that stopped inside a transaction, and its locks. */
+  idleInTransactionMs: number;
+  /** Opening a connection, or waiting for a free one in the pool. */
+  connectMs: number;
+}
+
+export const defaultTimeouts: PostgresTimeouts = {
+  lockMs: 5_000,
+  statementMs: 30_000,
+  idleInTransactionMs: 15_000,
+  connectMs: 5_000,
+};
+
+/** Connections kept for lease renewals: each is one short UPDATE, so two cover every job a replica runs at once. */
+const leasePoolSize = 2;
+
+/**
+ * No connection within the connect timeout (the server does not answer, or
+ * every pooled connection is busy): SQLSTATE 08001 ("unable to establish
+ * connection"), which callers treat as unavailable, with pg's error as cause.
+ */
+class NoConnectionError extends Error {
+  readonly code = "08001";
+  override name = "NoConnectionError";
+}
+
+async function checkOut(pool: pg.Pool, timeoutMs: number): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw new NoConnectionError(`no PostgreSQL connection within ${timeoutMs} ms: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The pool as the reader's `Queryable`: one statement per checkout, a failed checkout as `NoConnectionError`. */
+function pooledQueries(pool: pg.Pool, timeoutMs: number): Queryable {
+  return {
+    async query(query, values) {
+      const client = await checkOut(pool, timeoutMs);
+      try {
+        const result = await client.query(query as string, values);
+        client.release();
+        return result;
+      } catch (error) {
+        // As pg's own pool.query: a connection whose statement failed is not handed out again.
+        client.release(error as Error);
+        throw error;
+      }
+    },
+  };
 }
 
 /** The database's clock in epoch ms, in the same unit as the jobs' times. */
@@ -144,6 +205,18 @@ function retryable(error: unknown, attempt: number): boolean {
 function connectionConfig(options: PostgresStoreOptions): pg.ClientConfig {
   const { connection } = options;
   return "url" in connection ? { connectionString: connection.url } : { ...connection };
+}
+
+/** Every session of the store's pools: waits bounded, so a paused session's locks cost others a bounded wait. */
+function boundedConfig(options: PostgresStoreOptions): pg.ClientConfig {
+  const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  return {
+    ...connectionConfig(options),
+    connectionTimeoutMillis: timeouts.connectMs,
+    lock_timeout: timeouts.lockMs,
+    statement_timeout: timeouts.statementMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+  };
 }
 
 function insertSql(table: string, row: Row): [string, unknown[]] {
@@ -561,31 +634,42 @@ export class PostgresStore extends PostgresReader implements Store {
   /** Whether a batch of notifications is on its way (the next waits for it). */
   private sending = false;
 
+  private readonly connectMs: number;
+
   private constructor(
     private readonly pool: pg.Pool,
+    /** Lease renewals only (`TransactOptions.lane`): they never queue behind requests waiting for locks. */
+    private readonly leasePool: pg.Pool,
     private readonly options: PostgresStoreOptions,
   ) {
-    super(pool as unknown as Queryable);
+    const connectMs = options.timeouts?.connectMs ?? defaultTimeouts.connectMs;
+    super(pooledQueries(pool, connectMs));
+    this.connectMs = connectMs;
   }
 
   /** Connects, applies pending migrations (once across replicas starting together) and returns the store. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    const pool = new pg.Pool({ ...connectionConfig(options), max: options.poolSize ?? 10, types: rowTypes });
-    pool.on("error", (error) => options.onConnectionError?.(error));
-    const store = new PostgresStore(pool, options);
+    const config = { ...boundedConfig(options), types: rowTypes };
+    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10 });
+    const leasePool = new pg.Pool({ ...config, max: leasePoolSize });
+    for (const each of [pool, leasePool]) each.on("error", (error) => options.onConnectionError?.(error));
+    const store = new PostgresStore(pool, leasePool, options);
+    // Migrating waits for another replica's migration and may run long: on a session without the bounds.
+    const client = new pg.Client({
+      ...connectionConfig(options),
+      connectionTimeoutMillis: config.connectionTimeoutMillis,
+    });
     try {
-      const client = await pool.connect();
-      try {
-        const { unknown } = await migrate(client);
-        if (unknown.length > 0) {
-          store.refused = `the database was migrated by a newer Plinth (${unknown.join(", ")}); run that version or newer`;
-        }
-      } finally {
-        client.release();
+      await client.connect();
+      const { unknown } = await migrate(client);
+      if (unknown.length > 0) {
+        store.refused = `the database was migrated by a newer Plinth (${unknown.join(", ")}); run that version or newer`;
       }
     } catch (error) {
-      await pool.end();
+      await Promise.all([pool.end(), leasePool.end()]);
       throw error;
+    } finally {
+      await client.end().catch(() => undefined);
     }
     return store;
   }
@@ -599,10 +683,11 @@ export class PostgresStore extends PostgresReader implements Store {
     return this.refused;
   }
 
-  async transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+  async transact<T>(work: (tx: StoreTx) => Promise<T>, options: TransactOptions = {}): Promise<T> {
     if (this.refused) throw new Error(this.refused);
+    const pool = options.lane === "lease" ? this.leasePool : this.pool;
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await checkOut(pool, this.connectMs);
       let broken: Error | undefined;
       // A checked-out connection can fail between two queries (the server stops, or fails over): without a
       // listener its "error" would end the process. The query in flight rejects as well; the client is dropped.
@@ -670,7 +755,7 @@ export class PostgresStore extends PostgresReader implements Store {
    * fails. Rejects when the database cannot LISTEN at all (e.g. CockroachDB).
    */
   async subscribe(channels: string[], listener: (channel: string, payload: string) => void): Promise<void> {
-    const client = new pg.Client({ ...connectionConfig(this.options), types: rowTypes });
+    const client = new pg.Client({ ...boundedConfig(this.options), types: rowTypes });
     await client.connect();
     try {
       if (this.closed) throw new Error("the store is closed");
@@ -704,7 +789,7 @@ export class PostgresStore extends PostgresReader implements Store {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.leasePool.end()]);
   }
 }
 
