@@ -12,13 +12,7 @@ import type {
   RevisionRecord,
   SubscriptionRecord,
 } from "../records.ts";
-import {
-  deliveryFromRow,
-  deliveryToRow,
-  reviewTimerFromRow,
-  subscriptionFromRow,
-  subscriptionToRow,
-} from "../sqlite/notification-rows.ts";
+import { deliveryFromRow, deliveryToRow, subscriptionFromRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
 import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
 import type { Store, StoreTx, TransactOptions } from "../store.ts";
 import { DeferredWrites } from "./deferred-writes.ts";
@@ -65,8 +59,10 @@ import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgr
  *    resources they would reach, see grant-exposure.ts; shared by submissions
  *    of types without reaches), then a team's quota on one type and scope
  *    (creates by one team take turns, see team-quota.ts); and FOR UPDATE on the rows that belong to
- *    no resource and are read then written (deliveries, subscriptions, review
- *    timers), so two replicas working on one take turns.
+ *    no resource and are read then written (deliveries, subscriptions), so two
+ *    replicas working on one take turns. A change's review timers belong to
+ *    its resource (rule 1): the timers' transaction takes the resource lock
+ *    (getChange) before it reads them, never a row lock first.
  * 4. Constraints deduplicate what no lock covers: a request's idempotency key
  *    (primary key) and a live identity (unique index) inserted by two
  *    transactions at once. A submission reads its request's key only once it
@@ -329,7 +325,8 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   // Rows that belong to no resource are locked as rows (FOR UPDATE), so that two replicas handling the
-  // same delivery, subscription or review timer take turns, the second reading what the first wrote.
+  // same delivery or subscription take turns, the second reading what the first wrote. A review timer belongs
+  // to its change's resource: its readers take that resource's lock first (getChange), no row lock.
 
   override async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
     const row = await this.one("SELECT * FROM deliveries WHERE id = $1 FOR UPDATE", id);
@@ -339,15 +336,6 @@ class PostgresTx extends PostgresReader implements StoreTx {
   override async getSubscription(id: string): Promise<SubscriptionRecord | undefined> {
     const row = await this.one("SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE", id);
     return row && subscriptionFromRow(row);
-  }
-
-  override async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {
-    const rows = await this.all(
-      "SELECT * FROM review_timers WHERE due_at <= $1 ORDER BY due_at, change_id, kind LIMIT $2 FOR UPDATE",
-      now,
-      limit,
-    );
-    return rows.map(reviewTimerFromRow);
   }
 
   private async run(sql: string, ...params: unknown[]): Promise<number> {
