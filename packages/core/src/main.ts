@@ -54,6 +54,8 @@ try {
     passphrase: config.engine.passphrase,
     concurrency: config.engine.concurrency,
     operationsPerChild: config.engine.operationsPerChild,
+    // An engine child of a paused server stops its operation well before the lease lets another replica in.
+    parentSilenceMs: Math.floor(config.worker.leaseMs / 2),
   };
   // Before the store and the listener: a replica that cannot use its state backend must not report ready.
   await checkPulumiBackend(resolveEngineSettings(engineOptions));
