@@ -66,10 +66,12 @@ setInterval(() => process.ppid !== parentPid && onParentGone(), 1_000).unref();
 // A parent that is there but stopped (SIGSTOP, a paused VM) neither dies nor sends heartbeats: once it has been
 // silent for less than its lease, the operation stops, before another replica may take the change over. A child
 // paused with it sees the silence as soon as it runs again.
+const silent = (): boolean => current !== undefined && Date.now() - lastHeard > current.parentSilenceMs;
 setInterval(() => {
-  if (current && Date.now() - lastHeard > current.parentSilenceMs) {
-    onParentGone(`the server has not been heard from for ${Date.now() - lastHeard} ms`);
-  }
+  // Timers run before pending input is read: after this process itself was starved of CPU, the heartbeats that
+  // arrived meanwhile are read first (setImmediate comes after the poll), and only a silence that remains counts.
+  if (silent())
+    setImmediate(() => silent() && onParentGone(`the server has not been heard from for ${Date.now() - lastHeard} ms`));
 }, 100).unref();
 
 function send(message: ChildMessage): Promise<void> {
