@@ -247,12 +247,11 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     const marker = join(realDataDir(), "pause-marker");
     const paused = await startReplica(broker.bootstrapServers, storeUrl, pausedPort, ["during-up", marker]);
     const name = "fenced.paused";
-    const { change } = await paused.clients.resources.applyResource({
-      type: "kafka.topic",
-      name,
-      spec,
-      requestId: `create-${name}`,
-    });
+    // Sent again with its request id while the loaded machine answers UNAVAILABLE, as the SDK would.
+    const { change } = await waitFor(
+      () => paused.clients.resources.applyResource({ type: "kafka.topic", name, spec, requestId: `create-${name}` }),
+      { what: "the create accepted", timeoutMs: 120_000 },
+    );
     await markerReads(marker, "during-up", "the replica to pause inside a Pulumi update");
     // The create stays in flight (the broker answers nothing until thawed), and the server process alone is
     // stopped, as a stuck or paused server would be: its engine child and Pulumi's processes run on.
