@@ -3,12 +3,15 @@
 // `main.ts rekey --config <file>` instead seals every stored secret again with secrets.key (key rotation).
 import { parseArgs } from "node:util";
 import { ConfigError, loadServiceConfig } from "./config/service-config.ts";
+import { checkPulumiBackend } from "./engine/pulumi/check-pulumi-backend.ts";
 import { createPulumiEngine } from "./engine/pulumi/create-pulumi-engine.ts";
+import { resolveEngineSettings } from "./engine/pulumi/resolve-engine-settings.ts";
 import { createLogger } from "./observability/logger.ts";
 import { PluginLoadError } from "./plugin/load-plugins.ts";
 import { rekeyStore } from "./secrets/rekey-store.ts";
 import { DataDirInUseError } from "./server/data-dir-lock.ts";
 import { startPlinthService } from "./server/plinth-service.ts";
+import { StartupCheckError } from "./server/startup-check-error.ts";
 import { defaultPulumiBackend } from "./store/postgres/postgres-connection.ts";
 
 // Everything the server and its children (the engine, the Pulumi CLI) write is for this user only:
@@ -44,17 +47,22 @@ try {
     process.exit(0);
   }
   if (process.env.PLINTH_PORT) loaded.config.listen.port = Number(process.env.PLINTH_PORT);
+  const { config, dataDir } = loaded;
+  const engineOptions = {
+    dataDir,
+    backendUrl: config.engine.backendUrl ?? defaultPulumiBackend(config),
+    passphrase: config.engine.passphrase,
+    concurrency: config.engine.concurrency,
+    operationsPerChild: config.engine.operationsPerChild,
+    // An engine child of a paused server stops its operation well before the lease lets another replica in.
+    parentSilenceMs: Math.floor(config.worker.leaseMs / 2),
+  };
+  // Before the store and the listener: a replica that cannot use its state backend must not report ready.
+  await checkPulumiBackend(resolveEngineSettings(engineOptions));
   const service = await startPlinthService(loaded, {
     logger,
-    createEngine: ({ config, dataDir }, log) =>
-      createPulumiEngine({
-        dataDir,
-        backendUrl: config.engine.backendUrl ?? defaultPulumiBackend(config),
-        passphrase: config.engine.passphrase,
-        concurrency: config.engine.concurrency,
-        operationsPerChild: config.engine.operationsPerChild,
-        logger: log.child({ component: "engine" }),
-      }),
+    createEngine: (_loaded, log) =>
+      createPulumiEngine({ ...engineOptions, logger: log.child({ component: "engine" }) }),
   });
   process.stdout.write(`plinth: serving on ${service.url} (Ctrl-C to stop)\n`);
   let stopping = false;
@@ -77,7 +85,7 @@ try {
     process.stderr.write(`plinth: bad config ${configFile}: ${error.message}\n`);
     process.exit(2);
   }
-  if (error instanceof DataDirInUseError) {
+  if (error instanceof DataDirInUseError || error instanceof StartupCheckError) {
     process.stderr.write(`plinth: ${error.message}\n`);
     process.exit(1);
   }

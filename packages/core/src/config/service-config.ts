@@ -8,6 +8,24 @@ import { SharedSettingsError, resolveSharedSettings } from "./resolve-shared-set
 const role = z.enum(["requester", "reviewer", "admin"]);
 /** Connections one replica keeps to PostgreSQL; each running transaction holds one. */
 const poolSize = z.number().int().min(1).max(1000).default(10);
+/**
+ * Bounds on waiting for PostgreSQL: past them a request answers UNAVAILABLE
+ * (the client retries) instead of waiting without limit behind a session that
+ * stopped while holding a lock (a paused replica).
+ */
+const postgresTimeouts = z
+  .object({
+    /** Waiting for a lock (a resource's, a row's): lock_timeout. */
+    lockMs: z.number().int().min(1).max(600_000).default(5_000),
+    /** One statement: statement_timeout. */
+    statementMs: z.number().int().min(1).max(3_600_000).default(30_000),
+    /** A transaction left open without a statement (its session paused): the server ends the session and its locks. */
+    idleInTransactionMs: z.number().int().min(1).max(3_600_000).default(15_000),
+    /** Opening a connection, or waiting for a free one in the pool. */
+    connectMs: z.number().int().min(1).max(600_000).default(5_000),
+  })
+  .strict()
+  .prefault({});
 
 /** Event kinds as written in the config and shown in the API (lower case there, upper case in the store). */
 export const notificationKindNames = [
@@ -92,7 +110,13 @@ export const ServiceConfigSchema = z
         /** Set: the shared PostgreSQL store, for several replicas, instead of the embedded SQLite file. */
         postgres: z
           .union([
-            z.object({ url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"), poolSize }).strict(),
+            z
+              .object({
+                url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+                poolSize,
+                timeouts: postgresTimeouts,
+              })
+              .strict(),
             z
               .object({
                 host: z.string().min(1),
@@ -105,6 +129,7 @@ export const ServiceConfigSchema = z
                   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
                   .optional(),
                 poolSize,
+                timeouts: postgresTimeouts,
               })
               .strict(),
           ])

@@ -71,9 +71,11 @@ export async function submitApply(
   const callback = sealedCallback(deps, input.callback);
   await refuseUnmanagedTwin(deps, plugin, principal, input);
   const result = await deps.store.transact(async (tx) => {
+    // The resource lock first (desiredState takes it), then the request id: a duplicate sent while the first
+    // was committing waited for that lock and now sees the first's key, whatever the first did to the resource.
+    const state = await desiredState(tx, input.type, input.name);
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
     if (replay) return replay.noOp ? await noOpResult(tx, input, true) : replay;
-    const state = await desiredState(tx, input.type, input.name);
     if (rebuilt.repair) {
       const open = await tx.openChanges(input.type, input.name);
       if (open.length > 0) {
@@ -250,9 +252,10 @@ export async function submitDelete(
   const hash = requestHash("delete", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);
   const result = await deps.store.transact(async (tx) => {
+    // The resource lock before the request id, as in submitApply.
+    const state = await desiredState(tx, input.type, input.name);
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
     if (replay) return replay;
-    const state = await desiredState(tx, input.type, input.name);
     if (!state.exists || !state.resource) {
       throw new NotFoundError(`${input.type} "${input.name}" does not exist (or is already being deleted)`);
     }

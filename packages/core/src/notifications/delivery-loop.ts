@@ -159,13 +159,48 @@ export function createDeliveryLoop(deps: DeliveryLoopDeps, options: DeliveryLoop
     }
   }
 
+  /**
+   * A delivery that could not even be claimed (its subscription did not
+   * resolve, e.g. a sealed secret that no configured key opens): counted as a
+   * failed attempt and moved back by the backoff, so that it neither comes
+   * first in every round, holding the others back, nor outlives its expiry.
+   */
+  async function setBack(id: string, failure: unknown): Promise<void> {
+    deps.logger.error({ err: failure, delivery: id }, "webhook delivery could not be prepared; will retry");
+    await deps.store.transact(async (tx) => {
+      const current = await tx.getDelivery(id);
+      if (!current || current.status !== "PENDING") return;
+      const attempts = current.attempts + 1;
+      const next = deps.now().getTime() + backoffDelay(attempts, options.retryBaseMs, options.retryMaxMs);
+      await tx.updateDelivery({
+        ...current,
+        attempts,
+        status: next > current.expiresAt ? "EXPIRED" : "PENDING",
+        nextAttemptAt: next,
+        // The error's own text may name what it could not open; the log has it.
+        lastError: "the subscription could not be read (see the server log)",
+      });
+    });
+  }
+
   async function runRound(): Promise<void> {
-    await fireDueReviewTimers(deps);
+    // Review timers and deliveries fail apart: a timer that cannot fire holds no delivery back.
+    await fireDueReviewTimers(deps).catch((error: unknown) =>
+      deps.logger.error({ err: error }, "review timers failed; will retry"),
+    );
     const room = maxInFlight - inFlight.size;
     if (room <= 0) return;
     const due = await deps.store.dueDeliveries(deps.now().getTime(), room);
     for (const candidate of due) {
-      const claimed = await claim(candidate.id);
+      let claimed: DeliveryRecord | undefined;
+      try {
+        claimed = await claim(candidate.id);
+      } catch (error) {
+        await setBack(candidate.id, error).catch((setBackError: unknown) =>
+          deps.logger.error({ err: setBackError, delivery: candidate.id }, "webhook delivery could not be set back"),
+        );
+        continue;
+      }
       if (!claimed) continue;
       const sending: Promise<void> = attempt(claimed)
         .catch((error: unknown) => deps.logger.error({ err: error, delivery: claimed.id }, "webhook attempt failed"))

@@ -15,13 +15,15 @@ export async function fireDueReviewTimers(deps: EmitDeps & { store: Store; logge
   let fired = 0;
   for (const timer of due) {
     fired += await deps.store.transact(async (tx) => {
+      // The change first: it takes the change's resource lock, which every transaction that writes the change's
+      // timers (a submission, a review) holds, so the timer is read after theirs and locks come in the store's order.
+      const change = await tx.getChange(timer.changeId);
       // Another replica may have fired it already.
       const still = (await tx.dueReviewTimers(now, 1_000)).some(
         (t) => t.changeId === timer.changeId && t.kind === timer.kind,
       );
       if (!still) return 0;
       await tx.deleteReviewTimer(timer.changeId, timer.kind);
-      const change = await tx.getChange(timer.changeId);
       if (!change || change.status !== "PENDING_REVIEW") return 0;
       const waitedMinutes = Math.round((now - Date.parse(change.createdAt)) / 60_000);
       const what = `${change.kind} of ${change.type} "${change.name}" (change ${change.id})`;

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { LoadedConfig } from "../config/service-config.ts";
 import { type Notifier, createNotifier } from "../domain/notifier.ts";
 import type { Logger } from "../observability/logger.ts";
+import { StartupCheckError } from "../server/startup-check-error.ts";
 import { postgresConnection } from "./postgres/postgres-connection.ts";
 import { createPostgresNotifier } from "./postgres/postgres-notifier.ts";
 import { openPostgresStore } from "./postgres/postgres-store.ts";
@@ -37,12 +38,19 @@ export async function openStore(
   const store = await openPostgresStore({
     connection: postgresConnection(postgres),
     poolSize: postgres.poolSize,
+    timeouts: postgres.timeouts,
     // The message and code only: the error object carries the connection's settings.
     onConnectionError: (error) =>
       logger.warn(
         { error: error.message, code: (error as { code?: string }).code },
         "a PostgreSQL connection failed; a new one is opened when needed",
       ),
+  }).catch((error: unknown) => {
+    const { code } = error as { code?: string };
+    throw new StartupCheckError(
+      `the PostgreSQL store does not answer: ${(error as Error).message}${code ? ` (${code})` : ""}; check store.postgres`,
+      { cause: error },
+    );
   });
   const refusal = store.refusal();
   if (refusal) {

@@ -2,7 +2,9 @@
 // down, crashed or not accepting connections yet: a failover), the socket errors of a database that is not
 // there, and a serialization failure or deadlock that was still there after the store's own retries.
 const unreachableErrnos = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"]);
-const transientStates = new Set(["57P01", "57P02", "57P03", "40001", "40P01"]);
+// 55P03, 57014 and 25P03 are the store's own bounds firing (lock_timeout, statement_timeout,
+// idle_in_transaction_session_timeout): another session held a lock too long, e.g. a paused replica.
+const transientStates = new Set(["57P01", "57P02", "57P03", "40001", "40P01", "55P03", "57014", "25P03"]);
 
 /**
  * True when `error` says the store could not do the work right now (its

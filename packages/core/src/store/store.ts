@@ -120,6 +120,14 @@ export interface StoreTx extends StoreReader {
   lock?(key: string, mode?: "exclusive" | "shared"): Promise<void>;
 }
 
+export interface TransactOptions {
+  /**
+   * "lease": a lease renewal, which must not queue behind requests (a store
+   * with a connection pool runs it on connections of its own; others ignore it).
+   */
+  lane?: "lease";
+}
+
 export interface Store extends StoreReader {
   /**
    * Runs `work` in one transaction and resolves only after it is committed.
@@ -133,7 +141,7 @@ export interface Store extends StoreReader {
    * writes for point lookups and a resource's changes; list queries and
    * idempotency keys must be read before the first write.
    */
-  transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  transact<T>(work: (tx: StoreTx) => Promise<T>, options?: TransactOptions): Promise<T>;
   /**
    * For metrics: PENDING deliveries, and how long (ms) the one most overdue has
    * waited past its next attempt (0 when none is due): a backlog that only grows

@@ -189,10 +189,13 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       () => {
         let token = job.claimToken;
         deps.store
-          .transact((tx) => {
-            token = job.claimToken;
-            return tx.renewLease(job.changeId, token!, options.leaseMs);
-          })
+          .transact(
+            (tx) => {
+              token = job.claimToken;
+              return tx.renewLease(job.changeId, token!, options.leaseMs);
+            },
+            { lane: "lease" },
+          )
           .then((renewed) => {
             // A claim of this worker's own took the job back meanwhile (see `claim`): the attempt holds it still.
             if (!renewed && job.claimToken === token) throw new LeaseLost("the job was claimed again or ended");

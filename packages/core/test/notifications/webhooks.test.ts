@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { DeliveryStatus, NotificationFormat, NotificationKind } from "@plinth/sdk/gen/plinth/v1/notification_pb.ts";
@@ -322,6 +325,38 @@ describe("webhook notifications", () => {
       url: `${plinth.url}/resources/test.widget/watched`,
     });
     expect(String(eventData(drifted!).findings)).toContain("update 1");
+  });
+
+  it("sends the other deliveries while one subscription's sealed secret does not open", async () => {
+    const hooks = await receiver();
+    const dataDir = mkdtempSync(join(tmpdir(), "plinth-webhooks-"));
+    open.push({ close: async () => rmSync(dataDir, { recursive: true, force: true }) });
+    // Sealed under the first key; the server below knows only another one (a key rotated without previousKeys).
+    const before = await startTestService({ dataDir });
+    const { subscription } = await before
+      .as("requester")
+      .notifications.createSubscription({ url: hooks.url("/locked"), secret });
+    await before.close();
+    const plinth = await service(
+      {
+        subscriptions: [
+          { id: "payments-succeeded", url: hooks.url("/open"), ownerTeam: "payments", kinds: ["succeeded"] },
+        ],
+      },
+      { dataDir, config: { secrets: { key: "a-key-that-opens-nothing-sealed-before" } } },
+    );
+    const alice = plinth.as("requester");
+    for (const name of ["first", "second"]) {
+      const { change } = await alice.resources.applyResource({ type: "test.widget", name, spec: { size: 1 } });
+      expect((await watchToEnd(alice, change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    }
+    // The locked subscription's deliveries are older (each change's submission comes before its success) and so
+    // come first in every round: the open subscription's must get through all the same.
+    await received(hooks, "/open", 2);
+    expect(hooks.at("/locked")).toEqual([]);
+    const { deliveries } = await alice.notifications.listDeliveries({ subscriptionId: subscription!.id });
+    expect(deliveries.length).toBeGreaterThan(0);
+    expect(deliveries.every((d) => d.status !== DeliveryStatus.DELIVERED)).toBe(true);
   });
 
   it("refuses bad subscriptions and callbacks with every field at once, writing nothing", async () => {

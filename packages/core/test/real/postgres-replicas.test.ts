@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type KafkaBroker, type PostgresServer, startKafka, startPostgres, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveEngineSettings } from "../../src/engine/pulumi/resolve-engine-settings.ts";
 import { type Clients, clientsFor, principals } from "../support/test-service.ts";
 import { deleteTopicOutOfBand, realDataDir } from "../support/real-service.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
@@ -239,6 +240,71 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     for (const change of finals) expect(change.status).toBe(ChangeStatus.SUCCEEDED);
     const onBroker = await brokerTopics(broker.bootstrapServers);
     for (let i = 0; i < accepted.length; i++) expect(onBroker.has(`rolled.${i}`), `rolled.${i}`).toBe(true);
+  });
+
+  it("fences a replica SIGSTOPped mid-apply: resumed after another took over, the stack has one update and the change SUCCEEDED once", async () => {
+    const [pausedPort, takerPort] = [await stablePort(), await stablePort()];
+    const marker = join(realDataDir(), "pause-marker");
+    const paused = await startReplica(broker.bootstrapServers, storeUrl, pausedPort, ["during-up", marker]);
+    const name = "fenced.paused";
+    // Sent again with its request id while the loaded machine answers UNAVAILABLE, as the SDK would.
+    const { change } = await waitFor(
+      () => paused.clients.resources.applyResource({ type: "kafka.topic", name, spec, requestId: `create-${name}` }),
+      { what: "the create accepted", timeoutMs: 120_000 },
+    );
+    await markerReads(marker, "during-up", "the replica to pause inside a Pulumi update");
+    // The create stays in flight (the broker answers nothing until thawed), and the server process alone is
+    // stopped, as a stuck or paused server would be: its engine child and Pulumi's processes run on.
+    broker.freeze();
+    process.kill(paused.child.pid!, "SIGSTOP");
+    let taker: Replica;
+    try {
+      taker = await startReplica(broker.bootstrapServers, storeUrl, takerPort);
+      await waitFor(
+        async () => {
+          const { change: now } = await taker.clients.changes.getChange({ id: change!.id });
+          if ((now?.attempts ?? 0) < 2) throw new Error("not taken over yet");
+        },
+        { what: "the other replica taking the change over after the lease", timeoutMs: 300_000 },
+      );
+    } finally {
+      broker.thaw();
+    }
+    expect(await follow(taker.clients, change!.id)).toMatchObject({ status: ChangeStatus.SUCCEEDED, successes: 1 });
+    process.kill(paused.child.pid!, "SIGCONT");
+    // Resumed, it serves again, finds its lease gone and leaves the change as it is.
+    expect(await follow(paused.clients, change!.id)).toMatchObject({ status: ChangeStatus.SUCCEEDED, successes: 1 });
+    expect((await brokerTopics(broker.bootstrapServers)).has(name)).toBe(true);
+
+    // Pulumi's own record of the stack: never two operations at once, and one update.
+    const settings = resolveEngineSettings({ dataDir: realDataDir(), passphrase: "test-passphrase" });
+    const history = JSON.parse(
+      execFileSync(
+        join(settings.pulumiRoot, "bin/pulumi"),
+        ["stack", "history", "--json", "--stack", `organization/plinth/kafka.topic--${name}`],
+        {
+          cwd: settings.workRoot,
+          env: {
+            ...process.env,
+            PULUMI_BACKEND_URL: storeUrl,
+            PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
+            PULUMI_HOME: settings.pulumiHome,
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+          },
+          encoding: "utf8",
+        },
+      ),
+    ) as Array<{ kind: string; result: string; startTime: string; endTime: string }>;
+    const spans = history
+      .map((entry) => ({ ...entry, start: Date.parse(entry.startTime), end: Date.parse(entry.endTime) }))
+      .sort((a, b) => a.start - b.start);
+    for (let i = 1; i < spans.length; i++) {
+      expect(spans[i]!.start, `${spans[i]!.kind} after ${spans[i - 1]!.kind}`).toBeGreaterThanOrEqual(
+        spans[i - 1]!.end,
+      );
+    }
+    expect(history.filter((entry) => entry.kind === "update" && entry.result === "succeeded")).toHaveLength(1);
+    for (const replica of [paused, taker!]) await killGroup(replica.child);
   });
 
   it("shares reconcile rounds: two replicas observe each scope once per round, and one of them notices a deleted topic", async () => {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { JsonObject } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ChangeKind, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { type PostgresServer, startPostgres } from "@plinth/testing";
 import { freshDatabase } from "../support/fresh-database.ts";
@@ -124,6 +124,42 @@ describe("the PostgreSQL store under concurrent requests to two replicas", () =>
       .changes;
     expect(changes.map((change) => change.id)).toEqual([...ids]);
   });
+
+  it(
+    "gives one change for each of 20 concurrent pairs of identical DeleteResource calls over both replicas",
+    { timeout: 180_000 },
+    async () => {
+      const replicas = await twoReplicas();
+      const names = Array.from({ length: 20 }, (_, i) => `doomed-${i}`);
+      for (const name of names) {
+        const created = await widget(replicas[0].as("requester"), name);
+        expect((await watchToEnd(replicas[0].as("requester"), created.change!.id)).change.status).toBe(
+          ChangeStatus.SUCCEEDED,
+        );
+      }
+      // Both of a pair start before either commits: the second must answer with the first's change, not
+      // NOT_FOUND for a resource the first is already deleting.
+      const pairs = await Promise.all(
+        names.map((name) =>
+          Promise.all(
+            replicas.map((replica) =>
+              replica
+                .as("requester")
+                .resources.deleteResource({ type: "test.widget", name, requestId: `delete-${name}` })
+                .then(
+                  (reply) => reply.change?.id ?? "no change",
+                  (error: unknown) => `failed: ${Code[ConnectError.from(error).code]}`,
+                ),
+            ),
+          ),
+        ),
+      );
+      for (const [i, ids] of pairs.entries()) {
+        expect(ids[0], names[i]).toMatch(/^[^ ]+$/);
+        expect(ids, names[i]).toEqual([ids[0], ids[0]]);
+      }
+    },
+  );
 
   it("lets concurrent creates by one team take it to its quota and no further", { timeout: 120_000 }, async () => {
     const replicas = await twoReplicas();

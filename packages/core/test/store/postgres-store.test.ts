@@ -4,6 +4,9 @@ import { type PostgresServer, startPostgres, waitFor } from "@plinth/testing";
 import pg from "pg";
 import { freshDatabase } from "../support/fresh-database.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fireDueReviewTimers } from "../../src/notifications/review-timers.ts";
+import type { NotificationSettings } from "../../src/notifications/notification-settings.ts";
+import type { Logger } from "../../src/observability/logger.ts";
 import { knownMigrations } from "../../src/store/postgres/migrate.ts";
 import { createPostgresNotifier } from "../../src/store/postgres/postgres-notifier.ts";
 import { type PostgresStore, openPostgresStore } from "../../src/store/postgres/postgres-store.ts";
@@ -216,6 +219,58 @@ describe("PostgreSQL store under races between replicas", () => {
         expect(claims.filter((claim) => claim !== undefined).map((claim) => claim.changeId)).toEqual([made.id]);
       } finally {
         await Promise.all(replicas.map((store) => store.close()));
+      }
+    },
+  );
+});
+
+describe("PostgreSQL review timers", () => {
+  it(
+    "fire under their change's resource lock, taken first, so a submission writing the timer never deadlocks with them",
+    { timeout: 60_000 },
+    async () => {
+      const url = await freshDatabase(server);
+      const [submitter, timers] = [
+        await openPostgresStore({ connection: { url } }),
+        await openPostgresStore({ connection: { url } }),
+      ];
+      const watcher = new pg.Client({ connectionString: url });
+      await watcher.connect();
+      try {
+        const change = await submitter.transact(async (tx) => {
+          const made = await tx.insertChange(changeRecord({ name: "in-review", status: "PENDING_REVIEW" }));
+          await tx.upsertReviewTimer({ changeId: made.id, kind: "reminder", dueAt: 0 });
+          return made;
+        });
+        const deps = {
+          store: timers,
+          logger: { info: () => undefined } as unknown as Logger,
+          notifications: { configSubscriptions: [] } as unknown as NotificationSettings,
+          now: () => new Date(),
+        };
+        let firing: Promise<number> | undefined;
+        // A transaction on the change's resource (a review, a new submission) that rewrites its timer, while the
+        // timers' transaction for that change is waiting: it must wait for this one, holding nothing it wants.
+        await submitter.transact(async (tx) => {
+          await tx.getResource(change.type, change.name);
+          firing = fireDueReviewTimers(deps);
+          await waitFor(
+            async () => {
+              const { rows } = await watcher.query(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+              );
+              if (rows[0].n < 1) throw new Error("the timers' transaction is not waiting yet");
+            },
+            { what: "the timers' transaction waiting for a lock", timeoutMs: 20_000 },
+          );
+          await tx.upsertReviewTimer({ changeId: change.id, kind: "reminder", dueAt: 1 });
+        });
+        expect(await firing).toBe(1);
+        expect(submitter.transactionRetries()).toEqual({});
+        expect(timers.transactionRetries()).toEqual({});
+      } finally {
+        await watcher.end();
+        await Promise.all([submitter, timers].map((store) => store.close()));
       }
     },
   );

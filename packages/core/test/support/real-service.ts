@@ -63,6 +63,7 @@ export async function startRealService(
           backendUrl: config.engine.backendUrl ?? defaultPulumiBackend(config),
           passphrase: config.engine.passphrase,
           concurrency: 2,
+          parentSilenceMs: Math.floor(config.worker.leaseMs / 2),
           ...options.engine,
         });
         return options.wrapEngine ? options.wrapEngine(engine) : engine;

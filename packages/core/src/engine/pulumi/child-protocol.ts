@@ -30,6 +30,13 @@ export interface EngineJob {
   env: Record<string, string>;
   /** When its server is gone, how long the child lets the CLI stop before it kills it. */
   stopGraceMs: number;
+  /**
+   * The child stops its operation (as when its server is gone) once it has
+   * heard nothing from its server for this long: a server paused (SIGSTOP, a
+   * frozen VM) sends no heartbeats, and after its lease another replica may
+   * take the change over. Shorter than the lease.
+   */
+  parentSilenceMs: number;
   /** How long to wait for a stack lock's live holder before failing retryable. */
   lockWaitMs: number;
   /** A stack lock older than this is stale whoever holds it. */
@@ -68,6 +75,13 @@ export interface RunMessage {
   type: "run";
   job: EngineJob;
 }
+
+/** Parent to child while an operation runs: the server is still there (see `EngineJob.parentSilenceMs`). */
+export interface HeartbeatMessage {
+  type: "heartbeat";
+}
+
+export type ParentMessage = RunMessage | HeartbeatMessage;
 
 /** When each phase of an operation ended, in the order reached: [phase, epoch ms]. */
 export type PhaseMarks = Array<[phase: string, at: number]>;

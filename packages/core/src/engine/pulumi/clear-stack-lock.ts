@@ -31,12 +31,14 @@ function describeHolders(holders: StackLock[]): string {
 /**
  * Clears the stack's locks (`stack.cancel()`) once no process that may still
  * be updating the stack holds one. The lease says no other attempt of this
- * change runs, but an engine child whose server died keeps its Pulumi CLI
- * until it notices (see engine-child.ts): clearing that live lock would let
- * two updates write the same checkpoint. So a holder that may be alive is
- * waited for, up to `waitMs`, and then the attempt fails retryable, leaving
- * the lock alone. Backends whose lock files cannot be read here (not
- * `file://`) are cleared on the lease alone.
+ * change runs, but an engine child whose server died or stopped keeps its
+ * Pulumi CLI until it notices (see engine-child.ts): clearing that live lock
+ * would let two updates write the same checkpoint. So a holder that may be
+ * alive is waited for, up to `waitMs`, and then the attempt fails retryable,
+ * leaving the lock alone. Backends whose lock files cannot be read here (not
+ * `file://`, e.g. `postgres://`) are never cleared on the lease alone: the
+ * whole `waitMs` is waited out first, longer than an unheard child takes to
+ * stop its CLI (its silence, then its grace).
  */
 export async function clearStackLock(stack: Stack, options: ClearStackLockOptions): Promise<void> {
   const deadline = Date.now() + options.waitMs;
@@ -44,7 +46,11 @@ export async function clearStackLock(stack: Stack, options: ClearStackLockOption
   for (;;) {
     options.signal.throwIfAborted();
     const locks = readStackLocks(options.backendUrl, options.projectName, options.stackName);
-    if (locks === undefined) break;
+    if (locks === undefined) {
+      options.onWaiting?.([]);
+      await sleep(Math.max(0, deadline - Date.now()), undefined, { signal: options.signal });
+      break;
+    }
     const judgement = { host: thisHost(), now: Date.now(), staleMs: options.staleMs, isAlive: processIsAlive };
     const live = locks.filter((lock) => lockHolderMayBeAlive(lock, judgement));
     if (live.length === 0) break;

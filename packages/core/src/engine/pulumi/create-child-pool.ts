@@ -11,6 +11,7 @@ import type {
   EngineOperation,
   PhaseMarks,
   PulumiFailure,
+  HeartbeatMessage,
   RunMessage,
 } from "./child-protocol.ts";
 import { reapStrays } from "./reap-strays.ts";
@@ -295,6 +296,7 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
     let answer: ChildOutcome | undefined;
     let stopReason: "cancelled" | "timeout" | undefined;
     let killTimer: NodeJS.Timeout | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
 
     const stop = (reason: "cancelled" | "timeout"): void => {
       if (stopReason || answer || child.hasExited) return;
@@ -312,6 +314,7 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
       const finish = (outcome: ChildOutcome): void => {
         if (settled) return;
         settled = true;
+        clearInterval(heartbeat);
         clearTimeout(timeout);
         clearTimeout(killTimer);
         request.signal?.removeEventListener("abort", onAbort);
@@ -373,6 +376,14 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
           // The channel closed under us: the child is gone, and its exit answers.
           if (error) killGroup(child.pid, "SIGKILL");
         });
+        // Several heartbeats per silence the child tolerates, so a busy event loop does not stop it by mistake.
+        heartbeat = setInterval(
+          () => {
+            if (child.process.connected)
+              child.process.send({ type: "heartbeat" } satisfies HeartbeatMessage, () => undefined);
+          },
+          Math.max(50, Math.floor(job.parentSilenceMs / 6)),
+        );
       });
     });
   }

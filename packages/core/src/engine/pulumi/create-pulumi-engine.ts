@@ -43,6 +43,12 @@ export interface PulumiEngineOptions {
   timeoutMs?: number;
   /** After cancellation, how long Pulumi may take to stop cleanly before SIGKILL; default 10 s. */
   killGraceMs?: number;
+  /**
+   * An engine child stops its operation when it has not heard from this
+   * process for this long (it is paused): set it below the worker's lease.
+   * Default 10 s.
+   */
+  parentSilenceMs?: number;
   /** Default: silent. */
   logger?: EngineLogger;
   /** Operations one engine child runs before it is retired and a fresh one takes its place; default 25. */
@@ -171,8 +177,10 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
           NODE_PATH: [...moduleSearchPaths(request.plugin.module), process.env.NODE_PATH].filter(Boolean).join(":"),
         },
         stopGraceMs: settings.killGraceMs,
-        // An orphaned child gives up within its grace; twice that, and its lock is still held for a reason.
-        lockWaitMs: 2 * settings.killGraceMs + 5_000,
+        parentSilenceMs: settings.parentSilenceMs,
+        // An orphaned or unheard child gives up within its silence and its grace; after twice that grace, its lock
+        // is still held for a reason. A backend whose locks cannot be read is waited out this long (clear-stack-lock.ts).
+        lockWaitMs: settings.parentSilenceMs + 2 * settings.killGraceMs + 5_000,
         // No holder outlives its timeout plus its grace; the minute is for another host's clock.
         staleLockMs: settings.timeoutMs + settings.killGraceMs + 60_000,
       };

@@ -7,7 +7,7 @@
 // after a number of operations, and after any failure, so the Pulumi SDK's
 // per-process state never outlives a bounded run, and an unhandled error in
 // a plugin's program can only end this process and its one operation.
-import type { ChildMessage, PhaseMarks, RunMessage } from "./child-protocol.ts";
+import type { ChildMessage, ParentMessage, PhaseMarks, RunMessage } from "./child-protocol.ts";
 import { describeFailure } from "./describe-failure.ts";
 import { reapStrays } from "./reap-strays.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
@@ -16,7 +16,9 @@ import { runPulumiOperation } from "./run-pulumi-operation.ts";
 process.umask(0o077);
 
 /** The operation in hand: how to stop it, and the grace before the CLI is killed when the server is gone. */
-let current: { controller: AbortController; stopGraceMs: number } | undefined;
+let current: { controller: AbortController; stopGraceMs: number; parentSilenceMs: number } | undefined;
+/** When the parent was last heard from (a run or a heartbeat). */
+let lastHeard = Date.now();
 /** Told to stop (SIGTERM) or orphaned: exit once the operation in hand has answered. */
 let stopping = false;
 let orphaned = false;
@@ -44,23 +46,33 @@ const stop = (reason: string): void => {
  * would keep it, so after the grace the CLI and providers are killed. Their
  * lock then names a dead pid, which the next attempt may clear.
  */
-function onParentGone(): void {
+function onParentGone(reason = "the engine went away"): void {
   if (orphaned) return;
   orphaned = true;
   // Nobody reads these pipes any more: a write must not end this process before it has stopped the CLI.
   process.stdout.on("error", () => undefined);
   process.stderr.on("error", () => undefined);
   const grace = current?.stopGraceMs ?? 0;
-  stop("the engine went away");
+  stop(reason);
   setTimeout(() => exit(1), grace);
 }
 
 // SIGTERM is the parent's "cancel" (busy) or "retire" (idle).
 process.on("SIGTERM", () => stop("cancelled by the engine"));
 // The IPC channel closes when the parent dies, however it died.
-process.on("disconnect", onParentGone);
+process.on("disconnect", () => onParentGone());
 // In case the channel's close is missed: a child whose parent died is handed to another parent.
 setInterval(() => process.ppid !== parentPid && onParentGone(), 1_000).unref();
+// A parent that is there but stopped (SIGSTOP, a paused VM) neither dies nor sends heartbeats: once it has been
+// silent for less than its lease, the operation stops, before another replica may take the change over. A child
+// paused with it sees the silence as soon as it runs again.
+const silent = (): boolean => current !== undefined && Date.now() - lastHeard > current.parentSilenceMs;
+setInterval(() => {
+  // Timers run before pending input is read: after this process itself was starved of CPU, the heartbeats that
+  // arrived meanwhile are read first (setImmediate comes after the poll), and only a silence that remains counts.
+  if (silent())
+    setImmediate(() => silent() && onParentGone(`the server has not been heard from for ${Date.now() - lastHeard} ms`));
+}, 100).unref();
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -75,7 +87,7 @@ function send(message: ChildMessage): Promise<void> {
 async function run(message: RunMessage): Promise<void> {
   if (current || stopping) return; // The parent sends one operation at a time; never run two.
   const controller = new AbortController();
-  current = { controller, stopGraceMs: message.job.stopGraceMs };
+  current = { controller, stopGraceMs: message.job.stopGraceMs, parentSilenceMs: message.job.parentSilenceMs };
   const marks: PhaseMarks = [["job-received", Date.now()]];
   const mark = (phase: string): void => {
     if (!marks.some(([seen]) => seen === phase)) marks.push([phase, Date.now()]);
@@ -112,7 +124,8 @@ async function preload(): Promise<void> {
   for (const module of modules) await import(module).catch(() => undefined);
 }
 
-process.on("message", (message: RunMessage) => {
+process.on("message", (message: ParentMessage) => {
+  lastHeard = Date.now();
   if (message.type === "run") void run(message);
 });
 await preload();

@@ -18,6 +18,7 @@ export interface PulumiEngineSettings {
   operationsPerChild: number;
   timeoutMs: number;
   killGraceMs: number;
+  parentSilenceMs: number;
 }
 
 /**
@@ -83,5 +84,6 @@ export function resolveEngineSettings(options: PulumiEngineOptions): PulumiEngin
     operationsPerChild,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
     killGraceMs: options.killGraceMs ?? 10_000,
+    parentSilenceMs: options.parentSilenceMs ?? 10_000,
   };
 }

@@ -33,7 +33,15 @@ export function postgresUrl(connection: PostgresStoreOptions["connection"]): str
   return url.toString();
 }
 
-/** Pulumi's backend when the config names none: with a PostgreSQL store, its database (replicas share state). */
+/**
+ * Pulumi's backend when the config names none: with a PostgreSQL store, its
+ * database (replicas share state), reached the way the store reaches it. The
+ * store's driver speaks plain TCP unless the settings ask for TLS, Pulumi's
+ * requires TLS unless told otherwise: without an `sslmode`, say `disable`.
+ */
 export function defaultPulumiBackend(config: ServiceConfig): string | undefined {
-  return config.store.postgres ? postgresUrl(postgresConnection(config.store.postgres)) : undefined;
+  if (!config.store.postgres) return undefined;
+  const url = new URL(postgresUrl(postgresConnection(config.store.postgres)));
+  if (!url.searchParams.has("sslmode") && !url.searchParams.has("ssl")) url.searchParams.set("sslmode", "disable");
+  return url.toString();
 }

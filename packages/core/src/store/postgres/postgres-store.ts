@@ -12,15 +12,9 @@ import type {
   RevisionRecord,
   SubscriptionRecord,
 } from "../records.ts";
-import {
-  deliveryFromRow,
-  deliveryToRow,
-  reviewTimerFromRow,
-  subscriptionFromRow,
-  subscriptionToRow,
-} from "../sqlite/notification-rows.ts";
+import { deliveryFromRow, deliveryToRow, subscriptionFromRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
 import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
-import type { Store, StoreTx } from "../store.ts";
+import type { Store, StoreTx, TransactOptions } from "../store.ts";
 import { DeferredWrites } from "./deferred-writes.ts";
 import { migrate } from "./migrate.ts";
 import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgres-reader.ts";
@@ -65,11 +59,15 @@ import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgr
  *    resources they would reach, see grant-exposure.ts; shared by submissions
  *    of types without reaches), then a team's quota on one type and scope
  *    (creates by one team take turns, see team-quota.ts); and FOR UPDATE on the rows that belong to
- *    no resource and are read then written (deliveries, subscriptions, review
- *    timers), so two replicas working on one take turns.
+ *    no resource and are read then written (deliveries, subscriptions), so two
+ *    replicas working on one take turns. A change's review timers belong to
+ *    its resource (rule 1): the timers' transaction takes the resource lock
+ *    (getChange) before it reads them, never a row lock first.
  * 4. Constraints deduplicate what no lock covers: a request's idempotency key
  *    (primary key) and a live identity (unique index) inserted by two
- *    transactions at once. The second waits for the first and fails 23505;
+ *    transactions at once. A submission reads its request's key only once it
+ *    holds the resource lock, so a duplicate that waited for the first's lock
+ *    sees the first's key (a replay) before it judges the resource. The second waits for the first and fails 23505;
  *    run again, it sees the first's row (a replay, ALREADY_EXISTS).
  *    `seq` comes from a sequence, never max + 1. A reconcile claim is one
  *    upsert that only moves a scope's round forward. Lease renewals are one
@@ -96,6 +94,67 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Told about errors on idle connections (e.g. the server went away); the pool replaces them. */
   onConnectionError?: (error: Error) => void;
+  /** Bounds on waiting (defaults in `defaultTimeouts`); past one, the work fails as unavailable (retryable). */
+  timeouts?: Partial<PostgresTimeouts>;
+}
+
+export interface PostgresTimeouts {
+  /** lock_timeout: waiting for a resource's or a row's lock held by another session (maybe a paused replica). */
+  lockMs: number;
+  /** statement_timeout. */
+  statementMs: number;
+  /** idle_in_transaction_session_timeout: the server ends a session that stopped inside a transaction, and its locks. */
+  idleInTransactionMs: number;
+  /** Opening a connection, or waiting for a free one in the pool. */
+  connectMs: number;
+}
+
+export const defaultTimeouts: PostgresTimeouts = {
+  lockMs: 5_000,
+  statementMs: 30_000,
+  idleInTransactionMs: 15_000,
+  connectMs: 5_000,
+};
+
+/** Connections kept for lease renewals: each is one short UPDATE, so two cover every job a replica runs at once. */
+const leasePoolSize = 2;
+
+/**
+ * No connection within the connect timeout (the server does not answer, or
+ * every pooled connection is busy): SQLSTATE 08001 ("unable to establish
+ * connection"), which callers treat as unavailable, with pg's error as cause.
+ */
+class NoConnectionError extends Error {
+  readonly code = "08001";
+  override name = "NoConnectionError";
+}
+
+async function checkOut(pool: pg.Pool, timeoutMs: number): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw new NoConnectionError(`no PostgreSQL connection within ${timeoutMs} ms: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The pool as the reader's `Queryable`: one statement per checkout, a failed checkout as `NoConnectionError`. */
+function pooledQueries(pool: pg.Pool, timeoutMs: number): Queryable {
+  return {
+    async query(query, values) {
+      const client = await checkOut(pool, timeoutMs);
+      try {
+        const result = await client.query(query as string, values);
+        client.release();
+        return result;
+      } catch (error) {
+        // As pg's own pool.query: a connection whose statement failed is not handed out again.
+        client.release(error as Error);
+        throw error;
+      }
+    },
+  };
 }
 
 /** The database's clock in epoch ms, in the same unit as the jobs' times. */
@@ -142,6 +201,18 @@ function retryable(error: unknown, attempt: number): boolean {
 function connectionConfig(options: PostgresStoreOptions): pg.ClientConfig {
   const { connection } = options;
   return "url" in connection ? { connectionString: connection.url } : { ...connection };
+}
+
+/** Every session of the store's pools: waits bounded, so a paused session's locks cost others a bounded wait. */
+function boundedConfig(options: PostgresStoreOptions): pg.ClientConfig {
+  const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  return {
+    ...connectionConfig(options),
+    connectionTimeoutMillis: timeouts.connectMs,
+    lock_timeout: timeouts.lockMs,
+    statement_timeout: timeouts.statementMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+  };
 }
 
 function insertSql(table: string, row: Row): [string, unknown[]] {
@@ -254,7 +325,8 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   // Rows that belong to no resource are locked as rows (FOR UPDATE), so that two replicas handling the
-  // same delivery, subscription or review timer take turns, the second reading what the first wrote.
+  // same delivery or subscription take turns, the second reading what the first wrote. A review timer belongs
+  // to its change's resource: its readers take that resource's lock first (getChange), no row lock.
 
   override async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
     const row = await this.one("SELECT * FROM deliveries WHERE id = $1 FOR UPDATE", id);
@@ -264,15 +336,6 @@ class PostgresTx extends PostgresReader implements StoreTx {
   override async getSubscription(id: string): Promise<SubscriptionRecord | undefined> {
     const row = await this.one("SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE", id);
     return row && subscriptionFromRow(row);
-  }
-
-  override async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {
-    const rows = await this.all(
-      "SELECT * FROM review_timers WHERE due_at <= $1 ORDER BY due_at, change_id, kind LIMIT $2 FOR UPDATE",
-      now,
-      limit,
-    );
-    return rows.map(reviewTimerFromRow);
   }
 
   private async run(sql: string, ...params: unknown[]): Promise<number> {
@@ -559,31 +622,42 @@ export class PostgresStore extends PostgresReader implements Store {
   /** Whether a batch of notifications is on its way (the next waits for it). */
   private sending = false;
 
+  private readonly connectMs: number;
+
   private constructor(
     private readonly pool: pg.Pool,
+    /** Lease renewals only (`TransactOptions.lane`): they never queue behind requests waiting for locks. */
+    private readonly leasePool: pg.Pool,
     private readonly options: PostgresStoreOptions,
   ) {
-    super(pool as unknown as Queryable);
+    const connectMs = options.timeouts?.connectMs ?? defaultTimeouts.connectMs;
+    super(pooledQueries(pool, connectMs));
+    this.connectMs = connectMs;
   }
 
   /** Connects, applies pending migrations (once across replicas starting together) and returns the store. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    const pool = new pg.Pool({ ...connectionConfig(options), max: options.poolSize ?? 10, types: rowTypes });
-    pool.on("error", (error) => options.onConnectionError?.(error));
-    const store = new PostgresStore(pool, options);
+    const config = { ...boundedConfig(options), types: rowTypes };
+    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10 });
+    const leasePool = new pg.Pool({ ...config, max: leasePoolSize });
+    for (const each of [pool, leasePool]) each.on("error", (error) => options.onConnectionError?.(error));
+    const store = new PostgresStore(pool, leasePool, options);
+    // Migrating waits for another replica's migration and may run long: on a session without the bounds.
+    const client = new pg.Client({
+      ...connectionConfig(options),
+      connectionTimeoutMillis: config.connectionTimeoutMillis,
+    });
     try {
-      const client = await pool.connect();
-      try {
-        const { unknown } = await migrate(client);
-        if (unknown.length > 0) {
-          store.refused = `the database was migrated by a newer Plinth (${unknown.join(", ")}); run that version or newer`;
-        }
-      } finally {
-        client.release();
+      await client.connect();
+      const { unknown } = await migrate(client);
+      if (unknown.length > 0) {
+        store.refused = `the database was migrated by a newer Plinth (${unknown.join(", ")}); run that version or newer`;
       }
     } catch (error) {
-      await pool.end();
+      await Promise.all([pool.end(), leasePool.end()]);
       throw error;
+    } finally {
+      await client.end().catch(() => undefined);
     }
     return store;
   }
@@ -597,10 +671,11 @@ export class PostgresStore extends PostgresReader implements Store {
     return this.refused;
   }
 
-  async transact<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+  async transact<T>(work: (tx: StoreTx) => Promise<T>, options: TransactOptions = {}): Promise<T> {
     if (this.refused) throw new Error(this.refused);
+    const pool = options.lane === "lease" ? this.leasePool : this.pool;
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await checkOut(pool, this.connectMs);
       let broken: Error | undefined;
       // A checked-out connection can fail between two queries (the server stops, or fails over): without a
       // listener its "error" would end the process. The query in flight rejects as well; the client is dropped.
@@ -668,7 +743,7 @@ export class PostgresStore extends PostgresReader implements Store {
    * fails. Rejects when the database cannot LISTEN at all (e.g. CockroachDB).
    */
   async subscribe(channels: string[], listener: (channel: string, payload: string) => void): Promise<void> {
-    const client = new pg.Client({ ...connectionConfig(this.options), types: rowTypes });
+    const client = new pg.Client({ ...boundedConfig(this.options), types: rowTypes });
     await client.connect();
     try {
       if (this.closed) throw new Error("the store is closed");
@@ -702,7 +777,7 @@ export class PostgresStore extends PostgresReader implements Store {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.leasePool.end()]);
   }
 }
 
