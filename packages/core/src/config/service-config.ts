@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
@@ -27,6 +28,22 @@ const webhookUrl = z
   .refine((value) => URL.canParse(value) && ["http:", "https:"].includes(new URL(value).protocol), {
     message: "must be an http or https URL",
   });
+
+/** A host name, an address, or a CIDR range (10.1.2.0/24, fd00::/8). */
+const allowedTarget = z
+  .string()
+  .min(1)
+  .refine(
+    (value) => {
+      const [network = "", prefix, extra] = value.split("/");
+      const family = isIP(network);
+      if (extra !== undefined) return false;
+      if (prefix === undefined) return family !== 0 || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(network);
+      const bits = Number(prefix);
+      return family !== 0 && /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+    },
+    { message: "must be a host name, an IP address or a CIDR range such as 10.1.2.0/24" },
+  );
 
 /** The service config file (YAML). Every field is checked at start; a bad file stops the server with one message. */
 export const ServiceConfigSchema = z
@@ -205,6 +222,13 @@ export const ServiceConfigSchema = z
       .object({
         /** The console's address as people reach it: messages link to a change there. */
         consoleUrl: z.string().optional(),
+        /**
+         * Webhook targets allowed although they are loopback, link-local, private or the server's own:
+         * exact host names, addresses, or CIDR ranges (docs/notifications.md#where-webhooks-may-go).
+         */
+        allowedTargets: z.array(allowedTarget).default([]),
+        /** Standing subscriptions one team may hold (per-change callbacks do not count). */
+        maxSubscriptionsPerTeam: z.number().int().min(0).default(50),
         subscriptions: z
           .array(
             z

@@ -24,7 +24,7 @@ import {
 } from "./submit-checks.ts";
 import { planApply } from "./plan-apply.ts";
 import { recordChange } from "./record-change.ts";
-import { checkWebhook } from "../notifications/check-webhook.ts";
+import { checkWebhookTarget } from "../notifications/check-webhook.ts";
 
 export type { ApplyInput, DeleteInput, PreviewResult, SubmitResult } from "./submit-types.ts";
 
@@ -54,7 +54,7 @@ export async function submitApply(
     input.name,
     input.requestId,
     { comment: input.comment, labels: input.labels, spec: input.spec },
-    callbackViolations(input.callback),
+    await callbackViolations(deps, input.callback),
   );
   const hash = revocation?.hash ?? requestHash("apply", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);
@@ -190,8 +190,10 @@ async function refuseUnmanagedTwin(
   if (conflict) throw new AlreadyExistsError(conflict);
 }
 
-const callbackViolations = (callback: CallbackInput | undefined) =>
-  callback ? checkWebhook({ url: callback.url, secret: callback.secret }, "callback.") : [];
+const callbackViolations = async (deps: LifecycleDeps, callback: CallbackInput | undefined) =>
+  callback
+    ? await checkWebhookTarget(deps.notifications.targets, { url: callback.url, secret: callback.secret }, "callback.")
+    : [];
 
 const sealedCallback = (deps: LifecycleDeps, callback: CallbackInput | undefined) =>
   callback && {
@@ -211,7 +213,7 @@ export async function submitDelete(
     input.name,
     input.requestId,
     { comment: input.comment },
-    callbackViolations(input.callback),
+    await callbackViolations(deps, input.callback),
   );
   const hash = requestHash("delete", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);

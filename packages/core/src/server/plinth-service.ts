@@ -15,6 +15,7 @@ import { lockDataDir } from "./data-dir-lock.ts";
 import type { Store } from "../store/store.ts";
 import { createDeliveryLoop } from "../notifications/delivery-loop.ts";
 import { notificationSettings } from "../notifications/notification-settings.ts";
+import type { ResolveHost } from "../notifications/target-policy.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { trackForeground } from "../worker/track-foreground.ts";
 import { createWorker } from "../worker/worker.ts";
@@ -49,6 +50,8 @@ export interface StartOptions {
    * A PostgreSQL store leases on the database's clock, shared by all replicas.
    */
   leaseClock?: () => number;
+  /** How webhook host names resolve; the system resolver unless given. Tests map names to loopback with it. */
+  resolveHost?: ResolveHost;
 }
 
 export interface PlinthService {
@@ -89,6 +92,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       // Until the port is known: links in messages use consoleUrl when it is set, this address otherwise.
       `http://${config.listen.host}:${config.listen.port}`,
       secrets,
+      options.resolveHost,
     );
     const deps = {
       secrets,
