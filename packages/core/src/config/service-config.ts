@@ -75,14 +75,25 @@ export const ServiceConfigSchema = z
             firstByteTimeoutMs: z.number().int().min(1).default(10_000),
             /** HTTP/1.1: first byte of a request to the end of its headers (at most Node's 300 s request timeout). */
             headersTimeoutMs: z.number().int().min(1).max(300_000).default(20_000),
+            /**
+             * First byte of a request (HTTP/1.1) or opening of a stream (HTTP/2) to the end of its body;
+             * at least headersTimeoutMs. A response may stream for longer.
+             */
+            requestTimeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
             /** HTTP/1.1 keep-alive between requests; HTTP/2 session without an open stream. */
             idleTimeoutMs: z.number().int().min(1).default(120_000),
             /** Connections at once; at the cap the oldest connection that has not sent a byte is closed. */
             maxConnections: z.number().int().min(1).default(1_000),
             /** HTTP/2 streams at once per connection. */
             maxStreamsPerConnection: z.number().int().min(1).default(100),
+            /** HTTP/2 streams at once on a connection that has not authenticated yet (the console's assets, health checks). */
+            maxUnauthenticatedStreams: z.number().int().min(1).default(4),
           })
           .strict()
+          .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+            message: "headersTimeoutMs must not be longer than requestTimeoutMs",
+            path: ["headersTimeoutMs"],
+          })
           .prefault({}),
       })
       .strict()

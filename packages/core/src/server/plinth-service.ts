@@ -20,6 +20,7 @@ import { createReconciler } from "../worker/reconciler.ts";
 import { trackForeground } from "../worker/track-foreground.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator, requestContext } from "./auth.ts";
+import { createEarlyAuthenticator } from "./authenticate-early.ts";
 import { createChangeIdSource } from "./change-ids.ts";
 import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
 import { type ServicePhase, answerHealth } from "./answer-health.ts";
@@ -165,14 +166,16 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       allowedHosts: config.listen.allowedHosts,
       metricsTokenSha256: config.metrics.tokenSha256,
     });
+    const early = createEarlyAuthenticator(authenticate);
     const server = await listen(
       (req, res) => {
         if (guard(req, res)) return;
+        if (early.refuseUnauthenticated(req, res)) return;
         if (rejectOversized(req, res, maxRequestBytes)) return;
         closeIfBodyUnread(req, res);
         handler(req, res);
       },
-      listenOptions(loaded, logger),
+      { ...listenOptions(loaded, logger), authenticated: early.isAuthenticated },
     );
     if (config.notifications.consoleUrl === undefined) notifications.consoleUrl = server.url;
     const deliveries = createDeliveryLoop(

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { type Http2ServerRequest, type Http2ServerResponse, constants as http2Constants } from "node:http2";
 
 /**
  * Refuses a request whose declared body is over the limit before reading it,
@@ -14,7 +14,29 @@ export function rejectOversized(
 ): boolean {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (!(declared > maxBytes)) return false;
-  const message = `request body of ${declared} bytes is over the limit of ${maxBytes} bytes`;
+  answerBeforeBody(req, res, {
+    grpcStatus: 8,
+    httpStatus: 429,
+    code: "resource_exhausted",
+    message: `request body of ${declared} bytes is over the limit of ${maxBytes} bytes`,
+  });
+  return true;
+}
+
+/**
+ * Answers a request with an error without reading its body, in the
+ * caller's protocol: gRPC and gRPC-Web as a "trailers-only" response,
+ * Connect as its JSON error. The body is never read: an HTTP/1.1
+ * connection is closed after the answer (its unread bytes would poison
+ * the next request), an HTTP/2 stream is reset once answered (RST_STREAM
+ * NO_ERROR), so a client that never sends its body holds nothing.
+ */
+export function answerBeforeBody(
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+  error: { grpcStatus: number; httpStatus: number; code: string; message: string },
+): void {
+  const { message } = error;
   const contentType = String(req.headers["content-type"] ?? "");
   const headers: Record<string, string> = req.httpVersionMajor === 1 ? { connection: "close" } : {};
   // Both response classes share these calls; the union type hides that from TypeScript.
@@ -24,15 +46,20 @@ export function rejectOversized(
     out.writeHead(200, {
       ...headers,
       "content-type": contentType,
-      "grpc-status": "8",
+      "grpc-status": String(error.grpcStatus),
       "grpc-message": encodeURIComponent(message),
     });
     out.end();
   } else {
-    out.writeHead(429, { ...headers, "content-type": "application/json" });
-    out.end(JSON.stringify({ code: "resource_exhausted", message }));
+    out.writeHead(error.httpStatus, { ...headers, "content-type": "application/json" });
+    out.end(JSON.stringify({ code: error.code, message }));
   }
-  return true;
+  if ("stream" in req) {
+    const { stream } = req;
+    res.once("finish", () => {
+      if (!stream.closed) stream.close(http2Constants.NGHTTP2_NO_ERROR);
+    });
+  }
 }
 
 /**
