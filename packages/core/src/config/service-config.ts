@@ -222,6 +222,16 @@ export const ServiceConfigSchema = z
         engineShare: z.number().gt(0).max(1).default(0.5),
       })
       .prefault({}),
+    /** What one caller may ask at once: each refusal names its limit (docs/operating.md#limits). */
+    limits: z
+      .object({
+        /** Resources and changes one PreviewResource or ListAccessGrants call may read before it is refused. */
+        maxReadsPerCall: z.number().int().min(1).default(20_000),
+        /** WatchChange streams one principal may hold open at once. */
+        maxWatchesPerPrincipal: z.number().int().min(1).default(32),
+      })
+      .strict()
+      .prefault({}),
     console: z
       .object({
         /** The built console (index.html and assets/); default: the dist of the installed @plinth/console. */

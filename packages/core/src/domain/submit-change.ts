@@ -25,6 +25,7 @@ import {
 import { planApply } from "./plan-apply.ts";
 import { recordChange } from "./record-change.ts";
 import { checkWebhookTarget } from "../notifications/check-webhook.ts";
+import { withReadBudget } from "./read-budget.ts";
 
 export type { ApplyInput, DeleteInput, PreviewResult, SubmitResult } from "./submit-types.ts";
 
@@ -324,7 +325,8 @@ export async function previewApply(
 ): Promise<PreviewResult> {
   const plugin = checkCommonFields(deps, input.type, input.name, undefined, { spec: input.spec });
   // planApply only reads; the transaction gives it the same consistent view a submit has.
-  const plan = await deps.store.transact(async (tx) => {
+  const plan = await deps.store.transact(async (whole) => {
+    const tx = withReadBudget(whole, deps.limits.maxReadsPerCall, "this preview");
     const state = await desiredState(tx, input.type, input.name);
     return await planApply(tx, deps, plugin, principal, input.name, input.spec, state.labels, state);
   });

@@ -103,6 +103,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       notifications,
       metrics,
       reviewPolicy: { approvals: config.review.approvals },
+      limits: config.limits,
       now: () => new Date(),
       newId: createChangeIdSource(),
       watchPollMs: 1_000,
