@@ -50,8 +50,7 @@ export function createEarlyAuthenticator(authenticate: (authorization: string | 
       // An HTTP/2 session that never authenticated has nothing more to do here: GOAWAY, so the streams
       // it still has queued are never sent (answering a flood of them would crowd out real clients).
       if ("stream" in req && !lastGood.has(connectionOf(req))) {
-        const { session } = req.stream;
-        res.once("finish", () => session?.close());
+        req.stream.session?.close();
       }
       return true;
     },

@@ -27,9 +27,10 @@ export function rejectOversized(
  * Answers a request with an error without reading its body, in the
  * caller's protocol: gRPC and gRPC-Web as a "trailers-only" response,
  * Connect as its JSON error. The body is never read: an HTTP/1.1
- * connection is closed after the answer (its unread bytes would poison
- * the next request), an HTTP/2 stream is reset once answered (RST_STREAM
- * NO_ERROR), so a client that never sends its body holds nothing.
+ * connection is closed after the answer unless the rest of the body is
+ * small enough to discard, and an HTTP/2 stream whose body has not ended a
+ * moment after the answer is reset (CANCEL), so a client that never sends
+ * its body holds nothing for long.
  */
 export function answerBeforeBody(
   req: IncomingMessage | Http2ServerRequest,
@@ -38,10 +39,26 @@ export function answerBeforeBody(
 ): void {
   const { message } = error;
   const contentType = String(req.headers["content-type"] ?? "");
-  const headers: Record<string, string> = req.httpVersionMajor === 1 ? { connection: "close" } : {};
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  // Node discards the rest of a small declared body itself (bounded by requestTimeoutMs); a large or
+  // chunked one is not worth waiting for: the connection closes instead.
+  const small = req.headers["transfer-encoding"] === undefined && declared <= discardableBytes;
+  const headers: Record<string, string> = req.httpVersionMajor === 1 && !small ? { connection: "close" } : {};
   // Both response classes share these calls; the union type hides that from TypeScript.
   const out = res as ServerResponse;
-  if (contentType.startsWith("application/grpc")) {
+  if (contentType.startsWith("application/grpc") && "stream" in req) {
+    // Trailers-only over HTTP/2 means one HEADERS frame that ends the stream: the compat response
+    // would send an empty DATA frame after it, which gRPC clients take for a missing status.
+    req.stream.respond(
+      {
+        ":status": 200,
+        "content-type": contentType,
+        "grpc-status": String(error.grpcStatus),
+        "grpc-message": encodeURIComponent(message),
+      },
+      { endStream: true },
+    );
+  } else if (contentType.startsWith("application/grpc")) {
     // gRPC and gRPC-Web carry the status in the headers of a "trailers-only" 200 response.
     out.writeHead(200, {
       ...headers,
@@ -56,11 +73,20 @@ export function answerBeforeBody(
   }
   if ("stream" in req) {
     const { stream } = req;
-    res.once("finish", () => {
-      if (!stream.closed) stream.close(http2Constants.NGHTTP2_NO_ERROR);
-    });
+    // A client that is sending its body finishes it at once; one that is not never will. (Resetting at
+    // once would also be correct HTTP/2, but gRPC clients read a reset as an internal error.)
+    if (stream.closed) return;
+    const timer = setTimeout(() => stream.close(http2Constants.NGHTTP2_CANCEL), unreadBodyGraceMs);
+    timer.unref();
+    stream.once("close", () => clearTimeout(timer));
   }
 }
+
+/** How long a stream answered before its body may still take to end it. */
+const unreadBodyGraceMs = 1_000;
+
+/** A body this small is discarded without closing the HTTP/1.1 connection: keep-alive clients keep it. */
+const discardableBytes = 64 * 1024;
 
 /**
  * A chunked body has no declared size, so the limit only trips while it is
