@@ -28,9 +28,8 @@ export function rejectOversized(
  * caller's protocol: gRPC and gRPC-Web as a "trailers-only" response,
  * Connect as its JSON error. The body is never read: an HTTP/1.1
  * connection is closed after the answer unless the rest of the body is
- * small enough to discard, and an HTTP/2 stream whose body has not ended a
- * moment after the answer is reset (CANCEL), so a client that never sends
- * its body holds nothing for long.
+ * small enough to discard, and an HTTP/2 stream is reset once answered
+ * (RST_STREAM NO_ERROR), so a client that never sends its body holds nothing.
  */
 export function answerBeforeBody(
   req: IncomingMessage | Http2ServerRequest,
@@ -73,17 +72,10 @@ export function answerBeforeBody(
   }
   if ("stream" in req) {
     const { stream } = req;
-    // A client that is sending its body finishes it at once; one that is not never will. (Resetting at
-    // once would also be correct HTTP/2, but gRPC clients read a reset as an internal error.)
-    if (stream.closed) return;
-    const timer = setTimeout(() => stream.close(http2Constants.NGHTTP2_CANCEL), unreadBodyGraceMs);
-    timer.unref();
-    stream.once("close", () => clearTimeout(timer));
+    // The answer is complete; the rest of the request is not wanted (RFC 9113 §8.1: RST_STREAM NO_ERROR).
+    if (!stream.closed) stream.close(http2Constants.NGHTTP2_NO_ERROR);
   }
 }
-
-/** How long a stream answered before its body may still take to end it. */
-const unreadBodyGraceMs = 1_000;
 
 /** A body this small is discarded without closing the HTTP/1.1 connection: keep-alive clients keep it. */
 const discardableBytes = 64 * 1024;
