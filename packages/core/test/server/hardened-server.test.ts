@@ -215,7 +215,29 @@ describe("limits that hold before authentication", { timeout: 120_000 }, () => {
     const maxConnections = 100;
     const service = await start({ listen: { port: 0, limits: { maxConnections, firstByteTimeoutMs: 600_000 } } });
     // A server that has answered before (the first call of a process compiles its code paths).
-    expect(await who(service.url, { http2: true }).whoAmI({})).toMatchObject({ id: principals.requester.id });
+    // On a connection that closes after it, so the attacker can take every place.
+    await new Promise<void>((resolve, reject) => {
+      const call = httpRequest(
+        {
+          host: "127.0.0.1",
+          port: service.port,
+          method: "POST",
+          path: "/plinth.v1.IdentityService/WhoAmI",
+          agent: false,
+          headers: {
+            "content-type": "application/json",
+            connection: "close",
+            authorization: `Bearer ${principals.requester.token}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+        },
+      );
+      call.on("error", reject);
+      call.end("{}");
+    });
     // The attacker is a process of its own, as it would be: 1,000 streams on as many connections as
     // the server takes, 10 on each, none with a token, none ever sending its body.
     const attacker = spawn(
