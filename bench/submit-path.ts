@@ -33,6 +33,7 @@ const deps = {
   store: service.store,
   plugins: service.plugins,
   reviewPolicy: defaultReviewPolicy,
+  limits: loaded.config.limits,
   notifier: createNotifier(),
   // The bench config has no subscriptions: nothing goes to the outbox, as in a service without webhooks.
   notifications: notificationSettings(loaded.config, service.url, createSecretBox(loaded.config.secrets.key)),

@@ -31,6 +31,8 @@ describe("a change's notifications in the console", { timeout: 200_000 }, () => 
         console: { dir: distDir },
         notifications: {
           delivery: { pollMs: 25, retryBaseMs: 20, retryMaxMs: 50 },
+          // The receiver is on loopback, which webhooks reach only when allowed.
+          allowedTargets: ["127.0.0.1"],
           subscriptions: [
             { id: "payments-hook", url: hooks.url(), ownerTeam: "payments", kinds: ["submitted", "succeeded"] },
           ],

@@ -16,5 +16,6 @@ export {
   type ServiceConfig,
 } from "./config/service-config.ts";
 export { startPlinthService, type PlinthService, type StartOptions } from "./server/plinth-service.ts";
+export type { ResolveHost } from "./notifications/target-policy.ts";
 export { sha256Hex } from "./server/auth.ts";
 export { createLogger, type Logger } from "./observability/logger.ts";

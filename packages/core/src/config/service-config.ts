@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
@@ -47,6 +48,22 @@ const webhookUrl = z
     message: "must be an http or https URL",
   });
 
+/** A host name, an address, or a CIDR range (10.1.2.0/24, fd00::/8). */
+const allowedTarget = z
+  .string()
+  .min(1)
+  .refine(
+    (value) => {
+      const [network = "", prefix, extra] = value.split("/");
+      const family = isIP(network);
+      if (extra !== undefined) return false;
+      if (prefix === undefined) return family !== 0 || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(network);
+      const bits = Number(prefix);
+      return family !== 0 && /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+    },
+    { message: "must be a host name, an IP address or a CIDR range such as 10.1.2.0/24" },
+  );
+
 /** The service config file (YAML). Every field is checked at start; a bad file stops the server with one message. */
 export const ServiceConfigSchema = z
   .object({
@@ -77,14 +94,25 @@ export const ServiceConfigSchema = z
             firstByteTimeoutMs: z.number().int().min(1).default(10_000),
             /** HTTP/1.1: first byte of a request to the end of its headers (at most Node's 300 s request timeout). */
             headersTimeoutMs: z.number().int().min(1).max(300_000).default(20_000),
+            /**
+             * First byte of a request (HTTP/1.1) or opening of a stream (HTTP/2) to the end of its body;
+             * at least headersTimeoutMs. A response may stream for longer.
+             */
+            requestTimeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
             /** HTTP/1.1 keep-alive between requests; HTTP/2 session without an open stream. */
             idleTimeoutMs: z.number().int().min(1).default(120_000),
             /** Connections at once; at the cap the oldest connection that has not sent a byte is closed. */
             maxConnections: z.number().int().min(1).default(1_000),
             /** HTTP/2 streams at once per connection. */
             maxStreamsPerConnection: z.number().int().min(1).default(100),
+            /** HTTP/2 streams at once on a connection that has not authenticated yet (the console's assets, health checks). */
+            maxUnauthenticatedStreams: z.number().int().min(1).default(4),
           })
           .strict()
+          .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+            message: "headersTimeoutMs must not be longer than requestTimeoutMs",
+            path: ["headersTimeoutMs"],
+          })
           .prefault({}),
       })
       .strict()
@@ -220,6 +248,16 @@ export const ServiceConfigSchema = z
         engineShare: z.number().gt(0).max(1).default(0.5),
       })
       .prefault({}),
+    /** What one caller may ask at once: each refusal names its limit (docs/operating.md#limits). */
+    limits: z
+      .object({
+        /** Resources and changes one PreviewResource or ListAccessGrants call may read before it is refused. */
+        maxReadsPerCall: z.number().int().min(1).default(20_000),
+        /** WatchChange streams one principal may hold open at once. */
+        maxWatchesPerPrincipal: z.number().int().min(1).default(32),
+      })
+      .strict()
+      .prefault({}),
     console: z
       .object({
         /** The built console (index.html and assets/); default: the dist of the installed @plinth/console. */
@@ -231,6 +269,13 @@ export const ServiceConfigSchema = z
       .object({
         /** The console's address as people reach it: messages link to a change there. */
         consoleUrl: z.string().optional(),
+        /**
+         * Webhook targets allowed although they are loopback, link-local, private or the server's own:
+         * exact host names, addresses, or CIDR ranges (docs/notifications.md#where-webhooks-may-go).
+         */
+        allowedTargets: z.array(allowedTarget).default([]),
+        /** Standing subscriptions one team may hold (per-change callbacks do not count). */
+        maxSubscriptionsPerTeam: z.number().int().min(0).default(50),
         subscriptions: z
           .array(
             z

@@ -14,4 +14,13 @@ export interface LifecycleDeps {
   notifications: NotificationSettings;
   now: () => Date;
   newId: () => string;
+  /** What one caller may ask of the service at once (the config's `limits`). */
+  limits: CallLimits;
+}
+
+export interface CallLimits {
+  /** Resources and changes one PreviewResource or ListAccessGrants call may read. */
+  maxReadsPerCall: number;
+  /** WatchChange streams one principal may hold open at once. */
+  maxWatchesPerPrincipal: number;
 }

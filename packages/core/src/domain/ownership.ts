@@ -2,7 +2,7 @@ import type { OwnedResource, Reach, ResourceLookup, Violation } from "../plugin/
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { AccessRequestRecord, ResourceRecord } from "../store/records.ts";
 import type { StoreReader } from "../store/store.ts";
-import { PermissionDeniedError } from "./errors.ts";
+import { PermissionDeniedError, ResourceExhaustedError } from "./errors.ts";
 import { PluginFault } from "./plugin-calls.ts";
 import type { JsonObject, Principal } from "./types.ts";
 
@@ -94,6 +94,8 @@ export async function allReaches(
   try {
     found = await reaches(name, spec, lookup, plugin.context);
   } catch (error) {
+    // The host's lookup ran out of the call's read budget: the caller's limit, not the plugin's fault.
+    if (error instanceof ResourceExhaustedError) throw error;
     throw new PluginFault(plugin.definition.type, "reaches", error);
   }
   if (!Array.isArray(found)) {

@@ -27,7 +27,8 @@ import {
 import { planApply } from "./plan-apply.ts";
 import { recordChange } from "./record-change.ts";
 import { checkApplyInput } from "./check-submission.ts";
-import { checkWebhook } from "../notifications/check-webhook.ts";
+import { checkWebhookTarget } from "../notifications/check-webhook.ts";
+import { withReadBudget } from "./read-budget.ts";
 
 export type { ApplyInput, DeleteInput, PreviewResult, SubmitResult } from "./submit-types.ts";
 
@@ -66,7 +67,7 @@ export async function submitApply(
 ): Promise<SubmitResult> {
   const { revocation } = rebuilt;
   // Every check of the input, all at once, before refuseUnmanagedTwin talks to the real system.
-  const plugin = await checkApplyInput(deps, input, callbackViolations(input.callback));
+  const plugin = await checkApplyInput(deps, input, await callbackViolations(deps, input.callback));
   const hash = revocation?.hash ?? requestHash("apply", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);
   await refuseUnmanagedTwin(deps, plugin, principal, input);
@@ -226,8 +227,10 @@ async function refuseUnmanagedTwin(
   if (conflict) throw new AlreadyExistsError(conflict);
 }
 
-const callbackViolations = (callback: CallbackInput | undefined) =>
-  callback ? checkWebhook({ url: callback.url, secret: callback.secret }, "callback.") : [];
+const callbackViolations = async (deps: LifecycleDeps, callback: CallbackInput | undefined) =>
+  callback
+    ? await checkWebhookTarget(deps.notifications.targets, { url: callback.url, secret: callback.secret }, "callback.")
+    : [];
 
 const sealedCallback = (deps: LifecycleDeps, callback: CallbackInput | undefined) =>
   callback && {
@@ -247,7 +250,7 @@ export async function submitDelete(
     input.name,
     input.requestId,
     { comment: input.comment },
-    callbackViolations(input.callback),
+    await callbackViolations(deps, input.callback),
   );
   const hash = requestHash("delete", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);
@@ -368,7 +371,8 @@ export async function previewApply(
 ): Promise<PreviewResult> {
   const plugin = await checkApplyInput(deps, input);
   // planApply only reads; the transaction gives it the same consistent view a submit has.
-  const plan = await deps.store.transact(async (tx) => {
+  const plan = await deps.store.transact(async (whole) => {
+    const tx = withReadBudget(whole, deps.limits.maxReadsPerCall, "this preview");
     const state = await desiredState(tx, input.type, input.name);
     return await planApply(tx, deps, plugin, principal, input.name, input.spec, state.labels, state);
   });

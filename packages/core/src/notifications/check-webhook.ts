@@ -1,4 +1,5 @@
 import type { Violation } from "../plugin/define-plugin.ts";
+import { TargetRefusedError, type TargetPolicy } from "./target-policy.ts";
 
 /** A webhook's URL and secret, as given through the API; `prefix` is the field path above them ("callback."). */
 export function checkWebhook(input: { url: string; secret: string }, prefix = ""): Violation[] {
@@ -27,6 +28,31 @@ export function checkWebhook(input: { url: string; secret: string }, prefix = ""
       field: `${prefix}secret`,
       description: "must be empty (unsigned) or 16-256 characters",
       reason: "INVALID_SECRET",
+    });
+  }
+  return violations;
+}
+
+/**
+ * The URL's syntax and secret as `checkWebhook`, then its host: a URL whose
+ * host is, or resolves to, a forbidden address is refused here, before
+ * anything is stored (the delivery checks again at send time).
+ */
+export async function checkWebhookTarget(
+  targets: TargetPolicy,
+  input: { url: string; secret: string },
+  prefix = "",
+): Promise<Violation[]> {
+  const violations = checkWebhook(input, prefix);
+  if (violations.some((v) => v.field === `${prefix}url`)) return violations;
+  try {
+    await targets.check(new URL(input.url));
+  } catch (error) {
+    if (!(error instanceof TargetRefusedError)) throw error;
+    violations.unshift({
+      field: `${prefix}url`,
+      description: `not allowed: ${error.message}`,
+      reason: "FORBIDDEN_TARGET",
     });
   }
   return violations;

@@ -8,7 +8,9 @@ import type { EmitDeps } from "./emit-notification.ts";
 import { configSubscriptionPrefix } from "./notification-settings.ts";
 import { renderWebhook } from "./render-webhook.ts";
 import { fireDueReviewTimers } from "./review-timers.ts";
+import { postWebhook } from "./post-webhook.ts";
 import { signWebhook } from "./sign-webhook.ts";
+import { TargetRefusedError } from "./target-policy.ts";
 
 export interface DeliveryLoopOptions {
   pollMs: number;
@@ -93,23 +95,20 @@ export function createDeliveryLoop(deps: DeliveryLoopDeps, options: DeliveryLoop
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const response = await fetch(subscription.url, {
-        method: "POST",
+      statusCode = await postWebhook(
+        deps.notifications.targets,
+        new URL(subscription.url),
         headers,
         body,
-        // A redirect is not an acknowledgement, and following one could send the event somewhere unchecked.
-        redirect: "manual",
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      statusCode = response.status;
-      await response.body?.cancel();
+        AbortSignal.timeout(options.timeoutMs),
+      );
       if (statusCode < 200 || statusCode > 299) error = `the receiver answered HTTP ${statusCode}`;
     } catch (caught) {
-      const cause = (caught as { cause?: { code?: string } }).cause?.code;
-      error =
-        (caught as Error).name === "TimeoutError"
-          ? `no answer within ${options.timeoutMs} ms`
-          : `could not reach the receiver${cause ? ` (${cause})` : ""}`;
+      const failure = caught as Error & { code?: string; cause?: { name?: string } };
+      if (caught instanceof TargetRefusedError) error = `refused to send: ${failure.message}`;
+      else if (failure.name === "TimeoutError" || failure.cause?.name === "TimeoutError") {
+        error = `no answer within ${options.timeoutMs} ms`;
+      } else error = `could not reach the receiver${failure.code ? ` (${failure.code})` : ""}`;
     }
     const durationMs = Date.now() - started;
     const outcome = await deps.store.transact(async (tx): Promise<"delivered" | "failed" | "expired" | undefined> => {

@@ -4,11 +4,12 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
+  ResourceExhaustedError,
 } from "../domain/errors.ts";
 import type { LifecycleDeps } from "../domain/lifecycle-deps.ts";
 import type { Principal } from "../domain/types.ts";
 import type { DeliveryAttemptRecord, DeliveryRecord, NotificationKind, SubscriptionRecord } from "../store/records.ts";
-import { checkWebhook } from "./check-webhook.ts";
+import { checkWebhookTarget } from "./check-webhook.ts";
 import { configSubscriptionPrefix } from "./notification-settings.ts";
 
 export interface SubscriptionInput {
@@ -28,10 +29,24 @@ const isAdmin = (principal: Principal) => principal.roles.includes("admin");
 const maySee = (principal: Principal, ownerTeam: string | undefined) =>
   isAdmin(principal) || (ownerTeam !== undefined && ownerTeam !== "" && ownerTeam === principal.team);
 
-function view(subscription: SubscriptionRecord & { secret?: string | null }): SubscriptionView {
+/**
+ * A webhook URL is a credential (a Slack incoming webhook's path is its
+ * token): admins see it whole, everyone else its origin only.
+ */
+export const shownUrl = (principal: Principal, url: string): string => {
+  if (isAdmin(principal)) return url;
+  try {
+    return `${new URL(url).origin}/…`;
+  } catch {
+    return "…";
+  }
+};
+
+function view(principal: Principal, subscription: SubscriptionRecord & { secret?: string | null }): SubscriptionView {
   const { sealedSecret, secret, ...rest } = subscription;
   return {
     ...rest,
+    url: shownUrl(principal, subscription.url),
     signed: Boolean(sealedSecret ?? secret),
     fromConfig: subscription.id.startsWith(configSubscriptionPrefix),
   };
@@ -43,7 +58,7 @@ export async function createSubscription(
   principal: Principal,
   input: SubscriptionInput,
 ): Promise<SubscriptionView> {
-  const violations = checkWebhook(input);
+  const violations = await checkWebhookTarget(deps.notifications.targets, input);
   const blank = (list: string[], field: string) =>
     list.forEach((value, index) => {
       if (value.trim() === "")
@@ -52,6 +67,13 @@ export async function createSubscription(
   blank(input.teams, "teams");
   blank(input.types, "types");
   if (violations.length > 0) throw new InvalidArgumentError(violations);
+  // Another team's events are its own business: a team hears about its own teams' changes only.
+  const foreign = input.teams.filter((team) => team !== principal.team);
+  if (!isAdmin(principal) && foreign.length > 0) {
+    throw new PermissionDeniedError(
+      `team ${principal.team} may subscribe to its own events only, not to team(s) ${foreign.join(", ")}; ask an admin`,
+    );
+  }
   const subscription: SubscriptionRecord = {
     id: randomUUID(),
     ownerTeam: principal.team,
@@ -59,21 +81,34 @@ export async function createSubscription(
     url: input.url,
     format: input.format,
     sealedSecret: input.secret ? deps.notifications.sealSecret(input.secret) : null,
-    teams: input.teams,
+    // No team filter means every team for an admin, the caller's own team for anyone else.
+    teams: input.teams.length === 0 && !isAdmin(principal) ? [principal.team] : input.teams,
     types: input.types,
     kinds: input.kinds,
     changeId: null,
     createdAt: deps.now().toISOString(),
   };
-  await deps.store.transact((tx) => tx.insertSubscription(subscription));
-  return view(subscription);
+  const cap = deps.notifications.maxSubscriptionsPerTeam;
+  await deps.store.transact(async (tx) => {
+    // Counted in the transaction that inserts, so two at once cannot both take the last place.
+    const held = (await tx.listSubscriptions(principal.team)).filter((s) => s.changeId === null).length;
+    if (held >= cap) {
+      throw new ResourceExhaustedError(
+        `team ${principal.team} holds ${held} subscriptions, the limit (notifications.maxSubscriptionsPerTeam) is ${cap}; delete one first`,
+      );
+    }
+    await tx.insertSubscription(subscription);
+  });
+  return view(principal, subscription);
 }
 
 export async function listSubscriptions(deps: LifecycleDeps, principal: Principal): Promise<SubscriptionView[]> {
   const stored = await deps.store.listSubscriptions(isAdmin(principal) ? undefined : principal.team);
   const live: SubscriptionRecord[] = [];
   for (const subscription of stored) if (!(await hasEnded(deps, subscription))) live.push(subscription);
-  return [...deps.notifications.configSubscriptions.filter((s) => maySee(principal, s.ownerTeam)), ...live].map(view);
+  return [...deps.notifications.configSubscriptions.filter((s) => maySee(principal, s.ownerTeam)), ...live].map((s) =>
+    view(principal, s),
+  );
 }
 
 const finalStatuses = new Set(["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"]);
@@ -134,7 +169,25 @@ export async function listDeliveries(
     maxDeliveries,
   );
   const visible = deliveries.filter((d) => maySee(principal, owners.get(d.subscriptionId)));
+  const shown = isAdmin(principal) ? (error: string | null) => error : shownError;
   return await Promise.all(
-    visible.map(async (d) => ({ ...d, attemptLog: await deps.store.listDeliveryAttempts(d.id) })),
+    visible.map(async (d) => ({
+      ...d,
+      lastError: shown(d.lastError),
+      attemptLog: (await deps.store.listDeliveryAttempts(d.id)).map((a) => ({ ...a, error: shown(a.error) })),
+    })),
   );
+}
+
+/**
+ * What a non-admin learns of a failed attempt: the receiver's own HTTP
+ * status, or that it failed. The network's words (connection refused,
+ * which address, a timeout) would let a requester map the inside network
+ * through a callback; admins and the server log have them.
+ */
+function shownError(error: string | null): string | null {
+  if (error === null || /^the receiver answered HTTP \d+$/.test(error) || error === "the subscription was deleted") {
+    return error;
+  }
+  return "delivery failed (an admin sees why)";
 }

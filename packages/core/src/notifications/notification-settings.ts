@@ -1,6 +1,7 @@
 import type { ServiceConfig } from "../config/service-config.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { NotificationKind, SubscriptionRecord } from "../store/records.ts";
+import { type ResolveHost, type TargetPolicy, createTargetPolicy } from "./target-policy.ts";
 
 /** A subscription from the service config: never in the store, its secret in memory only. */
 export interface ConfiguredSubscription extends SubscriptionRecord {
@@ -19,6 +20,10 @@ export interface NotificationSettings {
   callbackExpireAfterMs: number;
   /** Seals an API subscription's secret for the store (the service's secret key). */
   sealSecret: (secret: string) => string;
+  /** Where webhooks may go: checked when a subscription or callback is made and again before each attempt. */
+  targets: TargetPolicy;
+  /** Standing subscriptions (not per-change callbacks) one team may hold. */
+  maxSubscriptionsPerTeam: number;
 }
 
 /** Config subscription ids carry this prefix, so they never clash with API ones. */
@@ -30,6 +35,8 @@ export function notificationSettings(
   config: ServiceConfig,
   serverUrl: string,
   secrets: SecretBox,
+  /** Tests resolve names through their own table; the system resolver otherwise. */
+  resolveHost?: ResolveHost,
 ): NotificationSettings {
   const { notifications } = config;
   return {
@@ -54,5 +61,11 @@ export function notificationSettings(
     expireAfterMs: notifications.delivery.expireAfterMs,
     callbackExpireAfterMs: notifications.delivery.callbackExpireAfterMs,
     sealSecret: (secret) => secrets.seal({ secret }),
+    targets: createTargetPolicy({
+      allowedTargets: notifications.allowedTargets,
+      listenHosts: [config.listen.host],
+      resolve: resolveHost,
+    }),
+    maxSubscriptionsPerTeam: notifications.maxSubscriptionsPerTeam,
   };
 }

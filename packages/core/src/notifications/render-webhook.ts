@@ -1,6 +1,14 @@
 import { CloudEvent, HTTP } from "cloudevents";
 import type { JsonObject } from "../domain/types.ts";
 
+/**
+ * Slack's control characters: `<!channel>`, `<@U123>` and `<url|label>` in a
+ * review comment or a resource name must reach the channel as text, not as a
+ * mention or a disguised link.
+ */
+export const slackEscape = (text: string): string =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
 /** The HTTP body and content type of one delivery, in the subscription's format. */
 export function renderWebhook(
   format: "cloudevents" | "slack",
@@ -9,9 +17,9 @@ export function renderWebhook(
   if (format === "slack") {
     const data = (event.data ?? {}) as { message?: string; url?: string };
     // Slack's incoming webhooks (and Mattermost's, and Teams' Slack-compatible ones) take `text` with <url|label> links.
-    const link = data.url ? ` <${data.url}|open in the Plinth console>` : "";
+    const link = data.url ? ` <${slackEscape(data.url)}|open in the Plinth console>` : "";
     return {
-      body: JSON.stringify({ text: `${data.message ?? String(event.type)}.${link}` }),
+      body: JSON.stringify({ text: `${slackEscape(data.message ?? String(event.type))}.${link}` }),
       contentType: "application/json",
     };
   }

@@ -3,6 +3,7 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type ServerHttp2Session,
+  constants as http2Constants,
   createServer as createHttp2Server,
 } from "node:http2";
 import { type AddressInfo, type Socket, createServer as createNetServer } from "node:net";
@@ -24,12 +25,19 @@ export interface ConnectionLimits {
   firstByteTimeoutMs: number;
   /** HTTP/1.1: from the first byte of a request to the end of its headers. */
   headersTimeoutMs: number;
+  /**
+   * From the first byte of a request (HTTP/1.1) or the opening of a stream (HTTP/2) to the end of
+   * its body; then the request is dropped. A response may stream for longer (a watch does).
+   */
+  requestTimeoutMs: number;
   /** HTTP/1.1 keep-alive between requests, HTTP/2 a session with no open stream. */
   idleTimeoutMs: number;
-  /** Open connections at once; at the cap, the oldest one that has not sent a byte yet makes room. */
+  /** Open connections at once; at the cap, the oldest one that has not authenticated yet makes room. */
   maxConnections: number;
   /** HTTP/2 streams open at once on one connection (announced in SETTINGS). */
   maxStreamsPerConnection: number;
+  /** HTTP/2 streams open at once on a connection that has not authenticated yet; more are refused (REFUSED_STREAM). */
+  maxUnauthenticatedStreams: number;
 }
 
 export interface ListenOptions {
@@ -38,6 +46,11 @@ export interface ListenOptions {
   limits: ConnectionLimits;
   /** PEM certificate chain and key: served over TLS (ALPN h2 and http/1.1) instead of plain TCP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Whether a request carries valid credentials, from its headers alone. A connection that has
+   * carried one is kept at the connection cap and its HTTP/2 streams are not capped further.
+   */
+  authenticated?: (req: IncomingMessage | Http2ServerRequest) => boolean;
 }
 
 const h2Preface = Buffer.from("PRI * HTTP/2.0");
@@ -99,25 +112,68 @@ function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
  */
 export async function listen(handler: Handler, options: ListenOptions): Promise<ListeningServer> {
   const { limits } = options;
+  const sockets = new Set<Socket>();
+  /** Connections that have not authenticated yet, oldest first: the first to go at the cap. */
+  const unproven = new Set<Socket>();
+  /** The TCP socket under each HTTP/1.1 socket (TLS) and HTTP/2 session. */
+  const rawOf = new WeakMap<object, Socket>();
+  let routing: Socket | undefined;
+  const unauthenticatedStreams = new WeakMap<Socket, number>();
+
+  const guarded: Handler = (req, res) => {
+    const h2 = "stream" in req ? req.stream : undefined;
+    const raw = rawOf.get(h2 ? h2.session! : req.socket);
+    if (raw && unproven.has(raw) && options.authenticated?.(req)) {
+      unproven.delete(raw);
+      // Proven: the session may now open as many streams as any client.
+      h2?.session?.settings({ maxConcurrentStreams: limits.maxStreamsPerConnection });
+    }
+    if (h2 && raw) {
+      if (unproven.has(raw)) {
+        // Before authenticating, a connection gets a few streams, not the hundred a client is allowed.
+        const open = unauthenticatedStreams.get(raw) ?? 0;
+        if (open >= limits.maxUnauthenticatedStreams) {
+          h2.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
+        unauthenticatedStreams.set(raw, open + 1);
+        h2.once("close", () => unauthenticatedStreams.set(raw, (unauthenticatedStreams.get(raw) ?? 1) - 1));
+      }
+      // HTTP/1.1 has requestTimeout for this; an HTTP/2 stream gets its own timer until its body has arrived.
+      if (!h2.endAfterHeaders) {
+        const timer = setTimeout(() => h2.close(http2Constants.NGHTTP2_CANCEL), limits.requestTimeoutMs);
+        timer.unref();
+        const done = () => clearTimeout(timer);
+        req.once("end", done);
+        h2.once("close", done);
+      }
+    }
+    handler(req, res);
+  };
+
   const http1 = createHttp1Server(
     {
       headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.idleTimeoutMs,
       // Node checks headersTimeout on this period (30 s by default): often enough that a short limit holds too.
       connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 2))),
     },
-    handler,
+    guarded,
   );
   // The HTTP/1.1 server never listens itself (connections are handed to it), but its timeouts are
   // checked by a timer that starts on "listening": start it, and stop it in close().
   http1.emit("listening");
-  const http2 = createHttp2Server({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, handler);
-  http2.on("session", (session) => closeWhenIdle(session, limits.idleTimeoutMs));
+  const http2 = createHttp2Server({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, guarded);
+  http2.on("session", (session) => {
+    // The server makes the session synchronously inside emit("connection"), while `routing` is set.
+    if (routing) rawOf.set(session, routing);
+    // Until it authenticates, a session is told it may open only a few streams at once (a client
+    // that opens more gets REFUSED_STREAM from the protocol layer, before any handler runs).
+    session.settings({ maxConcurrentStreams: limits.maxUnauthenticatedStreams });
+    closeWhenIdle(session, limits.idleTimeoutMs);
+  });
   const secureContext = options.tls && createSecureContext({ cert: options.tls.cert, key: options.tls.key });
-
-  const sockets = new Set<Socket>();
-  /** Accepted connections that have not sent a request byte yet, oldest first: the first to go at the cap. */
-  const waiting = new Set<Socket>();
 
   const route = (raw: Socket, socket: Socket) => {
     let head = Buffer.alloc(0);
@@ -125,12 +181,17 @@ export async function listen(handler: Handler, options: ListenOptions): Promise<
       head = Buffer.concat([head, chunk]);
       if (head.length < h2Preface.length && h2Preface.subarray(0, head.length).equals(head)) return;
       socket.off("data", onData);
-      waiting.delete(raw);
       raw.setTimeout(0);
       if (head.subarray(0, h2Preface.length).equals(h2Preface)) {
-        http2.emit("connection", replayingStream(socket, head));
+        routing = raw;
+        try {
+          http2.emit("connection", replayingStream(socket, head));
+        } finally {
+          routing = undefined;
+        }
         return;
       }
+      rawOf.set(socket, raw);
       socket.pause();
       socket.unshift(head);
       http1.emit("connection", socket);
@@ -141,7 +202,7 @@ export async function listen(handler: Handler, options: ListenOptions): Promise<
 
   const tcp = createNetServer((raw) => {
     if (sockets.size >= limits.maxConnections) {
-      const oldest = waiting.values().next().value;
+      const oldest = unproven.values().next().value;
       if (!oldest) {
         raw.destroy();
         return;
@@ -149,10 +210,10 @@ export async function listen(handler: Handler, options: ListenOptions): Promise<
       oldest.destroy();
     }
     sockets.add(raw);
-    waiting.add(raw);
+    unproven.add(raw);
     raw.once("close", () => {
       sockets.delete(raw);
-      waiting.delete(raw);
+      unproven.delete(raw);
     });
     raw.on("error", () => raw.destroy());
     // Until the first request byte (and the TLS handshake before it), silence closes the connection.

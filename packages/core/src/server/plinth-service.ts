@@ -16,10 +16,12 @@ import { lockDataDir } from "./data-dir-lock.ts";
 import type { Store } from "../store/store.ts";
 import { createDeliveryLoop } from "../notifications/delivery-loop.ts";
 import { notificationSettings } from "../notifications/notification-settings.ts";
+import type { ResolveHost } from "../notifications/target-policy.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { trackForeground } from "../worker/track-foreground.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator, requestContext } from "./auth.ts";
+import { createEarlyAuthenticator } from "./authenticate-early.ts";
 import { createChangeIdSource } from "./change-ids.ts";
 import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
 import { type ServicePhase, answerHealth } from "./answer-health.ts";
@@ -50,6 +52,8 @@ export interface StartOptions {
    * A PostgreSQL store leases on the database's clock, shared by all replicas.
    */
   leaseClock?: () => number;
+  /** How webhook host names resolve; the system resolver unless given. Tests map names to loopback with it. */
+  resolveHost?: ResolveHost;
 }
 
 export interface PlinthService {
@@ -93,6 +97,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       // Until the port is known: links in messages use consoleUrl when it is set, this address otherwise.
       `http://${config.listen.host}:${config.listen.port}`,
       secrets,
+      options.resolveHost,
     );
     const deps = {
       secrets,
@@ -102,6 +107,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       notifications,
       metrics,
       reviewPolicy: { approvals: config.review.approvals },
+      limits: config.limits,
       now: () => new Date(),
       newId: createChangeIdSource(),
       watchPollMs: 1_000,
@@ -162,14 +168,16 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       allowedHosts: config.listen.allowedHosts,
       metricsTokenSha256: config.metrics.tokenSha256,
     });
+    const early = createEarlyAuthenticator(authenticate);
     const server = await listen(
       (req, res) => {
         if (guard(req, res)) return;
+        if (early.refuseUnauthenticated(req, res)) return;
         if (rejectOversized(req, res, maxRequestBytes)) return;
         closeIfBodyUnread(req, res);
         handler(req, res);
       },
-      listenOptions(loaded, logger),
+      { ...listenOptions(loaded, logger), authenticated: early.isAuthenticated },
     );
     if (config.notifications.consoleUrl === undefined) notifications.consoleUrl = server.url;
     const deliveries = createDeliveryLoop(

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { type Http2ServerRequest, type Http2ServerResponse, constants as http2Constants } from "node:http2";
 
 /**
  * Refuses a request whose declared body is over the limit before reading it,
@@ -14,26 +14,71 @@ export function rejectOversized(
 ): boolean {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (!(declared > maxBytes)) return false;
-  const message = `request body of ${declared} bytes is over the limit of ${maxBytes} bytes`;
+  answerBeforeBody(req, res, {
+    grpcStatus: 8,
+    httpStatus: 429,
+    code: "resource_exhausted",
+    message: `request body of ${declared} bytes is over the limit of ${maxBytes} bytes`,
+  });
+  return true;
+}
+
+/**
+ * Answers a request with an error without reading its body, in the
+ * caller's protocol: gRPC and gRPC-Web as a "trailers-only" response,
+ * Connect as its JSON error. The body is never read: an HTTP/1.1
+ * connection is closed after the answer unless the rest of the body is
+ * small enough to discard, and an HTTP/2 stream is reset once answered
+ * (RST_STREAM NO_ERROR), so a client that never sends its body holds nothing.
+ */
+export function answerBeforeBody(
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+  error: { grpcStatus: number; httpStatus: number; code: string; message: string },
+): void {
+  const { message } = error;
   const contentType = String(req.headers["content-type"] ?? "");
-  const headers: Record<string, string> = req.httpVersionMajor === 1 ? { connection: "close" } : {};
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  // Node discards the rest of a small declared body itself (bounded by requestTimeoutMs); a large or
+  // chunked one is not worth waiting for: the connection closes instead.
+  const small = req.headers["transfer-encoding"] === undefined && declared <= discardableBytes;
+  const headers: Record<string, string> = req.httpVersionMajor === 1 && !small ? { connection: "close" } : {};
   // Both response classes share these calls; the union type hides that from TypeScript.
   const out = res as ServerResponse;
-  if (contentType.startsWith("application/grpc")) {
+  if (contentType.startsWith("application/grpc") && "stream" in req) {
+    // Trailers-only over HTTP/2 means one HEADERS frame that ends the stream: the compat response
+    // would send an empty DATA frame after it, which gRPC clients take for a missing status.
+    req.stream.respond(
+      {
+        ":status": 200,
+        "content-type": contentType,
+        "grpc-status": String(error.grpcStatus),
+        "grpc-message": encodeURIComponent(message),
+      },
+      { endStream: true },
+    );
+  } else if (contentType.startsWith("application/grpc")) {
     // gRPC and gRPC-Web carry the status in the headers of a "trailers-only" 200 response.
     out.writeHead(200, {
       ...headers,
       "content-type": contentType,
-      "grpc-status": "8",
+      "grpc-status": String(error.grpcStatus),
       "grpc-message": encodeURIComponent(message),
     });
     out.end();
   } else {
-    out.writeHead(429, { ...headers, "content-type": "application/json" });
-    out.end(JSON.stringify({ code: "resource_exhausted", message }));
+    out.writeHead(error.httpStatus, { ...headers, "content-type": "application/json" });
+    out.end(JSON.stringify({ code: error.code, message }));
   }
-  return true;
+  if ("stream" in req) {
+    const { stream } = req;
+    // The answer is complete; the rest of the request is not wanted (RFC 9113 §8.1: RST_STREAM NO_ERROR).
+    if (!stream.closed) stream.close(http2Constants.NGHTTP2_NO_ERROR);
+  }
 }
+
+/** A body this small is discarded without closing the HTTP/1.1 connection: keep-alive clients keep it. */
+const discardableBytes = 64 * 1024;
 
 /**
  * A chunked body has no declared size, so the limit only trips while it is

@@ -49,6 +49,8 @@ describe("webhooks across a receiver outage and a killed server", () => {
     const overrides = {
       notifications: {
         delivery: { pollMs: 50, timeoutMs: 1_000, retryBaseMs: 50, retryMaxMs: 400 },
+        // The receiver is on loopback, which webhooks reach only when allowed.
+        allowedTargets: ["127.0.0.1"],
         subscriptions: [{ id: "everything", url: hooks.url("/events"), secret, ownerTeam: "payments" }],
       },
     };
@@ -68,12 +70,15 @@ describe("webhooks across a receiver outage and a killed server", () => {
       // Submitted and succeeded, for each change; every one tried at least once against the dead port.
       await waitFor(
         async () => {
-          const deliveries = await deliveriesOf(alice, ids);
+          // An admin sees the network's reason; the owner team only that delivery failed.
+          const deliveries = await deliveriesOf(clientsFor(first.url, principals.admin.token), ids);
           expect(deliveries).toHaveLength(12);
           for (const d of deliveries) {
             expect(d.status).toBe(DeliveryStatus.PENDING);
             expect(d.lastError).toMatch(/^could not reach the receiver/);
           }
+          for (const d of await deliveriesOf(alice, ids))
+            expect(d.lastError).toBe("delivery failed (an admin sees why)");
         },
         { what: "every delivery refused once", timeoutMs: 30_000 },
       );

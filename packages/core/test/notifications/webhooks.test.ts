@@ -29,7 +29,11 @@ async function service(
 ): Promise<TestService> {
   const made = await startTestService({
     ...more,
-    config: { ...more.config, notifications: { delivery: fastDelivery, ...notifications } },
+    // The receivers listen on loopback, which webhooks may only reach when the operator allows it.
+    config: {
+      ...more.config,
+      notifications: { delivery: fastDelivery, allowedTargets: ["127.0.0.1"], ...notifications },
+    },
   });
   open.push(made);
   return made;
@@ -382,5 +386,167 @@ describe("webhook notifications", () => {
     expect((await failure(plinth.as("admin").notifications.deleteSubscription({ id: "config:anything" }))).code).toBe(
       Code.FailedPrecondition,
     );
+  });
+
+  it("refuses subscriptions and callbacks to loopback, link-local, private and rebinding targets, at create and at send", async () => {
+    const hooks = await receiver();
+    // Names resolve through this table, never real DNS. "rebind" answers a public address the first
+    // time (when the subscription is made) and loopback afterwards (when it is sent), as a DNS
+    // rebinding attacker would.
+    let rebindAsked = 0;
+    const resolveHost = async (name: string) => {
+      if (name === "loopback.example.test") return [{ address: "127.0.0.1", family: 4 }];
+      if (name === "rebind.example.test") {
+        rebindAsked++;
+        return [{ address: rebindAsked === 1 ? "203.0.113.7" : "127.0.0.1", family: 4 }];
+      }
+      throw Object.assign(new Error(`${name} is not in the test resolver`), { code: "ENOTFOUND" });
+    };
+    // Without the allowlist; no worker and no delivery loop here, so whatever is wrongly accepted is never sent.
+    const refusing = await service({ allowedTargets: [] }, { resolveHost, worker: false });
+    const alice = refusing.as("requester");
+    const port = hooks.port;
+    const forbidden = [
+      `http://127.0.0.1:${port}/hook`,
+      "http://169.254.169.254/latest/meta-data/",
+      "http://10.0.0.1/hook",
+      `http://loopback.example.test:${port}/hook`,
+      `http://[::ffff:127.0.0.1]:${port}/hook`,
+      "http://[::ffff:a9fe:a9fe]/latest/meta-data/",
+      `http://[::1]:${port}/hook`,
+      "http://0x7f000001/hook",
+      "http://100.64.0.1/hook",
+      "https://192.168.1.1/hook",
+      "http://[fd00::1]/hook",
+    ];
+    const wronglyAccepted: string[] = [];
+    for (const url of forbidden) {
+      // A filter no event of this test matches.
+      const made = alice.notifications.createSubscription({ url, filter: { types: ["no.such.type"] } });
+      const refused = await made.then(
+        async ({ subscription }) => {
+          wronglyAccepted.push(url);
+          await alice.notifications.deleteSubscription({ id: subscription!.id });
+          return undefined;
+        },
+        (error: unknown) => error,
+      );
+      if (refused) {
+        const error = await failure(Promise.reject(refused as Error));
+        expect(error.code, url).toBe(Code.InvalidArgument);
+        expect(error.fields, url).toEqual(["url"]);
+      }
+      const callback = await alice.resources
+        .applyResource({ type: "test.widget", name: "never-sent", spec: { size: 1 }, callback: { url } })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      if (!callback) wronglyAccepted.push(`callback ${url}`);
+      else expect((await failure(Promise.reject(callback as Error))).fields, url).toEqual(["callback.url"]);
+    }
+    expect(wronglyAccepted).toEqual([]);
+    expect((await alice.notifications.listSubscriptions({})).subscriptions).toEqual([]);
+
+    // At send time: the name resolved to a public address when the callback was made, to loopback now.
+    const plinth = await service({ allowedTargets: [] }, { resolveHost });
+    const { change } = await plinth.as("requester").resources.applyResource({
+      type: "test.widget",
+      name: "rebound",
+      spec: { size: 1 },
+      callback: { url: `http://rebind.example.test:${port}/rebound` },
+    });
+    await watchToEnd(plinth.as("requester"), change!.id);
+    await waitFor(
+      async () => {
+        const { deliveries } = await plinth.as("admin").notifications.listDeliveries({ changeId: change!.id });
+        expect(deliveries.length).toBeGreaterThan(0);
+        for (const d of deliveries) expect(d.lastError).toMatch(/^refused to send: rebind.example.test resolves to/);
+      },
+      { what: "deliveries refused at send time", timeoutMs: 10_000 },
+    );
+    expect(hooks.received).toEqual([]);
+  });
+
+  it("lets a team subscribe to its own events only, and shows webhook URLs and network errors to admins only", async () => {
+    const hooks = await receiver();
+    const plinth = await service({});
+    const alice = plinth.as("requester");
+    const refused = await failure(
+      alice.notifications.createSubscription({ url: hooks.url("/spy"), filter: { teams: ["payments", "search"] } }),
+    );
+    expect(refused.code).toBe(Code.PermissionDenied);
+    expect(refused.message).toContain("search");
+    const { subscription: everything } = await plinth.as("admin").notifications.createSubscription({
+      url: hooks.url("/admin"),
+      filter: { teams: ["search"], kinds: [NotificationKind.SUBMITTED] },
+    });
+    await plinth.as("admin").notifications.deleteSubscription({ id: everything!.id });
+
+    // No team filter: the caller's own team, not every team.
+    await alice.notifications.createSubscription({
+      url: hooks.url("/mine?token=credential"),
+      filter: { kinds: [NotificationKind.SUBMITTED] },
+    });
+    const { change: theirs } = await plinth
+      .as("outsider")
+      .resources.applyResource({ type: "test.widget", name: "theirs", spec: { size: 1 } });
+    const { change: ours } = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "ours",
+      spec: { size: 1 },
+    });
+    await received(hooks, "/mine?token=credential", 1, ofChange(ours!.id));
+    // Their submission came first, so it would have been sent by now.
+    expect(hooks.received.filter(ofChange(theirs!.id))).toEqual([]);
+
+    const [mine] = (await alice.notifications.listSubscriptions({})).subscriptions;
+    expect(mine!.url).toBe(`http://127.0.0.1:${hooks.port}/…`);
+    const [whole] = (await plinth.as("admin").notifications.listSubscriptions({})).subscriptions;
+    expect(whole!.url).toBe(hooks.url("/mine?token=credential"));
+
+    // A callback to a closed loopback port: the requester learns that it failed, an admin why.
+    const closed = await freePort();
+    const { change } = await alice.resources.applyResource({
+      type: "test.widget",
+      name: "unreachable",
+      spec: { size: 1 },
+      callback: { url: `http://127.0.0.1:${closed}/gone` },
+    });
+    await waitFor(
+      async () => {
+        const { deliveries } = await alice.notifications.listDeliveries({ changeId: change!.id });
+        // The team's standing subscription got its copy; the callback's is the one that failed.
+        const delivery = deliveries.find((d) => d.subscriptionId !== mine!.id);
+        expect(delivery?.lastError).toBe("delivery failed (an admin sees why)");
+        expect(delivery?.attemptLog[0]?.error).toBe("delivery failed (an admin sees why)");
+      },
+      { what: "a failed attempt", timeoutMs: 10_000 },
+    );
+    const seen = (await plinth.as("admin").notifications.listDeliveries({ changeId: change!.id })).deliveries.find(
+      (d) => d.subscriptionId !== mine!.id,
+    );
+    expect(seen!.lastError).toBe("could not reach the receiver (ECONNREFUSED)");
+  });
+
+  it("escapes &, < and > in Slack text, so a message cannot mention the channel or disguise a link", async () => {
+    const hooks = await receiver();
+    const plinth = await service(
+      { subscriptions: [{ id: "slack", url: hooks.url("/slack"), format: "slack", kinds: ["failed"] }] },
+      {
+        engine: createFakeEngine({
+          apply: async () => {
+            throw new Error("<!channel> read <https://evil.example|the runbook> & act");
+          },
+        }),
+      },
+    );
+    await plinth.as("requester").resources.applyResource({ type: "test.widget", name: "loud", spec: { size: 1 } });
+    const [message] = await received(hooks, "/slack", 1);
+    const text = String(message!.json.text);
+    expect(text).toContain("&lt;!channel&gt; read &lt;https://evil.example|the runbook&gt; &amp; act");
+    expect(text).not.toContain("<!channel>");
+    // The console link stays a link.
+    expect(text).toMatch(/ <http:\/\/127\.0\.0\.1:\d+\/changes\/[^|>]+\|open in the Plinth console>$/);
   });
 });

@@ -1,7 +1,12 @@
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { connect as http2Connect } from "node:http2";
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect as http2Connect,
+  constants as http2Constants,
+} from "node:http2";
 import { type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +22,11 @@ import { type TestService, principals, startTestService } from "../support/test-
 
 const services: TestService[] = [];
 const sockets: Socket[] = [];
+const sessions: ClientHttp2Session[] = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+  for (const session of sessions.splice(0)) session.destroy();
   for (const socket of sockets.splice(0)) socket.destroy();
   for (const service of services.splice(0)) await service.close();
 });
@@ -126,6 +135,183 @@ describe("connection limits", { timeout: 120_000 }, () => {
       },
       { what: "the server to close the flood down to its cap", timeoutMs: 60_000 },
     );
+  });
+});
+
+/** Resolves with what `promise` gives, or rejects once `ms` have passed. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+/**
+ * The attacker of the half-open-streams test (argv: server URL, connections): opens the connections,
+ * then 10 WhoAmI streams on each with headers only and no token, prints "SENT <n>" and waits.
+ */
+const attackScript = `
+import { connect } from "node:http2";
+const [url, connections] = process.argv.slice(-2);
+const sessions = await Promise.all(Array.from({ length: Number(connections) }, () => new Promise((resolve) => {
+  const session = connect(url);
+  session.on("error", () => undefined);
+  session.once("connect", () => resolve(session));
+})));
+let sent = 0;
+for (const session of sessions) {
+  for (let i = 0; i < 10; i++) {
+    const stream = session.request(
+      { ":method": "POST", ":path": "/plinth.v1.IdentityService/WhoAmI", "content-type": "application/grpc", te: "trailers" },
+      { endStream: false },
+    );
+    stream.on("error", () => undefined);
+    stream.resume();
+    sent++;
+  }
+}
+console.log("SENT " + sent);
+setTimeout(() => process.exit(0), 120_000);
+`;
+
+/** An HTTP/2 session to the server, connected. */
+async function h2Session(url: string): Promise<ClientHttp2Session> {
+  const session = http2Connect(url);
+  sessions.push(session);
+  session.on("error", () => undefined);
+  await within(
+    10_000,
+    "HTTP/2 connect",
+    new Promise<void>((resolve, reject) => {
+      session.once("connect", () => resolve());
+      session.once("close", () => reject(new Error("session closed before it connected")));
+    }),
+  );
+  return session;
+}
+
+/** Opens a WhoAmI stream whose body never comes: headers only, no END_STREAM. */
+const halfOpen = (session: ClientHttp2Session, token?: string): ClientHttp2Stream => {
+  const stream = session.request(
+    {
+      ":method": "POST",
+      ":path": "/plinth.v1.IdentityService/WhoAmI",
+      "content-type": "application/grpc",
+      te: "trailers",
+      ...(token && { authorization: `Bearer ${token}` }),
+    },
+    { endStream: false },
+  );
+  stream.on("error", () => undefined);
+  stream.resume();
+  return stream;
+};
+
+describe("limits that hold before authentication", { timeout: 120_000 }, () => {
+  it("answers an authenticated WhoAmI within 2 s while an unauthenticated client holds 1,000 half-open HTTP/2 streams", async () => {
+    const maxConnections = 100;
+    const service = await start({ listen: { port: 0, limits: { maxConnections, firstByteTimeoutMs: 600_000 } } });
+    // A server that has answered before (the first call of a process compiles its code paths).
+    // On a connection that closes after it, so the attacker can take every place.
+    await new Promise<void>((resolve, reject) => {
+      const call = httpRequest(
+        {
+          host: "127.0.0.1",
+          port: service.port,
+          method: "POST",
+          path: "/plinth.v1.IdentityService/WhoAmI",
+          agent: false,
+          headers: {
+            "content-type": "application/json",
+            connection: "close",
+            authorization: `Bearer ${principals.requester.token}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+        },
+      );
+      call.on("error", reject);
+      call.end("{}");
+    });
+    // The attacker is a process of its own, as it would be: 1,000 streams on as many connections as
+    // the server takes, 10 on each, none with a token, none ever sending its body.
+    const attacker = spawn(
+      process.execPath,
+      ["--input-type=module", "-e", attackScript, service.url, String(maxConnections)],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    children.push(attacker);
+    const sent = await within(
+      30_000,
+      "the attacker's streams",
+      new Promise<string>((resolve, reject) => {
+        attacker.stdout.setEncoding("utf8");
+        attacker.stdout.on("data", (line: string) => line.startsWith("SENT") && resolve(line.trim()));
+        attacker.once("exit", (code) => reject(new Error(`the attacker exited with ${code}`)));
+      }),
+    );
+    expect(sent).toBe("SENT 1000");
+    // Asked in the middle of the flood, on a connection of its own.
+    const started = Date.now();
+    const answer = await within(2_000, "authenticated WhoAmI", who(service.url, { http2: true }).whoAmI({}));
+    expect(answer).toMatchObject({ id: principals.requester.id });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("refuses an unauthenticated request before its body arrives, on HTTP/1.1 and HTTP/2", async () => {
+    const service = await start({});
+    // HTTP/1.1: a body of 1,000 bytes announced and never sent.
+    const socket = await idleSocket(service.port);
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    socket.write(
+      "POST /plinth.v1.IdentityService/WhoAmI HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+    );
+    // Answered at once, though the body has not come (the connection may stay, to discard it).
+    await within(
+      5_000,
+      "HTTP/1.1 refusal",
+      new Promise<void>((resolve) => {
+        const check = () => answer.includes("unauthenticated") && resolve();
+        socket.on("data", check);
+        check();
+      }),
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 401 /);
+    expect(answer).toContain('"code":"unauthenticated"');
+
+    const session = await h2Session(service.url);
+    const stream = halfOpen(session);
+    const headers = await within(
+      5_000,
+      "HTTP/2 refusal",
+      new Promise<Record<string, unknown>>((resolve) => stream.once("response", (h) => resolve(h))),
+    );
+    expect(headers["grpc-status"]).toBe("16");
+    await within(5_000, "the refused stream to close", new Promise((resolve) => stream.once("close", resolve)));
+  });
+
+  it("drops an authenticated request whose body does not arrive within requestTimeoutMs, on HTTP/1.1 and HTTP/2", async () => {
+    const service = await start({ listen: { port: 0, limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } } });
+    const socket = await idleSocket(service.port);
+    socket.write(
+      `POST /plinth.v1.IdentityService/WhoAmI HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${principals.requester.token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+    );
+    await within(10_000, "HTTP/1.1 request timeout", closed(socket));
+
+    const session = await h2Session(service.url);
+    const stream = halfOpen(session, principals.requester.token);
+    await within(10_000, "HTTP/2 stream timeout", new Promise((resolve) => stream.once("close", resolve)));
+    expect(stream.rstCode).toBe(http2Constants.NGHTTP2_CANCEL);
+    // The connection itself stays usable.
+    expect(await who(service.url, { http2: true }).whoAmI({})).toMatchObject({ id: principals.requester.id });
   });
 });
 

@@ -8,7 +8,14 @@ import { NotificationService } from "@plinth/sdk/gen/plinth/v1/notification_serv
 import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { pino } from "pino";
-import { type Engine, parseServiceConfig, sha256Hex, startPlinthService, type PlinthService } from "../../src/index.ts";
+import {
+  type Engine,
+  type ResolveHost,
+  parseServiceConfig,
+  sha256Hex,
+  startPlinthService,
+  type PlinthService,
+} from "../../src/index.ts";
 
 export const principals = {
   requester: { id: "alice", team: "payments", roles: ["requester"] as const, token: "token-alice" },
@@ -80,7 +87,15 @@ export interface TestService extends PlinthService {
 
 /** A real Plinth server on a free port, with a fake engine by default, in a fresh data dir. */
 export async function startTestService(
-  options: { engine?: Engine; config?: Record<string, unknown>; dataDir?: string; leaseClock?: () => number } = {},
+  options: {
+    engine?: Engine;
+    config?: Record<string, unknown>;
+    dataDir?: string;
+    leaseClock?: () => number;
+    resolveHost?: ResolveHost;
+    /** false: no worker, reconciler or webhook deliveries in this process. */
+    worker?: boolean;
+  } = {},
 ): Promise<TestService> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "plinth-core-"));
   const { createFakeEngine } = await import("./fake-engine.ts");
@@ -89,6 +104,8 @@ export async function startTestService(
     createEngine: () => engine,
     logger: pino({ level: process.env.PLINTH_TEST_LOG ?? "silent" }),
     leaseClock: options.leaseClock,
+    resolveHost: options.resolveHost,
+    worker: options.worker,
   });
   return {
     ...service,

@@ -1,6 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { type ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
-import { NotFoundError } from "../../domain/errors.ts";
+import { NotFoundError, ResourceExhaustedError } from "../../domain/errors.ts";
 import { approveChange, cancelChange, rejectChange, retryChange } from "../../domain/review-change.ts";
 import { finalChangeStatuses } from "../../domain/types.ts";
 import { principalOf } from "../auth.ts";
@@ -29,6 +29,30 @@ export function changeService(deps: ServiceDeps): ServiceImpl<typeof ChangeServi
       const off = deps.notifier.onChange(id, done);
       context.signal.addEventListener("abort", done);
     });
+
+  /** Every event of a change after `afterSequence`, with the change as it was then, until it is final. */
+  async function* watch(id: string, afterSequence: number, context: HandlerContext) {
+    let change = await load(id);
+    let after = afterSequence;
+    for (;;) {
+      // Subscribe before reading, so nothing that happens in between is missed.
+      const woken = nextWake(change.id, context);
+      const events = await deps.store.listEvents(change.id, after);
+      change = await load(change.id);
+      const snapshot = changeToProto(change);
+      for (const event of events) {
+        after = event.sequence;
+        yield { event: eventToProto(event), change: snapshot };
+      }
+      if (finalChangeStatuses.has(change.status) && (await deps.store.listEvents(change.id, after)).length === 0)
+        return;
+      if (context.signal.aborted) return;
+      await woken;
+    }
+  }
+
+  /** WatchChange streams open in this process, per principal id. */
+  const watching = new Map<string, number>();
 
   return {
     async getChange(req, context) {
@@ -76,23 +100,20 @@ export function changeService(deps: ServiceDeps): ServiceImpl<typeof ChangeServi
     },
 
     async *watchChange(req, context) {
-      principalOf(context);
-      let change = await load(req.id);
-      let after = Number(req.afterSequence);
-      for (;;) {
-        // Subscribe before reading, so nothing that happens in between is missed.
-        const woken = nextWake(change.id, context);
-        const events = await deps.store.listEvents(change.id, after);
-        change = await load(change.id);
-        const snapshot = changeToProto(change);
-        for (const event of events) {
-          after = event.sequence;
-          yield { event: eventToProto(event), change: snapshot };
-        }
-        if (finalChangeStatuses.has(change.status) && (await deps.store.listEvents(change.id, after)).length === 0)
-          return;
-        if (context.signal.aborted) return;
-        await woken;
+      const principal = principalOf(context);
+      const open = watching.get(principal.id) ?? 0;
+      if (open >= deps.limits.maxWatchesPerPrincipal) {
+        throw new ResourceExhaustedError(
+          `${principal.id} already has ${open} WatchChange streams open, the limit (limits.maxWatchesPerPrincipal); close one first`,
+        );
+      }
+      watching.set(principal.id, open + 1);
+      try {
+        yield* watch(req.id, Number(req.afterSequence), context);
+      } finally {
+        const left = (watching.get(principal.id) ?? 1) - 1;
+        if (left === 0) watching.delete(principal.id);
+        else watching.set(principal.id, left);
       }
     },
   };

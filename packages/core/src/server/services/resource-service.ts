@@ -5,6 +5,7 @@ import type { Resource } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { NotFoundError } from "../../domain/errors.ts";
 import { listAccessGrants } from "../../domain/list-access-grants.ts";
+import { withReadBudget } from "../../domain/read-budget.ts";
 import { revokeAccessGrant } from "../../domain/revoke-access-grant.ts";
 import { createResourceLookup } from "../../domain/ownership.ts";
 import { teamUsage } from "../../domain/team-quota.ts";
@@ -143,7 +144,11 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     },
 
     async listAccessGrants(req) {
-      const grants = await listAccessGrants(deps, {
+      const budgeted = {
+        ...deps,
+        store: withReadBudget(deps.store, deps.limits.maxReadsPerCall, "this grant listing"),
+      };
+      const grants = await listAccessGrants(budgeted, {
         type: req.type || undefined,
         ownerTeam: req.ownerTeam || undefined,
         requesterTeam: req.requesterTeam || undefined,
