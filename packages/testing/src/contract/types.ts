@@ -68,6 +68,14 @@ export interface TestService {
   /** Everything the service and its engine logged so far (JSON lines). */
   logs(): string;
   /**
+   * Every secret value the plugins' providers generated so far (through
+   * `generatePassword`/`registerSecret` of `@plinth/core/provider-helpers`),
+   * in operations that succeeded or failed; optionally of one resource.
+   */
+  generatedSecrets(filter?: { type?: string; name?: string }): string[];
+  /** Every file of the service's Pulumi state backend, as text (path, then content): for the secret scan. */
+  pulumiStateText(): string;
+  /**
    * What the engine would do to make `resolvedSpec` real right now, reading the
    * real resource first (Pulumi refresh, then the provider's diff). Changes nothing.
    */
@@ -226,8 +234,13 @@ export interface RealContractFixture {
   steps?: ContractSteps;
   /** Independent check (your own client, not the plugin's `verify`) that the real thing matches; throw if not. */
   check?: (resource: RealResourceView) => Promise<void>;
-  /** Independent check that the real thing is gone after the delete; throw if not. */
-  checkGone?: (resource: RealResourceView) => Promise<void>;
+  /**
+   * Independent check that the real thing is gone after the delete (your own
+   * client, not the plugin's `verifyGone`); throw if not. Required by the
+   * delete step; a plugin with nothing real to look at declares
+   * `{ none: "why" }` instead, and the report says so.
+   */
+  checkGone?: ((resource: RealResourceView) => Promise<void>) | { none: string };
   /** Changes the real thing behind Plinth's back, so that the reconciler must find drift. */
   drift?: (resource: RealResourceView) => Promise<void>;
   /**
@@ -235,6 +248,28 @@ export interface RealContractFixture {
    * `rotation` counter); every other secret output must keep its value.
    */
   rotatedByUpdate?: string[];
+  /**
+   * The real system is eventually consistent: a change may need a retry.
+   * Default false: a step whose change needed more than one attempt fails,
+   * showing every attempt's error. True: retries are allowed (and printed),
+   * but a retried step slower than 3 × `expectedStepMs` still fails.
+   */
+  eventuallyConsistent?: boolean;
+  /** How long one step (one change) is expected to take; default 60 s. See `eventuallyConsistent`. */
+  expectedStepMs?: number;
+  /**
+   * An update that keeps the identity is meant to replace the resource (the
+   * provider can only replace): reported instead of failing the update step.
+   */
+  replacesOnUpdate?: boolean;
+  /**
+   * A create spec that makes the plugin fail after it generated its secret
+   * (e.g. a name the system refuses, checked after the password is made).
+   * The suite applies it to `<name>-fails`, expects FAILED, and searches
+   * last_error, the events, the logs and the Pulumi state for the secrets
+   * the failed create generated (`generatePassword`/`registerSecret`).
+   */
+  failAfterSecret?: { spec: JsonRecord };
   /** Service-config overrides for the test service (see `TestServiceOptions.settings`), e.g. `{ worker: { maxAttempts: 2 } }`. */
   service?: JsonRecord;
   /** The engine's operation timeout (see `TestServiceOptions.engineTimeoutMs`); default 120 s. */
