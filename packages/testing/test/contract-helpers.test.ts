@@ -81,8 +81,10 @@ describe("no silent pass: a step's attempts (issue 28)", () => {
     retryErrors: ["attempt 1 failed; retrying in 0.2 s: quota not found"],
   };
 
-  it("passes a first-attempt success silently", () => {
+  it("passes a first-attempt success silently, and only reports an attempt taken up again after a lost lease", () => {
     expect(judgeAttempts({ ...record, attempts: 1, retryErrors: [] }, policy)).toBeUndefined();
+    const resumed = judgeAttempts({ ...record, retryErrors: [] }, policy);
+    expect(resumed && "finding" in resumed && resumed.finding).toMatch(/took 2 attempts, none failed/);
   });
 
   it("fails a retried step, showing every attempt's error", () => {

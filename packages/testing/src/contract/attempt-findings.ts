@@ -32,10 +32,16 @@ export type AttemptVerdict = { fail: string } | { finding: string } | undefined;
  */
 export function judgeAttempts(record: AttemptRecord, policy: AttemptPolicy): AttemptVerdict {
   if (record.attempts <= 1) return undefined;
-  const errors = record.retryErrors.length > 0 ? record.retryErrors : ["(the change recorded no retry event)"];
+  // An attempt that did not fail was cut short by a lost lease (a slow, loaded service) and taken up again:
+  // the worker's business, not the plugin's.
+  if (record.retryErrors.length === 0) {
+    return {
+      finding: `${record.step}: change ${record.changeId} took ${record.attempts} attempts, none failed (a lease was lost and taken up again)`,
+    };
+  }
   const story =
     `${record.step}: change ${record.changeId} needed ${record.attempts} attempts (${Math.round(record.durationMs / 1000)} s). ` +
-    `Every failed attempt's error:\n  ${errors.join("\n  ")}`;
+    `Every failed attempt's error:\n  ${record.retryErrors.join("\n  ")}`;
   if (!policy.eventuallyConsistent) {
     return {
       fail:

@@ -1,4 +1,4 @@
-import type { JsonObject } from "@plinth/core";
+import type { JsonObject, PluginDefinition } from "@plinth/core";
 import {
   ChangeStatus,
   ResourceStatus,
@@ -41,7 +41,11 @@ const title = (spec: JsonRecord, description?: string) => description ?? JSON.st
  *   SDK, create → verify → re-apply is a no-op → update → verify → drift is
  *   detected → delete → gone, each step only where the plugin declares it.
  */
-export function describePluginContract(plugin: AnyPlugin, fixtures: PluginContractFixtures): void {
+export function describePluginContract<Spec, Settings>(
+  definition: PluginDefinition<Spec, Settings>,
+  fixtures: PluginContractFixtures<Spec, Settings>,
+): void {
+  const plugin = definition as AnyPlugin;
   describe(`${plugin.type} plugin contract`, () => {
     const settings = () => parseSettings(plugin, fixtures.settings ?? {});
 
@@ -96,7 +100,7 @@ export function describePluginContract(plugin: AnyPlugin, fixtures: PluginContra
       }
     });
 
-    if (fixtures.real) describeRealLifecycle(plugin, fixtures.real);
+    if (fixtures.real) describeRealLifecycle(plugin, fixtures.real as RealContractFixture);
   });
 }
 
@@ -182,7 +186,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       name,
       spec: (resource.resolvedSpec ?? {}) as JsonRecord,
       outputs: (resource.outputs ?? {}) as JsonRecord,
-      settings: running().infra.settings,
+      settings: parseSettings(plugin, running().infra.settings) as JsonRecord,
     });
 
     /** What the change's steps did, as its engine events say (e.g. "replace"), for the replace check. */

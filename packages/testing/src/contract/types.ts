@@ -203,13 +203,14 @@ export interface ContractSteps {
 }
 
 /** What out-of-band hooks receive: the resource as Plinth recorded it and the plugin settings in force. */
-export interface RealResourceView {
+export interface RealResourceView<Spec = JsonRecord, Settings = JsonRecord> {
   name: string;
   /** The resolved spec (after defaults). */
-  spec: JsonRecord;
+  spec: Spec;
   /** Non-secret outputs. */
   outputs: JsonRecord;
-  settings: JsonRecord;
+  /** The plugin's settings, parsed by its `settings` schema. */
+  settings: Settings;
 }
 
 /** Infrastructure the real part runs against. */
@@ -220,7 +221,7 @@ export interface RealInfrastructure {
   stop?: () => Promise<void>;
 }
 
-export interface RealContractFixture {
+export interface RealContractFixture<Spec = JsonRecord, Settings = JsonRecord> {
   /** How the service loads the plugin (the same plugin as the first argument). */
   plugin: { module: string; export: string };
   /** Starts (or points at) the infrastructure; called once before the real steps. */
@@ -233,16 +234,16 @@ export interface RealContractFixture {
   update?: JsonRecord;
   steps?: ContractSteps;
   /** Independent check (your own client, not the plugin's `verify`) that the real thing matches; throw if not. */
-  check?: (resource: RealResourceView) => Promise<void>;
+  check?: (resource: RealResourceView<Spec, Settings>) => Promise<void>;
   /**
    * Independent check that the real thing is gone after the delete (your own
    * client, not the plugin's `verifyGone`); throw if not. Required by the
    * delete step; a plugin with nothing real to look at declares
    * `{ none: "why" }` instead, and the report says so.
    */
-  checkGone?: ((resource: RealResourceView) => Promise<void>) | { none: string };
+  checkGone?: ((resource: RealResourceView<Spec, Settings>) => Promise<void>) | { none: string };
   /** Changes the real thing behind Plinth's back, so that the reconciler must find drift. */
-  drift?: (resource: RealResourceView) => Promise<void>;
+  drift?: (resource: RealResourceView<Spec, Settings>) => Promise<void>;
   /**
    * Secret outputs the `update` fixture is meant to change (e.g. it raises a
    * `rotation` counter); every other secret output must keep its value.
@@ -282,7 +283,8 @@ export interface RealContractFixture {
   stepTimeoutMs?: number;
 }
 
-export interface PluginContractFixtures {
+/** The suite's fixtures, typed by the plugin's spec and settings (inferred from the plugin: no casts in hooks). */
+export interface PluginContractFixtures<Spec = JsonRecord, Settings = JsonRecord> {
   /** Plugin settings for the pure checks (identity, defaults, validate). Default `{}`. */
   settings?: JsonRecord;
   /** Specs that must parse, validate cleanly and have idempotent defaults. At least one. */
@@ -292,5 +294,5 @@ export interface PluginContractFixtures {
   /** Edits that must keep the identity. */
   sameIdentity?: IdentityFixture[];
   /** The lifecycle against real infrastructure; omit for pure checks only. */
-  real?: RealContractFixture;
+  real?: RealContractFixture<Spec, Settings>;
 }
