@@ -7,7 +7,7 @@ const readme = source("../README.md");
 /** The field names of one exported interface of a source file. */
 function fieldsOf(file: string, name: string): string[] {
   const text = source(file);
-  const start = text.indexOf(`export interface ${name} {`);
+  const start = text.search(new RegExp(`export interface ${name}(<[^{]*>)? \\{`));
   if (start < 0) throw new Error(`no interface ${name} in ${file}`);
   const body = text.slice(start, text.indexOf("\n}", start));
   return [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((match) => match[1] ?? "");
