@@ -29,22 +29,24 @@ it("fails each planted fault on its own named step", { timeout: 900_000 }, () =>
   const leakStep =
     "no secret value (revealed or generated) appears in outputs, GetResource, ListResources, revisions, changes, events, logs or the Pulumi state";
   const drift = "notices a change made behind its back (DRIFTED); ReconcileResource repairs it";
-  expect([...new Set(failed)].sort(), output).toEqual([
-    `always-diff: ${real}converges after the create: a refreshing engine preview plans nothing`,
-    `always-diff: ${real}converges after the update: a refreshing engine preview plans nothing`,
-    `blind: ${real}${drift}`,
-    `fresh-password: ${real}${leakStep}`,
-    `fresh-password: ${real}a create that fails after generating its secret leaks it nowhere (last_error, events, logs, state)`,
-    `leak: ${real}${leakStep}`,
-    `login-dsn: ${real}${leakStep}`,
-    `login-dsn: ${real}deletes it; it is DELETED and really gone`,
-    `noop-delete: ${real}deletes it; it is DELETED and really gone`,
-    `replace-trap: ${real}updates it; the new spec is READY and really there`,
-    `retry: ${real}creates the resource; it is READY and really there`,
-    `rotate: ${real}keeps its secret outputs (password) across the update`,
-    `rotate-repair: ${real}${drift}, keeping its secret outputs`,
-    `unmarked: ${real}${leakStep}`,
-  ]);
+  expect([...new Set(failed)].sort(), output).toEqual(
+    [
+      `always-diff: ${real}converges after the create: a refreshing engine preview plans nothing`,
+      `always-diff: ${real}converges after the update: a refreshing engine preview plans nothing`,
+      `blind: ${real}${drift}`,
+      `fresh-password: ${real}${leakStep}`,
+      `fresh-password: ${real}a create that fails after generating its secret leaks it nowhere (last_error, events, logs, state)`,
+      `leak: ${real}${leakStep}`,
+      `login-dsn: ${real}${leakStep}`,
+      `login-dsn: ${real}deletes it; it is DELETED and really gone`,
+      `noop-delete: ${real}deletes it; it is DELETED and really gone`,
+      `replace-trap: ${real}updates it; the new spec is READY and really there`,
+      `retry: ${real}creates the resource; it is READY and really there`,
+      `rotate: ${real}keeps its secret outputs (password) across the update`,
+      `rotate-repair: ${real}${drift}, keeping its secret outputs`,
+      `unmarked: ${real}${leakStep}`,
+    ].sort(),
+  );
   // Each message says where to look.
   expect(output).toMatch(/secret output \\?"password\\?" appears in GetResource/);
   expect(output).toContain("planted.alwaysdiff/contract-");
