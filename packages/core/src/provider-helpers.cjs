@@ -9,12 +9,31 @@
 "use strict";
 
 /**
+ * Tells the engine running this operation about a secret value the provider
+ * has just made (or received from elsewhere), before it is used: an error or
+ * log line of this same operation that echoes it (a driver printing the
+ * failed statement, say) is then scrubbed, though the value was never
+ * recorded as an output. The engine names a private file for this in
+ * PLINTH_GENERATED_SECRETS (0600, in the stack's 0700 work directory,
+ * removed when the operation ends); outside an engine it does nothing.
+ * Synchronous, so the value is known before the next line can throw.
+ */
+function registerSecret(value) {
+  const file = require("node:process").env.PLINTH_GENERATED_SECRETS;
+  if (!file || typeof value !== "string" || value.length < 4) return;
+  require("node:fs").appendFileSync(file, `${JSON.stringify(value)}\n`, { mode: 0o600 });
+}
+
+/**
  * A generated password: `bytes` random bytes as base64url (24 by default: 32
  * characters that need no escaping in a URI, a shell or a connection string).
+ * Registered with the engine (`registerSecret`) before it is returned.
  */
 function generatePassword(bytes = 24) {
   if (!Number.isInteger(bytes) || bytes < 16) throw new RangeError(`a password needs at least 16 random bytes`);
-  return require("node:crypto").randomBytes(bytes).toString("base64url");
+  const password = require("node:crypto").randomBytes(bytes).toString("base64url");
+  registerSecret(password);
+  return password;
 }
 
 /**
@@ -110,10 +129,12 @@ function createProviderLogger(component, options = {}) {
     /** Never log `value` (a generated password, say), whatever key or text it appears under. */
     conceal(value) {
       if (typeof value === "string" && value.length >= 4) concealed.add(value);
+      registerSecret(value);
     },
   };
 }
 
+exports.registerSecret = registerSecret;
 exports.generatePassword = generatePassword;
 exports.scramSha256Verifier = scramSha256Verifier;
 exports.postgresClientConfig = postgresClientConfig;

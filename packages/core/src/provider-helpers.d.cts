@@ -17,10 +17,12 @@ export interface ProviderLogger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
-  /** Never log `value`, whatever key or text it appears under. */
+  /** Never log `value`, whatever key or text it appears under (and `registerSecret` it with the engine). */
   conceal(value: string): void;
 }
 
+/** Tells the engine about a secret the provider just made, so an error of this operation that echoes it is scrubbed. */
+export declare function registerSecret(value: string): void;
 export declare function generatePassword(bytes?: number): string;
 export declare function scramSha256Verifier(password: string): string;
 export declare function postgresClientConfig(

@@ -1,5 +1,6 @@
 import type * as crypto from "node:crypto";
 import type * as platformatic from "@platformatic/kafka";
+import type * as ProviderHelpers from "@plinth/core/provider-helpers";
 import * as pulumi from "@pulumi/pulumi";
 
 /** How the provider host reaches the cluster: the admin client options of `adminOptions`, as plain data. */
@@ -107,9 +108,10 @@ async function credentialExists(inputs: CredentialInputs): Promise<boolean> {
 
 function newPassword(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in Pulumi's CommonJS provider host
-  const { randomBytes } = require("node:crypto") as typeof crypto;
-  // 256 random bits, base64url: 43 characters every SCRAM client takes as they are.
-  return randomBytes(32).toString("base64url");
+  const { generatePassword } = require("@plinth/core/provider-helpers") as typeof ProviderHelpers;
+  // 256 random bits, base64url: 43 characters every SCRAM client takes as they are. Known to the engine
+  // before it is used, so an error of this operation that echoes it is scrubbed.
+  return generatePassword(32);
 }
 
 const credentialProvider: pulumi.dynamic.ResourceProvider = {

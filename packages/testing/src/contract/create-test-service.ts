@@ -10,7 +10,9 @@ import {
   type JsonObject,
 } from "@plinth/core";
 import { createPlinthClient, type PlinthClient } from "@plinth/sdk";
+import { join } from "node:path";
 import { scratchDir } from "../scratch-dir.ts";
+import { backendText } from "./backend-text.ts";
 import type { JsonRecord, TestPrincipal, TestService, TestServiceOptions } from "./types.ts";
 
 /** The engine's operation timeout unless `engineTimeoutMs` says otherwise. */
@@ -101,6 +103,7 @@ export async function createTestService(options: TestServiceOptions): Promise<Te
   });
   let service: Awaited<ReturnType<typeof startPlinthService>>;
   let engine: Engine | undefined;
+  const generated: Array<{ type: string; name: string; changeId: string; value: string }> = [];
   try {
     service = await startPlinthService(parseServiceConfig(raw, dataDir), {
       createEngine: ({ config }) => {
@@ -110,6 +113,10 @@ export async function createTestService(options: TestServiceOptions): Promise<Te
           concurrency: 2,
           timeoutMs: options.engineTimeoutMs ?? defaultEngineTimeoutMs,
           logger,
+          onGeneratedSecrets: (values, request) => {
+            for (const value of values)
+              generated.push({ type: request.type, name: request.name, changeId: request.changeId, value });
+          },
         });
         return engine;
       },
@@ -136,6 +143,15 @@ export async function createTestService(options: TestServiceOptions): Promise<Te
       return client;
     },
     logs: () => logLines.join(""),
+    generatedSecrets: (filter = {}) =>
+      generated
+        .filter(
+          (entry) =>
+            (filter.type === undefined || entry.type === filter.type) &&
+            (filter.name === undefined || entry.name === filter.name),
+        )
+        .map((entry) => entry.value),
+    pulumiStateText: () => backendText(join(dataDir, "pulumi")),
     async enginePreview(type, name, resolvedSpec) {
       const plugin = service.plugins.get(type);
       if (!plugin || !engine) throw new Error(`the test service has no plugin for ${type}`);

@@ -1,4 +1,4 @@
-import type { JsonObject } from "@plinth/core";
+import type { JsonObject, PluginDefinition } from "@plinth/core";
 import {
   ChangeStatus,
   ResourceStatus,
@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../wait-for.ts";
 import { createTestService } from "./create-test-service.ts";
 import { contextOf, misnamedFields, parseSettings, refusedFields, resolveSpec } from "./plugin-checks.ts";
-import { asText, credentialShapedOutputs, findSecretValues } from "./secret-leaks.ts";
+import { judgeAttempts } from "./attempt-findings.ts";
+import { runFixtureHook } from "./fixture-hook.ts";
+import { asText, credentialShapedOutputs, findSecretValues, generatedKey, secretNeedles } from "./secret-leaks.ts";
 import { stepTimeouts } from "./step-timeouts.ts";
 import type {
   AnyPlugin,
@@ -39,7 +41,11 @@ const title = (spec: JsonRecord, description?: string) => description ?? JSON.st
  *   SDK, create → verify → re-apply is a no-op → update → verify → drift is
  *   detected → delete → gone, each step only where the plugin declares it.
  */
-export function describePluginContract(plugin: AnyPlugin, fixtures: PluginContractFixtures): void {
+export function describePluginContract<Spec, Settings>(
+  definition: PluginDefinition<Spec, Settings>,
+  fixtures: PluginContractFixtures<Spec, Settings>,
+): void {
+  const plugin = definition as AnyPlugin;
   describe(`${plugin.type} plugin contract`, () => {
     const settings = () => parseSettings(plugin, fixtures.settings ?? {});
 
@@ -94,7 +100,7 @@ export function describePluginContract(plugin: AnyPlugin, fixtures: PluginContra
       }
     });
 
-    if (fixtures.real) describeRealLifecycle(plugin, fixtures.real);
+    if (fixtures.real) describeRealLifecycle(plugin, fixtures.real as RealContractFixture);
   });
 }
 
@@ -106,6 +112,20 @@ function identityOf(plugin: AnyPlugin, name: string, spec: JsonRecord, settings:
 }
 
 let lifecycleCount = 0;
+
+/** Why the delete step cannot pass without the author's own look at the real system. */
+function missingCheckGone(step: string): string {
+  return (
+    `${step}: the fixture has no \`real.checkGone\`, so nothing independent checks that the delete removed the ` +
+    "real thing (the plugin's own `verifyGone` cannot vouch for its own `delete`). Write one with your own client, " +
+    "e.g. for a PostgreSQL database: `checkGone: async ({ spec }) => { const { rows } = await admin.query(" +
+    '"select 1 from pg_database where datname = $1", [spec.database]); expect(rows).toEqual([]); }`; ' +
+    'for a plugin with nothing real to look at, declare it: `checkGone: { none: "why" }`'
+  );
+}
+
+/** How long one step is expected to take when `real.expectedStepMs` does not say: a few Pulumi runs and a verify. */
+const defaultExpectedStepMs = 60_000;
 
 /** What a hook-by-hook explanation of a non-converging or blind plugin says. */
 const convergenceHooks =
@@ -130,6 +150,9 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
   const type = plugin.type;
   const secretKeys = plugin.secretOutputs ?? [];
   const rotated = new Set(real.rotatedByUpdate ?? []);
+  const expectedStepMs = real.expectedStepMs ?? defaultExpectedStepMs;
+  /** What the suite noticed without failing (allowed retries, intended replaces): printed, so a green run still shows it. */
+  const report = (finding: string) => console.warn(`[${type} contract] ${finding}`);
 
   describe("against real infrastructure", { timeout: changeMs * 3 }, () => {
     let infra: RealInfrastructure | undefined;
@@ -163,18 +186,25 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       name,
       spec: (resource.resolvedSpec ?? {}) as JsonRecord,
       outputs: (resource.outputs ?? {}) as JsonRecord,
-      settings: running().infra.settings,
+      settings: parseSettings(plugin, running().infra.settings) as JsonRecord,
     });
+
+    /** What the change's steps did, as its engine events say (e.g. "replace"), for the replace check. */
+    const replaceOps = new Set(["replace", "create-replacement", "delete-replaced"]);
 
     /**
      * Follows a change to its end, approving it as a reviewer whenever it
      * waits for review (a plugin may ask for review at submit time, or after
-     * the engine's preview shows something destructive).
+     * the engine's preview shows something destructive). Then judges its
+     * attempts (`judgeAttempts`): a step whose change needed a retry fails,
+     * showing every attempt's error. Returns the change and the Pulumi
+     * operations its events name.
      */
-    async function settle(change: Change | undefined): Promise<Change> {
+    async function settle(change: Change | undefined, step: string): Promise<{ change: Change; ops: Set<string> }> {
       if (!change) throw new Error("the server returned no change");
       changeIds.push(change.id);
       const { service: s } = running();
+      const started = Date.now();
       const reviewers = ["reviewer", "reviewer2", "admin"];
       // The change's own story, for the failure message.
       const story: string[] = [];
@@ -207,26 +237,62 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
           { what: `${type}/${name}: change ${change.id} to end`, timeoutMs: changeMs },
         );
       } catch (error) {
-        throw new Error(`${(error as Error).message}\nits events:\n  ${story.join("\n  ")}`, { cause: error });
+        throw new Error(`${step}: ${(error as Error).message}\nits events:\n  ${story.join("\n  ")}`, { cause: error });
       } finally {
         watching.abort();
       }
+      const recorded = (await s.client("requester").changes.getChange({ id: change.id })).events;
+      const retryErrors = recorded.filter((event) => event.kind === "retry").map((event) => event.message);
+      const ops = new Set(
+        recorded.flatMap((event) => {
+          const op = (event.details as JsonRecord | undefined)?.op;
+          return typeof op === "string" ? [op] : [];
+        }),
+      );
+      const replaced = [...ops].some((op) => replaceOps.has(op)) ? `\n${replaceFinding(step)}` : "";
       if (final.status !== ChangeStatus.SUCCEEDED) {
+        const retries = retryErrors.length > 0 ? `\nits earlier attempts:\n  ${retryErrors.join("\n  ")}` : "";
         throw new Error(
-          `${type}/${name}: change ${final.id} ended ${ChangeStatus[final.status]}: ${final.lastError || "(no error)"}`,
+          `${step}: ${type}/${name}: change ${final.id} ended ${ChangeStatus[final.status]}: ${final.lastError || "(no error)"}${retries}${replaced}`,
         );
       }
-      return final;
+      const verdict = judgeAttempts(
+        { step, changeId: final.id, attempts: final.attempts, durationMs: Date.now() - started, retryErrors },
+        { eventuallyConsistent: real.eventuallyConsistent ?? false, expectedStepMs, slowFactor: 3 },
+      );
+      if (verdict && "fail" in verdict) expect.fail(`${verdict.fail}${replaced}`);
+      if (verdict) report(verdict.finding);
+      return { change: final, ops };
+    }
+
+    /** "every change of X is destructive", with what to do about it. */
+    function replaceFinding(step: string): string {
+      return (
+        `${step}: an update that keeps the identity planned a replace: every change of ${type} is destructive and ` +
+        "will wait for review. If the provider can only replace (a Pulumi provider package's resource whose every " +
+        "property forces a new one), Pulumi creates the new one before it deletes the old; when both are the same " +
+        "real thing (same identity), that delete removes what was just written. Set `deleteBeforeReplace: true` on " +
+        'the resource, or write a dynamic provider with a real `update` (docs/writing-a-plugin.md, "Replace-only ' +
+        'providers"). If replacing is intended, declare it with `real.replacesOnUpdate: true`.'
+      );
     }
 
     async function resourceNow(client: PlinthClient): Promise<Resource> {
       return await client.get(type, name);
     }
 
-    async function expectReady(): Promise<Resource> {
+    async function expectReady(step: string): Promise<Resource> {
       const resource = await resourceNow(running().requester);
-      expect(ResourceStatus[resource.status]).toBe("READY");
-      await real.check?.(view(resource));
+      expect(ResourceStatus[resource.status], `${step}: the resource's status`).toBe("READY");
+      const check = real.check;
+      if (check) {
+        await runFixtureHook(
+          step,
+          "check",
+          "Plinth says READY, but your own look at the real system does not find it as the spec says",
+          () => check(view(resource)),
+        );
+      }
       return resource;
     }
 
@@ -266,11 +332,12 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       );
     }
 
-    it("creates the resource; it is READY and really there", { timeout: changeMs * 2 }, async () => {
+    const createStep = "creates the resource; it is READY and really there";
+    it(createStep, { timeout: changeMs * 2 }, async () => {
       const { requester } = running();
       const applied = await requester.apply(type, name, real.create);
-      await settle(applied.change);
-      await expectReady();
+      await settle(applied.change, createStep);
+      await expectReady(createStep);
     });
 
     if (steps.convergence) {
@@ -323,13 +390,21 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
 
     if (steps.update && real.update) {
       const update = real.update;
-      it("updates it; the new spec is READY and really there", { timeout: changeMs * 2 }, async () => {
+      const updateStep = "updates it; the new spec is READY and really there";
+      it(updateStep, { timeout: changeMs * 2 }, async () => {
         const { requester } = running();
         const before = await resourceNow(requester);
         const preview = await requester.resources.previewResource({ type, name, spec: asStruct(update) });
         expect(preview.noOp, "the update fixture must change something").toBe(false);
-        await settle((await requester.apply(type, name, update)).change);
-        const after = await expectReady();
+        const { ops } = await settle((await requester.apply(type, name, update)).change, updateStep);
+        const sameIdentity =
+          identityOf(plugin, name, real.create, parseSettings(plugin, running().infra.settings)) ===
+          identityOf(plugin, name, update, parseSettings(plugin, running().infra.settings));
+        if (sameIdentity && [...ops].some((op) => replaceOps.has(op))) {
+          if (real.replacesOnUpdate) report(replaceFinding(updateStep));
+          else expect.fail(replaceFinding(updateStep));
+        }
+        const after = await expectReady(updateStep);
         expect(after.revision).toBeGreaterThan(before.revision);
       });
 
@@ -355,13 +430,18 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
 
     if (steps.drift && real.drift) {
       const drift = real.drift;
+      const driftStep = "notices a change made behind its back (DRIFTED); ReconcileResource repairs it";
+      const checkSecrets = steps.secrets && secretKeys.length > 0;
       it(
-        "notices a change made behind its back (DRIFTED); ReconcileResource repairs it",
+        checkSecrets ? `${driftStep}, keeping its secret outputs` : driftStep,
         { timeout: changeMs * 2 + timeouts.driftMs * 2 + timeouts.engineMs * 2 },
         async () => {
           const { requester } = running();
           const before = await resourceNow(requester);
-          await drift(view(before));
+          const secretsBefore = checkSecrets ? await revealAll() : {};
+          await runFixtureHook(driftStep, "drift", "it should change the real thing behind Plinth's back", () =>
+            drift(view(before)),
+          );
           // Look as the reconciler does (refreshing preview, verify) before waiting on it, so a
           // plugin blind to the change fails now, naming the hooks that should have seen it.
           await noticedByAHook(before);
@@ -379,7 +459,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
           );
           expect(drifted.drift?.findings.length).toBeGreaterThan(0);
           const repair = await requester.resources.reconcileResource({ type, name, requestId: `${name}-repair` });
-          await settle(repair.change);
+          await settle(repair.change, driftStep);
           await waitFor(
             async () => {
               const resource = await resourceNow(requester);
@@ -387,7 +467,18 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
             },
             { what: `${type}/${name} READY after the repair`, timeoutMs: timeouts.driftMs },
           );
-          await expectReady();
+          await expectReady(driftStep);
+          if (!checkSecrets) return;
+          // A repair re-applies the same spec: nobody asked for a rotation (a `read` that cannot see a password,
+          // then an `update` that makes a new one because the old is "missing", breaks every client).
+          const after = await revealAll();
+          const changed = secretKeys.filter((key) => asText(after[key]) !== asText(secretsBefore[key]));
+          expect(
+            changed,
+            `${driftStep}: secret outputs that the drift repair rotated, though it re-applied the same spec; ` +
+              "an update must keep a secret unless the spec asks for a rotation, also after a refresh (look at what " +
+              "the provider's `read` returns for it, and at how `update` decides to make a new one)",
+          ).toEqual([]);
         },
       );
     }
@@ -427,52 +518,128 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       );
     }
 
-    if (steps.secrets) {
-      it(
-        "no secret output's value appears in GetResource, ListResources, revisions, change events or logs",
-        { timeout: changeMs },
-        async () => {
-          const { requester, service: s } = running();
-          const resource = await resourceNow(requester);
-          const shaped = credentialShapedOutputs((resource.outputs ?? {}) as JsonRecord);
-          expect(shaped, "plain outputs that look like credentials: list them in the plugin's `secretOutputs`").toEqual(
-            [],
-          );
-          if (secretKeys.length > 0 && Object.keys(revealed).length === 0) await revealAll();
-          const { revisions } = await requester.resources.listRevisions({ type, name });
-          const places: Record<string, string> = {
-            GetResource: asText(resource),
-            ListResources: asText((await requester.resources.listResources({ type })).resources),
-            ListRevisions: asText(revisions),
-            GetRevision: asText(
-              await Promise.all(
-                revisions.map((revision) =>
-                  requester.resources.getRevision({ type, name, revision: revision.revision }),
-                ),
-              ),
-            ),
-            "change events": events.join("\n"),
-            GetChange: asText(
-              await Promise.all(changeIds.map((id) => requester.changes.getChange({ id }).then((r) => r.change))),
-            ),
-            "the service's logs": s.logs(),
-          };
-          expect(findSecretValues(revealed, places)).toEqual([]);
-        },
+    /** Every place a secret could land that the suite can read, as text. */
+    async function placesToSearch(ids: readonly string[], resourceName: string): Promise<Record<string, string>> {
+      const { requester, service: s } = running();
+      const resource = await requester.resources.getResource({ type, name: resourceName }).then(
+        (answer) => answer.resource,
+        () => undefined,
       );
+      const { revisions } = await requester.resources
+        .listRevisions({ type, name: resourceName })
+        .catch(() => ({ revisions: [] }));
+      return {
+        "plain outputs": asText(resource?.outputs ?? {}),
+        GetResource: asText(resource ?? {}),
+        ListResources: asText((await requester.resources.listResources({ type })).resources),
+        ListRevisions: asText(revisions),
+        GetRevision: asText(
+          await Promise.all(
+            revisions.map((revision) =>
+              requester.resources.getRevision({ type, name: resourceName, revision: revision.revision }),
+            ),
+          ),
+        ),
+        "change events": events.join("\n"),
+        "GetChange (the change, its last_error and events)": asText(
+          await Promise.all(ids.map((id) => requester.changes.getChange({ id }))),
+        ),
+        "the service's logs": s.logs(),
+        "the Pulumi state (every file of the backend)": s.pulumiStateText(),
+      };
+    }
+
+    const leakStep =
+      "no secret value (revealed or generated) appears in outputs, GetResource, ListResources, revisions, changes, events, logs or the Pulumi state";
+    if (steps.secrets) {
+      it(leakStep, { timeout: changeMs }, async () => {
+        const { requester, service: s } = running();
+        const resource = await resourceNow(requester);
+        const shaped = credentialShapedOutputs((resource.outputs ?? {}) as JsonRecord);
+        expect(
+          shaped,
+          `${leakStep}: plain outputs that look like credentials: list them in the plugin's \`secretOutputs\``,
+        ).toEqual([]);
+        if (secretKeys.length > 0 && Object.keys(revealed).length === 0) await revealAll();
+        const generated = s.generatedSecrets({ type, name });
+        // Core scrubs an operation's errors of the secrets it generated only if it knows them before they are used.
+        const unregistered = Object.entries(revealed)
+          .filter(([, values]) =>
+            values.some((value) => !secretNeedles(value).some((needle) => generated.some((g) => needle.includes(g)))),
+          )
+          .map(([key]) => key);
+        expect(
+          unregistered,
+          `${leakStep}: secret outputs whose values the engine never heard of. Make them with \`generatePassword()\` ` +
+            "of `@plinth/core/provider-helpers`, or pass a value made otherwise to its `registerSecret(value)` before " +
+            "using it: otherwise an error of the operation that made it (a driver echoing the failed statement) " +
+            "carries it into last_error, the change's events and the logs",
+        ).toEqual([]);
+        const found = findSecretValues(
+          { ...revealed, [generatedKey]: generated },
+          await placesToSearch(changeIds, name),
+        );
+        expect(found, `${leakStep}: where secret values were found`).toEqual([]);
+      });
+    }
+
+    const failure = real.failAfterSecret;
+    if (steps.secrets && failure) {
+      const failStep =
+        "a create that fails after generating its secret leaks it nowhere (last_error, events, logs, state)";
+      it(failStep, { timeout: changeMs * 2 }, async () => {
+        const { requester, service: s } = running();
+        const failingName = `${name}-fails`;
+        const applied = await requester.apply(type, failingName, failure.spec);
+        const id = applied.change?.id ?? "";
+        changeIds.push(id);
+        const ended = await waitFor(
+          async () => {
+            const current = (await requester.changes.getChange({ id })).change;
+            if (!current || !isFinalChangeStatus(current.status)) throw new Error("still running");
+            return current;
+          },
+          { what: `${type}/${failingName}: the failing change ${id} to end`, timeoutMs: changeMs },
+        );
+        expect(
+          ChangeStatus[ended.status],
+          `${failStep}: \`real.failAfterSecret.spec\` must make the plugin fail after it generated its secret`,
+        ).toBe("FAILED");
+        const generated = s.generatedSecrets({ type, name: failingName });
+        expect(
+          generated.length,
+          `${failStep}: the failing create generated no secret the engine knows of. Make secrets with ` +
+            "`generatePassword()` of `@plinth/core/provider-helpers` (or `registerSecret(value)` them) before using " +
+            "them, so core can scrub them from the failure it reports",
+        ).toBeGreaterThan(0);
+        const found = findSecretValues({ [generatedKey]: generated }, await placesToSearch([id], failingName));
+        expect(found, `${failStep}: where the secret generated by the failed create was found`).toEqual([]);
+        await requester.delete(type, failingName).catch(() => undefined);
+      });
     }
 
     if (steps.delete) {
-      it("deletes it; it is DELETED and really gone", { timeout: changeMs * 2 }, async () => {
+      const deleteStep = "deletes it; it is DELETED and really gone";
+      it(deleteStep, { timeout: changeMs * 2 }, async () => {
+        const checkGone = real.checkGone;
+        if (!checkGone) expect.fail(missingCheckGone(deleteStep));
         const { requester } = running();
         const last = view(await resourceNow(requester));
-        await settle((await requester.delete(type, name)).change);
+        await settle((await requester.delete(type, name)).change, deleteStep);
         const gone = await requester.resources.getResource({ type, name }).then(
           ({ resource }) => resource,
           () => undefined,
         );
-        if (gone) expect(ResourceStatus[gone.status]).toBe("DELETED");
-        await real.checkGone?.(last);
+        if (gone) expect(ResourceStatus[gone.status], `${deleteStep}: the resource's status`).toBe("DELETED");
+        if (typeof checkGone === "function") {
+          await runFixtureHook(
+            deleteStep,
+            "checkGone",
+            "Plinth says DELETED (the plugin's `verifyGone` agreed), but your own look at the real system still " +
+              "finds it: the provider's `delete` did not remove it, and `verifyGone` does not really look",
+            () => checkGone(last),
+          );
+        } else report(`${deleteStep}: no independent gone-check: ${checkGone.none}`);
       });
     }
   });

@@ -68,6 +68,14 @@ export interface TestService {
   /** Everything the service and its engine logged so far (JSON lines). */
   logs(): string;
   /**
+   * Every secret value the plugins' providers generated so far (through
+   * `generatePassword`/`registerSecret` of `@plinth/core/provider-helpers`),
+   * in operations that succeeded or failed; optionally of one resource.
+   */
+  generatedSecrets(filter?: { type?: string; name?: string }): string[];
+  /** Every file of the service's Pulumi state backend, as text (path, then content): for the secret scan. */
+  pulumiStateText(): string;
+  /**
    * What the engine would do to make `resolvedSpec` real right now, reading the
    * real resource first (Pulumi refresh, then the provider's diff). Changes nothing.
    */
@@ -195,13 +203,14 @@ export interface ContractSteps {
 }
 
 /** What out-of-band hooks receive: the resource as Plinth recorded it and the plugin settings in force. */
-export interface RealResourceView {
+export interface RealResourceView<Spec = JsonRecord, Settings = JsonRecord> {
   name: string;
   /** The resolved spec (after defaults). */
-  spec: JsonRecord;
+  spec: Spec;
   /** Non-secret outputs. */
   outputs: JsonRecord;
-  settings: JsonRecord;
+  /** The plugin's settings, parsed by its `settings` schema. */
+  settings: Settings;
 }
 
 /** Infrastructure the real part runs against. */
@@ -212,7 +221,7 @@ export interface RealInfrastructure {
   stop?: () => Promise<void>;
 }
 
-export interface RealContractFixture {
+export interface RealContractFixture<Spec = JsonRecord, Settings = JsonRecord> {
   /** How the service loads the plugin (the same plugin as the first argument). */
   plugin: { module: string; export: string };
   /** Starts (or points at) the infrastructure; called once before the real steps. */
@@ -225,16 +234,43 @@ export interface RealContractFixture {
   update?: JsonRecord;
   steps?: ContractSteps;
   /** Independent check (your own client, not the plugin's `verify`) that the real thing matches; throw if not. */
-  check?: (resource: RealResourceView) => Promise<void>;
-  /** Independent check that the real thing is gone after the delete; throw if not. */
-  checkGone?: (resource: RealResourceView) => Promise<void>;
+  check?: (resource: RealResourceView<Spec, Settings>) => Promise<void>;
+  /**
+   * Independent check that the real thing is gone after the delete (your own
+   * client, not the plugin's `verifyGone`); throw if not. Required by the
+   * delete step; a plugin with nothing real to look at declares
+   * `{ none: "why" }` instead, and the report says so.
+   */
+  checkGone?: ((resource: RealResourceView<Spec, Settings>) => Promise<void>) | { none: string };
   /** Changes the real thing behind Plinth's back, so that the reconciler must find drift. */
-  drift?: (resource: RealResourceView) => Promise<void>;
+  drift?: (resource: RealResourceView<Spec, Settings>) => Promise<void>;
   /**
    * Secret outputs the `update` fixture is meant to change (e.g. it raises a
    * `rotation` counter); every other secret output must keep its value.
    */
   rotatedByUpdate?: string[];
+  /**
+   * The real system is eventually consistent: a change may need a retry.
+   * Default false: a step whose change needed more than one attempt fails,
+   * showing every attempt's error. True: retries are allowed (and printed),
+   * but a retried step slower than 3 × `expectedStepMs` still fails.
+   */
+  eventuallyConsistent?: boolean;
+  /** How long one step (one change) is expected to take; default 60 s. See `eventuallyConsistent`. */
+  expectedStepMs?: number;
+  /**
+   * An update that keeps the identity is meant to replace the resource (the
+   * provider can only replace): reported instead of failing the update step.
+   */
+  replacesOnUpdate?: boolean;
+  /**
+   * A create spec that makes the plugin fail after it generated its secret
+   * (e.g. a name the system refuses, checked after the password is made).
+   * The suite applies it to `<name>-fails`, expects FAILED, and searches
+   * last_error, the events, the logs and the Pulumi state for the secrets
+   * the failed create generated (`generatePassword`/`registerSecret`).
+   */
+  failAfterSecret?: { spec: JsonRecord };
   /** Service-config overrides for the test service (see `TestServiceOptions.settings`), e.g. `{ worker: { maxAttempts: 2 } }`. */
   service?: JsonRecord;
   /** The engine's operation timeout (see `TestServiceOptions.engineTimeoutMs`); default 120 s. */
@@ -247,7 +283,8 @@ export interface RealContractFixture {
   stepTimeoutMs?: number;
 }
 
-export interface PluginContractFixtures {
+/** The suite's fixtures, typed by the plugin's spec and settings (inferred from the plugin: no casts in hooks). */
+export interface PluginContractFixtures<Spec = JsonRecord, Settings = JsonRecord> {
   /** Plugin settings for the pure checks (identity, defaults, validate). Default `{}`. */
   settings?: JsonRecord;
   /** Specs that must parse, validate cleanly and have idempotent defaults. At least one. */
@@ -257,5 +294,5 @@ export interface PluginContractFixtures {
   /** Edits that must keep the identity. */
   sameIdentity?: IdentityFixture[];
   /** The lifecycle against real infrastructure; omit for pure checks only. */
-  real?: RealContractFixture;
+  real?: RealContractFixture<Spec, Settings>;
 }

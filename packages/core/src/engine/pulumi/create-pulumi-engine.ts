@@ -8,6 +8,12 @@ import { type ClassifyContext, classifyPulumiError } from "./classify-pulumi-err
 import { createKeyedLock } from "./create-keyed-lock.ts";
 import { createSemaphore } from "./create-semaphore.ts";
 import { secretValuesIn } from "../secret-values.ts";
+import {
+  generatedSecretsFile,
+  generatedSecretsVariable,
+  readGeneratedSecrets,
+  removeGeneratedSecrets,
+} from "./generated-secrets.ts";
 import { moduleSearchPaths } from "./module-search-paths.ts";
 import { redactSecrets } from "./redact-secrets.ts";
 import { resolveEngineSettings } from "./resolve-engine-settings.ts";
@@ -55,6 +61,12 @@ export interface PulumiEngineOptions {
   operationsPerChild?: number;
   /** Called when a child starts, is ready, is assigned an operation, answers and exits (pid, timings): for metrics and tests. */
   onChild?: (event: EngineChildEvent) => void;
+  /**
+   * Called after an operation with the secret values its providers
+   * generated (`registerSecret`), succeeded or failed: for the contract
+   * suite, which searches for them wherever they could land. Never log them.
+   */
+  onGeneratedSecrets?: (values: string[], request: Pick<EngineRequest, "type" | "name" | "changeId">) => void;
 }
 
 const stackNamePattern = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$/;
@@ -146,6 +158,10 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
       } catch (error) {
         throw classifyPulumiError({ kind: "internal", message: (error as Error).message }, context);
       }
+      // Secrets the providers make during this operation: known to every message before it leaves.
+      const generated = generatedSecretsFile(workDir);
+      removeGeneratedSecrets(generated);
+      const secretsNow = (): string[] => [...context.secrets, ...readGeneratedSecrets(generated)];
       const job: EngineJob = {
         operation,
         kind: request.kind,
@@ -166,6 +182,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
           PULUMI_HOME: settings.pulumiHome,
           PULUMI_BACKEND_URL: settings.backendUrl,
           PULUMI_CONFIG_PASSPHRASE: settings.passphrase,
+          [generatedSecretsVariable]: generated,
           // Pulumi never downloads anything nor checks for updates: plugins come from PULUMI_HOME only.
           PULUMI_SKIP_UPDATE_CHECK: "true",
           PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
@@ -185,42 +202,59 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         staleLockMs: settings.timeoutMs + settings.killGraceMs + 60_000,
       };
       const started = Date.now();
-      // Children forked from now on load this plugin before they are needed.
-      children.preload(request.plugin.module);
-      const outcome = await children.run({
-        job,
-        signal,
-        timeoutMs: settings.timeoutMs,
-        killGraceMs: settings.killGraceMs,
-        onEvent: guard("onEvent", request.onEvent),
-        onOutputLine: (line) =>
-          logger.debug({ stack: request.stackName, operation }, redactSecrets(line, context.secrets)),
-      });
-      if (!outcome.ok) {
-        const error = classifyPulumiError(outcome.failure, context);
-        logger.warn(
-          { stack: request.stackName, operation, code: error.code, retryable: error.retryable },
-          error.message,
-        );
-        throw error;
+      try {
+        return await runJob(operation, request, job, context, secretsNow, signal, started);
+      } finally {
+        const values = readGeneratedSecrets(generated);
+        removeGeneratedSecrets(generated);
+        const report = options.onGeneratedSecrets;
+        if (values.length > 0 && report)
+          guard("onGeneratedSecrets", (found: string[]) => report(found, request))(values);
       }
-      logger.info(
-        {
-          stack: request.stackName,
-          operation,
-          ms: Date.now() - started,
-          warm: outcome.warm,
-          phases: phaseDurations(outcome.marks, started),
-        },
-        `${operation} finished`,
-      );
-      // A destroyed stack is removed from the backend; its workspace directory goes too.
-      if (operation === "destroy") rmSync(workDir, { recursive: true, force: true });
-      return outcome.result;
     } finally {
       releaseSlot();
       releaseStack();
     }
+  }
+
+  /** One operation in a child, its failure classified with every secret known by then (the generated ones too). */
+  async function runJob(
+    operation: EngineOperation,
+    request: EngineRequest,
+    job: EngineJob,
+    context: ClassifyContext,
+    secretsNow: () => string[],
+    signal: AbortSignal,
+    started: number,
+  ): Promise<ChildResult> {
+    // Children forked from now on load this plugin before they are needed.
+    children.preload(request.plugin.module);
+    const outcome = await children.run({
+      job,
+      signal,
+      timeoutMs: settings.timeoutMs,
+      killGraceMs: settings.killGraceMs,
+      onEvent: guard("onEvent", request.onEvent),
+      onOutputLine: (line) => logger.debug({ stack: request.stackName, operation }, redactSecrets(line, secretsNow())),
+    });
+    if (!outcome.ok) {
+      const error = classifyPulumiError(outcome.failure, { ...context, secrets: secretsNow() });
+      logger.warn({ stack: request.stackName, operation, code: error.code, retryable: error.retryable }, error.message);
+      throw error;
+    }
+    logger.info(
+      {
+        stack: request.stackName,
+        operation,
+        ms: Date.now() - started,
+        warm: outcome.warm,
+        phases: phaseDurations(outcome.marks, started),
+      },
+      `${operation} finished`,
+    );
+    // A destroyed stack is removed from the backend; its workspace directory goes too.
+    if (operation === "destroy") rmSync(job.workDir, { recursive: true, force: true });
+    return outcome.result;
   }
 
   function track<T>(promise: Promise<T>): Promise<T> {

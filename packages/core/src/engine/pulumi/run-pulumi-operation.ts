@@ -5,6 +5,7 @@ import type { EngineEvent } from "../engine.ts";
 import type { ChildResult, EngineJob } from "./child-protocol.ts";
 import { createPreviewCollector } from "./create-preview-collector.ts";
 import { describeFailure } from "./describe-failure.ts";
+import { generatedSecretsVariable, readGeneratedSecrets } from "./generated-secrets.ts";
 import { PulumiFailureError } from "./child-protocol.ts";
 import { loadPluginDefinition } from "./load-plugin-definition.ts";
 import { mapEngineEvent } from "./map-engine-event.ts";
@@ -85,7 +86,11 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
     if (outputs?.type === "pulumi:pulumi:Stack" && outputs.new) stackOutputs = outputs.new.outputs;
     if (event.diagnosticEvent?.severity === "error") diagnostics.push(event.diagnosticEvent.message);
     preview.observe(event);
-    const mapped = mapEngineEvent(event, secrets);
+    // Only a diagnostic's text is scrubbed; by the time a provider's error shows, what it generated is on file.
+    const known = event.diagnosticEvent
+      ? [...secrets, ...readGeneratedSecrets(job.env[generatedSecretsVariable])]
+      : secrets;
+    const mapped = mapEngineEvent(event, known);
     if (mapped) context.emit(mapped);
   };
   const warn = (message: string, details: Record<string, string | number | string[]>): void =>
