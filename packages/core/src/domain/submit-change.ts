@@ -1,3 +1,4 @@
+import { auditIdentity } from "./audit-identity.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ResourceRecord } from "../store/records.ts";
 import { assertCanChange } from "./authorization.ts";
@@ -81,7 +82,7 @@ export async function submitApply(
         principal: principal.id,
         action: "override-guardrails",
         target: `${input.type}/${input.name}`,
-        details: { overridden: plan.overriddenGuardrails, requestId: input.requestId },
+        details: { overridden: plan.overriddenGuardrails, requestId: input.requestId, ...auditIdentity(principal) },
       });
     }
     if (revocation) {

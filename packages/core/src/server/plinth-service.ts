@@ -27,6 +27,7 @@ import { listen } from "./http-server.ts";
 import { listenOptions } from "./listen-options.ts";
 import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
 import { createObservingInterceptor } from "./interceptors.ts";
+import { createTokenVerifier } from "./oidc/token-verifier.ts";
 import { changeService } from "./services/change-service.ts";
 import { identityService } from "./services/identity-service.ts";
 import { notificationService } from "./services/notification-service.ts";
@@ -120,7 +121,10 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         ),
       },
     );
-    const authenticate = createAuthenticator(config.principals);
+    const authenticate = createAuthenticator(
+      config.principals,
+      config.oidc && createTokenVerifier(config.oidc.issuers),
+    );
     const consoleDir =
       config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);
     const serveConsole = createConsoleHandler(consoleDir);
@@ -129,10 +133,13 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         router.service(ResourceService, resourceService(deps));
         router.service(ChangeService, changeService(deps));
         router.service(PluginService, pluginService(deps));
-        router.service(IdentityService, identityService());
+        router.service(IdentityService, identityService(deps));
         router.service(NotificationService, notificationService(deps));
       },
-      interceptors: [createObservingInterceptor(metrics, logger), createAuthInterceptor(authenticate)],
+      interceptors: [
+        createObservingInterceptor(metrics, logger),
+        createAuthInterceptor(authenticate, async (id) => (await store.getDenial(id))?.reason),
+      ],
       contextValues: requestContext,
       readMaxBytes: maxRequestBytes,
       fallback: (req, res) => {

@@ -1,6 +1,7 @@
 import type {
   AuditRecord,
   ChangeEventRecord,
+  DenialRecord,
   ChangeFilter,
   ChangeRecord,
   DeliveryAttemptRecord,
@@ -345,6 +346,24 @@ export class PlannedTx implements StoreTx {
   async listDeliveryAttempts(deliveryId: string): Promise<DeliveryAttemptRecord[]> {
     this.beforeWrites("listDeliveryAttempts");
     return this.read("listDeliveryAttempts", [deliveryId], await this.reader.listDeliveryAttempts(deliveryId));
+  }
+
+  async getDenial(principal: string): Promise<DenialRecord | undefined> {
+    this.beforeWrites("getDenial");
+    return this.read("getDenial", [principal], await this.reader.getDenial(principal));
+  }
+
+  async listDenials(): Promise<DenialRecord[]> {
+    this.beforeWrites("listDenials");
+    return this.read("listDenials", [], await this.reader.listDenials());
+  }
+
+  async upsertDenial(denial: DenialRecord): Promise<void> {
+    this.write("upsertDenial", [denial]);
+  }
+
+  async deleteDenial(principal: string): Promise<void> {
+    this.write("deleteDenial", [principal]);
   }
 
   async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {
