@@ -282,6 +282,8 @@ const server = createServer((req, res) => {
   }
   provider.callback()(req, res);
 });
+// Longer than any client's idle keep-alive, so that a client never sends on a connection this side is closing.
+server.keepAliveTimeout = 65_000;
 server.listen(port, "127.0.0.1", () => {
   process.stdout.write(`development identity provider on ${issuer}\n`);
 });
