@@ -6,7 +6,7 @@ export type { WaitForChangeOptions } from "./client/wait-for-change.ts";
 export { createRetryInterceptor } from "./client/retry-interceptor.ts";
 export { isRetryableError } from "./client/retry-policy.ts";
 export type { RetryOptions } from "./client/retry-policy.ts";
-export { createAuthInterceptor } from "./client/auth-interceptor.ts";
+export { createAuthInterceptor, type TokenSource } from "./client/auth-interceptor.ts";
 export { isFinalChangeStatus } from "./client/change-status.ts";
 export { fieldViolations } from "./client/field-violations.ts";
 export type { FieldViolation } from "./client/field-violations.ts";
