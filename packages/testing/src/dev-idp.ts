@@ -92,7 +92,7 @@ export async function startDevIdp(options: StartDevIdpOptions = {}): Promise<Dev
     );
   } catch (error) {
     await child.stop();
-    throw new Error(`${(error as Error).message}\n${child.logTail()}`);
+    throw new Error(`${(error as Error).message}\n${child.logTail()}`, { cause: error });
   }
   let stopped = false;
   const stop = async () => {

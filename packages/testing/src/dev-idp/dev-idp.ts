@@ -280,7 +280,7 @@ const server = createServer((req, res) => {
     res.end(JSON.stringify({ kid: key.kid }));
     return;
   }
-  provider.callback()(req, res);
+  void provider.callback()(req, res);
 });
 // Longer than any client's idle keep-alive, so that a client never sends on a connection this side is closing.
 server.keepAliveTimeout = 65_000;

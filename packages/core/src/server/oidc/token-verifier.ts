@@ -72,7 +72,10 @@ function refusal(error: unknown, config: OidcIssuerConfig): Error {
   }
   if (error instanceof jose.JWKSTimeout) return new UnavailableError(`the key set of ${config.issuer} timed out`);
   if (error instanceof jose.JOSEError) return new UnauthenticatedError(`malformed token (${error.code})`);
-  return error instanceof Error ? error : new Error(String(error));
+  // Anything else comes from fetching the keys (the provider down or answering nonsense): worth a retry.
+  return new UnavailableError(
+    `cannot check the token against the keys of ${config.issuer}: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }
 
 /**
