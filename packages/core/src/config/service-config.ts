@@ -270,6 +270,18 @@ export const ServiceConfigSchema = z
       .object({
         /** The built console (index.html and assets/); default: the dist of the installed @plinth/console. */
         dir: z.string().optional(),
+        /**
+         * Sign in to the console through this identity provider (authorization code flow with PKCE, a public
+         * client redirecting to the console's address); it must also be one of `oidc.issuers`.
+         */
+        signIn: z
+          .object({
+            issuer: z.string().refine((value) => URL.canParse(value), { message: "must be a URL" }),
+            clientId: z.string().min(1).default("plinth-console"),
+            scope: z.string().min(1).default("openid profile email"),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),

@@ -127,7 +127,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     );
     const consoleDir =
       config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);
-    const serveConsole = createConsoleHandler(consoleDir);
+    const serveConsole = createConsoleHandler(consoleDir, config.console.signIn);
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(ResourceService, resourceService(deps));
