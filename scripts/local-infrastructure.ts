@@ -6,12 +6,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
+  type DevIdp,
   type KafkaBroker,
   type PostgresServer,
   type PrometheusServer,
   type ScrapeTarget,
   formattedWithoutScram,
   repoRoot,
+  startDevIdp,
   startKafka,
   startPostgres,
   startPrometheus,
@@ -31,6 +33,8 @@ export interface LocalInfrastructure {
   /** Undefined when PLINTH_PROMETHEUS_URL names a Prometheus-compatible API to use instead. */
   prometheus: PrometheusServer | undefined;
   prometheusUrl: string;
+  /** The development OpenID provider the dev config trusts (people and services of devIdpUsers). */
+  idp: DevIdp;
   kafkaDir: string;
   /** What config/plinth.dev.yaml's plugins read from the environment (passwords never go in the file). */
   pluginEnv: Record<string, string>;
@@ -44,6 +48,7 @@ export const ports = {
   postgres: Number(process.env.POSTGRES_PORT ?? 5432),
   plinth: Number(process.env.PLINTH_PORT ?? 8080),
   prometheus: Number(process.env.PROMETHEUS_PORT ?? 9090),
+  idp: Number(process.env.IDP_PORT ?? 9400),
 };
 
 export async function startLocalInfrastructure(options: LocalInfrastructureOptions): Promise<LocalInfrastructure> {
@@ -87,6 +92,13 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
       stopped.push(() => prometheus!.stop());
     }
     const prometheusUrl = externalPrometheus ?? prometheus!.url;
+    // The console signs in through it on any of the servers' ports (make start-cluster runs three).
+    const consoleRedirects = [0, 1, 2].flatMap((i) => [
+      `http://127.0.0.1:${ports.plinth + i}/`,
+      `http://localhost:${ports.plinth + i}/`,
+    ]);
+    const idp = await startDevIdp({ port: ports.idp, consoleRedirects });
+    stopped.push(() => idp.stop());
     const superUser = broker.sasl!;
     const pluginEnv = {
       PLINTH_KAFKA_BOOTSTRAP: broker.bootstrapServers,
@@ -97,8 +109,9 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
       // The admin password reaches the plugin through its `passwordEnv`, never the config file.
       PLINTH_POSTGRES_ADMIN_PASSWORD: postgres.password,
       PLINTH_PROMETHEUS_URL: prometheusUrl,
+      PLINTH_DEV_IDP_ISSUER: idp.issuer,
     };
-    return { broker, postgres, prometheus, prometheusUrl, kafkaDir, pluginEnv, stop };
+    return { broker, postgres, prometheus, prometheusUrl, idp, kafkaDir, pluginEnv, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -12,7 +12,7 @@ const infrastructure = await startLocalInfrastructure({
   plinthTargets: [{ job: "plinth", target: `127.0.0.1:${ports.plinth}` }],
   scramlessData: "reformat",
 });
-const { broker, postgres, prometheus, prometheusUrl, kafkaDir } = infrastructure;
+const { broker, postgres, prometheus, prometheusUrl, idp, kafkaDir } = infrastructure;
 const server = spawnPlinthServer(join(repoRoot, "config/plinth.dev.yaml"), {
   ...infrastructure.pluginEnv,
   PLINTH_DATA_DIR: dataDir,
@@ -31,9 +31,12 @@ process.stdout.write(
       ? `  Prometheus     ${prometheus.url}  (scrapes the broker and Plinth, loads deploy/prometheus/plinth-rules.yaml; PROMETHEUS_PORT to change)`
       : `  Prometheus     ${prometheusUrl}  (PLINTH_PROMETHEUS_URL: not started here, kafka.topic verifies through it)`,
     `  Plinth API     http://127.0.0.1:${ports.plinth}  (Connect, gRPC, gRPC-Web; /metrics, /healthz)`,
-    `  Console        http://127.0.0.1:${ports.plinth}/  (sign in with a dev token)`,
+    `  Sign-in        ${idp.issuer}  (development OpenID provider; IDP_PORT to change): people alice (payments`,
+    "                 requester), bob (payments reviewer), carol (admin), dana (payments and orders requester);",
+    "                 service orders-deployer (client credentials, secret orders-deployer-dev-secret)",
+    `  Console        http://127.0.0.1:${ports.plinth}/  (sign in through the provider, or with a dev token)`,
     `  State          ${shown(dataDir)}/ (SQLite store and Pulumi state)`,
-    "  Dev tokens     dev-requester, dev-reviewer, dev-admin",
+    "  Dev tokens     dev-requester, dev-reviewer, dev-admin (static tokens, beside the provider)",
     "  Try            PLINTH_TOKEN=dev-requester node packages/sdk/bin/plinth.js plugins",
     "Stop with Ctrl-C.",
     "",

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { createApi, forgetToken, storeToken, storedToken } from "./api.ts";
+import { type ProviderSignIn, finishProviderSignIn, providerSignIn, startProviderSignIn } from "./provider-sign-in.ts";
 import { describeError } from "./errors.ts";
 import { ChangePage } from "./pages/ChangePage.tsx";
 import { QueuePage, prefetchQueue } from "./pages/QueuePage.tsx";
@@ -10,13 +11,37 @@ import { type Session, SessionContext } from "./session.tsx";
 
 async function signIn(token: string, api = createApi(token)): Promise<Session> {
   const me = await api.identity.whoAmI({});
-  return { api, me: { id: me.id, team: me.team, roles: me.roles } };
+  return {
+    api,
+    me: {
+      id: me.id,
+      team: me.team,
+      roles: me.roles,
+      teams: me.teams.map((m) => ({ team: m.team, roles: [...m.roles] })),
+      issuer: me.issuer,
+    },
+  };
 }
 
-function SignIn({ onSignedIn, initialError }: { onSignedIn: (s: Session) => void; initialError?: string }) {
+function SignIn({
+  onSignedIn,
+  initialError,
+  provider,
+}: {
+  onSignedIn: (s: Session) => void;
+  initialError?: string;
+  provider?: ProviderSignIn;
+}) {
   const [token, setToken] = useState("");
   const [error, setError] = useState(initialError);
   const [busy, setBusy] = useState(false);
+  const viaProvider = () => {
+    setBusy(true);
+    startProviderSignIn(provider!).catch((e: unknown) => {
+      setError(describeError(e));
+      setBusy(false);
+    });
+  };
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -34,6 +59,14 @@ function SignIn({ onSignedIn, initialError }: { onSignedIn: (s: Session) => void
   return (
     <main className="signin">
       <h1>Plinth reviews</h1>
+      {provider && (
+        <p>
+          <button type="button" onClick={viaProvider} disabled={busy}>
+            Sign in with your organisation
+          </button>{" "}
+          <span className="hint">({new URL(provider.issuer).host})</span>
+        </p>
+      )}
       <form onSubmit={submit} aria-describedby="signin-help">
         <label htmlFor="token">API token</label>
         <input
@@ -72,8 +105,15 @@ function Header({ session, onSignOut }: { session: Session; onSignOut: () => voi
       </nav>
       <div className="whoami" aria-label="Signed in">
         <span>
-          Signed in as <strong data-testid="me">{me.id}</strong> · team {me.team} · roles{" "}
+          Signed in as <strong data-testid="me">{me.id}</strong>
+          {me.issuer && <span className="hint"> ({new URL(me.issuer).host})</span>} · team {me.team} · roles{" "}
           <span data-testid="roles">{me.roles.join(", ")}</span>
+          {me.teams.length > 1 && (
+            <span data-testid="teams">
+              {" "}
+              · all teams: {me.teams.map((m) => `${m.team} (${m.roles.join(", ")})`).join("; ")}
+            </span>
+          )}
         </span>
         <button type="button" className="secondary" onClick={onSignOut}>
           Sign out
@@ -112,8 +152,31 @@ function Page() {
 
 export function App() {
   const [session, setSession] = useState<Session>();
-  const [restoring, setRestoring] = useState(() => storedToken() !== null);
+  const [restoring, setRestoring] = useState(
+    () => storedToken() !== null || /[?&](code|error)=/.test(window.location.search),
+  );
   const [error, setError] = useState<string>();
+  const [provider, setProvider] = useState<ProviderSignIn>();
+  useEffect(() => {
+    // A stored token is the other effect's to restore; this one only finishes a return from the provider.
+    const hadToken = storedToken() !== null;
+    providerSignIn()
+      .then(
+        async (found) => {
+          setProvider(found);
+          if (!found) return;
+          const token = await finishProviderSignIn(found);
+          if (token === undefined) return;
+          storeToken(token);
+          setSession(await signIn(token));
+        },
+        () => undefined,
+      )
+      .catch((e: unknown) => setError(describeError(e)))
+      .finally(() => {
+        if (!hadToken) setRestoring(false);
+      });
+  }, []);
   useEffect(() => {
     const token = storedToken();
     if (token === null) return;
@@ -133,7 +196,7 @@ export function App() {
         Signing in…
       </p>
     );
-  if (!session) return <SignIn onSignedIn={setSession} initialError={error} />;
+  if (!session) return <SignIn onSignedIn={setSession} initialError={error} provider={provider} />;
   const signOut = () => {
     forgetToken();
     setSession(undefined);

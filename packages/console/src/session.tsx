@@ -4,7 +4,15 @@ import type { Api } from "./api.ts";
 /** Who is signed in: the API clients carrying their token and what WhoAmI said about them. */
 export interface Session {
   api: Api;
-  me: { id: string; team: string; roles: string[] };
+  me: {
+    id: string;
+    team: string;
+    roles: string[];
+    /** Every team the caller may act for, with its roles there. */
+    teams: { team: string; roles: string[] }[];
+    /** Set when signed in through an identity provider. */
+    issuer: string;
+  };
 }
 
 export const SessionContext = createContext<Session | undefined>(undefined);

@@ -3,13 +3,35 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChangeStatus, createPlinthClient } from "@plinth/sdk";
-import { freePort, repoRoot, waitFor } from "@plinth/testing";
+import { approveDeviceCode, freePort, repoRoot, waitFor } from "@plinth/testing";
 import { expect, it } from "vitest";
 import { produceAs, refusal } from "./support/scram-clients.ts";
 
+/** A person's access token from the running development provider, by the device flow. */
+async function approveAs(issuer: string, login: string): Promise<string> {
+  const start = await fetch(`${issuer}/device/auth`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ client_id: "plinth-cli", scope: "openid profile offline_access" }),
+  });
+  const device = (await start.json()) as { device_code: string; verification_uri_complete: string };
+  await approveDeviceCode(device.verification_uri_complete, login);
+  const res = await fetch(`${issuer}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+      device_code: device.device_code,
+      client_id: "plinth-cli",
+    }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
 /** Runs scripts/start.ts as `make start` does, on free ports, with its state in `dataDir`. */
 async function makeStart(dataDir: string) {
-  const [kafkaPort, postgresPort, serverPort, prometheusPort] = [
+  const [kafkaPort, postgresPort, serverPort, prometheusPort, idpPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -22,6 +44,7 @@ async function makeStart(dataDir: string) {
       POSTGRES_PORT: String(postgresPort),
       PLINTH_PORT: String(serverPort),
       PROMETHEUS_PORT: String(prometheusPort),
+      IDP_PORT: String(idpPort),
       PLINTH_DATA_DIR: dataDir,
     }).filter(([key]) => !key.startsWith("VITEST")),
   );
@@ -53,6 +76,7 @@ async function makeStart(dataDir: string) {
     url: `http://127.0.0.1:${serverPort}`,
     kafka: `127.0.0.1:${kafkaPort}`,
     prometheus: `http://127.0.0.1:${prometheusPort}`,
+    issuer: `http://127.0.0.1:${idpPort}`,
   };
 }
 
@@ -78,6 +102,14 @@ it(
     try {
       expect(started.said()).toMatch(/Kafka: .*kafka predates SASL\/SCRAM; formatting it again/);
       expect(started.said()).toContain(`Kafka broker   ${started.kafka}  (SASL_PLAINTEXT, SCRAM-SHA-512`);
+      // The walk-through's sign-in: the development provider make start runs, trusted by the dev config.
+      const [alice, bob] = await Promise.all([approveAs(started.issuer, "alice"), approveAs(started.issuer, "bob")]);
+      expect((await createPlinthClient({ baseUrl: started.url, token: alice }).identity.whoAmI({})).teams).toEqual([
+        expect.objectContaining({ team: "payments", roles: ["requester"] }),
+      ]);
+      expect((await createPlinthClient({ baseUrl: started.url, token: bob }).identity.whoAmI({})).teams).toEqual([
+        expect.objectContaining({ team: "payments", roles: ["reviewer"] }),
+      ]);
       const requester = createPlinthClient({ baseUrl: started.url, token: "dev-requester" });
       const reviewer = createPlinthClient({ baseUrl: started.url, token: "dev-reviewer" });
       const owner = { team: "payments", contact: "#payments" };

@@ -1,5 +1,18 @@
 export { freePort } from "./free-port.ts";
 export {
+  approveDeviceCode,
+  devIdpRules,
+  devIdpScript,
+  devIdpUsers,
+  startDevIdp,
+  type DevIdp,
+  type DevService,
+  type DevUser,
+  type DevUsersFile,
+  type StartDevIdpOptions,
+  type TokenResponse,
+} from "./dev-idp.ts";
+export {
   formattedWithoutScram,
   startKafka,
   type KafkaBroker,

@@ -63,6 +63,69 @@ const allowedTarget = z
     },
     { message: "must be a host name, an IP address or a CIDR range such as 10.1.2.0/24" },
   );
+/** Signature algorithms a token may use: asymmetric only, never `none` or an HMAC keyed with a public key. */
+export const tokenAlgorithms = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+] as const;
+
+/** A group (or other claim) pattern: `{team}` captures the team name. */
+const claimPattern = z
+  .string()
+  .min(1)
+  .refine((value) => (value.match(/\{team\}/g) ?? []).length <= 1, { message: "may hold {team} at most once" });
+
+const oidcRule = z
+  .object({
+    /** The value to match in `claim`; `{team}` in it captures the team, e.g. "kafka-{team}-reviewers". */
+    group: claimPattern,
+    /** The claim holding the values; default the issuer's `groupsClaim`. `client_id` suits services. */
+    claim: z.string().min(1).optional(),
+    /** The team a match gives, when `group` has no `{team}`; neither: the roles apply in every team the token gives. */
+    team: z.string().min(1).optional(),
+    roles: z.array(role).min(1),
+  })
+  .strict()
+  .refine((rule) => !(rule.team !== undefined && rule.group.includes("{team}")), {
+    message: "a rule names its team either in `group` ({team}) or in `team`, not both",
+  });
+
+const oidcIssuer = z
+  .object({
+    /** Exactly the `iss` its tokens carry. */
+    issuer: z.string().refine((value) => URL.canParse(value), { message: "must be a URL" }),
+    /** The `aud` Plinth's tokens must carry (one of these). */
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    /** Where its discovery document is; default `<issuer>/.well-known/openid-configuration`. */
+    discoveryUrl: z
+      .string()
+      .refine((value) => URL.canParse(value), { message: "must be a URL" })
+      .optional(),
+    /** The claim that names the principal: "sub" (default), "email", "preferred_username"... */
+    principalClaim: z.string().min(1).default("sub"),
+    /** The claim listing the caller's groups. */
+    groupsClaim: z.string().min(1).default("groups"),
+    algorithms: z.array(z.enum(tokenAlgorithms)).min(1).default(["RS256", "PS256", "ES256", "EdDSA"]),
+    /** How far `exp`, `nbf` and `iat` may be off the server's clock. */
+    clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+    /** A token signed with a key not in the cached set refetches the set, at most once per this. */
+    jwksCooldownSeconds: z.number().min(0).max(3600).default(30),
+    /** The key set is fetched again after this long even when every `kid` is known. */
+    jwksMaxAgeSeconds: z.number().int().min(1).default(600),
+    rules: z.array(oidcRule).min(1),
+  })
+  .strict();
+
+export type OidcIssuerConfig = z.output<typeof oidcIssuer>;
 
 /** The service config file (YAML). Every field is checked at start; a bad file stops the server with one message. */
 export const ServiceConfigSchema = z
@@ -186,6 +249,14 @@ export const ServiceConfigSchema = z
         previousKeys: z.array(z.string().min(16, "use at least 16 characters")).default([]),
       })
       .strict(),
+    /** Tokens from the organisation's identity provider(s); see docs/security.md. */
+    oidc: z
+      .object({
+        issuers: z.array(oidcIssuer).min(1),
+      })
+      .strict()
+      .optional(),
+    /** Static tokens: for development and deployments without an identity provider. */
     principals: z
       .array(
         z
@@ -197,7 +268,7 @@ export const ServiceConfigSchema = z
           })
           .strict(),
       )
-      .min(1)
+      .default([])
       .superRefine((principals, ctx) => {
         // Two entries for one id or one token would make who-did-what ambiguous in reviews and the audit log.
         const seen = { id: new Map<string, number>(), tokenSha256: new Map<string, number>() };
@@ -262,6 +333,18 @@ export const ServiceConfigSchema = z
       .object({
         /** The built console (index.html and assets/); default: the dist of the installed @plinth/console. */
         dir: z.string().optional(),
+        /**
+         * Sign in to the console through this identity provider (authorization code flow with PKCE, a public
+         * client redirecting to the console's address); it must also be one of `oidc.issuers`.
+         */
+        signIn: z
+          .object({
+            issuer: z.string().refine((value) => URL.canParse(value), { message: "must be a URL" }),
+            clientId: z.string().min(1).default("plinth-console"),
+            scope: z.string().min(1).default("openid profile email"),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),
@@ -368,6 +451,10 @@ export const ServiceConfigSchema = z
       .default([]),
   })
   .strict()
+  .refine((config) => config.principals.length > 0 || config.oidc !== undefined, {
+    path: ["principals"],
+    message: "nobody could sign in: list at least one static principal, or an identity provider under oidc.issuers",
+  })
   .transform((config) => {
     const engineConcurrency = config.engine.concurrency ?? defaultEngineConcurrency();
     return {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { notifyChange } from "../notifications/emit-notification.ts";
 import type { AccessRequestRecord, ResourceRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
+import { auditIdentity } from "./audit-identity.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import type { ChangeKind, JsonObject, Principal } from "./types.ts";
 import type { CallbackInput, SubmitResult } from "./submit-types.ts";
@@ -61,6 +62,13 @@ export async function recordChange(
     accessRequests: fields.accessRequests,
   });
   await tx.upsertResource(resource);
+  await tx.appendAudit({
+    time: now,
+    principal: principal.id,
+    action: "request-change",
+    target: change.id,
+    details: { kind: change.kind, resource: `${change.type}/${change.name}`, ...auditIdentity(principal) },
+  });
   await tx.appendEvent({
     changeId: change.id,
     time: now,

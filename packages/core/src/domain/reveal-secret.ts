@@ -1,3 +1,4 @@
+import { auditIdentity } from "./audit-identity.ts";
 import { emitNotification } from "../notifications/emit-notification.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from "./errors.ts";
@@ -29,7 +30,7 @@ export async function revealSecret(
         principal: principal.id,
         action: "reveal-secret-denied",
         target: `${input.type}/${input.name}#${input.key}`,
-        details: { ownerTeam: resource.ownerTeam, team: principal.team },
+        details: { ownerTeam: resource.ownerTeam, ...auditIdentity(principal), team: principal.team },
       });
       return {
         denied: `only team ${resource.ownerTeam} or an admin may reveal secrets of ${input.type} "${input.name}"`,
@@ -46,7 +47,7 @@ export async function revealSecret(
       principal: principal.id,
       action: "reveal-secret",
       target: `${input.type}/${input.name}#${input.key}`,
-      details: { revision: resource.revision },
+      details: { revision: resource.revision, ...auditIdentity(principal) },
     });
     // Who and which key, never the value.
     await emitNotification(tx, deps, {

@@ -1,3 +1,4 @@
+import { auditIdentity } from "./audit-identity.ts";
 import { notifyChange } from "../notifications/emit-notification.ts";
 import type { ChangeRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
@@ -98,6 +99,13 @@ export async function approveChange(
       ...change.reviews,
       { reviewer: principal.id, team: principal.team, decision: "APPROVED" as const, comment, createdAt: now },
     ];
+    await tx.appendAudit({
+      time: now,
+      principal: principal.id,
+      action: "approve-change",
+      target: id,
+      details: { team: principal.team, ...auditIdentity(principal) },
+    });
     const approvals = reviews.filter((review) => review.decision === "APPROVED").length;
     const waitingFor = teamsStillToApprove(change.accessRequests, reviews);
     const done = approvals >= change.requiredApprovals && waitingFor.length === 0;
@@ -141,6 +149,13 @@ export async function rejectChange(
       ...change.reviews,
       { reviewer: principal.id, team: principal.team, decision: "REJECTED" as const, comment, createdAt: now },
     ];
+    await tx.appendAudit({
+      time: now,
+      principal: principal.id,
+      action: "reject-change",
+      target: id,
+      details: { team: principal.team, comment, ...auditIdentity(principal) },
+    });
     const next = await transition(
       tx,
       deps,

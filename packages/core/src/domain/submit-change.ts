@@ -1,3 +1,4 @@
+import { auditIdentity } from "./audit-identity.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ResourceRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
@@ -105,7 +106,7 @@ export async function submitApply(
         principal: principal.id,
         action: "override-guardrails",
         target: `${input.type}/${input.name}`,
-        details: { overridden: plan.overriddenGuardrails, requestId: input.requestId },
+        details: { overridden: plan.overriddenGuardrails, requestId: input.requestId, ...auditIdentity(principal) },
       });
     }
     if (revocation) {

@@ -7,6 +7,20 @@ export type Role = "requester" | "reviewer" | "admin";
 /** Who is calling, as established by the auth interceptor from a bearer token. */
 export interface Principal {
   id: string;
+  /** The team it acts for in this request, and its roles there. */
+  team: string;
+  roles: Role[];
+  /**
+   * Every team the caller may act for, with its roles in each (from the
+   * identity provider's groups); absent for a static token, whose one team is `team`.
+   */
+  teams?: TeamMembership[];
+  /** For a token from an identity provider: who issued it and its subject, for the audit trail. */
+  issuer?: string;
+  subject?: string;
+}
+
+export interface TeamMembership {
   team: string;
   roles: Role[];
 }

@@ -2,7 +2,6 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { UnauthenticatedError } from "../domain/errors.ts";
-import type { Principal } from "../domain/types.ts";
 import { answerBeforeBody } from "./reject-oversized.ts";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -17,42 +16,58 @@ const isApiPath = (url: string | undefined) => url?.startsWith("/plinth.v1.") ==
  * for, and buffer, bodies it never meant to finish. The auth interceptor
  * still establishes the principal for the handler.
  */
-export function createEarlyAuthenticator(authenticate: (authorization: string | null) => Principal) {
+export function createEarlyAuthenticator(authenticate: (authorization: string | null) => Promise<unknown>) {
   // The last header that authenticated on each connection (keep-alive sends it again and again).
   const lastGood = new WeakMap<object, Buffer>();
   const connectionOf = (req: Request): object => ("stream" in req ? req.stream.session! : req.socket);
 
-  function check(req: Request): UnauthenticatedError | undefined {
+  /** Undefined at once for the header that last authenticated on this connection; else checks it (async). */
+  function check(req: Request): undefined | Promise<UnauthenticatedError | undefined> {
     const header = req.headers.authorization ?? null;
     const connection = connectionOf(req);
     const sent = header === null ? undefined : Buffer.from(header);
     const last = lastGood.get(connection);
     if (sent && last && last.length === sent.length && timingSafeEqual(last, sent)) return undefined;
-    try {
-      authenticate(header);
-    } catch (error) {
-      if (error instanceof UnauthenticatedError) return error;
-      throw error;
+    return authenticate(header).then(
+      () => {
+        if (sent) lastGood.set(connection, sent);
+        return undefined;
+      },
+      (error: unknown) => {
+        if (error instanceof UnauthenticatedError) return error;
+        throw error;
+      },
+    );
+  }
+
+  function refuse(req: Request, res: ServerResponse | Http2ServerResponse, error: UnauthenticatedError): void {
+    answerBeforeBody(req, res, { grpcStatus: 16, httpStatus: 401, code: "unauthenticated", message: error.message });
+    // An HTTP/2 session that never authenticated has nothing more to do here: GOAWAY, so the streams
+    // it still has queued are never sent (answering a flood of them would crowd out real clients).
+    if ("stream" in req && !lastGood.has(connectionOf(req))) {
+      req.stream.session?.close();
     }
-    if (sent) lastGood.set(connection, sent);
-    return undefined;
   }
 
   return {
     /** Whether the request carries valid credentials (for the connection limits). */
-    isAuthenticated: (req: Request): boolean => check(req) === undefined,
-    /** Answers an API request without valid credentials (UNAUTHENTICATED), unread; true when it did. */
-    refuseUnauthenticated(req: Request, res: ServerResponse | Http2ServerResponse): boolean {
+    isAuthenticated(req: Request): boolean | Promise<boolean> {
+      const checked = check(req);
+      return checked === undefined ? true : checked.then((error) => error === undefined);
+    },
+    /**
+     * Answers an API request without valid credentials (UNAUTHENTICATED), unread: true when it did. At once
+     * for a connection's known header; a new one is verified first (a JWT's signature check is asynchronous).
+     */
+    refuseUnauthenticated(req: Request, res: ServerResponse | Http2ServerResponse): boolean | Promise<boolean> {
       if (!isApiPath(req.url)) return false;
-      const error = check(req);
-      if (!error) return false;
-      answerBeforeBody(req, res, { grpcStatus: 16, httpStatus: 401, code: "unauthenticated", message: error.message });
-      // An HTTP/2 session that never authenticated has nothing more to do here: GOAWAY, so the streams
-      // it still has queued are never sent (answering a flood of them would crowd out real clients).
-      if ("stream" in req && !lastGood.has(connectionOf(req))) {
-        req.stream.session?.close();
-      }
-      return true;
+      const checked = check(req);
+      if (checked === undefined) return false;
+      return checked.then((error) => {
+        if (!error) return false;
+        refuse(req, res, error);
+        return true;
+      });
     },
   };
 }

@@ -47,6 +47,13 @@ const securityHeaders = {
     "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
 
+/** What the console needs to sign in through the identity provider (authorization code flow with PKCE). */
+export interface ConsoleSignIn {
+  issuer: string;
+  clientId: string;
+  scope: string;
+}
+
 /** The built console of the @plinth/console package, when it is installed next to core. */
 export function defaultConsoleDir(): string | undefined {
   try {
@@ -96,13 +103,36 @@ async function isFile(path: string): Promise<boolean> {
  * extension answered with index.html (the page routes on the client). Returns
  * false for requests it leaves to the caller (API paths, other methods).
  */
-export function createConsoleHandler(dir: string | undefined): (req: Request, res: Response) => boolean {
+export function createConsoleHandler(
+  dir: string | undefined,
+  signIn?: ConsoleSignIn,
+): (req: Request, res: Response) => boolean {
   const root = dir === undefined ? undefined : resolve(dir);
+  // The page talks to the identity provider (discovery, token endpoint) for the code flow: that origin only.
+  const headers = signIn
+    ? {
+        ...securityHeaders,
+        "content-security-policy": securityHeaders["content-security-policy"].replace(
+          "connect-src 'self'",
+          `connect-src 'self' ${new URL(signIn.issuer).origin}`,
+        ),
+      }
+    : securityHeaders;
+  const signInBody = signIn && JSON.stringify(signIn);
   return (req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const head = req.method === "HEAD";
     const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
     if (rawPath.startsWith("/plinth.v1.")) return false;
+    if (rawPath === "/console-sign-in.json") {
+      if (!signInBody) {
+        page(res, 404, "Not found", "This server has no identity provider for the console.", head);
+        return true;
+      }
+      res.writeHead(200, { ...headers, "content-type": "application/json", "cache-control": revalidate });
+      finish(res, signInBody, head);
+      return true;
+    }
     let path: string;
     try {
       path = decodeURIComponent(rawPath);
@@ -142,7 +172,7 @@ export function createConsoleHandler(dir: string | undefined): (req: Request, re
       const body = gzip ? await gzippedFile(target) : await readFile(target);
       const inAssets = target.startsWith(join(root, "assets") + sep);
       res.writeHead(200, {
-        ...securityHeaders,
+        ...headers,
         "content-type": contentTypes[extname(target)] ?? "application/octet-stream",
         "content-length": String(body.length),
         "cache-control": inAssets ? immutable : revalidate,

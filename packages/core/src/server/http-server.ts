@@ -50,7 +50,7 @@ export interface ListenOptions {
    * Whether a request carries valid credentials, from its headers alone. A connection that has
    * carried one is kept at the connection cap and its HTTP/2 streams are not capped further.
    */
-  authenticated?: (req: IncomingMessage | Http2ServerRequest) => boolean;
+  authenticated?: (req: IncomingMessage | Http2ServerRequest) => boolean | Promise<boolean>;
 }
 
 const h2Preface = Buffer.from("PRI * HTTP/2.0");
@@ -123,7 +123,18 @@ export async function listen(handler: Handler, options: ListenOptions): Promise<
   const guarded: Handler = (req, res) => {
     const h2 = "stream" in req ? req.stream : undefined;
     const raw = rawOf.get(h2 ? h2.session! : req.socket);
-    if (raw && unproven.has(raw) && options.authenticated?.(req)) {
+    const proof = raw && unproven.has(raw) ? options.authenticated?.(req) : false;
+    if (typeof proof === "boolean" || proof === undefined) return admit(req, res, proof === true);
+    proof.then(
+      (proven) => admit(req, res, proven),
+      () => admit(req, res, false),
+    );
+  };
+
+  const admit = (req: IncomingMessage | Http2ServerRequest, res: Parameters<Handler>[1], proven: boolean): void => {
+    const h2 = "stream" in req ? req.stream : undefined;
+    const raw = rawOf.get(h2 ? h2.session! : req.socket);
+    if (raw && unproven.has(raw) && proven) {
       unproven.delete(raw);
       // Proven: the session may now open as many streams as any client.
       h2?.session?.settings({ maxConcurrentStreams: limits.maxStreamsPerConnection });

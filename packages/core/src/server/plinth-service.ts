@@ -30,6 +30,7 @@ import { listen } from "./http-server.ts";
 import { listenOptions } from "./listen-options.ts";
 import { closeIfBodyUnread, rejectOversized } from "./reject-oversized.ts";
 import { createObservingInterceptor } from "./interceptors.ts";
+import { createTokenVerifier } from "./oidc/token-verifier.ts";
 import { changeService } from "./services/change-service.ts";
 import { identityService } from "./services/identity-service.ts";
 import { notificationService } from "./services/notification-service.ts";
@@ -127,19 +128,25 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         ),
       },
     );
-    const authenticate = createAuthenticator(config.principals);
+    const authenticate = createAuthenticator(
+      config.principals,
+      config.oidc && createTokenVerifier(config.oidc.issuers),
+    );
     const consoleDir =
       config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);
-    const serveConsole = createConsoleHandler(consoleDir);
+    const serveConsole = createConsoleHandler(consoleDir, config.console.signIn);
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(ResourceService, resourceService(deps));
         router.service(ChangeService, changeService(deps));
         router.service(PluginService, pluginService(deps));
-        router.service(IdentityService, identityService());
+        router.service(IdentityService, identityService(deps));
         router.service(NotificationService, notificationService(deps));
       },
-      interceptors: [createObservingInterceptor(metrics, logger), createAuthInterceptor(authenticate)],
+      interceptors: [
+        createObservingInterceptor(metrics, logger),
+        createAuthInterceptor(authenticate, async (id) => (await store.getDenial(id))?.reason),
+      ],
       contextValues: requestContext,
       readMaxBytes: maxRequestBytes,
       fallback: (req, res) => {
@@ -172,10 +179,18 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     const server = await listen(
       (req, res) => {
         if (guard(req, res)) return;
-        if (early.refuseUnauthenticated(req, res)) return;
-        if (rejectOversized(req, res, maxRequestBytes)) return;
-        closeIfBodyUnread(req, res);
-        handler(req, res);
+        const serve = (refused: boolean) => {
+          if (refused || rejectOversized(req, res, maxRequestBytes)) return;
+          closeIfBodyUnread(req, res);
+          handler(req, res);
+        };
+        const refused = early.refuseUnauthenticated(req, res);
+        if (typeof refused === "boolean") return serve(refused);
+        refused.then(serve, (error: unknown) => {
+          // Not a refusal: the identity provider could not be asked. The RPC layer answers it (UNAVAILABLE).
+          logger.warn({ err: error }, "could not authenticate a request before its body");
+          serve(false);
+        });
       },
       { ...listenOptions(loaded, logger), authenticated: early.isAuthenticated },
     );

@@ -151,6 +151,14 @@ export interface JobRecord {
   phase: "preview" | "apply";
 }
 
+/** A principal an admin denied: every request of it is refused until the row is gone. */
+export interface DenialRecord {
+  principal: string;
+  reason: string;
+  deniedBy: string;
+  deniedAt: string;
+}
+
 export interface AuditRecord {
   time: string;
   principal: string;

@@ -1,5 +1,6 @@
 import type {
   AuditRecord,
+  DenialRecord,
   ChangeEventRecord,
   ChangeFilter,
   ChangeRecord,
@@ -54,6 +55,10 @@ export interface StoreReader {
   listDeliveryAttempts(deliveryId: string): Promise<DeliveryAttemptRecord[]>;
   /** Review timers due at `now` (epoch ms), earliest first. */
   dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]>;
+  /** The admins' denial of this principal, if any. Asked on every request. */
+  getDenial(principal: string): Promise<DenialRecord | undefined>;
+  /** Every denied principal, by id. */
+  listDenials(): Promise<DenialRecord[]>;
 }
 
 /** Writes, always inside `Store.transact`. */
@@ -85,6 +90,9 @@ export interface StoreTx extends StoreReader {
    */
   renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean>;
   appendAudit(record: AuditRecord): Promise<void>;
+  /** Denies a principal (or replaces its denial's reason). */
+  upsertDenial(denial: DenialRecord): Promise<void>;
+  deleteDenial(principal: string): Promise<void>;
   /** Removes idempotency keys older than `before` (ISO time). */
   pruneIdempotencyKeys(before: string): Promise<number>;
   // Notifications. Ids and times come from the caller, so these return nothing.

@@ -45,7 +45,9 @@ describe("secret outputs", () => {
     expect(byAdmin.value?.kind.value).toBe("sn-secretive");
     const db = new Database(join(service.dataDir, "plinth.db"), { readonly: true });
     try {
-      const audit = db.prepare("SELECT principal, action, target FROM audit_log ORDER BY id").all();
+      const audit = db
+        .prepare("SELECT principal, action, target FROM audit_log WHERE action LIKE 'reveal-%' ORDER BY id")
+        .all();
       expect(audit).toEqual([
         { principal: "amir", action: "reveal-secret", target: "test.widget/secretive#serial" },
         { principal: "ada", action: "reveal-secret", target: "test.widget/secretive#serial" },

@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import type { JsonObject } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { ChangeKind, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
-import { type PostgresServer, startPostgres } from "@plinth/testing";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
+import { type PostgresServer, devIdpRules, startDevIdp, startPostgres } from "@plinth/testing";
 import { freshDatabase } from "../support/fresh-database.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
@@ -222,6 +224,53 @@ describe("the PostgreSQL store under concurrent requests to two replicas", () =>
           }
         }
       }
+    },
+  );
+});
+
+describe("the admins' deny list on replicas sharing a PostgreSQL store", () => {
+  it(
+    "refuses a principal on every replica as soon as an admin denies it on one, without a restart",
+    { timeout: 120_000 },
+    async () => {
+      await using idp = await startDevIdp();
+      const config = {
+        store: { postgres: { url: await freshDatabase(server, "deny"), poolSize: 4 } },
+        oidc: { issuers: [{ issuer: idp.issuer, audience: "plinth", rules: devIdpRules }] },
+      };
+      const first = await startTestService({ config });
+      running.push(first);
+      const second = await startTestService({ config });
+      running.push(second);
+      const [alice, carol] = await Promise.all([idp.deviceSignIn("alice"), idp.deviceSignIn("carol")]);
+      const identity = (replica: TestService, token: string) =>
+        createClient(
+          IdentityService,
+          createConnectTransport({
+            baseUrl: replica.url,
+            httpVersion: "1.1",
+            interceptors: [
+              (next) => async (req) => {
+                req.header.set("authorization", `Bearer ${token}`);
+                return await next(req);
+              },
+            ],
+          }),
+        );
+      // Both replicas know alice (and keep her connection's principal cached).
+      for (const replica of [first, second])
+        expect((await identity(replica, alice.access_token).whoAmI({})).id).toBe("alice");
+      await identity(first, carol.access_token).denyPrincipal({ principal: "alice", reason: "lost laptop" });
+      for (const replica of [first, second]) {
+        const refused = await failure(identity(replica, alice.access_token).whoAmI({}));
+        expect(refused.code).toBe(Code.PermissionDenied);
+        expect(refused.message).toMatch(/lost laptop/);
+      }
+      // Static tokens are denied alike, by principal id.
+      await identity(second, carol.access_token).denyPrincipal({ principal: "amir", reason: "moved on" });
+      expect((await failure(first.as("teammate").resources.listResources({}))).code).toBe(Code.PermissionDenied);
+      await identity(second, carol.access_token).allowPrincipal({ principal: "alice" });
+      expect((await identity(first, alice.access_token).whoAmI({})).id).toBe("alice");
     },
   );
 });

@@ -97,6 +97,25 @@ export function describeStoreContract(
     );
 
   describe(`Store contract: ${name}`, () => {
+    it("keeps the deny list: a denial is seen by a second store on the same data at once, and lifted", async () => {
+      const { store, reopen, cleanup } = await open();
+      const other = await reopen();
+      try {
+        const denial = { principal: "mallory", reason: "left", deniedBy: "ada", deniedAt: now };
+        await store.transact((tx) => tx.upsertDenial(denial));
+        expect(await other.getDenial("mallory")).toEqual(denial);
+        await store.transact((tx) => tx.upsertDenial({ ...denial, reason: "left, twice" }));
+        expect((await other.listDenials()).map((d) => [d.principal, d.reason])).toEqual([["mallory", "left, twice"]]);
+        await other.transact((tx) => tx.deleteDenial("mallory"));
+        expect(await store.getDenial("mallory")).toBeUndefined();
+        expect(await store.listDenials()).toEqual([]);
+      } finally {
+        await other.close();
+        await store.close();
+        cleanup();
+      }
+    });
+
     it("commits a transaction before it resolves, and keeps it across a reopen", async () => {
       const { store, reopen, cleanup } = await open();
       try {

@@ -13,3 +13,21 @@ export function auditRows(dataDir: string, target: string): { principal: string;
     db.close();
   }
 }
+
+/** Every audit row with its details, oldest first. */
+export function auditDetails(
+  dataDir: string,
+): { principal: string; action: string; target: string; details: Record<string, unknown> }[] {
+  const db = new Database(join(dataDir, "plinth.db"), { readonly: true });
+  try {
+    const rows = db.prepare("SELECT principal, action, target, details FROM audit_log ORDER BY id").all() as {
+      principal: string;
+      action: string;
+      target: string;
+      details: string;
+    }[];
+    return rows.map((row) => ({ ...row, details: JSON.parse(row.details) as Record<string, unknown> }));
+  } finally {
+    db.close();
+  }
+}

@@ -6,6 +6,8 @@ import type { CliIo } from "./cli-io.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { createPrinter, type Printer } from "./printer.ts";
 import { UsageError } from "./usage-error.ts";
+import type { TokenSource } from "../client/auth-interceptor.ts";
+import { storedAccessToken } from "./login/stored-login.ts";
 
 /** The options every command accepts. */
 export interface GlobalOptions {
@@ -62,10 +64,10 @@ function readTokenFile(file: string, from: string): string {
 
 /**
  * The bearer token: --token, then --token-file, then $PLINTH_TOKEN, then the
- * file $PLINTH_TOKEN_FILE names. --token works but is warned about: the token
+ * file $PLINTH_TOKEN_FILE names, then the tokens `plinth login` kept. --token works but is warned about: the token
  * lands in the shell history and in every `ps` listing on the machine.
  */
-function resolveToken(ctx: CliContext, options: GlobalOptions): string | undefined {
+function resolveToken(ctx: CliContext, options: GlobalOptions): TokenSource {
   if (options.token !== undefined) {
     ctx.io.stderr.write(
       "plinth: warning: --token exposes the token in your shell history and in process listings; use PLINTH_TOKEN or --token-file instead\n",
@@ -76,5 +78,15 @@ function resolveToken(ctx: CliContext, options: GlobalOptions): string | undefin
   const fromEnv = ctx.io.env["PLINTH_TOKEN"];
   if (fromEnv) return fromEnv;
   const file = ctx.io.env["PLINTH_TOKEN_FILE"];
-  return file ? readTokenFile(file, "PLINTH_TOKEN_FILE") : undefined;
+  if (file) return readTokenFile(file, "PLINTH_TOKEN_FILE");
+  // Last, what `plinth login` kept: refreshed when it runs out, once for all the calls of this command.
+  let current: Promise<string | undefined> | undefined;
+  let until = 0;
+  return async () => {
+    if (!current || Date.now() > until) {
+      current = storedAccessToken(ctx.io.env);
+      until = Date.now() + 10_000;
+    }
+    return await current;
+  };
 }

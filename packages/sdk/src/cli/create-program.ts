@@ -9,6 +9,7 @@ import { registerGrantsCommand } from "./commands/grants-command.ts";
 import { registerHistoryCommand } from "./commands/history-command.ts";
 import { registerInventoryCommand } from "./commands/inventory-command.ts";
 import { registerListCommand } from "./commands/list-command.ts";
+import { registerLoginCommands } from "./commands/login-commands.ts";
 import { registerPluginsCommand } from "./commands/plugins-command.ts";
 import { registerReconcileCommand } from "./commands/reconcile-command.ts";
 import { registerRevealCommand } from "./commands/reveal-command.ts";
@@ -58,5 +59,6 @@ export function createProgram(ctx: CliContext): Command {
   registerInventoryCommand(program, ctx);
   registerGrantsCommand(program, ctx);
   registerUsageCommand(program, ctx);
+  registerLoginCommands(program, ctx);
   return program;
 }

@@ -13,7 +13,7 @@ import {
   type ApplyResourceResponse,
   type DeleteResourceResponse,
 } from "../gen/plinth/v1/resource_service_pb.ts";
-import { createAuthInterceptor } from "./auth-interceptor.ts";
+import { type TokenSource, createAuthInterceptor } from "./auth-interceptor.ts";
 import { createNodeTransport, type PlinthProtocol } from "./create-node-transport.ts";
 import { createFailoverTransport } from "./failover-transport.ts";
 import { interceptTransport } from "./intercept-transport.ts";
@@ -30,8 +30,11 @@ export interface PlinthClientOptions {
    * the next (see {@link createFailoverTransport}).
    */
   baseUrl: string | readonly string[];
-  /** Bearer token sent with every call; without one the server answers UNAUTHENTICATED. */
-  token?: string | undefined;
+  /**
+   * Bearer token sent with every call, or a function giving the current one
+   * (asked before each call); without one the server answers UNAUTHENTICATED.
+   */
+  token?: TokenSource;
   /** Wire protocol; default `connect` (HTTP/1.1). `grpc` uses HTTP/2. */
   protocol?: PlinthProtocol | undefined;
   /**

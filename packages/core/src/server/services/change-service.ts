@@ -2,8 +2,9 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { type ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
 import { NotFoundError, ResourceExhaustedError } from "../../domain/errors.ts";
 import { approveChange, cancelChange, rejectChange, retryChange } from "../../domain/review-change.ts";
-import { finalChangeStatuses } from "../../domain/types.ts";
-import { principalOf } from "../auth.ts";
+import { teamsStillToApprove } from "../../domain/ownership.ts";
+import { type Principal, finalChangeStatuses } from "../../domain/types.ts";
+import { actingFor, principalOf } from "../auth.ts";
 import { changeStatusFromProto, changeToProto, eventToProto } from "../convert.ts";
 import { pageSize } from "./paging.ts";
 import type { ServiceDeps } from "./service-deps.ts";
@@ -53,6 +54,19 @@ export function changeService(deps: ServiceDeps): ServiceImpl<typeof ChangeServi
 
   /** WatchChange streams open in this process, per principal id. */
   const watching = new Map<string, number>();
+  /**
+   * A reviewer in several teams acts for the team named, or else for the
+   * first owning team still waiting for a reviewer that it reviews for, or
+   * else for the change's team.
+   */
+  const reviewerFor = async (principal: Principal, team: string, id: string): Promise<Principal> => {
+    if (team !== "" || !principal.teams) return actingFor(principal, team);
+    const change = await deps.store.getChange(id);
+    if (!change) return principal;
+    const reviews = principal.teams.filter((m) => m.roles.includes("reviewer")).map((m) => m.team);
+    const waiting = teamsStillToApprove(change.accessRequests, change.reviews);
+    return actingFor(principal, "", waiting.find((t) => reviews.includes(t)) ?? change.team);
+  };
 
   return {
     async getChange(req, context) {
@@ -84,19 +98,23 @@ export function changeService(deps: ServiceDeps): ServiceImpl<typeof ChangeServi
     },
 
     async approveChange(req, context) {
-      return { change: changeToProto(await approveChange(deps, principalOf(context), req.id, req.comment)) };
+      const reviewer = await reviewerFor(principalOf(context), req.team, req.id);
+      return { change: changeToProto(await approveChange(deps, reviewer, req.id, req.comment)) };
     },
 
     async rejectChange(req, context) {
-      return { change: changeToProto(await rejectChange(deps, principalOf(context), req.id, req.comment)) };
+      const reviewer = await reviewerFor(principalOf(context), req.team, req.id);
+      return { change: changeToProto(await rejectChange(deps, reviewer, req.id, req.comment)) };
     },
 
     async cancelChange(req, context) {
-      return { change: changeToProto(await cancelChange(deps, principalOf(context), req.id, req.comment)) };
+      const caller = actingFor(principalOf(context), "", (await deps.store.getChange(req.id))?.team);
+      return { change: changeToProto(await cancelChange(deps, caller, req.id, req.comment)) };
     },
 
     async retryChange(req, context) {
-      return { change: changeToProto(await retryChange(deps, principalOf(context), req.id)) };
+      const caller = actingFor(principalOf(context), "", (await deps.store.getChange(req.id))?.team);
+      return { change: changeToProto(await retryChange(deps, caller, req.id)) };
     },
 
     async *watchChange(req, context) {

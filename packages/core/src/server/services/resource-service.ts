@@ -7,13 +7,13 @@ import { NotFoundError } from "../../domain/errors.ts";
 import { listAccessGrants } from "../../domain/list-access-grants.ts";
 import { withReadBudget } from "../../domain/read-budget.ts";
 import { revokeAccessGrant } from "../../domain/revoke-access-grant.ts";
-import { createResourceLookup } from "../../domain/ownership.ts";
+import { createResourceLookup, specOwnerTeam } from "../../domain/ownership.ts";
 import { teamUsage } from "../../domain/team-quota.ts";
 import { revealSecret } from "../../domain/reveal-secret.ts";
 import { previewApply, submitApply, submitDelete, submitReconcile, submitRevert } from "../../domain/submit-change.ts";
 import type { JsonObject } from "../../domain/types.ts";
 import type { ResourceRecord } from "../../store/records.ts";
-import { principalOf } from "../auth.ts";
+import { actingFor, principalOf } from "../auth.ts";
 import { callbackFromProto } from "../convert-notifications.ts";
 import {
   accessGrantToProto,
@@ -46,9 +46,29 @@ const optionalRevision = (value: bigint | undefined) => (value === undefined ? u
 
 /** ResourceService: proto in, one domain call, proto out. */
 export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceService> {
+  /**
+   * The team a change names, for a caller in several teams to act for: the
+   * owner its spec names, else the resource's owning team. A spec the plugin
+   * cannot read names none here; submit reports what is wrong with it.
+   */
+  const namedTeam = async (type: string, name: string, spec?: unknown): Promise<string | undefined> => {
+    const plugin = deps.plugins.get(type);
+    if (plugin && spec !== undefined) {
+      try {
+        const team = specOwnerTeam(plugin, spec);
+        if (team !== undefined) return team;
+      } catch {
+        // Left to submit, which reports the spec's faults field by field.
+      }
+    }
+    return (await deps.store.getResource(type, name))?.ownerTeam;
+  };
+  const ownerOf = async (type: string, name: string) => (await deps.store.getResource(type, name))?.ownerTeam;
+
   return {
     async applyResource(req, context) {
-      const result = await submitApply(deps, principalOf(context), {
+      const caller = actingFor(principalOf(context), req.team, await namedTeam(req.type, req.name, req.spec));
+      const result = await submitApply(deps, caller, {
         type: req.type,
         name: req.name,
         spec: (req.spec ?? {}) as JsonObject,
@@ -70,7 +90,8 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     },
 
     async deleteResource(req, context) {
-      const result = await submitDelete(deps, principalOf(context), {
+      const caller = actingFor(principalOf(context), req.team, await namedTeam(req.type, req.name));
+      const result = await submitDelete(deps, caller, {
         type: req.type,
         name: req.name,
         requestId: req.requestId,
@@ -120,7 +141,7 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     },
 
     async previewResource(req, context) {
-      const preview = await previewApply(deps, principalOf(context), {
+      const preview = await previewApply(deps, actingFor(principalOf(context), "", await ownerOf(req.type, req.name)), {
         type: req.type,
         name: req.name,
         spec: (req.spec ?? {}) as JsonObject,
@@ -137,7 +158,11 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     },
 
     async revealSecret(req, context) {
-      const value = await revealSecret(deps, principalOf(context), { type: req.type, name: req.name, key: req.key });
+      const value = await revealSecret(deps, actingFor(principalOf(context), "", await ownerOf(req.type, req.name)), {
+        type: req.type,
+        name: req.name,
+        key: req.key,
+      });
       // Only reveals that returned a value: the type then names a loaded plugin, so the label stays bounded.
       deps.metrics.secretReveals.inc({ type: req.type });
       return { value: fromJson(ValueSchema, value) };
@@ -178,12 +203,16 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     },
 
     async reconcileResource(req, context) {
-      const result = await submitReconcile(deps, principalOf(context), {
-        type: req.type,
-        name: req.name,
-        requestId: req.requestId,
-        comment: req.comment,
-      });
+      const result = await submitReconcile(
+        deps,
+        actingFor(principalOf(context), "", await ownerOf(req.type, req.name)),
+        {
+          type: req.type,
+          name: req.name,
+          requestId: req.requestId,
+          comment: req.comment,
+        },
+      );
       return {
         change: result.change && changeToProto(result.change),
         resource: result.resource && resourceToProto(result.resource),
@@ -192,7 +221,7 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     },
 
     async revertResource(req, context) {
-      const result = await submitRevert(deps, principalOf(context), {
+      const result = await submitRevert(deps, actingFor(principalOf(context), "", await ownerOf(req.type, req.name)), {
         type: req.type,
         name: req.name,
         revision: Number(req.revision),

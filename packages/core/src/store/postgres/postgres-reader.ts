@@ -1,5 +1,6 @@
 import type {
   ChangeEventRecord,
+  DenialRecord,
   ChangeFilter,
   ChangeRecord,
   DeliveryAttemptRecord,
@@ -317,6 +318,15 @@ export class PostgresReader implements StoreReader {
     return rows.map(attemptFromRow);
   }
 
+  async getDenial(principal: string): Promise<DenialRecord | undefined> {
+    const row = await this.one("SELECT * FROM denied_principals WHERE principal = $1", principal);
+    return row && denialFromRow(row);
+  }
+
+  async listDenials(): Promise<DenialRecord[]> {
+    return (await this.all("SELECT * FROM denied_principals ORDER BY principal")).map(denialFromRow);
+  }
+
   async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {
     const rows = await this.all(
       "SELECT * FROM review_timers WHERE due_at <= $1 ORDER BY due_at, change_id, kind LIMIT $2",
@@ -332,3 +342,10 @@ export class PostgresReader implements StoreReader {
     return row && toJobRecord(row);
   }
 }
+
+const denialFromRow = (row: Record<string, unknown>): DenialRecord => ({
+  principal: row.principal as string,
+  reason: row.reason as string,
+  deniedBy: row.denied_by as string,
+  deniedAt: row.denied_at as string,
+});

@@ -2,6 +2,7 @@ import pg from "pg";
 import type {
   AuditRecord,
   ChangeEventRecord,
+  DenialRecord,
   ChangeRecord,
   DeliveryAttemptRecord,
   DeliveryRecord,
@@ -575,6 +576,21 @@ class PostgresTx extends PostgresReader implements StoreTx {
       timer.kind,
       timer.dueAt,
     );
+  }
+
+  async upsertDenial(denial: DenialRecord): Promise<void> {
+    await this.run(
+      `INSERT INTO denied_principals (principal, reason, denied_by, denied_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (principal) DO UPDATE SET reason = excluded.reason, denied_by = excluded.denied_by, denied_at = excluded.denied_at`,
+      denial.principal,
+      denial.reason,
+      denial.deniedBy,
+      denial.deniedAt,
+    );
+  }
+
+  async deleteDenial(principal: string): Promise<void> {
+    await this.run("DELETE FROM denied_principals WHERE principal = $1", principal);
   }
 
   async deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void> {

@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import { InvalidArgumentError } from "../../domain/errors.ts";
 import type {
   ChangeEventRecord,
+  DenialRecord,
   ChangeFilter,
   ChangeRecord,
   DeliveryAttemptRecord,
@@ -335,9 +336,25 @@ export class SqliteReader implements StoreReader {
     );
   }
 
+  async getDenial(principal: string): Promise<DenialRecord | undefined> {
+    const row = this.one("SELECT * FROM denied_principals WHERE principal = ?", principal);
+    return row && denialFromRow(row);
+  }
+
+  async listDenials(): Promise<DenialRecord[]> {
+    return this.all("SELECT * FROM denied_principals ORDER BY principal").map(denialFromRow);
+  }
+
   async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {
     return this.all("SELECT * FROM review_timers WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, limit).map(
       reviewTimerFromRow,
     );
   }
 }
+
+const denialFromRow = (row: Record<string, unknown>): DenialRecord => ({
+  principal: row.principal as string,
+  reason: row.reason as string,
+  deniedBy: row.denied_by as string,
+  deniedAt: row.denied_at as string,
+});

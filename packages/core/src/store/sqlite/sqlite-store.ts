@@ -358,6 +358,12 @@ export class SqliteStore implements Store {
   listDeliveryAttempts(deliveryId: string) {
     return this.read((r) => r.listDeliveryAttempts(deliveryId));
   }
+  getDenial(principal: string) {
+    return this.read((r) => r.getDenial(principal));
+  }
+  listDenials() {
+    return this.read((r) => r.listDenials());
+  }
   dueReviewTimers(now: number, limit: number) {
     return this.read((r) => r.dueReviewTimers(now, limit));
   }

@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import type {
   AuditRecord,
   ChangeEventRecord,
+  DenialRecord,
   ChangeRecord,
   DeliveryAttemptRecord,
   DeliveryRecord,
@@ -261,6 +262,21 @@ export class SqliteTx extends SqliteReader implements StoreTx {
       timer.kind,
       timer.dueAt,
     );
+  }
+
+  async upsertDenial(denial: DenialRecord): Promise<void> {
+    this.run(
+      `INSERT INTO denied_principals (principal, reason, denied_by, denied_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (principal) DO UPDATE SET reason = excluded.reason, denied_by = excluded.denied_by, denied_at = excluded.denied_at`,
+      denial.principal,
+      denial.reason,
+      denial.deniedBy,
+      denial.deniedAt,
+    );
+  }
+
+  async deleteDenial(principal: string): Promise<void> {
+    this.run("DELETE FROM denied_principals WHERE principal = ?", principal);
   }
 
   async deleteReviewTimer(changeId: string, kind: ReviewTimerRecord["kind"]): Promise<void> {

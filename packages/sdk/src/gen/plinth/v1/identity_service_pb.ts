@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file plinth/v1/identity_service.proto.
  */
 export const file_plinth_v1_identity_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBwbGludGgvdjEvaWRlbnRpdHlfc2VydmljZS5wcm90bxIJcGxpbnRoLnYxIg8KDVdob0FtSVJlcXVlc3QiOQoOV2hvQW1JUmVzcG9uc2USCgoCaWQYASABKAkSDAoEdGVhbRgCIAEoCRINCgVyb2xlcxgDIAMoCTJVCg9JZGVudGl0eVNlcnZpY2USQgoGV2hvQW1JEhgucGxpbnRoLnYxLldob0FtSVJlcXVlc3QaGS5wbGludGgudjEuV2hvQW1JUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+  fileDesc("CiBwbGludGgvdjEvaWRlbnRpdHlfc2VydmljZS5wcm90bxIJcGxpbnRoLnYxIg8KDVdob0FtSVJlcXVlc3QihAEKDldob0FtSVJlc3BvbnNlEgoKAmlkGAEgASgJEgwKBHRlYW0YAiABKAkSDQoFcm9sZXMYAyADKAkSKAoFdGVhbXMYBCADKAsyGS5wbGludGgudjEuVGVhbU1lbWJlcnNoaXASDgoGaXNzdWVyGAUgASgJEg8KB3N1YmplY3QYBiABKAkiLQoOVGVhbU1lbWJlcnNoaXASDAoEdGVhbRgBIAEoCRINCgVyb2xlcxgCIAMoCSI5ChREZW55UHJpbmNpcGFsUmVxdWVzdBIRCglwcmluY2lwYWwYASABKAkSDgoGcmVhc29uGAIgASgJIkMKFURlbnlQcmluY2lwYWxSZXNwb25zZRIqCgZkZW5pZWQYASABKAsyGi5wbGludGgudjEuRGVuaWVkUHJpbmNpcGFsIioKFUFsbG93UHJpbmNpcGFsUmVxdWVzdBIRCglwcmluY2lwYWwYASABKAkiGAoWQWxsb3dQcmluY2lwYWxSZXNwb25zZSIdChtMaXN0RGVuaWVkUHJpbmNpcGFsc1JlcXVlc3QiSgocTGlzdERlbmllZFByaW5jaXBhbHNSZXNwb25zZRIqCgZkZW5pZWQYASADKAsyGi5wbGludGgudjEuRGVuaWVkUHJpbmNpcGFsIloKD0RlbmllZFByaW5jaXBhbBIRCglwcmluY2lwYWwYASABKAkSDgoGcmVhc29uGAIgASgJEhEKCWRlbmllZF9ieRgDIAEoCRIRCglkZW5pZWRfYXQYBCABKAky7gIKD0lkZW50aXR5U2VydmljZRJCCgZXaG9BbUkSGC5wbGludGgudjEuV2hvQW1JUmVxdWVzdBoZLnBsaW50aC52MS5XaG9BbUlSZXNwb25zZSIDkAIBElIKDURlbnlQcmluY2lwYWwSHy5wbGludGgudjEuRGVueVByaW5jaXBhbFJlcXVlc3QaIC5wbGludGgudjEuRGVueVByaW5jaXBhbFJlc3BvbnNlElUKDkFsbG93UHJpbmNpcGFsEiAucGxpbnRoLnYxLkFsbG93UHJpbmNpcGFsUmVxdWVzdBohLnBsaW50aC52MS5BbGxvd1ByaW5jaXBhbFJlc3BvbnNlEmwKFExpc3REZW5pZWRQcmluY2lwYWxzEiYucGxpbnRoLnYxLkxpc3REZW5pZWRQcmluY2lwYWxzUmVxdWVzdBonLnBsaW50aC52MS5MaXN0RGVuaWVkUHJpbmNpcGFsc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw");
 
 /**
  * @generated from message plinth.v1.WhoAmIRequest
@@ -35,16 +35,38 @@ export type WhoAmIResponse = Message<"plinth.v1.WhoAmIResponse"> & {
   id: string;
 
   /**
+   * The team the caller acts for by default (the first of `teams`).
+   *
    * @generated from field: string team = 2;
    */
   team: string;
 
   /**
-   * "requester", "reviewer" or "admin".
+   * "requester", "reviewer" or "admin", in `team`.
    *
    * @generated from field: repeated string roles = 3;
    */
   roles: string[];
+
+  /**
+   * Every team the caller may act for, with its roles there.
+   *
+   * @generated from field: repeated plinth.v1.TeamMembership teams = 4;
+   */
+  teams: TeamMembership[];
+
+  /**
+   * For a token from an identity provider: its issuer and the token's
+   * subject. Empty for a static token.
+   *
+   * @generated from field: string issuer = 5;
+   */
+  issuer: string;
+
+  /**
+   * @generated from field: string subject = 6;
+   */
+  subject: string;
 };
 
 /**
@@ -55,7 +77,167 @@ export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
   messageDesc(file_plinth_v1_identity_service, 1);
 
 /**
- * Who the caller is, as the service sees its bearer token.
+ * @generated from message plinth.v1.TeamMembership
+ */
+export type TeamMembership = Message<"plinth.v1.TeamMembership"> & {
+  /**
+   * @generated from field: string team = 1;
+   */
+  team: string;
+
+  /**
+   * @generated from field: repeated string roles = 2;
+   */
+  roles: string[];
+};
+
+/**
+ * Describes the message plinth.v1.TeamMembership.
+ * Use `create(TeamMembershipSchema)` to create a new message.
+ */
+export const TeamMembershipSchema: GenMessage<TeamMembership> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_identity_service, 2);
+
+/**
+ * @generated from message plinth.v1.DenyPrincipalRequest
+ */
+export type DenyPrincipalRequest = Message<"plinth.v1.DenyPrincipalRequest"> & {
+  /**
+   * The principal id, as WhoAmI and the audit log show it.
+   *
+   * @generated from field: string principal = 1;
+   */
+  principal: string;
+
+  /**
+   * Required: why, for the audit log and the refused caller.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message plinth.v1.DenyPrincipalRequest.
+ * Use `create(DenyPrincipalRequestSchema)` to create a new message.
+ */
+export const DenyPrincipalRequestSchema: GenMessage<DenyPrincipalRequest> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_identity_service, 3);
+
+/**
+ * @generated from message plinth.v1.DenyPrincipalResponse
+ */
+export type DenyPrincipalResponse = Message<"plinth.v1.DenyPrincipalResponse"> & {
+  /**
+   * @generated from field: plinth.v1.DeniedPrincipal denied = 1;
+   */
+  denied?: DeniedPrincipal | undefined;
+};
+
+/**
+ * Describes the message plinth.v1.DenyPrincipalResponse.
+ * Use `create(DenyPrincipalResponseSchema)` to create a new message.
+ */
+export const DenyPrincipalResponseSchema: GenMessage<DenyPrincipalResponse> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_identity_service, 4);
+
+/**
+ * @generated from message plinth.v1.AllowPrincipalRequest
+ */
+export type AllowPrincipalRequest = Message<"plinth.v1.AllowPrincipalRequest"> & {
+  /**
+   * @generated from field: string principal = 1;
+   */
+  principal: string;
+};
+
+/**
+ * Describes the message plinth.v1.AllowPrincipalRequest.
+ * Use `create(AllowPrincipalRequestSchema)` to create a new message.
+ */
+export const AllowPrincipalRequestSchema: GenMessage<AllowPrincipalRequest> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_identity_service, 5);
+
+/**
+ * @generated from message plinth.v1.AllowPrincipalResponse
+ */
+export type AllowPrincipalResponse = Message<"plinth.v1.AllowPrincipalResponse"> & {
+};
+
+/**
+ * Describes the message plinth.v1.AllowPrincipalResponse.
+ * Use `create(AllowPrincipalResponseSchema)` to create a new message.
+ */
+export const AllowPrincipalResponseSchema: GenMessage<AllowPrincipalResponse> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_identity_service, 6);
+
+/**
+ * @generated from message plinth.v1.ListDeniedPrincipalsRequest
+ */
+export type ListDeniedPrincipalsRequest = Message<"plinth.v1.ListDeniedPrincipalsRequest"> & {
+};
+
+/**
+ * Describes the message plinth.v1.ListDeniedPrincipalsRequest.
+ * Use `create(ListDeniedPrincipalsRequestSchema)` to create a new message.
+ */
+export const ListDeniedPrincipalsRequestSchema: GenMessage<ListDeniedPrincipalsRequest> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_identity_service, 7);
+
+/**
+ * @generated from message plinth.v1.ListDeniedPrincipalsResponse
+ */
+export type ListDeniedPrincipalsResponse = Message<"plinth.v1.ListDeniedPrincipalsResponse"> & {
+  /**
+   * @generated from field: repeated plinth.v1.DeniedPrincipal denied = 1;
+   */
+  denied: DeniedPrincipal[];
+};
+
+/**
+ * Describes the message plinth.v1.ListDeniedPrincipalsResponse.
+ * Use `create(ListDeniedPrincipalsResponseSchema)` to create a new message.
+ */
+export const ListDeniedPrincipalsResponseSchema: GenMessage<ListDeniedPrincipalsResponse> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_identity_service, 8);
+
+/**
+ * @generated from message plinth.v1.DeniedPrincipal
+ */
+export type DeniedPrincipal = Message<"plinth.v1.DeniedPrincipal"> & {
+  /**
+   * @generated from field: string principal = 1;
+   */
+  principal: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * Who denied it, and when (RFC 3339).
+   *
+   * @generated from field: string denied_by = 3;
+   */
+  deniedBy: string;
+
+  /**
+   * @generated from field: string denied_at = 4;
+   */
+  deniedAt: string;
+};
+
+/**
+ * Describes the message plinth.v1.DeniedPrincipal.
+ * Use `create(DeniedPrincipalSchema)` to create a new message.
+ */
+export const DeniedPrincipalSchema: GenMessage<DeniedPrincipal> = /*@__PURE__*/
+  messageDesc(file_plinth_v1_identity_service, 9);
+
+/**
+ * Who the caller is, as the service sees its bearer token, and the admins'
+ * deny list.
  *
  * @generated from service plinth.v1.IdentityService
  */
@@ -70,6 +252,38 @@ export const IdentityService: GenService<{
     methodKind: "unary";
     input: typeof WhoAmIRequestSchema;
     output: typeof WhoAmIResponseSchema;
+  },
+  /**
+   * Admins only: refuse every request of a principal from now on, on every
+   * replica, whatever token it presents (its identity provider's or a static
+   * one), until AllowPrincipal. Idempotent.
+   *
+   * @generated from rpc plinth.v1.IdentityService.DenyPrincipal
+   */
+  denyPrincipal: {
+    methodKind: "unary";
+    input: typeof DenyPrincipalRequestSchema;
+    output: typeof DenyPrincipalResponseSchema;
+  },
+  /**
+   * Admins only: lift a denial. Idempotent.
+   *
+   * @generated from rpc plinth.v1.IdentityService.AllowPrincipal
+   */
+  allowPrincipal: {
+    methodKind: "unary";
+    input: typeof AllowPrincipalRequestSchema;
+    output: typeof AllowPrincipalResponseSchema;
+  },
+  /**
+   * Admins only: the principals denied now.
+   *
+   * @generated from rpc plinth.v1.IdentityService.ListDeniedPrincipals
+   */
+  listDeniedPrincipals: {
+    methodKind: "unary";
+    input: typeof ListDeniedPrincipalsRequestSchema;
+    output: typeof ListDeniedPrincipalsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_plinth_v1_identity_service, 0);
