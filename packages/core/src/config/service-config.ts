@@ -23,7 +23,7 @@ const postgresTimeouts = z
     /** A transaction left open without a statement (its session paused): the server ends the session and its locks. */
     idleInTransactionMs: z.number().int().min(1).max(3_600_000).default(15_000),
     /** Opening a connection, or waiting for a free one in the pool. */
-    connectMs: z.number().int().min(1).max(600_000).default(5_000),
+    connectMs: z.number().int().min(1).max(600_000).default(15_000),
   })
   .strict()
   .prefault({});

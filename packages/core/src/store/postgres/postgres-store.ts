@@ -114,7 +114,7 @@ export const defaultTimeouts: PostgresTimeouts = {
   lockMs: 5_000,
   statementMs: 30_000,
   idleInTransactionMs: 15_000,
-  connectMs: 5_000,
+  connectMs: 15_000,
 };
 
 /** Connections kept for lease renewals: each is one short UPDATE, so two cover every job a replica runs at once. */
