@@ -1,6 +1,6 @@
 // What `make start` and `make start-cluster` both run beside Plinth: a Kafka broker with SASL/SCRAM and
 // ACLs (as a real cluster has, so kafka.user works; Plinth logs in as its super user), a throwaway
-// PostgreSQL server, and a Prometheus scraping the broker and Plinth. Also how a Plinth server is started
+// PostgreSQL server, a schema registry (Apicurio, in memory), and a Prometheus scraping the broker and Plinth. Also how a Plinth server is started
 // against them, so the two scripts differ only in how many servers they run and which store those share.
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -9,12 +9,14 @@ import {
   type KafkaBroker,
   type PostgresServer,
   type PrometheusServer,
+  type SchemaRegistry,
   type ScrapeTarget,
   formattedWithoutScram,
   repoRoot,
   startKafka,
   startPostgres,
   startPrometheus,
+  startSchemaRegistry,
 } from "../packages/testing/src/index.ts";
 
 export interface LocalInfrastructureOptions {
@@ -28,6 +30,8 @@ export interface LocalInfrastructureOptions {
 export interface LocalInfrastructure {
   broker: KafkaBroker;
   postgres: PostgresServer;
+  /** Apicurio Registry with in-memory storage: its subjects go when it stops (Plinth then reports them drifted). */
+  schemaRegistry: SchemaRegistry;
   /** Undefined when PLINTH_PROMETHEUS_URL names a Prometheus-compatible API to use instead. */
   prometheus: PrometheusServer | undefined;
   prometheusUrl: string;
@@ -44,6 +48,7 @@ export const ports = {
   postgres: Number(process.env.POSTGRES_PORT ?? 5432),
   plinth: Number(process.env.PLINTH_PORT ?? 8080),
   prometheus: Number(process.env.PROMETHEUS_PORT ?? 9090),
+  schemaRegistry: Number(process.env.SCHEMA_REGISTRY_PORT ?? 8081),
 };
 
 export async function startLocalInfrastructure(options: LocalInfrastructureOptions): Promise<LocalInfrastructure> {
@@ -72,6 +77,13 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
     // Throwaway: its databases go when it stops (Plinth then reports them as drifted; ReconcileResource recreates them).
     const postgres = await startPostgres({ port: ports.postgres, durable: true });
     stopped.push(() => postgres.stop());
+    // In memory, like the PostgreSQL server: throwaway; ReconcileResource registers Plinth's subjects again.
+    const schemaRegistry = await startSchemaRegistry({
+      port: ports.schemaRegistry,
+      dir: join(dataDir, "schema-registry"),
+      startTimeoutMs: 180_000,
+    });
+    stopped.push(() => schemaRegistry.stop());
     let prometheus: PrometheusServer | undefined;
     if (!externalPrometheus) {
       prometheus = await startPrometheus({
@@ -97,8 +109,9 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
       // The admin password reaches the plugin through its `passwordEnv`, never the config file.
       PLINTH_POSTGRES_ADMIN_PASSWORD: postgres.password,
       PLINTH_PROMETHEUS_URL: prometheusUrl,
+      PLINTH_SCHEMA_REGISTRY_URL: schemaRegistry.url,
     };
-    return { broker, postgres, prometheus, prometheusUrl, kafkaDir, pluginEnv, stop };
+    return { broker, postgres, schemaRegistry, prometheus, prometheusUrl, kafkaDir, pluginEnv, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -146,6 +146,35 @@ export async function unownedReachViolations(
     }));
 }
 
+/**
+ * What the next spec newly reaches that the plugin marks `ownersOnly` and
+ * another team owns (a schema subject on another team's topic), as
+ * overridable violations: a requester is refused; an admin's override goes
+ * to a reviewer, and the owning team approves it as an access request.
+ */
+export async function ownersOnlyReachViolations(
+  plugin: LoadedPlugin,
+  lookup: ResourceLookup,
+  input: { name: string; team: string; next: JsonObject; previous: JsonObject | undefined },
+): Promise<Violation[]> {
+  const foreign = (spec: JsonObject | undefined) =>
+    foreignReaches(plugin, input.name, spec, input.team, lookup).then((reaches) =>
+      reaches.filter((reach) => reach.ownersOnly === true),
+    );
+  const before = new Set((await foreign(input.previous)).map(reachKey));
+  return (await foreign(input.next))
+    .filter((reach) => !before.has(reachKey(reach)))
+    .map((reach) => ({
+      field: `spec.${reach.field}`,
+      reason: "OWNERS_ONLY_REACH",
+      description:
+        `asks to ${reach.access}, which only team ${reach.ownerTeam} (its owner) may do, not team ${input.team}` +
+        (reach.hint ? `. ${reach.hint}` : "") +
+        ` (an admin may override this, with a reviewer of ${reach.ownerTeam})`,
+      overridable: true,
+    }));
+}
+
 const reachKey = (reach: { ownerTeam: string; access: string }) => `${reach.ownerTeam}\n${reach.access}`;
 
 /**

@@ -1,11 +1,19 @@
+import type { Precheck } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ResourceRecord } from "../store/records.ts";
 import { assertCanChange } from "./authorization.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
-import { applyDefaults, parseSpec, pluginReview, unmanagedConflict, validateDeletion } from "./plugin-calls.ts";
+import {
+  applyDefaults,
+  parseSpec,
+  pluginReview,
+  precheckOf,
+  unmanagedConflict,
+  validateDeletion,
+} from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
-import { specDifferences } from "./spec-diff.ts";
+import { sameJson, specDifferences } from "./spec-diff.ts";
 import type { JsonObject, Principal } from "./types.ts";
 import {
   type SubmitResult,
@@ -59,6 +67,7 @@ export async function submitApply(
   const hash = revocation?.hash ?? requestHash("apply", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);
   await refuseUnmanagedTwin(deps, plugin, principal, input);
+  const precheck = await precheckApply(deps, plugin, principal, input);
   const result = await deps.store.transact(async (tx) => {
     const replay = await replayIfSeen(tx, principal, input.requestId, hash);
     if (replay) return replay;
@@ -74,6 +83,7 @@ export async function submitApply(
       force: input.force,
       overrideGuardrails: input.overrideGuardrails,
       repair: input.repair,
+      precheck,
     });
     if (plan.overriddenGuardrails) {
       await tx.appendAudit({
@@ -189,6 +199,32 @@ async function refuseUnmanagedTwin(
   const conflict = await unmanagedConflict(plugin, input.name, resolved, unmanagedCheckTimeoutMs);
   if (conflict) throw new AlreadyExistsError(conflict);
 }
+
+/**
+ * The plugin's `precheck` of what this apply asks for (e.g. a schema
+ * registry's compatibility check), before the transaction because it talks
+ * to the outside world. Skipped for a replayed request and for a spec that
+ * resolves to the one in force (a no-op or a forced re-apply asks nothing new).
+ */
+async function precheckApply(
+  deps: LifecycleDeps,
+  plugin: LoadedPlugin,
+  principal: Principal | undefined,
+  input: { type: string; name: string; spec: JsonObject; requestId?: string },
+): Promise<Precheck | undefined> {
+  if (!plugin.definition.precheck) return undefined;
+  if (principal && input.requestId && (await deps.store.getIdempotencyKey(principal.id, input.requestId))) {
+    return undefined;
+  }
+  const current = await deps.store.getResource(input.type, input.name);
+  const previous =
+    current && current.status !== "DELETED" && current.revision > 0 ? (current.resolvedSpec ?? undefined) : undefined;
+  const resolved = applyDefaults(plugin, input.name, parseSpec(plugin, input.spec)).spec;
+  if (previous && sameJson(previous, resolved)) return undefined;
+  return await precheckOf(plugin, input.name, resolved, previous, precheckTimeoutMs);
+}
+
+const precheckTimeoutMs = 8_000;
 
 const callbackViolations = (callback: CallbackInput | undefined) =>
   callback ? checkWebhook({ url: callback.url, secret: callback.secret }, "callback.") : [];
@@ -321,10 +357,11 @@ export async function previewApply(
   input: { type: string; name: string; spec: JsonObject },
 ): Promise<PreviewResult> {
   const plugin = checkCommonFields(deps, input.type, input.name, undefined, { spec: input.spec });
+  const precheck = await precheckApply(deps, plugin, undefined, input);
   // planApply only reads; the transaction gives it the same consistent view a submit has.
   const plan = await deps.store.transact(async (tx) => {
     const state = await desiredState(tx, input.type, input.name);
-    return await planApply(tx, deps, plugin, principal, input.name, input.spec, state.labels, state);
+    return await planApply(tx, deps, plugin, principal, input.name, input.spec, state.labels, state, { precheck });
   });
   return {
     kind: plan.kind,
