@@ -112,6 +112,5 @@ describePluginContract(kafkaSchema, {
     },
     drift: ({ spec, settings }) => deleteSubjectOutOfBand(registryOf(settings), String(spec.subject)),
     steps: { secrets: false },
-    service: { reconcile: { intervalMs: 500 } },
   },
 });

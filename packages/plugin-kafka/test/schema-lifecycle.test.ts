@@ -129,7 +129,7 @@ describe("kafka.schema on a real schema registry (issue 26)", { timeout: 900_000
     );
     expect(overridden.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
     expect(overridden.change?.reviewReasons.join("\n")).toContain('field "currency"');
-    await as("admin").changes.cancelChange({ id: overridden.change!.id });
+    await as("admin").changes.cancelChange({ id: overridden.change!.id, comment: "test: held as expected" });
 
     // NONE skips the check (anything goes) and needs a reviewer of its own.
     const none = await as("admin").apply(
@@ -139,7 +139,7 @@ describe("kafka.schema on a real schema registry (issue 26)", { timeout: 900_000
     );
     expect(none.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
     expect(none.change?.reviewReasons.join("\n")).toContain("compatibility NONE");
-    await as("admin").changes.cancelChange({ id: none.change!.id });
+    await as("admin").changes.cancelChange({ id: none.change!.id, comment: "test: held as expected" });
   });
 
   it("refuses a subject on another team's topic, and on a topic Plinth does not manage", async () => {
@@ -153,6 +153,18 @@ describe("kafka.schema on a real schema registry (issue 26)", { timeout: 900_000
     expect(unmanaged.fields).toEqual([expect.objectContaining({ field: "spec.topic", reason: "UNOWNED_REACH" })]);
     // The topic's own team may.
     await succeeded(await as("otto").apply("kafka.schema", "orders.shipped-value", schema("orders.shipped", orderV1)));
+  });
+
+  it("shows a topic's subjects with the topic, and tells whoever deletes the topic about them", async () => {
+    const topic = await as("requester").get("kafka.topic", "orders.placed");
+    expect(topic.dependents).toEqual([expect.stringContaining('schema subject "orders.placed-value"')]);
+    const deleting = await as("requester").delete("kafka.topic", "orders.placed");
+    expect(deleting.change?.reviewReasons).toEqual(
+      expect.arrayContaining([expect.stringContaining('schema subject "orders.placed-value"')]),
+    );
+    if (deleting.change?.status === ChangeStatus.PENDING_REVIEW) {
+      await as("requester").changes.cancelChange({ id: deleting.change.id, comment: "test: told as expected" });
+    }
   });
 
   it("notices a subject deleted out of band as drift", async () => {

@@ -237,3 +237,22 @@ export function teamsStillToApprove(
   const approved = new Set(reviews.filter((r) => r.decision === "APPROVED").map((r) => r.team));
   return [...new Set(requests.map((request) => request.ownerTeam))].filter((team) => !approved.has(team)).sort();
 }
+
+/** The plugin's `dependents` of a resource, in words; empty when it has none or the hook fails (logged). */
+export async function dependentsOf(
+  plugin: LoadedPlugin,
+  name: string,
+  spec: JsonObject | null | undefined,
+  lookup: ResourceLookup,
+): Promise<string[]> {
+  const dependents = plugin.definition.dependents;
+  if (!dependents || !spec) return [];
+  try {
+    const found: unknown = await dependents(name, spec, lookup, plugin.context);
+    if (Array.isArray(found) && found.every((item) => typeof item === "string")) return found;
+    throw new Error("did not return a list of strings");
+  } catch (error) {
+    plugin.context.logger.warn({ err: error, name, type: plugin.definition.type }, "dependents failed; none shown");
+    return [];
+  }
+}

@@ -30,6 +30,7 @@ import {
   replayIfSeen,
   requestHash,
 } from "./submit-checks.ts";
+import { createResourceLookup, dependentsOf } from "./ownership.ts";
 import { planApply } from "./plan-apply.ts";
 import { recordChange } from "./record-change.ts";
 import { checkWebhook } from "../notifications/check-webhook.ts";
@@ -286,7 +287,10 @@ export async function submitDelete(
         resolvedSpec: null,
         explanations: {},
         requiredApprovals: review.approvals,
-        reviewReasons: review.reasons,
+        reviewReasons: [
+          ...review.reasons,
+          ...(await dependentsOf(plugin, input.name, state.resolvedSpec, createResourceLookup(tx))),
+        ],
         accessRequests: [],
         comment: input.comment,
         labels: state.labels,

@@ -221,6 +221,14 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    */
   precheck?: (name: string, next: Spec, previous: Spec | undefined, ctx: PluginContext<Settings>) => Promise<Precheck>;
   /**
+   * What depends on this resource, in words, e.g. the `kafka.schema`
+   * subjects bound to a topic. Shown by GetResource (`dependents`) and, on a
+   * delete, added to the change's review reasons so the requester learns what
+   * happens to them. Reads only through `lookup`; a throw is logged and
+   * shows nothing (it never blocks a read or a delete).
+   */
+  dependents?: (name: string, spec: Spec, lookup: ResourceLookup, ctx: PluginContext<Settings>) => Promise<string[]>;
+  /**
    * Lists what the real system holds in one scope (e.g. a Kafka cluster's
    * topics), each with the identity a Plinth resource for it would have.
    * Must not change anything. Core marks each item managed, unmanaged or drifted.
