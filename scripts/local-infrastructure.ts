@@ -75,15 +75,18 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
   };
   try {
     // Throwaway: its databases go when it stops (Plinth then reports them as drifted; ReconcileResource recreates them).
-    const postgres = await startPostgres({ port: ports.postgres, durable: true });
-    stopped.push(() => postgres.stop());
-    // In memory, like the PostgreSQL server: throwaway; ReconcileResource registers Plinth's subjects again.
-    const schemaRegistry = await startSchemaRegistry({
-      port: ports.schemaRegistry,
-      dir: join(dataDir, "schema-registry"),
-      startTimeoutMs: 180_000,
-    });
-    stopped.push(() => schemaRegistry.stop());
+    // The schema registry (in memory, like the PostgreSQL server: throwaway; ReconcileResource registers Plinth's
+    // subjects again) starts beside PostgreSQL: its JVM takes longest.
+    const [startedPostgres, startedRegistry] = await Promise.allSettled([
+      startPostgres({ port: ports.postgres, durable: true }),
+      startSchemaRegistry({ port: ports.schemaRegistry, dir: join(dataDir, "schema-registry"), startTimeoutMs: 180_000 }),
+    ]);
+    if (startedPostgres.status === "fulfilled") stopped.push(() => startedPostgres.value.stop());
+    if (startedRegistry.status === "fulfilled") stopped.push(() => startedRegistry.value.stop());
+    if (startedPostgres.status === "rejected") throw startedPostgres.reason;
+    if (startedRegistry.status === "rejected") throw startedRegistry.reason;
+    const postgres = startedPostgres.value;
+    const schemaRegistry = startedRegistry.value;
     let prometheus: PrometheusServer | undefined;
     if (!externalPrometheus) {
       prometheus = await startPrometheus({
