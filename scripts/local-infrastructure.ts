@@ -79,7 +79,11 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
     // subjects again) starts beside PostgreSQL: its JVM takes longest.
     const [startedPostgres, startedRegistry] = await Promise.allSettled([
       startPostgres({ port: ports.postgres, durable: true }),
-      startSchemaRegistry({ port: ports.schemaRegistry, dir: join(dataDir, "schema-registry"), startTimeoutMs: 180_000 }),
+      startSchemaRegistry({
+        port: ports.schemaRegistry,
+        dir: join(dataDir, "schema-registry"),
+        startTimeoutMs: 180_000,
+      }),
     ]);
     if (startedPostgres.status === "fulfilled") stopped.push(() => startedPostgres.value.stop());
     if (startedRegistry.status === "fulfilled") stopped.push(() => startedRegistry.value.stop());

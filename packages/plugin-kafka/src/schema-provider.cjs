@@ -10,6 +10,7 @@
 // a no-op. Deleting is the registry's soft delete, then (only when the spec
 // says hard) the permanent one.
 "use strict";
+/* global fetch, AbortSignal -- Node's own globals in the provider host. */
 
 const contentType = "application/vnd.schemaregistry.v1+json";
 

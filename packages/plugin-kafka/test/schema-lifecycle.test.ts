@@ -148,9 +148,16 @@ describe("kafka.schema on a real schema registry (issue 26)", { timeout: 900_000
       as("requester").apply("kafka.schema", "orders.shipped-value", schema("orders.shipped", orderV1)),
     );
     expect(foreign.code).toBe(Code.InvalidArgument);
-    expect(foreign.fields).toEqual([expect.objectContaining({ field: "spec.topic", description: expect.stringContaining("which only team orders (its owner) may do") })]);
+    expect(foreign.fields).toEqual([
+      expect.objectContaining({
+        field: "spec.topic",
+        description: expect.stringContaining("which only team orders (its owner) may do"),
+      }),
+    ]);
     const unmanaged = await refusal(as("requester").apply("kafka.schema", "nowhere-value", schema("nowhere", orderV1)));
-    expect(unmanaged.fields).toEqual([expect.objectContaining({ field: "spec.topic", description: expect.stringContaining("which no team owns yet") })]);
+    expect(unmanaged.fields).toEqual([
+      expect.objectContaining({ field: "spec.topic", description: expect.stringContaining("which no team owns yet") }),
+    ]);
     // The topic's own team may.
     await succeeded(await as("otto").apply("kafka.schema", "orders.shipped-value", schema("orders.shipped", orderV1)));
   });
@@ -168,17 +175,19 @@ describe("kafka.schema on a real schema registry (issue 26)", { timeout: 900_000
   });
 
   it("notices a subject deleted out of band as drift", async () => {
-    await deleteSubjectOutOfBand(registry.url, "orders.shipped-value");
+    await applyTopic(as("requester"), "drift.events", "payments");
+    await succeeded(await as("requester").apply("kafka.schema", "drift.events-value", schema("drift.events", orderV1)));
+    await deleteSubjectOutOfBand(registry.url, "drift.events-value");
     await waitFor(
       async () => {
-        const { resource } = await as("otto").resources.getResource({
+        const { resource } = await as("requester").resources.getResource({
           type: "kafka.schema",
-          name: "orders.shipped-value",
+          name: "drift.events-value",
         });
         if (resource?.status !== ResourceStatus.DRIFTED)
           throw new Error(`still ${ResourceStatus[resource?.status ?? 0]}`);
       },
-      { what: "orders.shipped-value drifted", timeoutMs: 300_000 },
+      { what: "drift.events-value drifted", timeoutMs: 300_000 },
     );
   });
 });
