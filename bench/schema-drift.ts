@@ -3,18 +3,25 @@
 //    `GET /subjects` listing) and `observeInBulk.differences` against every recorded resolved spec,
 //    unchanged and with one subject soft-deleted out of band (it must come out as the one suspect);
 // 2. a bare REST registration of one new subject (POST a version, PUT its level), what the
-//    dynamic provider's create does, without Plinth, the engine or Pulumi.
+//    dynamic provider's create does, without Plinth, the engine or Pulumi;
+// 3. with --applies N: N subjects, one after the other, from ApplyResource to SUCCEEDED through a real
+//    Plinth server (createTestService: SQLite, the real Pulumi engine) with kafka.topic on a real broker.
 //
-//   node --import tsx bench/schema-drift.ts [--subjects 1000] [--rounds 5]
+//   node --import tsx bench/schema-drift.ts [--subjects 1000] [--rounds 5] [--applies 5]
 import { loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { type SchemaSpec, kafkaSchema, resolveSchemaDefaults } from "../packages/plugin-kafka/src/index.ts";
 import type { SchemaSettings } from "../packages/plugin-kafka/src/schema-settings.ts";
-import { startSchemaRegistry } from "../packages/testing/src/index.ts";
+import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { createTestService, startKafka, startSchemaRegistry } from "../packages/testing/src/index.ts";
 
 const { values: args } = parseArgs({
-  options: { subjects: { type: "string", default: "1000" }, rounds: { type: "string", default: "5" } },
+  options: {
+    subjects: { type: "string", default: "1000" },
+    rounds: { type: "string", default: "5" },
+    applies: { type: "string", default: "0" },
+  },
 });
 const count = Number(args.subjects);
 const rounds = Number(args.rounds);
@@ -77,6 +84,47 @@ try {
   console.log(
     `bare REST registration of a new subject (POST version + PUT level): p50 ${median(bare).toFixed(3)} s, each ${bare.map((s) => s.toFixed(3)).join(" / ")} (load ${load()})`,
   );
+  const applies = Number(args.applies);
+  if (applies > 0) {
+    const broker = await startKafka({ startTimeoutMs: 300_000 });
+    const module = new URL("../packages/plugin-kafka/src/index.ts", import.meta.url).href;
+    const service = await createTestService({
+      plugins: [
+        {
+          module,
+          export: "kafkaTopic",
+          settings: { clusters: { local: { bootstrapServers: [broker.bootstrapServers], brokers: 1 } } },
+        },
+        { module, export: "kafkaSchema", settings: { registries: { local: { url: registry.url } } } },
+      ],
+      logLevel: "warn",
+    });
+    try {
+      const client = service.client("requester");
+      const owner = { team: "payments", contact: "#payments" };
+      const topic = await client.apply("kafka.topic", "bench.events", { cluster: "local", owner, partitions: 1 });
+      await client.waitForChange(topic.change!.id);
+      const seconds: number[] = [];
+      for (let i = 0; i < applies; i++) {
+        const started = performance.now();
+        const applied = await client.apply("kafka.schema", `bench.events-${i}`, {
+          cluster: "local",
+          topic: "bench.events",
+          subject: `bench.events-${i}`,
+          schema: schema(i),
+        });
+        const done = await client.waitForChange(applied.change!.id);
+        if (done.status !== ChangeStatus.SUCCEEDED) throw new Error(`apply ${i}: ${ChangeStatus[done.status]}`);
+        seconds.push((performance.now() - started) / 1000);
+      }
+      console.log(
+        `ApplyResource → SUCCEEDED for one new subject: p50 ${median(seconds).toFixed(2)} s, each ${seconds.map((s) => s.toFixed(2)).join(" / ")} (load ${load()})`,
+      );
+    } finally {
+      await service.close();
+      await broker.stop();
+    }
+  }
 } finally {
   await registry.stop();
 }
