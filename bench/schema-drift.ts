@@ -41,8 +41,8 @@ try {
     await post(`/subjects/topic-${i}-value/versions`, "POST", { schema: schema(i), schemaType: "AVRO" });
     await post(`/config/topic-${i}-value`, "PUT", { compatibility: "BACKWARD" });
   };
-  for (let start = 0; start < count; start += 20) {
-    await Promise.all(Array.from({ length: Math.min(20, count - start) }, (_, k) => register(start + k)));
+  for (let start = 0; start < count; start += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, count - start) }, (_, k) => register(start + k)));
   }
   const settings: SchemaSettings = { registries: { local: { url: registry.url } } };
   const ctx = { settings, logger: { debug() {}, info() {}, warn() {}, error() {} } };
