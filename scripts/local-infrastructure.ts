@@ -1,6 +1,6 @@
 // What `make start` and `make start-cluster` both run beside Plinth: a Kafka broker with SASL/SCRAM and
 // ACLs (as a real cluster has, so kafka.user works; Plinth logs in as its super user), a throwaway
-// PostgreSQL server, and a Prometheus scraping the broker and Plinth. Also how a Plinth server is started
+// PostgreSQL server, a schema registry (Apicurio, in memory), and a Prometheus scraping the broker and Plinth. Also how a Plinth server is started
 // against them, so the two scripts differ only in how many servers they run and which store those share.
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -10,6 +10,7 @@ import {
   type KafkaBroker,
   type PostgresServer,
   type PrometheusServer,
+  type SchemaRegistry,
   type ScrapeTarget,
   formattedWithoutScram,
   repoRoot,
@@ -17,6 +18,7 @@ import {
   startKafka,
   startPostgres,
   startPrometheus,
+  startSchemaRegistry,
 } from "../packages/testing/src/index.ts";
 
 export interface LocalInfrastructureOptions {
@@ -30,6 +32,8 @@ export interface LocalInfrastructureOptions {
 export interface LocalInfrastructure {
   broker: KafkaBroker;
   postgres: PostgresServer;
+  /** Apicurio Registry with in-memory storage: its subjects go when it stops (Plinth then reports them drifted). */
+  schemaRegistry: SchemaRegistry;
   /** Undefined when PLINTH_PROMETHEUS_URL names a Prometheus-compatible API to use instead. */
   prometheus: PrometheusServer | undefined;
   prometheusUrl: string;
@@ -49,6 +53,7 @@ export const ports = {
   plinth: Number(process.env.PLINTH_PORT ?? 8080),
   prometheus: Number(process.env.PROMETHEUS_PORT ?? 9090),
   idp: Number(process.env.IDP_PORT ?? 9400),
+  schemaRegistry: Number(process.env.SCHEMA_REGISTRY_PORT ?? 8091),
 };
 
 export async function startLocalInfrastructure(options: LocalInfrastructureOptions): Promise<LocalInfrastructure> {
@@ -75,8 +80,22 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
   };
   try {
     // Throwaway: its databases go when it stops (Plinth then reports them as drifted; ReconcileResource recreates them).
-    const postgres = await startPostgres({ port: ports.postgres, durable: true });
-    stopped.push(() => postgres.stop());
+    // The schema registry (in memory, like the PostgreSQL server: throwaway; ReconcileResource registers Plinth's
+    // subjects again) starts beside PostgreSQL: its JVM takes longest.
+    const [startedPostgres, startedRegistry] = await Promise.allSettled([
+      startPostgres({ port: ports.postgres, durable: true }),
+      startSchemaRegistry({
+        port: ports.schemaRegistry,
+        dir: join(dataDir, "schema-registry"),
+        startTimeoutMs: 180_000,
+      }),
+    ]);
+    if (startedPostgres.status === "fulfilled") stopped.push(() => startedPostgres.value.stop());
+    if (startedRegistry.status === "fulfilled") stopped.push(() => startedRegistry.value.stop());
+    if (startedPostgres.status === "rejected") throw startedPostgres.reason;
+    if (startedRegistry.status === "rejected") throw startedRegistry.reason;
+    const postgres = startedPostgres.value;
+    const schemaRegistry = startedRegistry.value;
     let prometheus: PrometheusServer | undefined;
     if (!externalPrometheus) {
       prometheus = await startPrometheus({
@@ -110,8 +129,9 @@ export async function startLocalInfrastructure(options: LocalInfrastructureOptio
       PLINTH_POSTGRES_ADMIN_PASSWORD: postgres.password,
       PLINTH_PROMETHEUS_URL: prometheusUrl,
       PLINTH_DEV_IDP_ISSUER: idp.issuer,
+      PLINTH_SCHEMA_REGISTRY_URL: schemaRegistry.url,
     };
-    return { broker, postgres, prometheus, prometheusUrl, idp, kafkaDir, pluginEnv, stop };
+    return { broker, postgres, schemaRegistry, prometheus, prometheusUrl, idp, kafkaDir, pluginEnv, stop };
   } catch (error) {
     await stop();
     throw error;

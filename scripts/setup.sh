@@ -20,6 +20,7 @@ fi
 bash "$here/toolchain/postgres.sh"
 bash "$here/toolchain/kafka.sh"
 bash "$here/toolchain/prometheus.sh"
+bash "$here/toolchain/schema-registry.sh"
 bash "$here/toolchain/pulumi.sh"
 bash "$here/toolchain/pulumi-kafka.sh"
 bash "$here/toolchain/chromium.sh"

@@ -12,7 +12,7 @@ const infrastructure = await startLocalInfrastructure({
   plinthTargets: [{ job: "plinth", target: `127.0.0.1:${ports.plinth}` }],
   scramlessData: "reformat",
 });
-const { broker, postgres, prometheus, prometheusUrl, idp, kafkaDir } = infrastructure;
+const { broker, postgres, schemaRegistry, prometheus, prometheusUrl, idp, kafkaDir } = infrastructure;
 const server = spawnPlinthServer(join(repoRoot, "config/plinth.dev.yaml"), {
   ...infrastructure.pluginEnv,
   PLINTH_DATA_DIR: dataDir,
@@ -27,6 +27,7 @@ process.stdout.write(
     `                 super user ${broker.sasl!.username}, password in ${shown(join(kafkaDir, "super-user.json"))}`,
     `                 metrics on http://${broker.metricsTarget}/metrics (log size per topic and partition)`,
     `  PostgreSQL     127.0.0.1:${postgres.port}  (instance "local", throwaway; POSTGRES_PORT to change)`,
+    `  Schema registry ${schemaRegistry.url}  (Apicurio, in-memory storage: throwaway; SCHEMA_REGISTRY_PORT to change)`,
     prometheus
       ? `  Prometheus     ${prometheus.url}  (scrapes the broker and Plinth, loads deploy/prometheus/plinth-rules.yaml; PROMETHEUS_PORT to change)`
       : `  Prometheus     ${prometheusUrl}  (PLINTH_PROMETHEUS_URL: not started here, kafka.topic verifies through it)`,

@@ -48,3 +48,16 @@ export { userGuardrailViolations, validateUser } from "./user-validate.ts";
 export { findUnmanagedUser, listScramUsers, verifyUser, verifyUserGone } from "./user-verify.ts";
 export { type ScramCredentialInfo, describeScramUsers } from "./scram-users.ts";
 export type {} from "./resource-types.ts";
+export { kafkaSchema } from "./kafka-schema.ts";
+export { RegistrySettings, SchemaSettings, type SchemaSettingsInput } from "./schema-settings.ts";
+export {
+  SchemaReference,
+  SchemaSpec,
+  type SchemaSpecInput,
+  compatibilityLevels,
+  resolveSchemaDefaults,
+  schemaFormats,
+  subjectOf,
+} from "./schema-spec.ts";
+export { describeSchemaChange, incompatibilityCauses, incompatibilityViolations } from "./schema-changes.ts";
+export { type RegistryClient, RegistryError, registryClient } from "./schema-registry-client.ts";

@@ -4,6 +4,7 @@ import { definePlugin } from "@plinth/core";
 import { KafkaSettings, teamQuota } from "./cluster-settings.ts";
 import { topicQuotaMetrics, topicUsage } from "./topic-usage.ts";
 import { topicCollisionKey } from "./topic-name.ts";
+import { topicDependents } from "./topic-dependents.ts";
 import { topicDifferences } from "./topic-differences.ts";
 import { resolveTopicDefaults } from "./topic-defaults.ts";
 import { topicProgram } from "./topic-program.ts";
@@ -32,6 +33,8 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
   defaults: (_name, spec, ctx) => resolveTopicDefaults(spec, ctx.settings),
   validate: (name, next, previous, ctx) => validateTopic(name, next, previous, ctx.settings),
   validateDelete: (name, previous, ctx) => validateTopic(name, undefined, previous, ctx.settings),
+  // The kafka.schema subjects bound to the topic: shown by GetResource, told on a delete.
+  dependents: (name, spec, lookup) => topicDependents(name, spec, lookup),
   findUnmanaged: (name, spec, ctx) => findUnmanagedTopic(name, spec, ctx.settings),
   // The cluster view: scope = cluster name.
   inventoryScopes: (ctx) => Object.keys(ctx.settings.clusters),

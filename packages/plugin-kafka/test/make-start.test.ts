@@ -30,7 +30,8 @@ async function approveAs(issuer: string, login: string): Promise<string> {
 
 /** Runs scripts/start.ts as `make start` does, on free ports, with its state in `dataDir`. */
 async function makeStart(dataDir: string) {
-  const [kafkaPort, postgresPort, serverPort, prometheusPort, idpPort] = [
+  const [kafkaPort, postgresPort, serverPort, prometheusPort, idpPort, registryPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -45,6 +46,7 @@ async function makeStart(dataDir: string) {
       PLINTH_PORT: String(serverPort),
       PROMETHEUS_PORT: String(prometheusPort),
       IDP_PORT: String(idpPort),
+      SCHEMA_REGISTRY_PORT: String(registryPort),
       PLINTH_DATA_DIR: dataDir,
     }).filter(([key]) => !key.startsWith("VITEST")),
   );
@@ -62,7 +64,7 @@ async function makeStart(dataDir: string) {
       },
       {
         what: "make start",
-        timeoutMs: 150_000,
+        timeoutMs: 240_000,
         abortReason: () => (child.exitCode === null ? undefined : `exited ${child.exitCode}: ${said}`),
       },
     );
@@ -77,6 +79,7 @@ async function makeStart(dataDir: string) {
     kafka: `127.0.0.1:${kafkaPort}`,
     prometheus: `http://127.0.0.1:${prometheusPort}`,
     issuer: `http://127.0.0.1:${idpPort}`,
+    registry: `http://127.0.0.1:${registryPort}/apis/ccompat/v7`,
   };
 }
 
@@ -89,10 +92,11 @@ async function stop(child: ChildProcess): Promise<void> {
 
 // What a newcomer does after `make start`, following docs/kafka.md: a topic, a user with write access
 // on it (a reviewer approves), the password revealed to the owning team, a message produced with it.
-// Four servers start (broker, PostgreSQL, Prometheus, Plinth) before the first change: more than the default timeout on a loaded machine.
+// Five servers start (broker, PostgreSQL, schema registry, Prometheus, Plinth) before the first change: more than
+// the default timeout on a loaded machine.
 it(
-  "make start serves kafka.user: a user created through the SDK produces with its revealed password",
-  { timeout: 360_000 },
+  "make start serves kafka.user and kafka.schema: a user created through the SDK produces with its revealed password",
+  { timeout: 480_000 },
   async () => {
     const dataDir = mkdtempSync(join(process.env.PLINTH_TEST_TMP ?? tmpdir(), "make-start-"));
     // A broker data dir from before SCRAM (formatted, no super user): start.ts formats it again and says so.
@@ -160,6 +164,16 @@ it(
       expect(await refusal(produceAs(started.kafka, { ...login, password: "wrong" }, "orders.placed", "x"))).toMatch(
         /SASL|authenticat/i,
       );
+
+      // The README's walk-through: a schema for the topic, in make start's registry.
+      const schema = await requester.apply("kafka.schema", "orders.placed-value", {
+        cluster: "local",
+        topic: "orders.placed",
+        schema: '{"type":"record","name":"Order","fields":[{"name":"id","type":"string"}]}',
+      });
+      expect(await requester.waitForChange(schema.change!.id)).toMatchObject({ status: ChangeStatus.SUCCEEDED });
+      const latest = await fetch(`${started.registry}/subjects/orders.placed-value/versions/latest`);
+      expect(await latest.json()).toMatchObject({ subject: "orders.placed-value", version: 1 });
     } finally {
       await stop(started.child);
     }

@@ -26,9 +26,11 @@ export {
   type ScrapeTarget,
   type StartPrometheusOptions,
 } from "./prometheus.ts";
+export { startSchemaRegistry, type SchemaRegistry, type StartSchemaRegistryOptions } from "./schema-registry.ts";
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from "./postgres.ts";
 export {
   MissingToolError,
+  apicurioRunnerJar,
   cacheDir,
   promtoolBinary,
   pulumiBinDir,

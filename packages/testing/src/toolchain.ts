@@ -110,3 +110,17 @@ export function pulumiEnv(): Record<string, string> {
     PATH: `${pulumiBinDir()}:${join(cacheDir(), "bin")}:${process.env.PATH ?? ""}`,
   };
 }
+
+/** The Apicurio Registry runner jar (scripts/toolchain/schema-registry.sh), or PLINTH_APICURIO_JAR. */
+export function apicurioRunnerJar(): string {
+  const version = toolchainVersions().APICURIO_VERSION;
+  const jar =
+    process.env.PLINTH_APICURIO_JAR ??
+    join(cacheDir(), `apicurio-${version}/apicurio-registry-app-${version}-runner.jar`);
+  if (!existsSync(jar)) {
+    throw new MissingToolError(
+      `Apicurio Registry not found at ${jar}: run 'make setup' (scripts/toolchain/schema-registry.sh)`,
+    );
+  }
+  return jar;
+}

@@ -273,6 +273,16 @@ export function ResourcePage({ type, name }: { type: string; name: string }) {
           <strong>Drifted:</strong> {resource.drift.findings.join("; ")}
         </div>
       )}
+      {resource.dependents.length > 0 && (
+        <section aria-labelledby="dependents-heading">
+          <h2 id="dependents-heading">Depends on it</h2>
+          <ul data-testid="dependents">
+            {resource.dependents.map((dependent) => (
+              <li key={dependent}>{dependent}</li>
+            ))}
+          </ul>
+        </section>
+      )}
       <div className="actions">
         <ConfirmAction
           label="Delete"

@@ -148,6 +148,35 @@ export async function unownedReachViolations(
     }));
 }
 
+/**
+ * What the next spec newly reaches that the plugin marks `ownersOnly` and
+ * another team owns (a schema subject on another team's topic), as
+ * overridable violations: a requester is refused; an admin's override goes
+ * to a reviewer, and the owning team approves it as an access request.
+ */
+export async function ownersOnlyReachViolations(
+  plugin: LoadedPlugin,
+  lookup: ResourceLookup,
+  input: { name: string; team: string; next: JsonObject; previous: JsonObject | undefined },
+): Promise<Violation[]> {
+  const foreign = (spec: JsonObject | undefined) =>
+    foreignReaches(plugin, input.name, spec, input.team, lookup).then((reaches) =>
+      reaches.filter((reach) => reach.ownersOnly === true),
+    );
+  const before = new Set((await foreign(input.previous)).map(reachKey));
+  return (await foreign(input.next))
+    .filter((reach) => !before.has(reachKey(reach)))
+    .map((reach) => ({
+      field: `spec.${reach.field}`,
+      reason: "OWNERS_ONLY_REACH",
+      description:
+        `asks to ${reach.access}, which only team ${reach.ownerTeam} (its owner) may do, not team ${input.team}` +
+        (reach.hint ? `. ${reach.hint}` : "") +
+        ` (an admin may override this, with a reviewer of ${reach.ownerTeam})`,
+      overridable: true,
+    }));
+}
+
 const reachKey = (reach: { ownerTeam: string; access: string }) => `${reach.ownerTeam}\n${reach.access}`;
 
 /**
@@ -212,4 +241,23 @@ export function teamsStillToApprove(
 ): string[] {
   const approved = new Set(reviews.filter((r) => r.decision === "APPROVED").map((r) => r.team));
   return [...new Set(requests.map((request) => request.ownerTeam))].filter((team) => !approved.has(team)).sort();
+}
+
+/** The plugin's `dependents` of a resource, in words; empty when it has none or the hook fails (logged). */
+export async function dependentsOf(
+  plugin: LoadedPlugin,
+  name: string,
+  spec: JsonObject | null | undefined,
+  lookup: ResourceLookup,
+): Promise<string[]> {
+  const dependents = plugin.definition.dependents;
+  if (!dependents || !spec) return [];
+  try {
+    const found: unknown = await dependents(name, spec, lookup, plugin.context);
+    if (Array.isArray(found) && found.every((item) => typeof item === "string")) return found;
+    throw new Error("did not return a list of strings");
+  } catch (error) {
+    plugin.context.logger.warn({ err: error, name, type: plugin.definition.type }, "dependents failed; none shown");
+    return [];
+  }
 }

@@ -6,10 +6,11 @@ import {
   createResourceLookup,
   decideOwner,
   describeAccessRequest,
+  ownersOnlyReachViolations,
   unownedReachViolations,
 } from "./ownership.ts";
 import { AlreadyExistsError, PermissionDeniedError, ResourceExhaustedError } from "./errors.ts";
-import type { Violation } from "../plugin/define-plugin.ts";
+import type { Precheck, Violation } from "../plugin/define-plugin.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { applyDefaults, identityOf, parseSpec, pluginReview, validateTransition } from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
@@ -52,6 +53,8 @@ export async function planApply(
     repair?: "auto" | "review";
     /** The spec already resolved when the change was submitted: a verdict at claim judges what will be applied. */
     resolved?: { spec: JsonObject; explanations: Record<string, string> };
+    /** What the plugin's `precheck` said of this spec (run before the transaction). */
+    precheck?: Precheck;
   } = {},
 ): Promise<Plan> {
   const { spec: resolvedSpec, explanations = {} } =
@@ -59,9 +62,19 @@ export async function planApply(
   const previousSpec = state.exists ? state.resolvedSpec : undefined;
   const lookup = createResourceLookup(tx);
   await lockReaches(tx, deps.plugins.list(), plugin);
+  const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
+  const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
+  const owner = decideOwner(plugin, principal, resolvedSpec, current);
   const violations = [
     ...validateTransition(plugin, name, resolvedSpec, previousSpec),
     ...(await unownedReachViolations(plugin, lookup, { name, next: resolvedSpec, previous: previousSpec })),
+    ...(await ownersOnlyReachViolations(plugin, lookup, {
+      name,
+      team: owner.transferTo ?? owner.team,
+      next: resolvedSpec,
+      previous: previousSpec,
+    })),
+    ...(options.precheck?.violations ?? []),
   ];
   let overridden = guardrailOverride(principal, violations, options.overrideGuardrails === true);
   raiseViolations(overridden ? [] : violations);
@@ -72,9 +85,6 @@ export async function planApply(
       `${plugin.definition.type} "${holder.name}" (team ${holder.ownerTeam}) already holds the identity "${identity}" that "${name}" would have`,
     );
   }
-  const kind: ChangeKind = state.exists ? "UPDATE" : "CREATE";
-  const current = state.exists && state.resource?.status !== "DELETED" ? state.resource?.ownerTeam : undefined;
-  const owner = decideOwner(plugin, principal, resolvedSpec, current);
   if (kind === "CREATE" || owner.transferTo) {
     const exposed = await grantExposureViolations(deps.plugins.list(), tx, {
       type: plugin.definition.type,
@@ -126,6 +136,7 @@ export async function planApply(
   const needsReviewer = overridden !== undefined || accessRequests.length > 0;
   const reasons = needsReviewer ? review.reasons.filter((r) => !r.startsWith("auto-approved")) : review.reasons;
   if (overridden) reasons.push(`admin override of guardrails: ${overridden}`);
+  reasons.push(...(options.precheck?.findings ?? []));
   reasons.push(...accessRequests.map(describeAccessRequest));
   let requiredApprovals = needsReviewer ? Math.max(1, review.approvals) : review.approvals;
   if (options.repair === "auto" && !needsReviewer) {

@@ -1,4 +1,4 @@
-import type { Defaulted, ReviewDecision, ReviewInput, Violation } from "../plugin/define-plugin.ts";
+import type { Defaulted, Precheck, ReviewDecision, ReviewInput, Violation } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import { InvalidArgumentError, UnavailableError } from "./errors.ts";
 import type { JsonObject } from "./types.ts";
@@ -143,4 +143,48 @@ export async function unmanagedConflict(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The plugin's `precheck` of a spec, bounded in time, with its violations'
+ * fields as request paths. Fails closed like `unmanagedConflict`: a system
+ * that cannot be asked makes the change UNAVAILABLE, with nothing recorded.
+ */
+export async function precheckOf(
+  plugin: LoadedPlugin,
+  name: string,
+  next: unknown,
+  previous: unknown,
+  timeoutMs: number,
+): Promise<Precheck> {
+  const precheck = plugin.definition.precheck;
+  if (!precheck) return {};
+  const type = plugin.definition.type;
+  const refusal = (why: string) =>
+    new UnavailableError(
+      `cannot check ${type} "${name}" with the system it lives on (${why}); nothing was recorded: send the same request again once it answers`,
+    );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(refusal(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  let result: Precheck;
+  try {
+    result = await Promise.race([
+      Promise.resolve().then(() => precheck(name, next, previous, plugin.context)),
+      timeout,
+    ]);
+  } catch (error) {
+    if (error instanceof UnavailableError) throw error;
+    plugin.context.logger.warn({ err: error, name, type }, "precheck failed; the change is refused");
+    throw refusal(error instanceof Error ? error.message : String(error));
+  } finally {
+    clearTimeout(timer);
+  }
+  const violations = result?.violations ?? [];
+  const findings = result?.findings ?? [];
+  if (!Array.isArray(violations) || !Array.isArray(findings)) {
+    throw new PluginFault(type, "precheck", new Error("did not return { violations?: [], findings?: [] }"));
+  }
+  return { violations: asRequestPaths(violations), findings };
 }

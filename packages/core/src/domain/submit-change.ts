@@ -1,13 +1,21 @@
 import { auditIdentity } from "./audit-identity.ts";
+import type { Precheck } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ResourceRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import { assertCanChange } from "./authorization.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
-import { applyDefaults, parseSpec, pluginReview, unmanagedConflict, validateDeletion } from "./plugin-calls.ts";
+import {
+  applyDefaults,
+  parseSpec,
+  pluginReview,
+  precheckOf,
+  unmanagedConflict,
+  validateDeletion,
+} from "./plugin-calls.ts";
 import { decideReview } from "./review-policy.ts";
-import { specDifferences } from "./spec-diff.ts";
+import { sameJson, specDifferences } from "./spec-diff.ts";
 import type { JsonObject, Principal } from "./types.ts";
 import {
   type SubmitResult,
@@ -25,6 +33,7 @@ import {
   replayIfSeen,
   requestHash,
 } from "./submit-checks.ts";
+import { createResourceLookup, dependentsOf } from "./ownership.ts";
 import { planApply } from "./plan-apply.ts";
 import { recordChange } from "./record-change.ts";
 import { checkApplyInput } from "./check-submission.ts";
@@ -72,6 +81,7 @@ export async function submitApply(
   const hash = revocation?.hash ?? requestHash("apply", { ...input, requestId: undefined });
   const callback = sealedCallback(deps, input.callback);
   await refuseUnmanagedTwin(deps, plugin, principal, input);
+  const precheck = await precheckApply(deps, plugin, principal, input);
   const result = await deps.store.transact(async (tx) => {
     // The resource lock first (desiredState takes it), then the request id: a duplicate sent while the first
     // was committing waited for that lock and now sees the first's key, whatever the first did to the resource.
@@ -99,6 +109,7 @@ export async function submitApply(
       force: input.force,
       overrideGuardrails: input.overrideGuardrails,
       repair: input.repair,
+      precheck,
     });
     if (plan.overriddenGuardrails) {
       await tx.appendAudit({
@@ -233,6 +244,32 @@ const callbackViolations = async (deps: LifecycleDeps, callback: CallbackInput |
     ? await checkWebhookTarget(deps.notifications.targets, { url: callback.url, secret: callback.secret }, "callback.")
     : [];
 
+/**
+ * The plugin's `precheck` of what this apply asks for (e.g. a schema
+ * registry's compatibility check), before the transaction because it talks
+ * to the outside world. Skipped for a replayed request and for a spec that
+ * resolves to the one in force (a no-op or a forced re-apply asks nothing new).
+ */
+async function precheckApply(
+  deps: LifecycleDeps,
+  plugin: LoadedPlugin,
+  principal: Principal | undefined,
+  input: { type: string; name: string; spec: JsonObject; requestId?: string },
+): Promise<Precheck | undefined> {
+  if (!plugin.definition.precheck) return undefined;
+  if (principal && input.requestId && (await deps.store.getIdempotencyKey(principal.id, input.requestId))) {
+    return undefined;
+  }
+  const current = await deps.store.getResource(input.type, input.name);
+  const previous =
+    current && current.status !== "DELETED" && current.revision > 0 ? (current.resolvedSpec ?? undefined) : undefined;
+  const resolved = applyDefaults(plugin, input.name, parseSpec(plugin, input.spec)).spec;
+  if (previous && sameJson(previous, resolved)) return undefined;
+  return await precheckOf(plugin, input.name, resolved, previous, precheckTimeoutMs);
+}
+
+const precheckTimeoutMs = 8_000;
+
 const sealedCallback = (deps: LifecycleDeps, callback: CallbackInput | undefined) =>
   callback && {
     ...callback,
@@ -291,7 +328,10 @@ export async function submitDelete(
         resolvedSpec: null,
         explanations: {},
         requiredApprovals: review.approvals,
-        reviewReasons: review.reasons,
+        reviewReasons: [
+          ...review.reasons,
+          ...(await dependentsOf(plugin, input.name, state.resolvedSpec, createResourceLookup(tx))),
+        ],
         accessRequests: [],
         comment: input.comment,
         labels: state.labels,
@@ -371,11 +411,12 @@ export async function previewApply(
   input: { type: string; name: string; spec: JsonObject },
 ): Promise<PreviewResult> {
   const plugin = await checkApplyInput(deps, input);
+  const precheck = await precheckApply(deps, plugin, undefined, input);
   // planApply only reads; the transaction gives it the same consistent view a submit has.
   const plan = await deps.store.transact(async (whole) => {
     const tx = withReadBudget(whole, deps.limits.maxReadsPerCall, "this preview");
     const state = await desiredState(tx, input.type, input.name);
-    return await planApply(tx, deps, plugin, principal, input.name, input.spec, state.labels, state);
+    return await planApply(tx, deps, plugin, principal, input.name, input.spec, state.labels, state, { precheck });
   });
   return {
     kind: plan.kind,

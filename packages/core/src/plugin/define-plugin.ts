@@ -114,6 +114,14 @@ export interface VerifyResult {
   unknown?: boolean;
 }
 
+/** What the real system says of a spec before it is recorded (see `precheck`). */
+export interface Precheck {
+  /** Why the system would refuse the spec, each naming its field (a path inside the spec). */
+  violations?: Violation[];
+  /** What a reviewer should read, in words, e.g. `field "amount" added (default 0)`. */
+  findings?: string[];
+}
+
 /** A create that a crash interrupted: Pulumi may or may not have made the resource. */
 export interface PendingCreate {
   /** Pulumi type token, e.g. "kafka:index/topic:Topic". */
@@ -200,6 +208,27 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    */
   findUnmanaged?: (name: string, spec: Spec, ctx: PluginContext<Settings>) => Promise<string | undefined>;
   /**
+   * Asks the real system, before anything is recorded, whether it will take
+   * this spec (e.g. a schema registry's compatibility check of a new schema
+   * against the subject's versions) and what a reviewer should read about
+   * it. Called on every apply and preview that changes the resolved spec
+   * (`previous` undefined on a create), outside any transaction, with a
+   * timeout. Its violations refuse the change like `validate`'s; overridable
+   * ones an admin may override, and the change is then held for a reviewer.
+   * Its findings go into the preview's and the change's review reasons.
+   * Must not change anything. Fails closed: if it throws or does not answer
+   * in time, the change is refused with UNAVAILABLE and nothing is recorded.
+   */
+  precheck?: (name: string, next: Spec, previous: Spec | undefined, ctx: PluginContext<Settings>) => Promise<Precheck>;
+  /**
+   * What depends on this resource, in words, e.g. the `kafka.schema`
+   * subjects bound to a topic. Shown by GetResource (`dependents`) and, on a
+   * delete, added to the change's review reasons so the requester learns what
+   * happens to them. Reads only through `lookup`; a throw is logged and
+   * shows nothing (it never blocks a read or a delete).
+   */
+  dependents?: (name: string, spec: Spec, lookup: ResourceLookup, ctx: PluginContext<Settings>) => Promise<string[]>;
+  /**
    * Lists what the real system holds in one scope (e.g. a Kafka cluster's
    * topics), each with the identity a Plinth resource for it would have.
    * Must not change anything. Core marks each item managed, unmanaged or drifted.
@@ -274,6 +303,14 @@ export interface Reach {
   hint?: string;
   /** What is asked, in words, completing "payments asks to ...": e.g. `read topics orders.*`. */
   access: string;
+  /**
+   * Only the team owning what is reached may hold this reach (e.g. a schema
+   * subject bound to a topic belongs with the topic): another team's
+   * requester is refused (reason OWNERS_ONLY_REACH) instead of asking for
+   * access; an admin may override it, and the owning team's reviewer must
+   * then approve as for any access request.
+   */
+  ownersOnly?: boolean;
 }
 
 /** A written spec without one reach, or why that reach cannot be removed alone. */

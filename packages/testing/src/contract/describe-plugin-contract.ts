@@ -171,10 +171,11 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
     beforeAll(async () => {
       infra = await real.setup();
       service = await createTestService({
-        plugins: [{ ...real.plugin, settings: infra.settings }],
+        plugins: [{ ...real.plugin, settings: infra.settings }, ...(infra.plugins ?? [])],
         settings: serviceSettings,
         ...(real.engineTimeoutMs === undefined ? {} : { engineTimeoutMs: real.engineTimeoutMs }),
       });
+      await real.prepare?.(service);
     }, changeMs);
 
     afterAll(async () => {

@@ -219,6 +219,11 @@ export interface RealInfrastructure {
   settings: JsonRecord;
   /** Stops it; called after the suite. */
   stop?: () => Promise<void>;
+  /**
+   * Other plugins the test service loads beside the one under test, e.g.
+   * `kafka.topic` for a `kafka.schema`, whose resources it needs.
+   */
+  plugins?: { module: string; export: string; settings?: JsonRecord }[];
 }
 
 export interface RealContractFixture<Spec = JsonRecord, Settings = JsonRecord> {
@@ -226,6 +231,12 @@ export interface RealContractFixture<Spec = JsonRecord, Settings = JsonRecord> {
   plugin: { module: string; export: string };
   /** Starts (or points at) the infrastructure; called once before the real steps. */
   setup: () => Promise<RealInfrastructure>;
+  /**
+   * Called once the test service runs, before the create: makes what the
+   * resource needs through the service (e.g. the topic a schema is bound to,
+   * applied by the `requester`).
+   */
+  prepare?: (service: TestService) => Promise<void>;
   /** Resource name; default a unique `contract-<n>` name. */
   name?: string;
   /** Spec of the create. */

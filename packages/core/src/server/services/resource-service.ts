@@ -7,7 +7,7 @@ import { NotFoundError } from "../../domain/errors.ts";
 import { listAccessGrants } from "../../domain/list-access-grants.ts";
 import { withReadBudget } from "../../domain/read-budget.ts";
 import { revokeAccessGrant } from "../../domain/revoke-access-grant.ts";
-import { createResourceLookup, specOwnerTeam } from "../../domain/ownership.ts";
+import { createResourceLookup, dependentsOf, specOwnerTeam } from "../../domain/ownership.ts";
 import { teamUsage } from "../../domain/team-quota.ts";
 import { revealSecret } from "../../domain/reveal-secret.ts";
 import { previewApply, submitApply, submitDelete, submitReconcile, submitRevert } from "../../domain/submit-change.ts";
@@ -111,7 +111,12 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
       principalOf(context);
       const resource = await deps.store.getResource(req.type, req.name);
       if (!resource) throw new NotFoundError(`${req.type} "${req.name}" does not exist`);
-      return { resource: resourceReply(resource) };
+      const plugin = deps.plugins.get(req.type);
+      const dependents =
+        plugin && resource.status !== "DELETED"
+          ? await dependentsOf(plugin, resource.name, resource.resolvedSpec, createResourceLookup(deps.store))
+          : [];
+      return { resource: dependents.length > 0 ? { ...resourceReply(resource), dependents } : resourceReply(resource) };
     },
 
     async listResources(req, context) {

@@ -29,6 +29,10 @@ export function registerGetCommand(program: Command, ctx: CliContext): void {
           for (const finding of resource.drift.findings) lines.push(`             - ${finding}`);
           lines.push(`             (repair with: plinth reconcile ${resource.type} ${resource.name})`);
         }
+        if (resource.dependents.length > 0) {
+          lines.push("  dependents:");
+          for (const dependent of resource.dependents) lines.push(`             - ${dependent}`);
+        }
         if (resource.secretOutputKeys.length > 0) {
           lines.push(`  secrets:   ${resource.secretOutputKeys.join(", ")} (not shown)`);
         }
