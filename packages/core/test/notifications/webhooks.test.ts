@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { DeliveryStatus, NotificationFormat, NotificationKind } from "@plinth/sdk/gen/plinth/v1/notification_pb.ts";
@@ -9,6 +6,7 @@ import { freePort, waitFor } from "@plinth/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import type { EnginePreview } from "../../src/index.ts";
+import { createSecretBox } from "../../src/secrets/secret-box.ts";
 import { createFakeEngine } from "../support/fake-engine.ts";
 import { type TestService, principals, startTestService } from "../support/test-service.ts";
 import { type ReceivedWebhook, WebhookReceiver, eventData, signatureVerifies } from "../support/webhook-receiver.ts";
@@ -333,22 +331,27 @@ describe("webhook notifications", () => {
 
   it("sends the other deliveries while one subscription's sealed secret does not open", async () => {
     const hooks = await receiver();
-    const dataDir = mkdtempSync(join(tmpdir(), "plinth-webhooks-"));
-    open.push({ close: async () => rmSync(dataDir, { recursive: true, force: true }) });
-    // Sealed under the first key; the server below knows only another one (a key rotated without previousKeys).
-    const before = await startTestService({ dataDir });
-    const { subscription } = await before
-      .as("requester")
-      .notifications.createSubscription({ url: hooks.url("/locked"), secret });
-    await before.close();
-    const plinth = await service(
-      {
-        subscriptions: [
-          { id: "payments-succeeded", url: hooks.url("/open"), ownerTeam: "payments", kinds: ["succeeded"] },
-        ],
-      },
-      { dataDir, config: { secrets: { key: "a-key-that-opens-nothing-sealed-before" } } },
-    );
+    const plinth = await service({
+      subscriptions: [
+        { id: "payments-succeeded", url: hooks.url("/open"), ownerTeam: "payments", kinds: ["succeeded"] },
+      ],
+    });
+    // A row sealed under a key this server never had (a server started with the wrong key is refused at start,
+    // so such a row can only come from outside, e.g. a restore mixed with a rotation).
+    const subscription = {
+      id: "locked-subscription",
+      ownerTeam: "payments",
+      createdBy: principals.requester.id,
+      url: hooks.url("/locked"),
+      format: "cloudevents" as const,
+      sealedSecret: createSecretBox("a-key-this-server-never-had-0123").seal({ secret }),
+      teams: [],
+      types: [],
+      kinds: [],
+      changeId: null,
+      createdAt: new Date().toISOString(),
+    };
+    await plinth.store.transact(async (tx) => await tx.insertSubscription(subscription));
     const alice = plinth.as("requester");
     for (const name of ["first", "second"]) {
       const { change } = await alice.resources.applyResource({ type: "test.widget", name, spec: { size: 1 } });
@@ -358,7 +361,7 @@ describe("webhook notifications", () => {
     // come first in every round: the open subscription's must get through all the same.
     await received(hooks, "/open", 2);
     expect(hooks.at("/locked")).toEqual([]);
-    const { deliveries } = await alice.notifications.listDeliveries({ subscriptionId: subscription!.id });
+    const { deliveries } = await alice.notifications.listDeliveries({ subscriptionId: subscription.id });
     expect(deliveries.length).toBeGreaterThan(0);
     expect(deliveries.every((d) => d.status !== DeliveryStatus.DELIVERED)).toBe(true);
   });
