@@ -3,7 +3,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestService, startTestService } from "../support/test-service.ts";
+import { type TestService, principals, startTestService } from "../support/test-service.ts";
 
 /** A GET with the path sent exactly as given: fetch would normalise "../" away before it left. */
 function rawGet(
@@ -108,7 +108,11 @@ describe("the server serves the built console under /", () => {
     expect(await (await fetch(`${service.url}/healthz`)).text()).toBe("ok\n");
     const post = await fetch(`${service.url}/`, { method: "POST" });
     expect(post.status).toBe(404);
-    const unknownRpc = await fetch(`${service.url}/plinth.v1.Nope/Nothing`);
+    // Under /plinth.v1. a caller authenticates first (before anything reads a body), then learns what is there.
+    expect((await fetch(`${service.url}/plinth.v1.Nope/Nothing`)).status).toBe(401);
+    const unknownRpc = await fetch(`${service.url}/plinth.v1.Nope/Nothing`, {
+      headers: { authorization: `Bearer ${principals.requester.token}` },
+    });
     expect(unknownRpc.status).toBe(404);
     expect(await unknownRpc.text()).toContain("the API lives under /plinth.v1.*");
   });
