@@ -64,7 +64,6 @@ try {
     createEngine: (_loaded, log) =>
       createPulumiEngine({ ...engineOptions, logger: log.child({ component: "engine" }) }),
   });
-  process.stdout.write(`plinth: serving on ${service.url} (Ctrl-C to stop)\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -80,6 +79,8 @@ try {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  // Only once the handlers are in place: whoever reads this line may send SIGTERM at once.
+  process.stdout.write(`plinth: serving on ${service.url} (Ctrl-C to stop)\n`);
 } catch (error) {
   if (error instanceof ConfigError || error instanceof PluginLoadError) {
     process.stderr.write(`plinth: bad config ${configFile}: ${error.message}\n`);

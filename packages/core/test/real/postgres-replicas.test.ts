@@ -243,6 +243,12 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
   });
 
   it("fences a replica SIGSTOPped mid-apply: resumed after another took over, the stack has one update and the change SUCCEEDED once", async () => {
+    // The replicas above would claim the create as readily as the one to pause: stopped, so that it alone can.
+    for (const replica of replicas.splice(0)) {
+      const code = exited(replica.child);
+      replica.child.kill("SIGTERM");
+      await code;
+    }
     const [pausedPort, takerPort] = [await stablePort(), await stablePort()];
     const marker = join(realDataDir(), "pause-marker");
     const paused = await startReplica(broker.bootstrapServers, storeUrl, pausedPort, ["during-up", marker]);

@@ -261,6 +261,12 @@ export interface RealContractFixture<Spec = JsonRecord, Settings = JsonRecord> {
    */
   rotatedByUpdate?: string[];
   /**
+   * Secret outputs the `drift` fixture destroys on the real system (e.g. it
+   * deletes the credential itself), so that the repair must make new ones;
+   * every other secret output must keep its value across the repair.
+   */
+  rotatedByDrift?: string[];
+  /**
    * The real system is eventually consistent: a change may need a retry.
    * Default false: a step whose change needed more than one attempt fails,
    * showing every attempt's error. True: retries are allowed (and printed),
