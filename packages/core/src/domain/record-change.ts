@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { queueJob } from "./queue-job.ts";
 import { notifyChange } from "../notifications/emit-notification.ts";
 import type { AccessRequestRecord, ResourceRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
@@ -98,16 +99,7 @@ export async function recordChange(
   await notifyChange(tx, deps, change, "SUBMITTED");
   if (!autoApproved) await notifyChange(tx, deps, change, "PENDING_REVIEW");
   // Auto-approved: apply it. Otherwise compute the engine's preview for the reviewers first.
-  await tx.upsertJob({
-    changeId: change.id,
-    type: change.type,
-    name: change.name,
-    seq: change.seq,
-    runAfter: 0,
-    leaseOwner: null,
-    leaseExpiresAt: null,
-    phase: autoApproved ? "apply" : "preview",
-  });
+  await queueJob(tx, change, autoApproved ? "apply" : "preview");
   if (fields.requestId) {
     await tx.insertIdempotencyKey({
       principal: principal.id,

@@ -1,4 +1,5 @@
 import { auditIdentity } from "./audit-identity.ts";
+import { queueJob } from "./queue-job.ts";
 import { notifyChange } from "../notifications/emit-notification.ts";
 import type { ChangeRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
@@ -58,19 +59,6 @@ async function releaseUnappliedResource(tx: StoreTx, change: ChangeRecord): Prom
   if (open.length === 0) await tx.deleteResource(change.type, change.name);
 }
 
-async function enqueue(tx: StoreTx, change: ChangeRecord): Promise<void> {
-  await tx.upsertJob({
-    changeId: change.id,
-    type: change.type,
-    name: change.name,
-    seq: change.seq,
-    runAfter: 0,
-    leaseOwner: null,
-    leaseExpiresAt: null,
-    phase: "apply",
-  });
-}
-
 function notify(deps: LifecycleDeps, change: ChangeRecord): void {
   deps.notifier.changeUpdated(change.id);
   if (change.status === "QUEUED") deps.notifier.workAvailable();
@@ -119,7 +107,7 @@ export async function approveChange(
       "review",
     );
     if (done) {
-      await enqueue(tx, next);
+      await queueJob(tx, next, "apply");
       await notifyChange(tx, deps, next, "APPROVED");
     }
     return next;
@@ -264,7 +252,7 @@ export async function retryChange(deps: LifecycleDeps, principal: Principal, id:
       "QUEUED",
       `retry requested by ${principal.id}`,
     );
-    await enqueue(tx, next);
+    await queueJob(tx, next, "apply");
     return next;
   });
   notify(deps, change);

@@ -1,4 +1,5 @@
 import type { LoadedPlugin } from "../plugin/registry.ts";
+import { queueJob } from "./queue-job.ts";
 import type { AccessRequestRecord, ChangeRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import { notifyChange } from "../notifications/emit-notification.ts";
@@ -113,16 +114,7 @@ export async function returnToReview(
     message: verdict.why,
     details: null,
   });
-  await tx.upsertJob({
-    changeId: change.id,
-    type: change.type,
-    name: change.name,
-    seq: change.seq,
-    runAfter: 0,
-    leaseOwner: null,
-    leaseExpiresAt: null,
-    phase: "preview",
-  });
+  await queueJob(tx, change, "preview");
   await notifyChange(tx, deps, next, "PENDING_REVIEW");
   return next;
 }

@@ -106,8 +106,8 @@ interface Pending {
  * COMMIT has returned, which at `synchronous = FULL` means the WAL is synced.
  * In WAL mode SQLite makes a commit visible to readers only once it is
  * written (and, at FULL, synced), so a read never sees a commit that a power
- * cut could take back. The sync runs on the event loop (one `fdatasync` of
- * the WAL per batch); checkpoints do not: automatic checkpoints are off, and
+ * cut could take back. Plinth syncs nothing itself: SQLite's COMMIT does, on
+ * the event loop, once per batch; checkpoints do not: automatic checkpoints are off, and
  * a second connection on a thread of its own (checkpoint-thread.ts) copies
  * the WAL into the database file.
  */
