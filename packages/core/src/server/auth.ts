@@ -10,6 +10,7 @@ import {
 } from "@connectrpc/connect";
 import { PermissionDeniedError, UnauthenticatedError } from "../domain/errors.ts";
 import type { Principal } from "../domain/types.ts";
+import type { DeniedReason } from "./deny-list.ts";
 import { toConnectError } from "./error-translator.ts";
 import { type VerifiedToken, looksLikeJwt } from "./oidc/token-verifier.ts";
 
@@ -75,15 +76,18 @@ export function requestContext(request: IncomingMessage | Http2ServerRequest): C
  * token's SHA-256 (a tenth of a GetResource) or signature check. The header
  * is compared in constant time all the same: a proxy may carry several
  * callers' requests on one connection. The deny list is asked on every
- * request, so a denial takes effect at once on every replica.
+ * request (deny-list.ts: this replica's copy, never older than its bound).
+ * A connection's known caller and a fresh copy of the list are answered
+ * without waiting: nothing on that path is asynchronous.
  */
-export function createAuthInterceptor(
-  authenticate: Authenticator,
-  deniedReason: (principalId: string) => Promise<string | undefined>,
-): Interceptor {
+export function createAuthInterceptor(authenticate: Authenticator, deniedReason: DeniedReason): Interceptor {
   const lastOnConnection = new WeakMap<object, { authorization: Buffer; found: Authenticated }>();
-  const principalFor = async (authorization: string | null, connection: object | undefined): Promise<Principal> => {
-    if (authorization === null || connection === undefined) return (await authenticate(authorization)).principal;
+  const principalFor = (
+    authorization: string | null,
+    connection: object | undefined,
+  ): Principal | Promise<Principal> => {
+    if (authorization === null || connection === undefined)
+      return authenticate(authorization).then((found) => found.principal);
     const sent = Buffer.from(authorization);
     const last = lastOnConnection.get(connection);
     if (
@@ -94,14 +98,17 @@ export function createAuthInterceptor(
     ) {
       return last.found.principal;
     }
-    const found = await authenticate(authorization);
-    lastOnConnection.set(connection, { authorization: sent, found });
-    return found.principal;
+    return authenticate(authorization).then((found) => {
+      lastOnConnection.set(connection, { authorization: sent, found });
+      return found.principal;
+    });
   };
   return (next) => async (req) => {
     try {
-      const principal = await principalFor(req.header.get("authorization"), req.contextValues.get(connectionKey));
-      const denied = await deniedReason(principal.id);
+      const found = principalFor(req.header.get("authorization"), req.contextValues.get(connectionKey));
+      const principal = found instanceof Promise ? await found : found;
+      const reason = deniedReason(principal.id);
+      const denied = reason instanceof Promise ? await reason : reason;
       if (denied !== undefined) throw new PermissionDeniedError(`${principal.id} is denied by an admin: ${denied}`);
       req.contextValues.set(principalKey, principal);
     } catch (error) {

@@ -22,6 +22,7 @@ import { trackForeground } from "../worker/track-foreground.ts";
 import { createWorker } from "../worker/worker.ts";
 import { createAuthInterceptor, createAuthenticator, requestContext } from "./auth.ts";
 import { createEarlyAuthenticator } from "./authenticate-early.ts";
+import { createDenyList, createDenyListChangeInterceptor, denyListMaxStalenessMs } from "./deny-list.ts";
 import { createChangeIdSource } from "./change-ids.ts";
 import { createConsoleHandler, defaultConsoleDir } from "./console-assets.ts";
 import { type ServicePhase, answerHealth } from "./answer-health.ts";
@@ -132,6 +133,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       config.principals,
       config.oidc && createTokenVerifier(config.oidc.issuers),
     );
+    const denyList = createDenyList(() => store.listDenials(), { maxStalenessMs: denyListMaxStalenessMs });
     const consoleDir =
       config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);
     const serveConsole = createConsoleHandler(consoleDir, config.console.signIn);
@@ -145,7 +147,8 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       },
       interceptors: [
         createObservingInterceptor(metrics, logger),
-        createAuthInterceptor(authenticate, async (id) => (await store.getDenial(id))?.reason),
+        createAuthInterceptor(authenticate, denyList.reasonFor),
+        createDenyListChangeInterceptor(denyList),
       ],
       contextValues: requestContext,
       readMaxBytes: maxRequestBytes,
