@@ -4,7 +4,7 @@ import { BadRequestSchema, BadRequest_FieldViolationSchema } from "@plinth/sdk/g
 import { DomainError, FailedPreconditionError, InvalidArgumentError } from "../domain/errors.ts";
 import { PluginFault } from "../domain/plugin-calls.ts";
 import type { Violation } from "../plugin/define-plugin.ts";
-import { isStoreUnreachable } from "../store/store-unreachable.ts";
+import { isStoreFull, isStoreUnreachable } from "../store/store-unreachable.ts";
 
 /** Every domain error kind has exactly one Connect code; a new kind without one does not compile. */
 const codes: Record<DomainError["kind"], Code> = {
@@ -49,6 +49,12 @@ export function toConnectError(error: unknown): ConnectError {
   }
   if (error instanceof PluginFault) {
     return new ConnectError(error.message, Code.Internal);
+  }
+  if (isStoreFull(error)) {
+    return new ConnectError(
+      "the store's disk is full: nothing of this request was committed; free space, then retry with the same request id",
+      Code.Unavailable,
+    );
   }
   if (isStoreUnreachable(error)) {
     // Nothing was committed (every write is one transaction): the same request, retried, is safe.

@@ -20,3 +20,16 @@ export function isStoreUnreachable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * True when `error` says the store's disk is full (SQLite's SQLITE_FULL,
+ * PostgreSQL's 53100 disk_full): the transaction was rolled back, nothing of
+ * it is committed, and the same request succeeds once space is freed.
+ */
+export function isStoreFull(error: unknown): boolean {
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === "SQLITE_FULL" || code === "53100") return true;
+  }
+  return false;
+}

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { waitFor } from "@plinth/testing";
 import { afterEach, describe, expect, it } from "vitest";
@@ -184,6 +185,129 @@ describe("a change that kills its server at every attempt", () => {
       expect(journalEntries(journal).map((entry) => entry.changeId)).toEqual([other.change!.id]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A server process whose data directory is a small tmpfs of its own: mounted in a mount namespace of the server's
+ * own (`unshare`, in a user namespace, so no root is needed), seen from here under `/proc/<pid>/root`.
+ */
+async function startOnSmallDisk(
+  dataDir: string,
+  journal: string,
+  size: string,
+): Promise<{ url: string; child: ChildProcess; disk: string }> {
+  const mountThenRun = 'mount -t tmpfs -o "size=$1" plinth-disk "$2" && shift 2 && exec "$@"';
+  const child = spawn(
+    "unshare",
+    [
+      "--user",
+      "--map-root-user",
+      "--mount",
+      "sh",
+      "-c",
+      mountThenRun,
+      "sh",
+      size,
+      dataDir,
+      process.execPath,
+      "--import",
+      "tsx",
+      serverScript,
+      dataDir,
+      journal,
+      "40",
+    ],
+    { cwd: join(import.meta.dirname, "../.."), stdio: ["ignore", "pipe", "inherit"] },
+  );
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    lines.on("line", (line) => line.startsWith("READY ") && resolve(line.slice(6)));
+    child.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready`)));
+  });
+  return { url, child, disk: `/proc/${child.pid}/root${dataDir}` };
+}
+
+/** Writes a file until the filesystem has no room left. */
+function fillDisk(file: string): void {
+  const fd = openSync(file, "w");
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe("a server whose disk fills up", () => {
+  it("refuses submissions UNAVAILABLE while it is full, commits none of them, and goes on once space returns", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "plinth-full-"));
+    const journalDir = mkdtempSync(join(tmpdir(), "plinth-full-journal-"));
+    const journal = join(journalDir, "journal.ndjson");
+    try {
+      const server = await startOnSmallDisk(dataDir, journal, "16m");
+      const alice = clientsFor(server.url, principals.requester.token);
+      const submit = (name: string) =>
+        alice.resources.applyResource({
+          type: "test.widget",
+          name,
+          spec: { size: 1 },
+          requestId: `${name}-request`,
+          // Each submission writes a few KiB, so the WAL has to grow before long.
+          comment: "x".repeat(4_000),
+        });
+      const before = await submit("before-full");
+      fillDisk(join(server.disk, "filler"));
+
+      // The WAL reuses the room it already has; submit until a commit needs more.
+      const acknowledged = [before.change!.id];
+      const refused: { name: string; code: Code; message: string }[] = [];
+      for (let wave = 0; wave < 100 && refused.length === 0; wave++) {
+        const names = Array.from({ length: 10 }, (_, i) => `full-${wave}-${i}`);
+        const outcomes = await Promise.allSettled(names.map(submit));
+        outcomes.forEach((outcome, i) => {
+          if (outcome.status === "fulfilled") acknowledged.push(outcome.value.change!.id);
+          else {
+            const error = ConnectError.from(outcome.reason);
+            refused.push({ name: names[i]!, code: error.code, message: error.message });
+          }
+        });
+      }
+      expect(refused.length).toBeGreaterThan(0);
+      for (const refusal of refused) {
+        expect(refusal.code).toBe(Code.Unavailable);
+        expect(refusal.message).toMatch(/disk is full/);
+      }
+      // Reads are still served meanwhile.
+      expect((await alice.resources.getResource({ type: "test.widget", name: "before-full" })).resource?.name).toBe(
+        "before-full",
+      );
+
+      rmSync(join(server.disk, "filler"));
+      // The same requests, sent again, are new changes (nothing of them was committed), in the same process.
+      for (const { name } of refused) {
+        const again = await submit(name);
+        expect(again.deduplicated).toBe(false);
+        acknowledged.push(again.change!.id);
+      }
+      for (const id of acknowledged) {
+        expect((await watchToEnd(alice, id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+      }
+      expect(server.child.exitCode).toBeNull();
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      // Each acknowledged change applied once.
+      expect(
+        journalEntries(journal)
+          .map((entry) => entry.changeId)
+          .sort(),
+      ).toEqual([...acknowledged].sort());
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(journalDir, { recursive: true, force: true });
     }
   });
 });

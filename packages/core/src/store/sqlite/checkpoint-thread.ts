@@ -30,8 +30,10 @@ const timer = setInterval(() => {
   try {
     checkpoint.run();
   } catch (error) {
-    // SQLITE_BUSY: another checkpoint runs (the closing connection's); the next tick tries again.
-    if ((error as { code?: string }).code !== "SQLITE_BUSY") throw error;
+    // SQLITE_BUSY: another checkpoint runs (the closing connection's); SQLITE_FULL: the disk is full, and the
+    // frames stay in the WAL. Either way nothing is lost, and the next tick tries again.
+    const code = (error as { code?: string }).code;
+    if (code !== "SQLITE_BUSY" && code !== "SQLITE_FULL") throw error;
   }
 }, settings.intervalMs);
 

@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { ChangeFilter, ResourceFilter, ResourceRecord } from "../records.ts";
 import type { Store, StoreTx } from "../store.ts";
+import { isStoreFull } from "../store-unreachable.ts";
 import type { CheckpointSettings } from "./checkpoint-thread.ts";
 import { migrate } from "./migrate.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
@@ -216,6 +217,8 @@ export class SqliteStore implements Store {
           this.control.release.run();
           outcomes.push({ pending, ok: true, value });
         } catch (error) {
+          // A full disk may have rolled back the whole transaction (SQLite's rule), not just this savepoint.
+          if (isStoreFull(error)) throw error;
           this.control.rollbackTo.run();
           this.tx.forgetWrites();
           this.control.release.run();
@@ -227,6 +230,13 @@ export class SqliteStore implements Store {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
       this.tx.touchedResources.length = 0;
       this.flushing = false;
+      if (isStoreFull(error)) {
+        // SQLite rolled the batch back and its file is intact: refuse this batch (retryable), go on with the next.
+        for (const pending of batch) pending.reject(error);
+        this.schedule();
+        return;
+      }
+      // Any other failure of a COMMIT (an I/O error in its fsync) leaves unknown what is on disk.
       this.fail(new Error(`the store could not commit; restart the server: ${String(error)}`), batch);
       return;
     }
