@@ -4,6 +4,7 @@
 //   bench/run.sh [--rounds 3] [--warmup 2] [--duration 8] [--concurrency 50]
 //                [--get-resources 1000] [--client raw|connect] [--worker-off]
 //                [--quiet SECONDS] [--cpu-prof DIR] [--what-if a,b] [--write]
+//                [--only apply|get] [--compare-ref GIT-REF]
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
 import {
   existsSync,
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     quiet: { type: "string", default: "0" },
     client: { type: "string", default: "raw" },
     "what-if": { type: "string", default: "" },
+    only: { type: "string", default: "" },
+    "compare-ref": { type: "string", default: "" },
   },
 });
 const options = {
@@ -54,11 +57,23 @@ const options = {
   client: args.client as ClientKind,
   /** Bench-only patches of the Plinth server that try a suggested change (bench/what-if.ts). */
   whatIf: args["what-if"],
+  /** Measure only Plinth's ApplyResource or GetResource (and the bare handler). */
+  only: args.only as "" | "apply" | "get",
+  /** Also measure Plinth with core as it is at this commit, in the same rounds (see `comparedCore`). */
+  compareRef: args["compare-ref"],
 };
+if (!["", "apply", "get"].includes(options.only)) throw new Error("--only is apply or get");
 if (options.cpuProf) mkdirSync(options.cpuProf, { recursive: true });
 if (options.client !== "raw" && options.client !== "connect") throw new Error("--client is raw or connect");
 
-type TargetName = "bare-apply" | "bare-get" | "plinth-apply" | "plinth-get" | "plinth-apply-no-worker";
+type TargetName =
+  | "bare-apply"
+  | "bare-get"
+  | "plinth-apply"
+  | "plinth-get"
+  | "plinth-apply-no-worker"
+  | "ref-plinth-apply"
+  | "ref-plinth-get";
 
 interface Run extends LoadResult {
   /** CPU used over the measured window, in % of one core, from /proc. */
@@ -107,13 +122,15 @@ function machineBusySeconds(): number {
   return (total - fields[3]! - fields[4]!) / clockTicks;
 }
 
-async function startServer(script: string, args: string[], label: string): Promise<Server> {
+async function startServer(script: string, args: string[], label: string, core?: string): Promise<Server> {
   const child = spawn(process.execPath, ["--import", "tsx", join(benchDir, script), ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "inherit"],
-    env: options.cpuProf
-      ? { ...process.env, BENCH_PROFILE_DIR: options.cpuProf, BENCH_PROFILE_LABEL: label }
-      : process.env,
+    env: {
+      ...process.env,
+      ...(options.cpuProf ? { BENCH_PROFILE_DIR: options.cpuProf, BENCH_PROFILE_LABEL: label } : {}),
+      ...(core ? { BENCH_CORE: core } : {}),
+    },
   });
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<ServerReady>((resolve, reject) => {
@@ -253,9 +270,16 @@ async function runBare(round: number): Promise<Partial<Record<TargetName, Run>>>
   const server = await startServer("bare-server.ts", [], `bare-r${round}`);
   try {
     const rssIdleMb = await idleRss(server);
-    const get = await measure(server, { rpc: "get", namePrefix: "", getPrefix: "bench", getCount: 1 });
-    const apply = await measure(server, { rpc: "apply", namePrefix: `r${round}` });
-    return { "bare-get": { ...get, rssIdleMb }, "bare-apply": { ...apply, rssIdleMb } };
+    const runs: Partial<Record<TargetName, Run>> = {};
+    if (options.only !== "apply") {
+      const get = await measure(server, { rpc: "get", namePrefix: "", getPrefix: "bench", getCount: 1 });
+      runs["bare-get"] = { ...get, rssIdleMb };
+    }
+    if (options.only !== "get") {
+      const apply = await measure(server, { rpc: "apply", namePrefix: `r${round}` });
+      runs["bare-apply"] = { ...apply, rssIdleMb };
+    }
+    return runs;
   } finally {
     await stopServer(server);
   }
@@ -263,12 +287,29 @@ async function runBare(round: number): Promise<Partial<Record<TargetName, Run>>>
 
 const plinthFlags = () => (options.whatIf ? ["--what-if", options.whatIf] : []);
 
-async function runPlinthApply(round: number, worker: boolean): Promise<Run> {
+/**
+ * With --compare-ref, packages/core/src as it is at that commit, written to
+ * packages/core/.bench-ref/src (ignored by git): under packages/core, so it
+ * resolves core's own node_modules, and each round starts a server on it
+ * beside one on the working tree's core. Returns its entry point.
+ */
+function comparedCore(ref: string): string {
+  const root = join(repoRoot, "packages/core/.bench-ref");
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  const archive = execFileSync("git", ["archive", ref, "--", "src"], { cwd: join(repoRoot, "packages/core") });
+  execFileSync("tar", ["-x", "-C", root], { input: archive });
+  return join(root, "src/index.ts");
+}
+const refCore = options.compareRef ? comparedCore(options.compareRef) : undefined;
+
+async function runPlinthApply(round: number, worker: boolean, core?: string): Promise<Run> {
   const dataDir = newDataDir();
   const server = await startServer(
     "plinth-server.ts",
     [dataDir, ...(worker ? [] : ["--no-worker"]), ...plinthFlags()],
-    `plinth-apply${worker ? "" : "-no-worker"}-r${round}`,
+    `${core ? "ref-" : ""}plinth-apply${worker ? "" : "-no-worker"}-r${round}`,
+    core,
   );
   try {
     const rssIdleMb = await idleRss(server);
@@ -285,9 +326,14 @@ async function runPlinthApply(round: number, worker: boolean): Promise<Run> {
   }
 }
 
-async function runPlinthGet(round: number): Promise<Run> {
+async function runPlinthGet(round: number, core?: string): Promise<Run> {
   const dataDir = newDataDir();
-  const server = await startServer("plinth-server.ts", [dataDir, ...plinthFlags()], `plinth-get-r${round}`);
+  const server = await startServer(
+    "plinth-server.ts",
+    [dataDir, ...plinthFlags()],
+    `${core ? "ref-" : ""}plinth-get-r${round}`,
+    core,
+  );
   try {
     const rssIdleMb = await idleRss(server);
     const seeded = await loadJob(
@@ -333,6 +379,8 @@ const labels: Record<TargetName, string> = {
   "plinth-apply": "Plinth ApplyResource (durable, worker on)",
   "plinth-apply-no-worker": "Plinth ApplyResource (durable, worker off)",
   "plinth-get": "Plinth GetResource",
+  "ref-plinth-apply": `Plinth ApplyResource at ${options.compareRef}`,
+  "ref-plinth-get": `Plinth GetResource at ${options.compareRef}`,
 };
 const baselineOf: Record<TargetName, TargetName | undefined> = {
   "bare-get": undefined,
@@ -340,10 +388,20 @@ const baselineOf: Record<TargetName, TargetName | undefined> = {
   "plinth-apply": "bare-apply",
   "plinth-apply-no-worker": "bare-apply",
   "plinth-get": "bare-get",
+  "ref-plinth-apply": "bare-apply",
+  "ref-plinth-get": "bare-get",
 };
 
 function summarize(rounds: Partial<Record<TargetName, Run>>[], seconds: number, codeChanged: boolean): string {
-  const order: TargetName[] = ["bare-apply", "bare-get", "plinth-apply", "plinth-get", "plinth-apply-no-worker"];
+  const order: TargetName[] = [
+    "bare-apply",
+    "bare-get",
+    "ref-plinth-apply",
+    "plinth-apply",
+    "ref-plinth-get",
+    "plinth-get",
+    "plinth-apply-no-worker",
+  ];
   const runsOf = (name: TargetName) => rounds.map((r) => r[name]).filter((r): r is Run => !!r);
   const med = (name: TargetName, pick: (run: Run) => number | undefined) =>
     median(runsOf(name).map((r) => pick(r) ?? Number.NaN));
@@ -440,6 +498,17 @@ function summarize(rounds: Partial<Record<TargetName, Run>>[], seconds: number, 
       `- Worker pace with the no-op engine and no requests coming in (draining the ${options.getResources} changes seeded for the Get runs): ${thousands(med("plinth-get", (r) => r.drainRate))} changes/s.`,
     );
   }
+  for (const rpc of ["apply", "get"] as const) {
+    // Paired: each round's ratio of the working tree's core to the compared commit's, then the median of those.
+    const pairs = rounds.filter((r) => r[`plinth-${rpc}`] && r[`ref-plinth-${rpc}`]);
+    if (pairs.length === 0) continue;
+    const paired = (pick: (run: Run) => number) =>
+      median(pairs.map((r) => pick(r[`plinth-${rpc}`]!) / pick(r[`ref-plinth-${rpc}`]!))).toFixed(2);
+    notes.push(
+      `- **Paired, ${rpc === "apply" ? "Apply" : "Get"}, this tree ÷ ${options.compareRef}** (median of ${pairs.length} per-round ratios): ` +
+        `req/s ${paired((r) => r.rps)}×, p50 ${paired((r) => r.p50)}×, p99 ${paired((r) => r.p99)}×, server CPU per request ${paired((r) => r.serverCpuUsPerRequest)}×.`,
+    );
+  }
   const machine = `${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown CPU"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`;
   let commit = "unknown";
   try {
@@ -515,10 +584,28 @@ try {
     const results: Partial<Record<TargetName, Run>> = {};
     log(`round ${round}/${options.rounds}: bare handler`);
     Object.assign(results, await runBare(round));
-    log(`round ${round}/${options.rounds}: Plinth ApplyResource`);
-    results["plinth-apply"] = await runPlinthApply(round, true);
-    log(`round ${round}/${options.rounds}: Plinth GetResource`);
-    results["plinth-get"] = await runPlinthGet(round);
+    // With --compare-ref the two cores take turns going first, so neither always meets the same neighbours.
+    const cores: [string, string | undefined][] = refCore
+      ? round % 2
+        ? [
+            ["plinth", undefined],
+            ["ref-plinth", refCore],
+          ]
+        : [
+            ["ref-plinth", refCore],
+            ["plinth", undefined],
+          ]
+      : [["plinth", undefined]];
+    for (const [prefix, core] of cores) {
+      if (options.only !== "get") {
+        log(`round ${round}/${options.rounds}: ${labels[`${prefix}-apply` as TargetName]}`);
+        results[`${prefix}-apply` as TargetName] = await runPlinthApply(round, true, core);
+      }
+      if (options.only !== "apply") {
+        log(`round ${round}/${options.rounds}: ${labels[`${prefix}-get` as TargetName]}`);
+        results[`${prefix}-get` as TargetName] = await runPlinthGet(round, core);
+      }
+    }
     if (options.workerOff) {
       log(`round ${round}/${options.rounds}: Plinth ApplyResource, worker off`);
       results["plinth-apply-no-worker"] = await runPlinthApply(round, false);
@@ -533,6 +620,7 @@ try {
 } finally {
   loader.disconnect();
   rmSync(dataRoot, { recursive: true, force: true });
+  if (refCore) rmSync(join(repoRoot, "packages/core/.bench-ref"), { recursive: true, force: true });
 }
 const codeChanged = sourceStamp() !== stampAtStart;
 if (codeChanged) log("warning: files under packages/<name>/src changed during the run");

@@ -3,8 +3,11 @@
 // Durable store (SQLite, WAL, synchronous=FULL), auth, metrics, the worker
 // with production defaults, and an engine that does nothing. Prints one JSON
 // line {"url": ...} on stdout when it serves; SIGTERM closes it cleanly.
+// With BENCH_CORE set (bench/run.sh --compare-ref), core is loaded from that
+// file instead: another commit's packages/core/src, for paired rounds.
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { createLogger, parseServiceConfig, startPlinthService } from "@plinth/core";
+import type * as Core from "@plinth/core";
 import { benchConfig, noopEngine } from "./plinth-setup.ts";
 import { type WhatIf, applyAfterStart, applyBeforeStart, whatIfs } from "./what-if.ts";
 import { profileOnSignal } from "./window-profiler.ts";
@@ -17,6 +20,10 @@ const dataDir = positionals[0];
 if (!dataDir) throw new Error("usage: plinth-server.ts <dataDir> [--no-worker] [--what-if a,b]");
 const whatIf = values["what-if"].split(",").filter(Boolean) as WhatIf[];
 for (const name of whatIf) if (!whatIfs.includes(name)) throw new Error(`unknown --what-if ${name}`);
+const core = (
+  process.env.BENCH_CORE ? await import(pathToFileURL(process.env.BENCH_CORE).href) : await import("@plinth/core")
+) as typeof Core;
+const { createLogger, parseServiceConfig, startPlinthService } = core;
 const profiles = profileOnSignal(process.env.BENCH_PROFILE_LABEL ?? "plinth");
 applyBeforeStart(whatIf);
 const service = await startPlinthService(parseServiceConfig(benchConfig(dataDir), dataDir), {
