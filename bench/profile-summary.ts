@@ -44,7 +44,7 @@ function packageOf(url: string): string {
   if (pnpm?.[1]) return pnpm[1];
   const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (modules?.[1]) return modules[1];
-  const plinth = /packages\/([^/]+)\/src\/([^/]+)/.exec(url);
+  const plinth = /packages\/([^/]+)\/(?:\.bench-ref\/)?src\/([^/]+)/.exec(url);
   if (plinth) return `plinth ${plinth[1]}/${plinth[2]}`;
   if (url.startsWith("node:")) return "node internals";
   return url.replace(/^file:\/\/.*\/(bench\/)/, "$1");
