@@ -12,9 +12,9 @@ function assertAdmin(principal: Principal, what: string): void {
 }
 
 /**
- * Denies a principal at once: the auth interceptor of every replica reads
- * the deny list from the shared store on every request. Idempotent; an admin
- * cannot deny itself (nobody would be left to lift it).
+ * Denies a principal: at once on the replica that took the call, within a
+ * second on the others (each keeps a copy of the list, server/deny-list.ts).
+ * Idempotent; an admin cannot deny itself (nobody would be left to lift it).
  */
 export async function denyPrincipal(
   deps: LifecycleDeps,
