@@ -3,7 +3,7 @@
 //
 //   bench/run.sh [--rounds 3] [--warmup 2] [--duration 8] [--concurrency 50]
 //                [--get-resources 1000] [--client raw|connect] [--worker-off]
-//                [--quiet SECONDS] [--cpu-prof DIR] [--what-if a,b] [--write]
+//                [--quiet SECONDS] [--cpu-prof DIR] [--what-if a,b] [--jwt] [--write]
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
 import {
   existsSync,
@@ -19,8 +19,10 @@ import { availableParallelism, cpus, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { type DevIdp, startDevIdp } from "../packages/testing/src/dev-idp.ts";
 import type { ServerReady } from "./common.ts";
 import type { ClientKind, LoadJob, LoadResult, LoaderMessage, SeedJob } from "./load.ts";
+import { benchJwtService } from "./plinth-setup.ts";
 
 const benchDir = import.meta.dirname;
 const repoRoot = resolve(benchDir, "..");
@@ -38,6 +40,7 @@ const { values: args } = parseArgs({
     quiet: { type: "string", default: "0" },
     client: { type: "string", default: "raw" },
     "what-if": { type: "string", default: "" },
+    jwt: { type: "boolean", default: false },
   },
 });
 const options = {
@@ -54,11 +57,23 @@ const options = {
   client: args.client as ClientKind,
   /** Bench-only patches of the Plinth server that try a suggested change (bench/what-if.ts). */
   whatIf: args["what-if"],
+  /** Also measure Apply and Get with an identity provider's JWT, paired with the static token in each round. */
+  jwt: args.jwt,
 };
 if (options.cpuProf) mkdirSync(options.cpuProf, { recursive: true });
 if (options.client !== "raw" && options.client !== "connect") throw new Error("--client is raw or connect");
 
-type TargetName = "bare-apply" | "bare-get" | "plinth-apply" | "plinth-get" | "plinth-apply-no-worker";
+type TargetName =
+  | "bare-apply"
+  | "bare-get"
+  | "plinth-apply"
+  | "plinth-get"
+  | "plinth-apply-no-worker"
+  | "plinth-apply-jwt"
+  | "plinth-get-jwt";
+
+/** How the load generator authenticates: the static bench token, or a JWT from the development provider. */
+type Auth = "static" | "jwt";
 
 interface Run extends LoadResult {
   /** CPU used over the measured window, in % of one core, from /proc. */
@@ -261,18 +276,31 @@ async function runBare(round: number): Promise<Partial<Record<TargetName, Run>>>
   }
 }
 
-const plinthFlags = () => (options.whatIf ? ["--what-if", options.whatIf] : []);
+/**
+ * With --jwt the development provider runs for the whole benchmark, and every
+ * Plinth server trusts it (the static targets too, so that a pair differs in
+ * the token alone). Its token lives an hour: verified once per connection and
+ * again only when it changes or runs out (auth.ts), as for any client.
+ */
+let idp: DevIdp | undefined;
+let jwt = "";
+const plinthFlags = () => [
+  ...(options.whatIf ? ["--what-if", options.whatIf] : []),
+  ...(idp ? ["--oidc-issuer", idp.issuer] : []),
+];
+const tokenFor = (auth: Auth) => (auth === "jwt" ? { token: jwt } : {});
+const suffix = (auth: Auth): "" | "-jwt" => (auth === "jwt" ? "-jwt" : "");
 
-async function runPlinthApply(round: number, worker: boolean): Promise<Run> {
+async function runPlinthApply(round: number, worker: boolean, auth: Auth = "static"): Promise<Run> {
   const dataDir = newDataDir();
   const server = await startServer(
     "plinth-server.ts",
     [dataDir, ...(worker ? [] : ["--no-worker"]), ...plinthFlags()],
-    `plinth-apply${worker ? "" : "-no-worker"}-r${round}`,
+    `plinth-apply${worker ? "" : "-no-worker"}${suffix(auth)}-r${round}`,
   );
   try {
     const rssIdleMb = await idleRss(server);
-    const run = await measure(server, { rpc: "apply", namePrefix: `r${round}` });
+    const run = await measure(server, { rpc: "apply", namePrefix: `r${round}`, ...tokenFor(auth) });
     const metrics = await scrape(server.url);
     const submitted = [...metrics].filter(([k]) => k.startsWith("plinth_changes{")).reduce((n, [, v]) => n + v, 0);
     const applied = metrics.get('plinth_changes{status="SUCCEEDED"}') ?? 0;
@@ -285,13 +313,24 @@ async function runPlinthApply(round: number, worker: boolean): Promise<Run> {
   }
 }
 
-async function runPlinthGet(round: number): Promise<Run> {
+async function runPlinthGet(round: number, auth: Auth = "static"): Promise<Run> {
   const dataDir = newDataDir();
-  const server = await startServer("plinth-server.ts", [dataDir, ...plinthFlags()], `plinth-get-r${round}`);
+  const server = await startServer(
+    "plinth-server.ts",
+    [dataDir, ...plinthFlags()],
+    `plinth-get${suffix(auth)}-r${round}`,
+  );
   try {
     const rssIdleMb = await idleRss(server);
     const seeded = await loadJob(
-      { kind: "seed", url: server.url, prefix: "get", count: options.getResources, concurrency: options.concurrency },
+      {
+        kind: "seed",
+        url: server.url,
+        prefix: "get",
+        count: options.getResources,
+        concurrency: options.concurrency,
+        ...tokenFor(auth),
+      },
       "seeded",
     );
     if (seeded.created !== options.getResources) throw new Error(`seeding failed: ${JSON.stringify(seeded.errors)}`);
@@ -306,7 +345,13 @@ async function runPlinthGet(round: number): Promise<Run> {
       await sleep(50);
     }
     const drainRate = (options.getResources - appliedAtStart) / ((performance.now() - drainStart) / 1000);
-    const run = await measure(server, { rpc: "get", namePrefix: "", getPrefix: "get", getCount: options.getResources });
+    const run = await measure(server, {
+      rpc: "get",
+      namePrefix: "",
+      getPrefix: "get",
+      getCount: options.getResources,
+      ...tokenFor(auth),
+    });
     return { ...run, rssIdleMb, drainRate };
   } finally {
     await stopServer(server);
@@ -333,6 +378,8 @@ const labels: Record<TargetName, string> = {
   "plinth-apply": "Plinth ApplyResource (durable, worker on)",
   "plinth-apply-no-worker": "Plinth ApplyResource (durable, worker off)",
   "plinth-get": "Plinth GetResource",
+  "plinth-apply-jwt": "Plinth ApplyResource, JWT (dev provider, RS256)",
+  "plinth-get-jwt": "Plinth GetResource, JWT (dev provider, RS256)",
 };
 const baselineOf: Record<TargetName, TargetName | undefined> = {
   "bare-get": undefined,
@@ -340,10 +387,20 @@ const baselineOf: Record<TargetName, TargetName | undefined> = {
   "plinth-apply": "bare-apply",
   "plinth-apply-no-worker": "bare-apply",
   "plinth-get": "bare-get",
+  "plinth-apply-jwt": "bare-apply",
+  "plinth-get-jwt": "bare-get",
 };
 
 function summarize(rounds: Partial<Record<TargetName, Run>>[], seconds: number, codeChanged: boolean): string {
-  const order: TargetName[] = ["bare-apply", "bare-get", "plinth-apply", "plinth-get", "plinth-apply-no-worker"];
+  const order: TargetName[] = [
+    "bare-apply",
+    "bare-get",
+    "plinth-apply",
+    "plinth-apply-jwt",
+    "plinth-get",
+    "plinth-get-jwt",
+    "plinth-apply-no-worker",
+  ];
   const runsOf = (name: TargetName) => rounds.map((r) => r[name]).filter((r): r is Run => !!r);
   const med = (name: TargetName, pick: (run: Run) => number | undefined) =>
     median(runsOf(name).map((r) => pick(r) ?? Number.NaN));
@@ -440,6 +497,20 @@ function summarize(rounds: Partial<Record<TargetName, Run>>[], seconds: number, 
       `- Worker pace with the no-op engine and no requests coming in (draining the ${options.getResources} changes seeded for the Get runs): ${thousands(med("plinth-get", (r) => r.drainRate))} changes/s.`,
     );
   }
+  for (const [rpc, staticName, jwtName] of [
+    ["Apply", "plinth-apply", "plinth-apply-jwt"],
+    ["Get", "plinth-get", "plinth-get-jwt"],
+  ] as const) {
+    // Ratios of the two runs of one round (measured back to back, in alternating order), then their median.
+    const pairs = rounds.filter((r) => r[staticName] && r[jwtName]).map((r) => [r[staticName]!, r[jwtName]!] as const);
+    if (pairs.length === 0) continue;
+    const pairMedian = (pick: (s: Run, j: Run) => number) => median(pairs.map(([s, j]) => pick(s, j)));
+    notes.push(
+      `- **${rpc}, JWT ÷ static token** (median of ${pairs.length} paired rounds): req/s ${pairMedian((s, j) => j.rps / s.rps).toFixed(2)}×, ` +
+        `server CPU per request ${pairMedian((s, j) => j.serverCpuUsPerRequest / s.serverCpuUsPerRequest).toFixed(2)}×, ` +
+        `p50 ${pairMedian((s, j) => j.p50 / s.p50).toFixed(2)}×, p99 ${pairMedian((s, j) => j.p99 / s.p99).toFixed(2)}×.`,
+    );
+  }
   const machine = `${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown CPU"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`;
   let commit = "unknown";
   try {
@@ -510,15 +581,25 @@ const stampAtStart = sourceStamp();
 
 const startedAt = performance.now();
 const rounds: Partial<Record<TargetName, Run>>[] = [];
+if (options.jwt) {
+  idp = await startDevIdp({ users: { users: [], services: [benchJwtService] }, accessTokenTtlSeconds: 3600 });
+  jwt = await idp.clientCredentials(benchJwtService.clientId, benchJwtService.secret);
+}
 try {
   for (let round = 1; round <= options.rounds; round++) {
     const results: Partial<Record<TargetName, Run>> = {};
     log(`round ${round}/${options.rounds}: bare handler`);
     Object.assign(results, await runBare(round));
-    log(`round ${round}/${options.rounds}: Plinth ApplyResource`);
-    results["plinth-apply"] = await runPlinthApply(round, true);
-    log(`round ${round}/${options.rounds}: Plinth GetResource`);
-    results["plinth-get"] = await runPlinthGet(round);
+    // With --jwt each target runs twice, static token and JWT back to back, first one then the other first.
+    const auths: Auth[] = !options.jwt ? ["static"] : round % 2 === 1 ? ["static", "jwt"] : ["jwt", "static"];
+    for (const auth of auths) {
+      log(`round ${round}/${options.rounds}: Plinth ApplyResource${auth === "jwt" ? ", JWT" : ""}`);
+      results[`plinth-apply${suffix(auth)}`] = await runPlinthApply(round, true, auth);
+    }
+    for (const auth of auths) {
+      log(`round ${round}/${options.rounds}: Plinth GetResource${auth === "jwt" ? ", JWT" : ""}`);
+      results[`plinth-get${suffix(auth)}`] = await runPlinthGet(round, auth);
+    }
     if (options.workerOff) {
       log(`round ${round}/${options.rounds}: Plinth ApplyResource, worker off`);
       results["plinth-apply-no-worker"] = await runPlinthApply(round, false);
@@ -532,6 +613,7 @@ try {
   }
 } finally {
   loader.disconnect();
+  await idp?.stop();
   rmSync(dataRoot, { recursive: true, force: true });
 }
 const codeChanged = sourceStamp() !== stampAtStart;
