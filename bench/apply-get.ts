@@ -339,9 +339,10 @@ async function runPlinthGet(round: number, auth: Auth = "static"): Promise<Run> 
     const appliedNow = async () => (await scrape(server.url)).get('plinth_changes{status="SUCCEEDED"}') ?? 0;
     const drainStart = performance.now();
     const appliedAtStart = await appliedNow();
-    const deadline = Date.now() + 60_000;
+    // 180 s: on a machine shared with other work the worker has been seen to need more than a minute for 1,000.
+    const deadline = Date.now() + 180_000;
     while ((await appliedNow()) < options.getResources) {
-      if (Date.now() > deadline) throw new Error("the worker did not apply the seeded resources within 60 s");
+      if (Date.now() > deadline) throw new Error("the worker did not apply the seeded resources within 180 s");
       await sleep(50);
     }
     const drainRate = (options.getResources - appliedAtStart) / ((performance.now() - drainStart) / 1000);
