@@ -257,6 +257,32 @@ describe("signing in with the identity provider", () => {
       });
       const bob = clientsFor(service.url, await userToken(idp, "bob"));
       await bob.changes.approveChange({ id: deletion.change!.id, comment: "fine" });
+      const big = await clientsFor(service.url, alice).resources.applyResource({
+        type: "test.widget",
+        name: "audited-big",
+        spec: { size: 60 }, // above 50: needs review
+        requestId: "audited-big",
+      });
+      await bob.changes.rejectChange({ id: big.change!.id, comment: "too big" });
+      const small = await clientsFor(service.url, alice).resources.applyResource({
+        type: "test.widget",
+        name: "audited-secret",
+        spec: { size: 1 },
+        requestId: "audited-secret",
+      });
+      await watchToEnd(clientsFor(service.url, alice), small.change!.id);
+      await clientsFor(service.url, alice).resources.revealSecret({
+        type: "test.widget",
+        name: "audited-secret",
+        key: "serial",
+      });
+      await clientsFor(service.url, carol).resources.applyResource({
+        type: "test.widget",
+        name: "audited-huge",
+        spec: { size: 95 }, // over the guardrail: only an admin's override lets it through
+        requestId: "audited-huge",
+        overrideGuardrails: true,
+      });
 
       // Not an admin: refused.
       expect((await failure(identity(alice).denyPrincipal({ principal: "bob", reason: "x" }))).code).toBe(
@@ -275,6 +301,15 @@ describe("signing in with the identity provider", () => {
         audit.find((row) => row.action === action && row.target === target);
       expect(of("request-change", created.change!.id)?.details).toMatchObject({ issuer: idp.issuer, subject: "alice" });
       expect(of("approve-change", deletion.change!.id)?.details).toMatchObject({ issuer: idp.issuer, subject: "bob" });
+      expect(of("reject-change", big.change!.id)?.details).toMatchObject({ issuer: idp.issuer, subject: "bob" });
+      expect(of("reveal-secret", "test.widget/audited-secret#serial")?.details).toMatchObject({
+        issuer: idp.issuer,
+        subject: "alice",
+      });
+      expect(of("override-guardrails", "test.widget/audited-huge")?.details).toMatchObject({
+        issuer: idp.issuer,
+        subject: "carol",
+      });
       expect(of("deny-principal", "alice")?.details).toMatchObject({ issuer: idp.issuer, subject: "carol" });
     },
   );
