@@ -40,6 +40,8 @@ export interface LoadJob {
   /** get: reads "<getPrefix>-<k>" for k in [0, getCount), round robin. */
   getPrefix?: string;
   getCount?: number;
+  /** The bearer token every call sends; the static bench token when absent. */
+  token?: string;
 }
 
 export interface SeedJob {
@@ -48,6 +50,7 @@ export interface SeedJob {
   prefix: string;
   count: number;
   concurrency: number;
+  token?: string;
 }
 
 export interface LoadResult {
@@ -82,7 +85,7 @@ interface Caller {
 
 // ---- the Connect client (what the SDK uses) ----------------------------------
 
-function connectCallers(url: string, count: number, onReply: (bytes: number) => void): Caller[] {
+function connectCallers(url: string, count: number, token: string, onReply: (bytes: number) => void): Caller[] {
   const agent = new Agent({ keepAlive: true, maxSockets: count, maxFreeSockets: count });
   const transport = createConnectTransport({
     baseUrl: url,
@@ -90,7 +93,7 @@ function connectCallers(url: string, count: number, onReply: (bytes: number) => 
     nodeOptions: { agent },
     interceptors: [
       (next) => async (req) => {
-        req.header.set("authorization", `Bearer ${benchPrincipal.token}`);
+        req.header.set("authorization", `Bearer ${token}`);
         return await next(req);
       },
     ],
@@ -173,11 +176,11 @@ class RawConnection {
   }
 }
 
-function rawCallers(url: string, count: number, onReply: (bytes: number) => void): Caller[] {
+function rawCallers(url: string, count: number, token: string, onReply: (bytes: number) => void): Caller[] {
   const { hostname, port } = new URL(url);
   const headers =
     `host: ${hostname}:${port}\r\ncontent-type: application/proto\r\nconnect-protocol-version: 1\r\n` +
-    `authorization: Bearer ${benchPrincipal.token}\r\n`;
+    `authorization: Bearer ${token}\r\n`;
   const applyPath = `/${ResourceService.typeName}/${ResourceService.method.applyResource.name}`;
   const getPath = `/${ResourceService.typeName}/${ResourceService.method.getResource.name}`;
   let replies = 0;
@@ -243,7 +246,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   let replyBytes = 0;
   const onReply = (bytes: number) => (replyBytes = bytes);
   const callers = spread(job.url, job.concurrency, (url, count) =>
-    (job.client === "raw" ? rawCallers : connectCallers)(url, count, onReply),
+    (job.client === "raw" ? rawCallers : connectCallers)(url, count, job.token ?? benchPrincipal.token, onReply),
   );
   let latencies = new Float64Array(1 << 16);
   let count = 0;
@@ -308,7 +311,9 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
 
 /** Creates `count` resources "<prefix>-<k>" for the GetResource runs. */
 async function seed(job: SeedJob): Promise<{ created: number; errors: Record<string, number> }> {
-  const callers = spread(job.url, job.concurrency, (url, count) => rawCallers(url, count, () => {}));
+  const callers = spread(job.url, job.concurrency, (url, count) =>
+    rawCallers(url, count, job.token ?? benchPrincipal.token, () => {}),
+  );
   let next = 0;
   let created = 0;
   const errors: Record<string, number> = {};

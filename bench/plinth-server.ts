@@ -1,7 +1,8 @@
 // A real Plinth server for the benchmark, run as its own process:
-//   node --import tsx bench/plinth-server.ts <dataDir> [--no-worker] [--what-if a,b]
+//   node --import tsx bench/plinth-server.ts <dataDir> [--no-worker] [--what-if a,b] [--oidc-issuer URL]
 // Durable store (SQLite, WAL, synchronous=FULL), auth, metrics, the worker
-// with production defaults, and an engine that does nothing. Prints one JSON
+// with production defaults, and an engine that does nothing; with
+// --oidc-issuer, JWTs of that identity provider are accepted beside the static token. Prints one JSON
 // line {"url": ...} on stdout when it serves; SIGTERM closes it cleanly.
 // With BENCH_CORE set (bench/run.sh --compare-ref), core is loaded from that
 // file instead: another commit's packages/core/src, for paired rounds.
@@ -14,10 +15,14 @@ import { profileOnSignal } from "./window-profiler.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { "no-worker": { type: "boolean", default: false }, "what-if": { type: "string", default: "" } },
+  options: {
+    "no-worker": { type: "boolean", default: false },
+    "what-if": { type: "string", default: "" },
+    "oidc-issuer": { type: "string" },
+  },
 });
 const dataDir = positionals[0];
-if (!dataDir) throw new Error("usage: plinth-server.ts <dataDir> [--no-worker] [--what-if a,b]");
+if (!dataDir) throw new Error("usage: plinth-server.ts <dataDir> [--no-worker] [--what-if a,b] [--oidc-issuer URL]");
 const whatIf = values["what-if"].split(",").filter(Boolean) as WhatIf[];
 for (const name of whatIf) if (!whatIfs.includes(name)) throw new Error(`unknown --what-if ${name}`);
 const core = (
@@ -26,7 +31,7 @@ const core = (
 const { createLogger, parseServiceConfig, startPlinthService } = core;
 const profiles = profileOnSignal(process.env.BENCH_PROFILE_LABEL ?? "plinth");
 applyBeforeStart(whatIf);
-const service = await startPlinthService(parseServiceConfig(benchConfig(dataDir), dataDir), {
+const service = await startPlinthService(parseServiceConfig(benchConfig(dataDir, values["oidc-issuer"]), dataDir), {
   createEngine: () => noopEngine,
   logger: createLogger({ level: "silent" }),
   worker: !values["no-worker"],

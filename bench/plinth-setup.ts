@@ -12,10 +12,35 @@ export const noopEngine: Engine = {
   close: async () => {},
 };
 
-/** Durable SQLite (synchronous FULL), one requester principal, the widget plugin; worker settings left at their defaults. */
-export function benchConfig(dataDir: string) {
+/** The identity-provider service the JWT targets call as (apply-get.ts --jwt): a requester of the bench team. */
+export const benchJwtService = {
+  clientId: "bench-service",
+  secret: "bench-service-secret",
+  groups: [`plinth-${benchPrincipal.team}-requesters`],
+};
+
+/**
+ * Durable SQLite (synchronous FULL), one requester principal, the widget
+ * plugin; worker settings left at their defaults. With `oidcIssuer`, JWTs of
+ * that issuer are accepted too (audience "plinth", groups to teams as in the
+ * development provider's rules), beside the static token.
+ */
+export function benchConfig(dataDir: string, oidcIssuer?: string) {
   const { token, ...principal } = benchPrincipal;
   return {
+    ...(oidcIssuer
+      ? {
+          oidc: {
+            issuers: [
+              {
+                issuer: oidcIssuer,
+                audience: "plinth",
+                rules: [{ group: "plinth-{team}-requesters", roles: ["requester"] }],
+              },
+            ],
+          },
+        }
+      : {}),
     listen: { host: "127.0.0.1", port: 0 },
     dataDir,
     store: { sqlite: { synchronous: "FULL" } },

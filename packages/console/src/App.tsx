@@ -1,6 +1,12 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { createApi, forgetToken, storeToken, storedToken } from "./api.ts";
-import { type ProviderSignIn, finishProviderSignIn, providerSignIn, startProviderSignIn } from "./provider-sign-in.ts";
+import {
+  type ProviderSignIn,
+  finishProviderSignIn,
+  providerSignIn,
+  providerSignOut,
+  startProviderSignIn,
+} from "./provider-sign-in.ts";
 import { describeError } from "./errors.ts";
 import { ChangePage } from "./pages/ChangePage.tsx";
 import { QueuePage, prefetchQueue } from "./pages/QueuePage.tsx";
@@ -201,6 +207,12 @@ export function App() {
     forgetToken();
     setSession(undefined);
     setError(undefined);
+    // Signed in through the provider: end the session there too (it sends the browser back here).
+    if (provider && session.me.issuer === provider.issuer) {
+      providerSignOut(provider).catch((e: unknown) =>
+        setError(`Signed out here, but not at the identity provider: ${describeError(e)}`),
+      );
+    }
   };
   return (
     <SessionContext.Provider value={session}>

@@ -12,6 +12,8 @@ interface Pending {
 }
 
 const pendingKey = "plinth.signin";
+/** The ID token of this tab's sign-in: the provider needs it to end that session (RP-initiated logout). */
+const idTokenKey = "plinth.idtoken";
 
 const base64url = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes)))
@@ -27,10 +29,16 @@ export async function providerSignIn(): Promise<ProviderSignIn | undefined> {
   return res.ok ? ((await res.json()) as ProviderSignIn) : undefined;
 }
 
-async function endpoints(issuer: string): Promise<{ authorization_endpoint: string; token_endpoint: string }> {
+interface Endpoints {
+  authorization_endpoint: string;
+  token_endpoint: string;
+  end_session_endpoint?: string;
+}
+
+async function endpoints(issuer: string): Promise<Endpoints> {
   const res = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
   if (!res.ok) throw new Error(`the identity provider ${issuer} did not answer (${res.status})`);
-  return (await res.json()) as { authorization_endpoint: string; token_endpoint: string };
+  return (await res.json()) as Endpoints;
 }
 
 const redirectUri = () => `${window.location.origin}/`;
@@ -88,9 +96,37 @@ export async function finishProviderSignIn(provider: ProviderSignIn): Promise<st
       code_verifier: pending.verifier,
     }),
   });
-  const body = (await res.json()) as { access_token?: string; error_description?: string; error?: string };
+  const body = (await res.json()) as {
+    access_token?: string;
+    id_token?: string;
+    error_description?: string;
+    error?: string;
+  };
   if (!res.ok || !body.access_token) {
     throw new Error(`signing in failed: ${body.error_description ?? body.error ?? res.status}`);
   }
+  if (body.id_token) sessionStorage.setItem(idTokenKey, body.id_token);
+  else sessionStorage.removeItem(idTokenKey);
   return body.access_token;
+}
+
+/**
+ * Signs out at the provider too (OpenID Connect RP-initiated logout): leaves
+ * for its `end_session_endpoint`, which ends the person's session there and
+ * sends the browser back to the console. Otherwise the next "Sign in with
+ * your organisation" would sign the same person straight back in, on a
+ * shared computer too. False when the provider has no such endpoint: then
+ * only this tab forgets the token.
+ */
+export async function providerSignOut(provider: ProviderSignIn): Promise<boolean> {
+  const idToken = sessionStorage.getItem(idTokenKey);
+  sessionStorage.removeItem(idTokenKey);
+  const { end_session_endpoint } = await endpoints(provider.issuer);
+  if (!end_session_endpoint) return false;
+  const url = new URL(end_session_endpoint);
+  url.searchParams.set("client_id", provider.clientId);
+  url.searchParams.set("post_logout_redirect_uri", redirectUri());
+  if (idToken) url.searchParams.set("id_token_hint", idToken);
+  window.location.assign(url.toString());
+  return true;
 }

@@ -29,7 +29,7 @@ describe("signing in to the console through the identity provider", { timeout: 1
     await idp?.stop();
   });
 
-  it("signs a person in two teams in, shows both teams with their roles, and signs out", async () => {
+  it("signs a person in two teams in, shows both teams with their roles, and signs out here and at the provider", async () => {
     const page = await (await newPerson(browser)).newPage();
     await page.goto(service.url);
     await page.getByRole("button", { name: "Sign in with your organisation" }).click();
@@ -39,7 +39,18 @@ describe("signing in to the console through the identity provider", { timeout: 1
     await expect.poll(() => page.getByTestId("me").textContent(), { timeout: 30_000 }).toBe("dana");
     expect(await page.getByTestId("teams").textContent()).toContain("orders (requester); payments (requester)");
     expect(new URL(page.url()).search).toBe("");
+
+    // Signing out ends the session at the provider too (RP-initiated logout), which sends the browser back.
     await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL((url) => url.origin === idp.issuer, { timeout: 30_000 });
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL((url) => url.origin === service.url, { timeout: 30_000 });
     await expect.poll(() => page.getByRole("button", { name: "Sign in with your organisation" }).count()).toBe(1);
+
+    // So the next person at this browser is asked who they are, rather than signed straight back in as dana.
+    await page.getByRole("button", { name: "Sign in with your organisation" }).click();
+    await page.getByLabel("User").selectOption("bob", { timeout: 30_000 });
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByTestId("me").textContent(), { timeout: 30_000 }).toBe("bob");
   });
 });

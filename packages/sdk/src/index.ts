@@ -13,6 +13,7 @@ export { createRetryInterceptor } from "./client/retry-interceptor.ts";
 export { isRetryableError } from "./client/retry-policy.ts";
 export type { RetryOptions } from "./client/retry-policy.ts";
 export { createAuthInterceptor, type TokenSource } from "./client/auth-interceptor.ts";
+export { clientCredentialsToken, type ClientCredentialsOptions } from "./client/client-credentials.ts";
 export { isFinalChangeStatus } from "./client/change-status.ts";
 export { fieldViolations } from "./client/field-violations.ts";
 export { changeKindName, changeStatusName, plainJson, resourceStatusName } from "./client/plain-json.ts";

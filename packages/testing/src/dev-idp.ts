@@ -43,6 +43,8 @@ export interface StartDevIdpOptions {
   accessTokenTtlSeconds?: number;
   /** Redirect URIs of the console client. */
   consoleRedirects?: string[];
+  /** false: the provider offers no device flow (its discovery document has no device endpoint). */
+  deviceFlow?: boolean;
   startTimeoutMs?: number;
 }
 
@@ -81,6 +83,7 @@ export async function startDevIdp(options: StartDevIdpOptions = {}): Promise<Dev
   const args = [devIdpScript, "--port", String(port), "--users", usersFile];
   args.push("--access-token-ttl", String(options.accessTokenTtlSeconds ?? 300));
   for (const redirect of options.consoleRedirects ?? []) args.push("--console-redirect", redirect);
+  if (options.deviceFlow === false) args.push("--no-device-flow");
   const child: ManagedProcess = startManagedProcess({ name: "dev-idp", command: process.execPath, args, dir });
   try {
     await waitFor(
@@ -154,6 +157,20 @@ export async function approveDeviceCode(verificationUriComplete: string, login: 
   if (!/Signed in/.test(done.body)) throw new Error(`device sign-in did not finish:\n${done.body}`);
 }
 
+/**
+ * What a person does in their browser for the authorization code flow, as
+ * plain HTTP: open the address the client printed, pick the user on the
+ * provider's page, and follow the redirect back to the client (the CLI's
+ * loopback port). Returns the page the client answered with.
+ */
+export async function approveAuthorization(authorizationUrl: string, login: string): Promise<Page> {
+  const browser = createBrowser();
+  const signInPage = await browser.get(authorizationUrl);
+  const action = /<form method="post" action="([^"]+)"/.exec(signInPage.body)?.[1];
+  if (!action) throw new Error(`no sign-in form at ${authorizationUrl}:\n${signInPage.body}`);
+  return await browser.post(new URL(action, signInPage.url).href, { login });
+}
+
 async function deviceSignIn(issuer: string, login: string): Promise<TokenResponse> {
   const start = await fetch(`${issuer}/device/auth`, {
     method: "POST",
@@ -172,7 +189,7 @@ async function deviceSignIn(issuer: string, login: string): Promise<TokenRespons
   return (await res.json()) as TokenResponse;
 }
 
-interface Page {
+export interface Page {
   url: string;
   body: string;
 }

@@ -1,5 +1,6 @@
 export { freePort } from "./free-port.ts";
 export {
+  approveAuthorization,
   approveDeviceCode,
   devIdpRules,
   devIdpScript,

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { clientCredentialsToken, createPlinthClient } from "@plinth/sdk";
 import { ChangeKind, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
 import { type DevIdp, devIdpRules, devIdpUsers, startDevIdp, waitFor } from "@plinth/testing";
@@ -104,6 +105,34 @@ describe("signing in with the identity provider", () => {
       expect((await failure(owned(clientsFor(service.url, token), "cc-payments", "payments"))).code).toBe(
         Code.PermissionDenied,
       );
+    },
+  );
+
+  it(
+    "signs a service in through the SDK with client credentials, fetching a new token when the last runs out",
+    { timeout: 60_000 },
+    async () => {
+      // The short-lived provider: its tokens last 3 s, so the SDK must fetch a second one within this test.
+      const token = clientCredentialsToken({
+        issuer: shortIdp.issuer,
+        clientId: "orders-deployer",
+        clientSecret: "orders-deployer-dev-secret",
+        scope: "plinth",
+      });
+      const sdk = createPlinthClient({ baseUrl: service.url, token });
+      expect(await sdk.identity.whoAmI({})).toMatchObject({ id: "orders-deployer", issuer: shortIdp.issuer });
+      const first = await token();
+      await waitFor(
+        async () => {
+          const refused = await failure(identity(first).whoAmI({})).catch(() => undefined);
+          if (!refused) throw new Error("the first token still works");
+          expect(refused.message).toMatch(/expired/);
+        },
+        { what: "the SDK's first token to expire", timeoutMs: 20_000 },
+      );
+      const applied = await sdk.apply("test.owned", "sdk-service", { owner: { team: "orders", contact: "#orders" } });
+      expect(applied.change?.requestedBy).toBe("orders-deployer");
+      expect(await token()).not.toBe(first);
     },
   );
 
@@ -257,6 +286,32 @@ describe("signing in with the identity provider", () => {
       });
       const bob = clientsFor(service.url, await userToken(idp, "bob"));
       await bob.changes.approveChange({ id: deletion.change!.id, comment: "fine" });
+      const big = await clientsFor(service.url, alice).resources.applyResource({
+        type: "test.widget",
+        name: "audited-big",
+        spec: { size: 60 }, // above 50: needs review
+        requestId: "audited-big",
+      });
+      await bob.changes.rejectChange({ id: big.change!.id, comment: "too big" });
+      const small = await clientsFor(service.url, alice).resources.applyResource({
+        type: "test.widget",
+        name: "audited-secret",
+        spec: { size: 1 },
+        requestId: "audited-secret",
+      });
+      await watchToEnd(clientsFor(service.url, alice), small.change!.id);
+      await clientsFor(service.url, alice).resources.revealSecret({
+        type: "test.widget",
+        name: "audited-secret",
+        key: "serial",
+      });
+      await clientsFor(service.url, carol).resources.applyResource({
+        type: "test.widget",
+        name: "audited-huge",
+        spec: { size: 95 }, // over the guardrail: only an admin's override lets it through
+        requestId: "audited-huge",
+        overrideGuardrails: true,
+      });
 
       // Not an admin: refused.
       expect((await failure(identity(alice).denyPrincipal({ principal: "bob", reason: "x" }))).code).toBe(
@@ -275,6 +330,15 @@ describe("signing in with the identity provider", () => {
         audit.find((row) => row.action === action && row.target === target);
       expect(of("request-change", created.change!.id)?.details).toMatchObject({ issuer: idp.issuer, subject: "alice" });
       expect(of("approve-change", deletion.change!.id)?.details).toMatchObject({ issuer: idp.issuer, subject: "bob" });
+      expect(of("reject-change", big.change!.id)?.details).toMatchObject({ issuer: idp.issuer, subject: "bob" });
+      expect(of("reveal-secret", "test.widget/audited-secret#serial")?.details).toMatchObject({
+        issuer: idp.issuer,
+        subject: "alice",
+      });
+      expect(of("override-guardrails", "test.widget/audited-huge")?.details).toMatchObject({
+        issuer: idp.issuer,
+        subject: "carol",
+      });
       expect(of("deny-principal", "alice")?.details).toMatchObject({ issuer: idp.issuer, subject: "carol" });
     },
   );

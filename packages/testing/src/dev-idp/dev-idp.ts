@@ -3,12 +3,14 @@
  * OpenID-certified) on loopback, with the people and services of a users file.
  * `make start` and the tests run it as its own Node process:
  *
- *   node dev-idp.ts --port 9400 --users users.json [--access-token-ttl 300] [--console-redirect URL]...
+ *   node dev-idp.ts --port 9400 --users users.json [--access-token-ttl 300] [--console-redirect URL]... [--no-device-flow]
  *
  * It issues JWT access tokens for the audience "plinth" carrying `groups`,
  * `email` and `preferred_username`, by the device flow and the code flow with
  * PKCE (clients `plinth-cli` and `plinth-console`) and by client credentials
- * (the users file's services). The users file is read again for every token, so
+ * (the users file's services); `--no-device-flow` leaves the device flow out,
+ * as at providers without it. Refresh tokens can be revoked (RFC 7009), and
+ * the console signs out at `end_session_endpoint`. The users file is read again for every token, so
  * moving someone between groups takes effect at their next token, as at a real
  * provider. `POST /dev/rotate-keys` puts a new signing key first (the old one
  * stays published) to exercise key rotation. There are no passwords: anyone
@@ -49,11 +51,12 @@ const { values } = parseArgs({
     users: { type: "string" },
     "access-token-ttl": { type: "string", default: "300" },
     "console-redirect": { type: "string", multiple: true, default: [] },
+    "no-device-flow": { type: "boolean", default: false },
   },
 });
 if (!values.port || !values.users) {
   process.stderr.write(
-    "usage: dev-idp.ts --port N --users users.json [--access-token-ttl S] [--console-redirect URL]\n",
+    "usage: dev-idp.ts --port N --users users.json [--access-token-ttl S] [--console-redirect URL] [--no-device-flow]\n",
   );
   process.exit(2);
 }
@@ -100,7 +103,11 @@ function createProvider(): Provider {
         client_id: "plinth-cli",
         application_type: "native",
         token_endpoint_auth_method: "none",
-        grant_types: ["urn:ietf:params:oauth:grant-type:device_code", "authorization_code", "refresh_token"],
+        grant_types: [
+          ...(values["no-device-flow"] ? [] : ["urn:ietf:params:oauth:grant-type:device_code"]),
+          "authorization_code",
+          "refresh_token",
+        ],
         response_types: ["code"],
         redirect_uris: cliRedirects,
       },
@@ -155,6 +162,7 @@ function createProvider(): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      revocation: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
@@ -168,7 +176,7 @@ function createProvider(): Provider {
         },
       },
       deviceFlow: {
-        enabled: true,
+        enabled: !values["no-device-flow"],
         userCodeInputSource: async (ctx, form) => {
           ctx.body = page(
             "Enter the code your device shows",
