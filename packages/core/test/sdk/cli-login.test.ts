@@ -11,7 +11,7 @@ import { type TestService, startTestService } from "../support/test-service.ts";
 // 0600 in the user's config directory, refreshes them, and `plinth logout` forgets them.
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../sdk/bin/plinth.js");
+const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 let idp: DevIdp;
 let service: TestService;
