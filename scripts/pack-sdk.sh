@@ -24,16 +24,17 @@ done
 ls "$dest"/plinth-*.tgz
 
 # The installed size, measured the way a service gets it: only the SDK and the types, in a folder of
-# their own. Seeded with the workspace's lockfile, pnpm picks the versions the store already holds.
+# their own, offline (the SDK pins its few dependencies exactly, and make setup put them in pnpm's store).
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-cp "$PLINTH_ROOT/pnpm-lock.yaml" "$scratch/"
 cat >"$scratch/package.json" <<JSON
 { "name": "sdk-size", "private": true, "dependencies": {
   "@plinth/sdk": "file:$(ls "$dest"/plinth-sdk-*.tgz)",
   "@plinth/resource-types": "file:$(ls "$dest"/plinth-resource-types-*.tgz)" } }
 JSON
-(cd "$scratch" && pnpm install --offline --no-frozen-lockfile >/dev/null 2>&1) ||
-  die "the offline install of the packed SDK failed: run 'make setup' first (it fills pnpm's store)"
+(cd "$scratch" && pnpm install --offline --no-frozen-lockfile >"$scratch/install.log" 2>&1) || {
+  tail -n 20 "$scratch/install.log" >&2
+  die "the offline install of the packed SDK failed (above): run 'make setup' first (it fills pnpm's store)"
+}
 printf 'installed: @plinth/sdk and @plinth/resource-types take %s of node_modules\n' \
   "$(du -sh --apparent-size "$scratch/node_modules" | cut -f1)"
