@@ -153,6 +153,11 @@ describe("the SDK and the plinth CLI against the real server", () => {
 
     const toApprove = await submitted("sdk-approved");
     expect((await requester.getChange(toApprove)).status).toBe(ChangeStatus.PENDING_REVIEW);
+    // The same spec again (issue 29): the open change comes back, so there is always one to wait on.
+    expect(await requester.apply("test.widget", "sdk-approved", { size: 60 })).toMatchObject({
+      noOp: true,
+      change: { id: toApprove, status: ChangeStatus.PENDING_REVIEW },
+    });
     expect(codeOf(await requester.approve(toApprove).catch((e: unknown) => e))).toBe(Code.PermissionDenied);
     const approved = await reviewer.approve(toApprove, { comment: "fine" });
     expect(approved.status).not.toBe(ChangeStatus.PENDING_REVIEW);

@@ -1,4 +1,4 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, type MessageShape, isMessage } from "@bufbuild/protobuf";
 import { plainJson } from "./plain-json.ts";
 
 /**
@@ -15,13 +15,16 @@ export function jsonSerializable<Desc extends DescMessage>(
     enumerable: false,
     configurable: true,
   });
+  // Only what is a message object: a google.protobuf.Struct or Value field already holds plain JSON.
   const fields = message as unknown as Record<string, unknown>;
   for (const field of schema.fields) {
     if (field.fieldKind === "message") {
       const value = fields[field.localName];
-      if (value) jsonSerializable(field.message, value as MessageShape<DescMessage>);
+      if (isMessage(value, field.message)) jsonSerializable(field.message, value);
     } else if (field.fieldKind === "list" && field.listKind === "message") {
-      for (const item of fields[field.localName] as MessageShape<DescMessage>[]) jsonSerializable(field.message, item);
+      for (const item of fields[field.localName] as unknown[]) {
+        if (isMessage(item, field.message)) jsonSerializable(field.message, item);
+      }
     }
   }
   return message;
