@@ -99,7 +99,7 @@ process.stdout.write(
     ...urls.map((url, i) => `  Replica ${i + 1}      ${url}  (API, console, /metrics, /readyz)`),
     `  Config         ${shown(configFile)}  (PLINTH_PORT moves the first port; the others follow)`,
     "  Dev tokens     dev-requester, dev-reviewer, dev-admin",
-    `  Try            PLINTH_TOKEN=dev-requester PLINTH_URL=${urls[1]} node packages/sdk/bin/plinth.js plugins`,
+    `  Try            PLINTH_TOKEN=dev-requester PLINTH_URL=${urls[1]} node packages/cli/bin/plinth.js plugins`,
     `  From the SDK   createPlinthClient({ baseUrl: ${JSON.stringify(urls)}, token }) fails over between them`,
     "  Kill one       the others take its changes over when its lease runs out",
     `  One more       set -a; . ${shown(envFile)}; PLINTH_PORT=${ports.plinth + replicaCount} PLINTH_DATA_DIR=${shown(join(dataDir, `replica-${replicaCount + 1}`))} node packages/core/bin/plinth-server.js --config ${shown(configFile)}`,

@@ -38,7 +38,7 @@ process.stdout.write(
     `  Console        http://127.0.0.1:${ports.plinth}/  (sign in through the provider, or with a dev token)`,
     `  State          ${shown(dataDir)}/ (SQLite store and Pulumi state)`,
     "  Dev tokens     dev-requester, dev-reviewer, dev-admin (static tokens, beside the provider)",
-    "  Try            PLINTH_TOKEN=dev-requester node packages/sdk/bin/plinth.js plugins",
+    "  Try            PLINTH_TOKEN=dev-requester node packages/cli/bin/plinth.js plugins",
     "Stop with Ctrl-C.",
     "",
   ].join("\n"),

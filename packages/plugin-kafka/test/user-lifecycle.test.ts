@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { Admin } from "@platformatic/kafka";
 import { ChangeStatus, Code, ConnectError, ResourceStatus, createPlinthClient, fieldViolations } from "@plinth/sdk";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
@@ -8,6 +11,7 @@ import { type TestService, principals } from "../../core/test/support/test-servi
 import type { UserSpecInput } from "../src/index.ts";
 import { describeScramUsers } from "../src/scram-users.ts";
 import { KafkaSettings } from "../src/cluster-settings.ts";
+import { guideBlocks, runStep, shellEnv, writeDocSnippets } from "./support/guide-steps.ts";
 import { consumeAs, deleteCredentialOutOfBand, produceAs, refusal } from "./support/scram-clients.ts";
 
 // Everything real: Plinth's server and worker, the Pulumi engine with the Kafka provider and the
@@ -282,4 +286,78 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
       expect(missing, name).toMatchObject({ code: Code.NotFound });
     }
   });
+
+  // docs/using-the-sdk.md, executed against this server and broker: every `file=` block is written into a
+  // folder outside the workspace, every `sh` block is run, in order; the service itself runs twice.
+  it(
+    "runs docs/using-the-sdk.md from an empty folder: the service waits for its review, produces and consumes, and changes nothing on its second run",
+    { timeout: 900_000 },
+    async () => {
+      const repo = join(import.meta.dirname, "../../..");
+      const blocks = guideBlocks(readFileSync(join(repo, "docs/using-the-sdk.md"), "utf8"));
+      const files = blocks.filter((block) => block.file);
+      const commands = blocks.filter((block) => block.lang === "sh").map((block) => block.body.trim());
+      expect(files.map((block) => block.file)).toEqual(["package.json", "tsconfig.json", "src/service.ts"]);
+      expect(commands[0]).toMatch(/^export PATH=.*\nmkdir orders-service && cd orders-service\n/);
+      expect(commands.slice(1)).toEqual(["pnpm install", "pnpm exec tsc\nnode src/service.ts"]);
+
+      // Under the run's scratch directory, far from the workspace: pnpm must not take it for one of its projects.
+      const root = mkdtempSync(join(process.env.PLINTH_TEST_TMP ?? tmpdir(), "sdk-guide-"));
+      const dir = join(root, "orders-service");
+      const env = shellEnv({ PLINTH: repo, PLINTH_URL: service.url, PLINTH_TOKEN: principals.requester.token });
+      try {
+        expect(await runStep(commands[0]!, root, env)).toMatch(
+          /installed: @plinth\/sdk and @plinth\/resource-types take/,
+        );
+        for (const block of files) {
+          mkdirSync(dirname(join(dir, block.file!)), { recursive: true });
+          writeFileSync(join(dir, block.file!), block.body);
+        }
+        // The guide's install, kept from any registry: offline, from what make setup put in pnpm's store
+        // (the guide pins every dependency exactly).
+        await runStep(`${commands[1]!} --offline`, dir, env);
+        expect(existsSync(join(dir, "node_modules/@plinth/sdk/dist/index.js"))).toBe(true);
+        // The SDK alone: no CLI, no server, no Pulumi.
+        expect(readdirSync(join(dir, "node_modules/.pnpm")).join(" ")).not.toMatch(
+          /commander@|cli-table3@|tsx@|@plinth\+(cli|core)@|@pulumi/,
+        );
+
+        // Every TypeScript snippet of kafka.md, postgres.md and notifications.md, type-checked as a service has them.
+        expect(writeDocSnippets(repo, dir)).toBe(6);
+        await runStep("pnpm exec tsc -p snippets", dir, env);
+
+        // First run: the user may write, so it waits for a reviewer, who approves it while the service waits.
+        const reviewer = as("reviewer");
+        const approvals = new Map<string, Promise<unknown>>();
+        const first = await runStep(commands[2]!, dir, env, (printed) => {
+          for (const [, id] of printed.matchAll(/change (\S+) waits for a reviewer/g)) {
+            if (!approvals.has(id!))
+              approvals.set(
+                id!,
+                reviewer.approve(id!, { comment: "the orders service" }).then(
+                  () => undefined,
+                  (e: unknown) => e,
+                ),
+              );
+          }
+        });
+        expect(await Promise.all(approvals.values())).toEqual([undefined]);
+        expect(first).toMatch(/user payments-orders: change \S+ waits for a reviewer: .*write/);
+        expect(first).toMatch(/topic payments\.orders\.v1: done/);
+        expect(first).toMatch(/user payments-orders: done/);
+        expect(first).toMatch(/consumed: order placed at /);
+
+        // Second run: both applies answer with the applied changes; no new change, no review.
+        const second = await runStep(commands[2]!, dir, env);
+        expect(second).toMatch(/topic payments\.orders\.v1: already there/);
+        expect(second).toMatch(/user payments-orders: already there/);
+        expect(second).not.toContain("waits for a reviewer");
+        expect(second).toMatch(/consumed: order placed at /);
+        const { changes } = await as("requester").changes.listChanges({ type: "kafka.user", name: "payments-orders" });
+        expect(changes).toHaveLength(1);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -5,6 +5,7 @@ export type {
   DeleteOptions,
   PlinthClient,
   PlinthClientOptions,
+  ReviewOptions,
 } from "./client/create-plinth-client.ts";
 export type { ResourceType, ResourceTypes, SpecOf } from "./client/resource-types.ts";
 export type { PlinthProtocol } from "./client/create-node-transport.ts";

@@ -19,7 +19,7 @@ import { type TestService, startTestService } from "../support/test-service.ts";
 // provider has no device flow, it signs in through the browser with a redirect to a loopback port (code + PKCE).
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../sdk/bin/plinth.js");
+const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 let idp: DevIdp;
 /** A provider without the device flow, as some organisations' are. */

@@ -11,7 +11,7 @@ import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { type Clients, type TestService, clientsFor, principals, startTestService } from "../support/test-service.ts";
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../sdk/bin/plinth.js");
+const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 // Any plugin with `reaches` gets the rule from core: test.owned reaches resources by name, the way a grant on a
 // prefix reaches topics. payments (alice) reads "payroll" before anything has that name; search (olga) then names one so.

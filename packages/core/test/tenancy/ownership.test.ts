@@ -21,7 +21,7 @@ import {
 const sam = { id: "sam", team: "search", roles: ["reviewer"], token: "token-sam" };
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../sdk/bin/plinth.js");
+const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 describe("ownership: the spec's owner is the resource's owning team (issue 13)", () => {
   let service: TestService;

@@ -12,14 +12,17 @@ export function createNodeTransport(options: {
   baseUrl: string;
   protocol: PlinthProtocol;
   interceptors: Interceptor[];
+  /** PEM certificates to trust for an `https:` URL instead of Node's built-in list (a private CA). */
+  ca?: string | Buffer | undefined;
 }): Transport {
   const { baseUrl, interceptors } = options;
+  const nodeOptions = options.ca === undefined ? {} : { nodeOptions: { ca: options.ca } };
   switch (options.protocol) {
     case "connect":
-      return createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors });
+      return createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors, ...nodeOptions });
     case "grpc":
-      return createGrpcTransport({ baseUrl, interceptors });
+      return createGrpcTransport({ baseUrl, interceptors, ...nodeOptions });
     case "grpc-web":
-      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
+      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors, ...nodeOptions });
   }
 }

@@ -1,14 +1,16 @@
 import { createClient, Code, ConnectError, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
-import type { Change } from "../gen/plinth/v1/change_pb.ts";
+import { type Change, ChangeSchema } from "../gen/plinth/v1/change_pb.ts";
 import { ChangeService } from "../gen/plinth/v1/change_service_pb.ts";
 import { IdentityService } from "../gen/plinth/v1/identity_service_pb.ts";
 import { type Callback, NotificationFormat, type NotificationKind } from "../gen/plinth/v1/notification_pb.ts";
 import { NotificationService } from "../gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "../gen/plinth/v1/plugin_service_pb.ts";
-import type { Resource } from "../gen/plinth/v1/resource_pb.ts";
+import { type Resource, ResourceSchema } from "../gen/plinth/v1/resource_pb.ts";
 import {
+  ApplyResourceResponseSchema,
+  DeleteResourceResponseSchema,
   ResourceService,
   type ApplyResourceResponse,
   type DeleteResourceResponse,
@@ -17,6 +19,7 @@ import { type TokenSource, createAuthInterceptor } from "./auth-interceptor.ts";
 import { createNodeTransport, type PlinthProtocol } from "./create-node-transport.ts";
 import { createFailoverTransport } from "./failover-transport.ts";
 import { interceptTransport } from "./intercept-transport.ts";
+import { jsonSerializable } from "./json-serializable.ts";
 import type { ResourceType, SpecOf } from "./resource-types.ts";
 import { createRetryInterceptor } from "./retry-interceptor.ts";
 import { resolveRetryPolicy, type RetryOptions } from "./retry-policy.ts";
@@ -35,6 +38,12 @@ export interface PlinthClientOptions {
    * (asked before each call); without one the server answers UNAUTHENTICATED.
    */
   token?: TokenSource;
+  /**
+   * PEM certificate(s) of the CA that signed the server's certificate, for `https:` URLs served
+   * with a private CA (e.g. `readFileSync("/etc/plinth/tls/ca.pem")`). These replace Node's list of
+   * public CAs for this client; without it, Node's list (and `NODE_EXTRA_CA_CERTS`) applies.
+   */
+  ca?: string | Buffer | undefined;
   /** Wire protocol; default `connect` (HTTP/1.1). `grpc` uses HTTP/2. */
   protocol?: PlinthProtocol | undefined;
   /**
@@ -80,7 +89,20 @@ export interface ApplyOptions {
 /** Options of {@link PlinthClient.delete}. */
 export type DeleteOptions = Omit<ApplyOptions, "labels">;
 
-/** A typed client of one Plinth server. */
+/** Options of {@link PlinthClient.approve} and {@link PlinthClient.reject}. */
+export interface ReviewOptions {
+  /**
+   * The team the reviewer acts for, when their token puts them in several; by default the change's
+   * team when the reviewer may act for it.
+   */
+  team?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * A typed client of one Plinth server. What its helpers return prints with `JSON.stringify`
+ * (as {@link plainJson} would: enums by name, int64 as strings); the raw clients' messages do not.
+ */
 export interface PlinthClient {
   /** The raw `ResourceService` client. */
   readonly resources: Client<typeof ResourceService>;
@@ -112,6 +134,18 @@ export interface PlinthClient {
   delete(type: ResourceType, name: string, options?: DeleteOptions): Promise<DeleteResourceResponse>;
   /** The resource as of its latest revision; rejects with NOT_FOUND if there is none. */
   get(type: ResourceType, name: string, options?: { signal?: AbortSignal }): Promise<Resource>;
+  /** The change as it is now; rejects with NOT_FOUND for an unknown id or another team's change. */
+  getChange(id: string, options?: { signal?: AbortSignal }): Promise<Change>;
+  /**
+   * Approves a change in review, as a reviewer who did not request it (PERMISSION_DENIED
+   * otherwise). Resolves with the change: APPROVED, or still PENDING_REVIEW when it needs more
+   * approvals. Approving a change that is no longer in review is FAILED_PRECONDITION.
+   */
+  approve(id: string, options?: ReviewOptions & { comment?: string }): Promise<Change>;
+  /** Rejects a change in review; `comment` (why) is required. Resolves with the REJECTED change. */
+  reject(id: string, comment: string, options?: ReviewOptions): Promise<Change>;
+  /** Cancels a change that has not started applying; `comment` (why) is required. Resolves with the CANCELLED change. */
+  cancel(id: string, comment: string, options?: { signal?: AbortSignal }): Promise<Change>;
   /** Follows a change until it is final; see {@link waitForChange}. */
   waitForChange(id: string, options?: WaitForChangeOptions): Promise<Change>;
   /**
@@ -155,7 +189,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
     identity,
     notifications,
     async apply(type, name, spec, opts = {}) {
-      return await resources.applyResource(
+      const response = await resources.applyResource(
         {
           type,
           name,
@@ -169,9 +203,10 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
         },
         { signal: opts.signal },
       );
+      return jsonSerializable(ApplyResourceResponseSchema, response);
     },
     async delete(type, name, opts = {}) {
-      return await resources.deleteResource(
+      const response = await resources.deleteResource(
         {
           type,
           name,
@@ -182,16 +217,31 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
         },
         { signal: opts.signal },
       );
+      return jsonSerializable(DeleteResourceResponseSchema, response);
     },
     async get(type, name, opts = {}) {
       const { resource } = await resources.getResource({ type, name }, { signal: opts.signal });
       if (!resource) {
         throw new ConnectError(`the server returned no resource for ${type}/${name}`, Code.Internal);
       }
-      return resource;
+      return jsonSerializable(ResourceSchema, resource);
+    },
+    async getChange(id, opts = {}) {
+      return changeOf(await changes.getChange({ id }, { signal: opts.signal }), id);
+    },
+    async approve(id, opts = {}) {
+      const request = { id, comment: opts.comment ?? "", team: opts.team ?? "" };
+      return changeOf(await changes.approveChange(request, { signal: opts.signal }), id);
+    },
+    async reject(id, comment, opts = {}) {
+      const request = { id, comment, team: opts.team ?? "" };
+      return changeOf(await changes.rejectChange(request, { signal: opts.signal }), id);
+    },
+    async cancel(id, comment, opts = {}) {
+      return changeOf(await changes.cancelChange({ id, comment }, { signal: opts.signal }), id);
     },
     async waitForChange(id, opts = {}) {
-      return await waitForChange(changes, id, opts, watchPolicy);
+      return jsonSerializable(ChangeSchema, await waitForChange(changes, id, opts, watchPolicy));
     },
     async reveal(type, name, key, opts = {}) {
       const { value } = await resources.revealSecret({ type, name, key }, { signal: opts.signal });
@@ -200,12 +250,17 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
   };
 }
 
+function changeOf(response: { change?: Change | undefined }, id: string): Change {
+  if (!response.change) throw new ConnectError(`the server returned no change for ${id}`, Code.Internal);
+  return jsonSerializable(ChangeSchema, response.change);
+}
+
 function networkTransport(options: PlinthClientOptions, interceptors: Interceptor[]): Transport {
-  const protocol = options.protocol ?? "connect";
+  const { protocol = "connect", ca } = options;
   if (typeof options.baseUrl === "string")
-    return createNodeTransport({ baseUrl: options.baseUrl, protocol, interceptors });
+    return createNodeTransport({ baseUrl: options.baseUrl, protocol, interceptors, ca });
   // Retry outside the failover, so that each retry goes to the server the last failure moved on to.
-  const servers = options.baseUrl.map((baseUrl) => createNodeTransport({ baseUrl, protocol, interceptors: [] }));
+  const servers = options.baseUrl.map((baseUrl) => createNodeTransport({ baseUrl, protocol, interceptors: [], ca }));
   return interceptTransport(createFailoverTransport(servers), interceptors);
 }
 

@@ -1,0 +1,52 @@
+import type { Command } from "commander";
+import { ApplyResourceResponseSchema } from "@plinth/sdk";
+import { openSession, type CliContext } from "../cli-context.ts";
+import { followSubmission } from "../follow-submission.ts";
+import { describeChange, messageJson } from "../format.ts";
+import { parseRevision } from "../parse-options.ts";
+import { readManifest } from "../read-manifest.ts";
+
+interface ApplyFlags {
+  file: string;
+  requestId?: string;
+  expectedRevision?: bigint;
+  wait?: boolean;
+  overrideGuardrails?: boolean;
+}
+
+/** `plinth apply -f FILE`: create or update the resource a manifest describes. */
+export function registerApplyCommand(program: Command, ctx: CliContext): void {
+  program
+    .command("apply")
+    .description("create or update a resource from a manifest {type, name, spec, comment?, labels?}")
+    .requiredOption("-f, --file <path>", "YAML or JSON manifest; - reads stdin")
+    .option("--request-id <id>", "idempotency key (default: a new UUID)")
+    .option(
+      "--expected-revision <n>",
+      "refuse unless the resource is at this revision (0: must not exist)",
+      parseRevision,
+    )
+    .option("--override-guardrails", "admins only: proceed despite guardrail violations (reviewed and audited)")
+    .option("--wait", "follow the change until it is final")
+    .action(async (flags: ApplyFlags, command: Command) => {
+      const session = openSession(ctx, command);
+      const manifest = await readManifest(flags.file, ctx.io);
+      const response = await session.client.apply(manifest.type, manifest.name, manifest.spec, {
+        requestId: flags.requestId,
+        expectedRevision: flags.expectedRevision,
+        comment: manifest.comment,
+        labels: manifest.labels,
+        overrideGuardrails: flags.overrideGuardrails === true,
+      });
+      await followSubmission(ctx, session, response, flags.wait === true);
+      session.print.result(messageJson(ApplyResourceResponseSchema, response), () => {
+        if (response.noOp && response.change && !flags.wait) {
+          return `${manifest.type}/${manifest.name}: no new change; ${describeChange(response.change)} already leads to this spec\n`;
+        }
+        if (response.noOp || !response.change) {
+          return `${manifest.type}/${manifest.name}: no change, already at revision ${response.resource?.revision ?? 0n}\n`;
+        }
+        return flags.wait ? `${describeChange(response.change)}\n` : "";
+      });
+    });
+}
