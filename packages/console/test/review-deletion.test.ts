@@ -1,28 +1,112 @@
 import { ChangeStatus, createPlinthClient } from "@plinth/sdk";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRealService, topicPartitions } from "../../core/test/support/real-service.ts";
+import { kafkaPluginModule, startRealService, topicPartitions } from "../../core/test/support/real-service.ts";
 import { type TestService, principals } from "../../core/test/support/test-service.ts";
-import { type KafkaBroker, startKafka } from "../../testing/src/index.ts";
+import { type KafkaBroker, type SchemaRegistry, startKafka, startSchemaRegistry } from "../../testing/src/index.ts";
+import type { SchemaSpecInput } from "../../plugin-kafka/src/index.ts";
 import { buildConsole, distDir, launchChromium, newPerson, screenshot, signIn } from "./support/browser.ts";
 
 // Everything real: the built console in Debian's Chromium, the server, the
-// Pulumi engine with the kafka.topic plugin, and a Kafka broker.
-describe("a topic deletion reviewed in the console", { timeout: 400_000 }, () => {
+// Pulumi engine with the kafka.topic and kafka.schema plugins, a Kafka broker
+// and a schema registry.
+describe("Kafka topics in the console", { timeout: 600_000 }, () => {
   let broker: KafkaBroker;
+  let registry: SchemaRegistry;
   let service: TestService;
   let browser: Browser;
   const topic = "orders.console.v1";
   beforeAll(async () => {
     buildConsole();
-    broker = await startKafka();
-    service = await startRealService(broker.bootstrapServers, { config: { console: { dir: distDir } } });
+    // A loaded machine starts both slowly.
+    [broker, registry] = await Promise.all([
+      startKafka({ startTimeoutMs: 300_000 }),
+      startSchemaRegistry({ startTimeoutMs: 300_000 }),
+    ]);
+    service = await startRealService(broker.bootstrapServers, {
+      config: {
+        console: { dir: distDir },
+        plugins: [
+          {
+            module: kafkaPluginModule,
+            export: "kafkaTopic",
+            settings: { clusters: { local: { bootstrapServers: [broker.bootstrapServers], brokers: 1 } } },
+          },
+          {
+            module: kafkaPluginModule,
+            export: "kafkaSchema",
+            settings: { registries: { local: { url: registry.url } } },
+          },
+        ],
+      },
+    });
     browser = await launchChromium();
-  });
+  }, 600_000);
   afterAll(async () => {
     await browser?.close();
     await service?.close();
-    await broker?.stop();
+    await Promise.all([registry?.stop(), broker?.stop()]);
+  });
+
+  it("a topic's page lists the schema subjects bound to it, each with its schema (issue 26)", async () => {
+    const alice = createPlinthClient({ baseUrl: service.url, token: principals.requester.token });
+    const owner = { team: "payments", contact: "#payments" };
+    for (const name of ["invoices.console.v1", "refunds.console.v1"]) {
+      const made = await alice.apply("kafka.topic", name, { cluster: "local", owner, partitions: 1 });
+      expect((await alice.waitForChange(made.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    }
+    const value = JSON.stringify({ type: "record", name: "Invoice", fields: [{ name: "id", type: "string" }] });
+    const subjects: { name: string; spec: SchemaSpecInput }[] = [
+      { name: "invoices.console.v1-value", spec: { cluster: "local", topic: "invoices.console.v1", schema: value } },
+      {
+        name: "invoices.console.v1-key",
+        spec: {
+          cluster: "local",
+          topic: "invoices.console.v1",
+          part: "key",
+          schema: '"string"',
+          compatibility: "FULL",
+        },
+      },
+      // Another topic's subject stays off this page.
+      { name: "refunds.console.v1-value", spec: { cluster: "local", topic: "refunds.console.v1", schema: value } },
+    ];
+    for (const { name, spec } of subjects) {
+      const made = await alice.apply("kafka.schema", name, spec);
+      expect((await alice.waitForChange(made.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    }
+
+    const page = await (await newPerson(browser)).newPage();
+    await signIn(page, service.url, principals.requester.token);
+    await page.goto(`${service.url}/resources/kafka.topic/invoices.console.v1`);
+    const table = page.getByTestId("topic-schemas");
+    // Loaded directly, as a bookmark would: the topic's dotted name is a page, not a file.
+    await table.waitFor();
+    const rows = async () =>
+      await Promise.all(
+        (await table.locator("tbody tr").all()).map(async (row) => await row.locator("td").allTextContents()),
+      );
+    expect((await rows()).map((cells) => cells.slice(1))).toEqual([
+      ["key", "AVRO", "FULL", "1", "ready"],
+      ["value", "AVRO", "BACKWARD", "1", "ready"],
+    ]);
+    // Each subject opens its schema, laid out to read, and links to its own page.
+    const valueRow = table.locator('tr[data-subject="invoices.console.v1-value"]');
+    await valueRow.getByText("Schema of invoices.console.v1-value").click();
+    expect(JSON.parse((await page.getByTestId("schema-text-invoices.console.v1-value").textContent()) ?? "")).toEqual(
+      JSON.parse(value),
+    );
+    await screenshot(page, "topic-schemas");
+    await valueRow.getByRole("link", { name: "invoices.console.v1-value" }).click();
+    await expect
+      .poll(() => page.getByRole("heading", { level: 1 }).textContent())
+      .toBe("kafka.schema/invoices.console.v1-value");
+
+    // The other topic's page lists only its own subject.
+    await page.goto(`${service.url}/resources/kafka.topic/refunds.console.v1`);
+    await expect
+      .poll(async () => await page.getByTestId("topic-schemas").locator("tbody tr").getAttribute("data-subject"))
+      .toBe("refunds.console.v1-value");
   });
 
   it("requester asks, cannot approve; reviewer approves; both pages follow it to DELETED", async () => {

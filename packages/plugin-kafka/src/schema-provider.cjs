@@ -5,9 +5,9 @@
 // its own provider host process, so this is plain CommonJS that needs no
 // build step and everything it uses is defined here (Node's global fetch).
 //
-// Every step is safe to repeat after a crash: registering a schema the
-// subject already has returns its existing id, and setting a level twice is
-// a no-op. Deleting is the registry's soft delete, then (only when the spec
+// Every step is safe to repeat after a crash: a subject whose latest version
+// is the declared schema is not registered again, nor a level set that is
+// already set (so `create` also adopts a subject that is as declared). Deleting is the registry's soft delete, then (only when the spec
 // says hard) the permanent one.
 "use strict";
 /* global fetch, AbortSignal -- Node's own globals in the provider host. */
@@ -74,16 +74,33 @@ async function observe(props) {
   return { latest, compatibility: config.compatibilityLevel };
 }
 
-/** The outputs after converging: the inputs, with what the registry assigned (version, schema id). */
-async function converge(props, levelFirst) {
-  // On an update the new level goes first, so the registry checks the new schema under it (NONE lets anything in);
-  // a new subject has no config to set before its first version.
-  if (levelFirst) await setLevel(props);
-  await register(props);
-  if (!levelFirst) await setLevel(props);
+/**
+ * The outputs after converging: the inputs, with what the registry assigned (version, schema id). What the subject
+ * already has is left alone: a latest version that is the declared schema is not registered again (the registry would
+ * add a version for the same schema written differently), and a level already set is not set again. So adopting a
+ * subject that is as declared changes nothing, and a retry after a crash repeats nothing.
+ */
+async function converge(props) {
+  const before = await observe(props);
+  const levelDiffers = !before || before.compatibility !== props.compatibility;
+  // An existing subject gets its new level first, so the registry checks the new schema under it (NONE lets anything
+  // in); a new subject has no config to set before its first version.
+  if (before && levelDiffers) await setLevel(props);
+  if (!before || !sameVersion(before.latest, props)) await register(props);
+  if (!before && levelDiffers) await setLevel(props);
   const observed = await observe(props);
   if (!observed) throw new Error(`subject "${props.subject}" has no live version right after registering it`);
   return { ...props, version: observed.latest.version, schemaId: observed.latest.id };
+}
+
+/** The registry's latest version is the declared schema, with the declared references. */
+function sameVersion(latest, props) {
+  const format = latest.schemaType || "AVRO";
+  return (
+    format === props.format &&
+    canonical(format, latest.schema) === canonical(props.format, props.schema) &&
+    JSON.stringify(latest.references || []) === JSON.stringify(props.references || [])
+  );
 }
 
 function changed(olds, news) {
@@ -98,7 +115,7 @@ function changed(olds, news) {
 
 exports.schemaProvider = {
   async create(inputs) {
-    return { id: inputs.subject, outs: await converge(inputs, false) };
+    return { id: inputs.subject, outs: await converge(inputs) };
   },
 
   /** The latest version and level in the registry (refresh and drift); a subject with no live version reads as gone. */
@@ -129,8 +146,8 @@ exports.schemaProvider = {
     return { changes: replaces.length > 0 || changed(olds, news), replaces, deleteBeforeReplace: true };
   },
 
-  async update(_id, olds, news) {
-    return { outs: await converge(news, olds.compatibility !== news.compatibility) };
+  async update(_id, _olds, news) {
+    return { outs: await converge(news) };
   },
 
   /** Soft delete; then the permanent delete when the spec says hard. Gone already is fine. */

@@ -4,11 +4,12 @@ import type { ResolvedSchemaSpec } from "./schema-spec.ts";
 export const schemaReviewPolicy =
   "Approved automatically: registering a schema the registry finds compatible (its check runs before the change " +
   "is recorded; an incompatible one is refused, or held for review when an admin overrides), changing the " +
-  "compatibility level to anything but NONE, and a soft delete. One reviewer is needed for compatibility NONE " +
+  "compatibility level to anything but NONE, and a soft delete. One reviewer is needed to adopt an existing " +
+  "subject, for compatibility NONE " +
   "(any schema goes, consumers may break), for setting deletion to hard, and for deleting a subject whose " +
   "deletion is hard (every version gone for good).";
 
-/** One approval for NONE, for choosing hard deletion and for a hard delete; otherwise auto-approved. Pure. */
+/** One approval for an adoption, for NONE, for choosing hard deletion and for a hard delete; otherwise auto-approved. Pure. */
 export function reviewSchema(input: ReviewInput<ResolvedSchemaSpec>): ReviewDecision {
   const { previous, next } = input;
   const reasons: string[] = [];
@@ -17,6 +18,12 @@ export function reviewSchema(input: ReviewInput<ResolvedSchemaSpec>): ReviewDeci
       reasons.push(`hard delete of subject "${previous.subject}": every version is removed for good`);
     }
   } else {
+    if (!previous && next.adopt) {
+      reasons.push(
+        `adopting subject "${next.subject}": if it already has versions in the registry, Plinth manages it from now ` +
+          `on (what would change in the registry, if anything, is listed below)`,
+      );
+    }
     if (next.compatibility === "NONE" && previous?.compatibility !== "NONE") {
       reasons.push(`compatibility NONE: the registry accepts any next schema, consumers may break`);
     }

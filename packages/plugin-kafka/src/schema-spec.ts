@@ -59,10 +59,17 @@ export const SchemaSpec = z.strictObject({
    * and then deleting both need a reviewer).
    */
   deletion: z.enum(["soft", "hard"]).optional(),
+  /**
+   * Take over a subject that already has versions in the registry: nothing is
+   * registered or set where it is already as declared, and the change (which
+   * needs a reviewer) says what, if anything, would change. Only a create reads it.
+   */
+  adopt: z.boolean().optional(),
 });
 export type SchemaSpec = z.infer<typeof SchemaSpec>;
 export type SchemaSpecInput = z.input<typeof SchemaSpec>;
-export type ResolvedSchemaSpec = Required<SchemaSpec>;
+/** Every default filled; `adopt` only where it was asked for, so specs resolved before it existed stay the same. */
+export type ResolvedSchemaSpec = Required<Omit<SchemaSpec, "adopt">> & { adopt?: true };
 
 /** The subject a spec names: its own, or `{topic}-{part}`. */
 export const subjectOf = (spec: SchemaSpec): string => spec.subject ?? `${spec.topic}-${spec.part ?? "value"}`;
@@ -88,6 +95,7 @@ export function resolveSchemaDefaults(spec: SchemaSpec): {
     references: spec.references ?? [],
     compatibility: spec.compatibility ?? "BACKWARD",
     deletion: spec.deletion ?? "soft",
+    ...(spec.adopt === true && { adopt: true as const }),
   };
   return { spec: resolved, explanations };
 }

@@ -1,8 +1,9 @@
 import type { Violation } from "@plinth/core";
 import type { SchemaSettings } from "./schema-settings.ts";
 import type { ResolvedSchemaSpec } from "./schema-spec.ts";
+import { schemaSyntaxViolations } from "./schema-syntax.ts";
 
-/** The spec on its own (cluster known, schema text parses) and the move from `previous` (the subject is fixed). */
+/** The spec on its own (cluster known, schema text parses in its format) and the move from `previous` (the subject is fixed). */
 export function validateSchema(
   next: ResolvedSchemaSpec,
   previous: ResolvedSchemaSpec | undefined,
@@ -16,17 +17,7 @@ export function validateSchema(
       description: `no schema registry is configured for cluster "${next.cluster}"; known: ${Object.keys(settings.registries).join(", ") || "none"}`,
     });
   }
-  if (next.format !== "PROTOBUF") {
-    try {
-      JSON.parse(next.schema);
-    } catch (error) {
-      violations.push({
-        field: "schema",
-        reason: "SCHEMA_NOT_JSON",
-        description: `a ${next.format === "AVRO" ? "Avro schema" : "JSON Schema"} is JSON text: ${(error as Error).message}`,
-      });
-    }
-  }
+  violations.push(...schemaSyntaxViolations(next));
   if (previous) {
     for (const key of ["cluster", "topic", "part", "subject"] as const) {
       if (previous[key] !== next[key]) {

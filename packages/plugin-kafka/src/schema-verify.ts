@@ -62,17 +62,18 @@ export async function verifySchemaGone({
   }
 }
 
-/** A subject with live versions that Plinth does not manage: refuse to register over it. */
+/** A subject with live versions that Plinth does not manage: refuse to register over it, unless the spec adopts it. */
 export async function findUnmanagedSchema(spec: SchemaSpec, settings: SchemaSettings): Promise<string | undefined> {
   const resolved = resolveSchemaDefaults(spec).spec;
   const registry = settings.registries[resolved.cluster];
-  if (!registry) return undefined;
+  if (!registry || resolved.adopt) return undefined;
   try {
     const versions = await registryClient(registry.url).versions(resolved.subject);
     if (versions.length === 0) return undefined;
     return (
       `subject "${resolved.subject}" already has versions ${versions.join(", ")} in the schema registry of cluster ` +
-      `"${resolved.cluster}" and Plinth does not manage it: pick another subject, or delete it in the registry first`
+      `"${resolved.cluster}" and Plinth does not manage it: apply again with "adopt: true" to take it over as it is (the change, reviewed, ` +
+      `says what would change), pick another subject, or delete it in the registry first`
     );
   } catch (error) {
     if (isNotFound(error)) return undefined;

@@ -2,6 +2,7 @@ import { describePluginContract, startKafka, startSchemaRegistry } from "@plinth
 import { kafkaSchema } from "../src/index.ts";
 import {
   applyTopic,
+  avroRecord,
   compatibilityOf,
   deleteSubjectOutOfBand,
   latestVersion,
@@ -44,6 +45,24 @@ describePluginContract(kafkaSchema, {
     { name: "x", spec: { cluster: "main", topic: "orders" }, field: "schema", description: "no schema" },
     { name: "x", spec: { cluster: "nope", topic: "orders", schema: orderV1 }, field: "cluster" },
     { name: "x", spec: { cluster: "main", topic: "orders", schema: "{not json" }, field: "schema" },
+    {
+      name: "x",
+      spec: { cluster: "main", topic: "orders", schema: avroRecord([{ name: "id", type: "strin" }]) },
+      field: "schema",
+      description: "an Avro type that does not exist",
+    },
+    {
+      name: "x",
+      spec: { cluster: "main", topic: "orders", format: "PROTOBUF", schema: "message Order { string id = ; }" },
+      field: "schema",
+      description: "a .proto file that does not parse",
+    },
+    {
+      name: "x",
+      spec: { cluster: "main", topic: "orders", format: "JSON", schema: '{"type":"strin"}' },
+      field: "schema",
+      description: "a JSON Schema its meta-schema refuses",
+    },
     { name: "x", spec: { cluster: "main", topic: "orders", schema: orderV1, format: "XML" }, field: "format" },
     { name: "x", spec: { cluster: "main", topic: "orders", schema: orderV1, subject: "a/b" }, field: "subject" },
     {

@@ -6,11 +6,15 @@ import { type TestService, principals, principalsConfig } from "../../core/test/
 import type { SchemaSpecInput } from "../src/index.ts";
 import {
   applyTopic,
+  avroRecord,
   deleteSubjectOutOfBand,
   latestVersion,
   orderV1,
   orderV2,
   orderV3Incompatible,
+  registerOutOfBand,
+  setLevelOutOfBand,
+  versionsOf,
 } from "./support/schema-fixtures.ts";
 
 // payments owns its topics; orders (otto) owns orders.shipped.
@@ -140,6 +144,127 @@ describe("kafka.schema on a real schema registry (issue 26)", { timeout: 900_000
     expect(none.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
     expect(none.change?.reviewReasons.join("\n")).toContain("compatibility NONE");
     await as("admin").changes.cancelChange({ id: none.change!.id, comment: "test: held as expected" });
+  });
+
+  it("refuses a malformed schema before the registry sees it, with every other bad field at once", async () => {
+    const avro = await refusal(
+      as("requester").apply(
+        "kafka.schema",
+        "orders.placed-key",
+        schema("orders.placed", avroRecord([{ name: "id", type: "strin" }]), {
+          part: "key",
+          compatibility: "LOOSE" as SchemaSpecInput["compatibility"],
+        }),
+      ),
+    );
+    expect(avro.code).toBe(Code.InvalidArgument);
+    expect(avro.fields).toEqual([
+      expect.objectContaining({ field: "spec.compatibility" }),
+      {
+        field: "spec.schema",
+        reason: "INVALID_AVRO_SCHEMA",
+        description: expect.stringContaining("undefined type name: shop.strin"),
+      },
+    ]);
+    const proto = await refusal(
+      as("requester").apply(
+        "kafka.schema",
+        "orders.placed-key",
+        schema("orders.placed", 'syntax = "proto3";\nmessage Order { string id = ; }', {
+          part: "key",
+          format: "PROTOBUF",
+        }),
+      ),
+    );
+    expect(proto.fields).toEqual([
+      { field: "spec.schema", reason: "INVALID_PROTOBUF_SCHEMA", description: expect.stringContaining("(line 2)") },
+    ]);
+    // Nothing reached the registry.
+    expect(await versionsOf(registry.url, "orders.placed-key")).toEqual([]);
+  });
+
+  it("adopts a subject registered outside Plinth as it is; the change says exactly what adopting would change", async () => {
+    await applyTopic(as("requester"), "adopt.events", "payments");
+    // Written with other whitespace than the spec: the same schema, which the registry would store again as new text.
+    const id = await registerOutOfBand(
+      registry.url,
+      "adopt.events-value",
+      JSON.stringify(JSON.parse(orderV1), null, 2),
+    );
+    await setLevelOutOfBand(registry.url, "adopt.events-value", "BACKWARD");
+
+    const unadopted = await refusal(
+      as("requester").apply("kafka.schema", "adopt.events-value", schema("adopt.events", orderV1)),
+    );
+    expect(unadopted.code).toBe(Code.AlreadyExists);
+
+    // A spec that differs from the subject: each difference, before anything is recorded.
+    const preview = await as("requester").resources.previewResource({
+      type: "kafka.schema",
+      name: "adopt.events-value",
+      spec: schema("adopt.events", orderV2, { adopt: true, compatibility: "FULL" }),
+    });
+    expect(preview.reviewReasons).toEqual(
+      expect.arrayContaining([
+        `subject "adopt.events-value" exists at version 1 (schema id ${id}); adopting it changes in the registry:`,
+        "version 2 is registered with the declared schema",
+        'subject "adopt.events-value": compatibility BACKWARD → FULL',
+        'field "amount" added ("long", default 0)',
+      ]),
+    );
+
+    // The subject as it is: nothing to change, reviewed, and nothing changed.
+    const adopted = await as("requester").apply(
+      "kafka.schema",
+      "adopt.events-value",
+      schema("adopt.events", orderV1, { adopt: true }),
+    );
+    expect(adopted.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(adopted.change?.reviewReasons).toEqual(
+      expect.arrayContaining([
+        `subject "adopt.events-value" exists at version 1 (schema id ${id}); adopting it changes nothing in the registry`,
+      ]),
+    );
+    await as("reviewer").changes.approveChange({ id: adopted.change!.id, comment: "ours already" });
+    expect((await as("requester").waitForChange(adopted.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    expect(await versionsOf(registry.url, "adopt.events-value")).toEqual([1]);
+    expect(await latestVersion(registry.url, "adopt.events-value")).toMatchObject({ body: { version: 1, id } });
+    const { resource } = await as("requester").resources.getResource({
+      type: "kafka.schema",
+      name: "adopt.events-value",
+    });
+    expect(resource).toMatchObject({ ownerTeam: "payments", outputs: { version: 1, schemaId: id } });
+  });
+
+  it("checks compatibility again at claim: a version registered since submit refuses the change before it applies", async () => {
+    await applyTopic(as("requester"), "claim.events", "payments");
+    await succeeded(await as("requester").apply("kafka.schema", "claim.events-value", schema("claim.events", orderV1)));
+    // Compatible with v1 when submitted; hard deletion holds it for a reviewer.
+    const waiting = await as("requester").apply(
+      "kafka.schema",
+      "claim.events-value",
+      schema("claim.events", orderV2, { deletion: "hard" }),
+    );
+    expect(waiting.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    // Meanwhile someone registers "amount" as a string: a reader on the waiting schema (a long) cannot read it.
+    await registerOutOfBand(
+      registry.url,
+      "claim.events-value",
+      avroRecord([
+        { name: "id", type: "string" },
+        { name: "amount", type: "string", default: "" },
+      ]),
+    );
+    await as("reviewer").changes.approveChange({ id: waiting.change!.id, comment: "hard deletion is fine" });
+    const ended = await as("requester").waitForChange(waiting.change!.id);
+    expect(ended.status).toBe(ChangeStatus.FAILED);
+    expect(ended.lastError).toContain("can no longer be allowed");
+    expect(ended.lastError).toContain(
+      'field "amount": incompatible with the latest version of subject "claim.events-value"',
+    );
+    // Refused before the engine ran: the registry has only its two versions.
+    expect(ended.attempts).toBe(0);
+    expect(await versionsOf(registry.url, "claim.events-value")).toEqual([1, 2]);
   });
 
   it("refuses a subject on another team's topic, and on a topic Plinth does not manage", async () => {

@@ -4,6 +4,7 @@ import { ResourceStatus, type Resource, type Revision } from "@plinth/sdk/gen/pl
 import { type FormEvent, useState } from "react";
 import { ErrorNote } from "../components/ErrorNote.tsx";
 import { SpecDiff } from "../components/SpecDiff.tsx";
+import { TopicSchemas } from "../components/TopicSchemas.tsx";
 import { describeError } from "../errors.ts";
 import { flatten, kindLabel, resourceStatusLabel, show, statusLabel, timeText } from "../format.ts";
 import { Link, changeHref, navigate } from "../router.tsx";
@@ -283,6 +284,7 @@ export function ResourcePage({ type, name }: { type: string; name: string }) {
           </ul>
         </section>
       )}
+      {resource.type === "kafka.topic" && <TopicSchemas topic={resource} />}
       <div className="actions">
         <ConfirmAction
           label="Delete"

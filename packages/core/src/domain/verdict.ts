@@ -7,7 +7,9 @@ import { DomainError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { teamsStillToApprove } from "./ownership.ts";
 import { planApply } from "./plan-apply.ts";
-import { PluginFault } from "./plugin-calls.ts";
+import type { Precheck } from "../plugin/define-plugin.ts";
+import { PluginFault, precheckOf } from "./plugin-calls.ts";
+import { sameJson } from "./spec-diff.ts";
 import { appliedState } from "./submit-checks.ts";
 import type { Principal } from "./types.ts";
 
@@ -43,6 +45,8 @@ export async function verdictAgainstApplied(
   deps: LifecycleDeps,
   plugin: LoadedPlugin,
   change: ChangeRecord,
+  /** The plugin's `precheck` against what is applied now (see `precheckAgainstApplied`), run before the transaction. */
+  precheck?: Precheck,
 ): Promise<Verdict> {
   if (change.kind === "DELETE" || !change.resolvedSpec || !change.spec) return { outcome: "holds" };
   const resource = await tx.getResource(change.type, change.name);
@@ -60,6 +64,7 @@ export async function verdictAgainstApplied(
       force: true,
       overrideGuardrails: overridden,
       resolved: { spec: change.resolvedSpec, explanations: change.explanations },
+      precheck,
     });
   } catch (error) {
     if (!(error instanceof DomainError) && !(error instanceof PluginFault)) throw error;
@@ -86,6 +91,28 @@ export async function verdictAgainstApplied(
       missing.join(" and "),
   };
 }
+
+/**
+ * The plugin's `precheck` (e.g. a schema registry's compatibility check) of
+ * the transition as it would apply now, from the applied revision: the real
+ * system may have moved since submit (a new schema version registered).
+ * Outside any transaction, since it talks to that system; throws
+ * UnavailableError when it cannot be asked (the attempt is retried later).
+ */
+export async function precheckAgainstApplied(
+  deps: LifecycleDeps,
+  plugin: LoadedPlugin,
+  change: ChangeRecord,
+): Promise<Precheck | undefined> {
+  if (!plugin.definition.precheck || change.kind === "DELETE" || !change.resolvedSpec) return undefined;
+  const resource = await deps.store.getResource(change.type, change.name);
+  const previous = appliedState(resource);
+  const applied = previous.exists ? previous.resolvedSpec : undefined;
+  if (applied && sameJson(applied, change.resolvedSpec)) return undefined;
+  return await precheckOf(plugin, change.name, change.resolvedSpec, applied, precheckAtClaimTimeoutMs);
+}
+
+const precheckAtClaimTimeoutMs = 8_000;
 
 /** Puts a change whose verdict asks for more back to review, keeping its reviews; reviewers get a fresh preview. */
 export async function returnToReview(

@@ -218,6 +218,9 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * Its findings go into the preview's and the change's review reasons.
    * Must not change anything. Fails closed: if it throws or does not answer
    * in time, the change is refused with UNAVAILABLE and nothing is recorded.
+   * Asked again when the worker claims the change, against the revision
+   * applied then: violations fail the change before the engine runs; no
+   * answer makes the attempt retry.
    */
   precheck?: (name: string, next: Spec, previous: Spec | undefined, ctx: PluginContext<Settings>) => Promise<Precheck>;
   /**

@@ -97,10 +97,13 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
+/** The console's own routes (see its router): answered with index.html whatever their last segment looks like. */
+const clientRoute = /^\/(changes|resources)\//;
+
 /**
  * Serves the console's static files under `/` for GET and HEAD: hashed assets
  * cached for good, index.html revalidated, any other path without a file
- * extension answered with index.html (the page routes on the client). Returns
+ * extension (or under a client route) answered with index.html (the page routes on the client). Returns
  * false for requests it leaves to the caller (API paths, other methods).
  */
 export function createConsoleHandler(
@@ -162,7 +165,8 @@ export function createConsoleHandler(
       const hidden = path.split("/").some((segment) => segment.startsWith("."));
       let target = file;
       if (hidden || !(await isFile(file))) {
-        if (extname(path) !== "") {
+        // A resource's page ends in its name, and names have dots (orders.placed.v1): not a file.
+        if (extname(path) !== "" && !clientRoute.test(path)) {
           page(res, 404, "Not found", "There is no such file.", head);
           return;
         }

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
-import { refuseChange, returnToReview, verdictAgainstApplied } from "../domain/verdict.ts";
+import { precheckAgainstApplied, refuseChange, returnToReview, verdictAgainstApplied } from "../domain/verdict.ts";
 import type { JsonObject } from "../domain/types.ts";
 import type { EngineEvent, EngineOutputs } from "../engine/engine.ts";
 import type { VerifyResult } from "../plugin/define-plugin.ts";
@@ -165,11 +165,14 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
    * that needs more review goes back to it, one that can no longer be allowed
    * fails; neither counts the attempt, which never reached the real resource.
    * A resumed attempt may already have changed the real resource: it finishes.
+   * The plugin's `precheck` (the real system's own verdict, e.g. a schema
+   * registry's compatibility check) is asked again first, outside the transaction.
    */
   async function judgeAgain(job: JobRecord, change: ChangeRecord, plugin: LoadedPlugin): Promise<boolean> {
+    const precheck = await precheckAgainstApplied(deps, plugin, change);
     const sent = await deps.store.transact(async (tx) => {
       if (!holds(await tx.getJob(job.changeId), job)) throw new LeaseLost("lease lost before the verdict");
-      const verdict = await verdictAgainstApplied(tx, deps, plugin, change);
+      const verdict = await verdictAgainstApplied(tx, deps, plugin, change, precheck);
       if (verdict.outcome === "holds") return false;
       const unclaimed = { ...change, attempts: change.attempts - 1 };
       if (verdict.outcome === "refused") {

@@ -71,6 +71,10 @@ describe("the server serves the built console under /", () => {
     const route = await fetch(`${service.url}/changes/chg_123?x=1`);
     expect(route.status).toBe(200);
     expect(await route.text()).toContain("<title>console</title>");
+    // A topic's page, loaded directly: its name's dots are not a file extension (issue 26).
+    const dotted = await fetch(`${service.url}/resources/kafka.topic/orders.placed.v1`);
+    expect(dotted.status).toBe(200);
+    expect(await dotted.text()).toContain("<title>console</title>");
     const missing = await fetch(`${service.url}/assets/gone-000.js`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toBe("text/html; charset=utf-8");

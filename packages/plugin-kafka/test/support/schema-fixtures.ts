@@ -47,3 +47,32 @@ export async function applyTopic(client: PlinthClient, name: string, team: strin
   });
   if (applied.change) expect((await client.waitForChange(applied.change.id)).status).toBe(ChangeStatus.SUCCEEDED);
 }
+
+const registryJson = { "content-type": "application/vnd.schemaregistry.v1+json" };
+
+/** Registers a version behind Plinth's back; returns its schema id. */
+export async function registerOutOfBand(registryUrl: string, subject: string, schema: string): Promise<number> {
+  const response = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: "POST",
+    headers: registryJson,
+    body: JSON.stringify({ schema }),
+  });
+  if (!response.ok) throw new Error(`register ${subject}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: number }).id;
+}
+
+/** Sets a subject's compatibility level behind Plinth's back. */
+export async function setLevelOutOfBand(registryUrl: string, subject: string, level: string): Promise<void> {
+  const response = await fetch(`${registryUrl}/config/${encodeURIComponent(subject)}`, {
+    method: "PUT",
+    headers: registryJson,
+    body: JSON.stringify({ compatibility: level }),
+  });
+  if (!response.ok) throw new Error(`set level of ${subject}: ${response.status} ${await response.text()}`);
+}
+
+/** The version numbers a subject has, straight from the registry. */
+export async function versionsOf(registryUrl: string, subject: string): Promise<number[]> {
+  const response = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions`);
+  return response.ok ? ((await response.json()) as number[]) : [];
+}
