@@ -15,7 +15,7 @@ const execFileAsync = promisify(execFile);
 export interface StartKafkaOptions {
   /** Broker port on 127.0.0.1; a free one by default. */
   port?: number;
-  /** How long to wait for the broker to answer metadata requests (ms). */
+  /** How long to wait for the broker to answer metadata requests (ms); default 180 s. */
   startTimeoutMs?: number;
   /**
    * Keep the broker's data here across runs (e.g. `make start`) instead of a
@@ -306,7 +306,8 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       };
       await waitFor(ready, {
         what: `Kafka broker on ${bootstrapServers}`,
-        timeoutMs: options.startTimeoutMs ?? 60_000,
+        // Generous: a JVM starts slowly on a loaded machine, and a broker that exits fails at once (abortReason).
+        timeoutMs: options.startTimeoutMs ?? 180_000,
         abortReason: () => {
           const status = started.exitStatus();
           return status && `the broker ${status}; its log ends with:\n${started.logTail()}`;

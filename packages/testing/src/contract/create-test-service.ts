@@ -11,8 +11,12 @@ import {
 } from "@plinth/core";
 import { createPlinthClient, type PlinthClient } from "@plinth/sdk";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { scratchDir } from "../scratch-dir.ts";
 import { backendText } from "./backend-text.ts";
+import { postgresRowsText, pulumiBackendConnection, pulumiBackendRowsText } from "./stored-rows.ts";
+
+const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
 import type { JsonRecord, TestPrincipal, TestService, TestServiceOptions } from "./types.ts";
 
 /** The engine's operation timeout unless `engineTimeoutMs` says otherwise. */
@@ -104,11 +108,14 @@ export async function createTestService(options: TestServiceOptions): Promise<Te
   let service: Awaited<ReturnType<typeof startPlinthService>>;
   let engine: Engine | undefined;
   const generated: Array<{ type: string; name: string; changeId: string; value: string }> = [];
+  let loaded: ReturnType<typeof parseServiceConfig>;
   try {
-    service = await startPlinthService(parseServiceConfig(raw, dataDir), {
+    loaded = parseServiceConfig(raw, dataDir);
+    service = await startPlinthService(loaded, {
       createEngine: ({ config }) => {
         engine = createPulumiEngine({
           dataDir,
+          ...(config.engine.backendUrl === undefined ? {} : { backendUrl: config.engine.backendUrl }),
           passphrase: config.engine.passphrase,
           concurrency: 2,
           timeoutMs: options.engineTimeoutMs ?? defaultEngineTimeoutMs,
@@ -151,7 +158,35 @@ export async function createTestService(options: TestServiceOptions): Promise<Te
             (filter.name === undefined || entry.name === filter.name),
         )
         .map((entry) => entry.value),
-    pulumiStateText: () => backendText(join(dataDir, "pulumi")),
+    async pulumiStateText() {
+      const backendUrl = loaded.config.engine.backendUrl;
+      if (backendUrl === undefined || backendUrl.startsWith("file://")) {
+        return backendText(backendUrl ? fileURLToPath(backendUrl.split("?")[0]!) : join(dataDir, "pulumi"));
+      }
+      if (isPostgresUrl(backendUrl)) return await pulumiBackendRowsText(backendUrl);
+      throw new Error(
+        `the test service cannot read the Pulumi backend ${new URL(backendUrl).protocol} for the secret scan`,
+      );
+    },
+    async storeText() {
+      const postgres = loaded.config.store.postgres;
+      if (!postgres) return "";
+      // A Pulumi backend in the same database is searched as the Pulumi state, decoded.
+      const backendUrl = loaded.config.engine.backendUrl;
+      const backendTable = backendUrl && isPostgresUrl(backendUrl) ? [pulumiBackendConnection(backendUrl).table] : [];
+      return await postgresRowsText(
+        "url" in postgres
+          ? { connectionString: postgres.url }
+          : {
+              host: postgres.host,
+              port: postgres.port,
+              database: postgres.database,
+              user: postgres.user,
+              ...(postgres.passwordEnv === undefined ? {} : { password: process.env[postgres.passwordEnv] }),
+            },
+        backendTable,
+      );
+    },
     async enginePreview(type, name, resolvedSpec) {
       const plugin = service.plugins.get(type);
       if (!plugin || !engine) throw new Error(`the test service has no plugin for ${type}`);

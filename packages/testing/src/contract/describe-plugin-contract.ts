@@ -9,7 +9,7 @@ import {
 } from "@plinth/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../wait-for.ts";
-import { createTestService } from "./create-test-service.ts";
+import { createTestService, mergeOneLevel } from "./create-test-service.ts";
 import { contextOf, misnamedFields, parseSettings, refusedFields, resolveSpec } from "./plugin-checks.ts";
 import { judgeAttempts } from "./attempt-findings.ts";
 import { runFixtureHook } from "./fixture-hook.ts";
@@ -172,7 +172,7 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
       infra = await real.setup();
       service = await createTestService({
         plugins: [{ ...real.plugin, settings: infra.settings }, ...(infra.plugins ?? [])],
-        settings: serviceSettings,
+        settings: mergeOneLevel(serviceSettings, infra.service ?? {}),
         ...(real.engineTimeoutMs === undefined ? {} : { engineTimeoutMs: real.engineTimeoutMs }),
       });
       await real.prepare?.(service);
@@ -273,8 +273,8 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
         "will wait for review. If the provider can only replace (a Pulumi provider package's resource whose every " +
         "property forces a new one), Pulumi creates the new one before it deletes the old; when both are the same " +
         "real thing (same identity), that delete removes what was just written. Set `deleteBeforeReplace: true` on " +
-        'the resource, or write a dynamic provider with a real `update` (docs/writing-a-plugin.md, "Replace-only ' +
-        'providers"). If replacing is intended, declare it with `real.replacesOnUpdate: true`.'
+        'the resource, or write a dynamic provider with a real `update` (docs/provider-packages.md, "Replace-only ' +
+        'resources"). If replacing is intended, declare it with `real.replacesOnUpdate: true`.'
       );
     }
 
@@ -402,8 +402,12 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
           identityOf(plugin, name, real.create, parseSettings(plugin, running().infra.settings)) ===
           identityOf(plugin, name, update, parseSettings(plugin, running().infra.settings));
         if (sameIdentity && [...ops].some((op) => replaceOps.has(op))) {
-          if (real.replacesOnUpdate) report(replaceFinding(updateStep));
-          else expect.fail(replaceFinding(updateStep));
+          if (real.replacesOnUpdate) {
+            report(
+              `${updateStep}: an update that keeps the identity replaced the resource (declared with ` +
+                `\`real.replacesOnUpdate\`): every change of ${type} is destructive and will wait for review`,
+            );
+          } else expect.fail(replaceFinding(updateStep));
         }
         const after = await expectReady(updateStep);
         expect(after.revision).toBeGreaterThan(before.revision);
@@ -550,7 +554,8 @@ function describeRealLifecycle(plugin: AnyPlugin, real: RealContractFixture): vo
           await Promise.all(ids.map((id) => requester.changes.getChange({ id }))),
         ),
         "the service's logs": s.logs(),
-        "the Pulumi state (every file of the backend)": s.pulumiStateText(),
+        "the Pulumi state (every file or row of the backend)": await s.pulumiStateText(),
+        "the store's rows (PostgreSQL)": await s.storeText(),
       };
     }
 

@@ -73,8 +73,13 @@ export interface TestService {
    * in operations that succeeded or failed; optionally of one resource.
    */
   generatedSecrets(filter?: { type?: string; name?: string }): string[];
-  /** Every file of the service's Pulumi state backend, as text (path, then content): for the secret scan. */
-  pulumiStateText(): string;
+  /**
+   * Every file of the service's Pulumi state backend (`file://`, the default),
+   * or every row of its table (`postgres://`), as text: for the secret scan.
+   */
+  pulumiStateText(): Promise<string>;
+  /** Every row of every table of the service's PostgreSQL store (`store.postgres`); "" with the SQLite store. */
+  storeText(): Promise<string>;
   /**
    * What the engine would do to make `resolvedSpec` real right now, reading the
    * real resource first (Pulumi refresh, then the provider's diff). Changes nothing.
@@ -224,6 +229,13 @@ export interface RealInfrastructure {
    * `kafka.topic` for a `kafka.schema`, whose resources it needs.
    */
   plugins?: { module: string; export: string; settings?: JsonRecord }[];
+  /**
+   * Service-config overrides that name what `setup` started, merged over
+   * `real.service`: e.g. `{ store: { postgres: { url } }, engine: { backendUrl: "postgres://...?sslmode=disable" } }`
+   * to run the suite with a PostgreSQL store and Pulumi backend, whose rows the secret scan then searches too.
+   * (Worker timings belong in `real.service`: the step timeouts follow only those.)
+   */
+  service?: JsonRecord;
 }
 
 export interface RealContractFixture<Spec = JsonRecord, Settings = JsonRecord> {
