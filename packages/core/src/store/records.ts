@@ -258,3 +258,39 @@ export interface ReviewTimerRecord {
   kind: "reminder" | "escalation";
   dueAt: number;
 }
+
+export type ImportStatus = "PENDING_REVIEW" | "IMPORTED" | "REJECTED";
+
+/** One resource an import brings under management, as observed when the import was planned. */
+export interface ImportItemRecord {
+  name: string;
+  identity: string;
+  ownerTeam: string;
+  /** The spec as a client would write it, from the plugin's `importSpec`. */
+  spec: JsonObject;
+  /** After defaults: what the bulk observation compared with the real system and found the same. */
+  resolvedSpec: JsonObject;
+}
+
+/** Something the scope held that the import leaves alone, and why. */
+export interface ImportSkipRecord {
+  name: string;
+  reason: string;
+}
+
+/** A bulk import: one plan of many resources, reviewed once, recorded as managed without touching them. */
+export interface ImportRecord {
+  id: string;
+  requestedBy: string;
+  /** The requester's idempotency key for this import. */
+  requestId: string;
+  type: string;
+  scope: string;
+  status: ImportStatus;
+  comment: string;
+  items: ImportItemRecord[];
+  skipped: ImportSkipRecord[];
+  reviews: Review[];
+  createdAt: string;
+  updatedAt: string;
+}
