@@ -4,6 +4,7 @@ import type { ImportRecord } from "./records.ts";
 export function importBody(record: ImportRecord): string {
   return JSON.stringify({
     comment: record.comment,
+    rules: record.rules,
     items: record.items,
     skipped: record.skipped,
     reviews: record.reviews,
@@ -12,7 +13,10 @@ export function importBody(record: ImportRecord): string {
 
 /** An `imports` row (both stores return it in the same shape) as a record. */
 export function importFromRow(row: Record<string, unknown>): ImportRecord {
-  const body = JSON.parse(row.body as string) as Pick<ImportRecord, "comment" | "items" | "skipped" | "reviews">;
+  const body = JSON.parse(row.body as string) as Pick<
+    ImportRecord,
+    "comment" | "rules" | "items" | "skipped" | "reviews"
+  >;
   return {
     id: row.id as string,
     requestedBy: row.requested_by as string,

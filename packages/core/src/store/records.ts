@@ -261,6 +261,13 @@ export interface ReviewTimerRecord {
 
 export type ImportStatus = "PENDING_REVIEW" | "IMPORTED" | "REJECTED";
 
+/** An operator's owner rule: resources whose name starts with `prefix` go to `team`. */
+export interface ImportRuleRecord {
+  prefix: string;
+  team: string;
+  contact: string;
+}
+
 /** One resource an import brings under management, as observed when the import was planned. */
 export interface ImportItemRecord {
   name: string;
@@ -288,6 +295,8 @@ export interface ImportRecord {
   scope: string;
   status: ImportStatus;
   comment: string;
+  /** The owner rules it was planned with: approval observes again with them. */
+  rules: ImportRuleRecord[];
   items: ImportItemRecord[];
   skipped: ImportSkipRecord[];
   reviews: Review[];

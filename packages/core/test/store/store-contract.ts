@@ -129,6 +129,7 @@ export function describeStoreContract(
           scope: "main",
           status: "PENDING_REVIEW",
           comment: "move in",
+          rules: [{ prefix: "orders.", team: "orders", contact: "#orders" }],
           items: [
             {
               name: "orders.v1",
