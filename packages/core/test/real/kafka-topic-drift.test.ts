@@ -342,12 +342,17 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
 
   it("plinth import brings unmanaged topics in as one import a receiving team's reviewer approves; the broker is untouched", async () => {
     const alice = service.as("requester");
-    const managed = await alice.resources.applyResource({
-      type: "kafka.topic",
-      name: "estate.pay.managed",
-      spec: { cluster: "local", partitions: 1, owner: { team: "payments", contact: "#payments" } },
-      requestId: "estate.pay.managed",
-    });
+    // UNAVAILABLE while the fresh broker is slow to answer the unmanaged-twin check: the same request again.
+    const managed = await waitFor(
+      () =>
+        alice.resources.applyResource({
+          type: "kafka.topic",
+          name: "estate.pay.managed",
+          spec: { cluster: "local", partitions: 1, owner: { team: "payments", contact: "#payments" } },
+          requestId: "estate.pay.managed",
+        }),
+      { what: "the managed topic's change", timeoutMs: 120_000 },
+    );
     expect((await watchToEnd(alice, managed.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
     await makeByHand([
       { name: "estate.pay.orders", partitions: 3, config: { "retention.ms": "86400000" } },
