@@ -357,11 +357,12 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     await makeByHand([
       { name: "estate.pay.orders", partitions: 3, config: { "retention.ms": "86400000" } },
       { name: "estate.pay.refunds", partitions: 1 },
+      { name: "estate.pay.retired", partitions: 1 },
       { name: "estate.pay.odd", partitions: 1, config: { "segment.index.bytes": "4096" } },
       { name: "estate.search.index", partitions: 2, config: { "cleanup.policy": "compact" } },
       { name: "__estate.internal", partitions: 1 },
     ]);
-    const imported = ["estate.pay.orders", "estate.pay.refunds"];
+    const imported = ["estate.pay.orders", "estate.pay.refunds", "estate.pay.retired"];
     const before = await brokerView([...imported, "estate.search.index"]);
     const url = service.url;
     const token = principals.requester.token;
@@ -522,5 +523,16 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
       { what: "the imported topic deleted by hand seen as drift", timeoutMs: 120_000 },
     );
     expect(drifted.drift?.findings.join(" ")).toMatch(/not found/);
+
+    // A first change that deletes: the topic is taken over into a stack first, so there is something to destroy.
+    const retire = await alice.resources.deleteResource({
+      type: "kafka.topic",
+      name: "estate.pay.retired",
+      requestId: "retire",
+    });
+    await service.as("reviewer").changes.approveChange({ id: retire.change!.id, comment: "retire it" });
+    const retired = await watchToEnd(alice, retire.change!.id);
+    expect(retired.change.status, retired.messages.join("\n")).toBe(ChangeStatus.SUCCEEDED);
+    expect(await topicPartitions(broker.bootstrapServers, "estate.pay.retired")).toBeUndefined();
   });
 });
