@@ -7,6 +7,7 @@ import { registerDiffCommand } from "./commands/diff-command.ts";
 import { registerGetCommand } from "./commands/get-command.ts";
 import { registerGrantsCommand } from "./commands/grants-command.ts";
 import { registerHistoryCommand } from "./commands/history-command.ts";
+import { registerImportCommands } from "./commands/import-command.ts";
 import { registerInventoryCommand } from "./commands/inventory-command.ts";
 import { registerListCommand } from "./commands/list-command.ts";
 import { registerLoginCommands } from "./commands/login-commands.ts";
@@ -65,6 +66,7 @@ export function createProgram(ctx: CliContext): Command {
   registerWatchCommand(program, ctx);
   registerPluginsCommand(program, ctx);
   registerInventoryCommand(program, ctx);
+  registerImportCommands(program, ctx);
   registerGrantsCommand(program, ctx);
   registerUsageCommand(program, ctx);
   registerLoginCommands(program, ctx);

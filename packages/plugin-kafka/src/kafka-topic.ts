@@ -1,4 +1,5 @@
 import { findUnmanagedTopic } from "./find-unmanaged-topic.ts";
+import { importTopicSpec } from "./import-topic-spec.ts";
 import { listClusterTopics } from "./list-cluster-topics.ts";
 import { definePlugin } from "@plinth/core";
 import { KafkaSettings, teamQuota } from "./cluster-settings.ts";
@@ -53,6 +54,8 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
     scope: (_name, spec) => spec.cluster,
     differences: (item, name, spec) => topicDifferences(item, name, spec),
   },
+  // `plinth import`: the topic as it is, adopted by its first change.
+  importSpec: (item, cluster, owner) => importTopicSpec(item, cluster, owner),
   review: (input, ctx) => reviewTopic(input, ctx.settings),
   reviewPolicy: topicReviewPolicy,
   program: topicProgram,

@@ -57,7 +57,8 @@ function explain<T>(actual: T, suggestion: Suggestion<T>, show: (value: T) => st
 /**
  * Fills `partitions`, `replicationFactor`, `config["retention.ms"]`,
  * `config["min.insync.replicas"]` and (with a declared throughput)
- * `config["max.message.bytes"]` where the spec leaves them out.
+ * `config["max.message.bytes"]` where the spec leaves them out; for an
+ * adopted topic (`adopt: true`) only the counts, never a config.
  *
  * Pure and idempotent. Explicit values always win, and the explanations are
  * a function of the resolved values alone, so a value filled here and the
@@ -82,6 +83,12 @@ export function resolveTopicDefaults(spec: TopicSpec, settings: KafkaSettings): 
   explanations.replicationFactor = explain(rf, rfSuggestion);
 
   const config: TopicConfig = { ...spec.config };
+  // An adopted topic keeps the configs it has: a default here would change a topic that already holds data
+  // (a retention shorter than the one it has deletes data, and a create is reviewed as no retention cut).
+  if (spec.adopt) {
+    explanations.config = "adopted: the topic keeps the configs it has on the cluster; none are filled by default";
+    return { spec: canonical({ ...spec, partitions, replicationFactor: rf, config }), explanations };
+  }
   const retention = { value: cluster.defaults.retentionMs, why: `the default retention of cluster "${spec.cluster}"` };
   config["retention.ms"] ??= retention.value;
   explanations["config.retention.ms"] = explain(config["retention.ms"], retention, formatDuration);

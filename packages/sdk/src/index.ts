@@ -24,6 +24,7 @@ export { Code, ConnectError } from "@connectrpc/connect";
 export * from "./gen/plinth/v1/change_pb.ts";
 export * from "./gen/plinth/v1/change_service_pb.ts";
 export * from "./gen/plinth/v1/identity_service_pb.ts";
+export * from "./gen/plinth/v1/import_service_pb.ts";
 export * from "./gen/plinth/v1/plugin_service_pb.ts";
 export * from "./gen/plinth/v1/resource_pb.ts";
 export * from "./gen/plinth/v1/resource_service_pb.ts";

@@ -240,6 +240,19 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
   /** The scopes `inventory` accepts (e.g. cluster names); others are refused with this list. */
   inventoryScopes?: (ctx: PluginContext<Settings>) => string[];
   /**
+   * Bulk adoption (`plinth import`, needs `inventory` and `observeInBulk`):
+   * the spec, as a client would write it, that describes `item` of `scope`
+   * exactly as it is, owned by `owner` (from the operator's import rules).
+   * Core parses it, fills defaults and compares the result with the item
+   * through `observeInBulk.differences`; an item where they differ is not
+   * imported. The recorded resource has no engine state until its first
+   * change, so the spec must also make that change's program take the
+   * existing thing over rather than create it (e.g. a topic's `adopt: true`),
+   * and a first apply of the spec itself must change nothing. A `refusal`
+   * says why this item is never imported (e.g. a Kafka internal topic). Pure.
+   */
+  importSpec?: (item: InventoryItem, scope: string, owner: ImportOwner, ctx: PluginContext<Settings>) => ImportedSpec;
+  /**
    * Drift observed in bulk (needs `inventory`): a reconcile round lists each
    * scope once and compares every managed resource in it with its item, in
    * spec terms. Only a resource that looks different (or is missing) gets the
@@ -315,6 +328,15 @@ export interface Reach {
    */
   ownersOnly?: boolean;
 }
+
+/** Who receives an imported resource: a team and where to reach it, from the operator's import rules. */
+export interface ImportOwner {
+  team: string;
+  contact: string;
+}
+
+/** What `importSpec` makes of an inventory item: the spec to record, or why it is never imported. */
+export type ImportedSpec = { spec: JsonObject; refusal?: undefined } | { spec?: undefined; refusal: string };
 
 /** A written spec without one reach, or why that reach cannot be removed alone. */
 export type Revocation = { spec: JsonObject; refusal?: undefined } | { spec?: undefined; refusal: string };

@@ -258,3 +258,48 @@ export interface ReviewTimerRecord {
   kind: "reminder" | "escalation";
   dueAt: number;
 }
+
+export type ImportStatus = "PENDING_REVIEW" | "IMPORTED" | "REJECTED";
+
+/** An operator's owner rule: resources whose name starts with `prefix` go to `team`. */
+export interface ImportRuleRecord {
+  prefix: string;
+  team: string;
+  contact: string;
+}
+
+/** One resource an import brings under management, as observed when the import was planned. */
+export interface ImportItemRecord {
+  name: string;
+  identity: string;
+  ownerTeam: string;
+  /** The spec as a client would write it, from the plugin's `importSpec`. */
+  spec: JsonObject;
+  /** After defaults: what the bulk observation compared with the real system and found the same. */
+  resolvedSpec: JsonObject;
+}
+
+/** Something the scope held that the import leaves alone, and why. */
+export interface ImportSkipRecord {
+  name: string;
+  reason: string;
+}
+
+/** A bulk import: one plan of many resources, reviewed once, recorded as managed without touching them. */
+export interface ImportRecord {
+  id: string;
+  requestedBy: string;
+  /** The requester's idempotency key for this import. */
+  requestId: string;
+  type: string;
+  scope: string;
+  status: ImportStatus;
+  comment: string;
+  /** The owner rules it was planned with: approval observes again with them. */
+  rules: ImportRuleRecord[];
+  items: ImportItemRecord[];
+  skipped: ImportSkipRecord[];
+  reviews: Review[];
+  createdAt: string;
+  updatedAt: string;
+}

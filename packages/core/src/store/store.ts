@@ -7,6 +7,7 @@ import type {
   DeliveryAttemptRecord,
   DeliveryRecord,
   IdempotencyRecord,
+  ImportRecord,
   JobRecord,
   Page,
   ResourceFilter,
@@ -59,6 +60,9 @@ export interface StoreReader {
   getDenial(principal: string): Promise<DenialRecord | undefined>;
   /** Every denied principal, by id. */
   listDenials(): Promise<DenialRecord[]>;
+  getImport(id: string): Promise<ImportRecord | undefined>;
+  /** The import a requester made with this request id, if any. */
+  findImportByRequest(requestedBy: string, requestId: string): Promise<ImportRecord | undefined>;
 }
 
 /** Writes, always inside `Store.transact`. */
@@ -93,6 +97,9 @@ export interface StoreTx extends StoreReader {
   /** Denies a principal (or replaces its denial's reason). */
   upsertDenial(denial: DenialRecord): Promise<void>;
   deleteDenial(principal: string): Promise<void>;
+  insertImport(record: ImportRecord): Promise<void>;
+  /** Writes the import's status, reviews and body; its id, requester and request id never change. */
+  updateImport(record: ImportRecord): Promise<void>;
   /** Removes idempotency keys older than `before` (ISO time). */
   pruneIdempotencyKeys(before: string): Promise<number>;
   // Notifications. Ids and times come from the caller, so these return nothing.

@@ -8,8 +8,10 @@ import { emitNotification } from "../notifications/emit-notification.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { VerifyResult } from "../plugin/define-plugin.ts";
+import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { ResourceDrift, ResourceRecord } from "../store/records.ts";
+import { awaitsEngineState } from "./engine-state.ts";
 import type { ForegroundActivity } from "./track-foreground.ts";
 
 export interface ReconcilerOptions {
@@ -116,9 +118,8 @@ export function createReconciler(
     }
   }
 
-  async function observe(resource: ResourceRecord): Promise<string[] | undefined> {
-    const plugin = deps.plugins.get(resource.type);
-    if (!plugin || !resource.resolvedSpec) return undefined;
+  /** What a refreshing engine preview of the recorded spec would change, in words; undefined when it could not run. */
+  async function refreshPreview(resource: Settled, plugin: LoadedPlugin): Promise<string[] | undefined> {
     const findings: string[] = [];
     deps.metrics.reconcileObservations.inc({ type: resource.type, method: "refresh" });
     try {
@@ -150,6 +151,19 @@ export function createReconciler(
       }
       throw error;
     }
+    return findings;
+  }
+
+  /** `withEngine: false` for a resource without engine state (imported, not changed since): `verify` alone. */
+  async function observe(resource: ResourceRecord, withEngine: boolean): Promise<string[] | undefined> {
+    const plugin = deps.plugins.get(resource.type);
+    if (!plugin || !resource.resolvedSpec) return undefined;
+    const findings: string[] = [];
+    if (withEngine) {
+      const engine = await refreshPreview({ ...resource, resolvedSpec: resource.resolvedSpec }, plugin);
+      if (engine === undefined) return undefined;
+      findings.push(...engine);
+    }
     const verify = plugin.definition.verify;
     if (verify) {
       const result = await verify({
@@ -179,9 +193,12 @@ export function createReconciler(
   async function reconcile(resource: ResourceRecord, seen: string[]): Promise<void> {
     if ((await deps.store.openChanges(resource.type, resource.name)).length > 0) return;
     deps.logger.debug({ type: resource.type, name: resource.name, seen }, "reconcile checks the resource in full");
-    const checked = await observe(resource);
+    const imported = await awaitsEngineState(deps.store, resource);
+    const checked = await observe(resource, !imported);
     if (checked === undefined) return;
-    const findings = checked.length > 0 ? [...seen.map((difference) => `observed: ${difference}`), ...checked] : [];
+    // Without engine state there is no refresh to confirm the listing: what it saw different is the finding.
+    const confirmed = checked.length > 0 || (imported && seen.length > 0);
+    const findings = confirmed ? [...seen.map((difference) => `observed: ${difference}`), ...checked] : [];
     const drifted = await deps.store.transact(async (tx): Promise<ResourceRecord | undefined> => {
       const current = await tx.getResource(resource.type, resource.name);
       // Something moved while we looked: leave it to the next round.

@@ -1,3 +1,4 @@
+import { awaitsEngineState } from "./engine-state.ts";
 import { setTimeout as delay } from "node:timers/promises";
 import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
 import { precheckAgainstApplied, refuseChange, returnToReview, verdictAgainstApplied } from "../domain/verdict.ts";
@@ -343,8 +344,12 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       }
       const request = { ...engineRequest(plugin, change, resource, controller.signal, deps.secrets, onEvent), onSlot };
       let result: EngineOutputs = { outputs: {}, secretOutputs: {} };
-      if (change.kind === "DELETE") await deps.engine.destroy(request);
-      else result = await deps.engine.apply(request);
+      if (change.kind === "DELETE") {
+        // An imported resource never changed since has no engine state: take it over first, so there is one to destroy.
+        if (resource && (await awaitsEngineState(deps.store, resource)))
+          await deps.engine.apply({ ...request, kind: "UPDATE" });
+        await deps.engine.destroy(request);
+      } else result = await deps.engine.apply(request);
       await events;
       await verify(plugin, change, result, resource?.resolvedSpec ?? null, controller.signal, event);
       await recordSuccess(ctx, job, change, result);

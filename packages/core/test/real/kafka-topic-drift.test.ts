@@ -1,4 +1,7 @@
-import { Admin } from "@platformatic/kafka";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Admin, ConfigResourceTypes } from "@platformatic/kafka";
+import { createPlinthClient, fieldViolations } from "@plinth/sdk";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { InventoryState } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
@@ -9,7 +12,8 @@ import { watchToEnd } from "../support/connect-helpers.ts";
 import { deleteTopicOutOfBand, startRealService, topicPartitions } from "../support/real-service.ts";
 import { refreshPreviewCounter } from "../support/refresh-preview-counter.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
-import type { TestService } from "../support/test-service.ts";
+import { type TestService, principals, principalsConfig } from "../support/test-service.ts";
+import { runPlinthCli } from "../support/run-plinth-cli.ts";
 
 describe("drift of real topics, found by the periodic reconcile", { timeout: 900_000 }, () => {
   let broker: KafkaBroker;
@@ -231,12 +235,20 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 900
   });
 });
 
-describe("the cluster view (ListInventory) on a real broker", { timeout: 400_000 }, () => {
+/** A reviewer of payments, the team the import tests hand topics to. */
+const paymentsReviewer = { id: "paula", team: "payments", roles: ["reviewer"] as const, token: "token-paula" };
+
+describe("the cluster view (ListInventory) and bulk import on a real broker", { timeout: 600_000 }, () => {
   let broker: KafkaBroker;
   let service: TestService;
   beforeAll(async () => {
     broker = await startKafka();
-    service = await startRealService(broker.bootstrapServers, { config: { reconcile: { intervalMs: 500 } } });
+    service = await startRealService(broker.bootstrapServers, {
+      config: {
+        reconcile: { intervalMs: 500 },
+        principals: principalsConfig({ ...principals, paymentsReviewer }),
+      },
+    });
   });
   afterAll(async () => {
     await service?.close();
@@ -281,5 +293,246 @@ describe("the cluster view (ListInventory) on a real broker", { timeout: 400_000
     });
     const unknown = await alice.plugins.listInventory({ type: "kafka.topic", scope: "nope" }).catch((e: unknown) => e);
     expect((unknown as { code: number }).code).toBe(3); // INVALID_ARGUMENT
+  });
+  /** Topics made by hand (outside Plinth), each with its partitions and the configs set on it. */
+  async function makeByHand(topics: Array<{ name: string; partitions: number; config?: Record<string, string> }>) {
+    const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      for (const topic of topics) {
+        await admin.createTopics({
+          topics: [topic.name],
+          partitions: topic.partitions,
+          replicas: 1,
+          configs: Object.entries(topic.config ?? {}).map(([name, value]) => ({ name, value })),
+        });
+      }
+    } finally {
+      await admin.close();
+    }
+  }
+
+  /** Each topic's id and the configs set on it, as the broker reports them: what an import must not change. */
+  async function brokerView(names: string[]) {
+    const admin = new Admin({ clientId: "check", bootstrapBrokers: [broker.bootstrapServers] });
+    try {
+      const metadata = await admin.metadata({ topics: names, forceUpdate: true });
+      const configs = await admin.describeConfigs({
+        resources: names.map((name) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: name })),
+      });
+      return names.map((name) => ({
+        name,
+        id: metadata.topics.get(name)?.id,
+        partitions: metadata.topics.get(name)?.partitionsCount,
+        config: configs
+          .find((c) => c.resourceName === name)
+          ?.configs.filter((c) => c.configSource === 1)
+          .map((c) => `${c.name}=${c.value}`)
+          .sort(),
+      }));
+    } finally {
+      await admin.close();
+    }
+  }
+
+  const rulesFile = (name: string, rules: unknown) => {
+    const file = join(service.dataDir, name);
+    writeFileSync(file, JSON.stringify(rules));
+    return file;
+  };
+
+  it("plinth import brings unmanaged topics in as one import a receiving team's reviewer approves; the broker is untouched", async () => {
+    const alice = service.as("requester");
+    // UNAVAILABLE while the fresh broker is slow to answer the unmanaged-twin check: the same request again.
+    const managed = await waitFor(
+      () =>
+        alice.resources.applyResource({
+          type: "kafka.topic",
+          name: "estate.pay.managed",
+          spec: { cluster: "local", partitions: 1, owner: { team: "payments", contact: "#payments" } },
+          requestId: "estate.pay.managed",
+        }),
+      { what: "the managed topic's change", timeoutMs: 120_000 },
+    );
+    expect((await watchToEnd(alice, managed.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    await makeByHand([
+      { name: "estate.pay.orders", partitions: 3, config: { "retention.ms": "86400000" } },
+      { name: "estate.pay.refunds", partitions: 1 },
+      { name: "estate.pay.retired", partitions: 1 },
+      { name: "estate.pay.odd", partitions: 1, config: { "segment.index.bytes": "4096" } },
+      { name: "estate.search.index", partitions: 2, config: { "cleanup.policy": "compact" } },
+      { name: "__estate.internal", partitions: 1 },
+    ]);
+    const imported = ["estate.pay.orders", "estate.pay.refunds", "estate.pay.retired"];
+    const before = await brokerView([...imported, "estate.search.index"]);
+    const url = service.url;
+    const token = principals.requester.token;
+
+    // Another team's topics: refused, naming the rule, before anything is observed or recorded.
+    const both = rulesFile("both.yaml", {
+      rules: [
+        { prefix: "estate.pay.", team: "payments", contact: "#payments" },
+        { prefix: "estate.search.", team: "search", contact: "#search" },
+      ],
+    });
+    const foreign = await runPlinthCli(url, token, "import", "kafka.topic", "local", "--rules", both);
+    expect(foreign.code).not.toBe(0);
+    expect(foreign.stderr).toMatch(/permission_denied|PermissionDenied|permission/i);
+    expect(foreign.stderr).toContain("rules.1");
+
+    const pay = rulesFile("pay.yaml", [{ prefix: "estate.pay.", team: "payments", contact: "#payments" }]);
+    const dry = await runPlinthCli(url, token, "import", "kafka.topic", "local", "--rules", pay, "--dry-run");
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/PLANNED/);
+    await expect(alice.resources.getResource({ type: "kafka.topic", name: "estate.pay.orders" })).rejects.toThrow();
+
+    const run = (...args: string[]) =>
+      runPlinthCli(
+        url,
+        token,
+        "--json",
+        "import",
+        "kafka.topic",
+        "local",
+        "--rules",
+        pay,
+        "--request-id",
+        "estate-1",
+        ...args,
+      );
+    const first = await run("-m", "moving in");
+    expect(first.code, first.stderr).toBe(0);
+    const plan = JSON.parse(first.stdout) as {
+      id: string;
+      status: string;
+      resources: Array<{ name: string; team: string; spec: Record<string, unknown> }>;
+      skipped: Array<{ name: string; reason: string }>;
+    };
+    expect(plan.status).toBe("IMPORT_STATUS_PENDING_REVIEW");
+    expect(plan.resources.map((r) => [r.name, r.team])).toEqual(imported.map((name) => [name, "payments"]));
+    const skipped = Object.fromEntries(plan.skipped.map((s) => [s.name, s.reason]));
+    expect(skipped["estate.pay.managed"]).toMatch(/already managed/);
+    expect(skipped["estate.pay.odd"]).toMatch(/segment\.index\.bytes/);
+    expect(skipped["estate.search.index"]).toMatch(/no owner rule/);
+    expect(JSON.stringify(plan)).not.toContain("__estate.internal");
+    // The same request id again: the same import, not a second one.
+    expect((JSON.parse((await run()).stdout) as { id: string }).id).toBe(plan.id);
+
+    // Who may approve: not the requester, not a reviewer of a team that receives nothing.
+    const own = await runPlinthCli(url, token, "imports", "approve", plan.id);
+    expect(own.code).not.toBe(0);
+    const otherTeam = await runPlinthCli(url, principals.reviewer.token, "imports", "approve", plan.id);
+    expect(otherTeam.code).not.toBe(0);
+    expect(otherTeam.stderr).toMatch(/payments/);
+    await expect(alice.resources.getResource({ type: "kafka.topic", name: "estate.pay.orders" })).rejects.toThrow();
+
+    const approved = await runPlinthCli(url, paymentsReviewer.token, "imports", "approve", plan.id, "-m", "ours");
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(/IMPORTED/);
+    expect(approved.stdout).toMatch(/approved by paula/);
+
+    const { resource: orders } = await alice.resources.getResource({ type: "kafka.topic", name: "estate.pay.orders" });
+    expect(orders?.status).toBe(ResourceStatus.READY);
+    expect(orders?.ownerTeam).toBe("payments");
+    expect(orders?.resolvedSpec).toMatchObject({
+      partitions: 3,
+      replicationFactor: 1,
+      config: { "retention.ms": 86_400_000 },
+      adopt: true,
+    });
+    // The import is in the resource's history: who asked, who approved, and that nothing changed.
+    const { revisions } = await alice.resources.listRevisions({ type: "kafka.topic", name: "estate.pay.orders" });
+    expect(revisions.map((r) => [r.revision, r.requestedBy, r.approvedBy])).toEqual([[1n, "alice", ["paula"]]]);
+    const { change } = await alice.changes.getChange({ id: revisions[0]!.changeId });
+    expect(change?.comment).toBe("moving in");
+    expect(change?.reviewReasons.join(" ")).toContain(`import ${plan.id}`);
+    const { resource: untouched } = await alice.resources.getResource({
+      type: "kafka.topic",
+      name: "estate.pay.managed",
+    });
+    expect(untouched?.revision).toBe(1n);
+    await expect(alice.resources.getResource({ type: "kafka.topic", name: "estate.search.index" })).rejects.toThrow();
+    expect(await brokerView([...imported, "estate.search.index"])).toEqual(before);
+  });
+
+  it("refuses bad owner rules with INVALID_ARGUMENT naming every field", async () => {
+    const client = createPlinthClient({ baseUrl: service.url, token: principals.requester.token, retry: false });
+    const error = await client.imports
+      .importResources({
+        type: "kafka.topic",
+        scope: "nowhere",
+        rules: [
+          { prefix: "", team: "", contact: "" },
+          { prefix: "a.", team: "payments", contact: "#payments" },
+          { prefix: "a.", team: "payments", contact: "#payments" },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect((error as { code: number }).code).toBe(3); // INVALID_ARGUMENT
+    expect(
+      fieldViolations(error)
+        .map((v) => v.field)
+        .sort(),
+    ).toEqual(["scope", "rules.0.prefix", "rules.0.team", "rules.0.contact", "rules.2.prefix"].sort());
+  });
+
+  it("an imported topic: re-applying its spec changes nothing, its first change imports and applies only that change, and drift is noticed", async () => {
+    const alice = service.as("requester");
+    const get = async (name: string) => (await alice.resources.getResource({ type: "kafka.topic", name })).resource!;
+    const refunds = await get("estate.pay.refunds");
+    const again = await alice.resources.applyResource({
+      type: "kafka.topic",
+      name: "estate.pay.refunds",
+      spec: refunds.spec,
+      requestId: "refunds-again",
+    });
+    expect(again.noOp).toBe(true);
+
+    const orders = await get("estate.pay.orders");
+    const [before] = await brokerView(["estate.pay.orders"]);
+    const grow = await alice.resources.applyResource({
+      type: "kafka.topic",
+      name: "estate.pay.orders",
+      spec: { ...orders.spec, partitions: 4 },
+      requestId: "orders-grow",
+    });
+    const done = await watchToEnd(alice, grow.change!.id);
+    expect(done.change.status, done.messages.join("\n")).toBe(ChangeStatus.SUCCEEDED);
+    // Previewed first (an auto-approved update): the topic taken over into its stack and updated, nothing made or replaced.
+    expect(done.change.preview?.steps).toEqual({ import: 1, update: 1 });
+    expect(done.change.preview?.destructive).toBe(false);
+    const [after] = await brokerView(["estate.pay.orders"]);
+    expect(after).toEqual({ ...before, partitions: 4 });
+    const { revisions } = await alice.resources.listRevisions({ type: "kafka.topic", name: "estate.pay.orders" });
+    expect(revisions.map((r) => r.revision).sort()).toEqual([1n, 2n]);
+    // From now on the topic has its stack: the same spec again is a no-op.
+    const same = await alice.resources.applyResource({
+      type: "kafka.topic",
+      name: "estate.pay.orders",
+      spec: { ...orders.spec, partitions: 4 },
+      requestId: "orders-same",
+    });
+    expect(same.noOp).toBe(true);
+
+    await deleteTopicOutOfBand(broker.bootstrapServers, "estate.pay.refunds");
+    const drifted = await waitFor(
+      async () => {
+        const resource = await get("estate.pay.refunds");
+        if (resource.status !== ResourceStatus.DRIFTED) throw new Error(`still ${resource.status}`);
+        return resource;
+      },
+      { what: "the imported topic deleted by hand seen as drift", timeoutMs: 120_000 },
+    );
+    expect(drifted.drift?.findings.join(" ")).toMatch(/not found/);
+
+    // A first change that deletes: the topic is taken over into a stack first, so there is something to destroy.
+    const retire = await alice.resources.deleteResource({
+      type: "kafka.topic",
+      name: "estate.pay.retired",
+      requestId: "retire",
+    });
+    await service.as("reviewer").changes.approveChange({ id: retire.change!.id, comment: "retire it" });
+    const retired = await watchToEnd(alice, retire.change!.id);
+    expect(retired.change.status, retired.messages.join("\n")).toBe(ChangeStatus.SUCCEEDED);
+    expect(await topicPartitions(broker.bootstrapServers, "estate.pay.retired")).toBeUndefined();
   });
 });

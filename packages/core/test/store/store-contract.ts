@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type {
   ChangeRecord,
   DeliveryRecord,
+  ImportRecord,
   JobRecord,
   ResourceRecord,
   SubscriptionRecord,
@@ -109,6 +110,55 @@ export function describeStoreContract(
         await other.transact((tx) => tx.deleteDenial("mallory"));
         expect(await store.getDenial("mallory")).toBeUndefined();
         expect(await store.listDenials()).toEqual([]);
+      } finally {
+        await other.close();
+        await store.close();
+        cleanup();
+      }
+    });
+
+    it("keeps an import and finds it by its request id; a second import with the same request id is refused", async () => {
+      const { store, reopen, cleanup } = await open();
+      const other = await reopen();
+      try {
+        const record: ImportRecord = {
+          id: "imp-1",
+          requestedBy: "alice",
+          requestId: "estate-1",
+          type: "kafka.topic",
+          scope: "main",
+          status: "PENDING_REVIEW",
+          comment: "move in",
+          rules: [{ prefix: "orders.", team: "orders", contact: "#orders" }],
+          items: [
+            {
+              name: "orders.v1",
+              identity: "main/orders.v1",
+              ownerTeam: "orders",
+              spec: { a: 1 },
+              resolvedSpec: { a: 1 },
+            },
+          ],
+          skipped: [{ name: "misc", reason: "no owner rule matches" }],
+          reviews: [],
+          createdAt: now,
+          updatedAt: now,
+        };
+        await store.transact((tx) => tx.insertImport(record));
+        expect(await other.getImport("imp-1")).toEqual(record);
+        expect(await other.findImportByRequest("alice", "estate-1")).toEqual(record);
+        expect(await other.findImportByRequest("bob", "estate-1")).toBeUndefined();
+        await expect(store.transact((tx) => tx.insertImport({ ...record, id: "imp-2" }))).rejects.toThrow();
+        const review = { reviewer: "rita", team: "orders", decision: "APPROVED" as const, comment: "", createdAt: now };
+        const imported = {
+          ...record,
+          status: "IMPORTED" as const,
+          reviews: [review],
+          updatedAt: "2026-01-02T00:00:00.000Z",
+        };
+        await store.transact((tx) => tx.updateImport(imported));
+        expect(await other.getImport("imp-1")).toEqual(imported);
+        expect(await store.getImport("imp-2")).toBeUndefined();
       } finally {
         await other.close();
         await store.close();

@@ -7,6 +7,7 @@ import { IdentityService } from "../gen/plinth/v1/identity_service_pb.ts";
 import { type Callback, NotificationFormat, type NotificationKind } from "../gen/plinth/v1/notification_pb.ts";
 import { NotificationService } from "../gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "../gen/plinth/v1/plugin_service_pb.ts";
+import { ImportService } from "../gen/plinth/v1/import_service_pb.ts";
 import { type Resource, ResourceSchema } from "../gen/plinth/v1/resource_pb.ts";
 import {
   ApplyResourceResponseSchema,
@@ -118,6 +119,8 @@ export interface PlinthClient {
    * was sent to them (`listDeliveries`, by change or subscription).
    */
   readonly notifications: Client<typeof NotificationService>;
+  /** The raw `ImportService` client: bulk adoption of what a scope holds, reviewed once. */
+  readonly imports: Client<typeof ImportService>;
   /**
    * Creates or updates a resource. `spec` is checked against the spec type a
    * plugin declared in {@link ResourceTypes}; it must be JSON-serializable
@@ -181,6 +184,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
   const plugins = createClient(PluginService, transport);
   const identity = createClient(IdentityService, transport);
   const notifications = createClient(NotificationService, transport);
+  const imports = createClient(ImportService, transport);
 
   return {
     resources,
@@ -188,6 +192,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
     plugins,
     identity,
     notifications,
+    imports,
     async apply(type, name, spec, opts = {}) {
       const response = await resources.applyResource(
         {

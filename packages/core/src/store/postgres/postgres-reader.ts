@@ -6,6 +6,7 @@ import type {
   DeliveryAttemptRecord,
   DeliveryRecord,
   IdempotencyRecord,
+  ImportRecord,
   JobRecord,
   Page,
   ResourceFilter,
@@ -30,6 +31,7 @@ import {
 } from "../sqlite/rows.ts";
 import { decodePageToken, encodePageToken } from "../sqlite/sqlite-reader.ts";
 import type { StoreReader } from "../store.ts";
+import { importFromRow } from "../import-rows.ts";
 
 // Rows come back in the SQLite store's shape (JSON columns as text, bigints as numbers: see `rowTypes` in
 // postgres-store.ts), so both stores share one row <-> record mapping and one page-token format.
@@ -325,6 +327,20 @@ export class PostgresReader implements StoreReader {
 
   async listDenials(): Promise<DenialRecord[]> {
     return (await this.all("SELECT * FROM denied_principals ORDER BY principal")).map(denialFromRow);
+  }
+
+  async getImport(id: string): Promise<ImportRecord | undefined> {
+    const row = await this.one("SELECT * FROM imports WHERE id = $1", id);
+    return row && importFromRow(row);
+  }
+
+  async findImportByRequest(requestedBy: string, requestId: string): Promise<ImportRecord | undefined> {
+    const row = await this.one(
+      "SELECT * FROM imports WHERE requested_by = $1 AND request_id = $2",
+      requestedBy,
+      requestId,
+    );
+    return row && importFromRow(row);
   }
 
   async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {

@@ -3,6 +3,7 @@ import type {
   AuditRecord,
   ChangeEventRecord,
   DenialRecord,
+  ImportRecord,
   ChangeRecord,
   DeliveryAttemptRecord,
   DeliveryRecord,
@@ -16,6 +17,7 @@ import type {
 import { deliveryFromRow, deliveryToRow, subscriptionFromRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
 import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
 import type { Store, StoreTx, TransactOptions } from "../store.ts";
+import { importBody } from "../import-rows.ts";
 import { DeferredWrites } from "./deferred-writes.ts";
 import { migrate } from "./migrate.ts";
 import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgres-reader.ts";
@@ -586,6 +588,32 @@ class PostgresTx extends PostgresReader implements StoreTx {
       denial.reason,
       denial.deniedBy,
       denial.deniedAt,
+    );
+  }
+
+  async insertImport(record: ImportRecord): Promise<void> {
+    await this.run(
+      `INSERT INTO imports (id, requested_by, request_id, type, scope, status, body, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      record.id,
+      record.requestedBy,
+      record.requestId,
+      record.type,
+      record.scope,
+      record.status,
+      importBody(record),
+      record.createdAt,
+      record.updatedAt,
+    );
+  }
+
+  async updateImport(record: ImportRecord): Promise<void> {
+    await this.run(
+      "UPDATE imports SET status = $1, body = $2, updated_at = $3 WHERE id = $4",
+      record.status,
+      importBody(record),
+      record.updatedAt,
+      record.id,
     );
   }
 

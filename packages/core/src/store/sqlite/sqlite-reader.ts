@@ -8,6 +8,7 @@ import type {
   DeliveryAttemptRecord,
   DeliveryRecord,
   IdempotencyRecord,
+  ImportRecord,
   JobRecord,
   Page,
   ResourceFilter,
@@ -17,6 +18,7 @@ import type {
   SubscriptionRecord,
 } from "../records.ts";
 import type { StoreReader } from "../store.ts";
+import { importFromRow } from "../import-rows.ts";
 import { attemptFromRow, deliveryFromRow, reviewTimerFromRow, subscriptionFromRow } from "./notification-rows.ts";
 import { type Row, changeFromRow, eventFromRow, resourceFromRow, revisionFromRow, toJobRecord } from "./rows.ts";
 
@@ -343,6 +345,16 @@ export class SqliteReader implements StoreReader {
 
   async listDenials(): Promise<DenialRecord[]> {
     return this.all("SELECT * FROM denied_principals ORDER BY principal").map(denialFromRow);
+  }
+
+  async getImport(id: string): Promise<ImportRecord | undefined> {
+    const row = this.one("SELECT * FROM imports WHERE id = ?", id);
+    return row && importFromRow(row);
+  }
+
+  async findImportByRequest(requestedBy: string, requestId: string): Promise<ImportRecord | undefined> {
+    const row = this.one("SELECT * FROM imports WHERE requested_by = ? AND request_id = ?", requestedBy, requestId);
+    return row && importFromRow(row);
   }
 
   async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {

@@ -374,6 +374,12 @@ export class SqliteStore implements Store {
   listDenials() {
     return this.read((r) => r.listDenials());
   }
+  getImport(id: string) {
+    return this.read((r) => r.getImport(id));
+  }
+  findImportByRequest(requestedBy: string, requestId: string) {
+    return this.read((r) => r.findImportByRequest(requestedBy, requestId));
+  }
   dueReviewTimers(now: number, limit: number) {
     return this.read((r) => r.dueReviewTimers(now, limit));
   }

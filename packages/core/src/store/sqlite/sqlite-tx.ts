@@ -3,6 +3,7 @@ import type {
   AuditRecord,
   ChangeEventRecord,
   DenialRecord,
+  ImportRecord,
   ChangeRecord,
   DeliveryAttemptRecord,
   DeliveryRecord,
@@ -14,6 +15,7 @@ import type {
   SubscriptionRecord,
 } from "../records.ts";
 import type { StoreTx } from "../store.ts";
+import { importBody } from "../import-rows.ts";
 import { deliveryToRow, subscriptionToRow } from "./notification-rows.ts";
 import { changeToRow, json, resourceToRow, revisionToRow, type Row } from "./rows.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
@@ -272,6 +274,32 @@ export class SqliteTx extends SqliteReader implements StoreTx {
       denial.reason,
       denial.deniedBy,
       denial.deniedAt,
+    );
+  }
+
+  async insertImport(record: ImportRecord): Promise<void> {
+    this.run(
+      `INSERT INTO imports (id, requested_by, request_id, type, scope, status, body, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      record.id,
+      record.requestedBy,
+      record.requestId,
+      record.type,
+      record.scope,
+      record.status,
+      importBody(record),
+      record.createdAt,
+      record.updatedAt,
+    );
+  }
+
+  async updateImport(record: ImportRecord): Promise<void> {
+    this.run(
+      "UPDATE imports SET status = ?, body = ?, updated_at = ? WHERE id = ?",
+      record.status,
+      importBody(record),
+      record.updatedAt,
+      record.id,
     );
   }
 
