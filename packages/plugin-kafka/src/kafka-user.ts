@@ -8,7 +8,14 @@ import { userReaches } from "./user-reaches.ts";
 import { UserSpec } from "./user-spec.ts";
 import { validateUser } from "./user-validate.ts";
 import type { UserAcl } from "./user-acls.ts";
-import { findUnmanagedUser, listScramUsers, userProblems, verifyUser, verifyUserGone } from "./user-verify.ts";
+import {
+  findUnmanagedUser,
+  listScramUsers,
+  passwordRefusal,
+  userProblems,
+  verifyUser,
+  verifyUserGone,
+} from "./user-verify.ts";
 
 /**
  * `kafka.user`: a SCRAM-SHA-512 user on one of the configured clusters,
@@ -51,6 +58,14 @@ export const kafkaUser = definePlugin<UserSpec, KafkaSettings>({
       if (!item) return [`user "${name}" has no SCRAM credential on cluster "${spec.cluster}"`];
       const observed = item.observed as unknown as { mechanisms: string[]; acls: UserAcl[]; otherAcls: string[] };
       return userProblems(spec, observed.mechanisms, { known: observed.acls, other: observed.otherAcls });
+    },
+    // A listing shows no password (nor its salt): the password Plinth holds is tried, one login per user.
+    checkSecrets: async (name, spec, secretOutputs, ctx) => {
+      const cluster = ctx.settings.clusters[spec.cluster];
+      const password = secretOutputs.password;
+      if (!cluster || typeof password !== "string") return [];
+      const refused = await passwordRefusal(cluster, name, password);
+      return refused ? [refused] : [];
     },
   },
   review: (input, ctx) => reviewUser(input, ctx.settings),

@@ -20,6 +20,13 @@ interface CredentialInputs {
 
 interface CredentialOutputs extends CredentialInputs {
   password: string;
+  /**
+   * Set by a refresh that found the cluster refusing `password` for a
+   * credential it holds (a backup restored from before a rotation, a change
+   * by hand): a difference the next update repairs by setting the credential
+   * back to `password`, the one Plinth holds and its clients were given.
+   */
+  passwordRefused?: true;
 }
 
 /**
@@ -106,6 +113,37 @@ async function credentialExists(inputs: CredentialInputs): Promise<boolean> {
   });
 }
 
+/**
+ * Whether the cluster refuses a SCRAM-SHA-512 login with the password of
+ * `outputs` (only a cluster that authenticates with SASL can tell; without
+ * it, false). Read-only. Throws when the cluster cannot be reached: not
+ * knowing is not a refusal.
+ */
+async function passwordRefused(outputs: CredentialOutputs): Promise<boolean> {
+  if (!outputs.connection.sasl) return false;
+  const login = {
+    ...outputs.connection,
+    sasl: { mechanism: "SCRAM-SHA-512" as const, username: outputs.username, password: outputs.password },
+  };
+  try {
+    await withConnection(login, async () => {});
+    return false;
+  } catch (error) {
+    if (isAuthenticationError(error)) return true;
+    throw error;
+  }
+}
+
+/** A refused SASL login, however the client wraps it (a connection error whose cause it is). */
+function isAuthenticationError(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if ((cause as { code?: unknown }).code === "PLT_KFK_AUTHENTICATION") return true;
+    const inner = (cause as { errors?: unknown }).errors;
+    if (Array.isArray(inner) && inner.some(isAuthenticationError)) return true;
+  }
+  return false;
+}
+
 function newPassword(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in Pulumi's CommonJS provider host
   const { generatePassword } = require("@plinth/core/provider-helpers") as typeof ProviderHelpers;
@@ -120,10 +158,11 @@ const credentialProvider: pulumi.dynamic.ResourceProvider = {
     // must not be overwritten under the clients using it. Checked here, right before the write.
     const existing = await storedMechanisms(inputs);
     if (existing.length > 0) {
+      // Worded "already exists" so that the engine classes it ALREADY_EXISTS, not retryable: no retry can fix it.
       throw new Error(
-        `user "${inputs.username}" got a SCRAM credential on the cluster after this change was submitted, ` +
-          `outside Plinth: refusing to overwrite it (its clients would lose their password). Remove it from ` +
-          `the cluster, then reconcile, or pick another name`,
+        `user "${inputs.username}" already exists on the cluster: it got a SCRAM credential after this change ` +
+          `was submitted, outside Plinth, and Plinth is refusing to overwrite it (its clients would lose their ` +
+          `password). Remove it from the cluster, then reconcile, or pick another name`,
       );
     }
     const password = newPassword();
@@ -135,6 +174,7 @@ const credentialProvider: pulumi.dynamic.ResourceProvider = {
     const changes =
       replaces.length > 0 ||
       olds.generation !== news.generation ||
+      olds.passwordRefused === true ||
       olds.iterations !== news.iterations ||
       JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
     return { changes, replaces, deleteBeforeReplace: true };
@@ -143,13 +183,18 @@ const credentialProvider: pulumi.dynamic.ResourceProvider = {
     // New connection settings alone (e.g. Plinth's own password rotated) keep the user's password.
     const rotate = olds.generation !== news.generation || olds.iterations !== news.iterations;
     const password = rotate ? newPassword() : olds.password;
-    if (rotate) await alterCredential(news, { upsert: password });
+    // A refused password is set back in place (an upsert: the user and its ACLs stay, and clients holding
+    // the password Plinth reveals log in again; those using the other password are cut off, hence review).
+    if (rotate || olds.passwordRefused) await alterCredential(news, { upsert: password });
     return { outs: { ...news, password } satisfies CredentialOutputs };
   },
   // Refresh: a credential removed behind Plinth's back is gone from the state too, so the next apply
-  // (a reconcile) creates it again, with a new password: Kafka cannot give the old one back.
+  // (a reconcile) creates it again, with a new password: Kafka cannot give the old one back. One the
+  // cluster holds under another password is marked, for the next apply to set the password back.
   async read(id: string, props: CredentialOutputs) {
-    return (await credentialExists(props)) ? { id, props } : { id: "", props: {} };
+    if (!(await credentialExists(props))) return { id: "", props: {} };
+    const { passwordRefused: _, ...held } = props;
+    return { id, props: (await passwordRefused(held)) ? { ...held, passwordRefused: true } : held };
   },
   async delete(_id: string, olds: CredentialOutputs) {
     await alterCredential(olds, { delete: true });

@@ -2,6 +2,7 @@ import type { Admin } from "@platformatic/kafka";
 import type { VerifyInput, VerifyResult } from "@plinth/core";
 import type { ClusterSettings, KafkaSettings } from "./cluster-settings.ts";
 import { withAdmin } from "./kafka-admin.ts";
+import { isAuthenticationError } from "./authentication-error.ts";
 import { describeScramUsers } from "./scram-users.ts";
 import { type UserAcl, aclKey, describeAcl, userAcls, userPrincipal } from "./user-acls.ts";
 import { type UserSpec, userScramMechanism } from "./user-spec.ts";
@@ -124,9 +125,10 @@ export async function verifyUser(input: VerifyInput<UserSpec, KafkaSettings>): P
 
 /**
  * The credential is the one Plinth holds: the user logs in with the password
- * it was given (a credential replaced behind Plinth's back, or a password
- * rotated without the outputs, fails here). Kafka never reveals a password, so
- * this is the only way to tell. Without SASL on the cluster there is nothing to log in to.
+ * it was given (a credential replaced behind Plinth's back, a password
+ * rotated without the outputs, or a backup restored from before a rotation
+ * fails here). Kafka never reveals a password, nor its salt, so this is the
+ * only way to tell. Without SASL on the cluster there is nothing to log in to.
  */
 async function logsInAs(
   cluster: ClusterSettings,
@@ -134,19 +136,43 @@ async function logsInAs(
   password: string,
   onCluster: VerifyResult,
 ): Promise<VerifyResult> {
+  let refused: string | undefined;
+  try {
+    refused = await passwordRefusal(cluster, name, password);
+  } catch (error) {
+    return {
+      ready: false,
+      unknown: true,
+      message: `cannot reach cluster to log in as "${name}": ${(error as Error).message}`,
+    };
+  }
+  if (refused) return { ready: false, message: refused };
+  return { ...onCluster, message: `${onCluster.message ?? ""}; it logs in with its password` };
+}
+
+/**
+ * Why the cluster refuses a SCRAM login of `name` with `password` (the
+ * password Plinth holds), or undefined when it logs in (or the cluster has no
+ * SASL to log in to). Throws when the cluster cannot be reached at all: not
+ * knowing is not a refusal. Read-only.
+ */
+export async function passwordRefusal(
+  cluster: ClusterSettings,
+  name: string,
+  password: string,
+): Promise<string | undefined> {
+  if (!cluster.sasl) return undefined;
   try {
     await withAdmin(
       { ...cluster, sasl: { mechanism: userScramMechanism, username: name, password } },
       // Any request authenticates first; cluster metadata needs no ACL.
       (admin) => admin.metadata({ topics: [] }),
     );
+    return undefined;
   } catch (error) {
-    return {
-      ready: false,
-      message: `user "${name}" cannot log in with the password Plinth holds: ${(error as Error).message}`,
-    };
+    if (!isAuthenticationError(error)) throw error;
+    return `user "${name}" cannot log in with the password Plinth holds (a backup restored from before a rotation, or a credential set outside Plinth): reconcile it to set the credential back to that password, or raise rotation for a new one`;
   }
-  return { ...onCluster, message: `${onCluster.message ?? ""}; it logs in with its password` };
 }
 
 /**

@@ -306,6 +306,11 @@ export const ServiceConfigSchema = z
         retryBaseMs: z.number().int().min(0).default(2_000),
         retryMaxMs: z.number().int().min(0).default(60_000),
         verifyTimeoutMs: z.number().int().min(0).default(60_000),
+        /**
+         * On SIGTERM, how long changes being applied may run on; then they are stopped and handed over.
+         * 20 s leaves a 30 s termination grace (Kubernetes' default) time to hand over and close.
+         */
+        drainMs: z.number().int().min(0).default(20_000),
       })
       .prefault({}),
     reconcile: z

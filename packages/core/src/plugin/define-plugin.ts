@@ -99,6 +99,20 @@ export interface BulkObservation<Spec, Settings> {
    * a confirming preview, while a miss hides drift until the next round.
    */
   differences: (item: InventoryItem | undefined, name: string, spec: Spec, ctx: PluginContext<Settings>) => string[];
+  /**
+   * Optional: what a listing cannot show, a stored secret checked against the
+   * real system (e.g. a login with the password Plinth holds, which a
+   * restored backup may hold stale). Called for each resource the listing
+   * found as recorded, with its opened secret outputs, a few at a time; what
+   * it returns counts as `differences` do. Must not change anything. A throw
+   * counts as a difference (unsure: the full check decides).
+   */
+  checkSecrets?: (
+    name: string,
+    spec: Spec,
+    secretOutputs: JsonObject,
+    ctx: PluginContext<Settings>,
+  ) => Promise<string[]>;
 }
 
 export interface VerifyResult {

@@ -40,6 +40,9 @@ export function repairModeOf(resource: ResourceRecord, byType: Record<string, Re
   return byType[resource.type] ?? "report";
 }
 
+/** Secret checks (one login each, say) a bulk comparison runs at once. */
+const secretChecksAtOnce = 4;
+
 /** How long the engine has been free of changes before a round's full checks go on; see `afterChanges`. */
 const changesQuietMs = 1_000;
 const changesPollMs = 250;
@@ -344,6 +347,7 @@ export function createReconciler(
       }
       const byIdentity = new Map(items.map((item) => [item.identity, item]));
       const before = suspects.length;
+      const asListed: Settled[] = [];
       for (const resource of members) {
         deps.metrics.reconcileObservations.inc({ type, method: "bulk" });
         let seen: string[];
@@ -359,6 +363,26 @@ export function createReconciler(
         }
         // A DRIFTED resource gets the full check whatever the listing says: only it clears the drift.
         if (seen.length > 0 || resource.status === "DRIFTED") suspects.push({ resource, seen });
+        else asListed.push(resource);
+      }
+      const checkSecrets = bulk.checkSecrets;
+      if (checkSecrets) {
+        await forEachLimited(
+          asListed,
+          secretChecksAtOnce,
+          () => stopping,
+          async (resource) => {
+            const seen = await checkSecrets(
+              resource.name,
+              resource.resolvedSpec,
+              secretOutputsOf(resource),
+              plugin.context,
+            ).catch((error: unknown) => [
+              `could not check its secrets: ${error instanceof Error ? error.message : String(error)}`,
+            ]);
+            if (seen.length > 0) suspects.push({ resource, seen });
+          },
+        );
       }
       observed(`${type}/${scope}`, round, members.length, suspects.length - before);
     }

@@ -19,6 +19,12 @@ export interface WorkerOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   verifyTimeoutMs: number;
+  /**
+   * On stop, how long the changes in hand may run on to their end; those
+   * still running then are stopped and handed over at once (their claim
+   * released, their attempt not counted) for another replica to resume.
+   */
+  drainMs: number;
 }
 
 export interface WorkerDeps extends LifecycleDeps {

@@ -23,8 +23,16 @@ export type { WorkerDeps, WorkerOptions } from "./worker-context.ts";
 
 export interface Worker {
   start(): void;
-  /** Stops claiming and waits for the changes in hand to finish. */
+  /**
+   * Stops claiming, lets the changes in hand run on for `drainMs`, then stops
+   * those still running and hands them over (see `handOver`).
+   */
   stop(): Promise<void>;
+}
+
+/** Why an attempt was stopped: its worker is stopping, so the attempt is handed over rather than counted. */
+class WorkerStopping extends Error {
+  override name = "WorkerStopping";
 }
 
 /** One attempt in hand: its claim (the job the attempt acts with), how to stop it, and when it has stopped. */
@@ -138,7 +146,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           status: "APPLYING",
           kind: "status",
           message: resumed
-            ? `attempt ${next.attempts}: resuming; attempt ${change.attempts} never finished (the server stopped or its lease lapsed)`
+            ? `attempt ${next.attempts}: resuming where the last claim stopped (its server stopped or handed it over, or its lease lapsed)`
             : `attempt ${next.attempts}: applying`,
           details: { worker: options.id },
         });
@@ -359,7 +367,10 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       );
     } catch (error) {
       if (error instanceof LeaseLost || controller.signal.reason instanceof LeaseLost) return;
-      if (!running && controller.signal.aborted) return; // Shutting down: the lease expires and another attempt resumes.
+      if (!running && controller.signal.reason instanceof WorkerStopping) {
+        await handOver(job, change);
+        return;
+      }
       deps.logger.warn({ changeId: change.id, type: change.type, name: change.name, err: error }, "apply failed");
       await recordFailure(ctx, job, change, error);
       deps.metrics.applyDuration.observe(
@@ -372,6 +383,41 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       deps.notifier.changeUpdated(change.id);
       deps.notifier.workAvailable();
     }
+  }
+
+  /**
+   * Releases the claim of an attempt stopped because this worker is
+   * stopping, in one transaction with an event saying so: the job is due and
+   * unclaimed at once, so another replica resumes it without waiting out the
+   * lease, and the attempt is given back (the change keeps the attempts it
+   * had; the resumed attempt counts as the one that was cut short). Nothing
+   * once another claim holds the job.
+   */
+  async function handOver(job: JobRecord, change: ChangeRecord): Promise<void> {
+    const handed = await deps.store
+      .transact(async (tx) => {
+        if (!holds(await tx.getJob(job.changeId), job)) return false;
+        const now = deps.now().toISOString();
+        await tx.upsertJob({ ...job, runAfter: 0, leaseOwner: null, leaseExpiresAt: null });
+        const current = await tx.getChange(change.id);
+        const givenBack = job.phase === "apply" && current?.status === "APPLYING" && current.attempts > 0;
+        if (givenBack) await tx.updateChange({ ...current, attempts: current.attempts - 1, updatedAt: now });
+        await tx.appendEvent({
+          changeId: change.id,
+          time: now,
+          status: null,
+          kind: "diagnostic",
+          message: `this replica is stopping and its ${job.phase} had not finished within worker.drainMs: stopped and handed over for another replica to resume at once${givenBack ? `; attempt ${change.attempts} does not count` : ""}`,
+          details: { worker: options.id },
+        });
+        return true;
+      })
+      .catch((error: unknown) => {
+        // The lease then runs out as after a crash, and the change is resumed after it.
+        deps.logger.warn({ changeId: change.id, err: error }, "could not hand the change over; it waits for its lease");
+        return false;
+      });
+    if (handed) deps.logger.info({ changeId: change.id, phase: job.phase }, "handed the change over");
   }
 
   async function run(): Promise<void> {
@@ -423,7 +469,17 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       unsubscribe?.();
       nudge();
       await loop;
-      for (const { controller } of attempts.values()) controller.abort(new Error("worker stopping"));
+      // The changes in hand may finish within the drain time; those still running then are handed over.
+      const waited = new AbortController();
+      const finished = Promise.allSettled([...active]).then(() => true);
+      const drained = await Promise.race([
+        finished,
+        delay(options.drainMs, false, { signal: waited.signal }).catch(() => false),
+      ]);
+      waited.abort();
+      if (!drained) {
+        for (const { controller } of attempts.values()) controller.abort(new WorkerStopping("worker stopping"));
+      }
       await Promise.allSettled([...active]);
     },
   };

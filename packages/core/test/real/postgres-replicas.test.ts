@@ -313,6 +313,88 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     for (const replica of [paused, taker!]) await killGroup(replica.child);
   });
 
+  /** The change's status, attempts and event messages, as a replica reports them. */
+  async function changeOn(replica: Replica, id: string) {
+    const { change, events } = await replica.clients.changes.getChange({ id });
+    return { status: change!.status, attempts: change!.attempts, messages: events.map((event) => event.message) };
+  }
+
+  it("hands a change over on SIGTERM: another replica resumes it at once, in the same attempt, without waiting the lease", async () => {
+    // A lease far longer than this test waits: only a handover lets the other replica in. No drain time: the
+    // replica stops its apply at once (see the next test for the drain).
+    const env = { PLINTH_TEST_WORKER: JSON.stringify({ leaseMs: 600_000, drainMs: 0 }) };
+    const marker = join(realDataDir(), "handover-marker");
+    const leaving = await startReplica(broker.bootstrapServers, storeUrl, await stablePort(), ["during-up", marker], {
+      env,
+    });
+    const name = "handed.over";
+    const { change } = await waitFor(
+      () => leaving.clients.resources.applyResource({ type: "kafka.topic", name, spec, requestId: `create-${name}` }),
+      { what: "the create accepted", timeoutMs: 120_000 },
+    );
+    await markerReads(marker, "during-up", "the replica to stop inside a Pulumi update");
+    // The create stays in flight (the broker answers nothing) while the other replica starts.
+    broker.freeze();
+    let taker: Replica | undefined;
+    try {
+      taker = await startReplica(broker.bootstrapServers, storeUrl, await stablePort(), [], { env });
+      const code = exited(leaving.child);
+      leaving.child.kill("SIGTERM");
+      // Thawed at once: the stopped Pulumi update ends cleanly and unlocks its stack, as it does on a live cluster.
+      broker.thaw();
+      expect(await code).toBe(0);
+      await waitFor(
+        async () => {
+          const now = await changeOn(taker!, change!.id);
+          if (now.status !== ChangeStatus.SUCCEEDED) {
+            throw new Error(`${ChangeStatus[now.status]}, attempts ${now.attempts}: ${now.messages.join(" | ")}`);
+          }
+        },
+        {
+          what: "the other replica finishing the handed-over change (a lease wait would take 10 min)",
+          timeoutMs: 300_000,
+        },
+      );
+      const done = await changeOn(taker, change!.id);
+      expect(done.attempts).toBe(1);
+      expect(done.messages.filter((message) => /stopped and handed over/.test(message))).toHaveLength(1);
+      expect(done.messages.filter((message) => /^attempt \d+:/.test(message))).toEqual([
+        "attempt 1: applying",
+        expect.stringMatching(/^attempt 1: resuming/),
+      ]);
+      expect((await brokerTopics(broker.bootstrapServers)).has(name)).toBe(true);
+    } finally {
+      broker.thaw();
+      if (taker) await killGroup(taker.child);
+    }
+  });
+
+  it("lets a change finish on SIGTERM within worker.drainMs: the stopping replica applies it, in one attempt", async () => {
+    const marker = join(realDataDir(), "drain-marker");
+    const leaving = await startReplica(broker.bootstrapServers, storeUrl, await stablePort(), ["during-up", marker], {
+      env: { PLINTH_TEST_WORKER: JSON.stringify({ leaseMs: 600_000, drainMs: 300_000 }) },
+    });
+    const name = "drained.before.stop";
+    const { change } = await waitFor(
+      () => leaving.clients.resources.applyResource({ type: "kafka.topic", name, spec, requestId: `create-${name}` }),
+      { what: "the create accepted", timeoutMs: 120_000 },
+    );
+    await markerReads(marker, "during-up", "the replica to stop inside a Pulumi update");
+    const code = exited(leaving.child);
+    leaving.child.kill("SIGTERM");
+    expect(await code).toBe(0);
+    // Asked on another replica once the stopped one is gone: nothing was left to a lease.
+    const observer = await startReplica(broker.bootstrapServers, storeUrl, await stablePort());
+    try {
+      const done = await changeOn(observer, change!.id);
+      expect(done).toMatchObject({ status: ChangeStatus.SUCCEEDED, attempts: 1 });
+      expect(done.messages.filter((message) => /handed over|resuming/.test(message))).toEqual([]);
+      expect((await brokerTopics(broker.bootstrapServers)).has(name)).toBe(true);
+    } finally {
+      await killGroup(observer.child);
+    }
+  });
+
   it("shares reconcile rounds: two replicas observe each scope once per round, and one of them notices a deleted topic", async () => {
     // The replicas above apply but never reconcile: stopped, so that only the two below observe.
     for (const replica of replicas.splice(0)) {

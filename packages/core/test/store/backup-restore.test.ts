@@ -1,21 +1,34 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { type PlinthClient, createPlinthClient } from "@plinth/sdk";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
-import { type PostgresServer, postgresBinDir, startPostgres } from "@plinth/testing";
+import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
+import {
+  type KafkaBroker,
+  type PostgresServer,
+  postgresBinDir,
+  startKafka,
+  startPostgres,
+  waitFor,
+} from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
 import { freshDatabase } from "../support/fresh-database.ts";
-import { type TestService, startTestService } from "../support/test-service.ts";
+import { type TestService, principals, startTestService } from "../support/test-service.ts";
+import { kafkaPluginModule, startRealService } from "../support/real-service.ts";
+import { scrapeMetric } from "../support/scrape-metric.ts";
+import { resolveEngineSettings } from "../../src/engine/pulumi/resolve-engine-settings.ts";
+import { consumeAs, produceAs, refusal } from "../../../plugin-kafka/test/support/scram-clients.ts";
 
 const run = promisify(execFile);
 
 /** One of docs/operating.md's backup and restore commands, as an operator types it. */
-async function pgTool(tool: "pg_dump" | "pg_restore", args: string[]): Promise<void> {
+async function pgTool(tool: "pg_dump" | "pg_restore" | "psql", args: string[]): Promise<void> {
   await run(join(postgresBinDir(), tool), args);
 }
 
@@ -99,6 +112,180 @@ describe("backup and restore of the PostgreSQL store, as docs/operating.md says"
       expect(new Set(listed.map((c) => c.id))).toEqual(restoredIds);
     } finally {
       await inPlace.close();
+    }
+  });
+});
+
+/** A Pulumi stack's outputs in the backend at `backendUrl`, secrets shown: what Pulumi's own state holds. */
+function stackOutputs(service: TestService, backendUrl: string, stack: string): Record<string, unknown> {
+  const settings = resolveEngineSettings({ dataDir: service.dataDir, passphrase: "test-passphrase" });
+  const json = execFileSync(
+    join(settings.pulumiRoot, "bin/pulumi"),
+    ["stack", "output", "--json", "--show-secrets", "--stack", `organization/plinth/${stack}`],
+    {
+      cwd: settings.workRoot,
+      env: {
+        ...process.env,
+        PULUMI_BACKEND_URL: backendUrl,
+        PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
+        PULUMI_HOME: settings.pulumiHome,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+      },
+      encoding: "utf8",
+      stdio: "pipe",
+    },
+  );
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+describe("a restore with the real engine, on a SCRAM broker", { timeout: 1_200_000 }, () => {
+  let broker: KafkaBroker | undefined;
+  afterAll(async () => await broker?.stop());
+
+  it("keeps Pulumi's state and the store in agreement, finds exactly what changed after the dump as drift, and sets a restored user's password back without deleting it", async () => {
+    broker = await startKafka({ scram: true });
+    const settings = {
+      clusters: {
+        local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, sasl: broker.sasl },
+      },
+    };
+    const plugins = ["kafkaTopic", "kafkaUser"].map((name) => ({ module: kafkaPluginModule, export: name, settings }));
+    const start = async (url: string, more: Record<string, unknown> = {}) =>
+      await startRealService(broker!.bootstrapServers, {
+        config: { store: { postgres: { url } }, plugins, ...more },
+      });
+    const clientOf = (service: TestService, who: keyof typeof principals = "requester") =>
+      createPlinthClient({ baseUrl: service.url, token: principals[who].token });
+    const succeeded = async (client: PlinthClient, id: string) =>
+      expect((await client.waitForChange(id)).status, id).toBe(ChangeStatus.SUCCEEDED);
+    const owner = { team: "payments", contact: "#payments" };
+    const topic = (partitions: number) => ({ cluster: "local", partitions, owner });
+    const user = (rotation: number) => ({
+      cluster: "local",
+      owner,
+      access: [{ topics: { prefix: "restored." }, operations: "read" as const }],
+      rotation,
+    });
+
+    // The Pulumi backend (Go) wants TLS unless told otherwise; the test server has none.
+    const live = `${await freshDatabase(postgres!, "estate")}?sslmode=disable`;
+    const before = await start(live);
+    const alice = clientOf(before);
+    for (const [type, name, spec] of [
+      ["kafka.topic", "restored.kept", topic(1)],
+      ["kafka.topic", "restored.changed", topic(1)],
+      ["kafka.user", "restored-app", user(0)],
+    ] as const) {
+      await succeeded(alice, (await alice.apply(type, name, spec)).change!.id);
+    }
+    const reveal = async (client: PlinthClient) =>
+      (await client.resources.revealSecret({ type: "kafka.user", name: "restored-app", key: "password" })).value?.kind
+        .value as string;
+    const held = await reveal(alice);
+    const dump = join(work, "estate.dump");
+    await pgTool("pg_dump", ["--format=custom", `--dbname=${live}`, `--file=${dump}`]);
+
+    // After the dump: the password rotated, a topic grown, a topic created. None of it is in the dump.
+    await succeeded(alice, (await alice.apply("kafka.user", "restored-app", user(1))).change!.id);
+    const rotated = await reveal(alice);
+    expect(rotated).not.toBe(held);
+    await succeeded(alice, (await alice.apply("kafka.topic", "restored.changed", topic(2))).change!.id);
+    await succeeded(alice, (await alice.apply("kafka.topic", "restored.born", topic(1))).change!.id);
+    await before.close();
+
+    const restored = `${await freshDatabase(postgres!, "estate_restored")}?sslmode=disable`;
+    const restoredDb = restored.replace(/\?.*$/, "");
+    await pgTool("pg_restore", ["--no-owner", `--dbname=${restoredDb}`, dump]);
+    // Pulumi's PostgreSQL backend keys its state by the database's name: under another name, moved across.
+    const name = new URL(restoredDb).pathname.slice(1);
+    await pgTool("psql", [
+      `--dbname=${restoredDb}`,
+      "--set=ON_ERROR_STOP=1",
+      `--command=UPDATE pulumi_state SET key = '${name}' || substr(key, strpos(key, '/'))`,
+    ]);
+    const after = await start(restored, { reconcile: { intervalMs: 1_000 } });
+    try {
+      const bob = clientOf(after);
+      // Pulumi's state (restored beside the store, in the same database) and the store agree, secrets too.
+      expect(await reveal(bob)).toBe(held);
+      for (const [type, name] of [
+        ["kafka.topic", "restored.kept"],
+        ["kafka.topic", "restored.changed"],
+        ["kafka.user", "restored-app"],
+      ] as const) {
+        const state = stackOutputs(after, restored, `${type}--${name}`);
+        const { password, ...open } = state;
+        expect(open, name).toEqual((await bob.get(type, name)).outputs);
+        if (type === "kafka.user") expect(password).toBe(held);
+      }
+      expect(() => stackOutputs(after, restored, "kafka.topic--restored.born")).toThrow();
+
+      // Drift rounds over the restored estate find exactly what changed on the cluster after the dump.
+      await waitFor(
+        async () => {
+          for (const [type, name] of [
+            ["kafka.user", "restored-app"],
+            ["kafka.topic", "restored.changed"],
+          ] as const) {
+            const { status } = await bob.get(type, name);
+            if (status !== ResourceStatus.DRIFTED) throw new Error(`${name} is ${ResourceStatus[status]}`);
+          }
+        },
+        { what: "the rotated user and the grown topic DRIFTED", timeoutMs: 300_000 },
+      );
+      const rounds = await scrapeMetric(after.url, "plinth_reconcile_rounds_total");
+      await waitFor(
+        async () => {
+          if ((await scrapeMetric(after.url, "plinth_reconcile_rounds_total")) < rounds + 2)
+            throw new Error("not two more rounds yet");
+        },
+        { what: "two more rounds", timeoutMs: 300_000 },
+      );
+      const drifted = (await clientOf(after, "admin").resources.listResources({ pageSize: 100 })).resources
+        .filter((resource) => resource.status === ResourceStatus.DRIFTED)
+        .map((resource) => resource.name)
+        .sort();
+      expect(drifted).toEqual(["restored-app", "restored.changed"]);
+      const userDrift = (await bob.get("kafka.user", "restored-app")).drift!.findings.join("\n");
+      expect(userDrift).toContain("cannot log in with the password Plinth holds");
+      expect(userDrift).not.toContain(held);
+      expect(userDrift).not.toContain(rotated);
+
+      // The repair sets the credential back to the password Plinth holds: an update in place, in one attempt.
+      const repair = await bob.resources.reconcileResource({
+        type: "kafka.user",
+        name: "restored-app",
+        requestId: "repair-restored-app",
+      });
+      if (repair.change!.status === ChangeStatus.PENDING_REVIEW) {
+        await clientOf(after, "reviewer").changes.approveChange({ id: repair.change!.id, comment: "restore" });
+      }
+      const repaired = await bob.waitForChange(repair.change!.id);
+      expect(repaired).toMatchObject({ status: ChangeStatus.SUCCEEDED, attempts: 1 });
+      expect(repaired.preview?.steps).toMatchObject({ update: 1 });
+      expect(repaired.preview?.steps?.delete ?? 0).toBe(0);
+      expect(repaired.preview?.steps?.create ?? 0).toBe(0);
+      expect(await reveal(bob)).toBe(held);
+      // Its clients, holding the password Plinth reveals, read again; the password rotated after the dump is refused.
+      await produceAs(broker.bootstrapServers, broker.sasl!, "restored.kept", "after-restore");
+      const login = { username: "restored-app", password: held };
+      expect(
+        await consumeAs(broker.bootstrapServers, login, "restored.kept", "restored-app.readers", "after-restore"),
+      ).toBe("after-restore");
+      expect(
+        await refusal(
+          consumeAs(broker.bootstrapServers, { ...login, password: rotated }, "restored.kept", "g", "x", 10_000, 0),
+        ),
+      ).toMatch(/SASL_AUTHENTICATION_FAILED|[Aa]uthentication failed/);
+      await waitFor(
+        async () => {
+          const { status } = await bob.get("kafka.user", "restored-app");
+          if (status !== ResourceStatus.READY) throw new Error(`still ${ResourceStatus[status]}`);
+        },
+        { what: "the repaired user READY", timeoutMs: 120_000 },
+      );
+    } finally {
+      await after.close();
     }
   });
 });

@@ -9,11 +9,13 @@
 // PLINTH_TEST_STORE_URL (a postgres:// URL): a replica on that shared PostgreSQL store instead of SQLite.
 // PLINTH_TEST_PORT: listen there (a replica restarted on the port its clients know) instead of a free port.
 // PLINTH_TEST_RECONCILE_MS: reconcile rounds this far apart (off by default).
-// SIGTERM stops it as main.ts does (service.close(): in-flight changes finish or park), exit code 0.
+// PLINTH_TEST_WORKER: JSON of worker settings over the test's own (e.g. {"leaseMs":600000,"drainMs":0}).
+// SIGTERM stops it as main.ts does (service.close(): in-flight changes finish within worker.drainMs or are
+// handed over), exit code 0.
 import { existsSync, writeFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Engine } from "../../src/index.ts";
-import { startRealService } from "./real-service.ts";
+import { kafkaServiceConfig, startRealService } from "./real-service.ts";
 
 const [dataDir, bootstrapServers, crashPoint, marker] = process.argv.slice(2);
 if (!dataDir || !bootstrapServers) throw new Error("usage: real-engine-server.ts <dataDir> <bootstrap> [point marker]");
@@ -52,6 +54,7 @@ function crashing(engine: Engine): Engine {
 const storeUrl = process.env.PLINTH_TEST_STORE_URL;
 const port = process.env.PLINTH_TEST_PORT;
 const reconcileMs = process.env.PLINTH_TEST_RECONCILE_MS;
+const worker = process.env.PLINTH_TEST_WORKER;
 const service = await startRealService(bootstrapServers, {
   dataDir,
   wrapEngine: crashing,
@@ -59,6 +62,7 @@ const service = await startRealService(bootstrapServers, {
     ...(storeUrl ? { store: { postgres: { url: storeUrl } } } : {}),
     ...(port ? { listen: { host: "127.0.0.1", port: Number(port) } } : {}),
     ...(reconcileMs ? { reconcile: { intervalMs: Number(reconcileMs) } } : {}),
+    ...(worker ? { worker: { ...kafkaServiceConfig(dataDir, bootstrapServers).worker, ...JSON.parse(worker) } } : {}),
   },
 });
 process.once("SIGTERM", () => {

@@ -74,7 +74,16 @@ export function testConfig(dataDir: string, overrides: Record<string, unknown> =
     engine: { passphrase: "test-passphrase" },
     secrets: { key: "test-secret-key-0123456789" },
     principals: principalsConfig(),
-    worker: { leaseMs: 2_000, pollMs: 50, retryBaseMs: 20, retryMaxMs: 100, maxAttempts: 3, verifyTimeoutMs: 2_000 },
+    worker: {
+      leaseMs: 2_000,
+      pollMs: 50,
+      retryBaseMs: 20,
+      retryMaxMs: 100,
+      maxAttempts: 3,
+      verifyTimeoutMs: 2_000,
+      // Tests that close a server mid-change want it handed over soon, not after the production 20 s.
+      drainMs: 1_000,
+    },
     plugins: [{ module: join(import.meta.dirname, "widget-plugin.ts"), export: "widgetPlugin" }],
     ...overrides,
   };
