@@ -77,6 +77,8 @@ export function testConfig(dataDir: string, overrides: Record<string, unknown> =
     worker: { leaseMs: 2_000, pollMs: 50, retryBaseMs: 20, retryMaxMs: 100, maxAttempts: 3, verifyTimeoutMs: 2_000 },
     plugins: [{ module: join(import.meta.dirname, "widget-plugin.ts"), export: "widgetPlugin" }],
     ...overrides,
+    // The cast's reviewers are platform's, who review every team's changes; a test's own review rules add to that.
+    review: { platformTeams: ["platform"], ...(overrides.review as Record<string, unknown> | undefined) },
   };
 }
 

@@ -116,6 +116,37 @@ describe.each(["sqlite", "postgres"] as const)("review cannot be bypassed on %s 
     expect((await watchToEnd(as("alice"), early.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
   });
 
+  it("lets a reviewer review only its own team's changes and those asking its team, platform's and admins' excepted", async () => {
+    const created = await apply(as("alice"), "payments-scoped", spec("payments"));
+    expect((await watchToEnd(as("alice"), created.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    // An update of payments' own resource, reviewed: search has no say in it, either way.
+    const own = (await apply(as("alice"), "payments-scoped", spec("payments", { note: "v2" }))).change!;
+    expect(own.status).toBe(ChangeStatus.PENDING_REVIEW);
+    for (const refused of [
+      as("sam").changes.approveChange({ id: own.id, comment: "waved through by search" }),
+      as("sam").changes.rejectChange({ id: own.id, comment: "blocked by search" }),
+    ]) {
+      const error = await failure(refused);
+      expect(error).toMatchObject({ code: Code.PermissionDenied });
+      expect(error.message).toContain("only a reviewer of payments, of platform (platform teams) or an admin");
+    }
+    expect((await as("ada").changes.getChange({ id: own.id })).change?.reviews).toEqual([]);
+    await as("pia").changes.approveChange({ id: own.id, comment: "payments agrees" });
+    expect((await watchToEnd(as("alice"), own.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+
+    // A configured platform team reviews any team's change; a change asking search for access is search's to refuse.
+    const byPlatform = (await apply(as("alice"), "payments-scoped", spec("payments", { note: "v3" }))).change!;
+    await as("rita").changes.approveChange({ id: byPlatform.id, comment: "platform reviews for all" });
+    expect((await watchToEnd(as("alice"), byPlatform.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const index = await apply(as("olga"), "search-scoped", spec("search"));
+    expect((await watchToEnd(as("olga"), index.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const asking = (await apply(as("alice"), "payments-scoped", spec("payments", { reads: ["search-scoped"] })))
+      .change!;
+    expect(asking.accessRequests.map((request) => request.ownerTeam)).toEqual(["search"]);
+    const refusedBySearch = await as("sam").changes.rejectChange({ id: asking.id, comment: "not our data to share" });
+    expect(refusedBySearch.change?.status).toBe(ChangeStatus.REJECTED);
+  });
+
   it("asks the teams a transferred resource's grants reach again: consent given to one team does not move", async () => {
     const asked = await apply(as("alice"), "payments-mover", spec("payments", { reads: ["search-index"] }));
     await as("sam").changes.approveChange({ id: asked.change!.id, comment: "payments may read the index" });
