@@ -1,8 +1,8 @@
 import type { ResourceScope, UserSpec } from "./user-spec.ts";
 
 /**
- * One ALLOW rule for the user from any host, in the Pulumi provider's words
- * (Kafka's own enum names are upper case).
+ * One rule for the user from any host, in the Pulumi provider's words
+ * (Kafka's own enum names are upper case): ALLOW, or DENY when `deny` is set.
  */
 export interface UserAcl {
   resourceType: "Topic" | "Group";
@@ -10,6 +10,8 @@ export interface UserAcl {
   /** "*" with `Literal` = every resource of the type. */
   resourceName: string;
   operation: "Read" | "Write";
+  /** A DENY rule: Kafka's authorizer lets it win over every ALLOW. */
+  deny?: true;
 }
 
 /** Kafka's principal for a SCRAM user. */
@@ -28,7 +30,10 @@ function pattern(scope: ResourceScope): Pick<UserAcl, "patternType" | "resourceN
  * are lower case, which keeps the keys of lower-case names as they were.
  */
 export const aclKey = (acl: UserAcl) =>
-  `${acl.resourceType.toLowerCase()}-${acl.patternType === "Literal" && acl.resourceName === "*" ? "all" : `prefix-${acl.resourceName}`}-${acl.operation.toLowerCase()}`;
+  `${acl.resourceType.toLowerCase()}-${acl.deny ? "deny-" : ""}${acl.patternType === "Literal" && acl.resourceName === "*" ? "all" : `prefix-${acl.resourceName}`}-${acl.operation.toLowerCase()}`;
+
+/** Names starting with this are Kafka's and its tools' own (`__consumer_offsets`, `__transaction_state`). */
+export const internalPrefix = "__";
 
 /**
  * The ACLs a spec stands for, deduplicated and sorted by key. Pure. Kafka
@@ -39,10 +44,20 @@ export const aclKey = (acl: UserAcl) =>
  *   IDEMPOTENT_WRITE is needed since Kafka 2.8);
  * - `read-write` → both;
  * - `consumerGroups` → READ on those groups (join, commit offsets).
+ *
+ * A grant on `all` comes with a DENY of the same operation on `__*`: a
+ * literal `*` would otherwise cover Kafka's internal topics too, which no
+ * grant reaches.
  */
 export function userAcls(spec: UserSpec): UserAcl[] {
   const acls = new Map<string, UserAcl>();
-  const add = (acl: UserAcl) => acls.set(aclKey(acl), acl);
+  const add = (acl: UserAcl) => {
+    acls.set(aclKey(acl), acl);
+    if (acl.resourceName === "*" && acl.patternType === "Literal") {
+      const internal: UserAcl = { ...acl, patternType: "Prefixed", resourceName: internalPrefix, deny: true };
+      acls.set(aclKey(internal), internal);
+    }
+  };
   for (const grant of spec.access) {
     const target = pattern(grant.topics);
     if (grant.operations !== "write") add({ resourceType: "Topic", ...target, operation: "Read" });
@@ -59,5 +74,5 @@ export function describeAcl(acl: UserAcl): string {
     acl.patternType === "Literal" && acl.resourceName === "*"
       ? `all ${what}`
       : `${what} prefixed "${acl.resourceName}"`;
-  return `${acl.operation.toLowerCase()} on ${where}`;
+  return `${acl.deny ? "deny " : ""}${acl.operation.toLowerCase()} on ${where}`;
 }

@@ -1,5 +1,6 @@
 import type { OwnedResource, Reach, ResourceLookup } from "@plinth/core";
 import type { KafkaSettings } from "./cluster-settings.ts";
+import { internalPrefix } from "./user-acls.ts";
 import type { ResourceScope, UserGrant, UserSpec } from "./user-spec.ts";
 
 const onCluster = (cluster: string) => (resource: OwnedResource) => resource.spec.cluster === cluster;
@@ -13,6 +14,12 @@ function overlaps(a: ResourceScope, b: ResourceScope): boolean {
 const scopeWords = (what: string, scope: ResourceScope) =>
   scope === "all" ? `all ${what}` : `${what} ${scope.prefix}*`;
 
+/** Why a grant on everything is an admin's to make, for the refusal of anyone else's. */
+const allHint = (what: string) =>
+  `A grant on all ${what} covers every team's, today's and those made later, so only an admin grants it ` +
+  `(override_guardrails), with a reviewer, and each team owning one now is asked as well; Kafka's internal ` +
+  `"${internalPrefix}" names stay out of it`;
+
 const verbs: Record<UserGrant["operations"], string> = { read: "read", write: "write", "read-write": "read and write" };
 
 /**
@@ -25,7 +32,10 @@ const verbs: Record<UserGrant["operations"], string> = { read: "read", write: "w
  * under, or a group prefix that neither starts with the user's name nor
  * meets anyone's claim, has no owner: it is reported without a team, and
  * core refuses it to requesters (unless the cluster allows unowned topic
- * prefixes). Reads only through `lookup`.
+ * prefixes). A grant on `all` topics or groups always has a reach without
+ * an owner too: it covers whatever any team creates later, so only an admin
+ * grants it (core's override, with a reviewer), and every team owning a topic
+ * it covers now is asked as well. Reads only through `lookup`.
  */
 export async function userReaches(
   name: string,
@@ -41,7 +51,11 @@ export async function userReaches(
   spec.access.forEach((grant, index) => {
     const field = `access.${index}.topics`;
     const access = `${verbs[grant.operations]} ${scopeWords("topics", grant.topics)}`;
-    const covered = topics.filter((topic) => grant.topics === "all" || topic.name.startsWith(grant.topics.prefix));
+    // `all` never covers Kafka's internal names: userAcls denies them.
+    const covered = topics.filter((topic) =>
+      grant.topics === "all" ? !topic.name.startsWith(internalPrefix) : topic.name.startsWith(grant.topics.prefix),
+    );
+    if (grant.topics === "all") reaches.push({ field, access, hint: allHint("topics") });
     // Internal names have a guardrail of their own.
     const prefix = grant.topics === "all" ? undefined : grant.topics.prefix;
     if (prefix !== undefined && !prefix.startsWith("__") && covered.length === 0 && !allowUnowned) {
@@ -67,8 +81,9 @@ export async function userReaches(
       return (claim !== undefined && overlaps(groups, claim)) || overlaps(groups, { prefix: user.name });
     });
     const access = `join ${scopeWords("consumer groups", groups)}`;
-    const own = groups === "all" || groups.prefix.startsWith(name) || groups.prefix.startsWith("__");
-    if (claimants.length === 0 && !own && !unknownCluster) {
+    const own = groups !== "all" && (groups.prefix.startsWith(name) || groups.prefix.startsWith(internalPrefix));
+    if (groups === "all") reaches.push({ field: "consumerGroups", access, hint: allHint("consumer groups") });
+    else if (claimants.length === 0 && !own && !unknownCluster) {
       reaches.push({
         field: "consumerGroups",
         access,

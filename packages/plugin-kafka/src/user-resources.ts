@@ -9,7 +9,7 @@ import { type UserSpec, userScramIterations, userScramMechanism } from "./user-s
 /**
  * Declares the user's SCRAM credential with its generated password (a
  * dynamic resource, see `ScramCredential`), the cluster's Kafka provider and
- * one ALLOW ACL per rule of `userAcls`, and returns the outputs (see `userProgram`).
+ * one ACL per rule of `userAcls`, and returns the outputs (see `userProgram`).
  */
 export function declareUser(name: string, spec: UserSpec, cluster: ClusterSettings) {
   const provider = new kafka.Provider(spec.cluster, clusterProviderArgs(cluster));
@@ -33,7 +33,7 @@ export function declareUser(name: string, spec: UserSpec, cluster: ClusterSettin
         aclPrincipal: userPrincipal(name),
         aclHost: "*",
         aclOperation: acl.operation,
-        aclPermissionType: "Allow",
+        aclPermissionType: acl.deny ? "Deny" : "Allow",
         aclResourceType: acl.resourceType,
         aclResourceName: acl.resourceName,
         resourcePatternTypeFilter: acl.patternType,

@@ -10,14 +10,16 @@ export const userReviewPolicy =
   "own consumer groups of a prefix), narrowing access, rotating the password, and deleting the user: a team " +
   "revokes or rotates its own credentials without waiting, which is what a leaked password calls for. One " +
   "reviewer is needed for each new grant to write (a writer can corrupt what other teams consume), any new grant " +
-  "on all topics or all consumer groups (the super-user model: every team's data), moving the user to another " +
-  "team, or going outside a guardrail (admins only). A grant on topics or consumer groups another team owns is " +
+  "on all topics or all consumer groups (the super-user model: every team's data, so an admin's only), " +
+  "moving the user to another team, or going outside a guardrail (admins only). A grant on topics or consumer groups another team owns is " +
   "an access request: a reviewer of each owning team must approve it. Moving the user to another team is a " +
   "transfer: a reviewer of the receiving team must approve it, and only once it applies may that team reveal the " +
   "password and change the user.";
 
 /** A new ACL needs a reviewer when it writes or covers every topic or group. */
 function needsReview(acl: UserAcl): boolean {
+  // A DENY only narrows (the one that comes with a grant on everything).
+  if (acl.deny) return false;
   return acl.operation === "Write" || acl.resourceName === "*";
 }
 

@@ -1,5 +1,6 @@
 import type { Violation } from "@plinth/core";
 import { type ClusterSettings, type KafkaSettings, unknownClusterViolation } from "./cluster-settings.ts";
+import { internalPrefix } from "./user-acls.ts";
 import type { ResourceScope, UserSpec } from "./user-spec.ts";
 
 /** SCRAM user names Plinth creates: what is safe in a principal, a log line and a SCRAM message unescaped. */
@@ -43,6 +44,42 @@ function scopeViolations(field: string, scope: ResourceScope | undefined): Viola
   ];
 }
 
+/**
+ * Grants on Kafka's internal names, refused to everyone, admins included: no
+ * team owns them, and reading `__consumer_offsets` or writing
+ * `__transaction_state` reaches every team's consumers and producers at once.
+ * Not a guardrail (no override), and a grant on `all` is kept out of them by a
+ * DENY. Judged on what a change adds, so a grant made before this rule does
+ * not block the change (or the revocation) that narrows the user otherwise.
+ */
+function internalNameViolations(next: UserSpec, previous: UserSpec | undefined): Violation[] {
+  const before = new Set([
+    ...(previous?.access.map((grant) => scopeKey(grant.topics)) ?? []),
+    ...(previous?.consumerGroups ? [`group:${scopeKey(previous.consumerGroups)}`] : []),
+  ]);
+  const scopes: [string, ResourceScope | undefined, string][] = [
+    ...next.access.map((grant, index): [string, ResourceScope, string] => [
+      `access.${index}.topics`,
+      grant.topics,
+      scopeKey(grant.topics),
+    ]),
+    ["consumerGroups", next.consumerGroups, next.consumerGroups ? `group:${scopeKey(next.consumerGroups)}` : ""],
+  ];
+  return scopes
+    .filter(
+      ([, scope, key]) =>
+        scope !== undefined && scope !== "all" && scope.prefix.startsWith(internalPrefix) && !before.has(key),
+    )
+    .map(([field]) => ({
+      field: `${field}.prefix`,
+      reason: "INTERNAL_NAMES",
+      description:
+        `names starting with "${internalPrefix}" are Kafka's and its tools' own (__consumer_offsets, ` +
+        "__transaction_state, Connect and Streams internals): no team owns them and no grant reaches them, " +
+        "not even an admin's",
+    }));
+}
+
 const scopeKey = (scope: ResourceScope) => (scope === "all" ? "all" : `prefix:${scope.prefix}`);
 
 /**
@@ -76,16 +113,6 @@ export function userGuardrailViolations(
         field,
         reason: "GUARDRAIL_ALL_TOPICS",
         description: `cluster "${next.cluster}" allows grants on a prefix only (allowAllTopicsGrants: false)`,
-        overridable: true,
-      });
-    }
-    if (scope !== "all" && scope.prefix.startsWith("__")) {
-      violations.push({
-        field: `${field}.prefix`,
-        reason: "GUARDRAIL_INTERNAL_NAMES",
-        description:
-          "names starting with \"__\" are Kafka's and its tools' own (__consumer_offsets, __transaction_state, " +
-          "connect and stream internals): no team owns them, so only an admin may grant them, with a reviewer",
         overridable: true,
       });
     }
@@ -146,6 +173,7 @@ export function validateUser(
     }
   });
   violations.push(...scopeViolations("consumerGroups", next.consumerGroups));
+  violations.push(...internalNameViolations(next, previous));
   if (previous && next.rotation < previous.rotation) {
     violations.push({
       field: "rotation",

@@ -7,7 +7,7 @@ import { describeScramUsers } from "./scram-users.ts";
 import { type UserAcl, aclKey, describeAcl, userAcls, userPrincipal } from "./user-acls.ts";
 import { type UserSpec, userScramMechanism } from "./user-spec.ts";
 
-/** A user's ACLs as the cluster holds them: ALLOW rules in `UserAcl` form, and any other kind in words. */
+/** A user's ACLs as the cluster holds them: ALLOW and DENY rules in `UserAcl` form, and any other kind in words. */
 export interface ObservedAcls {
   known: UserAcl[];
   other: string[];
@@ -55,10 +55,11 @@ export async function clusterAclsByPrincipal(admin: Admin, name: string | null):
         resourceType &&
         patternType &&
         operation &&
-        acl.permissionType === AclPermissionTypes.ALLOW &&
+        (acl.permissionType === AclPermissionTypes.ALLOW || acl.permissionType === AclPermissionTypes.DENY) &&
         acl.host === "*"
       ) {
-        observed.known.push({ resourceType, patternType, resourceName: resource.resourceName, operation });
+        const deny = acl.permissionType === AclPermissionTypes.DENY ? { deny: true as const } : {};
+        observed.known.push({ resourceType, patternType, resourceName: resource.resourceName, operation, ...deny });
       } else {
         observed.other.push(`${resource.resourceName} (type ${resource.resourceType}, operation ${acl.operation})`);
       }
@@ -67,7 +68,7 @@ export async function clusterAclsByPrincipal(admin: Admin, name: string | null):
   return byPrincipal;
 }
 
-/** The ALLOW ACLs the cluster holds for `name` on topics and groups, in `UserAcl` form (others are listed apart). */
+/** The ACLs the cluster holds for `name` on topics and groups, in `UserAcl` form (others are listed apart). */
 async function clusterAcls(admin: Admin, name: string): Promise<ObservedAcls> {
   return (await clusterAclsByPrincipal(admin, name)).get(userPrincipal(name)) ?? { known: [], other: [] };
 }

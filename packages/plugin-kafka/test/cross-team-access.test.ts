@@ -8,7 +8,9 @@ import { kafkaPluginModule, startRealService } from "../../core/test/support/rea
 import { type TestService, principals, principalsConfig } from "../../core/test/support/test-service.ts";
 import { KafkaSettings } from "../src/cluster-settings.ts";
 import type { TopicSpecInput, UserSpecInput } from "../src/index.ts";
+import { withAdmin } from "../src/kafka-admin.ts";
 import { describeScramUsers } from "../src/scram-users.ts";
+import { clusterAclsByPrincipal } from "../src/user-verify.ts";
 import { consumeAs, produceAs, refusal } from "./support/scram-clients.ts";
 
 // Two teams on one cluster: orders owns the orders.* topics, payments wants to read them.
@@ -16,6 +18,7 @@ const people = {
   ...principals,
   otto: { id: "otto", team: "orders", roles: ["requester"] as const, token: "token-otto" },
   oriana: { id: "oriana", team: "orders", roles: ["reviewer"] as const, token: "token-oriana" },
+  pablo: { id: "pablo", team: "payments", roles: ["reviewer"] as const, token: "token-pablo" },
   lena: { id: "lena", team: "ledger", roles: ["requester"] as const, token: "token-lena" },
 };
 
@@ -180,6 +183,14 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
       comment: "billing moved to the settlement feed",
     });
     expect(revoked.change).toMatchObject({ requestedBy: "oriana", comment: "billing moved to the settlement feed" });
+    // Issue 22: the revocation is orders' change on payments' user; payments can neither cancel nor reject it.
+    expect(revoked.change?.team).toBe("orders");
+    expect(
+      await failure(as("requester").changes.cancelChange({ id: revoked.change!.id, comment: "we still need it" })),
+    ).toMatchObject({ code: Code.PermissionDenied });
+    expect(
+      await failure(as("pablo").changes.rejectChange({ id: revoked.change!.id, comment: "we still need it" })),
+    ).toMatchObject({ code: Code.PermissionDenied });
     // Deleting ACLs makes the engine preview destructive, which asks for a reviewer (not oriana, who submitted it).
     const previewed = await waitFor(
       async () => {
@@ -485,7 +496,7 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
           "reasons-all",
           userSpec({ cluster: "strict", access: [{ topics: "all", operations: "read" }] }),
         ),
-      GUARDRAIL_INTERNAL_NAMES: () =>
+      INTERNAL_NAMES: () =>
         as("otto").apply(
           "kafka.user",
           "reasons-internal",
@@ -607,6 +618,98 @@ describe("cross-team access is requested from the owner (issue 13)", { timeout: 
     expect((await as("otto").waitForChange(reconcile.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
     expect((await as("otto").get("kafka.topic", "orders.mended")).spec).toMatchObject({
       config: { "retention.ms": 7_200_000, "unclean.leader.election.enable": true },
+    });
+  });
+  it("asks the owner again when a failed grant is retried after another team made a topic under its prefix", async () => {
+    // payments' grant covers only payments' own topic when it is asked for: no access request.
+    const late = user("payments", { access: [{ topics: { prefix: "payments.one" }, operations: "read-write" }] });
+    const grant = (await as("requester").apply("kafka.user", "payments-late", late)).change!;
+    expect(grant.accessRequests).toEqual([]);
+    expect(grant.status).toBe(ChangeStatus.PENDING_REVIEW);
+    // While it waits, payments deletes that topic: at claim the grant reaches what nobody owns, and fails.
+    const gone = await as("requester").delete("kafka.topic", "payments.one");
+    await as("reviewer").changes.approveChange({ id: gone.change!.id, comment: "payments.one is unused" });
+    expect((await as("requester").waitForChange(gone.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    await as("pablo").changes.approveChange({ id: grant.id, comment: "payments may write its own topics" });
+    const failed = await as("requester").waitForChange(grant.id);
+    expect(failed.status).toBe(ChangeStatus.FAILED);
+    expect(failed.lastError).toContain("can no longer be allowed");
+    expect(failed.lastError).toContain("which no team owns yet");
+
+    // orders makes a topic under the prefix; retrying the grant now reaches into orders, so orders is asked.
+    const mirror = await as("otto").apply("kafka.topic", "payments.one-mirror", topic("orders"));
+    expect((await as("otto").waitForChange(mirror.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const retried = (await as("requester").changes.retryChange({ id: grant.id })).change!;
+    expect(retried.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect(retried.accessRequests.map((request) => [request.ownerTeam, request.access])).toEqual([
+      ["orders", "read and write topics payments.one*"],
+    ]);
+    // payments' own approval stays, and is not orders' consent; orders' is.
+    expect(retried.reviews.map((review) => review.reviewer)).toEqual(["pablo"]);
+    await as("oriana").changes.approveChange({ id: grant.id, comment: "payments may use the mirror" });
+    expect((await as("requester").waitForChange(grant.id)).status).toBe(ChangeStatus.SUCCEEDED);
+  });
+
+  it("keeps topics: all an admin's reviewed grant, and keeps every grant out of Kafka's internal topics", async () => {
+    const everything = (team: string, name: string): UserSpecInput => ({
+      ...user(team, { access: [{ topics: "all", operations: "read" }] }),
+      cluster: "strict",
+      consumerGroups: { prefix: name },
+    });
+    // A requester may not grant all topics: it covers every team's, including those made later.
+    const refused = await failure(
+      as("requester").apply("kafka.user", "payments-all", everything("payments", "payments-all")),
+    );
+    expect(refused.code).toBe(Code.InvalidArgument);
+    expect(refused.fields.map((violation) => [violation.field, violation.reason])).toContainEqual([
+      "spec.access.0.topics",
+      "UNOWNED_REACH",
+    ]);
+    expect(refused.fields.find((violation) => violation.reason === "UNOWNED_REACH")?.description).toContain(
+      "only an admin grants it",
+    );
+    // No grant reaches a "__" name, not even an admin's override.
+    const internal = await failure(
+      as("admin").resources.applyResource({
+        type: "kafka.user",
+        name: "platform-offsets",
+        spec: user("platform", { access: [{ topics: { prefix: "__consumer" }, operations: "read" }] }),
+        requestId: "offsets-override",
+        overrideGuardrails: true,
+      }),
+    );
+    expect(internal.code).toBe(Code.InvalidArgument);
+    expect(internal.fields.map((violation) => [violation.field, violation.reason])).toEqual([
+      ["spec.access.0.topics.prefix", "INTERNAL_NAMES"],
+    ]);
+
+    // An admin's grant on all topics is reviewed and audited; on the broker it reads topics, but not "__" ones.
+    const granted = await as("admin").resources.applyResource({
+      type: "kafka.user",
+      name: "platform-all",
+      spec: everything("platform", "platform-all"),
+      requestId: "all-override",
+      overrideGuardrails: true,
+    });
+    expect(granted.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    await as("reviewer").changes.approveChange({ id: granted.change!.id, comment: "the platform's auditor" });
+    expect((await as("admin").waitForChange(granted.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    const password = (
+      await as("admin").resources.revealSecret({ type: "kafka.user", name: "platform-all", key: "password" })
+    ).value?.kind.value as string;
+    const login = { username: "platform-all", password };
+    expect(await consumeAs(broker.bootstrapServers, login, "orders.placed", "platform-all.audit", "order-1")).toBe(
+      "order-1",
+    );
+    // Kafka's internal topics are kept out by a DENY, which Kafka's authorizer lets win over every ALLOW.
+    // (Consuming __consumer_offsets to see the refusal crashes the client library instead of rejecting.)
+    const held = await withAdmin(settings.clusters.strict!, (admin) => clusterAclsByPrincipal(admin, "platform-all"));
+    expect(held.get("User:platform-all")?.known).toContainEqual({
+      resourceType: "Topic",
+      patternType: "Prefixed",
+      resourceName: "__",
+      operation: "Read",
+      deny: true,
     });
   });
 });

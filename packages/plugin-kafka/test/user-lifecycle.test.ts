@@ -255,8 +255,8 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
         "duplicate",
         user({
           access: [
-            { topics: "all", operations: "read" },
-            { topics: "all", operations: "write" },
+            { topics: { prefix: "orders." }, operations: "read" },
+            { topics: { prefix: "orders." }, operations: "write" },
           ],
         }),
         ["spec.access.1.topics"],

@@ -49,14 +49,20 @@ describe("kafka.user defaults and ACLs", () => {
     [[{ topics: { prefix: "orders." }, operations: "write" }], ["topic-prefix-orders.-write"]],
     [
       [{ topics: "all", operations: "read-write" }],
-      ["group-prefix-orders-app-read", "topic-all-read", "topic-all-write"],
+      [
+        "group-prefix-orders-app-read",
+        "topic-all-read",
+        "topic-all-write",
+        "topic-deny-prefix-__-read",
+        "topic-deny-prefix-__-write",
+      ],
     ],
     [
       [
         { topics: "all", operations: "read" },
         { topics: { prefix: "orders." }, operations: "write" },
       ],
-      ["group-prefix-orders-app-read", "topic-all-read", "topic-prefix-orders.-write"],
+      ["group-prefix-orders-app-read", "topic-all-read", "topic-deny-prefix-__-read", "topic-prefix-orders.-write"],
     ],
   ] as [UserSpecInput["access"], string[]][])("%j → %j", (access, keys) => {
     expect(userAcls(resolved({ access })).map(aclKey)).toEqual(keys);
@@ -148,14 +154,15 @@ describe("kafka.user validation", () => {
     expect(kafkaUser.validate!("orders-app", { ...all, rotation: 1 }, all, lockedCtx)).toEqual([]);
   });
 
-  it("keeps Kafka's internal names (__*) for admins: no team owns them (issue 13)", () => {
+  it("refuses Kafka's internal names (__*) to everyone, admins too: no team owns them (issue 22)", () => {
     const internal = resolved({
       access: [{ topics: { prefix: "__consumer_offsets" }, operations: "read" }],
       consumerGroups: { prefix: "__consumer" },
     });
-    expect(kafkaUser.validate!("orders-app", internal, undefined, ctx)).toMatchObject([
-      { field: "access.0.topics.prefix", reason: "GUARDRAIL_INTERNAL_NAMES", overridable: true },
-      { field: "consumerGroups.prefix", reason: "GUARDRAIL_INTERNAL_NAMES", overridable: true },
+    const violations = kafkaUser.validate!("orders-app", internal, undefined, ctx);
+    expect(violations.map((violation) => [violation.field, violation.reason, violation.overridable])).toEqual([
+      ["access.0.topics.prefix", "INTERNAL_NAMES", undefined],
+      ["consumerGroups.prefix", "INTERNAL_NAMES", undefined],
     ]);
   });
 });
@@ -270,7 +277,9 @@ describe("kafka.user reaches (issue 13)", () => {
       resolved({ access: [{ topics: "all", operations: "read-write" }], consumerGroups: { prefix: "orders-" } }),
       lookup,
     );
+    // All topics reaches what no team owns yet as well: an admin's grant, asking every owner.
     expect(reaches.map((reach) => [reach.field, reach.ownerTeam, reach.access])).toEqual([
+      ["access.0.topics", undefined, "read and write all topics"],
       ["access.0.topics", "orders", "read and write all topics"],
       ["access.0.topics", "billing", "read and write all topics"],
       ["access.0.topics", "payments", "read and write all topics"],

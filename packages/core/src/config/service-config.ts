@@ -294,6 +294,12 @@ export const ServiceConfigSchema = z
             DELETE: z.number().int().min(0).default(1),
           })
           .prefault({}),
+        /**
+         * Teams whose reviewers may approve or reject any team's change (a platform team). Other
+         * reviewers review their own team's changes and those asking their team for access.
+         * Nobody's approval stands in for an owning team's consent to an access request.
+         */
+        platformTeams: z.array(z.string().min(1)).default([]),
       })
       .prefault({}),
     worker: z

@@ -73,7 +73,7 @@ export async function approveChange(
   checkComment(comment);
   const change = await deps.store.transact(async (tx) => {
     const change = await loadChange(tx, id);
-    assertCanReview(principal, change.requestedBy);
+    assertCanReview(principal, change, deps.reviewPolicy.platformTeams);
     if (change.status !== "PENDING_REVIEW") {
       throw new FailedPreconditionError(
         `change ${id} is ${change.status}; only a change pending review can be approved`,
@@ -125,7 +125,7 @@ export async function rejectChange(
   requireComment(comment, "reject");
   const change = await deps.store.transact(async (tx) => {
     const change = await loadChange(tx, id);
-    assertCanReview(principal, change.requestedBy);
+    assertCanReview(principal, change, deps.reviewPolicy.platformTeams);
     await assertNotHoldersRevocation(tx, principal, change);
     if (change.status !== "PENDING_REVIEW") {
       throw new FailedPreconditionError(

@@ -5,6 +5,11 @@ import type { ChangeKind } from "./types.ts";
 export interface GlobalReviewPolicy {
   /** Approvals required per change kind before any plugin rule. */
   approvals: Record<ChangeKind, number>;
+  /**
+   * Teams whose reviewers review every team's changes (a platform or SRE team). Everyone
+   * else reviews only the changes of its own team and those that ask its team for access.
+   */
+  platformTeams?: readonly string[];
 }
 
 export const defaultReviewPolicy: GlobalReviewPolicy = { approvals: { CREATE: 0, UPDATE: 0, DELETE: 1 } };

@@ -29,6 +29,10 @@ export type Verdict =
 /** The marker planApply puts in the reasons of a change an admin submitted over the guardrails. */
 const overrideReason = "admin override of guardrails:";
 
+/** Whether an admin submitted the change over the guardrails (it was reviewed as such). */
+export const overridesGuardrails = (change: Pick<ChangeRecord, "reviewReasons">): boolean =>
+  change.reviewReasons.some((reason) => reason.startsWith(overrideReason));
+
 /**
  * A verdict (approvals, access requests, guardrails, quota, unowned reach)
  * belongs to a transition: the applied revision a change starts from and the
@@ -50,7 +54,7 @@ export async function verdictAgainstApplied(
 ): Promise<Verdict> {
   if (change.kind === "DELETE" || !change.resolvedSpec || !change.spec) return { outcome: "holds" };
   const resource = await tx.getResource(change.type, change.name);
-  const overridden = change.reviewReasons.some((reason) => reason.startsWith(overrideReason));
+  const overridden = overridesGuardrails(change);
   // Plugins' review rules do not look at roles; the override alone is an admin's, and was reviewed as such.
   const requester: Principal = {
     id: change.requestedBy,

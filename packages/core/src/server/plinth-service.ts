@@ -110,7 +110,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       notifier,
       notifications,
       metrics,
-      reviewPolicy: { approvals: config.review.approvals },
+      reviewPolicy: { approvals: config.review.approvals, platformTeams: config.review.platformTeams },
       limits: config.limits,
       now: () => new Date(),
       newId: createChangeIdSource(),

@@ -1,7 +1,13 @@
 import { awaitsEngineState } from "./engine-state.ts";
 import { setTimeout as delay } from "node:timers/promises";
 import { validateDeletion, validateTransition } from "../domain/plugin-calls.ts";
-import { precheckAgainstApplied, refuseChange, returnToReview, verdictAgainstApplied } from "../domain/verdict.ts";
+import {
+  overridesGuardrails,
+  precheckAgainstApplied,
+  refuseChange,
+  returnToReview,
+  verdictAgainstApplied,
+} from "../domain/verdict.ts";
 import type { JsonObject } from "../domain/types.ts";
 import type { EngineEvent, EngineOutputs } from "../engine/engine.ts";
 import type { VerifyResult } from "../plugin/define-plugin.ts";
@@ -302,7 +308,11 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       // Re-validate against what is applied now: earlier changes may have moved the resource since submission.
       if (change.kind !== "DELETE" && change.resolvedSpec) {
         const previous = resource && resource.revision > 0 ? resource.resolvedSpec : undefined;
-        const violations = validateTransition(plugin, change.name, change.resolvedSpec, previous ?? undefined);
+        // An admin's override was reviewed as such: what it overrode still holds (the verdict says the same).
+        const overridden = overridesGuardrails(change);
+        const violations = validateTransition(plugin, change.name, change.resolvedSpec, previous ?? undefined).filter(
+          (violation) => !(overridden && violation.overridable),
+        );
         if (violations.length > 0) {
           throw new RevalidationError(violations.map((v) => `${v.field}: ${v.description}`).join("; "));
         }

@@ -3,7 +3,7 @@ import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failure } from "../support/connect-helpers.ts";
+import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { type TestService, startTestService } from "../support/test-service.ts";
 
 describe("overriding a guardrail", () => {
@@ -47,5 +47,10 @@ describe("overriding a guardrail", () => {
     } finally {
       db.close();
     }
+    // Once reviewed, it applies: the worker's checks at claim honour the override it was reviewed as (issue 22).
+    await service.as("reviewer").changes.approveChange({ id: applied.change!.id, comment: "the big one is fine" });
+    const done = await watchToEnd(service.as("admin"), applied.change!.id);
+    expect(done.change.lastError).toBe("");
+    expect(done.change.status).toBe(ChangeStatus.SUCCEEDED);
   });
 });

@@ -150,17 +150,26 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
 }
 
 /**
- * The attacker of the half-open-streams test (argv: server URL, connections): opens the connections,
- * then 10 WhoAmI streams on each with headers only and no token, prints "SENT <n>" and waits.
+ * The attacker of the half-open-streams test (argv: server URL, connections): holds that many
+ * HTTP/2 sessions the server took (each has had the server's SETTINGS; one the server dropped before
+ * that is opened again), then opens 10 WhoAmI streams on each with headers only and no token, prints
+ * "SENT <n>" and waits. Holding every place first makes the outcome depend on the server alone, not
+ * on whether the test's own earlier connection was gone yet.
  */
 const attackScript = `
 import { connect } from "node:http2";
 const [url, connections] = process.argv.slice(-2);
-const sessions = await Promise.all(Array.from({ length: Number(connections) }, () => new Promise((resolve) => {
+const open = () => new Promise((resolve) => {
   const session = connect(url);
   session.on("error", () => undefined);
-  session.once("connect", () => resolve(session));
-})));
+  session.once("remoteSettings", () => resolve(session));
+  session.once("close", () => resolve(undefined));
+});
+const sessions = [];
+while (sessions.length < Number(connections)) {
+  const opened = await Promise.all(Array.from({ length: Number(connections) - sessions.length }, open));
+  sessions.push(...opened.filter((session) => session !== undefined && !session.closed));
+}
 let sent = 0;
 for (const session of sessions) {
   for (let i = 0; i < 10; i++) {

@@ -86,6 +86,8 @@ export function testConfig(dataDir: string, overrides: Record<string, unknown> =
     },
     plugins: [{ module: join(import.meta.dirname, "widget-plugin.ts"), export: "widgetPlugin" }],
     ...overrides,
+    // The cast's reviewers are platform's, who review every team's changes; a test's own review rules add to that.
+    review: { platformTeams: ["platform"], ...(overrides.review as Record<string, unknown> | undefined) },
   };
 }
 

@@ -16,6 +16,8 @@ import {
 } from "../support/test-service.ts";
 
 // payments holds grants on what search owns; each team has a requester and a reviewer; platform reviews for all.
+// The sequences of issue 22's must-show list that involve a grant run against the real broker, in
+// plugin-kafka's cross-team-access.test.ts; these are the rules of who reviews and who consents.
 const people = {
   alice: { id: "alice", team: "payments", roles: ["requester"] as const, token: "token-alice" },
   pia: { id: "pia", team: "payments", roles: ["reviewer"] as const, token: "token-pia" },
@@ -29,22 +31,20 @@ const people = {
 describe.each(["sqlite", "postgres"] as const)("review cannot be bypassed on %s (issue 22)", (store) => {
   let service: TestService;
   let postgres: PostgresServer | undefined;
-  // The engine fails the applies of the names in here, as a broker refusing them would.
-  const refused = new Set<string>();
   const as = (who: keyof typeof people): Clients => clientsFor(service.url, people[who].token);
   beforeAll(async () => {
     if (store === "postgres") postgres = await startPostgres();
     service = await startTestService({
       engine: createFakeEngine({
-        apply: async (request) => {
-          if (refused.has(request.name)) throw new Error(`refused: ${request.name}`);
-          return { outputs: { name: request.name }, secretOutputs: { serial: `sn-${request.name}` } };
-        },
+        apply: async (request) => ({
+          outputs: { name: request.name },
+          secretOutputs: { serial: `sn-${request.name}` },
+        }),
       }),
       config: {
         plugins: [{ module: join(import.meta.dirname, "../support/owned-plugin.ts"), export: "ownedPlugin" }],
         principals: principalsConfig(people),
-        // Every update is reviewed, so that a revocation waits where its holder could reach it.
+        // Every update is reviewed, so that the reviewer rules apply to it.
         review: { approvals: { CREATE: 0, UPDATE: 1, DELETE: 1 } },
         ...(postgres ? { store: { postgres: { url: await freshDatabase(postgres, "bypass") } } } : {}),
       },
@@ -61,62 +61,41 @@ describe.each(["sqlite", "postgres"] as const)("review cannot be bypassed on %s 
   });
   const apply = (who: Clients, name: string, body: JsonObject) =>
     who.resources.applyResource({ type: "test.owned", name, spec: body, requestId: `${name}-${Math.random()}` });
-  const get = async (name: string) =>
-    (await as("ada").resources.getResource({ type: "test.owned", name })).resource?.resolvedSpec;
 
-  it("lets only the owning team end a revocation: the holder's cancel and reject are refused", async () => {
-    const owned = await apply(as("olga"), "search-index", spec("search"));
-    expect((await watchToEnd(as("olga"), owned.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
-    const asked = await apply(as("alice"), "payments-holder", spec("payments", { reads: ["search-index"] }));
-    await as("sam").changes.approveChange({ id: asked.change!.id, comment: "payments may read the index" });
-    expect((await watchToEnd(as("alice"), asked.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+  it("lets a reviewer review only its own team's changes and those asking its team, platform's and admins' excepted", async () => {
+    const created = await apply(as("alice"), "payments-scoped", spec("payments"));
+    expect((await watchToEnd(as("alice"), created.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    // An update of payments' own resource, reviewed: search has no say in it, either way.
+    const own = (await apply(as("alice"), "payments-scoped", spec("payments", { note: "v2" }))).change!;
+    expect(own.status).toBe(ChangeStatus.PENDING_REVIEW);
+    for (const refused of [
+      as("sam").changes.approveChange({ id: own.id, comment: "waved through by search" }),
+      as("sam").changes.rejectChange({ id: own.id, comment: "blocked by search" }),
+    ]) {
+      const error = await failure(refused);
+      expect(error).toMatchObject({ code: Code.PermissionDenied });
+      expect(error.message).toContain("only a reviewer of payments, of platform (platform teams) or an admin");
+    }
+    expect((await as("ada").changes.getChange({ id: own.id })).change?.reviews).toEqual([]);
+    await as("pia").changes.approveChange({ id: own.id, comment: "payments agrees" });
+    expect((await watchToEnd(as("alice"), own.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
 
-    const revoked = await as("sam").resources.revokeAccessGrant({
-      type: "test.owned",
-      name: "payments-holder",
-      field: "reads.0",
-      requestId: "revoke-holder",
-      comment: "the index is private now",
-    });
-    const revocation = revoked.change!;
-    expect(revocation.status).toBe(ChangeStatus.PENDING_REVIEW);
-    // The revocation is search's change, on payments' resource.
-    expect(revocation.team).toBe("search");
-    expect(await failure(as("alice").changes.cancelChange({ id: revocation.id, comment: "keep it" }))).toMatchObject({
-      code: Code.PermissionDenied,
-    });
-    expect(await failure(as("pia").changes.rejectChange({ id: revocation.id, comment: "keep it" }))).toMatchObject({
-      code: Code.PermissionDenied,
-    });
-    await as("rita").changes.approveChange({ id: revocation.id, comment: "search withdrew its consent" });
-    expect((await watchToEnd(as("sam"), revocation.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
-    expect(await get("payments-holder")).toMatchObject({ reads: [] });
-  });
-
-  it("re-plans a retried grant: a resource another team created meanwhile is asked for again", async () => {
-    // payments' grant names what does not exist yet, so it asks nobody; the engine refuses it.
-    refused.add("payments-late");
-    const early = await apply(as("alice"), "payments-late", spec("payments", { reads: ["search-later"] }));
-    expect(early.change?.accessRequests).toEqual([]);
-    expect((await watchToEnd(as("alice"), early.change!.id)).change.status).toBe(ChangeStatus.FAILED);
-    refused.delete("payments-late");
-
-    // search creates what the grant names; retrying the grant now reaches into search, so search is asked.
-    const later = await apply(as("olga"), "search-later", spec("search"));
-    expect((await watchToEnd(as("olga"), later.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
-    const retried = await as("alice").changes.retryChange({ id: early.change!.id });
-    expect(retried.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
-    expect(retried.change?.accessRequests.map((request) => [request.ownerTeam, request.access])).toEqual([
-      ["search", "read search-later"],
-    ]);
-    // Platform's approval is not search's consent.
-    const byPlatform = await as("rita").changes.approveChange({ id: early.change!.id, comment: "fine by platform" });
-    expect(byPlatform.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
-    await as("sam").changes.approveChange({ id: early.change!.id, comment: "payments may read it" });
-    expect((await watchToEnd(as("alice"), early.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    // A configured platform team reviews any team's change; a change asking search for access is search's to refuse.
+    const byPlatform = (await apply(as("alice"), "payments-scoped", spec("payments", { note: "v3" }))).change!;
+    await as("rita").changes.approveChange({ id: byPlatform.id, comment: "platform reviews for all" });
+    expect((await watchToEnd(as("alice"), byPlatform.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const index = await apply(as("olga"), "search-scoped", spec("search"));
+    expect((await watchToEnd(as("olga"), index.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const asking = (await apply(as("alice"), "payments-scoped", spec("payments", { reads: ["search-scoped"] })))
+      .change!;
+    expect(asking.accessRequests.map((request) => request.ownerTeam)).toEqual(["search"]);
+    const refusedBySearch = await as("sam").changes.rejectChange({ id: asking.id, comment: "not our data to share" });
+    expect(refusedBySearch.change?.status).toBe(ChangeStatus.REJECTED);
   });
 
   it("asks the teams a transferred resource's grants reach again: consent given to one team does not move", async () => {
+    const owned = await apply(as("olga"), "search-index", spec("search"));
+    expect((await watchToEnd(as("olga"), owned.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
     const asked = await apply(as("alice"), "payments-mover", spec("payments", { reads: ["search-index"] }));
     await as("sam").changes.approveChange({ id: asked.change!.id, comment: "payments may read the index" });
     expect((await watchToEnd(as("alice"), asked.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);

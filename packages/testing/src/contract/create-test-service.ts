@@ -46,6 +46,8 @@ export const testServiceDefaults: JsonRecord = {
     verifyTimeoutMs: 30_000,
   },
   reconcile: { intervalMs: 0 },
+  // The default reviewers are platform's: they review every team's changes, as a platform team's would.
+  review: { platformTeams: ["platform"] },
 };
 
 const tokenOf = (principal: TestPrincipal) => principal.token ?? `token-${principal.id}`;
