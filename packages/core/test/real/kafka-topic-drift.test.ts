@@ -190,6 +190,71 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 900
     expect(await topicPartitions(broker.bootstrapServers, "held.v1")).toBe(3);
   });
 
+  it("never lets an automatic repair undo a change that is open when the topic drifts (issue 22)", async () => {
+    const labels = { "plinth/repair": "auto" };
+    await createTopic("pending.v1", { "retention.ms": 3_600_000 }, labels);
+    const alice = service.as("requester");
+    const roundsPass = async (count: number) => {
+      const rounds = await scrapeMetric(service.url, "plinth_reconcile_rounds_total");
+      await waitFor(
+        async () => {
+          if ((await scrapeMetric(service.url, "plinth_reconcile_rounds_total")) < rounds + count)
+            throw new Error(`fewer than ${count} rounds since`);
+        },
+        { what: `${count} more reconcile rounds`, timeoutMs: 300_000 },
+      );
+    };
+    // Unclean leader election needs a reviewer: the change stays open while the topic drifts by hand.
+    const wanted = { "retention.ms": 7_200_000, "unclean.leader.election.enable": true };
+    const open = (
+      await alice.resources.applyResource({
+        type: "kafka.topic",
+        name: "pending.v1",
+        spec: { cluster: "local", partitions: 3, config: wanted, owner: { team: "payments", contact: "#payments" } },
+        labels,
+        requestId: "pending-open",
+      })
+    ).change!;
+    expect(open.status).toBe(ChangeStatus.PENDING_REVIEW);
+    const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
+    const retention = async () => {
+      const [description] = await admin.describeConfigs({
+        resources: [
+          { resourceType: ConfigResourceTypes.TOPIC, resourceName: "pending.v1", configurationKeys: ["retention.ms"] },
+        ],
+      });
+      return description?.configs.find((config) => config.name === "retention.ms")?.value;
+    };
+    try {
+      await admin.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: ConfigResourceTypes.TOPIC,
+            resourceName: "pending.v1",
+            configs: [{ name: "retention.ms", value: "1800000", configOperation: 0 }],
+          },
+        ],
+      });
+      // Two whole rounds while the change is open: the drift is not the reconciler's to repair (nor to report),
+      // since the open change owns what comes next; a repair submitted in a race is refused by the submit itself.
+      await roundsPass(2);
+      const { resource: meanwhile } = await alice.resources.getResource({ type: "kafka.topic", name: "pending.v1" });
+      expect(meanwhile?.status).toBe(ResourceStatus.READY);
+      await service.as("reviewer").changes.approveChange({ id: open.id, comment: "unclean election is fine here" });
+      expect((await watchToEnd(alice, open.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+      // Two more whole rounds: none of them repairs back to the revision the open change replaced.
+      await roundsPass(2);
+      const { changes } = await alice.changes.listChanges({ type: "kafka.topic", name: "pending.v1" });
+      expect(changes.filter((change) => change.requestedBy === "plinth-reconciler")).toEqual([]);
+      const { resource } = await alice.resources.getResource({ type: "kafka.topic", name: "pending.v1" });
+      expect(resource?.status).toBe(ResourceStatus.READY);
+      expect(resource?.spec).toMatchObject({ config: wanted });
+      expect(await retention()).toBe("7200000");
+    } finally {
+      await admin.close();
+    }
+  });
+
   it("notices a topic deleted by hand; ReconcileResource recreates it", async () => {
     await createTopic("gone.v1");
     await deleteTopicOutOfBand(broker.bootstrapServers, "gone.v1");
