@@ -39,10 +39,15 @@ export function answerBeforeBody(
   const { message } = error;
   const contentType = String(req.headers["content-type"] ?? "");
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
-  // Node discards the rest of a small declared body itself (bounded by requestTimeoutMs); a large or
-  // chunked one is not worth waiting for: the connection closes instead.
-  const small = req.headers["transfer-encoding"] === undefined && declared <= discardableBytes;
-  const headers: Record<string, string> = req.httpVersionMajor === 1 && !small ? { connection: "close" } : {};
+  // Node discards the rest of a small declared body itself (bounded by requestTimeoutMs); a large one is not
+  // worth waiting for: the connection closes instead. A chunked body has no declared size (Connect's HTTP/1.1
+  // client sends every unary body chunked): it is discarded while it stays small, so the client can finish
+  // sending and read the answer, instead of meeting a closed socket mid-write (EPIPE, not the error).
+  const chunked = req.headers["transfer-encoding"] !== undefined;
+  const small = !chunked && declared <= discardableBytes;
+  const headers: Record<string, string> =
+    req.httpVersionMajor === 1 && !small && !chunked ? { connection: "close" } : {};
+  if (req.httpVersionMajor === 1 && chunked) discardWhileSmall(req as IncomingMessage);
   // Both response classes share these calls; the union type hides that from TypeScript.
   const out = res as ServerResponse;
   if (contentType.startsWith("application/grpc") && "stream" in req) {
@@ -79,6 +84,16 @@ export function answerBeforeBody(
 
 /** A body this small is discarded without closing the HTTP/1.1 connection: keep-alive clients keep it. */
 const discardableBytes = 64 * 1024;
+
+/** Reads a chunked HTTP/1.1 body to nowhere, and drops the connection once it grows past the discardable size. */
+function discardWhileSmall(req: IncomingMessage): void {
+  let seen = 0;
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > discardableBytes) req.socket.destroy();
+  });
+  req.resume();
+}
 
 /**
  * A chunked body has no declared size, so the limit only trips while it is

@@ -307,6 +307,32 @@ describe("limits that hold before authentication", { timeout: 120_000 }, () => {
     await within(5_000, "the refused stream to close", new Promise((resolve) => stream.once("close", resolve)));
   });
 
+  it("lets a refused HTTP/1.1 client finish its small chunked body and keep its connection", async () => {
+    // Connect's HTTP/1.1 client sends unary bodies chunked: a connection closed under it while it still writes
+    // shows the CLI "write EPIPE" instead of the refusal.
+    const service = await start({});
+    const socket = await idleSocket(service.port);
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    const answered = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => answer.includes(text) && resolve();
+        socket.on("data", check);
+        check();
+      });
+    socket.write(
+      "POST /plinth.v1.IdentityService/WhoAmI HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n",
+    );
+    await within(5_000, "the refusal", answered('"code":"unauthenticated"'));
+    expect(answer).toMatch(/^HTTP\/1.1 401 /);
+    expect(answer).not.toMatch(/connection: close/i);
+    socket.write("1\r\n}\r\n0\r\n\r\n");
+    socket.write(
+      `POST /plinth.v1.IdentityService/WhoAmI HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${principals.requester.token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+    );
+    await within(5_000, "the next request on the same connection", answered(`"id":"${principals.requester.id}"`));
+  });
+
   it("drops an authenticated request whose body does not arrive within requestTimeoutMs, on HTTP/1.1 and HTTP/2", async () => {
     const service = await start({ listen: { port: 0, limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } } });
     const socket = await idleSocket(service.port);
