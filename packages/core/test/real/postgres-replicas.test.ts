@@ -262,56 +262,63 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     await markerReads(marker, "during-up", "the replica to pause inside a Pulumi update");
     // The create stays in flight (the broker answers nothing until thawed), and the server process alone is
     // stopped, as a stuck or paused server would be: its engine child and Pulumi's processes run on.
-    broker.freeze();
-    process.kill(paused.child.pid!, "SIGSTOP");
-    let taker: Replica;
+    let taker: Replica | undefined;
+    // Whatever fails below, neither replica outlives this test: a paused one would hold its sessions and lease
+    // and stall the tests after it.
     try {
-      taker = await startReplica(broker.bootstrapServers, storeUrl, takerPort);
-      await waitFor(
-        async () => {
-          const { change: now } = await taker.clients.changes.getChange({ id: change!.id });
-          if ((now?.attempts ?? 0) < 2) throw new Error("not taken over yet");
-        },
-        { what: "the other replica taking the change over after the lease", timeoutMs: 300_000 },
-      );
-    } finally {
-      broker.thaw();
-    }
-    expect(await follow(taker.clients, change!.id)).toMatchObject({ status: ChangeStatus.SUCCEEDED, successes: 1 });
-    process.kill(paused.child.pid!, "SIGCONT");
-    // Resumed, it serves again, finds its lease gone and leaves the change as it is.
-    expect(await follow(paused.clients, change!.id)).toMatchObject({ status: ChangeStatus.SUCCEEDED, successes: 1 });
-    expect((await brokerTopics(broker.bootstrapServers)).has(name)).toBe(true);
-
-    // Pulumi's own record of the stack: never two operations at once, and one update.
-    const settings = resolveEngineSettings({ dataDir: realDataDir(), passphrase: "test-passphrase" });
-    const history = JSON.parse(
-      execFileSync(
-        join(settings.pulumiRoot, "bin/pulumi"),
-        ["stack", "history", "--json", "--stack", `organization/plinth/kafka.topic--${name}`],
-        {
-          cwd: settings.workRoot,
-          env: {
-            ...process.env,
-            PULUMI_BACKEND_URL: storeUrl,
-            PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
-            PULUMI_HOME: settings.pulumiHome,
-            PULUMI_SKIP_UPDATE_CHECK: "true",
+      broker.freeze();
+      process.kill(paused.child.pid!, "SIGSTOP");
+      try {
+        taker = await startReplica(broker.bootstrapServers, storeUrl, takerPort);
+        await waitFor(
+          async () => {
+            const { change: now } = await taker!.clients.changes.getChange({ id: change!.id });
+            if ((now?.attempts ?? 0) < 2) throw new Error("not taken over yet");
           },
-          encoding: "utf8",
-        },
-      ),
-    ) as Array<{ kind: string; result: string; startTime: string; endTime: string }>;
-    const spans = history
-      .map((entry) => ({ ...entry, start: Date.parse(entry.startTime), end: Date.parse(entry.endTime) }))
-      .sort((a, b) => a.start - b.start);
-    for (let i = 1; i < spans.length; i++) {
-      expect(spans[i]!.start, `${spans[i]!.kind} after ${spans[i - 1]!.kind}`).toBeGreaterThanOrEqual(
-        spans[i - 1]!.end,
-      );
+          { what: "the other replica taking the change over after the lease", timeoutMs: 300_000 },
+        );
+      } finally {
+        broker.thaw();
+      }
+      expect(await follow(taker.clients, change!.id)).toMatchObject({ status: ChangeStatus.SUCCEEDED, successes: 1 });
+      process.kill(paused.child.pid!, "SIGCONT");
+      // Resumed, it serves again, finds its lease gone and leaves the change as it is.
+      expect(await follow(paused.clients, change!.id)).toMatchObject({ status: ChangeStatus.SUCCEEDED, successes: 1 });
+      expect((await brokerTopics(broker.bootstrapServers)).has(name)).toBe(true);
+
+      // Pulumi's own record of the stack: never two operations at once, and one update.
+      const settings = resolveEngineSettings({ dataDir: realDataDir(), passphrase: "test-passphrase" });
+      const history = JSON.parse(
+        execFileSync(
+          join(settings.pulumiRoot, "bin/pulumi"),
+          ["stack", "history", "--json", "--stack", `organization/plinth/kafka.topic--${name}`],
+          {
+            cwd: settings.workRoot,
+            env: {
+              ...process.env,
+              PULUMI_BACKEND_URL: storeUrl,
+              PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
+              PULUMI_HOME: settings.pulumiHome,
+              PULUMI_SKIP_UPDATE_CHECK: "true",
+            },
+            encoding: "utf8",
+          },
+        ),
+      ) as Array<{ kind: string; result: string; startTime: string; endTime: string }>;
+      const spans = history
+        .map((entry) => ({ ...entry, start: Date.parse(entry.startTime), end: Date.parse(entry.endTime) }))
+        .sort((a, b) => a.start - b.start);
+      for (let i = 1; i < spans.length; i++) {
+        expect(spans[i]!.start, `${spans[i]!.kind} after ${spans[i - 1]!.kind}`).toBeGreaterThanOrEqual(
+          spans[i - 1]!.end,
+        );
+      }
+      expect(history.filter((entry) => entry.kind === "update" && entry.result === "succeeded")).toHaveLength(1);
+    } finally {
+      if (paused.child.exitCode === null) process.kill(paused.child.pid!, "SIGCONT");
+      for (const replica of [paused, taker])
+        if (replica && replica.child.exitCode === null) await killGroup(replica.child);
     }
-    expect(history.filter((entry) => entry.kind === "update" && entry.result === "succeeded")).toHaveLength(1);
-    for (const replica of [paused, taker!]) await killGroup(replica.child);
   });
 
   /** The change's status, attempts and event messages, as a replica reports them. */
