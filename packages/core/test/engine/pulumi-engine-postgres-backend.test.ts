@@ -1,9 +1,12 @@
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Admin } from "@platformatic/kafka";
 import { type KafkaBroker, type PostgresServer, startKafka, startPostgres } from "@plinth/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
-import type { Engine } from "../../src/index.ts";
+import { type Engine, EngineError } from "../../src/index.ts";
 import { createAdmin, engineDataDir, partitionsOnBroker, topicRequest } from "./support/engine-fixture.ts";
 
 // Pulumi state in PostgreSQL (the DIY postgres:// backend), for several servers sharing one state.
@@ -55,6 +58,57 @@ describe("Pulumi engine with state in PostgreSQL", () => {
       expect(again.events.at(-1)).toMatchObject({ kind: "summary", details: { resourceChanges: { same: 3 } } });
     } finally {
       await other.close();
+    }
+  });
+
+  it("leaves a lock alone while its holder on this host lives, however long the lease, and clears it once the holder is gone", async () => {
+    const settings = { bootstrapServers: broker.bootstrapServers };
+    // Waits short: a live holder makes the attempt fail retryable after 5 s and a little, instead of after 25 s.
+    const impatient = createPulumiEngine({
+      dataDir: engineDataDir(),
+      backendUrl: `${database.connectionString}?sslmode=disable`,
+      passphrase: "postgres-backend-passphrase",
+      parentSilenceMs: 200,
+      killGraceMs: 200,
+    });
+    // A process of this host in the lock, as a paused replica's Pulumi CLI would be: its update may still be writing.
+    const holder = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+    const client = new pg.Client({ connectionString: database.connectionString });
+    await client.connect();
+    try {
+      await impatient.apply(topicRequest("pg-locked", { partitions: 1 }, settings));
+      const key = `${database.database}/.pulumi/locks/organization/plinth/test.topic--pg-locked/${randomUUID()}.json`;
+      const content = {
+        pid: holder.pid,
+        username: "plinth",
+        hostname: hostname(),
+        timestamp: new Date().toISOString(),
+      };
+      await client.query("INSERT INTO pulumi_state (key, data) VALUES ($1, $2)", [
+        key,
+        JSON.stringify({ data: Buffer.from(JSON.stringify(content)).toString("base64") }),
+      ]);
+      const locks = async () => (await client.query("SELECT key FROM pulumi_state WHERE key = $1", [key])).rowCount;
+
+      const refused = await impatient.apply(topicRequest("pg-locked", { partitions: 2 }, settings)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(EngineError);
+      expect(refused).toMatchObject({ code: "CONCURRENT_UPDATE", retryable: true });
+      expect(await locks()).toBe(1);
+      expect(await partitionsOnBroker(admin, "pg-locked")).toBe(1);
+
+      const gone = new Promise((resolve) => holder.once("exit", resolve));
+      holder.kill("SIGKILL");
+      await gone;
+      await impatient.apply(topicRequest("pg-locked", { partitions: 2 }, settings));
+      expect(await partitionsOnBroker(admin, "pg-locked")).toBe(2);
+      expect(await locks()).toBe(0);
+    } finally {
+      holder.kill("SIGKILL");
+      await client.end();
+      await impatient.close();
     }
   });
 });
