@@ -56,8 +56,6 @@ export interface StoreReader {
   listDeliveryAttempts(deliveryId: string): Promise<DeliveryAttemptRecord[]>;
   /** Review timers due at `now` (epoch ms), earliest first. */
   dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]>;
-  /** The admins' denial of this principal, if any. Asked on every request. */
-  getDenial(principal: string): Promise<DenialRecord | undefined>;
   /** Every denied principal, by id. */
   listDenials(): Promise<DenialRecord[]>;
   getImport(id: string): Promise<ImportRecord | undefined>;

@@ -104,11 +104,10 @@ export function describeStoreContract(
       try {
         const denial = { principal: "mallory", reason: "left", deniedBy: "ada", deniedAt: now };
         await store.transact((tx) => tx.upsertDenial(denial));
-        expect(await other.getDenial("mallory")).toEqual(denial);
+        expect(await other.listDenials()).toEqual([denial]);
         await store.transact((tx) => tx.upsertDenial({ ...denial, reason: "left, twice" }));
         expect((await other.listDenials()).map((d) => [d.principal, d.reason])).toEqual([["mallory", "left, twice"]]);
         await other.transact((tx) => tx.deleteDenial("mallory"));
-        expect(await store.getDenial("mallory")).toBeUndefined();
         expect(await store.listDenials()).toEqual([]);
       } finally {
         await other.close();

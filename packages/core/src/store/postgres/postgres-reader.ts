@@ -320,11 +320,6 @@ export class PostgresReader implements StoreReader {
     return rows.map(attemptFromRow);
   }
 
-  async getDenial(principal: string): Promise<DenialRecord | undefined> {
-    const row = await this.one("SELECT * FROM denied_principals WHERE principal = $1", principal);
-    return row && denialFromRow(row);
-  }
-
   async listDenials(): Promise<DenialRecord[]> {
     return (await this.all("SELECT * FROM denied_principals ORDER BY principal")).map(denialFromRow);
   }

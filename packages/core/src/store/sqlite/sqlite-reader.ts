@@ -338,11 +338,6 @@ export class SqliteReader implements StoreReader {
     );
   }
 
-  async getDenial(principal: string): Promise<DenialRecord | undefined> {
-    const row = this.one("SELECT * FROM denied_principals WHERE principal = ?", principal);
-    return row && denialFromRow(row);
-  }
-
   async listDenials(): Promise<DenialRecord[]> {
     return this.all("SELECT * FROM denied_principals ORDER BY principal").map(denialFromRow);
   }

@@ -368,9 +368,6 @@ export class SqliteStore implements Store {
   listDeliveryAttempts(deliveryId: string) {
     return this.read((r) => r.listDeliveryAttempts(deliveryId));
   }
-  getDenial(principal: string) {
-    return this.read((r) => r.getDenial(principal));
-  }
   listDenials() {
     return this.read((r) => r.listDenials());
   }
