@@ -13,13 +13,13 @@ import {
 } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestService, startTestService } from "../support/test-service.ts";
+import { plinthBin } from "../support/run-plinth-cli.ts";
 
 // Issue 24: `plinth login` signs in through the identity provider with the device flow, keeps the tokens
 // 0600 in the user's config directory, refreshes them, and `plinth logout` revokes and forgets them. Where the
 // provider has no device flow, it signs in through the browser with a redirect to a loopback port (code + PKCE).
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 let idp: DevIdp;
 /** A provider without the device flow, as some organisations' are. */

@@ -7,9 +7,9 @@ import { promisify } from "node:util";
 import { ChangeStatus, Code, ConnectError, createPlinthClient, fieldViolations } from "@plinth/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestService, principals, startTestService } from "../support/test-service.ts";
+import { plinthBin } from "../support/run-plinth-cli.ts";
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 /** Runs the real `plinth` executable against the test server. */
 async function plinth(

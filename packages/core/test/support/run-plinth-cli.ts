@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
+export const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 /** Runs the real `plinth` executable against `url` with `token`; never throws on a failing exit. */
 export async function runPlinthCli(

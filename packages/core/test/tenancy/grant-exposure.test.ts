@@ -9,9 +9,9 @@ import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failure, watchToEnd } from "../support/connect-helpers.ts";
 import { type Clients, type TestService, clientsFor, principals, startTestService } from "../support/test-service.ts";
+import { plinthBin } from "../support/run-plinth-cli.ts";
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 // Any plugin with `reaches` gets the rule from core: test.owned reaches resources by name, the way a grant on a
 // prefix reaches topics. payments (alice) reads "payroll" before anything has that name; search (olga) then names one so.

@@ -15,13 +15,13 @@ import {
   principalsConfig,
   startTestService,
 } from "../support/test-service.ts";
+import { plinthBin } from "../support/run-plinth-cli.ts";
 
 // Teams as the issue tells it: payments (alice, amir), search (olga, and sam who reviews for search),
 // platform (rita reviews, ada is an admin).
 const sam = { id: "sam", team: "search", roles: ["reviewer"], token: "token-sam" };
 
 const execFileAsync = promisify(execFile);
-const plinthBin = join(import.meta.dirname, "../../../cli/bin/plinth.js");
 
 describe("ownership: the spec's owner is the resource's owning team (issue 13)", () => {
   let service: TestService;
