@@ -51,8 +51,9 @@ process.once("SIGTERM", () => void stop(0));
 // the environment; sslmode=disable because Pulumi's PostgreSQL backend wants TLS unless told otherwise.
 const storeUrl = `postgres://postgres:\${PLINTH_STORE_PASSWORD}@127.0.0.1:${postgres.port}/postgres?sslmode=disable`;
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-// Next to the file it comes from: plugin modules (`@plinth/plugin-kafka`) resolve from the config's folder.
-const configFile = join(repoRoot, "config", "plinth.cluster.generated.yaml");
+// In the cluster's data dir, not the checkout: plugin packages (`@plinth/plugin-kafka`) also resolve from the
+// server's own installation, and a second cluster (another PLINTH_DATA_DIR) does not overwrite this one's.
+const configFile = join(dataDir, "plinth.cluster.yaml");
 writeFileSync(
   configFile,
   `# Written by scripts/start-cluster.ts: config/plinth.dev.yaml and a shared store.\n${readFileSync(
@@ -96,12 +97,15 @@ process.stdout.write(
     `  PostgreSQL     127.0.0.1:${postgres.port}  (the store and Pulumi's state; also instance "local"; throwaway)`,
     `                 password ${postgres.password} (user postgres)`,
     `  Prometheus     ${prometheusUrl}  (scrapes the broker and every replica)`,
-    ...urls.map((url, i) => `  Replica ${i + 1}      ${url}  (API, console, /metrics, /readyz)`),
+    ...urls.map(
+      (url, i) => `  Replica ${i + 1}      ${url}  (pid ${children[i]!.pid}; API, console, /metrics, /readyz)`,
+    ),
     `  Config         ${shown(configFile)}  (PLINTH_PORT moves the first port; the others follow)`,
     "  Dev tokens     dev-requester, dev-reviewer, dev-admin",
     `  Try            PLINTH_TOKEN=dev-requester PLINTH_URL=${urls[1]} node packages/cli/bin/plinth.js plugins`,
     `  From the SDK   createPlinthClient({ baseUrl: ${JSON.stringify(urls)}, token }) fails over between them`,
     "  Kill one       the others take its changes over when its lease runs out",
+    "  Restart one    kill -TERM <its pid>, then the line below with its port and data dir",
     `  One more       set -a; . ${shown(envFile)}; PLINTH_PORT=${ports.plinth + replicaCount} PLINTH_DATA_DIR=${shown(join(dataDir, `replica-${replicaCount + 1}`))} node packages/core/bin/plinth-server.js --config ${shown(configFile)}`,
     "Stop with Ctrl-C.",
     "",

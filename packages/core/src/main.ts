@@ -58,9 +58,10 @@ try {
     parentSilenceMs: Math.floor(config.worker.leaseMs / 2),
   };
   // Before the store and the listener: a replica that cannot use its state backend must not report ready.
-  await checkPulumiBackend(resolveEngineSettings(engineOptions));
+  const pulumiStacks = await checkPulumiBackend(resolveEngineSettings(engineOptions));
   const service = await startPlinthService(loaded, {
     logger,
+    pulumiStacks,
     createEngine: (_loaded, log) =>
       createPulumiEngine({ ...engineOptions, logger: log.child({ component: "engine" }) }),
   });

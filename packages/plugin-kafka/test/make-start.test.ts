@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChangeStatus, createPlinthClient } from "@plinth/sdk";
@@ -28,12 +29,32 @@ async function approveAs(issuer: string, login: string): Promise<string> {
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-/** Runs scripts/start.ts as `make start` does, on free ports, with its state in `dataDir`. */
-async function makeStart(dataDir: string) {
+/** Whether nothing listens on `port` of 127.0.0.1 (binding it for a moment tells). */
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+
+/** The first of `count` consecutive free ports: `make start-cluster`'s replicas take PLINTH_PORT and the ones after. */
+async function freePorts(count: number): Promise<number> {
+  for (;;) {
+    const first = await freePort();
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => portFree(first + i + 1)));
+    if (rest.every(Boolean)) return first;
+  }
+}
+
+/**
+ * Runs scripts/start.ts as `make start` does (or scripts/start-cluster.ts as `make start-cluster` does, with
+ * `servers` replicas), on free ports, with its state in `dataDir`.
+ */
+async function makeStart(dataDir: string, script = "start.ts", servers = 1) {
   const [kafkaPort, postgresPort, serverPort, prometheusPort, idpPort, registryPort] = [
     await freePort(),
     await freePort(),
-    await freePort(),
+    await freePorts(servers),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -50,7 +71,7 @@ async function makeStart(dataDir: string) {
       PLINTH_DATA_DIR: dataDir,
     }).filter(([key]) => !key.startsWith("VITEST")),
   );
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "scripts/start.ts")], {
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "scripts", script)], {
     cwd: join(repoRoot, "packages/core"),
     env,
   });
@@ -60,12 +81,18 @@ async function makeStart(dataDir: string) {
   try {
     await waitFor(
       async () => {
-        if (!said.includes("plinth: serving on")) throw new Error("not serving yet");
+        const serving = said.split("plinth: serving on").length - 1;
+        if (serving < servers) throw new Error(`${serving} of ${servers} serving yet`);
       },
       {
         what: "make start",
-        timeoutMs: 240_000,
-        abortReason: () => (child.exitCode === null ? undefined : `exited ${child.exitCode}: ${said}`),
+        // Three replicas start after the five servers: on a loaded machine, well past one server's four minutes.
+        timeoutMs: 240_000 * servers,
+        // start-cluster goes on when a replica fails to start: that is the end of the wait too.
+        abortReason: () =>
+          child.exitCode !== null || /replica \d+ \(port \d+\) exited/.test(said)
+            ? `${child.exitCode === null ? "a replica exited" : `exited ${child.exitCode}`}: ${said}`
+            : undefined,
       },
     );
   } catch (error) {
@@ -76,6 +103,7 @@ async function makeStart(dataDir: string) {
     child,
     said: () => said,
     url: `http://127.0.0.1:${serverPort}`,
+    serverPort,
     kafka: `127.0.0.1:${kafkaPort}`,
     prometheus: `http://127.0.0.1:${prometheusPort}`,
     issuer: `http://127.0.0.1:${idpPort}`,
@@ -83,10 +111,12 @@ async function makeStart(dataDir: string) {
   };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+/** SIGTERM to `child` (to its whole process group with `group`), resolving once it has exited. */
+async function stop(child: ChildProcess, group = false): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
+  if (group) process.kill(-child.pid!, "SIGTERM");
+  else child.kill("SIGTERM");
   await exited;
 }
 
@@ -176,6 +206,74 @@ it(
       expect(await latest.json()).toMatchObject({ subject: "orders.placed-value", version: 1 });
     } finally {
       await stop(started.child);
+    }
+    expect(started.child.exitCode).toBe(0);
+  },
+);
+
+// docs/operating.md's "To restart replica 2" of `make start-cluster`, as an operator follows it: SIGTERM the pid the
+// banner printed, then the banner's "One more" line with replica 2's port and data dir. The replica that comes back
+// has everything it needs from replica.env: it serves, and reaches the broker (SASL) and PostgreSQL (their passwords).
+it(
+  "make start-cluster's replica 2 restarts by hand from the lines its banner and docs/operating.md give",
+  { timeout: 1_200_000 },
+  async () => {
+    const dataDir = mkdtempSync(join(process.env.PLINTH_TEST_TMP ?? tmpdir(), "make-start-cluster-"));
+    const started = await makeStart(dataDir, "start-cluster.ts", 3);
+    let restarted: ChildProcess | undefined;
+    try {
+      const port = started.serverPort + 1;
+      const pid = Number(
+        new RegExp(`Replica 2 +http://127\\.0\\.0\\.1:${port}  \\(pid (\\d+);`).exec(started.said())?.[1],
+      );
+      const oneMore = /One more +(.+)/.exec(started.said())?.[1];
+      expect(pid).toBeGreaterThan(0);
+      expect(oneMore).toContain(`PLINTH_PORT=${started.serverPort + 3} PLINTH_DATA_DIR=${dataDir}/replica-4 `);
+
+      process.kill(pid, "SIGTERM");
+      await waitFor(
+        async () => {
+          if (!started.said().includes(`replica 2 (port ${port}) exited with 0`)) throw new Error("still running");
+        },
+        { what: "replica 2 stopped", timeoutMs: 120_000 },
+      );
+      const command = oneMore!
+        .replace(`PLINTH_PORT=${started.serverPort + 3}`, `PLINTH_PORT=${port}`)
+        .replace(`${dataDir}/replica-4`, `${dataDir}/replica-2`);
+      // The test's own environment holds none of replica.env's variables: the line alone must bring them.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST")));
+      // Its own process group, as a shell's job: the SIGTERM at the end reaches the server, not only bash.
+      restarted = spawn("bash", ["-c", command], {
+        cwd: repoRoot,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+      let said = "";
+      restarted.stdout!.on("data", (chunk: Buffer) => (said += chunk.toString()));
+      restarted.stderr!.on("data", (chunk: Buffer) => (said += chunk.toString()));
+      const exited = restarted;
+      await waitFor(
+        async () => {
+          if (!said.includes(`plinth: serving on http://127.0.0.1:${port}`)) throw new Error("not serving yet");
+        },
+        {
+          what: "replica 2 restarted",
+          timeoutMs: 180_000,
+          abortReason: () => (exited.exitCode === null ? undefined : `exited ${exited.exitCode}: ${said}`),
+        },
+      );
+      const url = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const admin = createPlinthClient({ baseUrl: url, token: "dev-admin" });
+      // Each lists its cluster as the admin replica.env names, with the password from it (a missing one fails).
+      for (const type of ["kafka.topic", "postgres.database"]) {
+        await expect(admin.plugins.listInventory({ type, scope: "local" }), type).resolves.toBeDefined();
+      }
+    } finally {
+      if (restarted) await stop(restarted, true);
+      await stop(started.child);
+      rmSync(dataDir, { recursive: true, force: true });
     }
     expect(started.child.exitCode).toBe(0);
   },

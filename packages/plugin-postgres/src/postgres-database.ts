@@ -9,6 +9,7 @@ import { verifyDatabase, verifyDatabaseGone } from "./database-verify.ts";
 import { findUnmanagedDatabase } from "./find-unmanaged-database.ts";
 import { PostgresSettings, databaseQuota } from "./instance-settings.ts";
 import { listInstanceDatabases } from "./list-instance-databases.ts";
+import { ownerPasswordRefusal } from "./owner-password-refusal.ts";
 
 /**
  * `postgres.database`: a database on one of the instances named in the
@@ -44,6 +45,13 @@ export const postgresDatabase = definePlugin<DatabaseSpec, PostgresSettings>({
   observeInBulk: {
     scope: (_name, spec) => spec.instance,
     differences: (item, name, spec) => databaseDifferences(item, name, spec),
+    // Nor are passwords: the owner logs in with the password Plinth holds, one login per database and round.
+    checkSecrets: async (name, spec, secretOutputs, ctx) => {
+      const password = secretOutputs.password;
+      if (typeof password !== "string") return [];
+      const refused = await ownerPasswordRefusal(name, spec, password, ctx.settings);
+      return refused ? [refused] : [];
+    },
   },
   review: (input, ctx) => reviewDatabase(input, ctx.settings),
   reviewPolicy: databaseReviewPolicy,

@@ -196,6 +196,60 @@ describe("postgres.database through Plinth, the Pulumi engine and a real Postgre
     );
   });
 
+  it("finds a password Plinth no longer holds (a restore from before a rotation) as drift, and sets it back in place", async () => {
+    const alice = service.client("requester");
+    const created = await alice.apply("postgres.database", "restored", { instance: "local" });
+    expect((await settle(created.change)).status).toBe(ChangeStatus.SUCCEEDED);
+    const held = await reveal("restored");
+    const identities = async () =>
+      await adminQuery(
+        server,
+        "select (select oid from pg_database where datname = 'restored') as database, (select oid from pg_roles where rolname = 'restored_owner') as role",
+      );
+    const before = await identities();
+
+    // The instance holds a newer password than the store: what a store restored from before a rotation sees.
+    const rotated = "rotated-after-the-dump-4d1e";
+    await adminQuery(server, `alter role restored_owner password '${rotated}'`);
+    const drifted = await waitFor(
+      async () => {
+        const resource = await alice.get("postgres.database", "restored");
+        if (resource.status !== ResourceStatus.DRIFTED) throw new Error(`still ${ResourceStatus[resource.status]}`);
+        return resource;
+      },
+      { what: "restored marked DRIFTED", timeoutMs: 120_000 },
+    );
+    const findings = drifted.drift!.findings.join("\n");
+    expect(findings).toMatch(/role restored_owner cannot log in to database "restored" with the password Plinth holds/);
+    expect(findings).not.toContain(held);
+    expect(findings).not.toContain(rotated);
+
+    // The repair: an update in place, in one attempt, that sets the role's password back to the one Plinth reveals.
+    const repair = await alice.resources.reconcileResource({
+      type: "postgres.database",
+      name: "restored",
+      requestId: "repair-restored",
+    });
+    const repaired = await settle(repair.change);
+    expect(repaired).toMatchObject({ status: ChangeStatus.SUCCEEDED, attempts: 1 });
+    expect(repaired.preview?.steps).toMatchObject({ update: 1 });
+    expect(repaired.preview?.steps?.delete ?? 0).toBe(0);
+    expect(repaired.preview?.steps?.create ?? 0).toBe(0);
+    expect(repaired.preview?.steps?.replace ?? 0).toBe(0);
+    expect(await reveal("restored")).toBe(held);
+    expect(await loginAs(server, "restored_owner", held, "restored")).toBe("restored_owner");
+    await expect(loginAs(server, "restored_owner", rotated, "restored")).rejects.toMatchObject({ code: "28P01" });
+    // Neither the database nor its role was made again.
+    expect(await identities()).toEqual(before);
+    await waitFor(
+      async () => {
+        const resource = await alice.get("postgres.database", "restored");
+        if (resource.status !== ResourceStatus.READY) throw new Error(`still ${ResourceStatus[resource.status]}`);
+      },
+      { what: "restored READY again", timeoutMs: 120_000 },
+    );
+  });
+
   it("finds a dropped database in one listing of the instance; an untouched one gets no full check", async () => {
     const alice = service.client("requester");
     const [steady, dropped] = await Promise.all([

@@ -17,6 +17,7 @@ import type { Store } from "../store/store.ts";
 import { createDeliveryLoop } from "../notifications/delivery-loop.ts";
 import { notificationSettings } from "../notifications/notification-settings.ts";
 import type { ResolveHost } from "../notifications/target-policy.ts";
+import { checkStacksPresent } from "../worker/check-stacks-present.ts";
 import { createReconciler } from "../worker/reconciler.ts";
 import { trackForeground } from "../worker/track-foreground.ts";
 import { createWorker } from "../worker/worker.ts";
@@ -56,6 +57,11 @@ export interface StartOptions {
    * A PostgreSQL store leases on the database's clock, shared by all replicas.
    */
   leaseClock?: () => number;
+  /**
+   * The stacks the engine's state backend lists (`main.ts` reads them at start): the start is refused when
+   * none of the store's applied resources has one. Not checked when absent.
+   */
+  pulumiStacks?: ReadonlySet<string>;
   /** How webhook host names resolve; the system resolver unless given. Tests map names to loopback with it. */
   resolveHost?: ResolveHost;
 }
@@ -96,6 +102,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     const metrics = createMetrics(store);
     const secrets = createSecretBox(config.secrets.key, config.secrets.previousKeys);
     await checkSecretsKey(store, secrets);
+    if (options.pulumiStacks) await checkStacksPresent(store, options.pulumiStacks);
     const notifications = notificationSettings(
       config,
       // Until the port is known: links in messages use consoleUrl when it is set, this address otherwise.

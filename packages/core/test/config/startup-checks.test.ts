@@ -1,48 +1,12 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { createPlinthClient } from "@plinth/sdk";
+import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { type PostgresServer, freePort, startPostgres } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testConfig } from "../support/test-service.ts";
-
-const mainScript = join(import.meta.dirname, "../../src/main.ts");
-
-/**
- * Runs the real server process (main.ts) on `config` until it says it serves
- * (then stops it) or exits: its exit code and what it wrote to stderr.
- */
-async function startServer(
-  config: Record<string, unknown>,
-): Promise<{ served: boolean; code: number | null; stderr: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "plinth-startup-"));
-  try {
-    const file = join(dir, "plinth.yaml");
-    // JSON is YAML.
-    writeFileSync(file, JSON.stringify({ ...testConfig(join(dir, "data")), ...config }));
-    const child = spawn(process.execPath, ["--import", "tsx", mainScript, "--config", file], {
-      cwd: join(import.meta.dirname, "../.."),
-      env: { ...process.env, PLINTH_PORT: String(await freePort()) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    let served = false;
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (!line.startsWith("plinth: serving on ")) return;
-      served = true;
-      child.kill("SIGTERM");
-    });
-    const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
-    return { served, code, stderr };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The lines a person reads (the server's JSON log lines aside). */
-const plainLines = (stderr: string) => stderr.split("\n").filter((line) => line.trim() && !line.startsWith("{"));
+import { plainLines, startServerProcess as startServer } from "../support/server-process-start.ts";
+import { principals } from "../support/test-service.ts";
 
 describe("a server starting on a store and a Pulumi backend", { timeout: 180_000 }, () => {
   let database: PostgresServer;
@@ -87,5 +51,38 @@ describe("a server starting on a store and a Pulumi backend", { timeout: 180_000
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^plinth: the PostgreSQL store does not answer: .*check store\.postgres$/);
     expect(lines[0]).not.toContain(database.password);
+  });
+});
+
+describe("a server starting on a SQLite store whose Pulumi state is not there", { timeout: 300_000 }, () => {
+  it("refuses to start, in one line, when the file backend holds none of the applied resources' stacks", async () => {
+    const dataDir = mkdtempSync(join(process.env.PLINTH_TEST_TMP ?? tmpdir(), "plinth-stacks-"));
+    try {
+      const config = { dataDir, reconcile: { intervalMs: 0 } };
+      const first = await startServer(config, async (url) => {
+        const alice = createPlinthClient({ baseUrl: url, token: principals.requester.token });
+        const { change } = await alice.apply("test.widget", "kept", { size: 1 });
+        expect((await alice.waitForChange(change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+      });
+      expect(first).toMatchObject({ served: true, code: 0 });
+
+      // The store restored without the Pulumi state beside it (the default file backend, <dataDir>/pulumi).
+      renameSync(join(dataDir, "pulumi"), join(dataDir, "pulumi-elsewhere"));
+      const lost = await startServer(config);
+      expect(lost.served).toBe(false);
+      expect(lost.code).toBe(1);
+      const lines = plainLines(lost.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^plinth: the Pulumi state backend has no stack for the resources the store holds as applied \(test\.widget kept; none of 1 checked\): point engine\.backendUrl at .*docs\/operating\.md/,
+      );
+
+      // Back in place of the empty one that start made.
+      rmSync(join(dataDir, "pulumi"), { recursive: true });
+      renameSync(join(dataDir, "pulumi-elsewhere"), join(dataDir, "pulumi"));
+      expect(await startServer(config)).toMatchObject({ served: true, code: 0 });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

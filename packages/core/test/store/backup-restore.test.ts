@@ -22,6 +22,7 @@ import { freshDatabase } from "../support/fresh-database.ts";
 import { type TestService, principals, startTestService } from "../support/test-service.ts";
 import { kafkaPluginModule, startRealService } from "../support/real-service.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
+import { plainLines, startServerProcess } from "../support/server-process-start.ts";
 import { resolveEngineSettings } from "../../src/engine/pulumi/resolve-engine-settings.ts";
 import { consumeAs, produceAs, refusal } from "../../../plugin-kafka/test/support/scram-clients.ts";
 
@@ -116,6 +117,16 @@ describe("backup and restore of the PostgreSQL store, as docs/operating.md says"
   });
 });
 
+/**
+ * docs/operating.md's command that files Pulumi's state under the database's new name: keys already under it
+ * (a start's meta.yaml) that a moved key replaces go first. Running it again changes nothing.
+ */
+const moveState = (name: string) =>
+  `DELETE FROM pulumi_state WHERE starts_with(key, '${name}/') AND EXISTS (SELECT 1 FROM pulumi_state old ` +
+  `WHERE NOT starts_with(old.key, '${name}/') AND substr(old.key, strpos(old.key, '/')) = ` +
+  `substr(pulumi_state.key, strpos(pulumi_state.key, '/'))); UPDATE pulumi_state SET key = '${name}' || ` +
+  `substr(key, strpos(key, '/')) WHERE NOT starts_with(key, '${name}/')`;
+
 /** A Pulumi stack's outputs in the backend at `backendUrl`, secrets shown: what Pulumi's own state holds. */
 function stackOutputs(service: TestService, backendUrl: string, stack: string): Record<string, unknown> {
   const settings = resolveEngineSettings({ dataDir: service.dataDir, passphrase: "test-passphrase" });
@@ -196,13 +207,21 @@ describe("a restore with the real engine, on a SCRAM broker", { timeout: 1_200_0
     const restored = `${await freshDatabase(postgres!, "estate_restored")}?sslmode=disable`;
     const restoredDb = restored.replace(/\?.*$/, "");
     await pgTool("pg_restore", ["--no-owner", `--dbname=${restoredDb}`, dump]);
-    // Pulumi's PostgreSQL backend keys its state by the database's name: under another name, moved across.
-    const name = new URL(restoredDb).pathname.slice(1);
-    await pgTool("psql", [
-      `--dbname=${restoredDb}`,
-      "--set=ON_ERROR_STOP=1",
-      `--command=UPDATE pulumi_state SET key = '${name}' || substr(key, strpos(key, '/'))`,
+    // The real server process refuses to start on it: Pulumi's PostgreSQL backend keys its state by the
+    // database's name, so under another name it lists none of the stacks of what the store holds as applied.
+    const serverOnRestored = { store: { postgres: { url: restored } }, plugins, reconcile: { intervalMs: 0 } };
+    const refused = await startServerProcess(serverOnRestored);
+    expect(refused).toMatchObject({ served: false, code: 1 });
+    expect(plainLines(refused.stderr)).toEqual([
+      expect.stringMatching(
+        /^plinth: the Pulumi state backend has no stack for the resources the store holds as applied \(kafka\.topic restored\.changed, kafka\.topic restored\.kept, kafka\.user restored-app; none of 3 checked\): .*move Pulumi's state to the new name/,
+      ),
     ]);
+    // Moved across, as docs/operating.md says, after that refused start (whose look at the backend filed a new
+    // meta.yaml under the new name, which the move replaces); then it starts.
+    const name = new URL(restoredDb).pathname.slice(1);
+    await pgTool("psql", [`--dbname=${restoredDb}`, "--set=ON_ERROR_STOP=1", `--command=${moveState(name)}`]);
+    expect(await startServerProcess(serverOnRestored)).toMatchObject({ served: true, code: 0 });
     const after = await start(restored, { reconcile: { intervalMs: 1_000 } });
     try {
       const bob = clientOf(after);
