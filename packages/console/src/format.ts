@@ -38,7 +38,12 @@ export const dateOf = (t: Timestamp | undefined): Date | undefined => (t ? times
 export function age(t: Timestamp | undefined, now: number): string {
   const date = dateOf(t);
   if (!date) return "";
-  const seconds = Math.max(0, Math.round((now - date.getTime()) / 1000));
+  return duration(now - date.getTime());
+}
+
+/** "45 s", "3 min", "2 h", "5 d": a length of time, rounded down to its largest unit. */
+export function duration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 60) return `${seconds} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h`;

@@ -67,6 +67,7 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
   it("filters the queue by status, team and type, and keeps the filters in the address", async () => {
     const page = await (await newPerson(browser)).newPage();
     await signIn(page, service.url, principals.reviewer.token);
+    await page.goto(`${service.url}/queue`);
     expect(await queueResources(page)).toEqual(["test.widget/big"]);
 
     await page.getByLabel("Status").selectOption("SUCCEEDED");
@@ -115,6 +116,7 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
   it("shows a change submitted meanwhile after Refresh", async () => {
     const page = await (await newPerson(browser)).newPage();
     await signIn(page, service.url, principals.reviewer.token);
+    await page.goto(`${service.url}/queue`);
     expect(await queueResources(page)).toEqual([]);
     await service.as("requester").resources.applyResource({
       type: "test.widget",
@@ -156,6 +158,7 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
 
     const page = await (await newPerson(browser)).newPage();
     await signIn(page, service.url, principals.reviewer.token);
+    await page.goto(`${service.url}/queue`);
     await page.locator(`tr[data-change-id="${asks.change!.id}"]`).waitFor();
 
     // Each row's link reads differently, and carries the whole id in its title and address.

@@ -39,7 +39,7 @@ describe(`the review queue with ${pending} pending changes`, { timeout: 300_000 
   it("renders all of them, oldest first, in under 1.5 s from navigation", async () => {
     // The browser is already running for a reviewer: its own first start is not the page's render time.
     const warm = await browser.newContext();
-    await (await warm.newPage()).goto(`${service.url}/`);
+    await (await warm.newPage()).goto(`${service.url}/queue`);
     await warm.close();
 
     const timings: { rendered: number; painted: number; wall: number }[] = [];
@@ -49,7 +49,7 @@ describe(`the review queue with ${pending} pending changes`, { timeout: 300_000 
       await context.addInitScript((token) => sessionStorage.setItem("plinth.token", token), principals.reviewer.token);
       const page = await context.newPage();
       const started = Date.now();
-      await page.goto(`${service.url}/`);
+      await page.goto(`${service.url}/queue`);
       await page
         .locator("tr[data-change-id]")
         .nth(pending - 1)

@@ -168,6 +168,7 @@ describe("Kafka topics in the console", { timeout: 600_000 }, () => {
     // The queue shows it pending, with who asked and what is needed.
     const reviewerTab = await (await newPerson(browser)).newPage();
     await signIn(reviewerTab, service.url, principals.reviewer.token);
+    await reviewerTab.goto(`${service.url}/queue`);
     const row = reviewerTab.locator(`tr[data-change-id="${changeId}"]`);
     await row.waitFor();
     const cells = await row.locator("td").allTextContents();

@@ -80,7 +80,7 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
     if (value === "") next.delete(key);
     else next.set(key, value);
     const text = next.toString();
-    navigate(text ? `/?${text}` : "/", true);
+    navigate(text ? `/queue?${text}` : "/queue", true);
   };
   const loadMore = () => {
     setMoreError(undefined);

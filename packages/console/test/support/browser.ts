@@ -65,23 +65,24 @@ const wcag21aa = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
  * page's Content-Security-Policy does not govern; injected once per document.
  */
 export async function accessibilityViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => "axe" in window))) {
+  if (!(await page.evaluate(() => "axe" in globalThis))) {
     const source = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
     await page.evaluate(source);
   }
   const violations = await page.evaluate(async (tags) => {
-    const axe = (window as unknown as { axe: AxeRunner }).axe;
-    const result = await axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    const axe = (globalThis as unknown as { axe: AxeRunner }).axe;
+    // No context: the whole document.
+    const result = await axe.run({ runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
     return result.violations.map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => String(n.target)) }));
   }, wcag21aa);
   return violations.map((v) => `${v.id} (${v.help}): ${v.targets.slice(0, 3).join(" | ")}`);
 }
 
 interface AxeRunner {
-  run(
-    context: Document,
-    options: { runOnly: { type: "tag"; values: string[] }; resultTypes: string[] },
-  ): Promise<{ violations: { id: string; help: string; nodes: { target: unknown }[] }[] }>;
+  run(options: {
+    runOnly: { type: "tag"; values: string[] };
+    resultTypes: string[];
+  }): Promise<{ violations: { id: string; help: string; nodes: { target: unknown }[] }[] }>;
 }
 
 /** The widths screenshots are taken at: a desktop window and a phone held upright. */
@@ -100,10 +101,8 @@ export async function screenshotBothWidths(page: Page, name: string): Promise<vo
 
 /** Whether the element's box and the page both fit in the viewport's width (nothing to scroll sideways). */
 export async function fitsTheWidth(page: Page, selector: string): Promise<boolean> {
-  return await page.evaluate((sel) => {
-    const element = document.querySelector(sel);
-    if (!element) throw new Error(`no ${sel} on the page`);
-    const width = document.documentElement.clientWidth;
-    return element.getBoundingClientRect().right <= width && document.documentElement.scrollWidth <= width;
-  }, selector);
+  return await page.locator(selector).evaluate((element) => {
+    const root = element.ownerDocument.documentElement;
+    return element.getBoundingClientRect().right <= root.clientWidth && root.scrollWidth <= root.clientWidth;
+  });
 }
