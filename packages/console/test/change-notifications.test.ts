@@ -223,6 +223,11 @@ describe("a change's notifications and the overview in the console", { timeout: 
     ).toEqual(deliveries.map((d) => d.id));
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshotBothWidths(page, "overview");
+    // Readable in the dark theme too (contrast is one of the rules).
+    await page.emulateMedia({ colorScheme: "dark" });
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshot(page, "overview-dark");
+    await page.emulateMedia({ colorScheme: "light" });
 
     // Each number opens the list behind it.
     await page.getByTestId("count-drifted").click();
