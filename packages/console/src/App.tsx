@@ -9,11 +9,12 @@ import {
 } from "./provider-sign-in.ts";
 import { describeError } from "./errors.ts";
 import { ChangePage } from "./pages/ChangePage.tsx";
+import { OverviewPage } from "./pages/OverviewPage.tsx";
 import { QueuePage, prefetchQueue } from "./pages/QueuePage.tsx";
 import { ResourcePage } from "./pages/ResourcePage.tsx";
 import { ResourcesPage } from "./pages/ResourcesPage.tsx";
 import { Link, parseRoute, useRoute } from "./router.tsx";
-import { type Session, SessionContext } from "./session.tsx";
+import { type Session, SessionContext, hasRole, useSession } from "./session.tsx";
 
 async function signIn(token: string, api = createApi(token)): Promise<Session> {
   const me = await api.identity.whoAmI({});
@@ -106,7 +107,8 @@ function Header({ session, onSignOut }: { session: Session; onSignOut: () => voi
         <Link href="/" className="brand">
           Plinth reviews
         </Link>
-        <Link href="/">Review queue</Link>
+        {hasRole(me, "reviewer") && <Link href="/">Overview</Link>}
+        <Link href="/queue">Review queue</Link>
         <Link href="/resources">Resources</Link>
       </nav>
       <div className="whoami" aria-label="Signed in">
@@ -131,11 +133,14 @@ function Header({ session, onSignOut }: { session: Session; onSignOut: () => voi
 
 function Page() {
   const route = useRoute();
+  const { me } = useSession();
   useEffect(() => {
     // Move focus to the new page's heading so keyboard and screen-reader users land on it.
     document.querySelector<HTMLElement>("main h1")?.focus();
   }, [route]);
   switch (route.page) {
+    case "home":
+      return hasRole(me, "reviewer") ? <OverviewPage /> : <QueuePage query={route.query} />;
     case "queue":
       return <QueuePage query={route.query} />;
     case "change":
@@ -149,7 +154,7 @@ function Page() {
         <main>
           <h1 tabIndex={-1}>Page not found</h1>
           <p>
-            There is no such page. <Link href="/">Go to the review queue.</Link>
+            There is no such page. <Link href="/">Go to the start page.</Link>
           </p>
         </main>
       );

@@ -2,6 +2,7 @@ import { type AnchorHTMLAttributes, type MouseEvent, useEffect, useState } from 
 
 /** Where the page is: the server answers every client route with index.html, so plain paths work. */
 export type Route =
+  | { page: "home"; query: URLSearchParams }
   | { page: "queue"; query: URLSearchParams }
   | { page: "change"; id: string }
   | { page: "resource"; type: string; name: string }
@@ -11,7 +12,9 @@ export type Route =
 export function parseRoute(location: Location): Route {
   const parts = location.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const query = new URLSearchParams(location.search);
-  if (parts.length === 0) return { page: "queue", query };
+  // The landing page: the overview for reviewers and admins, the queue for everyone else (the page decides).
+  if (parts.length === 0) return { page: "home", query };
+  if (parts[0] === "queue" && parts.length === 1) return { page: "queue", query };
   if (parts[0] === "changes" && parts.length === 2) return { page: "change", id: parts[1] ?? "" };
   if (parts[0] === "resources" && parts.length === 1) return { page: "resources", query };
   if (parts[0] === "resources" && parts.length === 3)

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { BadRequestSchema } from "@plinth/sdk/gen/google/rpc/error_details_pb.ts";
 import { describe, expect, it } from "vitest";
 import { describeError } from "../src/errors.ts";
-import { diffRows } from "../src/format.ts";
+import { diffRows, flatten, shortChangeId, specRows } from "../src/format.ts";
 
 describe("describeError", () => {
   it("turns API codes into sentences a person can act on", () => {
@@ -38,5 +38,29 @@ describe("diffRows", () => {
       { path: "e", before: undefined, after: [1], op: "added" },
     ]);
     expect(diffRows({ a: 1 }, undefined)).toEqual([{ path: "a", before: 1, after: undefined, op: "removed" }]);
+  });
+});
+
+describe("what a resource page lists (issue 27)", () => {
+  it("lists no row for empty outputs (a resource page showed a raw `{}`)", () => {
+    expect([...flatten({}).entries()]).toEqual([]);
+    expect([...flatten({ a: {} }).entries()]).toEqual([["a", {}]]);
+  });
+
+  it("lists a spec leaf by leaf, list items by index, as grants name their fields", () => {
+    const user = { cluster: "local", access: [{ topics: { prefix: "orders." }, operations: "read" }], tags: [] };
+    expect(specRows(user)).toEqual([
+      ["cluster", "local"],
+      ["access.0.topics.prefix", "orders."],
+      ["access.0.operations", "read"],
+      ["tags", []],
+    ]);
+  });
+
+  it("shortens a change id to its random tail: ids of one minute start alike", () => {
+    const a = "chg_019afc3e5c1b7d2e8f00aabbccdd0011";
+    const b = "chg_019afc3e5c1b7d2e8f00aabbccdd2233";
+    expect(shortChangeId(a)).toBe("…ccdd0011");
+    expect(shortChangeId(a)).not.toBe(shortChangeId(b));
   });
 });

@@ -1,9 +1,20 @@
+import { join } from "node:path";
 import { ChangeStatus } from "@plinth/sdk";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../../core/test/support/connect-helpers.ts";
 import { type TestService, principals, startTestService } from "../../core/test/support/test-service.ts";
-import { buildConsole, distDir, launchChromium, newPerson, signIn } from "./support/browser.ts";
+import {
+  accessibilityViolations,
+  buildConsole,
+  distDir,
+  fitsTheWidth,
+  launchChromium,
+  newPerson,
+  phone,
+  screenshotBothWidths,
+  signIn,
+} from "./support/browser.ts";
 
 // Queue filters, the resolved spec with the plugin's reasons, and a rejection,
 // over the API with the test plugin (widgets larger than 50 need a reviewer).
@@ -13,7 +24,17 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
   let pendingId: string;
   beforeAll(async () => {
     buildConsole();
-    service = await startTestService({ config: { console: { dir: distDir } } });
+    const support = join(import.meta.dirname, "../../core/test/support");
+    service = await startTestService({
+      config: {
+        console: { dir: distDir },
+        plugins: [
+          { module: join(support, "widget-plugin.ts"), export: "widgetPlugin" },
+          // A type whose specs reach other teams' resources, so changes carry access requests.
+          { module: join(support, "owned-plugin.ts"), export: "ownedPlugin" },
+        ],
+      },
+    });
     const alice = service.as("requester");
     const small = await alice.resources.applyResource({
       type: "test.widget",
@@ -46,6 +67,7 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
   it("filters the queue by status, team and type, and keeps the filters in the address", async () => {
     const page = await (await newPerson(browser)).newPage();
     await signIn(page, service.url, principals.reviewer.token);
+    await page.goto(`${service.url}/queue`);
     expect(await queueResources(page)).toEqual(["test.widget/big"]);
 
     await page.getByLabel("Status").selectOption("SUCCEEDED");
@@ -94,6 +116,7 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
   it("shows a change submitted meanwhile after Refresh", async () => {
     const page = await (await newPerson(browser)).newPage();
     await signIn(page, service.url, principals.reviewer.token);
+    await page.goto(`${service.url}/queue`);
     expect(await queueResources(page)).toEqual([]);
     await service.as("requester").resources.applyResource({
       type: "test.widget",
@@ -103,5 +126,73 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
     });
     await page.getByRole("button", { name: "Refresh" }).click();
     await expect.poll(() => queueResources(page)).toEqual(["test.widget/bigger"]);
+  });
+
+  it("tells apart changes submitted in the same minute, reads access requests in full, and fits a phone (issue 27)", async () => {
+    // Four changes within a second: their ids share the time that starts them.
+    const ids: string[] = [];
+    for (const n of [1, 2, 3, 4]) {
+      const { change } = await service.as("requester").resources.applyResource({
+        type: "test.widget",
+        name: `burst-${n}`,
+        spec: { size: 60 + n },
+        requestId: `burst-${n}`,
+      });
+      ids.push(change!.id);
+    }
+    // search owns what payments asks to read: the change carries an access request to search.
+    const owned = await service.as("outsider").resources.applyResource({
+      type: "test.owned",
+      name: "orders-placed-events",
+      spec: { owner: { team: "search", contact: "#search" } },
+      requestId: "orders-placed-events",
+    });
+    expect((await watchToEnd(service.as("outsider"), owned.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const asks = await service.as("requester").resources.applyResource({
+      type: "test.owned",
+      name: "payments-reader",
+      spec: { owner: { team: "payments", contact: "#payments" }, reads: ["orders-placed-events"] },
+      requestId: "payments-reader",
+    });
+    expect(asks.change?.accessRequests).toHaveLength(1);
+
+    const page = await (await newPerson(browser)).newPage();
+    await signIn(page, service.url, principals.reviewer.token);
+    await page.goto(`${service.url}/queue`);
+    await page.locator(`tr[data-change-id="${asks.change!.id}"]`).waitFor();
+
+    // Each row's link reads differently, and carries the whole id in its title and address.
+    const links = await Promise.all(
+      ids.map(async (id) => {
+        const link = page.locator(`tr[data-change-id="${id}"] td:first-child a`);
+        return {
+          id,
+          text: await link.textContent(),
+          title: await link.getAttribute("title"),
+          href: await link.getAttribute("href"),
+        };
+      }),
+    );
+    expect(new Set(links.map((l) => l.text)).size).toBe(ids.length);
+    for (const link of links) {
+      expect(link.title).toBe(link.id);
+      expect(link.href).toBe(`/changes/${link.id}`);
+      expect(link.id.endsWith(link.text!.replace("…", ""))).toBe(true);
+    }
+
+    // The access request is shown whole, not cut at the column's edge.
+    const approvals = page.locator(`tr[data-change-id="${asks.change!.id}"] td.approvals`);
+    expect(await approvals.getByTestId("access-request").textContent()).toBe(
+      "payments asks to read orders-placed-events (needs search)",
+    );
+    expect(await approvals.evaluate((cell) => cell.scrollWidth <= cell.clientWidth)).toBe(true);
+    expect(await accessibilityViolations(page)).toEqual([]);
+
+    // At phone width the queue fits the screen: no row runs off to the right.
+    await page.setViewportSize(phone);
+    expect(await fitsTheWidth(page, "table.queue")).toBe(true);
+    expect(await approvals.evaluate((cell) => cell.scrollWidth <= cell.clientWidth)).toBe(true);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshotBothWidths(page, "queue-access-requests");
   });
 });

@@ -1,9 +1,31 @@
+import { join } from "node:path";
 import { ChangeStatus } from "@plinth/sdk";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../../core/test/support/connect-helpers.ts";
-import { type TestService, principals, startTestService } from "../../core/test/support/test-service.ts";
-import { buildConsole, distDir, launchChromium, newPerson, screenshot, signIn } from "./support/browser.ts";
+import {
+  type TestService,
+  clientsFor,
+  principals,
+  principalsConfig,
+  startTestService,
+} from "../../core/test/support/test-service.ts";
+
+// The cast, and a reviewer of search: what payments reaches of search's is approved by search.
+const people = {
+  ...principals,
+  sam: { id: "sam", team: "search", roles: ["reviewer"] as const, token: "token-sam" },
+};
+import {
+  accessibilityViolations,
+  buildConsole,
+  distDir,
+  launchChromium,
+  newPerson,
+  screenshot,
+  screenshotBothWidths,
+  signIn,
+} from "./support/browser.ts";
 
 // The resource page over the API: reveal (owning team only), compare, revert.
 // The test plugin's fake engine stands in for Pulumi: nothing here depends on what the engine does.
@@ -12,7 +34,18 @@ describe("the resource page", { timeout: 200_000 }, () => {
   let browser: Browser;
   beforeAll(async () => {
     buildConsole();
-    service = await startTestService({ config: { console: { dir: distDir } } });
+    const support = join(import.meta.dirname, "../../core/test/support");
+    service = await startTestService({
+      config: {
+        console: { dir: distDir },
+        principals: principalsConfig(people),
+        plugins: [
+          { module: join(support, "widget-plugin.ts"), export: "widgetPlugin" },
+          // A type whose specs reach other teams' resources (as a Kafka user reads another team's topics).
+          { module: join(support, "owned-plugin.ts"), export: "ownedPlugin" },
+        ],
+      },
+    });
     const alice = service.as("requester");
     for (const [i, color] of ["red", "green"].entries()) {
       const res = await alice.resources.applyResource({
@@ -70,5 +103,59 @@ describe("the resource page", { timeout: 200_000 }, () => {
     const { resource } = await service.as("requester").resources.getResource({ type: "test.widget", name: "gizmo" });
     expect(resource?.revision).toBe(3n);
     expect(resource?.spec).toMatchObject({ color: "red" });
+  });
+
+  it("shows what the resource is: its spec, no raw {} for empty outputs, and the access it was granted (issue 27)", async () => {
+    const olga = service.as("outsider");
+    const alice = service.as("requester");
+    const owned = await olga.resources.applyResource({
+      type: "test.owned",
+      name: "orders-placed-events",
+      spec: { owner: { team: "search", contact: "#search" } },
+      requestId: "orders-placed-events",
+    });
+    expect((await watchToEnd(olga, owned.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const asked = await alice.resources.applyResource({
+      type: "test.owned",
+      name: "payments-reader",
+      spec: { owner: { team: "payments", contact: "#payments" }, reads: ["orders-placed-events"] },
+      requestId: "payments-reader",
+    });
+    const sam = clientsFor(service.url, people.sam.token);
+    await sam.changes.approveChange({ id: asked.change!.id, comment: "read-only, fine" });
+    expect((await watchToEnd(alice, asked.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+
+    const page = await (await newPerson(browser)).newPage();
+    await signIn(page, service.url, principals.requester.token);
+    await page.goto(`${service.url}/resources/test.owned/payments-reader`);
+    const spec = page.getByTestId("resource-spec");
+    await spec.waitFor();
+    expect(await spec.locator("tbody tr").allTextContents()).toEqual([
+      "owner.team" + "payments",
+      "owner.contact" + "#payments",
+      "reads.0" + "orders-placed-events",
+    ]);
+    // The grant, with who of the owning team approved it and since when: the same as ListAccessGrants says.
+    const { grants } = await alice.resources.listAccessGrants({ type: "test.owned", requesterTeam: "payments" });
+    expect(grants).toHaveLength(1);
+    const grant = page.getByTestId("resource-grants").locator("tbody tr");
+    await expect
+      .poll(() => grant.locator("td").allTextContents())
+      .toEqual([
+        "read orders-placed-events",
+        "search",
+        "sam",
+        expect.stringMatching(/\d/),
+        `…${grants[0]!.changeId.slice(-8)}`,
+      ]);
+    const outputs = await page.getByTestId("outputs").textContent();
+    expect(outputs).not.toContain("{}");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshotBothWidths(page, "resource-grants");
+
+    // The resource it reaches has no grant of its own to show, and says so.
+    await page.goto(`${service.url}/resources/test.owned/orders-placed-events`);
+    await page.getByTestId("resource-grants-none").waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { type Change, ChangeStatus, ReviewDecision } from "@plinth/sdk/gen/plint
 import { useEffect, useMemo, useState } from "react";
 import { ErrorNote } from "../components/ErrorNote.tsx";
 import { describeError } from "../errors.ts";
-import { age, filterableStatuses, isoText, kindLabel, statusLabel } from "../format.ts";
+import { age, filterableStatuses, isoText, kindLabel, shortChangeId, statusLabel } from "../format.ts";
 import { Link, changeHref, navigate, resourceHref } from "../router.tsx";
 import type { Api } from "../api.ts";
 import { useSession } from "../session.tsx";
@@ -80,7 +80,7 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
     if (value === "") next.delete(key);
     else next.set(key, value);
     const text = next.toString();
-    navigate(text ? `/?${text}` : "/", true);
+    navigate(text ? `/queue?${text}` : "/queue", true);
   };
   const loadMore = () => {
     setMoreError(undefined);
@@ -161,7 +161,9 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
             {rows.map((c) => (
               <tr key={c.id} data-change-id={c.id}>
                 <td>
-                  <Link href={changeHref(c.id)}>{c.id.slice(0, 12)}</Link>
+                  <Link href={changeHref(c.id)} title={c.id}>
+                    {shortChangeId(c.id)}
+                  </Link>
                 </td>
                 <td>
                   <Link href={resourceHref(c.type, c.name)}>
@@ -174,7 +176,7 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
                 <td>
                   <time dateTime={isoText(c.createTime)}>{age(c.createTime, now)}</time>
                 </td>
-                <td>
+                <td className="approvals">
                   {approvals(c)} of {c.requiredApprovals}
                   {c.accessRequests.map((request, i) => (
                     <div key={i} className="muted" data-testid="access-request">

@@ -3,10 +3,11 @@ import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ResourceStatus, type Resource, type Revision } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type FormEvent, useState } from "react";
 import { ErrorNote } from "../components/ErrorNote.tsx";
+import { ResourceGrants, ResourceSpec } from "../components/ResourceFacts.tsx";
 import { SpecDiff } from "../components/SpecDiff.tsx";
 import { TopicSchemas } from "../components/TopicSchemas.tsx";
 import { describeError } from "../errors.ts";
-import { flatten, kindLabel, resourceStatusLabel, show, statusLabel, timeText } from "../format.ts";
+import { flatten, kindLabel, shortChangeId, resourceStatusLabel, show, statusLabel, timeText } from "../format.ts";
 import { Link, changeHref, navigate } from "../router.tsx";
 import { type Session, hasRole, useSession } from "../session.tsx";
 import { useLoad } from "../use-load.ts";
@@ -161,7 +162,9 @@ function Revisions({ resource, revisions }: { resource: Resource; revisions: Rev
                 <td>{r.requestedBy}</td>
                 <td>{r.approvedBy.join(", ") || "auto"}</td>
                 <td>
-                  <Link href={changeHref(r.changeId)}>{r.changeId.slice(0, 12)}</Link>
+                  <Link href={changeHref(r.changeId)} title={r.changeId}>
+                    {shortChangeId(r.changeId)}
+                  </Link>
                 </td>
                 <td>
                   {r.revision !== resource.revision && !r.deleted && (
@@ -284,6 +287,8 @@ export function ResourcePage({ type, name }: { type: string; name: string }) {
           </ul>
         </section>
       )}
+      <ResourceSpec resource={resource} />
+      <ResourceGrants resource={resource} />
       {resource.type === "kafka.topic" && <TopicSchemas topic={resource} />}
       <div className="actions">
         <ConfirmAction

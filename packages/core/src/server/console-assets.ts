@@ -54,6 +54,16 @@ export interface ConsoleSignIn {
   scope: string;
 }
 
+/**
+ * What the console shows about review that only the config knows: when a
+ * change pending review is overdue (the reminder), and which teams' reviewers
+ * review every team's changes. Served without a token, like the sign-in
+ * settings: it names teams and a period, nothing a team could act on.
+ */
+export interface ConsoleSettings {
+  review: { remindAfterMs: number; platformTeams: readonly string[] };
+}
+
 /** The built console of the @plinth/console package, when it is installed next to core. */
 export function defaultConsoleDir(): string | undefined {
   try {
@@ -109,6 +119,7 @@ const clientRoute = /^\/(changes|resources)\//;
 export function createConsoleHandler(
   dir: string | undefined,
   signIn?: ConsoleSignIn,
+  settings: ConsoleSettings = { review: { remindAfterMs: 0, platformTeams: [] } },
 ): (req: Request, res: Response) => boolean {
   const root = dir === undefined ? undefined : resolve(dir);
   // The page talks to the identity provider (discovery, token endpoint) for the code flow: that origin only.
@@ -122,6 +133,7 @@ export function createConsoleHandler(
       }
     : securityHeaders;
   const signInBody = signIn && JSON.stringify(signIn);
+  const settingsBody = JSON.stringify(settings);
   return (req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const head = req.method === "HEAD";
@@ -134,6 +146,11 @@ export function createConsoleHandler(
       }
       res.writeHead(200, { ...headers, "content-type": "application/json", "cache-control": revalidate });
       finish(res, signInBody, head);
+      return true;
+    }
+    if (rawPath === "/console-settings.json") {
+      res.writeHead(200, { ...headers, "content-type": "application/json", "cache-control": revalidate });
+      finish(res, settingsBody, head);
       return true;
     }
     let path: string;

@@ -145,7 +145,12 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
     const denyList = createDenyList(() => store.listDenials(), { maxStalenessMs: denyListMaxStalenessMs });
     const consoleDir =
       config.console.dir === undefined ? defaultConsoleDir() : resolve(loaded.baseDir, config.console.dir);
-    const serveConsole = createConsoleHandler(consoleDir, config.console.signIn);
+    const serveConsole = createConsoleHandler(consoleDir, config.console.signIn, {
+      review: {
+        remindAfterMs: config.notifications.review.remindAfterMs,
+        platformTeams: config.review.platformTeams,
+      },
+    });
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(ResourceService, resourceService(deps));

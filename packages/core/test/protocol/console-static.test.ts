@@ -52,6 +52,14 @@ describe("the server serves the built console under /", () => {
     expect(await res.text()).toContain("<title>console</title>");
   });
 
+  it("tells the console the review reminder and the platform teams, from the config (issue 27)", async () => {
+    const res = await fetch(`${service.url}/console-settings.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    // The test config's: the default reminder (one hour), and the cast's platform team.
+    expect(await res.json()).toEqual({ review: { remindAfterMs: 3_600_000, platformTeams: ["platform"] } });
+  });
+
   it("serves hashed assets with their type, cached for good", async () => {
     const js = await fetch(`${service.url}/assets/index-abc123.js`);
     expect(js.status).toBe(200);
