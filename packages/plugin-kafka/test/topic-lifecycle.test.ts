@@ -1,9 +1,12 @@
+import diagnostics from "node:diagnostics_channel";
 import { Admin } from "@platformatic/kafka";
-import { type KafkaBroker, startKafka } from "@plinth/testing";
+import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KafkaSettings, type TopicSpec, type TopicSpecInput, kafkaTopic, listClusterTopics } from "../src/index.ts";
 import { createLocalStack } from "./support/local-stack.ts";
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Steps other than "same" in a preview: an apply followed by a preview must leave none. */
 function pendingSteps(summary: Record<string, number | undefined>): Record<string, number> {
@@ -96,6 +99,55 @@ describe("kafka.topic program on a real broker", () => {
 
   const topicId = async (name: string) =>
     (await admin.metadata({ topics: [name], forceUpdate: true })).topics.get(name)?.id;
+
+  it("reads the whole cluster in bounded batches: every topic and its configs, no request naming more than listing.batchSize", async () => {
+    const names = Array.from({ length: 7 }, (_, i) => `listing.batched.t${i}`);
+    const configured = names[4]!;
+    await admin.createTopics({ topics: names.filter((name) => name !== configured), partitions: 2, replicas: 1 });
+    await admin.createTopics({
+      topics: [configured],
+      partitions: 2,
+      replicas: 1,
+      configs: [{ name: "retention.ms", value: "3600000" }],
+    });
+    await waitFor(
+      async () => {
+        const listed = await admin.listTopics();
+        if (!names.every((name) => listed.includes(name))) throw new Error("not all listed yet");
+      },
+      { what: "the new topics listed", timeoutMs: 60_000 },
+    );
+    const small = KafkaSettings.parse({
+      clusters: {
+        local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, listing: { batchSize: 3, concurrency: 2 } },
+      },
+    });
+    // What the client library asks the broker: topics per describeConfigs request.
+    const described: number[] = [];
+    const onDescribe = (message: unknown) => {
+      const context = message as { operation?: string; options?: { resources?: unknown[] } };
+      if (context.operation === "describeConfigs") described.push(context.options?.resources?.length ?? 0);
+    };
+    diagnostics.subscribe("tracing:plt:kafka:admin:configs:start", onDescribe);
+    let items: Awaited<ReturnType<NonNullable<typeof kafkaTopic.inventory>>>;
+    try {
+      items = await kafkaTopic.inventory!("local", { settings: small, logger: silent });
+    } finally {
+      diagnostics.unsubscribe("tracing:plt:kafka:admin:configs:start", onDescribe);
+    }
+    const mine = items.filter((item) => item.name.startsWith("listing.batched."));
+    expect(mine.map((item) => item.name)).toEqual(names);
+    expect(mine.map((item) => item.observed)).toEqual(
+      names.map((_, i) => ({
+        partitions: 2,
+        replicationFactor: 1,
+        ...(i === 4 && { config: { "retention.ms": "3600000" } }),
+      })),
+    );
+    expect(described.length).toBe(Math.ceil(items.length / 3));
+    expect(Math.max(...described)).toBeLessThanOrEqual(3);
+    await admin.deleteTopics({ topics: names });
+  });
 
   it("adopts an existing topic without recreating it, applying only what the spec changes", async () => {
     const name = "orders.adopted.v1";
