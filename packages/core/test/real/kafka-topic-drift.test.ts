@@ -343,12 +343,17 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
   it("marks each topic managed, unmanaged or drifted", async () => {
     const alice = service.as("requester");
     for (const name of ["kept.v1", "touched.v1"]) {
-      const applied = await alice.resources.applyResource({
-        type: "kafka.topic",
-        name,
-        spec: { cluster: "local", partitions: 2, owner: { team: "payments", contact: "#payments" } },
-        requestId: name,
-      });
+      // UNAVAILABLE while the fresh broker is slow to answer the unmanaged-twin check: the same request again.
+      const applied = await waitFor(
+        () =>
+          alice.resources.applyResource({
+            type: "kafka.topic",
+            name,
+            spec: { cluster: "local", partitions: 2, owner: { team: "payments", contact: "#payments" } },
+            requestId: name,
+          }),
+        { what: `the change of ${name}`, timeoutMs: 120_000 },
+      );
       expect((await watchToEnd(alice, applied.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
     }
     const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
