@@ -68,6 +68,24 @@ async function describeBatch(admin: Admin, names: string[], withConfigs: boolean
 }
 
 /**
+ * `describeBatch`, once more with the topics still listed when a topic of the
+ * batch was deleted after the list request: Kafka fails the whole metadata or
+ * describeConfigs request for one unknown topic, and a listing of 10,000
+ * topics in batches takes long enough for an out-of-band delete to land in it.
+ * Any other failure is thrown as it is.
+ */
+async function describeWhatRemains(admin: Admin, names: string[], withConfigs: boolean): Promise<ClusterTopic[]> {
+  try {
+    return await describeBatch(admin, names, withConfigs);
+  } catch (error) {
+    const listed = new Set(await admin.listTopics());
+    const remaining = names.filter((name) => listed.has(name));
+    if (remaining.length === names.length) throw error;
+    return remaining.length === 0 ? [] : await describeBatch(admin, remaining, withConfigs);
+  }
+}
+
+/**
  * The topics a cluster actually holds (internal "__" topics excluded),
  * sorted by name, as Kafka reports them, with the configs set on each: the
  * basis of the cluster view, of "exists but unmanaged" detection
@@ -89,6 +107,6 @@ export async function listClusterTopics(
   const { batchSize, concurrency } = cluster.listing;
   return withAdmin(cluster, async (admin) => {
     const names = (await admin.listTopics()).filter((name) => !name.startsWith("__")).sort();
-    return await inBatches(names, batchSize, concurrency, (batch) => describeBatch(admin, batch, withConfigs));
+    return await inBatches(names, batchSize, concurrency, (batch) => describeWhatRemains(admin, batch, withConfigs));
   });
 }

@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import diagnostics from "node:diagnostics_channel";
+import { join } from "node:path";
 import { Admin } from "@platformatic/kafka";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
@@ -147,6 +149,56 @@ describe("kafka.topic program on a real broker", () => {
     expect(described.length).toBe(Math.ceil(items.length / 3));
     expect(Math.max(...described)).toBeLessThanOrEqual(3);
     await admin.deleteTopics({ topics: names });
+  });
+
+  it("a topic deleted while the cluster is read in batches is left out, not a failed listing", async () => {
+    const names = Array.from({ length: 4 }, (_, i) => `listing.vanishing.t${i}`);
+    const victim = names[2]!;
+    await admin.createTopics({ topics: names, partitions: 1, replicas: 1 });
+    await waitFor(
+      async () => {
+        const listed = await admin.listTopics();
+        if (!names.every((name) => listed.includes(name))) throw new Error("not all listed yet");
+      },
+      { what: "the new topics listed", timeoutMs: 60_000 },
+    );
+    const oneByOne = KafkaSettings.parse({
+      clusters: {
+        local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, listing: { batchSize: 1, concurrency: 1 } },
+      },
+    });
+    // When the first of these topics is described, the victim is deleted by another process, and the listing
+    // (held still meanwhile) goes on to the victim's batch with the victim gone.
+    const deleteVictim = [
+      'import { Admin } from "@platformatic/kafka";',
+      "const [, brokers, topic] = process.argv;",
+      'const admin = new Admin({ clientId: "out-of-band", bootstrapBrokers: [brokers] });',
+      "await admin.deleteTopics({ topics: [topic] });",
+      "while ((await admin.listTopics()).includes(topic)) await new Promise((r) => setTimeout(r, 100));",
+      "await admin.close();",
+    ].join("\n");
+    let deleted = false;
+    const onDescribe = (message: unknown) => {
+      const context = message as { options?: { resources?: Array<{ resourceName: string }> } };
+      if (deleted || context.options?.resources?.[0]?.resourceName !== names[0]) return;
+      deleted = true;
+      execFileSync(process.execPath, ["--input-type=module", "-e", deleteVictim, broker.bootstrapServers, victim], {
+        cwd: join(import.meta.dirname, ".."),
+        env: { ...process.env, NODE_PATH: "" },
+        timeout: 120_000,
+      });
+    };
+    diagnostics.subscribe("tracing:plt:kafka:admin:configs:start", onDescribe);
+    try {
+      const items = await kafkaTopic.inventory!("local", { settings: oneByOne, logger: silent });
+      expect(deleted).toBe(true);
+      expect(items.map((item) => item.name).filter((name) => name.startsWith("listing.vanishing."))).toEqual(
+        names.filter((name) => name !== victim),
+      );
+    } finally {
+      diagnostics.unsubscribe("tracing:plt:kafka:admin:configs:start", onDescribe);
+    }
+    await admin.deleteTopics({ topics: names.filter((name) => name !== victim) });
   });
 
   it("adopts an existing topic without recreating it, applying only what the spec changes", async () => {
