@@ -192,6 +192,18 @@ export const ClusterSettings = z.strictObject({
   defaults: Defaults.prefault({}),
   verify: z.strictObject({ prometheus: PrometheusVerify.optional() }).optional(),
   quotas: Quotas.optional(),
+  /**
+   * How the whole cluster is read (cluster view, import, bulk drift): topics
+   * per metadata or describeConfigs request, and requests in flight at once.
+   * One request for every topic grows with the cluster until it outlasts the
+   * client's request timeout; bounded ones do not.
+   */
+  listing: z
+    .strictObject({
+      batchSize: z.int().min(1).max(5_000).default(500),
+      concurrency: z.int().min(1).max(8).default(2),
+    })
+    .prefault({}),
 });
 export type ClusterSettings = z.output<typeof ClusterSettings>;
 

@@ -1,9 +1,14 @@
+import { execFileSync } from "node:child_process";
+import diagnostics from "node:diagnostics_channel";
+import { join } from "node:path";
 import { Admin } from "@platformatic/kafka";
-import { type KafkaBroker, startKafka } from "@plinth/testing";
+import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KafkaSettings, type TopicSpec, type TopicSpecInput, kafkaTopic, listClusterTopics } from "../src/index.ts";
 import { createLocalStack } from "./support/local-stack.ts";
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Steps other than "same" in a preview: an apply followed by a preview must leave none. */
 function pendingSteps(summary: Record<string, number | undefined>): Record<string, number> {
@@ -96,6 +101,105 @@ describe("kafka.topic program on a real broker", () => {
 
   const topicId = async (name: string) =>
     (await admin.metadata({ topics: [name], forceUpdate: true })).topics.get(name)?.id;
+
+  it("reads the whole cluster in bounded batches: every topic and its configs, no request naming more than listing.batchSize", async () => {
+    const names = Array.from({ length: 7 }, (_, i) => `listing.batched.t${i}`);
+    const configured = names[4]!;
+    await admin.createTopics({ topics: names.filter((name) => name !== configured), partitions: 2, replicas: 1 });
+    await admin.createTopics({
+      topics: [configured],
+      partitions: 2,
+      replicas: 1,
+      configs: [{ name: "retention.ms", value: "3600000" }],
+    });
+    await waitFor(
+      async () => {
+        const listed = await admin.listTopics();
+        if (!names.every((name) => listed.includes(name))) throw new Error("not all listed yet");
+      },
+      { what: "the new topics listed", timeoutMs: 60_000 },
+    );
+    const small = KafkaSettings.parse({
+      clusters: {
+        local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, listing: { batchSize: 3, concurrency: 2 } },
+      },
+    });
+    // What the client library asks the broker: topics per describeConfigs request.
+    const described: number[] = [];
+    const onDescribe = (message: unknown) => {
+      const context = message as { operation?: string; options?: { resources?: unknown[] } };
+      if (context.operation === "describeConfigs") described.push(context.options?.resources?.length ?? 0);
+    };
+    diagnostics.subscribe("tracing:plt:kafka:admin:configs:start", onDescribe);
+    let items: Awaited<ReturnType<NonNullable<typeof kafkaTopic.inventory>>>;
+    try {
+      items = await kafkaTopic.inventory!("local", { settings: small, logger: silent });
+    } finally {
+      diagnostics.unsubscribe("tracing:plt:kafka:admin:configs:start", onDescribe);
+    }
+    const mine = items.filter((item) => item.name.startsWith("listing.batched."));
+    expect(mine.map((item) => item.name)).toEqual(names);
+    expect(mine.map((item) => item.observed)).toEqual(
+      names.map((_, i) => ({
+        partitions: 2,
+        replicationFactor: 1,
+        ...(i === 4 && { config: { "retention.ms": "3600000" } }),
+      })),
+    );
+    expect(described.length).toBe(Math.ceil(items.length / 3));
+    expect(Math.max(...described)).toBeLessThanOrEqual(3);
+    await admin.deleteTopics({ topics: names });
+  });
+
+  it("a topic deleted while the cluster is read in batches is left out, not a failed listing", async () => {
+    const names = Array.from({ length: 4 }, (_, i) => `listing.vanishing.t${i}`);
+    const victim = names[2]!;
+    await admin.createTopics({ topics: names, partitions: 1, replicas: 1 });
+    await waitFor(
+      async () => {
+        const listed = await admin.listTopics();
+        if (!names.every((name) => listed.includes(name))) throw new Error("not all listed yet");
+      },
+      { what: "the new topics listed", timeoutMs: 60_000 },
+    );
+    const oneByOne = KafkaSettings.parse({
+      clusters: {
+        local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, listing: { batchSize: 1, concurrency: 1 } },
+      },
+    });
+    // When the first of these topics is described, the victim is deleted by another process, and the listing
+    // (held still meanwhile) goes on to the victim's batch with the victim gone.
+    const deleteVictim = [
+      'import { Admin } from "@platformatic/kafka";',
+      "const [, brokers, topic] = process.argv;",
+      'const admin = new Admin({ clientId: "out-of-band", bootstrapBrokers: [brokers] });',
+      "await admin.deleteTopics({ topics: [topic] });",
+      "while ((await admin.listTopics()).includes(topic)) await new Promise((r) => setTimeout(r, 100));",
+      "await admin.close();",
+    ].join("\n");
+    let deleted = false;
+    const onDescribe = (message: unknown) => {
+      const context = message as { options?: { resources?: Array<{ resourceName: string }> } };
+      if (deleted || context.options?.resources?.[0]?.resourceName !== names[0]) return;
+      deleted = true;
+      execFileSync(process.execPath, ["--input-type=module", "-e", deleteVictim, broker.bootstrapServers, victim], {
+        cwd: join(import.meta.dirname, ".."),
+        env: { ...process.env, NODE_PATH: "" },
+        timeout: 120_000,
+      });
+    };
+    diagnostics.subscribe("tracing:plt:kafka:admin:configs:start", onDescribe);
+    try {
+      const items = await kafkaTopic.inventory!("local", { settings: oneByOne, logger: silent });
+      expect(deleted).toBe(true);
+      expect(items.map((item) => item.name).filter((name) => name.startsWith("listing.vanishing."))).toEqual(
+        names.filter((name) => name !== victim),
+      );
+    } finally {
+      diagnostics.unsubscribe("tracing:plt:kafka:admin:configs:start", onDescribe);
+    }
+    await admin.deleteTopics({ topics: names.filter((name) => name !== victim) });
+  });
 
   it("adopts an existing topic without recreating it, applying only what the spec changes", async () => {
     const name = "orders.adopted.v1";

@@ -6,6 +6,8 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, Permissio
 import { isAdmin, teamsWithRole } from "./import-teams.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { observeImport } from "./observe-import.ts";
+import { createResourceLookup } from "./ownership.ts";
+import { checkQuotaOfMany, withOpenChanges } from "./team-quota.ts";
 import type { Principal, Review } from "./types.ts";
 import { freeTextLimits } from "./free-text-limits.ts";
 
@@ -40,10 +42,16 @@ function checkComment(comment: string): void {
 
 /**
  * The teams of `record` whose share `principal` may decide: all of them for
- * an admin ("*"), else the receiving teams it reviews for. Never the
- * requester's own import.
+ * an admin ("*"); for a reviewer of a platform team (`review.platformTeams`),
+ * as for changes, every receiving team; else the receiving teams it reviews
+ * for. Never the requester's own import.
  */
-function decidableTeams(principal: Principal, record: ImportRecord, only: string): string[] {
+function decidableTeams(
+  principal: Principal,
+  record: ImportRecord,
+  only: string,
+  platformTeams: readonly string[] = [],
+): string[] {
   if (principal.id === record.requestedBy) {
     throw new PermissionDeniedError("nobody reviews their own import: ask a reviewer of the receiving teams");
   }
@@ -52,19 +60,23 @@ function decidableTeams(principal: Principal, record: ImportRecord, only: string
   }
   if (isAdmin(principal)) return ["*"];
   const receiving = receivingTeams(record);
-  const mine = teamsWithRole(principal, "reviewer").filter((team) => receiving.includes(team));
+  const reviewsFor = teamsWithRole(principal, "reviewer");
+  const platform = reviewsFor.some((team) => platformTeams.includes(team));
+  const mine = platform ? receiving : reviewsFor.filter((team) => receiving.includes(team));
   const chosen = only ? mine.filter((team) => team === only) : mine;
   if (chosen.length === 0) {
+    const platformNote = platformTeams.length > 0 ? `, a reviewer of ${platformTeams.join(", ")} (platform teams)` : "";
     throw new PermissionDeniedError(
-      `import ${record.id} hands resources to ${receiving.join(", ")}; only a reviewer of ${only ? `team ${only}, if it is one of them,` : "one of those teams"} or an admin may decide it`,
+      `import ${record.id} hands resources to ${receiving.join(", ")}; only a reviewer of ${only ? `team ${only}, if it is one of them,` : "one of those teams"}${platformNote} or an admin may decide it`,
     );
   }
   return chosen;
 }
 
 /**
- * A reviewer of receiving teams approves their share (an admin approves the
- * whole import). The approval that completes it records every resource in
+ * A reviewer of receiving teams approves their share (an admin, or a reviewer
+ * of a platform team, the whole import). An approval that would take a
+ * receiving team over a quota is refused and records nothing. The approval that completes it records every resource in
  * the same transaction, re-observed just before: what changed or came under
  * management since the plan is skipped, never recorded on a stale view.
  */
@@ -77,7 +89,7 @@ export async function approveImport(
 ): Promise<ImportRecord> {
   checkComment(comment);
   const planned = await load(deps, id);
-  const teams = decidableTeams(principal, planned, team);
+  const teams = decidableTeams(principal, planned, team, deps.reviewPolicy.platformTeams);
   const completes =
     teamsStillToApprove({
       ...planned,
@@ -90,7 +102,7 @@ export async function approveImport(
   return await deps.store.transact(async (tx) => {
     const current = await tx.getImport(id);
     if (!current) throw new NotFoundError(`import "${id}" does not exist`);
-    decidableTeams(principal, current, team);
+    decidableTeams(principal, current, team, deps.reviewPolicy.platformTeams);
     const now = deps.now().toISOString();
     const reviews = [...current.reviews, ...reviewsOf(deps, principal, teams, "APPROVED", comment)];
     let record: ImportRecord = { ...current, reviews, updatedAt: now };
@@ -124,7 +136,7 @@ function reviewsOf(
   return teams.map((team) => ({ reviewer: principal.id, team, decision, comment, createdAt }));
 }
 
-/** Rejects the whole import: a reviewer of any receiving team, or an admin. */
+/** Rejects the whole import: a reviewer of any receiving team or of a platform team, or an admin. */
 export async function rejectImport(
   deps: LifecycleDeps,
   principal: Principal,
@@ -135,7 +147,7 @@ export async function rejectImport(
   return await deps.store.transact(async (tx) => {
     const current = await tx.getImport(id);
     if (!current) throw new NotFoundError(`import "${id}" does not exist`);
-    const teams = decidableTeams(principal, current, "");
+    const teams = decidableTeams(principal, current, "", deps.reviewPolicy.platformTeams);
     const now = deps.now().toISOString();
     const record: ImportRecord = {
       ...current,
@@ -175,12 +187,21 @@ async function recordImported(
   const approvedBy = [...new Set(record.reviews.filter((r) => r.decision === "APPROVED").map((r) => r.reviewer))];
   const imported: ImportItemRecord[] = [];
   const skipped: ImportSkipRecord[] = [...record.skipped];
+  const importable: ImportItemRecord[] = [];
   for (const item of record.items) {
     const why = await stillImportable(tx, plugin, item, asObserved.get(item.name));
-    if (why) {
-      skipped.push({ name: item.name, reason: why });
-      continue;
-    }
+    if (why) skipped.push({ name: item.name, reason: why });
+    else importable.push(item);
+  }
+  // As a submitted change is: what the receiving teams already hold and have open, plus this import, within quota.
+  await checkQuotaOfMany(
+    plugin,
+    withOpenChanges(tx, createResourceLookup(tx)),
+    importable.map((item) => ({ name: item.name, team: item.ownerTeam, spec: item.resolvedSpec })),
+    `import ${record.id}`,
+    tx.lock?.bind(tx),
+  );
+  for (const item of importable) {
     const previous = await tx.getResource(record.type, item.name);
     const revision = (previous?.revision ?? 0) + 1;
     const change = await tx.insertChange({

@@ -5,13 +5,16 @@ import { type ImportRequest, checkImportRequest } from "./import-rules.ts";
 import { isAdmin, teamsWithRole } from "./import-teams.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { observeImport } from "./observe-import.ts";
+import { createResourceLookup } from "./ownership.ts";
+import { checkQuotaOfMany, withOpenChanges } from "./team-quota.ts";
 import type { Principal } from "./types.ts";
 
 /**
  * `ImportResources`: checks the request (every bad field at once), checks
  * that the requester may hand resources to every team its rules name (its
  * own teams; an admin any), observes the scope and records the import for
- * review, or with `dryRun` returns the plan and records nothing. The same
+ * review, or with `dryRun` returns the plan and records nothing. An import
+ * that would take a receiving team over a quota is refused (RESOURCE_EXHAUSTED). The same
  * requester's same `requestId` returns the import already recorded.
  * Nothing on the real system changes.
  */
@@ -52,6 +55,13 @@ export async function submitImport(
     }
   }
   const observed = await observeImport(deps.store, plugin, request.scope, request.rules);
+  // Refused up front as a submitted change is; the approval that records the import checks again, under the quota locks.
+  await checkQuotaOfMany(
+    plugin,
+    withOpenChanges(deps.store, createResourceLookup(deps.store)),
+    observed.items.map((item) => ({ name: item.name, team: item.ownerTeam, spec: item.resolvedSpec })),
+    request.dryRun ? "this import" : "the import",
+  );
   const now = deps.now().toISOString();
   const record: ImportRecord = {
     id: request.dryRun ? "" : deps.newId(),

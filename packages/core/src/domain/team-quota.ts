@@ -144,6 +144,57 @@ export async function checkQuota(
   }
 }
 
+/**
+ * Refuses a set of new resources recorded at once (an import) that would take
+ * any team over one of its quotas in any scope, as `checkQuota` refuses one
+ * change: RESOURCE_EXHAUSTED naming every team, scope and metric over, so
+ * nothing of the set is recorded. Each (team, scope) is checked once against
+ * the sum of its share, not resource by resource.
+ */
+export async function checkQuotaOfMany(
+  plugin: LoadedPlugin,
+  lookup: ResourceLookup,
+  items: readonly { name: string; team: string; spec: JsonObject }[],
+  /** What is refused, for the message: "import 01J…". */
+  what: string,
+  /** The transaction's `StoreTx.lock`, when the store has one. */
+  lock?: (key: string) => Promise<void>,
+): Promise<void> {
+  const added = new Map<string, { team: string; scope: string; amounts: Map<string, number> }>();
+  for (const item of items) {
+    const usage = usageOf(plugin, item.name, item.spec);
+    if (!usage) continue;
+    const key = JSON.stringify([usage.scope, item.team]);
+    const share = added.get(key) ?? { team: item.team, scope: usage.scope, amounts: new Map<string, number>() };
+    for (const [metric, amount] of Object.entries(usage.amounts)) {
+      share.amounts.set(metric, (share.amounts.get(metric) ?? 0) + amount);
+    }
+    added.set(key, share);
+  }
+  const over: string[] = [];
+  // Sorted, so that two sets that share teams take their locks in one order.
+  for (const key of [...added.keys()].sort()) {
+    const { team, scope, amounts } = added.get(key)!;
+    const limits = limitsOf(plugin, scope, team);
+    if (Object.keys(limits).length === 0) continue;
+    await lock?.(JSON.stringify(["quota", plugin.definition.type, scope, team]));
+    const used = (await sumUsage(plugin, lookup, team)).get(scope) ?? new Map<string, number>();
+    for (const [metric, limit] of Object.entries(limits)) {
+      const amount = amounts.get(metric) ?? 0;
+      const now = used.get(metric) ?? 0;
+      if (amount > 0 && now + amount > limit) {
+        over.push(`team ${team} on "${scope}": ${metric} would use ${now + amount} of ${limit} (uses ${now} now)`);
+      }
+    }
+  }
+  if (over.length > 0) {
+    throw new ResourceExhaustedError(
+      `${what} would go over the ${plugin.definition.type} quota: ${over.join("; ")}. ` +
+        `Narrow the owner rules, free some up, or ask the operators to raise the quota`,
+    );
+  }
+}
+
 /** GetTeamUsage: a team's usage against its quotas, for every plugin that counts usage. */
 export async function teamUsage(plugins: LoadedPlugin[], lookup: ResourceLookup, team: string): Promise<TeamUsage[]> {
   const rows: TeamUsage[] = [];

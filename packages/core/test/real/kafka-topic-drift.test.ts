@@ -3,13 +3,14 @@ import { join } from "node:path";
 import { Admin, ConfigResourceTypes } from "@platformatic/kafka";
 import { createPlinthClient, fieldViolations } from "@plinth/sdk";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { ImportStatus } from "@plinth/sdk/gen/plinth/v1/import_service_pb.ts";
 import { InventoryState } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
-import { deleteTopicOutOfBand, startRealService, topicPartitions } from "../support/real-service.ts";
+import { deleteTopicOutOfBand, kafkaPluginModule, startRealService, topicPartitions } from "../support/real-service.ts";
 import { refreshPreviewCounter } from "../support/refresh-preview-counter.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
 import { type TestService, principals, principalsConfig } from "../support/test-service.ts";
@@ -302,6 +303,10 @@ describe("drift of real topics, found by the periodic reconcile", { timeout: 900
 
 /** A reviewer of payments, the team the import tests hand topics to. */
 const paymentsReviewer = { id: "paula", team: "payments", roles: ["reviewer"] as const, token: "token-paula" };
+/** A reviewer of a team that receives nothing and is no platform team. */
+const searchReviewer = { id: "sam", team: "search", roles: ["reviewer"] as const, token: "token-sam" };
+/** A requester of ledger, the team whose quota the import tests fill. */
+const ledgerRequester = { id: "lena", team: "ledger", roles: ["requester"] as const, token: "token-lena" };
 
 describe("the cluster view (ListInventory) and bulk import on a real broker", { timeout: 600_000 }, () => {
   let broker: KafkaBroker;
@@ -311,7 +316,22 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     service = await startRealService(broker.bootstrapServers, {
       config: {
         reconcile: { intervalMs: 500 },
-        principals: principalsConfig({ ...principals, paymentsReviewer }),
+        principals: principalsConfig({ ...principals, paymentsReviewer, searchReviewer, ledgerRequester }),
+        plugins: [
+          {
+            module: kafkaPluginModule,
+            export: "kafkaTopic",
+            settings: {
+              clusters: {
+                local: {
+                  bootstrapServers: [broker.bootstrapServers],
+                  brokers: 1,
+                  quotas: { teams: { ledger: { topics: 2 } } },
+                },
+              },
+            },
+          },
+        ],
       },
     });
   });
@@ -323,12 +343,17 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
   it("marks each topic managed, unmanaged or drifted", async () => {
     const alice = service.as("requester");
     for (const name of ["kept.v1", "touched.v1"]) {
-      const applied = await alice.resources.applyResource({
-        type: "kafka.topic",
-        name,
-        spec: { cluster: "local", partitions: 2, owner: { team: "payments", contact: "#payments" } },
-        requestId: name,
-      });
+      // UNAVAILABLE while the fresh broker is slow to answer the unmanaged-twin check: the same request again.
+      const applied = await waitFor(
+        () =>
+          alice.resources.applyResource({
+            type: "kafka.topic",
+            name,
+            spec: { cluster: "local", partitions: 2, owner: { team: "payments", contact: "#payments" } },
+            requestId: name,
+          }),
+        { what: `the change of ${name}`, timeoutMs: 120_000 },
+      );
       expect((await watchToEnd(alice, applied.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
     }
     const admin = new Admin({ clientId: "hand", bootstrapBrokers: [broker.bootstrapServers] });
@@ -482,10 +507,10 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     // The same request id again: the same import, not a second one.
     expect((JSON.parse((await run()).stdout) as { id: string }).id).toBe(plan.id);
 
-    // Who may approve: not the requester, not a reviewer of a team that receives nothing.
+    // Who may approve: not the requester, not a reviewer of a team that receives nothing (and is no platform team).
     const own = await runPlinthCli(url, token, "imports", "approve", plan.id);
     expect(own.code).not.toBe(0);
-    const otherTeam = await runPlinthCli(url, principals.reviewer.token, "imports", "approve", plan.id);
+    const otherTeam = await runPlinthCli(url, searchReviewer.token, "imports", "approve", plan.id);
     expect(otherTeam.code).not.toBe(0);
     expect(otherTeam.stderr).toMatch(/payments/);
     await expect(alice.resources.getResource({ type: "kafka.topic", name: "estate.pay.orders" })).rejects.toThrow();
@@ -538,6 +563,60 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
         .map((v) => v.field)
         .sort(),
     ).toEqual(["scope", "rules.0.prefix", "rules.0.team", "rules.0.contact", "rules.2.prefix"].sort());
+  });
+
+  it("an import keeps the receiving team's quota at submit and at approval, and a platform team's reviewer approves it", async () => {
+    const as = (token: string) => createPlinthClient({ baseUrl: service.url, token, retry: false });
+    const lena = as(ledgerRequester.token);
+    const rita = as(principals.reviewer.token); // platform, one of review.platformTeams
+    const rules = [{ prefix: "ledger.", team: "ledger", contact: "#ledger" }];
+    await makeByHand([
+      { name: "ledger.a", partitions: 1 },
+      { name: "ledger.b", partitions: 1 },
+    ]);
+    // Two topics against a quota of two: planned.
+    const planned = await waitFor(
+      () => lena.imports.importResources({ type: "kafka.topic", scope: "local", rules, requestId: "ledger-1" }),
+      { what: "the ledger import planned", timeoutMs: 120_000 },
+    );
+    expect(planned.import?.resources.map((r) => r.name)).toEqual(["ledger.a", "ledger.b"]);
+    const id = planned.import!.id;
+
+    // Meanwhile the team makes a topic of its own: its third.
+    const own = await lena.resources.applyResource({
+      type: "kafka.topic",
+      name: "ledger.own",
+      spec: { cluster: "local", partitions: 1, owner: { team: "ledger", contact: "#ledger" } },
+      requestId: "ledger-own",
+    });
+    expect((await watchToEnd(lena, own.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+
+    // Approving now would take ledger to 3 topics of 2: refused, and nothing of the import is recorded.
+    const refused = await rita.imports.approveImport({ id, comment: "looks fine" }).catch((e: unknown) => e);
+    expect((refused as { code: number }).code, String(refused)).toBe(8); // RESOURCE_EXHAUSTED
+    expect(String(refused)).toMatch(/team ledger.*topics would use 3 of 2/);
+    const still = (await lena.imports.getImport({ id })).import!;
+    expect(still.status).toBe(ImportStatus.PENDING_REVIEW);
+    expect(still.reviews).toEqual([]);
+    await expect(lena.resources.getResource({ type: "kafka.topic", name: "ledger.a" })).rejects.toThrow();
+    // So is a new import of the same topics, at submit, dry run or not.
+    for (const dryRun of [true, false]) {
+      const again = await lena.imports
+        .importResources({ type: "kafka.topic", scope: "local", rules, requestId: "ledger-2", dryRun })
+        .catch((e: unknown) => e);
+      expect((again as { code: number }).code, String(again)).toBe(8);
+    }
+
+    // Once the team's own topic is gone, the same approval fits, and a platform reviewer's completes it.
+    const remove = await lena.resources.deleteResource({ type: "kafka.topic", name: "ledger.own", requestId: "rm" });
+    await rita.changes.approveChange({ id: remove.change!.id, comment: "make room" });
+    expect((await watchToEnd(lena, remove.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const approved = (await rita.imports.approveImport({ id, comment: "room made" })).import!;
+    expect(approved.status).toBe(ImportStatus.IMPORTED);
+    const { resource } = await lena.resources.getResource({ type: "kafka.topic", name: "ledger.a" });
+    expect([resource?.ownerTeam, resource?.status]).toEqual(["ledger", ResourceStatus.READY]);
+    const { usage } = await lena.resources.getTeamUsage({ team: "ledger" });
+    expect(usage.find((row) => row.metric === "topics")).toMatchObject({ used: 2, limit: 2 });
   });
 
   it("an imported topic: re-applying its spec changes nothing, its first change imports and applies only that change, and drift is noticed", async () => {
