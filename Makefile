@@ -25,7 +25,10 @@ start-cluster: setup
 ## test: the whole suite: proto lint and breaking check, types, lint, then every test
 test: setup
 	@$(MAKE) --no-print-directory check
-	@pnpm exec vitest run
+	@# Two files at a time: most wait on real brokers, databases and Pulumi children rather than compute, and
+	@# vitest's default (cores - 1) ran them one at a time on CI's 2 cores. A flag, because a project's config
+	@# does not inherit the root config's maxWorkers.
+	@pnpm exec vitest run --maxWorkers=2
 
 check: proto typecheck lint
 

@@ -5,8 +5,5 @@ export default defineConfig({
     projects: ["packages/*", "examples/*"],
     // One scratch directory per run; its teardown kills and removes leftovers.
     globalSetup: ["packages/testing/src/global-setup.ts"],
-    // Most files wait on real brokers, databases and Pulumi children rather than
-    // compute; vitest's default (cores - 1) ran them one at a time on CI's 2 cores.
-    maxWorkers: 2,
   },
 });
