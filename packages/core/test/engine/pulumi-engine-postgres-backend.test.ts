@@ -63,13 +63,14 @@ describe("Pulumi engine with state in PostgreSQL", () => {
 
   it("leaves a lock alone while its holder on this host lives, however long the lease, and clears it once the holder is gone", async () => {
     const settings = { bootstrapServers: broker.bootstrapServers };
-    // Waits short: a live holder makes the attempt fail retryable after 5 s and a little, instead of after 25 s.
+    // Waits shorter than the defaults: a live holder makes the attempt fail retryable after 10 s instead of 35 s. The
+    // silence stays well above a loaded test process's pauses, or the child would stop its own operation instead.
     const impatient = createPulumiEngine({
       dataDir: engineDataDir(),
       backendUrl: `${database.connectionString}?sslmode=disable`,
       passphrase: "postgres-backend-passphrase",
-      parentSilenceMs: 200,
-      killGraceMs: 200,
+      parentSilenceMs: 3_000,
+      killGraceMs: 1_000,
     });
     // A process of this host in the lock, as a paused replica's Pulumi CLI would be: its update may still be writing.
     const holder = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
