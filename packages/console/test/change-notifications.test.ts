@@ -1,7 +1,7 @@
 import { ChangeStatus } from "@plinth/sdk";
 import { type Change } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Delivery, DeliveryStatus } from "@plinth/sdk/gen/plinth/v1/notification_pb.ts";
@@ -9,6 +9,7 @@ import { freePort, waitFor } from "../../testing/src/index.ts";
 import { watchToEnd } from "../../core/test/support/connect-helpers.ts";
 import type { EnginePreview } from "../../core/src/index.ts";
 import { createFakeEngine } from "../../core/test/support/fake-engine.ts";
+import { shortDuration } from "../src/applied-per-hour.ts";
 import { type TestService, principals, startTestService } from "../../core/test/support/test-service.ts";
 import { WebhookReceiver } from "../../core/test/support/webhook-receiver.ts";
 import {
@@ -203,6 +204,26 @@ describe("a change's notifications and the overview in the console", { timeout: 
     expect(await count("retrying")).toBe(String(retrying.length));
     expect(await count("drifted")).toBe(String(drifted.length));
     expect(await count("webhooks-failing")).toBe(String(deliveries.length));
+
+    // The chart of the last day: as many applied as the API lists as SUCCEEDED since a day before the page's
+    // clock, and their median and p95 time from submission to success.
+    const pageNow = 3_600_000 + (created(first) + created(second)) / 2;
+    const { changes: appliedToday } = await rita.changes.listChanges({
+      status: ChangeStatus.SUCCEEDED,
+      finishedAfter: timestampFromMs(pageNow - 24 * 3_600_000),
+      pageSize: 500,
+    });
+    expect(appliedToday.length).toBeGreaterThan(0);
+    const took = appliedToday.map((c) => timestampDate(c.finishTime!).getTime() - created(c)).sort((a, b) => a - b);
+    const nearestRank = (p: number) => took[Math.ceil((p / 100) * took.length) - 1]!;
+    await expect.poll(() => page.getByTestId("applied-total").textContent()).toBe(String(appliedToday.length));
+    expect(await page.getByTestId("applied-median").textContent()).toBe(shortDuration(nearestRank(50)));
+    expect(await page.getByTestId("applied-p95").textContent()).toBe(shortDuration(nearestRank(95)));
+    const bars = await page
+      .locator(".applied-chart .bar")
+      .evaluateAll((els) => els.map((el) => el.getAttribute("data-count")));
+    expect(bars).toHaveLength(24);
+    expect(bars.reduce((sum, n) => sum + Number(n), 0)).toBe(appliedToday.length);
 
     // Oldest first, each with its age, red once it has waited past the reminder.
     const rows = page.locator("section[aria-labelledby=waiting] li");

@@ -2,6 +2,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { BadRequestSchema } from "@plinth/sdk/gen/google/rpc/error_details_pb.ts";
 import { describe, expect, it } from "vitest";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ChangeSchema } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { appliedPerHour, percentile, shortDuration } from "../src/applied-per-hour.ts";
 import { describeError } from "../src/errors.ts";
 import { diffRows, flatten, shortChangeId, specRows } from "../src/format.ts";
 
@@ -62,5 +65,47 @@ describe("what a resource page lists (issue 27)", () => {
     const b = "chg_019afc3e5c1b7d2e8f00aabbccdd2233";
     expect(shortChangeId(a)).toBe("…ccdd0011");
     expect(shortChangeId(a)).not.toBe(shortChangeId(b));
+  });
+});
+
+describe("appliedPerHour", () => {
+  const at = (iso: string) => timestampFromDate(new Date(iso));
+  const succeeded = (submitted: string, finished: string) =>
+    create(ChangeSchema, { createTime: at(submitted), finishTime: at(finished) });
+
+  it("counts each change in the hour it finished, over the 24 hours ending with the current one", () => {
+    const now = Date.parse("2026-12-07T10:30:00Z");
+    const applied = appliedPerHour(
+      [
+        succeeded("2026-12-06T10:59:00Z", "2026-12-06T10:59:59Z"), // before the first hour: left out
+        succeeded("2026-12-06T11:00:00Z", "2026-12-06T11:00:01Z"), // the first hour
+        succeeded("2026-12-07T10:00:00Z", "2026-12-07T10:00:02Z"), // the current hour
+        succeeded("2026-12-07T10:00:00Z", "2026-12-07T10:00:10Z"),
+      ],
+      now,
+    );
+    expect(applied.hours).toHaveLength(24);
+    expect(new Date(applied.hours[0]!.start).toISOString()).toBe("2026-12-06T11:00:00.000Z");
+    expect(applied.hours.map((h) => h.count)).toEqual([1, ...Array<number>(22).fill(0), 2]);
+    expect(applied.total).toBe(3);
+    expect(applied.hours[23]).toMatchObject({ medianMs: 2_000, p95Ms: 10_000 });
+    expect(applied).toMatchObject({ medianMs: 2_000, p95Ms: 10_000 });
+  });
+
+  it("has no median or p95 for a day without changes", () => {
+    const applied = appliedPerHour([], Date.now());
+    expect(applied).toMatchObject({ total: 0, medianMs: undefined, p95Ms: undefined });
+    expect(shortDuration(applied.medianMs)).toBe("none");
+  });
+
+  it("takes the nearest rank", () => {
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 95)).toBe(4);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        95,
+      ),
+    ).toBe(95);
   });
 });

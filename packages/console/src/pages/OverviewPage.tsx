@@ -1,9 +1,12 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Change, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { type Delivery, DeliveryStatus } from "@plinth/sdk/gen/plinth/v1/notification_pb.ts";
 import type { Resource } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { useEffect, useMemo } from "react";
 import type { Api } from "../api.ts";
+import { appliedPerHour } from "../applied-per-hour.ts";
+import { AppliedChart } from "../components/AppliedChart.tsx";
 import { ErrorNote } from "../components/ErrorNote.tsx";
 import {
   age,
@@ -24,11 +27,17 @@ const day = 24 * 3600 * 1000;
 /** The overview reads itself again this often, so a page left open stays current. */
 const refreshMs = 30_000;
 
-async function allChanges(api: Api, status: ChangeStatus, signal: AbortSignal): Promise<Change[]> {
+async function allChanges(
+  api: Api,
+  status: ChangeStatus,
+  signal: AbortSignal,
+  finishedAfter?: number,
+): Promise<Change[]> {
   const changes: Change[] = [];
+  const since = finishedAfter === undefined ? undefined : timestampFromMs(finishedAfter);
   let pageToken = "";
   do {
-    const page = await api.changes.listChanges({ status, pageSize: 500, pageToken }, { signal });
+    const page = await api.changes.listChanges({ status, pageSize: 500, pageToken, finishedAfter: since }, { signal });
     changes.push(...page.changes);
     pageToken = page.nextPageToken;
   } while (pageToken);
@@ -62,10 +71,11 @@ async function failingDeliveries(api: Api, signal: AbortSignal) {
 
 /** Everything the overview shows, read from the API the way the CLI would. */
 export async function loadOverview(api: Api, me: Session["me"], signal: AbortSignal, now = Date.now()) {
-  const [settings, pending, failed, queued, applying, drifted, deliveries] = await Promise.all([
+  const [settings, pending, failed, succeeded, queued, applying, drifted, deliveries] = await Promise.all([
     loadReviewSettings(signal),
     allChanges(api, ChangeStatus.PENDING_REVIEW, signal),
-    allChanges(api, ChangeStatus.FAILED, signal),
+    allChanges(api, ChangeStatus.FAILED, signal, now - day),
+    allChanges(api, ChangeStatus.SUCCEEDED, signal, now - day),
     allChanges(api, ChangeStatus.QUEUED, signal),
     allChanges(api, ChangeStatus.APPLYING, signal),
     allResources(api, ResourceStatus.DRIFTED, signal),
@@ -82,7 +92,8 @@ export async function loadOverview(api: Api, me: Session["me"], signal: AbortSig
     settings,
     // The service lists oldest first: the longest wait comes first.
     mine: pending.filter((c) => waitsForMe(c, me, settings)),
-    failedToday: failed.filter((c) => (dateOf(c.finishTime ?? c.updateTime)?.getTime() ?? 0) > now - day),
+    failedToday: failed,
+    applied: appliedPerHour(succeeded, now),
     // Open, and an attempt has already failed: the worker is trying again.
     retrying: [...queued, ...applying].filter((c) => c.lastError !== ""),
     drifted: [...clusters.entries()].sort(([a], [b]) => a.localeCompare(b)),
@@ -168,6 +179,10 @@ export function OverviewPage() {
               <Link href="/queue">All changes pending review</Link>
             </p>
             <ChangeList changes={data.mine} now={data.now} settings={data.settings} />
+          </section>
+          <section aria-labelledby="applied">
+            <h2 id="applied">Applied in the last day</h2>
+            <AppliedChart applied={data.applied} />
           </section>
           <section aria-labelledby="failed">
             <h2 id="failed">Failed in the last day</h2>

@@ -177,6 +177,8 @@ export interface ChangeFilter {
   type?: string;
   name?: string;
   team?: string;
+  /** Only changes whose `finishedAt` is this ISO time or later. */
+  finishedAfter?: string;
 }
 
 export interface ResourceFilter {

@@ -106,6 +106,14 @@ describe("bad input gets a clear error and changes nothing", () => {
       fields: ["page_size"],
     },
     {
+      reason: "a page size and a finished_after past year 9999, both reported",
+      call: (s: TestService) =>
+        s
+          .as("requester")
+          .changes.listChanges({ pageSize: 501, finishedAfter: { seconds: 253_402_300_800n, nanos: 0 } }),
+      fields: ["page_size", "finished_after"],
+    },
+    {
       reason: "a forged page token",
       call: (s: TestService) => s.as("requester").changes.listChanges({ pageToken: "garbage!" }),
       fields: ["page_token"],

@@ -526,6 +526,28 @@ export function describeStoreContract(
       }
     });
 
+    it("lists the changes that finished at or after a time, whatever their status", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const at = (minute: number) => `2026-12-07T10:${String(minute).padStart(2, "0")}:00.000Z`;
+        const ids = await store.transact(async (tx) => [
+          (await tx.insertChange(change({ name: "early", status: "SUCCEEDED", finishedAt: at(1) }))).id,
+          (await tx.insertChange(change({ name: "open", status: "PENDING_REVIEW", finishedAt: null }))).id,
+          (await tx.insertChange(change({ name: "exact", status: "FAILED", finishedAt: at(5) }))).id,
+          (await tx.insertChange(change({ name: "late", status: "SUCCEEDED", finishedAt: at(9) }))).id,
+        ]);
+        const names = async (filter: Parameters<typeof store.listChanges>[0]) =>
+          (await store.listChanges(filter, 50, "")).items.map((c) => c.name);
+        expect(await names({ finishedAfter: at(5) })).toEqual(["exact", "late"]);
+        expect(await names({ finishedAfter: at(5), status: "SUCCEEDED" })).toEqual(["late"]);
+        expect(await names({ finishedAfter: at(10) })).toEqual([]);
+        expect(ids).toHaveLength(4);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
     it("pages through changes in submission order and numbers events per change", async () => {
       const { store, cleanup } = await open();
       try {

@@ -1,12 +1,13 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { type ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
-import { NotFoundError, ResourceExhaustedError } from "../../domain/errors.ts";
+import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "../../domain/errors.ts";
 import { approveChange, cancelChange, rejectChange, retryChange } from "../../domain/review-change.ts";
 import { teamsStillToApprove } from "../../domain/ownership.ts";
 import { type Principal, finalChangeStatuses } from "../../domain/types.ts";
 import { actingFor, principalOf } from "../auth.ts";
 import { changeStatusFromProto, changeToProto, eventToProto } from "../convert.ts";
-import { pageSize } from "./paging.ts";
+import type { Violation } from "../../plugin/define-plugin.ts";
+import { checkedPageSize, isoTimeFilter } from "./paging.ts";
 import type { ServiceDeps } from "./service-deps.ts";
 
 /** ChangeService: proto in, one domain call, proto out. */
@@ -84,14 +85,19 @@ export function changeService(deps: ServiceDeps): ServiceImpl<typeof ChangeServi
 
     async listChanges(req, context) {
       principalOf(context);
+      const violations: Violation[] = [];
+      const size = checkedPageSize(req.pageSize, violations);
+      const finishedAfter = isoTimeFilter(req.finishedAfter, "finished_after", violations);
+      if (violations.length > 0) throw new InvalidArgumentError(violations);
       const page = await deps.store.listChanges(
         {
           status: changeStatusFromProto.get(req.status),
           type: req.type || undefined,
           name: req.name || undefined,
           team: req.team || undefined,
+          finishedAfter,
         },
-        pageSize(req.pageSize),
+        size,
         req.pageToken,
       );
       return { changes: page.items.map(changeToProto), nextPageToken: page.nextPageToken };

@@ -142,6 +142,7 @@ export class PostgresReader implements StoreReader {
     if (filter.type) q.add((p) => `type = ${p}`, filter.type);
     if (filter.name) q.add((p) => `name = ${p}`, filter.name);
     if (filter.team) q.add((p) => `team = ${p}`, filter.team);
+    if (filter.finishedAfter) q.add((p) => `finished_at >= ${p}`, filter.finishedAfter);
     if (after !== undefined) q.add((p) => `seq > ${p}`, after);
     const limit = q.next(pageSize + 1);
     const rows = await this.all(`SELECT * FROM changes ${q.where()} ORDER BY seq LIMIT ${limit}`, ...q.params);

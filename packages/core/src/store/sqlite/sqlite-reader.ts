@@ -142,6 +142,7 @@ export class SqliteReader implements StoreReader {
     if (filter.type) q.add("type = ?", filter.type);
     if (filter.name) q.add("name = ?", filter.name);
     if (filter.team) q.add("team = ?", filter.team);
+    if (filter.finishedAfter) q.add("finished_at >= ?", filter.finishedAfter);
     if (after !== undefined) q.add("seq > ?", after);
     const rows = this.all(`SELECT * FROM changes ${q.where()} ORDER BY seq LIMIT ?`, ...q.params, pageSize + 1);
     const items = rows.slice(0, pageSize).map(changeFromRow);
