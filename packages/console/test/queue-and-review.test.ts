@@ -128,6 +128,23 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
     await expect.poll(() => queueResources(page)).toEqual(["test.widget/bigger"]);
   });
 
+  it("shows a change submitted meanwhile without a reload, within its refresh period (issue 27)", async () => {
+    const page = await (await newPerson(browser)).newPage();
+    await page.clock.install();
+    await signIn(page, service.url, principals.reviewer.token);
+    await page.goto(`${service.url}/queue?type=test.widget`);
+    const before = await queueResources(page);
+    expect(before).not.toContain("test.widget/live");
+    await service.as("requester").resources.applyResource({
+      type: "test.widget",
+      name: "live",
+      spec: { size: 80 },
+      requestId: "live",
+    });
+    await page.clock.runFor(15_000);
+    await expect.poll(() => queueResources(page)).toEqual([...before, "test.widget/live"]);
+  });
+
   it("tells apart changes submitted in the same minute, reads access requests in full, and fits a phone (issue 27)", async () => {
     // Four changes within a second: their ids share the time that starts them.
     const ids: string[] = [];

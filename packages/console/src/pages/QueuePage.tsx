@@ -9,6 +9,8 @@ import { useSession } from "../session.tsx";
 import { useLoad } from "../use-load.ts";
 
 const pageSize = 500;
+/** The queue reads its first page again this often while the tab is shown, so a queue left open stays current. */
+const refreshMs = 15_000;
 
 const approvals = (c: Change): number => c.reviews.filter((r) => r.decision === ReviewDecision.APPROVED).length;
 
@@ -66,6 +68,15 @@ export function QueuePage({ query }: { query: URLSearchParams }) {
       : { changes: [] as Change[], token: list.data?.nextPageToken ?? "" };
   const rows =
     more.changes.length === 0 ? (list.data?.changes ?? []) : [...(list.data?.changes ?? []), ...more.changes];
+
+  // Pages added with "Load more" would be dropped by a reload: while there are some, only Refresh reloads.
+  const live = more.changes.length === 0;
+  const { reload } = list;
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(() => document.visibilityState === "visible" && reload(), refreshMs);
+    return () => clearInterval(timer);
+  }, [live, reload]);
 
   useEffect(() => {
     if (!list.data) return;
