@@ -1,9 +1,13 @@
-import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
+import { type Resource, ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
+import { useEffect, useState } from "react";
 import { ErrorNote } from "../components/ErrorNote.tsx";
+import { describeError } from "../errors.ts";
 import { resourceStatusLabel, timeText } from "../format.ts";
 import { Link, navigate, resourceHref } from "../router.tsx";
 import { useSession } from "../session.tsx";
 import { useLoad } from "../use-load.ts";
+
+const pageSize = 500;
 
 const filterableResourceStatuses: ResourceStatus[] = [
   ResourceStatus.PROVISIONING,
@@ -25,9 +29,32 @@ export function ResourcesPage({ query }: { query: URLSearchParams }) {
   const team = query.get("team") ?? "";
   const status = statusFromQuery(query);
   const list = useLoad(
-    (signal) => api.resources.listResources({ team, status, pageSize: 500 }, { signal }),
+    (signal) => api.resources.listResources({ team, status, pageSize }, { signal }),
     `${team}|${status}`,
   );
+  const [moreError, setMoreError] = useState<string>();
+  // Pages fetched with "Load more", tied to the first page they follow: a new first page starts over.
+  const [extra, setExtra] = useState<{ after?: object; resources: Resource[]; token: string }>({
+    resources: [],
+    token: "",
+  });
+  const more =
+    extra.after !== undefined && extra.after === list.data
+      ? extra
+      : { resources: [] as Resource[], token: list.data?.nextPageToken ?? "" };
+  const rows = [...(list.data?.resources ?? []), ...more.resources];
+  const loadMore = () => {
+    setMoreError(undefined);
+    api.resources.listResources({ team, status, pageSize, pageToken: more.token }).then(
+      (page) =>
+        setExtra({ after: list.data, resources: [...more.resources, ...page.resources], token: page.nextPageToken }),
+      (e: unknown) => setMoreError(describeError(e)),
+    );
+  };
+  useEffect(() => {
+    // The mark the render benchmark reads (queue-render.test.ts): the first page's rows are in the DOM.
+    if (list.data) performance.mark("plinth:resources-rendered", { detail: { rows: list.data.resources.length } });
+  }, [list.data]);
   const setFilter = (key: string, value: string) => {
     const next = new URLSearchParams(query);
     if (value === "") next.delete(key);
@@ -62,8 +89,13 @@ export function ResourcesPage({ query }: { query: URLSearchParams }) {
         </label>
       </form>
       <ErrorNote error={list.error} onRetry={list.reload} />
+      <p className="summary" role="status" aria-live="polite">
+        {list.loading && !list.data
+          ? "Loading…"
+          : `${rows.length}${more.token ? "+" : ""} ${rows.length === 1 ? "resource" : "resources"}`}
+      </p>
       <div className="table-wrap">
-        <table>
+        <table data-testid="resources">
           <thead>
             <tr>
               <th scope="col">Resource</th>
@@ -74,7 +106,7 @@ export function ResourcesPage({ query }: { query: URLSearchParams }) {
             </tr>
           </thead>
           <tbody>
-            {list.data?.resources.map((r) => (
+            {rows.map((r) => (
               <tr key={`${r.type}/${r.name}`} data-resource={`${r.type}/${r.name}`}>
                 <td>
                   <Link href={resourceHref(r.type, r.name)}>
@@ -90,6 +122,12 @@ export function ResourcesPage({ query }: { query: URLSearchParams }) {
           </tbody>
         </table>
       </div>
+      {more.token && (
+        <button type="button" onClick={loadMore}>
+          Load more
+        </button>
+      )}
+      <ErrorNote error={moreError} onRetry={loadMore} />
     </main>
   );
 }
