@@ -314,12 +314,20 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
 
   it("shows a team's usage against each quota as bars that match GetTeamUsage, and its resources by type (issue 27)", async () => {
     const alice = service.as("requester");
+    // One of the test plugin's quota'd things of payments' own, so there is a bar with something on it.
+    const ledger = await alice.resources.applyResource({
+      type: "test.owned",
+      name: "payments-ledger",
+      spec: { owner: { team: "payments", contact: "#payments" } },
+      requestId: "payments-ledger",
+    });
+    expect((await watchToEnd(alice, ledger.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
     const page = await (await newPerson(browser)).newPage();
     await signIn(page, service.url, principals.requester.token);
     await page.getByRole("link", { name: "Team payments" }).click();
     await page.getByTestId("usages").waitFor();
     const { usage } = await alice.resources.getTeamUsage({ team: "payments" });
-    // The test plugin's quota: 5 test.owned per team, some of them held.
+    // The test plugin's quota: 5 test.owned per team.
     expect(usage.some((u) => u.limit !== undefined && u.used > 0)).toBe(true);
     const bars = await page.getByTestId("usage").evaluateAll((items) =>
       items.map((item) => {
