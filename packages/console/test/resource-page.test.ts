@@ -250,6 +250,11 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
     expect(await fitsTheWidth(sam, "ul.asks")).toBe(true);
     expect(await accessibilityViolations(sam)).toEqual([]);
     await screenshotBothWidths(sam, "access-requests");
+    // Readable in the dark theme too (contrast is one of the rules).
+    await sam.emulateMedia({ colorScheme: "dark" });
+    expect(await accessibilityViolations(sam)).toEqual([]);
+    await screenshot(sam, "access-requests-dark");
+    await sam.emulateMedia({ colorScheme: "light" });
 
     await tabTo(sam, ask(sam).getByLabel("Comment (required to reject)"));
     await sam.keyboard.type("read-only, fine");
@@ -301,8 +306,10 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
     await tabTo(sam, row.getByRole("button", { name: /^Revoke/ }));
     await sam.keyboard.press("Enter");
     // The form takes the focus: what is typed next is the reason, and Enter submits it.
+    const why = sam.getByLabel("Why");
+    await expect.poll(() => why.evaluate((field) => field.ownerDocument.activeElement === field), patience).toBe(true);
     await sam.keyboard.type("the catalogue is indexed");
-    expect(await sam.getByLabel("Why").inputValue()).toBe("the catalogue is indexed");
+    expect(await why.inputValue()).toBe("the catalogue is indexed");
     await sam.keyboard.press("Enter");
     await expect.poll(() => sam.getByTestId("revocation").textContent(), patience).toMatch(/succeeded$/);
     await expect.poll(() => row.count(), patience).toBe(0);
@@ -370,5 +377,8 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
     expect(await fitsTheWidth(page, "ul.usages")).toBe(true);
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshotBothWidths(page, "team-payments");
+    await page.emulateMedia({ colorScheme: "dark" });
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshot(page, "team-payments-dark");
   });
 });

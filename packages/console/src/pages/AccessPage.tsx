@@ -13,7 +13,8 @@ const refreshMs = 30_000;
 const askKey = (ask: AccessAsk) => `${ask.change.id}/${ask.ownerTeam}`;
 
 /** "payments asks to read orders.*; read payments.*": every request of one change to one team, in one line. */
-const askText = (ask: AccessAsk) => `${ask.change.team} asks to ${ask.requests.map((r) => r.access).join("; ")}`;
+const askText = (ask: AccessAsk) =>
+  `${ask.requests[0]?.requesterTeam ?? ask.change.team} asks to ${ask.requests.map((r) => r.access).join("; ")}`;
 
 function AskItem({ ask, now, onDone }: { ask: AccessAsk; now: number; onDone: (message: string) => void }) {
   const { api, me } = useSession();
