@@ -146,23 +146,26 @@ function GrantTable({
       </p>
     );
   return (
-    <div className="table-wrap">
-      <table data-testid={testId}>
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Resource</th>
-            <th scope="col">Access</th>
-            <th scope="col">{side === "owner" ? "Owner team" : "Team"}</th>
-            <th scope="col">Approved by</th>
-            <th scope="col">Since</th>
-            <th scope="col">Change</th>
-            {onRevoke && <th scope="col">Revoke</th>}
-          </tr>
-        </thead>
-        <GrantRows grants={grants} side={side} onRevoke={onRevoke} />
-      </table>
-    </div>
+    <>
+      {/* Above the table, not its caption: a caption wrapping at phone width ran under the sticky header. */}
+      <p className="hint">{caption}</p>
+      <div className="table-wrap">
+        <table data-testid={testId}>
+          <thead>
+            <tr>
+              <th scope="col">Resource</th>
+              <th scope="col">Access</th>
+              <th scope="col">{side === "owner" ? "Owner team" : "Team"}</th>
+              <th scope="col">Approved by</th>
+              <th scope="col">Since</th>
+              <th scope="col">Change</th>
+              {onRevoke && <th scope="col">Revoke</th>}
+            </tr>
+          </thead>
+          <GrantRows grants={grants} side={side} onRevoke={onRevoke} />
+        </table>
+      </div>
+    </>
   );
 }
 
