@@ -105,7 +105,7 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
     await signIn(owner, service.url, principals.requester.token);
     await owner.goto(`${service.url}/resources/test.widget/gizmo`);
     await owner.getByRole("button", { name: "Reveal" }).click();
-    await expect.poll(() => owner.locator("code.secret").textContent()).toBe("sn-gizmo");
+    await expect.poll(() => owner.locator("code.secret").textContent(), patience).toBe("sn-gizmo");
   });
 
   it("compares any two revisions and reverts to an earlier one through a new change", async () => {
@@ -113,19 +113,19 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
     await signIn(page, service.url, principals.requester.token);
     await page.goto(`${service.url}/resources/test.widget/gizmo`);
     const diff = page.getByTestId("spec-diff");
-    await expect.poll(() => diff.textContent()).toContain("revision 1 → 2");
+    await expect.poll(() => diff.textContent(), patience).toContain("revision 1 → 2");
     expect(await diff.locator("tr.op-changed").allTextContents()).toEqual([expect.stringMatching(/^color.*redgreen$/)]);
     await page.getByLabel("From").selectOption("2");
     await page.getByLabel("To").selectOption("2");
-    await expect.poll(() => diff.locator("caption").textContent()).toContain("no differences");
+    await expect.poll(() => diff.locator("caption").textContent(), patience).toContain("no differences");
     await screenshot(page, "resource");
 
     await page.getByRole("button", { name: "Revert to 1" }).click();
     await page.getByLabel("Why revert to revision 1?").fill("green was a mistake");
     await page.getByRole("button", { name: "Request: revert to 1" }).click();
     await page.waitForURL(/\/changes\/chg_/);
-    await expect.poll(() => page.getByTestId("change-status").textContent()).toContain("succeeded");
-    await expect.poll(() => page.getByTestId("resource-outcome").textContent()).toContain("is now ready");
+    await expect.poll(() => page.getByTestId("change-status").textContent(), patience).toContain("succeeded");
+    await expect.poll(() => page.getByTestId("resource-outcome").textContent(), patience).toContain("is now ready");
     const { resource } = await service.as("requester").resources.getResource({ type: "test.widget", name: "gizmo" });
     expect(resource?.revision).toBe(3n);
     expect(resource?.spec).toMatchObject({ color: "red" });
@@ -166,7 +166,7 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
     expect(grants).toHaveLength(1);
     const grant = page.getByTestId("resource-grants").locator("tbody tr");
     await expect
-      .poll(() => grant.locator("td").allTextContents())
+      .poll(() => grant.locator("td").allTextContents(), patience)
       .toEqual([
         "read orders-placed-events",
         "search",
@@ -331,7 +331,10 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
     expect((await watchToEnd(alice, ledger.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
     const page = await (await newPerson(browser)).newPage();
     await signIn(page, service.url, principals.requester.token);
-    await page.getByRole("link", { name: "Team payments" }).click();
+    // From a resource's page, its owner team links to the team's page.
+    await page.goto(`${service.url}/resources/test.owned/payments-ledger`);
+    await page.getByTestId("owner-team").click();
+    await page.waitForURL(/\/teams\/payments$/);
     await page.getByTestId("usages").waitFor();
     const { usage } = await alice.resources.getTeamUsage({ team: "payments" });
     // The test plugin's quota: 5 test.owned per team.
