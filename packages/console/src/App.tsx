@@ -8,12 +8,14 @@ import {
   startProviderSignIn,
 } from "./provider-sign-in.ts";
 import { describeError } from "./errors.ts";
+import { AccessPage } from "./pages/AccessPage.tsx";
 import { ChangePage } from "./pages/ChangePage.tsx";
 import { OverviewPage } from "./pages/OverviewPage.tsx";
 import { QueuePage, prefetchQueue } from "./pages/QueuePage.tsx";
 import { ResourcePage } from "./pages/ResourcePage.tsx";
 import { ResourcesPage } from "./pages/ResourcesPage.tsx";
-import { Link, parseRoute, useRoute } from "./router.tsx";
+import { TeamPage } from "./pages/TeamPage.tsx";
+import { Link, parseRoute, teamHref, useRoute } from "./router.tsx";
 import { type Session, SessionContext, hasRole, useSession } from "./session.tsx";
 
 async function signIn(token: string, api = createApi(token)): Promise<Session> {
@@ -109,7 +111,9 @@ function Header({ session, onSignOut }: { session: Session; onSignOut: () => voi
         </Link>
         {hasRole(me, "reviewer") && <Link href="/">Overview</Link>}
         <Link href="/queue">Review queue</Link>
+        <Link href="/access">Access requests</Link>
         <Link href="/resources">Resources</Link>
+        <Link href={teamHref(me.team)}>Team {me.team}</Link>
       </nav>
       <div className="whoami" aria-label="Signed in">
         <span>
@@ -149,6 +153,10 @@ function Page() {
       return <ResourcePage type={route.type} name={route.name} />;
     case "resources":
       return <ResourcesPage query={route.query} />;
+    case "access":
+      return <AccessPage />;
+    case "team":
+      return <TeamPage team={route.team} />;
     default:
       return (
         <main>

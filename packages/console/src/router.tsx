@@ -7,6 +7,8 @@ export type Route =
   | { page: "change"; id: string }
   | { page: "resource"; type: string; name: string }
   | { page: "resources"; query: URLSearchParams }
+  | { page: "access" }
+  | { page: "team"; team: string }
   | { page: "missing" };
 
 export function parseRoute(location: Location): Route {
@@ -17,6 +19,8 @@ export function parseRoute(location: Location): Route {
   if (parts[0] === "queue" && parts.length === 1) return { page: "queue", query };
   if (parts[0] === "changes" && parts.length === 2) return { page: "change", id: parts[1] ?? "" };
   if (parts[0] === "resources" && parts.length === 1) return { page: "resources", query };
+  if (parts[0] === "access" && parts.length === 1) return { page: "access" };
+  if (parts[0] === "teams" && parts.length === 2) return { page: "team", team: parts[1] ?? "" };
   if (parts[0] === "resources" && parts.length === 3)
     return { page: "resource", type: parts[1] ?? "", name: parts[2] ?? "" };
   return { page: "missing" };
@@ -25,6 +29,8 @@ export function parseRoute(location: Location): Route {
 export const changeHref = (id: string): string => `/changes/${encodeURIComponent(id)}`;
 export const resourceHref = (type: string, name: string): string =>
   `/resources/${encodeURIComponent(type)}/${encodeURIComponent(name)}`;
+
+export const teamHref = (team: string): string => `/teams/${encodeURIComponent(team)}`;
 
 const listeners = new Set<() => void>();
 

@@ -18,6 +18,7 @@ import {
   shortChangeId,
   statusLabel,
 } from "../format.ts";
+import { waitingAsks } from "../access-requests.ts";
 import { type ReviewSettings, loadReviewSettings, waitsForMe } from "../review-settings.ts";
 import { Link, changeHref, resourceHref } from "../router.tsx";
 import { type Session, useSession } from "../session.tsx";
@@ -92,6 +93,8 @@ export async function loadOverview(api: Api, me: Session["me"], signal: AbortSig
     settings,
     // The service lists oldest first: the longest wait comes first.
     mine: pending.filter((c) => waitsForMe(c, me, settings)),
+    // Requests to reach what the person's teams own, still waiting for a reviewer of the owning team.
+    accessAsks: waitingAsks(pending, me).length,
     failedToday: failed,
     applied: appliedPerHour(succeeded, now),
     // Open, and an attempt has already failed: the worker is trying again.
@@ -165,6 +168,7 @@ export function OverviewPage() {
         <>
           <nav className="counts" aria-label="Counts">
             <Count value={data.mine.length} href="#waiting" label="waiting-for-you" />
+            <Count value={data.accessAsks} href="/access" label="access-requests" />
             <Count value={data.failedToday.length} href="/queue?status=FAILED" label="failed-today" />
             <Count value={data.retrying.length} href="#retrying" label="retrying" />
             <Count value={driftedCount} href="/resources?status=DRIFTED" label="drifted" />

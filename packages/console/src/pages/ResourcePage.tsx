@@ -8,7 +8,7 @@ import { SpecDiff } from "../components/SpecDiff.tsx";
 import { TopicSchemas } from "../components/TopicSchemas.tsx";
 import { describeError } from "../errors.ts";
 import { flatten, kindLabel, shortChangeId, resourceStatusLabel, show, statusLabel, timeText } from "../format.ts";
-import { Link, changeHref, navigate } from "../router.tsx";
+import { Link, changeHref, navigate, teamHref } from "../router.tsx";
 import { type Session, hasRole, useSession } from "../session.tsx";
 import { useLoad } from "../use-load.ts";
 
@@ -266,7 +266,11 @@ export function ResourcePage({ type, name }: { type: string; name: string }) {
           </span>
         </dd>
         <dt>Owner team</dt>
-        <dd>{resource.ownerTeam}</dd>
+        <dd>
+          <Link href={teamHref(resource.ownerTeam)} data-testid="owner-team">
+            {resource.ownerTeam}
+          </Link>
+        </dd>
         <dt>Revision</dt>
         <dd>{String(resource.revision)}</dd>
         <dt>Updated</dt>
