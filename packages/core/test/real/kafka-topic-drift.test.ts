@@ -804,7 +804,7 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     expect(mass.code, mass.stderr).toBe(6);
     expect(mass.stderr).toContain("--allow-mass-delete");
     expect((await cli("plan", "-f", gitops, "--prune")).code).toBe(1);
-    const pruning = await cli("plan", "-f", gitops, "--prune", "--max-prune-share", "0.5", "--output", "json");
+    const pruning = await cli("plan", "-f", gitops, "--prune", "--allow-mass-delete", "--output", "json");
     expect(pruning.code, pruning.stderr).toBe(2);
     const prunePlan = JSON.parse(pruning.stdout) as {
       labelled: number;
@@ -815,6 +815,8 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
       expect.objectContaining({ name: "gitops.pay.b", action: "delete", riskFlags: ["deletion"] }),
       expect.objectContaining({ name: "gitops.pay.c", action: "delete", riskFlags: ["deletion"] }),
     ]);
+    // 2 of 4 is within a share of 0.5.
+    expect((await cli("plan", "-f", gitops, "--prune", "--max-prune-share", "0.5")).code).toBe(2);
     const pruned = await cli("--json", "apply", "-f", gitops, "--prune", "--allow-mass-delete");
     expect(pruned.code, pruned.stderr).toBe(0);
     const prunedResult = JSON.parse(pruned.stdout) as {
