@@ -19,7 +19,8 @@ export interface PlanEntry {
   differences: SpecDifference[];
   /** Label differences (`labels.<key>`): PreviewResource judges the spec only. */
   labelDifferences: SpecDifference[];
-  requiredApprovals: number;
+  /** From PreviewResource; absent for a deletion, whose review the server decides when it is submitted. */
+  requiredApprovals?: number;
   /** The review policy's and the plugin's reasons, from PreviewResource. */
   reviewReasons: string[];
   riskFlags: string[];
@@ -165,7 +166,6 @@ async function pruneEntries(
     differences: [],
     labelDifferences: [],
     // Deletions keep their normal review; the server decides it when they are submitted.
-    requiredApprovals: 0,
     reviewReasons: [],
     riskFlags: ["deletion"],
     labels: r.labels,

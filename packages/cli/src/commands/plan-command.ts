@@ -68,7 +68,7 @@ function renderPlan(plan: FolderPlan): string {
     const where = entry.file ? `  (${entry.file})` : "";
     lines.push(`${symbols[entry.action]} ${entry.type}/${entry.name}: ${entry.action}${where}`);
     for (const d of [...entry.differences, ...entry.labelDifferences]) lines.push(`    ${describeDifference(d)}`);
-    if (entry.requiredApprovals > 0) lines.push(`    needs ${entry.requiredApprovals} approval(s)`);
+    if (entry.requiredApprovals) lines.push(`    needs ${entry.requiredApprovals} approval(s)`);
     for (const reason of entry.reviewReasons) lines.push(`    review: ${reason}`);
     if (entry.action === "delete") lines.push("    ** deletion: reviewed as any deletion is **");
   }
