@@ -22,6 +22,8 @@ export interface CliContext {
   readonly io: CliIo;
   /** Set by a command that ran but whose change did not succeed. */
   exitCode: ExitCode;
+  /** Set by a command whose errors all exit with one code (`plan`: 1), whatever the error. */
+  errorExitCode?: ExitCode;
 }
 
 /** What an action works with: a client and a printer, configured by the global options. */
@@ -37,7 +39,7 @@ export function createCliContext(io: CliIo): CliContext {
 }
 
 /** Builds the session of `command` from its options, then the environment, then defaults. */
-export function openSession(ctx: CliContext, command: Command): Session {
+export function openSession(ctx: CliContext, command: Command, json?: boolean): Session {
   const options = command.optsWithGlobals<GlobalOptions>();
   const client = createPlinthClient({
     baseUrl: serverUrls(ctx, options),
@@ -47,7 +49,7 @@ export function openSession(ctx: CliContext, command: Command): Session {
     transport: ctx.io.transport,
     retry: ctx.io.retry,
   });
-  return { client, print: createPrinter(ctx.io, options.json === true) };
+  return { client, print: createPrinter(ctx.io, json === true || options.json === true) };
 }
 
 /** --url (repeated), else $PLINTH_URL split at commas, else the default; each one checked. */

@@ -4,6 +4,7 @@ import { registerApplyCommand } from "./commands/apply-command.ts";
 import { registerChangesCommand } from "./commands/changes-command.ts";
 import { registerDeleteCommand } from "./commands/delete-command.ts";
 import { registerDiffCommand } from "./commands/diff-command.ts";
+import { registerExportCommand } from "./commands/export-command.ts";
 import { registerGetCommand } from "./commands/get-command.ts";
 import { registerGrantsCommand } from "./commands/grants-command.ts";
 import { registerHistoryCommand } from "./commands/history-command.ts";
@@ -11,6 +12,7 @@ import { registerImportCommands } from "./commands/import-command.ts";
 import { registerInventoryCommand } from "./commands/inventory-command.ts";
 import { registerListCommand } from "./commands/list-command.ts";
 import { registerLoginCommands } from "./commands/login-commands.ts";
+import { registerPlanCommand } from "./commands/plan-command.ts";
 import { registerPluginsCommand } from "./commands/plugins-command.ts";
 import { registerReconcileCommand } from "./commands/reconcile-command.ts";
 import { registerRevealCommand } from "./commands/reveal-command.ts";
@@ -53,6 +55,8 @@ export function createProgram(ctx: CliContext): Command {
     })
     .showHelpAfterError("(run plinth --help for usage)");
   registerApplyCommand(program, ctx);
+  registerPlanCommand(program, ctx);
+  registerExportCommand(program, ctx);
   registerDeleteCommand(program, ctx);
   registerGetCommand(program, ctx);
   registerListCommand(program, ctx);

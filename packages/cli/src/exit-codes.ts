@@ -17,6 +17,17 @@ export const ExitCode = {
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * The exit codes of `plinth plan`, as `terraform plan -detailed-exitcode`'s,
+ * so a pipeline can tell "nothing to do" from "changes" from "broken".
+ */
+export const PlanExitCode = {
+  NoChanges: 0,
+  /** Any error: usage, bad manifests, refused specs, an unreachable server. */
+  Error: 1,
+  Changes: 2,
+} as const satisfies Record<string, ExitCode>;
+
 // Exhaustive: a new Code without a mapping does not compile.
 const exitCodeByConnectCode: Record<Code, ExitCode> = {
   [Code.Canceled]: ExitCode.Other,
@@ -65,4 +76,9 @@ Exit codes:
   6   conflict: already exists, aborted (revision mismatch) or failed precondition
   7   server unavailable (after retries) or deadline exceeded
   10  any other error
+
+  plinth plan exits like terraform plan -detailed-exitcode instead:
+  0   no changes
+  1   any error
+  2   changes
 `;

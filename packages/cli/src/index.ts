@@ -1,3 +1,3 @@
 export { runCli } from "./run-cli.ts";
 export type { CliIo, TextSink } from "./cli-io.ts";
-export { ExitCode, exitCodeForError } from "./exit-codes.ts";
+export { ExitCode, PlanExitCode, exitCodeForError } from "./exit-codes.ts";

@@ -4,10 +4,11 @@ import { create } from "@bufbuild/protobuf";
 import { parse } from "yaml";
 import { BadRequestSchema, type FieldViolation } from "@plinth/sdk";
 
-/** A manifest problem: found before any call, so there is no server reason to give. */
-type ManifestViolation = Omit<FieldViolation, "reason">;
 import type { CliIo } from "./cli-io.ts";
 import { UsageError } from "./usage-error.ts";
+
+/** A manifest problem: found before any call, so there is no server reason to give. */
+export type ManifestViolation = Omit<FieldViolation, "reason">;
 
 /** What `plinth apply -f` reads: one resource, as YAML or JSON. */
 export interface Manifest {
@@ -26,15 +27,27 @@ export interface Manifest {
  */
 export async function readManifest(path: string, io: CliIo): Promise<Manifest> {
   const text = path === "-" ? await readStdin(io) : await readManifestFile(path);
+  const checked = checkManifestText(text);
+  if (checked.violations.length > 0) {
+    throw invalidManifest(path === "-" ? "invalid manifest on stdin" : `invalid manifest ${path}`, checked.violations);
+  }
+  return checked.manifest!;
+}
+
+/**
+ * Parses and checks one manifest's text without calling anything: the
+ * manifest, or every problem of its shape (field paths relative to it).
+ */
+export function checkManifestText(text: string): { manifest?: Manifest; violations: ManifestViolation[] } {
   let document: unknown;
   try {
     // YAML 1.2 is a superset of JSON, so one parser reads both.
     document = parse(text);
   } catch (error) {
-    throw invalidManifest(path, [{ field: "", description: (error as Error).message.split("\n")[0] ?? "" }]);
+    return { violations: [{ field: "", description: (error as Error).message.split("\n")[0] ?? "" }] };
   }
   if (!isObject(document)) {
-    throw invalidManifest(path, [{ field: "", description: "must be a mapping with type, name and spec" }]);
+    return { violations: [{ field: "", description: "must be a mapping with type, name and spec" }] };
   }
   const violations: ManifestViolation[] = [];
   const { type, name, spec, comment, labels } = document;
@@ -58,10 +71,7 @@ export async function readManifest(path: string, io: CliIo): Promise<Manifest> {
       violations.push({ field: key, description: "unknown field; allowed: type, name, spec, comment, labels" });
     }
   }
-  if (violations.length > 0) {
-    throw invalidManifest(path, violations);
-  }
-  return document as unknown as Manifest;
+  return violations.length > 0 ? { violations } : { manifest: document as unknown as Manifest, violations };
 }
 
 async function readManifestFile(path: string): Promise<string> {
@@ -84,8 +94,9 @@ async function readStdin(io: CliIo): Promise<string> {
   return text + decoder.decode();
 }
 
-function invalidManifest(path: string, violations: ManifestViolation[]): ConnectError {
-  return new ConnectError(`invalid manifest ${path === "-" ? "on stdin" : path}`, Code.InvalidArgument, undefined, [
+/** INVALID_ARGUMENT with every violation as a field violation, as the server reports bad input. */
+export function invalidManifest(message: string, violations: ManifestViolation[]): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument, undefined, [
     { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) },
   ]);
 }

@@ -21,7 +21,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     return ctx.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander already printed it; --help exits 0, everything else is usage.
+      // Commander already printed it; --help exits 0, everything else is usage (`plan`: its own code).
+      if ("planExitCode" in error) return error.planExitCode as ExitCode;
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
     const certificate = certificateError(error);
@@ -30,7 +31,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         `error: the server's TLS certificate was refused (${certificate.code}: ${certificate.message});\n` +
           `  if a private CA signed it, give that CA's certificate with --ca-file <pem> or PLINTH_CA_FILE\n`,
       );
-      return exitCodeForError(error);
+      return ctx.errorExitCode ?? exitCodeForError(error);
     }
     io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
     if (error instanceof ConnectError) {
@@ -38,6 +39,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         io.stderr.write(`  ${field}: ${description}\n`);
       }
     }
-    return exitCodeForError(error);
+    return ctx.errorExitCode ?? exitCodeForError(error);
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ExitCode, runCli } from "../src/index.ts";
+import { ExitCode, PlanExitCode, runCli } from "../src/index.ts";
 import { ChangeStatus, Code, ConnectError, createPlinthClient, type ListChangesRequest } from "@plinth/sdk";
 import { captureIo } from "./support/capture-io.ts";
 import { createFakePlinth, type FakePlinth, type FakePlinthOptions } from "../../sdk/test/support/fake-plinth.ts";
@@ -189,6 +189,16 @@ describe("exit codes", () => {
       code: ExitCode.Usage,
     },
     { reason: "--help", argv: ["--help"], code: ExitCode.Ok },
+    { reason: "--prune needs a folder", argv: ["apply", "-f", widgetYaml, "--prune"], code: ExitCode.Usage },
+    {
+      reason: "a prune share outside 0 to 1",
+      argv: ["apply", "-f", dir, "--prune", "--max-prune-share", "1.5"],
+      code: ExitCode.Usage,
+    },
+    { reason: "export --all with --team", argv: ["export", "-o", dir, "--all", "--team", "x"], code: ExitCode.Usage },
+    // plan exits like terraform plan -detailed-exitcode: 2 means changes, so its usage errors are 1.
+    { reason: "plan with an unknown option", argv: ["plan", "-f", dir, "--bogus"], code: PlanExitCode.Error },
+    { reason: "plan of a file, not a folder", argv: ["plan", "-f", widgetYaml], code: PlanExitCode.Error },
   ];
 
   it.each(cases)("$reason → $code", async ({ argv, setup, options, code, stderr }) => {

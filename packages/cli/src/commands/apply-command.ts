@@ -3,10 +3,14 @@ import { ApplyResourceResponseSchema } from "@plinth/sdk";
 import { openSession, type CliContext } from "../cli-context.ts";
 import { followSubmission } from "../follow-submission.ts";
 import { describeChange, messageJson } from "../format.ts";
+import { applyFolder } from "../apply-folder.ts";
+import { folderSourceName, isFolder } from "../manifest-folder.ts";
 import { parseRevision } from "../parse-options.ts";
+import { addFolderOptions, folderOptions, type FolderFlags } from "../folder-options.ts";
 import { readManifest } from "../read-manifest.ts";
+import { UsageError } from "../usage-error.ts";
 
-interface ApplyFlags {
+interface ApplyFlags extends FolderFlags {
   file: string;
   requestId?: string;
   expectedRevision?: bigint;
@@ -14,12 +18,14 @@ interface ApplyFlags {
   overrideGuardrails?: boolean;
 }
 
-/** `plinth apply -f FILE`: create or update the resource a manifest describes. */
+/** `plinth apply -f FILE|DIR`: create or update the resource a manifest describes, or a folder's resources. */
 export function registerApplyCommand(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command("apply")
-    .description("create or update a resource from a manifest {type, name, spec, comment?, labels?}")
-    .requiredOption("-f, --file <path>", "YAML or JSON manifest; - reads stdin")
+    .description(
+      "create or update a resource from a manifest {type, name, spec, comment?, labels?}, or every resource of a folder of them",
+    )
+    .requiredOption("-f, --file <path>", "YAML or JSON manifest, or a folder of them; - reads stdin")
     .option("--request-id <id>", "idempotency key (default: a new UUID)")
     .option(
       "--expected-revision <n>",
@@ -27,26 +33,42 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
       parseRevision,
     )
     .option("--override-guardrails", "admins only: proceed despite guardrail violations (reviewed and audited)")
-    .option("--wait", "follow the change until it is final")
-    .action(async (flags: ApplyFlags, command: Command) => {
-      const session = openSession(ctx, command);
-      const manifest = await readManifest(flags.file, ctx.io);
-      const response = await session.client.apply(manifest.type, manifest.name, manifest.spec, {
-        requestId: flags.requestId,
-        expectedRevision: flags.expectedRevision,
-        comment: manifest.comment,
-        labels: manifest.labels,
-        overrideGuardrails: flags.overrideGuardrails === true,
+    .option("--wait", "follow the change until it is final (a folder: each dependency tier before the next)");
+  addFolderOptions(command, "delete");
+  command.action(async (flags: ApplyFlags, invoked: Command) => {
+    const session = openSession(ctx, invoked);
+    if (await isFolder(flags.file)) {
+      if (flags.requestId !== undefined || flags.expectedRevision !== undefined || flags.overrideGuardrails) {
+        throw new UsageError(
+          "--request-id, --expected-revision and --override-guardrails apply to one manifest, not a folder",
+        );
+      }
+      await applyFolder(ctx, session, flags.file, {
+        ...folderOptions(flags, folderSourceName(flags.file)),
+        wait: flags.wait === true,
       });
-      await followSubmission(ctx, session, response, flags.wait === true);
-      session.print.result(messageJson(ApplyResourceResponseSchema, response), () => {
-        if (response.noOp && response.change && !flags.wait) {
-          return `${manifest.type}/${manifest.name}: no new change; ${describeChange(response.change)} already leads to this spec\n`;
-        }
-        if (response.noOp || !response.change) {
-          return `${manifest.type}/${manifest.name}: no change, already at revision ${response.resource?.revision ?? 0n}\n`;
-        }
-        return flags.wait ? `${describeChange(response.change)}\n` : "";
-      });
+      return;
+    }
+    if (flags.prune || flags.source !== undefined) {
+      throw new UsageError("--prune and --source need a folder: -f DIR");
+    }
+    const manifest = await readManifest(flags.file, ctx.io);
+    const response = await session.client.apply(manifest.type, manifest.name, manifest.spec, {
+      requestId: flags.requestId,
+      expectedRevision: flags.expectedRevision,
+      comment: manifest.comment,
+      labels: manifest.labels,
+      overrideGuardrails: flags.overrideGuardrails === true,
     });
+    await followSubmission(ctx, session, response, flags.wait === true);
+    session.print.result(messageJson(ApplyResourceResponseSchema, response), () => {
+      if (response.noOp && response.change && !flags.wait) {
+        return `${manifest.type}/${manifest.name}: no new change; ${describeChange(response.change)} already leads to this spec\n`;
+      }
+      if (response.noOp || !response.change) {
+        return `${manifest.type}/${manifest.name}: no change, already at revision ${response.resource?.revision ?? 0n}\n`;
+      }
+      return flags.wait ? `${describeChange(response.change)}\n` : "";
+    });
+  });
 }

@@ -1,13 +1,14 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Admin, ConfigResourceTypes } from "@platformatic/kafka";
 import { createPlinthClient, fieldViolations } from "@plinth/sdk";
-import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
+import { ChangeKind, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { ImportStatus } from "@plinth/sdk/gen/plinth/v1/import_service_pb.ts";
 import { InventoryState } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
 import { pino } from "pino";
+import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
 import { deleteTopicOutOfBand, kafkaPluginModule, startRealService, topicPartitions } from "../support/real-service.ts";
@@ -678,5 +679,168 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     const retired = await watchToEnd(alice, retire.change!.id);
     expect(retired.change.status, retired.messages.join("\n")).toBe(ChangeStatus.SUCCEEDED);
     expect(await topicPartitions(broker.bootstrapServers, "estate.pay.retired")).toBeUndefined();
+  });
+  it("a folder: plan, apply and a no-op second apply; prune only what carries its label in the caller's team; export takes back unchanged", async () => {
+    const url = service.url;
+    const alice = principals.requester.token;
+    const cli = (...args: string[]) => runPlinthCli(url, alice, ...args);
+    const topic = (name: string, partitions = 1, owner = "payments") => ({
+      type: "kafka.topic",
+      name,
+      spec: { cluster: "local", partitions, owner: { team: owner, contact: `#${owner}` } },
+    });
+    const folder = (name: string, manifests: Record<string, unknown>) => {
+      const dir = join(service.dataDir, name);
+      for (const [file, manifest] of Object.entries(manifests)) {
+        mkdirSync(dirname(join(dir, file)), { recursive: true });
+        writeFileSync(join(dir, file), typeof manifest === "string" ? manifest : stringify(manifest));
+      }
+      return dir;
+    };
+    const gone = async (name: string) =>
+      (
+        await service
+          .as("requester")
+          .resources.getResource({ type: "kafka.topic", name })
+          .catch(() => undefined)
+      )?.resource;
+
+    // Bad files: every problem of every file at once, before any call; then specs the server refuses, all at once.
+    const badShape = folder("bad-shape", {
+      "a.yaml": { type: "kafka.topic", spec: {} },
+      "b.yaml": { ...topic("gitops.pay.b"), labels: { "plinth/source": "mine" } },
+    });
+    const shape = await cli("apply", "-f", badShape);
+    expect(shape.code, shape.stderr).toBe(4);
+    expect(shape.stderr).toContain("a.yaml:name");
+    expect(shape.stderr).toContain("b.yaml:labels.plinth/source");
+    const badSpec = folder("bad-spec", {
+      "good.yaml": topic("gitops.pay.good"),
+      "zero.yaml": topic("gitops.pay.zero", 0),
+      "nowhere.yaml": { ...topic("gitops.pay.nowhere"), spec: { ...topic("x").spec, cluster: "nowhere" } },
+    });
+    const spec = await cli("apply", "-f", badSpec);
+    expect(spec.code, spec.stderr).toBe(4);
+    expect(spec.stderr).toContain("zero.yaml:spec.partitions");
+    expect(spec.stderr).toContain("nowhere.yaml:spec.cluster");
+    expect(await gone("gitops.pay.good")).toBeUndefined();
+    const badPlan = await cli("plan", "-f", badSpec);
+    expect(badPlan.code, badPlan.stderr).toBe(1);
+
+    const gitops = folder("gitops", {
+      "kafka.topic/gitops.pay.a.yaml": { ...topic("gitops.pay.a"), labels: { tier: "gold" } },
+      "kafka.topic/gitops.pay.b.yaml": topic("gitops.pay.b"),
+      "kafka.topic/gitops.pay.c.yaml": topic("gitops.pay.c"),
+      "kafka.topic/gitops.pay.d.yaml": topic("gitops.pay.d"),
+    });
+    const first = await cli("plan", "-f", gitops, "--output", "json");
+    expect(first.code, first.stderr).toBe(2);
+    const firstPlan = JSON.parse(first.stdout) as {
+      source: string;
+      resources: Array<{ name: string; action: string }>;
+    };
+    expect(firstPlan.source).toBe("gitops");
+    expect(firstPlan.resources.map((r) => [r.name, r.action])).toEqual(
+      ["a", "b", "c", "d"].map((n) => [`gitops.pay.${n}`, "create"]),
+    );
+    const applied = await cli("apply", "-f", gitops, "--wait");
+    expect(applied.code, applied.stderr).toBe(0);
+    const a = (await service.as("requester").resources.getResource({ type: "kafka.topic", name: "gitops.pay.a" }))
+      .resource!;
+    expect([a.status, a.labels]).toEqual([ResourceStatus.READY, { tier: "gold", "plinth/source": "gitops" }]);
+    expect(await topicPartitions(broker.bootstrapServers, "gitops.pay.d")).toBe(1);
+
+    // A second plan shows nothing to do (exit 0); a second apply submits nothing: every answer is the server's no-op.
+    const second = await cli("plan", "-f", gitops);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain("0 to create, 0 to update, 0 to delete, 4 unchanged");
+    const again = await cli("--json", "apply", "-f", gitops);
+    expect(again.code, again.stderr).toBe(0);
+    const againResult = JSON.parse(again.stdout) as { resources: Array<{ noOp: boolean; change?: unknown }> };
+    expect(againResult.resources.map((r) => [r.noOp, r.change])).toEqual(Array(4).fill([true, undefined]));
+
+    // Prune's bypasses: another team's topic labelled with this source, and the caller's team's unlabelled one.
+    const olga = service.as("outsider");
+    const foreign = await olga.resources.applyResource({
+      ...topic("gitops.search.x", 1, "search"),
+      labels: { "plinth/source": "gitops" },
+      requestId: "gitops-foreign",
+    });
+    expect((await watchToEnd(olga, foreign.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    const unlabelled = await service.as("requester").resources.applyResource({
+      ...topic("loose.pay.unlabelled"),
+      requestId: "gitops-unlabelled",
+    });
+    expect((await watchToEnd(service.as("requester"), unlabelled.change!.id)).change.status).toBe(
+      ChangeStatus.SUCCEEDED,
+    );
+    // Export: the team's own folder, type, name, labels and spec only (no outputs), and --all or another team refused to a requester.
+    const out = join(service.dataDir, "exported");
+    expect((await cli("export", "--all", "-o", out)).code).toBe(5);
+    expect((await cli("export", "--team", "search", "-o", out)).code).toBe(5);
+    const exported = await cli("export", "-o", out);
+    expect(exported.code, exported.stderr).toBe(0);
+    const exportedA = parse(readFileSync(join(out, "kafka.topic", "gitops.pay.a.yaml"), "utf8")) as unknown;
+    expect(exportedA).toEqual({ type: "kafka.topic", name: "gitops.pay.a", labels: { tier: "gold" }, spec: a.spec });
+    expect(existsSync(join(out, "kafka.topic", "loose.pay.unlabelled.yaml"))).toBe(true);
+    expect(existsSync(join(out, "kafka.topic", "gitops.search.x.yaml"))).toBe(false);
+    // Taken back unchanged: no spec differs; what the folder already holds is a no-op, the rest only gains the label.
+    const roundTrip = await cli("plan", "-f", out, "--source", "gitops", "--output", "json");
+    expect(roundTrip.code, roundTrip.stderr).not.toBe(1);
+    const roundPlan = JSON.parse(roundTrip.stdout) as {
+      resources: Array<{ name: string; action: string; differences: unknown[]; labelDifferences: unknown[] }>;
+    };
+    expect(roundPlan.resources.length).toBeGreaterThan(4);
+    for (const entry of roundPlan.resources) {
+      expect(entry.differences, entry.name).toEqual([]);
+      if (entry.name.startsWith("gitops.pay.")) expect(entry.action, entry.name).toBe("no-op");
+      else expect(entry.labelDifferences).toEqual([{ path: "labels.plinth/source", op: "added", after: "gitops" }]);
+    }
+
+    // The folder loses b and c: 2 of 4 labelled, over the default share of 0.25.
+    rmSync(join(gitops, "kafka.topic", "gitops.pay.b.yaml"));
+    rmSync(join(gitops, "kafka.topic", "gitops.pay.c.yaml"));
+    const mass = await cli("apply", "-f", gitops, "--prune");
+    expect(mass.code, mass.stderr).toBe(6);
+    expect(mass.stderr).toContain("--allow-mass-delete");
+    expect((await cli("plan", "-f", gitops, "--prune")).code).toBe(1);
+    const pruning = await cli("plan", "-f", gitops, "--prune", "--allow-mass-delete", "--output", "json");
+    expect(pruning.code, pruning.stderr).toBe(2);
+    const prunePlan = JSON.parse(pruning.stdout) as {
+      labelled: number;
+      resources: Array<{ name: string; action: string; riskFlags: string[] }>;
+    };
+    expect(prunePlan.labelled).toBe(4);
+    expect(prunePlan.resources.filter((r) => r.action !== "no-op")).toEqual([
+      expect.objectContaining({ name: "gitops.pay.b", action: "delete", riskFlags: ["deletion"] }),
+      expect.objectContaining({ name: "gitops.pay.c", action: "delete", riskFlags: ["deletion"] }),
+    ]);
+    // 2 of 4 is within a share of 0.5.
+    expect((await cli("plan", "-f", gitops, "--prune", "--max-prune-share", "0.5")).code).toBe(2);
+    const pruned = await cli("--json", "apply", "-f", gitops, "--prune", "--allow-mass-delete");
+    expect(pruned.code, pruned.stderr).toBe(0);
+    const prunedResult = JSON.parse(pruned.stdout) as {
+      resources: Array<{ name: string; action: string; change?: { status: string; kind: string } }>;
+    };
+    // Deletions keep their normal review: submitted, waiting for a reviewer.
+    expect(prunedResult.resources.filter((r) => r.action === "delete")).toEqual([
+      expect.objectContaining({
+        name: "gitops.pay.b",
+        change: expect.objectContaining({ kind: "CHANGE_KIND_DELETE", status: "CHANGE_STATUS_PENDING_REVIEW" }),
+      }),
+      expect.objectContaining({
+        name: "gitops.pay.c",
+        change: expect.objectContaining({ kind: "CHANGE_KIND_DELETE", status: "CHANGE_STATUS_PENDING_REVIEW" }),
+      }),
+    ]);
+    for (const name of ["gitops.search.x", "loose.pay.unlabelled"]) {
+      const { changes } = await service.as("reviewer").changes.listChanges({ type: "kafka.topic", name });
+      expect(
+        changes.map((c) => c.kind),
+        name,
+      ).not.toContain(ChangeKind.DELETE);
+    }
+    // And had a folder named it, the server refuses the caller another team's deletion.
+    expect((await cli("delete", "kafka.topic", "gitops.search.x")).code).toBe(5);
   });
 });
