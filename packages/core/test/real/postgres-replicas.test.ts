@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as pace } from "node:timers/promises";
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveEngineSettings } from "../../src/engine/pulumi/resolve-engine-settings.ts";
 import { type Clients, clientsFor, principals } from "../support/test-service.ts";
 import { deleteTopicOutOfBand, realDataDir } from "../support/real-service.ts";
+import { runRunbook } from "../support/runbook.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
 
 const serverScript = join(import.meta.dirname, "../support/real-engine-server.ts");
@@ -254,11 +256,13 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
         },
         { what: `replica ${index} applying a change before its restart`, timeoutMs: 300_000 },
       );
+      // docs/operating.md's rolling upgrade, as the doc has it: stop, wait until gone, start, wait until ready.
       const code = exited(replica.child);
       stoppedAt.set(String(replica.child.pid), Date.now());
-      replica.child.kill("SIGTERM");
+      await runRunbook("rolling-stop", { cwd: tmpdir(), env: { REPLICA_PID: String(replica.child.pid) } });
       expect(await code).toBe(0);
       replicas[index] = await start(ports[index]!);
+      await runRunbook("rolling-ready", { cwd: tmpdir(), env: { REPLICA_URL: replicas[index]!.url } });
     }
     restarting = false;
     await submitting;
