@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Change, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineRequest } from "../../src/index.ts";
+import { watchToEnd } from "../support/connect-helpers.ts";
 import { createFakeEngine } from "../support/fake-engine.ts";
 import { type TestService, startTestService } from "../support/test-service.ts";
 
@@ -83,5 +87,53 @@ describe("an attempt whose lease lapsed while it ran", () => {
     const { resource } = await alice.resources.getResource({ type: "test.widget", name: "paused" });
     expect(resource?.revision).toBe(1n);
     expect(resource?.outputs).toEqual({ call: 1 });
+  });
+});
+
+// The SQLite store's side of a graceful stop (the PostgreSQL side, with replicas, is postgres-replicas.test.ts): a
+// server stopped while it applies lets the change run for worker.drainMs, then stops it and hands it over. The
+// next server on the data dir resumes it at once, and the attempt cut short is given back.
+describe("a server stopped mid-apply on SQLite", () => {
+  it("hands the change over: the next start resumes it in the same attempt, and maxAttempts 1 is enough", async () => {
+    let applying!: () => void;
+    const inApply = new Promise<void>((resolve) => (applying = resolve));
+    // A lease no test waits out, and one attempt only: a counted interruption would fail the change.
+    const config = { worker: { leaseMs: 600_000, pollMs: 20, maxAttempts: 1, drainMs: 0 } };
+    const dataDir = mkdtempSync(join(tmpdir(), "plinth-handover-"));
+    const first = await startTestService({
+      dataDir,
+      config,
+      engine: createFakeEngine({
+        apply: (request: EngineRequest) =>
+          new Promise((_, reject) => {
+            applying();
+            request.signal?.addEventListener("abort", () => reject(request.signal?.reason as Error));
+          }),
+      }),
+    });
+    const { change } = await first
+      .as("requester")
+      .resources.applyResource({ type: "test.widget", name: "stopped-mid-apply", spec: { size: 1 } });
+    await inApply;
+    await first.close();
+
+    const second = await startTestService({ dataDir, config });
+    try {
+      const done = await watchToEnd(second.as("requester"), change!.id);
+      expect(done.change.status).toBe(ChangeStatus.SUCCEEDED);
+      expect(done.change.attempts).toBe(1);
+      const { events } = await second.as("requester").changes.getChange({ id: change!.id });
+      const messages = events.map((event) => event.message);
+      expect(
+        messages.filter((message) => /stopped and handed over.*attempt 1 does not count/.test(message)),
+      ).toHaveLength(1);
+      expect(messages.filter((message) => /^attempt \d+:/.test(message))).toEqual([
+        "attempt 1: applying",
+        expect.stringMatching(/^attempt 1: resuming/),
+      ]);
+    } finally {
+      await second.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

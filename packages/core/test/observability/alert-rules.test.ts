@@ -1,28 +1,26 @@
-import { execFile } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { dirname, join } from "node:path";
 import { promtoolBinary, repoRoot, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { watchToEnd } from "../support/connect-helpers.ts";
+import { runRunbook } from "../support/runbook.ts";
 import { type TestService, startTestService } from "../support/test-service.ts";
 
-const execFileAsync = promisify(execFile);
 const rulesDir = join(repoRoot, "deploy/prometheus");
 
-/** `promtool test rules` on the tests in `dir`: its exit status and what it printed. */
-async function promtoolTest(dir: string): Promise<{ ok: boolean; output: string }> {
+/**
+ * docs/operating.md's command that checks the rules and runs their tests, in `root` (a checkout, or a folder
+ * holding a copy of deploy/prometheus): its exit status and what it printed.
+ */
+async function promtoolTest(root: string): Promise<{ ok: boolean; output: string }> {
+  const env = { PATH: `${dirname(promtoolBinary())}:${process.env.PATH}` };
   try {
-    const { stdout, stderr } = await execFileAsync(promtoolBinary(), ["test", "rules", "plinth-rules.test.yaml"], {
-      cwd: dir,
-    });
-    return { ok: true, output: stdout + stderr };
+    return { ok: true, output: await runRunbook("alert-tests", { cwd: root, env }) };
   } catch (error) {
-    const failed = error as { stdout?: string; stderr?: string };
-    return { ok: false, output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
+    return { ok: false, output: (error as Error).message };
   }
 }
 
@@ -36,8 +34,9 @@ function alertRules(): { alert: string; expr: string }[] {
 
 describe("deploy/prometheus/plinth-rules.yaml", () => {
   it("passes its promtool unit tests", async () => {
-    const result = await promtoolTest(rulesDir);
-    expect(result.output).toContain("SUCCESS");
+    const result = await promtoolTest(repoRoot);
+    expect(result.output).toContain("SUCCESS: 12 rules found");
+    expect(result.output).toMatch(/Unit Testing:\s+deploy\/prometheus\/plinth-rules\.test\.yaml\n\s+SUCCESS/);
     expect(result.ok).toBe(true);
   });
 
@@ -65,12 +64,13 @@ describe("deploy/prometheus/plinth-rules.yaml", () => {
     },
     { alert: "PlinthWebhookDeliveriesFailing", from: '{outcome!="delivered"}', to: "" },
   ])("fails when $alert is broken", async ({ alert, from, to }) => {
-    const dir = mkdtempSync(join(tmpdir(), "plinth-rules-"));
+    const root = mkdtempSync(join(tmpdir(), "plinth-rules-"));
+    const dir = join(root, "deploy/prometheus");
     cpSync(rulesDir, dir, { recursive: true });
     const rules = readFileSync(join(dir, "plinth-rules.yaml"), "utf8");
     expect(rules.split(from)).toHaveLength(2);
     writeFileSync(join(dir, "plinth-rules.yaml"), rules.replace(from, to));
-    const result = await promtoolTest(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+    const result = await promtoolTest(root).finally(() => rmSync(root, { recursive: true, force: true }));
     expect(result.ok).toBe(false);
     expect(result.output).toContain(`alertname: ${alert}`);
     // Only the broken rule's tests fail.

@@ -1,9 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as pace } from "node:timers/promises";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Admin } from "@platformatic/kafka";
 import { createPlinthClient } from "@plinth/sdk";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
@@ -13,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveEngineSettings } from "../../src/engine/pulumi/resolve-engine-settings.ts";
 import { type Clients, clientsFor, principals } from "../support/test-service.ts";
 import { deleteTopicOutOfBand, realDataDir } from "../support/real-service.ts";
+import { runRunbook } from "../support/runbook.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
 
 const serverScript = join(import.meta.dirname, "../support/real-engine-server.ts");
@@ -116,6 +119,14 @@ async function brokerTopics(bootstrapServers: string): Promise<Set<string>> {
 
 const spec = { cluster: "local", partitions: 1, owner: { team: "payments", contact: "#payments" } };
 
+/**
+ * The lease of the replicas below but the doomed one. Long, so that a change left to its lease after a stop could
+ * not pass for one handed over (see the rolling restart), and so that a loaded machine's stalls do not make leases
+ * lapse. No drain time: a stopped replica hands over every change it holds, which the rolling restart checks.
+ */
+const leaseMs = 180_000;
+const longLease = { PLINTH_TEST_WORKER: JSON.stringify({ leaseMs, drainMs: 0 }) };
+
 describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_000 }, () => {
   let broker: KafkaBroker;
   let database: PostgresServer;
@@ -123,7 +134,9 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
   let ports: number[];
   // The three live replicas, by port, once the first test has run.
   const replicas: Replica[] = [];
-  const start = (port: number, crash: string[] = []) => startReplica(broker.bootstrapServers, storeUrl, port, crash);
+  // `env` {}: the test config's own 3 s lease, for a replica whose changes others take over once it is killed.
+  const start = (port: number, crash: string[] = [], env: Record<string, string> = longLease) =>
+    startReplica(broker.bootstrapServers, storeUrl, port, crash, { env });
 
   beforeAll(async () => {
     [broker, database] = await Promise.all([startKafka(), startPostgres()]);
@@ -160,7 +173,7 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     await markerReads(holdMarker, "hold-before-up", "replica B holding its change");
     // Replica doomed is killed in the middle of its first Pulumi update: the topic may exist, its state not.
     const crashMarker = join(realDataDir(), "crash-marker");
-    const [doomed, a] = await Promise.all([start(ports[0]!, ["during-up", crashMarker]), start(ports[2]!)]);
+    const [doomed, a] = await Promise.all([start(ports[0]!, ["during-up", crashMarker], {}), start(ports[2]!)]);
     const watched = follow(a!.clients, held.change!.id);
 
     // Each creation goes to one replica and is replayed, with its request id, on the next: a client
@@ -196,7 +209,21 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     }
   });
 
-  it("rolls a restart through all three replicas under steady submissions: no failed request, no lost change", async () => {
+  /**
+   * Whether `replica` holds one of `ids` mid-attempt: the change is APPLYING and its latest attempt was claimed by
+   * that replica's process (the claim's event names the worker, `host:pid:random`).
+   */
+  async function holdsAnAttempt(asker: Replica, replica: Replica, ids: string[]): Promise<boolean> {
+    const { changes } = await asker.clients.changes.listChanges({ status: ChangeStatus.APPLYING, pageSize: 500 });
+    for (const { id } of changes.filter((change) => ids.includes(change.id))) {
+      const { events } = await asker.clients.changes.getChange({ id });
+      const claim = events.findLast((event) => /^attempt \d+: (applying|resuming)/.test(event.message));
+      if (String(claim?.details?.worker ?? "").split(":")[1] === String(replica.child.pid)) return true;
+    }
+    return false;
+  }
+
+  it("rolls a restart through all three replicas under steady submissions: no failed request, no lost change, no attempt lost, no lease waited", async () => {
     // Run alone (-t), it starts its own three.
     if (replicas.length === 0) replicas.push(...(await Promise.all(ports.map((port) => start(port)))));
     // A client that knows every replica (no load balancer here) and retries with the SDK's defaults.
@@ -205,7 +232,7 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     const failures: unknown[] = [];
     let restarting = true;
     const submitting = (async () => {
-      for (let i = 0; restarting && i < 60; i++) {
+      for (let i = 0; restarting && i < 120; i++) {
         try {
           const { change } = await client.apply("kafka.topic", `rolled.${i}`, spec);
           accepted.push(change!.id);
@@ -217,19 +244,25 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
       }
     })();
 
+    // When each replica was sent SIGTERM, by its pid (which the handover events name).
+    const stoppedAt = new Map<string, number>();
     for (const [index, replica] of replicas.entries()) {
-      // A submission lands before each stop, so every stop happens under traffic.
-      const before = accepted.length + failures.length;
+      // Each replica is stopped in the middle of an attempt it holds, so that stops hand changes over.
+      const asker = replicas[(index + 1) % replicas.length]!;
       await waitFor(
         async () => {
-          if (accepted.length + failures.length <= before) throw new Error("no new submission yet");
+          if (!(await holdsAnAttempt(asker, replica, [...accepted])))
+            throw new Error("the replica holds no change mid-attempt");
         },
-        { what: "submissions before a restart", timeoutMs: 60_000 },
+        { what: `replica ${index} applying a change before its restart`, timeoutMs: 300_000 },
       );
+      // docs/operating.md's rolling upgrade, as the doc has it: stop, wait until gone, start, wait until ready.
       const code = exited(replica.child);
-      replica.child.kill("SIGTERM");
+      stoppedAt.set(String(replica.child.pid), Date.now());
+      await runRunbook("rolling-stop", { cwd: tmpdir(), env: { REPLICA_PID: String(replica.child.pid) } });
       expect(await code).toBe(0);
       replicas[index] = await start(ports[index]!);
+      await runRunbook("rolling-ready", { cwd: tmpdir(), env: { REPLICA_URL: replicas[index]!.url } });
     }
     restarting = false;
     await submitting;
@@ -241,6 +274,29 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     for (const id of accepted) expect((await client.waitForChange(id)).status).toBe(ChangeStatus.SUCCEEDED);
     const onBroker = await brokerTopics(broker.bootstrapServers);
     for (let i = 0; i < accepted.length; i++) expect(onBroker.has(`rolled.${i}`), `rolled.${i}`).toBe(true);
+
+    // Every change in one attempt: the one a stop cut short was given back. And each handed-over change resumed
+    // sooner than a lease wait could end: a lapsed lease frees a change no sooner than 2/3 of the lease after the
+    // stop (renewals come every third of it), so half the lease is beyond any handover and short of any lease wait.
+    const handedOver: Array<{ by: string; afterStopMs: number }> = [];
+    for (const id of accepted) {
+      const { change, events } = await replicas[0]!.clients.changes.getChange({ id });
+      const messages = events.map((event) => event.message);
+      expect(change!.attempts, `${id}: ${messages.join(" | ")}`).toBe(1);
+      const handover = events.find((event) => /stopped and handed over/.test(event.message));
+      if (!handover) continue;
+      const by = String(handover.details?.worker ?? "").split(":")[1]!;
+      const resumed = events.find(
+        (event) => event.sequence > handover.sequence && /^attempt 1: resuming/.test(event.message),
+      );
+      expect(resumed, `${id} resumed after its handover: ${messages.join(" | ")}`).toBeDefined();
+      handedOver.push({ by, afterStopMs: timestampMs(resumed!.time!) - stoppedAt.get(by)! });
+    }
+    process.stderr.write(`rolling restart: handed over and resumed ${JSON.stringify(handedOver)}\n`);
+    // Each replica was stopped mid-attempt, though a change may still finish between that check and the SIGTERM.
+    expect(handedOver.length).toBeGreaterThan(0);
+    for (const { by } of handedOver) expect(stoppedAt.has(by), `handed over by ${by}`).toBe(true);
+    for (const { afterStopMs } of handedOver) expect(afterStopMs).toBeLessThan(leaseMs / 2);
   });
 
   it("fences a replica SIGSTOPped mid-apply: resumed after another took over, the stack has one update and the change SUCCEEDED once", async () => {

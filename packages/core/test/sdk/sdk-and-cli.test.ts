@@ -8,6 +8,7 @@ import { ChangeStatus, Code, ConnectError, createPlinthClient, fieldViolations }
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestService, principals, startTestService } from "../support/test-service.ts";
 import { plinthBin } from "../support/run-plinth-cli.ts";
+import { runRunbook } from "../support/runbook.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -85,6 +86,9 @@ describe("the plinth CLI's connection options against the real server (issue 30)
       expect(trusted.stdout).toContain("test.widget");
       expect((await plinth({ env }, token, "--ca-file", ca, "--protocol", "grpc", "plugins")).code).toBe(0);
       expect((await plinth({ env: { ...env, PLINTH_CA_FILE: ca } }, token, "plugins")).code).toBe(0);
+      // docs/security.md's two commands, as the page has them, beside the CA's ca.pem.
+      const fromDoc = await runRunbook("cli-private-ca", { cwd: dir, env: { ...env, PLINTH_TOKEN: token } });
+      expect(fromDoc.match(/test\.widget/g)).toHaveLength(2);
       // Without it the certificate is refused, and the CLI says so instead of an internal error.
       const untrusted = await plinth({ env }, token, "plugins");
       expect(untrusted.code).not.toBe(0);

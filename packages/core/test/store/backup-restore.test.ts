@@ -1,37 +1,23 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { type PlinthClient, createPlinthClient } from "@plinth/sdk";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
-import {
-  type KafkaBroker,
-  type PostgresServer,
-  postgresBinDir,
-  startKafka,
-  startPostgres,
-  waitFor,
-} from "@plinth/testing";
+import { type KafkaBroker, type PostgresServer, startKafka, startPostgres, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
 import { freshDatabase } from "../support/fresh-database.ts";
 import { type TestService, principals, startTestService } from "../support/test-service.ts";
 import { kafkaPluginModule, startRealService } from "../support/real-service.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
+import { runRunbook } from "../support/runbook.ts";
 import { plainLines, startServerProcess } from "../support/server-process-start.ts";
 import { resolveEngineSettings } from "../../src/engine/pulumi/resolve-engine-settings.ts";
 import { consumeAs, produceAs, refusal } from "../../../plugin-kafka/test/support/scram-clients.ts";
-
-const run = promisify(execFile);
-
-/** One of docs/operating.md's backup and restore commands, as an operator types it. */
-async function pgTool(tool: "pg_dump" | "pg_restore" | "psql", args: string[]): Promise<void> {
-  await run(join(postgresBinDir(), tool), args);
-}
 
 let postgres: PostgresServer | undefined;
 const work = mkdtempSync(join(tmpdir(), "plinth-backup-"));
@@ -70,8 +56,9 @@ describe("backup and restore of the PostgreSQL store, as docs/operating.md says"
         return change!.id;
       }),
     );
-    const dump = join(work, "plinth.dump");
-    await pgTool("pg_dump", ["--format=custom", `--dbname=${live}`, `--file=${dump}`]);
+    // docs/operating.md's commands, as the doc has them, in a folder of their own (the dump is ./plinth.dump).
+    const cwd = mkdtempSync(join(work, "runbook-"));
+    await runRunbook("backup", { cwd, env: { PLINTH_STORE_URL: live } });
     const submittedDuring = await load;
     await Promise.all(submittedDuring.map(async (id) => await watchToEnd(alice, id)));
     const changesBefore = new Map(
@@ -81,7 +68,7 @@ describe("backup and restore of the PostgreSQL store, as docs/operating.md says"
 
     // Into a fresh database: the command for a new server or a new database (no --clean: nothing to drop).
     const fresh = await freshDatabase(postgres!, "restored");
-    await pgTool("pg_restore", ["--no-owner", `--dbname=${fresh}`, dump]);
+    await runRunbook("restore-fresh", { cwd, env: { FRESH_URL: fresh } });
     const after = await serviceOn(fresh);
     let restoredIds: Set<string> | undefined;
     try {
@@ -95,6 +82,12 @@ describe("backup and restore of the PostgreSQL store, as docs/operating.md says"
       // Every restored change was in the live store; none is newer than it was there.
       const restored = (await after.as("admin").changes.listChanges({ pageSize: 500 })).changes;
       restoredIds = new Set(restored.map((c) => c.id));
+      // The doc's check of what was in flight at the dump: every change it lists is one of the restored.
+      const listed = await runRunbook("check-restore", {
+        cwd,
+        env: { PLINTH_URL: after.url, PLINTH_TOKEN: principals.admin.token },
+      });
+      for (const id of listed.match(/\bchg_\w+/g) ?? []) expect(restoredIds.has(id), id).toBe(true);
       expect(restored.length).toBeGreaterThanOrEqual(settled.length);
       for (const change of restored) expect(changesBefore.has(change.id), change.id).toBe(true);
       // The restored server works: changes that were in flight at the dump go on to the end.
@@ -106,7 +99,7 @@ describe("backup and restore of the PostgreSQL store, as docs/operating.md says"
     }
 
     // In place, over the live database, with the replicas stopped: --clean --if-exists drops what the dump recreates.
-    await pgTool("pg_restore", ["--clean", "--if-exists", "--no-owner", `--dbname=${live}`, dump]);
+    await runRunbook("restore-in-place", { cwd, env: { PLINTH_STORE_URL: live } });
     const inPlace = await serviceOn(live);
     try {
       const listed = (await inPlace.as("admin").changes.listChanges({ pageSize: 500 })).changes;
@@ -116,16 +109,6 @@ describe("backup and restore of the PostgreSQL store, as docs/operating.md says"
     }
   });
 });
-
-/**
- * docs/operating.md's command that files Pulumi's state under the database's new name: keys already under it
- * (a start's meta.yaml) that a moved key replaces go first. Running it again changes nothing.
- */
-const moveState = (name: string) =>
-  `DELETE FROM pulumi_state WHERE starts_with(key, '${name}/') AND EXISTS (SELECT 1 FROM pulumi_state old ` +
-  `WHERE NOT starts_with(old.key, '${name}/') AND substr(old.key, strpos(old.key, '/')) = ` +
-  `substr(pulumi_state.key, strpos(pulumi_state.key, '/'))); UPDATE pulumi_state SET key = '${name}' || ` +
-  `substr(key, strpos(key, '/')) WHERE NOT starts_with(key, '${name}/')`;
 
 /** A Pulumi stack's outputs in the backend at `backendUrl`, secrets shown: what Pulumi's own state holds. */
 function stackOutputs(service: TestService, backendUrl: string, stack: string): Record<string, unknown> {
@@ -193,8 +176,8 @@ describe("a restore with the real engine, on a SCRAM broker", { timeout: 1_200_0
       (await client.resources.revealSecret({ type: "kafka.user", name: "restored-app", key: "password" })).value?.kind
         .value as string;
     const held = await reveal(alice);
-    const dump = join(work, "estate.dump");
-    await pgTool("pg_dump", ["--format=custom", `--dbname=${live}`, `--file=${dump}`]);
+    const cwd = mkdtempSync(join(work, "runbook-"));
+    await runRunbook("backup", { cwd, env: { PLINTH_STORE_URL: live } });
 
     // After the dump: the password rotated, a topic grown, a topic created. None of it is in the dump.
     await succeeded(alice, (await alice.apply("kafka.user", "restored-app", user(1))).change!.id);
@@ -206,7 +189,7 @@ describe("a restore with the real engine, on a SCRAM broker", { timeout: 1_200_0
 
     const restored = `${await freshDatabase(postgres!, "estate_restored")}?sslmode=disable`;
     const restoredDb = restored.replace(/\?.*$/, "");
-    await pgTool("pg_restore", ["--no-owner", `--dbname=${restoredDb}`, dump]);
+    await runRunbook("restore-fresh", { cwd, env: { FRESH_URL: restoredDb } });
     // The real server process refuses to start on it: Pulumi's PostgreSQL backend keys its state by the
     // database's name, so under another name it lists none of the stacks of what the store holds as applied.
     const serverOnRestored = { store: { postgres: { url: restored } }, plugins, reconcile: { intervalMs: 0 } };
@@ -220,7 +203,7 @@ describe("a restore with the real engine, on a SCRAM broker", { timeout: 1_200_0
     // Moved across, as docs/operating.md says, after that refused start (whose look at the backend filed a new
     // meta.yaml under the new name, which the move replaces); then it starts.
     const name = new URL(restoredDb).pathname.slice(1);
-    await pgTool("psql", [`--dbname=${restoredDb}`, "--set=ON_ERROR_STOP=1", `--command=${moveState(name)}`]);
+    await runRunbook("move-pulumi-state", { cwd, env: { FRESH_URL: restoredDb, FRESH_NAME: name } });
     expect(await startServerProcess(serverOnRestored)).toMatchObject({ served: true, code: 0 });
     const after = await start(restored, { reconcile: { intervalMs: 1_000 } });
     try {

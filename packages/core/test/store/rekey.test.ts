@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,28 +10,21 @@ import { ConfigError } from "../../src/index.ts";
 import { createSecretBox } from "../../src/secrets/secret-box.ts";
 import { watchToEnd } from "../support/connect-helpers.ts";
 import { freshDatabase } from "../support/fresh-database.ts";
+import { runRunbook } from "../support/runbook.ts";
 import { startTestService, testConfig } from "../support/test-service.ts";
 
 const oldKey = "old-secret-key-0123456789";
 const newKey = "new-secret-key-9876543210";
-const mainScript = join(import.meta.dirname, "../../src/main.ts");
 
-/** `plinth rekey --config <file>` as an operator runs it; resolves with its output once it exited 0. */
+/** docs/security.md's `rekey` command as an operator runs it, with `config`; resolves with its output. */
 async function rekey(dataDir: string, config: Record<string, unknown>): Promise<string> {
   const file = join(dataDir, "..", `rekey-${Date.now()}.json`);
   // JSON is YAML: the server's config loader reads it as it is.
   writeFileSync(file, JSON.stringify(testConfig(dataDir, config)));
-  const child = spawn(process.execPath, ["--import", "tsx", mainScript, "rekey", "--config", file], {
-    cwd: join(import.meta.dirname, "../.."),
-    env: { ...process.env, PLINTH_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
+  return await runRunbook("rekey", {
+    cwd: join(dataDir, ".."),
+    env: { PLINTH_CONFIG: file, PLINTH_LOG_LEVEL: "warn" },
   });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`rekey exited with ${code}: ${output}`);
-  return output;
 }
 
 let postgres: PostgresServer | undefined;
