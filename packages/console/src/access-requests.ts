@@ -1,5 +1,6 @@
 import { type AccessRequest, type Change, ChangeStatus, ReviewDecision } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import type { Api } from "./api.ts";
+import { readAllChanges } from "./read-all.ts";
 import type { Session } from "./session.tsx";
 
 /** What one change asks of one owning team: approved (or rejected) together, by one reviewer of that team. */
@@ -58,16 +59,5 @@ export function whyNotReview(ask: AccessAsk, me: Session["me"]): string | undefi
 }
 
 /** Every change pending review, oldest first (the service's order), page by page. */
-export async function pendingChanges(api: Api, signal: AbortSignal): Promise<Change[]> {
-  const changes: Change[] = [];
-  let pageToken = "";
-  do {
-    const page = await api.changes.listChanges(
-      { status: ChangeStatus.PENDING_REVIEW, pageSize: 500, pageToken },
-      { signal },
-    );
-    changes.push(...page.changes);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return changes;
-}
+export const pendingChanges = (api: Api, signal: AbortSignal): Promise<Change[]> =>
+  readAllChanges(api, { status: ChangeStatus.PENDING_REVIEW }, signal);

@@ -2,6 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { type Resource, ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { resourceStatusLabel } from "../format.ts";
 import { Link, resourceHref } from "../router.tsx";
+import { readAllResources } from "../read-all.ts";
 import { useSession } from "../session.tsx";
 import { useLoad } from "../use-load.ts";
 import { ErrorNote } from "./ErrorNote.tsx";
@@ -39,17 +40,11 @@ export function TopicSchemas({ topic }: { topic: Resource }) {
   const { api } = useSession();
   const cluster = text((topic.resolvedSpec ?? topic.spec)?.cluster);
   const loaded = useLoad(async (signal) => {
-    const bound: Resource[] = [];
-    let pageToken = "";
-    do {
-      const page = await api.resources.listResources({ type: "kafka.schema", pageSize: 500, pageToken }, { signal });
-      for (const schema of page.resources) {
-        const spec = (schema.resolvedSpec ?? schema.spec ?? {}) as JsonObject;
-        const live = schema.status !== ResourceStatus.DELETED;
-        if (live && spec.topic === topic.name && spec.cluster === cluster) bound.push(schema);
-      }
-      pageToken = page.nextPageToken;
-    } while (pageToken);
+    const schemas = await readAllResources(api, { type: "kafka.schema" }, signal);
+    const bound = schemas.filter((schema) => {
+      const spec = (schema.resolvedSpec ?? schema.spec ?? {}) as JsonObject;
+      return schema.status !== ResourceStatus.DELETED && spec.topic === topic.name && spec.cluster === cluster;
+    });
     return bound.sort((a, b) => a.name.localeCompare(b.name));
   }, `${cluster}/${topic.name}`);
   return (

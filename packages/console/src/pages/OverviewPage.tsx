@@ -6,6 +6,7 @@ import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { useEffect, useMemo } from "react";
 import type { Api } from "../api.ts";
 import { appliedPerHour } from "../applied-per-hour.ts";
+import { readAllChanges, readAllResources } from "../read-all.ts";
 import { AppliedChart } from "../components/AppliedChart.tsx";
 import { ErrorNote } from "../components/ErrorNote.tsx";
 import {
@@ -28,34 +29,6 @@ const day = 24 * 3600 * 1000;
 /** The overview reads itself again this often, so a page left open stays current. */
 const refreshMs = 30_000;
 
-async function allChanges(
-  api: Api,
-  status: ChangeStatus,
-  signal: AbortSignal,
-  finishedAfter?: number,
-): Promise<Change[]> {
-  const changes: Change[] = [];
-  const since = finishedAfter === undefined ? undefined : timestampFromMs(finishedAfter);
-  let pageToken = "";
-  do {
-    const page = await api.changes.listChanges({ status, pageSize: 500, pageToken, finishedAfter: since }, { signal });
-    changes.push(...page.changes);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return changes;
-}
-
-async function allResources(api: Api, status: ResourceStatus, signal: AbortSignal): Promise<Resource[]> {
-  const resources: Resource[] = [];
-  let pageToken = "";
-  do {
-    const page = await api.resources.listResources({ status, pageSize: 500, pageToken }, { signal });
-    resources.push(...page.resources);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return resources;
-}
-
 /** A delivery that is not getting through: given up on, or refused and waiting for its next try. */
 const failing = (d: Delivery): boolean =>
   d.status === DeliveryStatus.EXPIRED || (d.status === DeliveryStatus.PENDING && d.attempts > 0);
@@ -72,14 +45,15 @@ async function failingDeliveries(api: Api, signal: AbortSignal) {
 
 /** Everything the overview shows, read from the API the way the CLI would. */
 export async function loadOverview(api: Api, me: Session["me"], signal: AbortSignal, now = Date.now()) {
+  const since = timestampFromMs(now - day);
   const [settings, pending, failed, succeeded, queued, applying, drifted, deliveries] = await Promise.all([
     loadReviewSettings(signal),
-    allChanges(api, ChangeStatus.PENDING_REVIEW, signal),
-    allChanges(api, ChangeStatus.FAILED, signal, now - day),
-    allChanges(api, ChangeStatus.SUCCEEDED, signal, now - day),
-    allChanges(api, ChangeStatus.QUEUED, signal),
-    allChanges(api, ChangeStatus.APPLYING, signal),
-    allResources(api, ResourceStatus.DRIFTED, signal),
+    readAllChanges(api, { status: ChangeStatus.PENDING_REVIEW }, signal),
+    readAllChanges(api, { status: ChangeStatus.FAILED, finishedAfter: since }, signal),
+    readAllChanges(api, { status: ChangeStatus.SUCCEEDED, finishedAfter: since }, signal),
+    readAllChanges(api, { status: ChangeStatus.QUEUED }, signal),
+    readAllChanges(api, { status: ChangeStatus.APPLYING }, signal),
+    readAllResources(api, { status: ResourceStatus.DRIFTED }, signal),
     failingDeliveries(api, signal),
   ]);
   const clusters = new Map<string, Resource[]>();

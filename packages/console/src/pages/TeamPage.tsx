@@ -6,25 +6,15 @@ import { ErrorNote } from "../components/ErrorNote.tsx";
 import { describeError } from "../errors.ts";
 import { finalStatuses, resourceStatusLabel, shortChangeId, statusLabel, timeText } from "../format.ts";
 import { Link, changeHref, resourceHref, teamHref } from "../router.tsx";
+import { readAllResources } from "../read-all.ts";
 import { type Session, hasRole, useSession } from "../session.tsx";
 import { useLoad } from "../use-load.ts";
 import type { Api } from "../api.ts";
 
-async function teamResources(api: Api, team: string, signal: AbortSignal): Promise<Resource[]> {
-  const resources: Resource[] = [];
-  let pageToken = "";
-  do {
-    const page = await api.resources.listResources({ team, pageSize: 500, pageToken }, { signal });
-    resources.push(...page.resources);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return resources;
-}
-
 /** Everything the team page shows, read the way the CLI would. */
 async function loadTeam(api: Api, team: string, signal: AbortSignal) {
   const [resources, usage, held, given] = await Promise.all([
-    teamResources(api, team, signal),
+    readAllResources(api, { team }, signal),
     api.resources.getTeamUsage({ team }, { signal }),
     api.resources.listAccessGrants({ requesterTeam: team }, { signal }),
     api.resources.listAccessGrants({ ownerTeam: team }, { signal }),
