@@ -1,5 +1,4 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,7 @@ import { Admin } from "@platformatic/kafka";
 import { createPlinthClient } from "@plinth/sdk";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
-import { type KafkaBroker, type PostgresServer, startKafka, startPostgres, waitFor } from "@plinth/testing";
+import { type KafkaBroker, type PostgresServer, freePort, startKafka, startPostgres, waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveEngineSettings } from "../../src/engine/pulumi/resolve-engine-settings.ts";
 import { type Clients, clientsFor, principals } from "../support/test-service.ts";
@@ -58,22 +57,6 @@ async function startReplica(
     child.once("exit", (code) => reject(new Error(`replica exited with ${code} before it was ready`)));
   });
   return { url, clients: clientsFor(url, principals.requester.token), child } satisfies Replica;
-}
-
-/**
- * A free port below Linux's ephemeral range (32768 and up): a replica restarts on its port, and meanwhile an
- * outgoing connection (a pool, a Kafka client) could be handed a port from that range, never one below it.
- */
-async function stablePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once("error", () => resolve(false));
-      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -144,7 +127,7 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     storeUrl = `${database.connectionString}?sslmode=disable`;
     ports = [];
     while (ports.length < 3) {
-      const port = await stablePort();
+      const port = await freePort();
       if (!ports.includes(port)) ports.push(port);
     }
   }, 300_000);
@@ -224,8 +207,11 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
   }
 
   it("rolls a restart through all three replicas under steady submissions: no failed request, no lost change, no attempt lost, no lease waited", async () => {
-    // Run alone (-t), it starts its own three.
-    if (replicas.length === 0) replicas.push(...(await Promise.all(ports.map((port) => start(port)))));
+    // Run alone (-t), or after the first test failed, it starts its own three, where that test's may still run.
+    if (replicas.length === 0) {
+      await Promise.all([...running].map((child) => killGroup(child)));
+      replicas.push(...(await Promise.all(ports.map((port) => start(port)))));
+    }
     // A client that knows every replica (no load balancer here) and retries with the SDK's defaults.
     const client = createPlinthClient({ baseUrl: replicas.map((r) => r.url), token: principals.requester.token });
     const accepted: string[] = [];
@@ -306,7 +292,7 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
       replica.child.kill("SIGTERM");
       await code;
     }
-    const [pausedPort, takerPort] = [await stablePort(), await stablePort()];
+    const [pausedPort, takerPort] = [await freePort(), await freePort()];
     const marker = join(realDataDir(), "pause-marker");
     const paused = await startReplica(broker.bootstrapServers, storeUrl, pausedPort, ["during-up", marker]);
     const name = "fenced.paused";
@@ -388,7 +374,7 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     // replica stops its apply at once (see the next test for the drain).
     const env = { PLINTH_TEST_WORKER: JSON.stringify({ leaseMs: 600_000, drainMs: 0 }) };
     const marker = join(realDataDir(), "handover-marker");
-    const leaving = await startReplica(broker.bootstrapServers, storeUrl, await stablePort(), ["during-up", marker], {
+    const leaving = await startReplica(broker.bootstrapServers, storeUrl, await freePort(), ["during-up", marker], {
       env,
     });
     const name = "handed.over";
@@ -401,7 +387,7 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     broker.freeze();
     let taker: Replica | undefined;
     try {
-      taker = await startReplica(broker.bootstrapServers, storeUrl, await stablePort(), [], { env });
+      taker = await startReplica(broker.bootstrapServers, storeUrl, await freePort(), [], { env });
       const code = exited(leaving.child);
       leaving.child.kill("SIGTERM");
       // Thawed at once: the stopped Pulumi update ends cleanly and unlocks its stack, as it does on a live cluster.
@@ -435,7 +421,7 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
 
   it("lets a change finish on SIGTERM within worker.drainMs: the stopping replica applies it, in one attempt", async () => {
     const marker = join(realDataDir(), "drain-marker");
-    const leaving = await startReplica(broker.bootstrapServers, storeUrl, await stablePort(), ["during-up", marker], {
+    const leaving = await startReplica(broker.bootstrapServers, storeUrl, await freePort(), ["during-up", marker], {
       env: { PLINTH_TEST_WORKER: JSON.stringify({ leaseMs: 600_000, drainMs: 300_000 }) },
     });
     const name = "drained.before.stop";
@@ -448,7 +434,7 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
     leaving.child.kill("SIGTERM");
     expect(await code).toBe(0);
     // Asked on another replica once the stopped one is gone: nothing was left to a lease.
-    const observer = await startReplica(broker.bootstrapServers, storeUrl, await stablePort());
+    const observer = await startReplica(broker.bootstrapServers, storeUrl, await freePort());
     try {
       const done = await changeOn(observer, change!.id);
       expect(done).toMatchObject({ status: ChangeStatus.SUCCEEDED, attempts: 1 });
