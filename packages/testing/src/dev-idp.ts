@@ -23,6 +23,11 @@ export const devIdpUsers: DevUsersFile = {
       name: "Dana (payments and orders requester)",
       groups: ["plinth-payments-requesters", "plinth-orders-requesters"],
     },
+    {
+      id: "erin",
+      name: "Erin (payments and orders reviewer)",
+      groups: ["plinth-payments-reviewers", "plinth-orders-reviewers"],
+    },
   ],
   services: [
     { clientId: "orders-deployer", secret: "orders-deployer-dev-secret", groups: ["plinth-orders-requesters"] },

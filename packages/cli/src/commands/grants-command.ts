@@ -13,6 +13,7 @@ interface GrantsFlags {
 interface RevokeFlags {
   message?: string;
   requestId?: string;
+  team?: string;
   wait?: boolean;
 }
 
@@ -30,6 +31,7 @@ export function registerGrantsCommand(program: Command, ctx: CliContext): void {
     .argument("<field>", "the grant's field, as `plinth grants` shows it, e.g. access.0.topics")
     .option("-m, --message <comment>", "why")
     .option("--request-id <id>", "idempotency key (default: a new UUID)")
+    .option("--team <team>", "the owning team to revoke for (default: whichever of yours owns what is reached)")
     .option("--wait", "follow the change until it is final")
     .action(async (type: string, name: string, field: string, flags: RevokeFlags, command: Command) => {
       const session = openSession(ctx, command);
@@ -39,6 +41,7 @@ export function registerGrantsCommand(program: Command, ctx: CliContext): void {
         field,
         requestId: flags.requestId ?? crypto.randomUUID(),
         comment: flags.message ?? "",
+        team: flags.team ?? "",
       });
       await followSubmission(ctx, session, response, flags.wait === true);
       session.print.result(messageJson(RevokeAccessGrantResponseSchema, response), () =>

@@ -7,7 +7,7 @@ import { guarded } from "./plugin-calls.ts";
 import { type DesiredState, checkCommonFields, replayIfSeen, requestHash } from "./submit-checks.ts";
 import { submitApply } from "./submit-change.ts";
 import type { SubmitResult } from "./submit-types.ts";
-import type { Principal } from "./types.ts";
+import type { Principal, TeamMembership } from "./types.ts";
 
 export interface RevokeAccessGrantInput {
   type: string;
@@ -16,6 +16,11 @@ export interface RevokeAccessGrantInput {
   field: string;
   requestId: string;
   comment: string;
+  /**
+   * The owning team the caller revokes for, already checked as one it may
+   * act for; "" for whichever of its teams owns what the grant reaches.
+   */
+  team: string;
 }
 
 /**
@@ -32,7 +37,11 @@ export async function revokeAccessGrant(
   input: RevokeAccessGrantInput,
 ): Promise<SubmitResult> {
   const plugin = checkCommonFields(deps, input.type, input.name, input.requestId, { comment: input.comment });
-  if (!hasRole(principal, "reviewer")) {
+  // A person in several teams revokes for the one that owns what the grant reaches, unless they named one.
+  const memberships: TeamMembership[] =
+    input.team === "" && principal.teams ? principal.teams : [{ team: principal.team, roles: principal.roles }];
+  const reviews = memberships.filter((membership) => hasRole({ ...principal, ...membership }, "reviewer"));
+  if (reviews.length === 0) {
     throw new PermissionDeniedError(
       `${principal.id} has no reviewer role: a reviewer of the team owning what is reached revokes a grant`,
     );
@@ -46,7 +55,8 @@ export async function revokeAccessGrant(
   if (!resource || resource.status === "DELETED" || resource.revision === 0 || !resource.spec) {
     throw new NotFoundError(`${input.type} "${input.name}" has no applied revision whose grants could be revoked`);
   }
-  const admin = principal.roles.includes("admin");
+  const admin = reviews.some((membership) => membership.roles.includes("admin"));
+  const reviewsFor = (team: string) => admin || reviews.some((membership) => membership.team === team);
   const reaches = await foreignReaches(
     plugin,
     input.name,
@@ -54,11 +64,12 @@ export async function revokeAccessGrant(
     resource.ownerTeam,
     createResourceLookup(deps.store),
   );
-  const reach = reaches.find((r) => r.field === input.field && (admin || r.ownerTeam === principal.team));
+  const reach = reaches.find((r) => r.field === input.field && reviewsFor(r.ownerTeam));
   if (!reach) {
-    const yours = reaches.filter((r) => admin || r.ownerTeam === principal.team);
+    const yours = reaches.filter((r) => reviewsFor(r.ownerTeam));
+    const whose = admin ? "another team" : `team ${reviews.map((membership) => membership.team).join(" or ")}`;
     throw new NotFoundError(
-      `${input.type} "${input.name}" has no grant at "${input.field}" reaching what ${admin ? "another team" : `team ${principal.team}`} owns` +
+      `${input.type} "${input.name}" has no grant at "${input.field}" reaching what ${whose} owns` +
         (yours.length > 0
           ? `; its grants that do: ${yours.map((r) => `${r.field} (${r.access})`).join(", ")}`
           : "; it reaches nothing of yours"),
@@ -90,9 +101,12 @@ export async function revokeAccessGrant(
     if (!revoked.spec) throw new FailedPreconditionError(revoked.refusal);
     return revoked.spec;
   };
+  // Recorded under the owning team: that is what makes the change its revocation (see review-change.ts).
+  const owner = reviews.find((membership) => membership.team === reach.ownerTeam);
+  const revoker = owner && !admin ? { ...principal, team: owner.team, roles: owner.roles } : principal;
   return await submitApply(
     deps,
-    principal,
+    revoker,
     {
       type: input.type,
       name: input.name,

@@ -236,6 +236,50 @@ describe("signing in with the identity provider", () => {
   });
 
   it(
+    "lets a reviewer of two teams approve and revoke access for the one that owns what is reached",
+    { timeout: 60_000 },
+    async () => {
+      const [dana, alice, erin] = await Promise.all(
+        ["dana", "alice", "erin"].map(async (login) => clientsFor(service.url, await userToken(idp, login))),
+      );
+      // Erin's first team (orders, as teams sort) owns the reader; payments owns what it reads.
+      expect((await identity(await userToken(idp, "erin")).whoAmI({})).team).toBe("orders");
+      const target = await owned(alice!, "erin-payments-data", "payments");
+      expect((await watchToEnd(alice!, target.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+      const reader = await dana!.resources.applyResource({
+        type: "test.owned",
+        name: "erin-orders-reader",
+        spec: { owner: { team: "orders", contact: "#orders" }, reads: ["erin-payments-data"] },
+        requestId: `erin-reader-${Math.random()}`,
+        team: "orders",
+      });
+      expect(reader.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+      await erin!.changes.approveChange({ id: reader.change!.id, comment: "payments shares it" });
+      expect((await watchToEnd(dana!, reader.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+
+      const revoke = (team: string) =>
+        erin!.resources.revokeAccessGrant({
+          type: "test.owned",
+          name: "erin-orders-reader",
+          field: "reads.0",
+          requestId: `erin-revoke-${team}-${Math.random()}`,
+          team,
+        });
+      // Named, the team counts: orders owns nothing the grant reaches, and search is not Erin's.
+      const asOrders = await failure(revoke("orders"));
+      expect(asOrders.code).toBe(Code.NotFound);
+      expect(asOrders.message).toContain("reaching what team orders owns");
+      expect((await failure(revoke("search"))).code).toBe(Code.PermissionDenied);
+      // Unnamed, the revocation is recorded for payments, the team owning what is reached.
+      const revoked = await revoke("");
+      expect(revoked.change).toMatchObject({ team: "payments", requestedBy: "erin" });
+      expect((await watchToEnd(dana!, revoked.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+      const after = await dana!.resources.getResource({ type: "test.owned", name: "erin-orders-reader" });
+      expect(after.resource?.spec?.reads).toEqual([]);
+    },
+  );
+
+  it(
     "takes the reviewer role from someone removed from the reviewer group once their token expires",
     { timeout: 90_000 },
     async () => {

@@ -187,12 +187,14 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
     },
 
     async revokeAccessGrant(req, context) {
-      const result = await revokeAccessGrant(deps, principalOf(context), {
+      const principal = principalOf(context);
+      const result = await revokeAccessGrant(deps, req.team === "" ? principal : actingFor(principal, req.team), {
         type: req.type,
         name: req.name,
         field: req.field,
         requestId: req.requestId,
         comment: req.comment,
+        team: req.team,
       });
       return {
         change: result.change && changeToProto(result.change),
