@@ -12,8 +12,10 @@ import type {
   PhaseMarks,
   PulumiFailure,
   HeartbeatMessage,
+  ReplicaBeatsAnswer,
   RunMessage,
 } from "./child-protocol.ts";
+import type { ReplicaBeat } from "../../store/records.ts";
 import { reapStrays } from "./reap-strays.ts";
 
 /** A moment in an engine child's life, for hooks, logs and tests. */
@@ -43,6 +45,8 @@ export interface ChildPoolOptions {
   onWarning?: (message: string) => void;
   /** Output of a child with no operation in hand (its start, its end). */
   onOutputLine?: (line: string) => void;
+  /** Answers a child's question about another host's replicas (see `PulumiEngineOptions.replicaBeats`). */
+  replicaBeats?: (host: string) => Promise<ReplicaBeat[]>;
 }
 
 export interface RunOptions {
@@ -200,6 +204,10 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
         markReady(true);
         return;
       }
+      if (message.type === "replica-beats") {
+        answerReplicaBeats(proc, message);
+        return;
+      }
       child.assignment?.onMessage(message);
     });
     proc.once("error", (error) => {
@@ -226,6 +234,18 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
     });
     lifecycle(child, "started");
     return child;
+  }
+
+  function answerReplicaBeats(proc: ChildProcess, question: { id: number; host: string }): void {
+    const ask = options.replicaBeats ?? (() => Promise.reject(new Error("this engine has no store to ask")));
+    const reply = (answer: Omit<ReplicaBeatsAnswer, "type" | "id">): void => {
+      if (proc.connected)
+        proc.send({ type: "replica-beats", id: question.id, ...answer } satisfies ReplicaBeatsAnswer, () => undefined);
+    };
+    ask(question.host).then(
+      (beats) => reply({ beats }),
+      (error: unknown) => reply({ error: (error as Error).message }),
+    );
   }
 
   function idleHandles(child: Child, isIdle: boolean): void {

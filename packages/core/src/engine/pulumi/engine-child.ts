@@ -7,7 +7,8 @@
 // after a number of operations, and after any failure, so the Pulumi SDK's
 // per-process state never outlives a bounded run, and an unhandled error in
 // a plugin's program can only end this process and its one operation.
-import type { ChildMessage, ParentMessage, PhaseMarks, RunMessage } from "./child-protocol.ts";
+import type { ReplicaBeat } from "../../store/records.ts";
+import type { ChildMessage, ParentMessage, PhaseMarks, ReplicaBeatsAnswer, RunMessage } from "./child-protocol.ts";
 import { describeFailure } from "./describe-failure.ts";
 import { reapStrays } from "./reap-strays.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
@@ -52,6 +53,9 @@ function onParentGone(reason = "the engine went away"): void {
   // Nobody reads these pipes any more: a write must not end this process before it has stopped the CLI.
   process.stdout.on("error", () => undefined);
   process.stderr.on("error", () => undefined);
+  // Questions to the parent will never be answered: the lock they were about stays.
+  for (const [id, answer] of asked) answer({ type: "replica-beats", id, error: "the server is gone" });
+  asked.clear();
   const grace = current?.stopGraceMs ?? 0;
   stop(reason);
   setTimeout(() => exit(1), grace);
@@ -84,6 +88,21 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
+/** Questions about other hosts' replicas, sent to the parent (which asks its store), by id. */
+const asked = new Map<number, (answer: ReplicaBeatsAnswer) => void>();
+let lastQuestion = 0;
+
+function replicaBeats(host: string): Promise<ReplicaBeat[]> {
+  const id = ++lastQuestion;
+  const answered = new Promise<ReplicaBeatsAnswer>((resolve) => asked.set(id, resolve));
+  return send({ type: "replica-beats", id, host }).then(async () => {
+    if (!process.connected) throw new Error("the server is gone");
+    const answer = await answered;
+    if (answer.error !== undefined || !answer.beats) throw new Error(answer.error ?? "no answer");
+    return answer.beats;
+  });
+}
+
 async function run(message: RunMessage): Promise<void> {
   if (current || stopping) return; // The parent sends one operation at a time; never run two.
   const controller = new AbortController();
@@ -98,6 +117,7 @@ async function run(message: RunMessage): Promise<void> {
       emit: (event) => void send({ type: "event", event }),
       signal: controller.signal,
       mark,
+      replicaBeats,
     });
     mark("operation-done");
     answer = { type: "done", result, marks };
@@ -127,6 +147,10 @@ async function preload(): Promise<void> {
 process.on("message", (message: ParentMessage) => {
   lastHeard = Date.now();
   if (message.type === "run") void run(message);
+  else if (message.type === "replica-beats") {
+    asked.get(message.id)?.(message);
+    asked.delete(message.id);
+  }
 });
 await preload();
 await send({ type: "ready" });
