@@ -83,11 +83,6 @@ export interface RunMessage {
   job: EngineJob;
 }
 
-/** Parent to child while an operation runs: the server is still there (see `EngineJob.parentSilenceMs`). */
-export interface HeartbeatMessage {
-  type: "heartbeat";
-}
-
 /** Parent to child: the answer to a child's `replica-beats` question (`error` when the store could not be asked). */
 export interface ReplicaBeatsAnswer {
   type: "replica-beats";
@@ -96,7 +91,8 @@ export interface ReplicaBeatsAnswer {
   error?: string;
 }
 
-export type ParentMessage = RunMessage | HeartbeatMessage | ReplicaBeatsAnswer;
+/** Heartbeats (see `EngineJob.parentSilenceMs`) are not messages: they come on a pipe of their own (silence-watchdog.ts). */
+export type ParentMessage = RunMessage | ReplicaBeatsAnswer;
 
 /** When each phase of an operation ended, in the order reached: [phase, epoch ms]. */
 export type PhaseMarks = Array<[phase: string, at: number]>;

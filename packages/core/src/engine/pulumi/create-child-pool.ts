@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { extname } from "node:path";
+import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { EngineEvent } from "../engine.ts";
 import type {
@@ -11,12 +12,12 @@ import type {
   EngineOperation,
   PhaseMarks,
   PulumiFailure,
-  HeartbeatMessage,
   ReplicaBeatsAnswer,
   RunMessage,
 } from "./child-protocol.ts";
 import type { ReplicaBeat } from "../../store/records.ts";
 import { reapStrays } from "./reap-strays.ts";
+import { heartbeatFd } from "./silence-watchdog.ts";
 
 /** A moment in an engine child's life, for hooks, logs and tests. */
 export interface EngineChildEvent {
@@ -93,6 +94,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** The pipe to the child's silence watchdog. */
+const heartbeats = (proc: ChildProcess): Writable | null => (proc.stdio[heartbeatFd] as Writable | null) ?? null;
+
 /** What a child is doing for the operation in hand; set while one runs. */
 interface Assignment {
   onMessage(message: ChildMessage): void;
@@ -156,7 +160,8 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
     const proc = fork(childEntry, [], {
       execArgv: ["--import", tsxLoader],
       detached: true,
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      // The last pipe carries heartbeats to the child's silence watchdog (silence-watchdog.ts).
+      stdio: ["ignore", "pipe", "pipe", "ipc", "pipe"],
       env: { ...process.env, [markerName]: runId, PLINTH_ENGINE_PRELOAD: JSON.stringify([...preloads]) },
     });
     if (proc.pid === undefined) {
@@ -196,6 +201,8 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
       }
     });
     proc.stdout?.setEncoding("utf8").on("data", (chunk: string) => line(chunk.trimEnd()));
+    // A child that died takes its end of the pipe with it: a heartbeat written then must not end the server.
+    heartbeats(proc)?.on("error", () => undefined);
     proc.on("message", (message: ChildMessage) => {
       if (message.type === "ready") {
         child.isReady = true;
@@ -250,7 +257,7 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
 
   function idleHandles(child: Child, isIdle: boolean): void {
     const proc = child.process as ChildProcess & { channel?: { ref(): void; unref(): void } };
-    const handles = [proc.stdout, proc.stderr] as Array<{ ref?(): void; unref?(): void } | null>;
+    const handles = [proc.stdout, proc.stderr, heartbeats(proc)] as Array<{ ref?(): void; unref?(): void } | null>;
     if (isIdle) {
       proc.unref();
       proc.channel?.unref();
@@ -399,8 +406,8 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
         // Several heartbeats per silence the child tolerates, so a busy event loop does not stop it by mistake.
         heartbeat = setInterval(
           () => {
-            if (child.process.connected)
-              child.process.send({ type: "heartbeat" } satisfies HeartbeatMessage, () => undefined);
+            const pipe = heartbeats(child.process);
+            if (pipe?.writable) pipe.write("h");
           },
           Math.max(50, Math.floor(job.parentSilenceMs / 6)),
         );
