@@ -37,22 +37,17 @@ function describeHolders(holders: StackLock[]): string {
     .join(", ");
 }
 
-/** A stack's locks as this backend lets them be read, or undefined when it cannot be (object stores). */
-interface ReadLocks {
-  locks: StackLock[];
-  /**
-   * How far a lock's time may be off the store's clock. PostgreSQL's are
-   * dated by the database (the store's clock when the store is the same
-   * server); a file backend's by the clock of the host that wrote them.
-   */
-  clockSlackMs: number;
-}
+/**
+ * How far a lock's time may be off the store's clock: a file backend's lock is dated by the clock of the host that
+ * wrote it, a PostgreSQL backend's by its database, which need not be the store's. A replica that started this soon
+ * after the lock was taken still counts as one that may hold it.
+ */
+const clockSlackMs = 60_000;
 
-async function readLocks(backendUrl: string, projectName: string, stackName: string): Promise<ReadLocks | undefined> {
-  if (/^postgres(ql)?:\/\//.test(backendUrl))
-    return { locks: await readPostgresStackLocks(backendUrl, projectName, stackName), clockSlackMs: 5_000 };
-  const locks = readStackLocks(backendUrl, projectName, stackName);
-  return locks && { locks, clockSlackMs: 60_000 };
+/** A stack's locks as this backend lets them be read, or undefined when it cannot be (object stores). */
+async function readLocks(backendUrl: string, projectName: string, stackName: string): Promise<StackLock[] | undefined> {
+  if (/^postgres(ql)?:\/\//.test(backendUrl)) return readPostgresStackLocks(backendUrl, projectName, stackName);
+  return readStackLocks(backendUrl, projectName, stackName);
 }
 
 /** The beats of the replicas of each host that holds one of `locks` besides this one; a host that cannot be asked is left out. */
@@ -91,14 +86,14 @@ export async function clearStackLock(stack: Stack, options: ClearStackLockOption
   let told = false;
   for (;;) {
     options.signal.throwIfAborted();
-    const read = await readLocks(options.backendUrl, options.projectName, options.stackName);
-    if (read === undefined) {
+    const locks = await readLocks(options.backendUrl, options.projectName, options.stackName);
+    if (locks === undefined) {
       options.onWaiting?.([]);
       await sleep(Math.max(0, deadline - Date.now()), undefined, { signal: options.signal });
       break;
     }
     const host = thisHost();
-    const beats = await beatsOfHosts(read.locks, host, options.replicaBeats);
+    const beats = await beatsOfHosts(locks, host, options.replicaBeats);
     const judgement = {
       host,
       now: Date.now(),
@@ -106,9 +101,9 @@ export async function clearStackLock(stack: Stack, options: ClearStackLockOption
       isAlive: processIsAlive,
       beats,
       replicaSilenceMs: options.replicaSilenceMs,
-      clockSlackMs: read.clockSlackMs,
+      clockSlackMs,
     };
-    const live = read.locks.filter((lock) => lockHolderMayBeAlive(lock, judgement));
+    const live = locks.filter((lock) => lockHolderMayBeAlive(lock, judgement));
     if (live.length === 0) break;
     if (!told) {
       told = true;
