@@ -62,8 +62,12 @@ try {
   const service = await startPlinthService(loaded, {
     logger,
     pulumiStacks,
-    createEngine: (_loaded, log) =>
-      createPulumiEngine({ ...engineOptions, logger: log.child({ component: "engine" }) }),
+    createEngine: (_loaded, log, store) =>
+      createPulumiEngine({
+        ...engineOptions,
+        logger: log.child({ component: "engine" }),
+        replicaBeats: (host) => store.transact((tx) => tx.replicaBeats(host), { lane: "lease" }),
+      }),
   });
   let stopping = false;
   const stop = (signal: string) => {

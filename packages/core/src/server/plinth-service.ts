@@ -14,6 +14,7 @@ import { createSecretBox } from "../secrets/secret-box.ts";
 import { openStore } from "../store/open-store.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { Store } from "../store/store.ts";
+import { type ReplicaBeats, startReplicaBeats } from "./replica-beats.ts";
 import { createDeliveryLoop } from "../notifications/delivery-loop.ts";
 import { notificationSettings } from "../notifications/notification-settings.ts";
 import type { ResolveHost } from "../notifications/target-policy.ts";
@@ -48,7 +49,7 @@ import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.t
 
 export interface StartOptions {
   /** The engine that applies changes. `main.ts` always passes the Pulumi engine. */
-  createEngine: (loaded: LoadedConfig, logger: Logger) => Engine;
+  createEngine: (loaded: LoadedConfig, logger: Logger, store: Store) => Engine;
   logger?: Logger;
   /** Run the worker in this process (default true). */
   worker?: boolean;
@@ -88,6 +89,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
   // Also with a PostgreSQL store: the data dir holds this replica's Pulumi work dirs.
   const dataDirLock = lockDataDir(dataDir);
   let phase: ServicePhase = "starting";
+  let beats: ReplicaBeats | undefined;
   let opened: Awaited<ReturnType<typeof openStore>>;
   try {
     opened = await openStore(loaded, logger, options.leaseClock);
@@ -123,7 +125,13 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       newId: createChangeIdSource(),
       watchPollMs: 1_000,
     };
-    const engine = options.createEngine(loaded, logger);
+    if (options.worker !== false) {
+      // Before any claim: other replicas judge the stack locks this one's engine takes by its beats.
+      const identity = { replica, host: hostname(), pid: process.pid };
+      beats = startReplicaBeats(store, identity, config.worker.leaseMs / 6, logger);
+      await beats.first;
+    }
+    const engine = options.createEngine(loaded, logger, store);
     // The worker's operations, seen by the reconciler so that its drift checks wait for them.
     const foreground = trackForeground(engine);
     const worker = createWorker({ ...deps, engine: foreground.engine, logger }, { id: replica, ...config.worker });
@@ -254,11 +262,13 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         await worker.stop();
         await server.close();
         await engine.close();
+        beats?.stop();
         await store.close();
         dataDirLock.release();
       },
     };
   } catch (error) {
+    beats?.stop();
     await store.close();
     dataDirLock.release();
     throw error;

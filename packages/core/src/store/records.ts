@@ -159,6 +159,23 @@ export interface DenialRecord {
   deniedAt: string;
 }
 
+/** A server process, as its beats tell (see `StoreTx.beatReplica`). */
+export interface ReplicaIdentity {
+  /** Unique per process (the worker's lease owner). */
+  replica: string;
+  /** The machine's host name, as the Pulumi CLI writes it into a stack lock. */
+  host: string;
+  pid: number;
+}
+
+/** A replica's beats, their ages on the store's clock, so that replicas whose clocks differ judge them alike. */
+export interface ReplicaBeat extends ReplicaIdentity {
+  /** How long ago (ms) its first beat was. */
+  startedMsAgo: number;
+  /** How long ago (ms) its latest beat was. */
+  silentMs: number;
+}
+
 export interface AuditRecord {
   time: string;
   principal: string;

@@ -10,6 +10,8 @@ import type {
   ImportRecord,
   JobRecord,
   Page,
+  ReplicaBeat,
+  ReplicaIdentity,
   ResourceFilter,
   ResourceRecord,
   ReviewTimerRecord,
@@ -91,6 +93,14 @@ export interface StoreTx extends StoreReader {
    * writing nothing, when the job is gone or another claim holds it.
    */
   renewLease(changeId: string, claimToken: number, leaseMs: number): Promise<boolean>;
+  /**
+   * Records that `replica` is alive now, on the store's clock (PostgreSQL: the
+   * database's `now()`), on the lease lane. Its first beat dates its start.
+   * Replicas silent for a week are forgotten.
+   */
+  beatReplica(replica: ReplicaIdentity): Promise<void>;
+  /** The beats of every replica of `host` the store knows, their ages on the store's clock. */
+  replicaBeats(host: string): Promise<ReplicaBeat[]>;
   appendAudit(record: AuditRecord): Promise<void>;
   /** Denies a principal (or replaces its denial's reason). */
   upsertDenial(denial: DenialRecord): Promise<void>;

@@ -1,12 +1,17 @@
 import type { Admin } from "@platformatic/kafka";
 import { type KafkaBroker, startKafka } from "@plinth/testing";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { waitFor } from "@plinth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
+import { processIsAlive } from "../../src/engine/pulumi/stack-locks.ts";
 import { type Engine, EngineError } from "../../src/index.ts";
 import {
   createAdmin,
   engineDataDir,
   partitionsOnBroker,
+  processesUsing,
   throwingRequest,
   topicRequest,
 } from "./support/engine-fixture.ts";
@@ -51,6 +56,53 @@ describe("Pulumi engine failures are classified", () => {
     const result = await engine.apply(topicRequest("after-a-throw", { partitions: 1 }, settings));
     expect(result.outputs.topicName).toBe("after-a-throw");
     expect(await partitionsOnBroker(admin, "after-a-throw")).toBe(1);
+  });
+
+  it("a silent server's engine child stops its Pulumi CLI after the silence, even while a program blocks the child's main thread", async () => {
+    const dataDir = engineDataDir();
+    const children: number[] = [];
+    const unheard = createPulumiEngine({
+      dataDir,
+      passphrase,
+      parentSilenceMs: 2_000,
+      killGraceMs: 1_000,
+      onChild: (event) => event.phase === "assigned" && children.push(event.pid),
+    });
+    const startedFile = join(dataDir, "program-started");
+    try {
+      const applying = unheard
+        .apply({
+          stackName: "test.busy--blocked",
+          type: "test.busy",
+          name: "blocked",
+          plugin: { module: new URL("./fixtures/busy-plugin.ts", import.meta.url).href, exportName: "busyPlugin" },
+          settings: {},
+          resolvedSpec: { startedFile, busyMs: 300_000 },
+          changeId: "change-blocked",
+          kind: "CREATE",
+          attempt: 1,
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      await waitFor(async () => expect(existsSync(startedFile)).toBe(true), {
+        what: "the program blocks the child",
+        timeoutMs: 120_000,
+      });
+      const cli = processesUsing(dataDir);
+      expect(cli.length).toBeGreaterThan(0);
+      // This process, the server, goes silent as a paused one would: no heartbeat is sent for 8 s, four silences.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 8_000);
+      // The CLI (interrupted, then killed after its grace) and the child are gone, minutes before the program ends.
+      await waitFor(async () => expect([...cli, ...children].filter(processIsAlive)).toEqual([]), {
+        what: "the CLI and the child stopped",
+        timeoutMs: 30_000,
+      });
+      expect(await applying).toBeInstanceOf(EngineError);
+    } finally {
+      await unheard.close();
+    }
   });
 
   it("a plugin module that does not load fails for good, naming the plugin", async () => {

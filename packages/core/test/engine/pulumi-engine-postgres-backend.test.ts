@@ -6,6 +6,7 @@ import { type KafkaBroker, type PostgresServer, startKafka, startPostgres } from
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPulumiEngine } from "../../src/engine/pulumi/create-pulumi-engine.ts";
+import { openPostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { type Engine, EngineError } from "../../src/index.ts";
 import { createAdmin, engineDataDir, partitionsOnBroker, topicRequest } from "./support/engine-fixture.ts";
 
@@ -61,8 +62,10 @@ describe("Pulumi engine with state in PostgreSQL", () => {
     }
   });
 
-  it("leaves a lock alone while its holder on this host lives, however long the lease, and clears it once the holder is gone", async () => {
+  it("leaves a lock alone while its holder lives (on this host: its pid; on another: its replica's beats), however long the lease, and clears it once the holder is gone", async () => {
     const settings = { bootstrapServers: broker.bootstrapServers };
+    // The server's store in the same database, as main.ts has it by default; its beats are on the database's clock.
+    const store = await openPostgresStore({ connection: { url: database.connectionString }, poolSize: 2 });
     // Waits shorter than the defaults: a live holder makes the attempt fail retryable after 10 s instead of 35 s. The
     // silence stays well above a loaded test process's pauses, or the child would stop its own operation instead.
     const impatient = createPulumiEngine({
@@ -71,25 +74,28 @@ describe("Pulumi engine with state in PostgreSQL", () => {
       passphrase: "postgres-backend-passphrase",
       parentSilenceMs: 3_000,
       killGraceMs: 1_000,
+      // A replica is dead after 13 s without a beat.
+      replicaBeats: (host) => store.transact((tx) => tx.replicaBeats(host), { lane: "lease" }),
     });
     // A process of this host in the lock, as a paused replica's Pulumi CLI would be: its update may still be writing.
     const holder = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
     const client = new pg.Client({ connectionString: database.connectionString });
     await client.connect();
-    try {
-      await impatient.apply(topicRequest("pg-locked", { partitions: 1 }, settings));
+    const plantLock = async (holderPid: number, holderHost: string) => {
       const key = `${database.database}/.pulumi/locks/organization/plinth/test.topic--pg-locked/${randomUUID()}.json`;
-      const content = {
-        pid: holder.pid,
-        username: "plinth",
-        hostname: hostname(),
-        timestamp: new Date().toISOString(),
-      };
+      const content = { pid: holderPid, username: "plinth", hostname: holderHost, timestamp: new Date().toISOString() };
       await client.query("INSERT INTO pulumi_state (key, data) VALUES ($1, $2)", [
         key,
         JSON.stringify({ data: Buffer.from(JSON.stringify(content)).toString("base64") }),
       ]);
-      const locks = async () => (await client.query("SELECT key FROM pulumi_state WHERE key = $1", [key])).rowCount;
+      return async () => (await client.query("SELECT key FROM pulumi_state WHERE key = $1", [key])).rowCount;
+    };
+    const elsewhere = { replica: "elsewhere:4242:test", host: "plinth-test-elsewhere", pid: 4242 };
+    const beat = () => store.transact((tx) => tx.beatReplica(elsewhere), { lane: "lease" });
+    let beating: NodeJS.Timeout | undefined;
+    try {
+      await impatient.apply(topicRequest("pg-locked", { partitions: 1 }, settings));
+      let locks = await plantLock(holder.pid!, hostname());
 
       const refused = await impatient.apply(topicRequest("pg-locked", { partitions: 2 }, settings)).then(
         () => undefined,
@@ -106,10 +112,37 @@ describe("Pulumi engine with state in PostgreSQL", () => {
       await impatient.apply(topicRequest("pg-locked", { partitions: 2 }, settings));
       expect(await partitionsOnBroker(admin, "pg-locked")).toBe(2);
       expect(await locks()).toBe(0);
+
+      // Another host's replica beats and holds the stack: its CLI's pid means nothing here, and a timed wait proves
+      // nothing (the replica may be paused with a child it still runs). Left alone, however long the wait.
+      await beat();
+      locks = await plantLock(4242, elsewhere.host);
+      beating = setInterval(() => void beat(), 1_000);
+      const refusedAgain = await impatient.apply(topicRequest("pg-locked", { partitions: 3 }, settings)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refusedAgain).toMatchObject({ code: "CONCURRENT_UPDATE", retryable: true });
+      expect((refusedAgain as Error).message).toContain(elsewhere.host);
+      expect(await locks()).toBe(1);
+      expect(await partitionsOnBroker(admin, "pg-locked")).toBe(2);
+
+      // It stops beating: an hour of silence on the database's clock, and it was running when the lock was taken.
+      clearInterval(beating);
+      await beat();
+      await client.query(
+        "UPDATE replica_beats SET beat_at = now() - interval '1 hour', started_at = now() - interval '2 hours' WHERE replica = $1",
+        [elsewhere.replica],
+      );
+      await impatient.apply(topicRequest("pg-locked", { partitions: 3 }, settings));
+      expect(await partitionsOnBroker(admin, "pg-locked")).toBe(3);
+      expect(await locks()).toBe(0);
     } finally {
+      clearInterval(beating);
       holder.kill("SIGKILL");
       await client.end();
       await impatient.close();
+      await store.close();
     }
   });
 });

@@ -26,6 +26,31 @@ describe("whether a stack lock's holder may still be alive", () => {
     expect(lockHolderMayBeAlive(lock({ hostname: "there", pid: 43, takenAt: now - 61_000 }), judgement)).toBe(false);
   });
 
+  it("on another host, its replicas' beats decide: dead once every replica that may have taken it is silent", () => {
+    const beat = (replica: string, startedMsAgo: number, silentMs: number) => ({
+      replica,
+      host: "there",
+      pid: 7,
+      startedMsAgo,
+      silentMs,
+    });
+    const judge = (beats: ReturnType<typeof beat>[], taken = lock({ hostname: "there", pid: 43 })) =>
+      lockHolderMayBeAlive(taken, {
+        ...judgement,
+        beats: new Map([["there", beats]]),
+        replicaSilenceMs: 20_000,
+        clockSlackMs: 100,
+      });
+    expect(judge([beat("old", 5_000, 500)])).toBe(true);
+    expect(judge([beat("old", 5_000, 21_000)])).toBe(false);
+    // Restarted after the lock was taken, a replica of that host cannot hold it; the one before it is silent.
+    expect(judge([beat("old", 50_000, 30_000), beat("new", 800, 100)])).toBe(false);
+    // Only replicas that started after the lock: nobody known could have taken it, so it is presumed alive.
+    expect(judge([beat("new", 800, 100)])).toBe(true);
+    expect(judge([beat("old", 5_000, 21_000)], lock({ hostname: "elsewhere", pid: 43 }))).toBe(true);
+    expect(judge([beat("old", 5_000, 21_000)], { file: "undated.json", hostname: "there", pid: 43 })).toBe(true);
+  });
+
   it("a stale lock is stale even if its pid now names some other live process", () => {
     expect(lockHolderMayBeAlive(lock({ hostname: "here", pid: 42, takenAt: now - 61_000 }), judgement)).toBe(false);
   });

@@ -455,6 +455,39 @@ export function describeStoreContract(
       }
     });
 
+    it("keeps each replica's beats per host, aged on the store's clock", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const beat = (replica: string, host: string) =>
+          store.transact((tx) => tx.beatReplica({ replica, host, pid: 4242 }), { lane: "lease" });
+        const beatsOf = (host: string) => store.transact((tx) => tx.replicaBeats(host), { lane: "lease" });
+        await beat("one", "host-a");
+        await beat("two", "host-a");
+        await beat("three", "host-b");
+        expect((await beatsOf("host-a")).map((b) => [b.replica, b.host, b.pid])).toEqual([
+          ["one", "host-a", 4242],
+          ["two", "host-a", 4242],
+        ]);
+        expect(await beatsOf("host-c")).toEqual([]);
+        // Time passes on the store's clock; a new beat makes the replica fresh, and its start stays where it was.
+        await waitFor(
+          async () => {
+            const [one] = await beatsOf("host-a");
+            if (!(one!.silentMs >= 50)) throw new Error(`silent for ${one!.silentMs} ms`);
+          },
+          { what: "the beat ages", timeoutMs: 10_000 },
+        );
+        await beat("one", "host-a");
+        const [one, two] = await beatsOf("host-a");
+        expect(one!.silentMs).toBeLessThan(two!.silentMs);
+        expect(one!.startedMsAgo).toBeGreaterThanOrEqual(50);
+        expect(one!.startedMsAgo).toBeGreaterThan(one!.silentMs);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
     it("gives each reconcile scope to one claimant per round, atomically and across a reopen", async () => {
       const { store, reopen, cleanup } = await open();
       let current = store;

@@ -56,7 +56,7 @@ export async function startRealService(
   const service = await startPlinthService(
     parseServiceConfig(kafkaServiceConfig(dataDir, bootstrapServers, options.config), dataDir),
     {
-      createEngine: ({ config }) => {
+      createEngine: ({ config }, _logger, store) => {
         // As main.ts does: with a PostgreSQL store, Pulumi's state is in that database too.
         const engine = createPulumiEngine({
           dataDir,
@@ -64,6 +64,7 @@ export async function startRealService(
           passphrase: config.engine.passphrase,
           concurrency: 2,
           parentSilenceMs: Math.floor(config.worker.leaseMs / 2),
+          replicaBeats: (host) => store.transact((tx) => tx.replicaBeats(host), { lane: "lease" }),
           ...options.engine,
         });
         return options.wrapEngine ? options.wrapEngine(engine) : engine;

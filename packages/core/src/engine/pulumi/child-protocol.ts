@@ -1,4 +1,5 @@
 import type { ChangeKind, JsonObject } from "../../domain/types.ts";
+import type { ReplicaBeat } from "../../store/records.ts";
 import type { EngineEvent, EngineOutputs, EnginePreview, PluginModuleRef } from "../engine.ts";
 
 export type EngineOperation = "apply" | "destroy" | "preview";
@@ -41,6 +42,12 @@ export interface EngineJob {
   lockWaitMs: number;
   /** A stack lock older than this is stale whoever holds it. */
   staleLockMs: number;
+  /**
+   * A replica that has not beaten into the store for longer than this is
+   * dead, and so is the stack lock its engine child's CLI took: longer than
+   * a beat's interval, the child's silence and its grace together.
+   */
+  replicaSilenceMs: number;
   /** Values scrubbed from every event the child sends: the passphrase, secrets of the settings, known secret outputs. */
   secrets: string[];
 }
@@ -76,12 +83,16 @@ export interface RunMessage {
   job: EngineJob;
 }
 
-/** Parent to child while an operation runs: the server is still there (see `EngineJob.parentSilenceMs`). */
-export interface HeartbeatMessage {
-  type: "heartbeat";
+/** Parent to child: the answer to a child's `replica-beats` question (`error` when the store could not be asked). */
+export interface ReplicaBeatsAnswer {
+  type: "replica-beats";
+  id: number;
+  beats?: ReplicaBeat[];
+  error?: string;
 }
 
-export type ParentMessage = RunMessage | HeartbeatMessage;
+/** Heartbeats (see `EngineJob.parentSilenceMs`) are not messages: they come on a pipe of their own (silence-watchdog.ts). */
+export type ParentMessage = RunMessage | ReplicaBeatsAnswer;
 
 /** When each phase of an operation ended, in the order reached: [phase, epoch ms]. */
 export type PhaseMarks = Array<[phase: string, at: number]>;
@@ -89,6 +100,8 @@ export type PhaseMarks = Array<[phase: string, at: number]>;
 /** Child to parent. */
 export type ChildMessage =
   | { type: "ready" }
+  /** The beats of `host`'s replicas, from the server's store, to judge a stack lock of that host. */
+  | { type: "replica-beats"; id: number; host: string }
   | { type: "event"; event: EngineEvent }
   | { type: "done"; result: ChildResult; marks: PhaseMarks }
   | { type: "failed"; failure: PulumiFailure; marks: PhaseMarks };

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
+import type { ReplicaBeat } from "../../store/records.ts";
 import { PulumiFailureError } from "./child-protocol.ts";
 import { readPostgresStackLocks } from "./postgres-stack-locks.ts";
 import { type StackLock, lockHolderMayBeAlive, processIsAlive, readStackLocks, thisHost } from "./stack-locks.ts";
@@ -12,6 +13,13 @@ export interface ClearStackLockOptions {
   waitMs: number;
   /** A lock older than this is stale whoever holds it (see `LockJudgement.staleMs`). */
   staleMs: number;
+  /**
+   * The beats of `host`'s replicas, on the store's clock (the server's store, asked over IPC). Absent, or
+   * failing, another host's lock is presumed alive until it is stale.
+   */
+  replicaBeats?: (host: string) => Promise<ReplicaBeat[]>;
+  /** A replica silent for longer is dead (see `LockJudgement.replicaSilenceMs`). */
+  replicaSilenceMs: number;
   signal: AbortSignal;
   /** Called once, when a holder that may be alive makes it wait. */
   onWaiting?: (holders: StackLock[]) => void;
@@ -29,25 +37,33 @@ function describeHolders(holders: StackLock[]): string {
     .join(", ");
 }
 
+/**
+ * How far a lock's time may be off the store's clock: a file backend's lock is dated by the clock of the host that
+ * wrote it, a PostgreSQL backend's by its database, which need not be the store's. A replica that started this soon
+ * after the lock was taken still counts as one that may hold it.
+ */
+const clockSlackMs = 60_000;
+
 /** A stack's locks as this backend lets them be read, or undefined when it cannot be (object stores). */
-interface ReadLocks {
-  locks: StackLock[];
-  /**
-   * Whether a lock of another host is cleared once `waitMs` has passed. A
-   * PostgreSQL backend is shared by replicas on many hosts, and another
-   * host's pid cannot be checked from here: presuming it alive until the
-   * lock is stale would hold a crashed host's resources for the whole
-   * operation timeout. Its child, unheard, stops its CLI within its silence
-   * and grace, which `waitMs` exceeds. A file backend is one host's.
-   */
-  otherHostsWaitedOut: boolean;
+async function readLocks(backendUrl: string, projectName: string, stackName: string): Promise<StackLock[] | undefined> {
+  if (/^postgres(ql)?:\/\//.test(backendUrl)) return readPostgresStackLocks(backendUrl, projectName, stackName);
+  return readStackLocks(backendUrl, projectName, stackName);
 }
 
-async function readLocks(backendUrl: string, projectName: string, stackName: string): Promise<ReadLocks | undefined> {
-  if (/^postgres(ql)?:\/\//.test(backendUrl))
-    return { locks: await readPostgresStackLocks(backendUrl, projectName, stackName), otherHostsWaitedOut: true };
-  const locks = readStackLocks(backendUrl, projectName, stackName);
-  return locks && { locks, otherHostsWaitedOut: false };
+/** The beats of the replicas of each host that holds one of `locks` besides this one; a host that cannot be asked is left out. */
+async function beatsOfHosts(
+  locks: StackLock[],
+  host: string,
+  replicaBeats: ClearStackLockOptions["replicaBeats"],
+): Promise<Map<string, ReplicaBeat[]>> {
+  const beats = new Map<string, ReplicaBeat[]>();
+  if (!replicaBeats) return beats;
+  const hosts = new Set(locks.flatMap((lock) => (lock.hostname && lock.hostname !== host ? [lock.hostname] : [])));
+  for (const other of hosts) {
+    const found = await replicaBeats(other).catch(() => undefined);
+    if (found) beats.set(other, found);
+  }
+  return beats;
 }
 
 /**
@@ -57,35 +73,43 @@ async function readLocks(backendUrl: string, projectName: string, stackName: str
  * Pulumi CLI until it notices (see engine-child.ts): clearing that live lock
  * would let two updates write the same checkpoint. So the file and
  * PostgreSQL backends' locks are read and judged (lockHolderMayBeAlive): a
- * holder on this host is waited for while its pid lives, up to `waitMs`, and
- * then the attempt fails retryable, leaving the lock alone; never cleared on
- * the lease alone. Holders on other hosts: see `otherHostsWaitedOut`.
- * Backends whose locks cannot be read here (object stores) are waited out
- * for the whole `waitMs`, longer than an unheard child takes to stop its CLI
- * (its silence, then its grace).
+ * holder on this host while its pid lives, and one on another host while a
+ * replica of that host that may have taken it beats (on the store's clock),
+ * is waited for up to `waitMs`; then the attempt fails retryable, leaving the
+ * lock alone. Never cleared on the lease or a timed wait alone. Backends
+ * whose locks cannot be read here (object stores) are waited out for the
+ * whole `waitMs`, longer than an unheard child takes to stop its CLI (its
+ * silence, then its grace).
  */
 export async function clearStackLock(stack: Stack, options: ClearStackLockOptions): Promise<void> {
   const deadline = Date.now() + options.waitMs;
   let told = false;
   for (;;) {
     options.signal.throwIfAborted();
-    const read = await readLocks(options.backendUrl, options.projectName, options.stackName);
-    if (read === undefined) {
+    const locks = await readLocks(options.backendUrl, options.projectName, options.stackName);
+    if (locks === undefined) {
       options.onWaiting?.([]);
       await sleep(Math.max(0, deadline - Date.now()), undefined, { signal: options.signal });
       break;
     }
     const host = thisHost();
-    const judgement = { host, now: Date.now(), staleMs: options.staleMs, isAlive: processIsAlive };
-    const live = read.locks.filter((lock) => lockHolderMayBeAlive(lock, judgement));
+    const beats = await beatsOfHosts(locks, host, options.replicaBeats);
+    const judgement = {
+      host,
+      now: Date.now(),
+      staleMs: options.staleMs,
+      isAlive: processIsAlive,
+      beats,
+      replicaSilenceMs: options.replicaSilenceMs,
+      clockSlackMs,
+    };
+    const live = locks.filter((lock) => lockHolderMayBeAlive(lock, judgement));
     if (live.length === 0) break;
     if (!told) {
       told = true;
       options.onWaiting?.(live);
     }
     if (Date.now() >= deadline) {
-      const here = live.filter((lock) => lock.hostname === host);
-      if (read.otherHostsWaitedOut && here.length === 0) break;
       throw new PulumiFailureError({
         kind: "command",
         errorName: "ConcurrentUpdateError",

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { extname } from "node:path";
+import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { EngineEvent } from "../engine.ts";
 import type {
@@ -11,10 +12,12 @@ import type {
   EngineOperation,
   PhaseMarks,
   PulumiFailure,
-  HeartbeatMessage,
+  ReplicaBeatsAnswer,
   RunMessage,
 } from "./child-protocol.ts";
+import type { ReplicaBeat } from "../../store/records.ts";
 import { reapStrays } from "./reap-strays.ts";
+import { heartbeatFd } from "./silence-watchdog.ts";
 
 /** A moment in an engine child's life, for hooks, logs and tests. */
 export interface EngineChildEvent {
@@ -43,6 +46,8 @@ export interface ChildPoolOptions {
   onWarning?: (message: string) => void;
   /** Output of a child with no operation in hand (its start, its end). */
   onOutputLine?: (line: string) => void;
+  /** Answers a child's question about another host's replicas (see `PulumiEngineOptions.replicaBeats`). */
+  replicaBeats?: (host: string) => Promise<ReplicaBeat[]>;
 }
 
 export interface RunOptions {
@@ -88,6 +93,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
     // The group is already gone.
   }
 }
+
+/** The pipe to the child's silence watchdog. */
+const heartbeats = (proc: ChildProcess): Writable | null => (proc.stdio[heartbeatFd] as Writable | null) ?? null;
 
 /** What a child is doing for the operation in hand; set while one runs. */
 interface Assignment {
@@ -152,7 +160,8 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
     const proc = fork(childEntry, [], {
       execArgv: ["--import", tsxLoader],
       detached: true,
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      // The last pipe carries heartbeats to the child's silence watchdog (silence-watchdog.ts).
+      stdio: ["ignore", "pipe", "pipe", "ipc", "pipe"],
       env: { ...process.env, [markerName]: runId, PLINTH_ENGINE_PRELOAD: JSON.stringify([...preloads]) },
     });
     if (proc.pid === undefined) {
@@ -192,12 +201,18 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
       }
     });
     proc.stdout?.setEncoding("utf8").on("data", (chunk: string) => line(chunk.trimEnd()));
+    // A child that died takes its end of the pipe with it: a heartbeat written then must not end the server.
+    heartbeats(proc)?.on("error", () => undefined);
     proc.on("message", (message: ChildMessage) => {
       if (message.type === "ready") {
         child.isReady = true;
         child.readyAt = Date.now();
         lifecycle(child, "ready");
         markReady(true);
+        return;
+      }
+      if (message.type === "replica-beats") {
+        answerReplicaBeats(proc, message);
         return;
       }
       child.assignment?.onMessage(message);
@@ -228,9 +243,21 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
     return child;
   }
 
+  function answerReplicaBeats(proc: ChildProcess, question: { id: number; host: string }): void {
+    const ask = options.replicaBeats ?? (() => Promise.reject(new Error("this engine has no store to ask")));
+    const reply = (answer: Omit<ReplicaBeatsAnswer, "type" | "id">): void => {
+      if (proc.connected)
+        proc.send({ type: "replica-beats", id: question.id, ...answer } satisfies ReplicaBeatsAnswer, () => undefined);
+    };
+    ask(question.host).then(
+      (beats) => reply({ beats }),
+      (error: unknown) => reply({ error: (error as Error).message }),
+    );
+  }
+
   function idleHandles(child: Child, isIdle: boolean): void {
     const proc = child.process as ChildProcess & { channel?: { ref(): void; unref(): void } };
-    const handles = [proc.stdout, proc.stderr] as Array<{ ref?(): void; unref?(): void } | null>;
+    const handles = [proc.stdout, proc.stderr, heartbeats(proc)] as Array<{ ref?(): void; unref?(): void } | null>;
     if (isIdle) {
       proc.unref();
       proc.channel?.unref();
@@ -379,8 +406,8 @@ export function createChildPool(options: ChildPoolOptions): ChildPool {
         // Several heartbeats per silence the child tolerates, so a busy event loop does not stop it by mistake.
         heartbeat = setInterval(
           () => {
-            if (child.process.connected)
-              child.process.send({ type: "heartbeat" } satisfies HeartbeatMessage, () => undefined);
+            const pipe = heartbeats(child.process);
+            if (pipe?.writable) pipe.write("h");
           },
           Math.max(50, Math.floor(job.parentSilenceMs / 6)),
         );

@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
 import type { Logger } from "../../observability/logger.ts";
+import type { ReplicaBeat } from "../../store/records.ts";
 import { type Engine, EngineError, type EngineRequest } from "../engine.ts";
 import type { ChildResult, EngineJob, EngineOperation } from "./child-protocol.ts";
 import { type ClassifyContext, classifyPulumiError } from "./classify-pulumi-error.ts";
@@ -55,6 +56,12 @@ export interface PulumiEngineOptions {
    * Default 10 s.
    */
   parentSilenceMs?: number;
+  /**
+   * The beats of a host's replicas from the server's store (`StoreTx.replicaBeats`): a stack lock taken on
+   * another host is cleared only once its replicas are silent (see clearStackLock). The server must beat at
+   * least every `parentSilenceMs`. Absent, another host's lock is cleared only once it is stale.
+   */
+  replicaBeats?: (host: string) => Promise<ReplicaBeat[]>;
   /** Default: silent. */
   logger?: EngineLogger;
   /** Operations one engine child runs before it is retired and a fresh one takes its place; default 25. */
@@ -122,6 +129,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
     }),
     onWarning: (message) => logger.warn(redactSecrets(message, [settings.passphrase])),
     onOutputLine: (line) => logger.debug(redactSecrets(line, [settings.passphrase])),
+    replicaBeats: options.replicaBeats,
   });
 
   async function operate(operation: EngineOperation, request: EngineRequest): Promise<ChildResult> {
@@ -198,6 +206,9 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         // An orphaned or unheard child gives up within its silence and its grace; after twice that grace, its lock
         // is still held for a reason. A backend whose locks cannot be read is waited out this long (clear-stack-lock.ts).
         lockWaitMs: settings.parentSilenceMs + 2 * settings.killGraceMs + 5_000,
+        // A replica beats at least every parentSilenceMs; once silent, its children stop their CLI within their
+        // silence and grace. Twice both, and the holder is dead.
+        replicaSilenceMs: 2 * (settings.parentSilenceMs + settings.killGraceMs) + 5_000,
         // No holder outlives its timeout plus its grace; the minute is for another host's clock.
         staleLockMs: settings.timeoutMs + settings.killGraceMs + 60_000,
       };

@@ -7,18 +7,18 @@
 // after a number of operations, and after any failure, so the Pulumi SDK's
 // per-process state never outlives a bounded run, and an unhandled error in
 // a plugin's program can only end this process and its one operation.
-import type { ChildMessage, ParentMessage, PhaseMarks, RunMessage } from "./child-protocol.ts";
+import type { ReplicaBeat } from "../../store/records.ts";
+import type { ChildMessage, ParentMessage, PhaseMarks, ReplicaBeatsAnswer, RunMessage } from "./child-protocol.ts";
 import { describeFailure } from "./describe-failure.ts";
 import { reapStrays } from "./reap-strays.ts";
 import { runPulumiOperation } from "./run-pulumi-operation.ts";
+import { startSilenceWatchdog } from "./silence-watchdog.ts";
 
 // Pulumi's state and work files hold encrypted secrets: this user's only (0600), however the server was started.
 process.umask(0o077);
 
 /** The operation in hand: how to stop it, and the grace before the CLI is killed when the server is gone. */
-let current: { controller: AbortController; stopGraceMs: number; parentSilenceMs: number } | undefined;
-/** When the parent was last heard from (a run or a heartbeat). */
-let lastHeard = Date.now();
+let current: { controller: AbortController; stopGraceMs: number } | undefined;
 /** Told to stop (SIGTERM) or orphaned: exit once the operation in hand has answered. */
 let stopping = false;
 let orphaned = false;
@@ -44,16 +44,22 @@ const stop = (reason: string): void => {
  * the next server will want this stack. Interrupt the CLI, which unlocks the
  * stack once its in-flight steps end; a step that hangs (a frozen target)
  * would keep it, so after the grace the CLI and providers are killed. Their
- * lock then names a dead pid, which the next attempt may clear.
+ * lock then names a dead pid, which the next attempt may clear. When the
+ * silence watchdog has interrupted the CLI already, it is not interrupted
+ * again: the operation ends as the CLI does.
  */
-function onParentGone(reason = "the engine went away"): void {
+function onParentGone(reason = "the engine went away", cliInterrupted = false): void {
   if (orphaned) return;
   orphaned = true;
   // Nobody reads these pipes any more: a write must not end this process before it has stopped the CLI.
   process.stdout.on("error", () => undefined);
   process.stderr.on("error", () => undefined);
+  // Questions to the parent will never be answered: the lock they were about stays.
+  for (const [id, answer] of asked) answer({ type: "replica-beats", id, error: "the server is gone" });
+  asked.clear();
   const grace = current?.stopGraceMs ?? 0;
-  stop(reason);
+  if (cliInterrupted) stopping = true;
+  else stop(reason);
   setTimeout(() => exit(1), grace);
 }
 
@@ -65,14 +71,11 @@ process.on("disconnect", () => onParentGone());
 setInterval(() => process.ppid !== parentPid && onParentGone(), 1_000).unref();
 // A parent that is there but stopped (SIGSTOP, a paused VM) neither dies nor sends heartbeats: once it has been
 // silent for less than its lease, the operation stops, before another replica may take the change over. A child
-// paused with it sees the silence as soon as it runs again.
-const silent = (): boolean => current !== undefined && Date.now() - lastHeard > current.parentSilenceMs;
-setInterval(() => {
-  // Timers run before pending input is read: after this process itself was starved of CPU, the heartbeats that
-  // arrived meanwhile are read first (setImmediate comes after the poll), and only a silence that remains counts.
-  if (silent())
-    setImmediate(() => silent() && onParentGone(`the server has not been heard from for ${Date.now() - lastHeard} ms`));
-}, 100).unref();
+// paused with it sees the silence as soon as it runs again. Watched from a thread of its own (silence-watchdog.ts),
+// which stops the CLI even while a plugin's program blocks this one.
+const watchdog = startSilenceWatchdog(marker, (quietMs, cliInterrupted) =>
+  onParentGone(`the server has not been heard from for ${quietMs} ms`, cliInterrupted),
+);
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -84,10 +87,26 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
+/** Questions about other hosts' replicas, sent to the parent (which asks its store), by id. */
+const asked = new Map<number, (answer: ReplicaBeatsAnswer) => void>();
+let lastQuestion = 0;
+
+function replicaBeats(host: string): Promise<ReplicaBeat[]> {
+  const id = ++lastQuestion;
+  const answered = new Promise<ReplicaBeatsAnswer>((resolve) => asked.set(id, resolve));
+  return send({ type: "replica-beats", id, host }).then(async () => {
+    if (!process.connected) throw new Error("the server is gone");
+    const answer = await answered;
+    if (answer.error !== undefined || !answer.beats) throw new Error(answer.error ?? "no answer");
+    return answer.beats;
+  });
+}
+
 async function run(message: RunMessage): Promise<void> {
   if (current || stopping) return; // The parent sends one operation at a time; never run two.
   const controller = new AbortController();
-  current = { controller, stopGraceMs: message.job.stopGraceMs, parentSilenceMs: message.job.parentSilenceMs };
+  current = { controller, stopGraceMs: message.job.stopGraceMs };
+  watchdog.begin(message.job.parentSilenceMs, message.job.stopGraceMs);
   const marks: PhaseMarks = [["job-received", Date.now()]];
   const mark = (phase: string): void => {
     if (!marks.some(([seen]) => seen === phase)) marks.push([phase, Date.now()]);
@@ -98,6 +117,7 @@ async function run(message: RunMessage): Promise<void> {
       emit: (event) => void send({ type: "event", event }),
       signal: controller.signal,
       mark,
+      replicaBeats,
     });
     mark("operation-done");
     answer = { type: "done", result, marks };
@@ -110,6 +130,7 @@ async function run(message: RunMessage): Promise<void> {
     };
   }
   await send(answer);
+  watchdog.end();
   current = undefined;
   // Cancelled or orphaned: this process has done its last job.
   if (stopping) exit(0);
@@ -125,8 +146,12 @@ async function preload(): Promise<void> {
 }
 
 process.on("message", (message: ParentMessage) => {
-  lastHeard = Date.now();
+  watchdog.heard();
   if (message.type === "run") void run(message);
+  else if (message.type === "replica-beats") {
+    asked.get(message.id)?.(message);
+    asked.delete(message.id);
+  }
 });
 await preload();
 await send({ type: "ready" });

@@ -1,6 +1,7 @@
 import { removeTornMetadata, repairTornCheckpoint } from "./repair-torn-checkpoint.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { PulumiCommand, type EngineEvent as PulumiEngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
+import type { ReplicaBeat } from "../../store/records.ts";
 import type { EngineEvent } from "../engine.ts";
 import type { ChildResult, EngineJob } from "./child-protocol.ts";
 import { createPreviewCollector } from "./create-preview-collector.ts";
@@ -22,6 +23,8 @@ export interface OperationContext {
   signal: AbortSignal;
   /** Notes the moment a phase ends (plugin loaded, stack selected...), for the engine's timing log. */
   mark?: (phase: string) => void;
+  /** The beats of a host's replicas, from the server's store: they decide whether another host's stack lock is dead. */
+  replicaBeats?: (host: string) => Promise<ReplicaBeat[]>;
 }
 
 const quiet = { color: "never", suppressProgress: true } as const;
@@ -104,6 +107,8 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
       stackName: job.stackName,
       waitMs: job.lockWaitMs,
       staleMs: job.staleLockMs,
+      replicaBeats: context.replicaBeats,
+      replicaSilenceMs: job.replicaSilenceMs,
       signal,
       onWaiting: (holders) =>
         warn("waiting for the stack's lock: its holder may still be running", {

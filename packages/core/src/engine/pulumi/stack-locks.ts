@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ReplicaBeat } from "../../store/records.ts";
 
 /** One lock file of a stack in a file backend, as the Pulumi CLI wrote it (its `lockContent`). */
 export interface StackLock {
@@ -20,6 +21,12 @@ export interface LockJudgement {
   /** No operation holds a lock longer: the engine stops it at its timeout, or at its grace when its server died. */
   staleMs: number;
   isAlive: (pid: number) => boolean;
+  /** The beats of other hosts' replicas, by host (see `clearStackLock`); a host missing here is presumed alive. */
+  beats?: ReadonlyMap<string, ReplicaBeat[]>;
+  /** A replica silent for longer than this is dead, and its engine children have stopped their CLI. */
+  replicaSilenceMs?: number;
+  /** How far a lock's time may be off the store's clock: a replica that started this soon after it may hold it. */
+  clockSlackMs?: number;
 }
 
 /**
@@ -64,15 +71,23 @@ export function stackLockDir(backendUrl: string, projectName: string, stackName:
 
 /**
  * Whether the process that took `lock` may still be running an update. Only
- * two things prove it is not: on this host, its pid is gone; anywhere, the
- * lock is older than any operation may last. A lock from another host, or
- * one whose fields could not be read, is otherwise presumed alive.
+ * three things prove it is not: on this host, its pid is gone; on another
+ * host, every replica of that host that was running when the lock was taken
+ * has been silent for longer than `replicaSilenceMs` (a replica that started
+ * after it cannot hold it); anywhere, the lock is older than any operation
+ * may last. A lock of a host no replica has beaten from, or one whose fields
+ * could not be read, is otherwise presumed alive.
  */
 export function lockHolderMayBeAlive(lock: StackLock, judgement: LockJudgement): boolean {
   // A file written a moment ago may not have its content yet: its age comes from the clock that wrote it.
   if (lock.takenAt !== undefined && judgement.now - lock.takenAt > judgement.staleMs) return false;
   if (lock.hostname === judgement.host && lock.pid !== undefined) return judgement.isAlive(lock.pid);
-  return true;
+  const beats = lock.hostname === undefined ? undefined : judgement.beats?.get(lock.hostname);
+  if (!beats || lock.takenAt === undefined || judgement.replicaSilenceMs === undefined) return true;
+  const age = judgement.now - lock.takenAt;
+  const couldHoldIt = beats.filter((beat) => beat.startedMsAgo + (judgement.clockSlackMs ?? 0) >= age);
+  if (couldHoldIt.length === 0) return true;
+  return couldHoldIt.some((beat) => beat.silentMs <= judgement.replicaSilenceMs!);
 }
 
 /** Whether a process with this pid exists on this machine (one of another user counts: it may hold the lock too). */

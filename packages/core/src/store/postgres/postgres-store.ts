@@ -13,9 +13,19 @@ import type {
   ReviewTimerRecord,
   RevisionRecord,
   SubscriptionRecord,
+  ReplicaBeat,
+  ReplicaIdentity,
 } from "../records.ts";
 import { deliveryFromRow, deliveryToRow, subscriptionFromRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
-import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
+import {
+  type Row,
+  changeToRow,
+  replicaBeatFromRow,
+  json,
+  resourceToRow,
+  revisionToRow,
+  toJobRecord,
+} from "../sqlite/rows.ts";
 import type { Store, StoreTx, TransactOptions } from "../store.ts";
 import { importBody } from "../import-rows.ts";
 import { DeferredWrites } from "./deferred-writes.ts";
@@ -510,6 +520,28 @@ class PostgresTx extends PostgresReader implements StoreTx {
       leaseMs,
     );
     return updated === 1;
+  }
+
+  async beatReplica({ replica, host, pid }: ReplicaIdentity): Promise<void> {
+    await this.run(
+      `INSERT INTO replica_beats (replica, host, pid, started_at, beat_at) VALUES ($1, $2, $3, now(), now())
+       ON CONFLICT (replica) DO UPDATE SET beat_at = now()`,
+      replica,
+      host,
+      pid,
+    );
+    await this.run("DELETE FROM replica_beats WHERE beat_at < now() - interval '7 days'");
+  }
+
+  async replicaBeats(host: string): Promise<ReplicaBeat[]> {
+    const rows = await this.all(
+      `SELECT replica, host, pid,
+         (extract(epoch FROM now() - started_at) * 1000)::float8 AS started_ms_ago,
+         (extract(epoch FROM now() - beat_at) * 1000)::float8 AS silent_ms
+       FROM replica_beats WHERE host = $1 ORDER BY replica`,
+      host,
+    );
+    return rows.map(replicaBeatFromRow);
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {

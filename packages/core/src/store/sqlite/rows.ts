@@ -1,4 +1,11 @@
-import type { ChangeEventRecord, ChangeRecord, JobRecord, ResourceRecord, RevisionRecord } from "../records.ts";
+import type {
+  ChangeEventRecord,
+  ChangeRecord,
+  JobRecord,
+  ReplicaBeat,
+  ResourceRecord,
+  RevisionRecord,
+} from "../records.ts";
 
 // Row <-> record mapping for SQLite: JSON columns are text, booleans integers.
 
@@ -179,3 +186,14 @@ export const jobFromRecord = (job: JobRecord): JobRecord => ({
   claimToken: job.claimToken,
   claims: job.claims,
 });
+
+/** Both stores: their queries name the ages `started_ms_ago` and `silent_ms`. */
+export function replicaBeatFromRow(row: Row): ReplicaBeat {
+  return {
+    replica: String(row.replica),
+    host: String(row.host),
+    pid: Number(row.pid),
+    startedMsAgo: Number(row.started_ms_ago),
+    silentMs: Number(row.silent_ms),
+  };
+}

@@ -155,6 +155,8 @@ export class SqliteStore implements Store {
     // The data directory belongs to one process at a time: a lease left in the file is a dead process's,
     // and it was taken on that process's lease clock, which means nothing to this one. Free it now.
     db.prepare("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL").run();
+    // Beats too are on that clock; and no other process can be running on this store.
+    db.prepare("DELETE FROM replica_beats").run();
     this.db = db;
     this.tx = new SqliteTx(db, options.clock ?? monotonicClock);
     this.control = {

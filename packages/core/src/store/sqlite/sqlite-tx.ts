@@ -13,11 +13,13 @@ import type {
   ReviewTimerRecord,
   RevisionRecord,
   SubscriptionRecord,
+  ReplicaBeat,
+  ReplicaIdentity,
 } from "../records.ts";
 import type { StoreTx } from "../store.ts";
 import { importBody } from "../import-rows.ts";
 import { deliveryToRow, subscriptionToRow } from "./notification-rows.ts";
-import { changeToRow, json, resourceToRow, revisionToRow, type Row } from "./rows.ts";
+import { changeToRow, json, replicaBeatFromRow, resourceToRow, revisionToRow, type Row } from "./rows.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
 
 /** SQL built from a row's columns, once per purpose: a row builder always yields the same columns. */
@@ -264,6 +266,31 @@ export class SqliteTx extends SqliteReader implements StoreTx {
       timer.kind,
       timer.dueAt,
     );
+  }
+
+  async beatReplica({ replica, host, pid }: ReplicaIdentity): Promise<void> {
+    const now = this.leaseClock();
+    this.run(
+      `INSERT INTO replica_beats (replica, host, pid, started_at, beat_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (replica) DO UPDATE SET beat_at = excluded.beat_at`,
+      replica,
+      host,
+      pid,
+      now,
+      now,
+    );
+    this.run("DELETE FROM replica_beats WHERE beat_at < ?", now - 7 * 24 * 3600_000);
+  }
+
+  async replicaBeats(host: string): Promise<ReplicaBeat[]> {
+    const now = this.leaseClock();
+    return this.all(
+      `SELECT replica, host, pid, ? - started_at AS started_ms_ago, ? - beat_at AS silent_ms
+       FROM replica_beats WHERE host = ? ORDER BY replica`,
+      now,
+      now,
+      host,
+    ).map(replicaBeatFromRow);
   }
 
   async upsertDenial(denial: DenialRecord): Promise<void> {
