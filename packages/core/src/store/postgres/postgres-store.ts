@@ -15,6 +15,13 @@ import type {
   SubscriptionRecord,
 } from "../records.ts";
 import { deliveryFromRow, deliveryToRow, subscriptionFromRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
+import {
+  type ChangeSetPlanRecord,
+  type ChangeSetRecord,
+  changeSetBody,
+  changeSetTurn,
+  planBody,
+} from "../change-set-rows.ts";
 import { type Row, changeToRow, json, resourceToRow, revisionToRow, toJobRecord } from "../sqlite/rows.ts";
 import type { Store, StoreTx, TransactOptions } from "../store.ts";
 import { importBody } from "../import-rows.ts";
@@ -236,7 +243,8 @@ const claimable = `j.run_after <= clock.ms
   AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock.ms)
   AND (SELECT 1 FROM changes c
        WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq AND c.status IN ${openStatuses}
-       LIMIT 1) IS NULL`;
+       LIMIT 1) IS NULL
+  AND ${changeSetTurn}`;
 /** At most this many NOTIFYs in one statement. */
 const notificationsPerStatement = 100;
 /** Resources a claim tries before it gives up until the next wake-up: more than the replicas racing for one. */
@@ -467,10 +475,11 @@ class PostgresTx extends PostgresReader implements StoreTx {
     const candidates = await this.all(
       `WITH RECURSIVE clock AS (SELECT ${clockMs} AS ms),
        walk AS (
-         (SELECT j.seq, j.type, j.name, j.run_after, j.lease_expires_at FROM jobs j ORDER BY j.seq LIMIT 1)
+         (SELECT j.seq, j.type, j.name, j.run_after, j.lease_expires_at, j.change_id, j.phase
+          FROM jobs j ORDER BY j.seq LIMIT 1)
          UNION ALL
          SELECT n.* FROM walk w, LATERAL (
-           SELECT j.seq, j.type, j.name, j.run_after, j.lease_expires_at FROM jobs j
+           SELECT j.seq, j.type, j.name, j.run_after, j.lease_expires_at, j.change_id, j.phase FROM jobs j
            WHERE j.seq > w.seq ORDER BY j.seq LIMIT 1) n)
        SELECT j.type, j.name FROM walk j, clock WHERE ${claimable} LIMIT ${claimCandidates}`,
     );
@@ -604,6 +613,28 @@ class PostgresTx extends PostgresReader implements StoreTx {
       importBody(record),
       record.createdAt,
       record.updatedAt,
+    );
+  }
+
+  async insertChangeSet(record: ChangeSetRecord): Promise<void> {
+    await this.run(
+      "INSERT INTO change_sets (id, requested_by, request_id, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+      record.id,
+      record.requestedBy,
+      record.requestId,
+      changeSetBody(record),
+      record.createdAt,
+    );
+  }
+
+  async insertChangeSetPlan(record: ChangeSetPlanRecord): Promise<void> {
+    await this.run(
+      "INSERT INTO change_set_plans (id, planned_by, body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+      record.id,
+      record.plannedBy,
+      planBody(record),
+      record.createdAt,
+      record.expiresAt,
     );
   }
 
