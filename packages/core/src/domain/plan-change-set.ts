@@ -184,6 +184,7 @@ async function planEntry(
           labels: state.labels,
           resolvedSpec: null,
           differences,
+          labelDifferences: [],
           risks: planRisks("DELETE", differences),
           requiredApprovals: review.approvals,
           reviewReasons: [...review.reasons, ...dependents],
@@ -200,6 +201,10 @@ async function planEntry(
         spec,
         resolvedSpec: plan.resolvedSpec,
         differences: plan.differences,
+        labelDifferences: specDifferences(state.exists ? state.labels : {}, entry.labels).map((d) => ({
+          ...d,
+          path: `labels.${d.path}`,
+        })),
         risks: plan.noOp ? [] : planRisks(plan.kind, plan.differences),
         requiredApprovals: plan.noOp ? 0 : plan.requiredApprovals,
         reviewReasons: plan.noOp ? [] : plan.reviewReasons,
@@ -231,6 +236,7 @@ function approvingTeams(owner: string, required: number, asked: { ownerTeam: str
 const unchanged = {
   action: "NO_OP" as const,
   differences: [],
+  labelDifferences: [],
   risks: [],
   requiredApprovals: 0,
   reviewReasons: [],

@@ -42,6 +42,7 @@ export function plannedToProto(entry: PlannedEntryRecord): PlannedChange {
     name: entry.name,
     action: actions[entry.action],
     differences: entry.differences.map(differenceToProto),
+    labelDifferences: entry.labelDifferences.map(differenceToProto),
     risks: entry.risks,
     requiredApprovals: entry.requiredApprovals,
     reviewReasons: entry.reviewReasons,

@@ -11,6 +11,8 @@ export interface PlannedEntryRecord {
   /** The resolved spec the plan expects to reach (null for a delete). */
   resolvedSpec: JsonObject | null;
   differences: SpecDifference[];
+  /** The labels' differences, as `labels.<key>`. */
+  labelDifferences: SpecDifference[];
   risks: string[];
   requiredApprovals: number;
   reviewReasons: string[];
