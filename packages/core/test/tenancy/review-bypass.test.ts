@@ -130,6 +130,14 @@ describe.each(["sqlite", "postgres"] as const)("review cannot be bypassed on %s 
       ["set-old", "DELETE", ["deletion"], ["payments"]],
       ["set-same", "NO_OP", [], []],
     ]);
+    // search planning payments' resource: the plan says why per entry, and has no id to submit.
+    const foreign = await as("olga").changeSets.planChangeSet({
+      entries: [{ ...owned, name: "set-same", spec: spec("search") }],
+    });
+    expect([foreign.planId, foreign.changes[0]!.refusal]).toEqual([
+      "",
+      expect.stringContaining("belongs to team payments"),
+    ]);
     // The plan is its planner's teams' (and admins'): to search it does not exist.
     expect(
       (await failure(as("olga").changeSets.submitChangeSet({ planId: plan.planId, requestId: "set-by-search" }))).code,
