@@ -63,7 +63,11 @@ import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgr
  *    but it never waits for one (it tries), least of all while it holds
  *    rows; and every other writer of a resource's rows takes the resource
  *    lock first, so there are no lock-order deadlocks either. A deadlock
- *    (40P01) is still run again.
+ *    (40P01) is still run again. The one exception is a change set's submit
+ *    (submit-change-set.ts): it takes all its resources' locks first, sorted
+ *    by (type, name), before any other lock, so two sets never wait for each
+ *    other's resource locks; a set's quota locks taken in another order than a
+ *    second set's would be a 40P01, run again.
  * 3. Other locks come after the resource lock, in this order: `lock(key)`
  *    for what the domain names, first the reaches lock (grants and the
  *    resources they would reach, see grant-exposure.ts; shared by submissions
