@@ -1,10 +1,12 @@
+import { toJson } from "@bufbuild/protobuf";
+import { type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ChangeKind, fieldViolations, ResourceStatus, type PlinthClient, type Resource } from "@plinth/sdk";
+import { fieldViolations, PlanAction as ServerAction, ResourceStatus, type PlinthClient } from "@plinth/sdk";
 import { collectPages } from "./collect-pages.ts";
 import type { FolderManifest } from "./manifest-folder.ts";
 import { invalidManifest, type ManifestViolation } from "./read-manifest.ts";
-import { applyRank, sourceLabel } from "./source-label.ts";
-import { diffSpecs, type SpecDifference } from "./spec-diff.ts";
+import { sourceLabel } from "./source-label.ts";
+import type { SpecDifference } from "./spec-diff.ts";
 
 export type PlanAction = "create" | "update" | "delete" | "no-op";
 
@@ -15,15 +17,20 @@ export interface PlanEntry {
   /** The folder's file; none for a resource prune would delete. */
   file?: string;
   action: PlanAction;
-  /** The resolved spec's differences, as the server's PreviewResource reports them. */
+  /** The resolved spec's differences, as the server's plan reports them. */
   differences: SpecDifference[];
-  /** Label differences (`labels.<key>`): PreviewResource judges the spec only. */
+  /** Label differences (`labels.<key>`). */
   labelDifferences: SpecDifference[];
-  /** From PreviewResource; absent for a deletion, whose review the server decides when it is submitted. */
+  /** Approvals the change will need, from the server's plan. */
   requiredApprovals?: number;
-  /** The review policy's and the plugin's reasons, from PreviewResource. */
+  /** The review policy's and the plugin's reasons. */
   reviewReasons: string[];
+  /** "deletion", "partition-change", "retention-cut". */
   riskFlags: string[];
+  /** Teams a reviewer of which must approve. */
+  approvingTeams: string[];
+  /** Dependency order: lower applies first. */
+  order?: number;
   /** The labels the resource will carry: the file's plus the source label. */
   labels: Record<string, string>;
   manifest?: FolderManifest;
@@ -39,20 +46,21 @@ export interface FolderPlan {
   source: string;
   /** The caller's team: the only one prune looks at. */
   team: string;
+  /** The server's id of this plan, for `apply --plan`; empty when nothing changes. */
+  planId: string;
   entries: PlanEntry[];
   /** With --prune: how many live resources of the team carry this source's label. */
   labelled?: number;
 }
 
-// Calls in flight at once: enough to hide latency, few enough not to crowd a loaded server.
-const concurrency = 8;
-
 /**
- * Asks the server what applying `manifests` (and, with `prune`, deleting the
- * team's labelled resources the folder no longer holds) would do. Only reads:
- * PreviewResource per resource, GetResource for the current labels,
- * ListResources for prune. Every spec the server refuses is reported at once,
- * each field prefixed by its file, as one INVALID_ARGUMENT.
+ * Asks the server for one plan of the folder (PlanChangeSet): per resource
+ * what applying it would do (and, with `prune`, deleting the team's labelled
+ * resources the folder no longer holds), with the approvals it needs, stored
+ * under a plan id that `apply --plan` submits exactly. Every spec the server
+ * refuses is reported at once, each field prefixed by its file, as one
+ * INVALID_ARGUMENT; an entry it would refuse (a guardrail, a quota, another
+ * team's resource) likewise, and then there is no plan id.
  */
 export async function planFolder(
   client: PlinthClient,
@@ -60,74 +68,93 @@ export async function planFolder(
   source: string,
   prune?: PruneOptions,
 ): Promise<FolderPlan> {
-  const violations: ManifestViolation[] = [];
-  const planned = await mapLimit(manifests, concurrency, async (manifest) => {
-    try {
-      return await planManifest(client, manifest, source);
-    } catch (error) {
-      const fields = fieldViolations(error);
-      const bad = error instanceof ConnectError && [Code.InvalidArgument, Code.FailedPrecondition].includes(error.code);
-      if (!bad) throw error;
-      violations.push(
-        ...(fields.length > 0 ? fields : [{ field: "", description: error.rawMessage }]).map((v) => ({
-          field: v.field ? `${manifest.file}:${v.field}` : manifest.file,
-          description: v.description,
-        })),
-      );
-      return undefined;
-    }
-  });
-  if (violations.length > 0) {
+  const me = await client.identity.whoAmI({});
+  const candidates: PlanEntry[] = manifests.map((manifest) => ({
+    type: manifest.type,
+    name: manifest.name,
+    file: manifest.file,
+    action: "create",
+    differences: [],
+    labelDifferences: [],
+    reviewReasons: [],
+    riskFlags: [],
+    approvingTeams: [],
+    labels: { ...manifest.labels, [sourceLabel]: source },
+    manifest,
+  }));
+  let labelled: number | undefined;
+  if (prune) {
+    const pruning = await pruneEntries(client, me.team, manifests, source, prune);
+    candidates.push(...pruning.deletions);
+    labelled = pruning.labelled;
+  }
+  const where = (at: number) => candidates[at]?.file ?? `${candidates[at]?.type}/${candidates[at]?.name}`;
+  let response;
+  try {
+    response = await client.changeSets.planChangeSet({
+      entries: candidates.map((entry) => ({
+        type: entry.type,
+        name: entry.name,
+        labels: entry.action === "delete" ? {} : entry.labels,
+        spec: entry.manifest?.spec as never,
+        delete: entry.action === "delete",
+      })),
+    });
+  } catch (error) {
+    if (!(error instanceof ConnectError) || error.code !== Code.InvalidArgument) throw error;
+    const violations: ManifestViolation[] = fieldViolations(error).map((v) => {
+      const [, at, rest] = /^entries\[(\d+)\]\.?(.*)$/.exec(v.field) ?? [];
+      return {
+        field: at === undefined ? v.field : rest ? `${where(Number(at))}:${rest}` : where(Number(at)),
+        description: v.description,
+      };
+    });
     throw invalidManifest(
       `the server refused ${manifests.length > 1 ? "manifests" : "the manifest"}: nothing was submitted`,
       violations,
     );
   }
-  const me = await client.identity.whoAmI({});
-  const entries = planned.filter((entry): entry is PlanEntry => entry !== undefined);
-  const plan: FolderPlan = { source, team: me.team, entries };
-  if (prune) {
-    const { deletions, labelled } = await pruneEntries(client, me.team, manifests, source, prune);
-    plan.entries.push(...deletions);
-    plan.labelled = labelled;
-  }
-  plan.entries.sort((a, b) => orderOf(a) - orderOf(b) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
-  return plan;
-}
-
-/** Applies first, in dependency order; then deletions, in the reverse order (users before their topics). */
-export function orderOf(entry: PlanEntry): number {
-  return entry.action === "delete" ? 10 - applyRank(entry.type) : applyRank(entry.type);
-}
-
-async function planManifest(client: PlinthClient, manifest: FolderManifest, source: string): Promise<PlanEntry> {
-  const [preview, current] = await Promise.all([
-    client.resources.previewResource({ type: manifest.type, name: manifest.name, spec: manifest.spec as never }),
-    currentResource(client, manifest.type, manifest.name),
-  ]);
-  const labels = { ...manifest.labels, [sourceLabel]: source };
-  const labelDifferences = diffSpecs(current?.labels, labels).map((d) => ({ ...d, path: `labels.${d.path}` }));
-  const action: PlanAction =
-    preview.kind === ChangeKind.CREATE ? "create" : preview.noOp && labelDifferences.length === 0 ? "no-op" : "update";
+  const refused = response.changes.flatMap((change, at) =>
+    change.refusal ? [{ field: where(at), description: change.refusal }] : [],
+  );
+  if (refused.length > 0)
+    throw invalidManifest("the server would refuse these resources: nothing was submitted", refused);
+  const entries = response.changes.map((change, at): PlanEntry => ({
+    ...candidates[at]!,
+    action: actions[change.action] ?? "no-op",
+    differences: change.differences.map(toDifference),
+    labelDifferences: change.labelDifferences.map(toDifference),
+    requiredApprovals: change.requiredApprovals,
+    reviewReasons: change.reviewReasons,
+    riskFlags: change.risks,
+    approvingTeams: change.approvingTeams,
+    order: change.order,
+  }));
+  entries.sort(
+    (a, b) => (a.order ?? 0) - (b.order ?? 0) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name),
+  );
   return {
-    type: manifest.type,
-    name: manifest.name,
-    file: manifest.file,
-    action,
-    differences: preview.differences.map((d) => ({
-      path: d.path,
-      op: d.op as SpecDifference["op"],
-      ...(d.before === undefined ? {} : { before: d.before }),
-      ...(d.after === undefined ? {} : { after: d.after }),
-    })),
-    labelDifferences,
-    requiredApprovals: action === "no-op" ? 0 : preview.requiredApprovals,
-    reviewReasons: action === "no-op" ? [] : preview.reviewReasons,
-    riskFlags: [],
-    labels,
-    manifest,
+    source,
+    team: me.team,
+    planId: response.planId,
+    entries,
+    ...(labelled === undefined ? {} : { labelled }),
   };
 }
+
+const actions: Partial<Record<ServerAction, PlanAction>> = {
+  [ServerAction.CREATE]: "create",
+  [ServerAction.UPDATE]: "update",
+  [ServerAction.DELETE]: "delete",
+  [ServerAction.NO_OP]: "no-op",
+};
+
+const toDifference = (d: { path: string; op: string; before?: Value; after?: Value }): SpecDifference => ({
+  path: d.path,
+  op: d.op as SpecDifference["op"],
+  ...(d.before === undefined ? {} : { before: toJson(ValueSchema, d.before) as never }),
+  ...(d.after === undefined ? {} : { after: toJson(ValueSchema, d.after) as never }),
+});
 
 /**
  * The resources prune would delete: live, owned by `team`, labelled with
@@ -168,19 +195,10 @@ async function pruneEntries(
     // Deletions keep their normal review; the server decides it when they are submitted.
     reviewReasons: [],
     riskFlags: ["deletion"],
+    approvingTeams: [],
     labels: r.labels,
   }));
   return { deletions, labelled: labelled.length };
-}
-
-async function currentResource(client: PlinthClient, type: string, name: string): Promise<Resource | undefined> {
-  try {
-    const { resource } = await client.resources.getResource({ type, name });
-    return resource && resource.status !== ResourceStatus.DELETED ? resource : undefined;
-  } catch (error) {
-    if (error instanceof ConnectError && error.code === Code.NotFound) return undefined;
-    throw error;
-  }
 }
 
 /** `fn` over `items`, at most `limit` at a time, results in order. */

@@ -10,6 +10,7 @@ import {
 import { describeError } from "./errors.ts";
 import { AccessPage } from "./pages/AccessPage.tsx";
 import { ChangePage } from "./pages/ChangePage.tsx";
+import { ChangeSetPage } from "./pages/ChangeSetPage.tsx";
 import { OverviewPage } from "./pages/OverviewPage.tsx";
 import { QueuePage, prefetchQueue } from "./pages/QueuePage.tsx";
 import { ResourcePage } from "./pages/ResourcePage.tsx";
@@ -149,6 +150,8 @@ function Page() {
       return <QueuePage query={route.query} />;
     case "change":
       return <ChangePage id={route.id} />;
+    case "changeSet":
+      return <ChangeSetPage id={route.id} />;
     case "resource":
       return <ResourcePage type={route.type} name={route.name} />;
     case "resources":

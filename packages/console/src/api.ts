@@ -1,5 +1,6 @@
 import { type Client, type Interceptor, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { ChangeSetService } from "@plinth/sdk/gen/plinth/v1/change_set_service_pb.ts";
 import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
 import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
 import { NotificationService } from "@plinth/sdk/gen/plinth/v1/notification_service_pb.ts";
@@ -13,6 +14,7 @@ export interface Api {
   plugins: Client<typeof PluginService>;
   identity: Client<typeof IdentityService>;
   notifications: Client<typeof NotificationService>;
+  changeSets: Client<typeof ChangeSetService>;
 }
 
 const tokenKey = "plinth.token";
@@ -40,5 +42,6 @@ export function createApi(token: string): Api {
     plugins: createClient(PluginService, transport),
     identity: createClient(IdentityService, transport),
     notifications: createClient(NotificationService, transport),
+    changeSets: createClient(ChangeSetService, transport),
   };
 }

@@ -5,6 +5,7 @@ export type Route =
   | { page: "home"; query: URLSearchParams }
   | { page: "queue"; query: URLSearchParams }
   | { page: "change"; id: string }
+  | { page: "changeSet"; id: string }
   | { page: "resource"; type: string; name: string }
   | { page: "resources"; query: URLSearchParams }
   | { page: "access" }
@@ -18,6 +19,7 @@ export function parseRoute(location: Location): Route {
   if (parts.length === 0) return { page: "home", query };
   if (parts[0] === "queue" && parts.length === 1) return { page: "queue", query };
   if (parts[0] === "changes" && parts.length === 2) return { page: "change", id: parts[1] ?? "" };
+  if (parts[0] === "change-sets" && parts.length === 2) return { page: "changeSet", id: parts[1] ?? "" };
   if (parts[0] === "resources" && parts.length === 1) return { page: "resources", query };
   if (parts[0] === "access" && parts.length === 1) return { page: "access" };
   if (parts[0] === "teams" && parts.length === 2) return { page: "team", team: parts[1] ?? "" };
@@ -27,6 +29,7 @@ export function parseRoute(location: Location): Route {
 }
 
 export const changeHref = (id: string): string => `/changes/${encodeURIComponent(id)}`;
+export const changeSetHref = (id: string): string => `/change-sets/${encodeURIComponent(id)}`;
 export const resourceHref = (type: string, name: string): string =>
   `/resources/${encodeURIComponent(type)}/${encodeURIComponent(name)}`;
 

@@ -212,4 +212,74 @@ describe("the queue's filters and a rejected change", { timeout: 200_000 }, () =
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshotBothWidths(page, "queue-access-requests");
   });
+  it("shows a change set on one page, what needs whose approval, and approves it as one within each member's rules (issue 25)", async () => {
+    const owned = (team: string, reads: string[] = []) => ({ owner: { team, contact: `#${team}` }, reads });
+    const target = await service.as("outsider").resources.applyResource({
+      type: "test.owned",
+      name: "cs-target",
+      spec: owned("search"),
+      requestId: "cs-target",
+    });
+    const old = await service.as("requester").resources.applyResource({
+      type: "test.owned",
+      name: "cs-old",
+      spec: owned("payments"),
+      requestId: "cs-old",
+    });
+    for (const [who, id] of [
+      ["outsider", target.change!.id],
+      ["requester", old.change!.id],
+    ] as const) {
+      expect((await watchToEnd(service.as(who), id)).change.status).toBe(ChangeStatus.SUCCEEDED);
+    }
+    // One set: a reader of search's resource (search must consent) and a deletion (reviewed as any deletion).
+    const { changeSet } = await service.as("requester").changeSets.submitChangeSet({
+      entries: [
+        { type: "test.owned", name: "cs-reader", labels: {}, spec: owned("payments", ["cs-target"]) },
+        { type: "test.owned", name: "cs-old", labels: {}, delete: true },
+      ],
+      requestId: "cs-set",
+      comment: "the payments folder",
+    });
+    const [reader, deletion] = changeSet!.members.map((m) => m.change!);
+
+    const page = await (await newPerson(browser)).newPage();
+    await signIn(page, service.url, principals.reviewer.token);
+    // Linked from each member's own page.
+    await page.goto(`${service.url}/changes/${reader!.id}`);
+    await page.getByRole("link", { name: /review them together/ }).click();
+    await page.waitForURL(`**/change-sets/${changeSet!.id}`);
+    const members = page.getByTestId("set-member");
+    await expect.poll(() => members.count()).toBe(2);
+    expect(await members.getByRole("heading").allTextContents()).toEqual([
+      "create test.owned/cs-reader",
+      "delete test.owned/cs-old",
+    ]);
+    expect(await page.getByTestId("set-member-waiting").allTextContents()).toEqual([
+      "Needs approval from: search",
+      "Needs approval from: payments",
+    ]);
+    expect(await members.nth(0).getByTestId("spec-diff").locator("caption").textContent()).toMatch(/values differ/);
+    expect(await accessibilityViolations(page)).toEqual([]);
+
+    // platform reviews for every team, yet its approval does not stand in for search's consent.
+    await page.getByRole("button", { name: "Approve all I may" }).click();
+    await expect
+      .poll(() => page.getByTestId("set-member-waiting").allTextContents())
+      .toEqual(["Needs approval from: search", "No approval needed now"]);
+    const after = await service.as("admin").changes.getChange({ id: reader!.id });
+    expect(after.change?.status).toBe(ChangeStatus.PENDING_REVIEW);
+    expect((await service.as("admin").changes.getChange({ id: deletion!.id })).change?.status).not.toBe(
+      ChangeStatus.PENDING_REVIEW,
+    );
+    expect(await accessibilityViolations(page)).toEqual([]);
+
+    // The requester sees why it may not review its own set.
+    const own = await (await newPerson(browser)).newPage();
+    await signIn(own, service.url, principals.requester.token);
+    await own.goto(`${service.url}/change-sets/${changeSet!.id}`);
+    await expect
+      .poll(() => own.getByTestId("set-review-blocked").textContent())
+      .toMatch(/You requested this change set/);
+  });
 });

@@ -25,6 +25,7 @@ export * from "./gen/plinth/v1/change_pb.ts";
 export * from "./gen/plinth/v1/change_service_pb.ts";
 export * from "./gen/plinth/v1/identity_service_pb.ts";
 export * from "./gen/plinth/v1/import_service_pb.ts";
+export * from "./gen/plinth/v1/change_set_service_pb.ts";
 export * from "./gen/plinth/v1/plugin_service_pb.ts";
 export * from "./gen/plinth/v1/resource_pb.ts";
 export * from "./gen/plinth/v1/resource_service_pb.ts";

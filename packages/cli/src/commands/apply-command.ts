@@ -16,6 +16,7 @@ interface ApplyFlags extends FolderFlags {
   expectedRevision?: bigint;
   wait?: boolean;
   overrideGuardrails?: boolean;
+  plan?: string;
 }
 
 /** `plinth apply -f FILE|DIR`: create or update the resource a manifest describes, or a folder's resources. */
@@ -33,7 +34,8 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
       parseRevision,
     )
     .option("--override-guardrails", "admins only: proceed despite guardrail violations (reviewed and audited)")
-    .option("--wait", "follow the change until it is final (a folder: each dependency tier before the next)");
+    .option("--wait", "follow the change until it is final (a folder: each change, in dependency order)")
+    .option("--plan <id>", "a folder: submit exactly this plan from plinth plan, refused if anything changed since");
   addFolderOptions(command, "delete");
   command.action(async (flags: ApplyFlags, invoked: Command) => {
     const session = openSession(ctx, invoked);
@@ -43,14 +45,18 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
           "--request-id, --expected-revision and --override-guardrails apply to one manifest, not a folder",
         );
       }
+      if (flags.plan !== undefined && flags.prune) {
+        throw new UsageError("--plan submits the plan as it was made: give --prune to plinth plan instead");
+      }
       await applyFolder(ctx, session, flags.file, {
         ...folderOptions(flags, folderSourceName(flags.file)),
         wait: flags.wait === true,
+        planId: flags.plan,
       });
       return;
     }
-    if (flags.prune || flags.source !== undefined) {
-      throw new UsageError("--prune and --source need a folder: -f DIR");
+    if (flags.prune || flags.source !== undefined || flags.plan !== undefined) {
+      throw new UsageError("--prune, --source and --plan need a folder: -f DIR");
     }
     const manifest = await readManifest(flags.file, ctx.io);
     const response = await session.client.apply(manifest.type, manifest.name, manifest.spec, {

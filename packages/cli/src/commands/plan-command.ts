@@ -46,6 +46,7 @@ export function registerPlanCommand(program: Command, ctx: CliContext): void {
 
 function planJson(plan: FolderPlan): unknown {
   return {
+    planId: plan.planId,
     source: plan.source,
     team: plan.team,
     ...(plan.labelled === undefined ? {} : { labelled: plan.labelled }),
@@ -68,7 +69,11 @@ function renderPlan(plan: FolderPlan): string {
     const where = entry.file ? `  (${entry.file})` : "";
     lines.push(`${symbols[entry.action]} ${entry.type}/${entry.name}: ${entry.action}${where}`);
     for (const d of [...entry.differences, ...entry.labelDifferences]) lines.push(`    ${describeDifference(d)}`);
-    if (entry.requiredApprovals) lines.push(`    needs ${entry.requiredApprovals} approval(s)`);
+    if (entry.requiredApprovals) {
+      const from = entry.approvingTeams.length > 0 ? ` (from ${entry.approvingTeams.join(", ")})` : "";
+      lines.push(`    needs ${entry.requiredApprovals} approval(s)${from}`);
+    }
+    for (const risk of entry.riskFlags.filter((r) => r !== "deletion")) lines.push(`    ** risk: ${risk} **`);
     for (const reason of entry.reviewReasons) lines.push(`    review: ${reason}`);
     if (entry.action === "delete") lines.push("    ** deletion: reviewed as any deletion is **");
   }
@@ -78,6 +83,7 @@ function renderPlan(plan: FolderPlan): string {
     `plan for source ${plan.source} (team ${plan.team}): ${counts.create} to create, ${counts.update} to update, ` +
       `${counts.delete} to delete${pruned}, ${counts["no-op"]} unchanged`,
   );
+  if (plan.planId) lines.push(`plan id: ${plan.planId} (plinth apply -f DIR --plan ${plan.planId}; kept 24 hours)`);
   return `${lines.join("\n")}\n`;
 }
 

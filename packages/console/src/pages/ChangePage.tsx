@@ -24,7 +24,7 @@ import {
   statusLabel,
   timeText,
 } from "../format.ts";
-import { Link, resourceHref } from "../router.tsx";
+import { Link, changeSetHref, resourceHref } from "../router.tsx";
 import { type Session, hasRole, useSession } from "../session.tsx";
 import { useLoad } from "../use-load.ts";
 
@@ -347,6 +347,16 @@ export function ChangePage({ id }: { id: string }) {
         <dd>
           <code>{change.id}</code>
         </dd>
+        {change.changeSetId && (
+          <>
+            <dt>Change set</dt>
+            <dd>
+              <Link href={changeSetHref(change.changeSetId)}>
+                submitted with others as change set {change.changeSetId}: review them together
+              </Link>
+            </dd>
+          </>
+        )}
       </dl>
       <Progress change={change} events={live.events} watchError={live.watchError} reconnect={live.reconnect} />
       <div className="columns">

@@ -31,6 +31,8 @@ export async function recordChange(
     hash: string;
     /** A webhook for this change only, checked by the caller; its secret already sealed. */
     callback?: CallbackInput & { sealedSecret: string | null };
+    /** The change set it belongs to and its dependency order there. */
+    changeSet?: { id: string; order: number };
   },
   resource: ResourceRecord,
 ): Promise<SubmitResult> {
@@ -61,6 +63,8 @@ export async function recordChange(
     resultRevision: null,
     preview: null,
     accessRequests: fields.accessRequests,
+    changeSetId: fields.changeSet?.id ?? null,
+    changeSetOrder: fields.changeSet?.order ?? 0,
   });
   await tx.upsertResource(resource);
   await tx.appendAudit({

@@ -223,7 +223,7 @@ const unmanagedCheckTimeoutMs = 8_000;
  * made by hand): ALREADY_EXISTS with the plugin's advice (how to adopt it).
  * Runs before the transaction because it talks to the outside world.
  */
-async function refuseUnmanagedTwin(
+export async function refuseUnmanagedTwin(
   deps: LifecycleDeps,
   plugin: LoadedPlugin,
   principal: Principal,
@@ -250,7 +250,7 @@ const callbackViolations = async (deps: LifecycleDeps, callback: CallbackInput |
  * to the outside world. Skipped for a replayed request and for a spec that
  * resolves to the one in force (a no-op or a forced re-apply asks nothing new).
  */
-async function precheckApply(
+export async function precheckApply(
   deps: LifecycleDeps,
   plugin: LoadedPlugin,
   principal: Principal | undefined,

@@ -76,6 +76,7 @@ export function changeToProto(change: ChangeRecord): Change {
     status: changeStatusToProto[change.status],
     requestedBy: change.requestedBy,
     team: change.team,
+    changeSetId: change.changeSetId ?? "",
     reviews: change.reviews.map((review) =>
       create(ReviewSchema, {
         reviewer: review.reviewer,

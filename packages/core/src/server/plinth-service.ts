@@ -37,12 +37,14 @@ import { createTokenVerifier } from "./oidc/token-verifier.ts";
 import { changeService } from "./services/change-service.ts";
 import { identityService } from "./services/identity-service.ts";
 import { importService } from "./services/import-service.ts";
+import { changeSetService } from "./services/change-set-service.ts";
 import { notificationService } from "./services/notification-service.ts";
 import { pluginService } from "./services/plugin-service.ts";
 import { resourceService } from "./services/resource-service.ts";
 import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
 import { IdentityService } from "@plinth/sdk/gen/plinth/v1/identity_service_pb.ts";
 import { ImportService } from "@plinth/sdk/gen/plinth/v1/import_service_pb.ts";
+import { ChangeSetService } from "@plinth/sdk/gen/plinth/v1/change_set_service_pb.ts";
 import { NotificationService } from "@plinth/sdk/gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
@@ -167,6 +169,7 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
         router.service(IdentityService, identityService(deps));
         router.service(NotificationService, notificationService(deps));
         router.service(ImportService, importService(deps));
+        router.service(ChangeSetService, changeSetService(deps));
       },
       interceptors: [
         createObservingInterceptor(metrics, logger),

@@ -65,6 +65,9 @@ export interface ChangeRecord {
    * approve. Empty for most changes.
    */
   accessRequests: AccessRequestRecord[];
+  /** The change set it was submitted in, and its dependency order there; absent for most changes. */
+  changeSetId?: string | null;
+  changeSetOrder?: number;
 }
 
 /** One team's approval a change needs because it reaches what that team owns. */

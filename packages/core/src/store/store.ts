@@ -18,6 +18,7 @@ import type {
   RevisionRecord,
   SubscriptionRecord,
 } from "./records.ts";
+import type { ChangeSetPlanRecord, ChangeSetRecord } from "./change-set-rows.ts";
 
 /** Reads. Outside a transaction they see committed data only. */
 export interface StoreReader {
@@ -63,6 +64,13 @@ export interface StoreReader {
   getImport(id: string): Promise<ImportRecord | undefined>;
   /** The import a requester made with this request id, if any. */
   findImportByRequest(requestedBy: string, requestId: string): Promise<ImportRecord | undefined>;
+  getChangeSet(id: string): Promise<ChangeSetRecord | undefined>;
+  /** The change set a requester submitted with this request id, if any. */
+  findChangeSetByRequest(requestedBy: string, requestId: string): Promise<ChangeSetRecord | undefined>;
+  /** A change set's members, by dependency order then submission order. */
+  listChangeSetMembers(changeSetId: string): Promise<ChangeRecord[]>;
+  /** A stored plan, expired or not (the caller judges its expiry). */
+  getChangeSetPlan(id: string): Promise<ChangeSetPlanRecord | undefined>;
 }
 
 /** Writes, always inside `Store.transact`. */
@@ -83,7 +91,8 @@ export interface StoreTx extends StoreReader {
    * Leases the next runnable job: due (`runAfter` against the wall clock), not
    * leased or its lease expired (against the store's lease clock, which a
    * wall-clock step does not move), and no earlier open change on the same
-   * resource. The claim gets a new `claimToken` and counts in `claims`.
+   * resource, and (for an apply) every member of its change set with a lower
+   * order succeeded. The claim gets a new `claimToken` and counts in `claims`.
    * Returns undefined when none. PostgreSQL uses the database's clock for
    * leases, so replicas whose clocks differ agree on when a lease runs out.
    */
@@ -108,6 +117,8 @@ export interface StoreTx extends StoreReader {
   insertImport(record: ImportRecord): Promise<void>;
   /** Writes the import's status, reviews and body; its id, requester and request id never change. */
   updateImport(record: ImportRecord): Promise<void>;
+  insertChangeSet(record: ChangeSetRecord): Promise<void>;
+  insertChangeSetPlan(record: ChangeSetPlanRecord): Promise<void>;
   /** Removes idempotency keys older than `before` (ISO time). */
   pruneIdempotencyKeys(before: string): Promise<number>;
   // Notifications. Ids and times come from the caller, so these return nothing.

@@ -736,15 +736,29 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     const first = await cli("plan", "-f", gitops, "--output", "json");
     expect(first.code, first.stderr).toBe(2);
     const firstPlan = JSON.parse(first.stdout) as {
+      planId: string;
       source: string;
       resources: Array<{ name: string; action: string }>;
     };
     expect(firstPlan.source).toBe("gitops");
+    expect(firstPlan.planId).not.toBe("");
     expect(firstPlan.resources.map((r) => [r.name, r.action])).toEqual(
       ["a", "b", "c", "d"].map((n) => [`gitops.pay.${n}`, "create"]),
     );
-    const applied = await cli("apply", "-f", gitops, "--wait");
+    // The merge applies exactly the plan CI showed: one change set, every member its own change.
+    const applied = await cli("--json", "apply", "-f", gitops, "--plan", firstPlan.planId, "--wait");
     expect(applied.code, applied.stderr).toBe(0);
+    const appliedSet = JSON.parse(applied.stdout) as {
+      changeSet: string;
+      resources: Array<{ name: string; change: { status: string; changeSetId: string } }>;
+    };
+    expect(appliedSet.resources.map((r) => [r.name, r.change.status, r.change.changeSetId])).toEqual(
+      ["a", "b", "c", "d"].map((n) => [`gitops.pay.${n}`, "CHANGE_STATUS_SUCCEEDED", appliedSet.changeSet]),
+    );
+    // The same plan again is refused: what it was made against has moved, and it names what moved.
+    const replan = await cli("apply", "-f", gitops, "--plan", firstPlan.planId);
+    expect(replan.code, replan.stderr).toBe(6);
+    expect(replan.stderr).toContain('kafka.topic "gitops.pay.a"');
     const a = (await service.as("requester").resources.getResource({ type: "kafka.topic", name: "gitops.pay.a" }))
       .resource!;
     expect([a.status, a.labels]).toEqual([ResourceStatus.READY, { tier: "gold", "plinth/source": "gitops" }]);
@@ -820,9 +834,14 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     const pruned = await cli("--json", "apply", "-f", gitops, "--prune", "--allow-mass-delete");
     expect(pruned.code, pruned.stderr).toBe(0);
     const prunedResult = JSON.parse(pruned.stdout) as {
-      resources: Array<{ name: string; action: string; change?: { status: string; kind: string } }>;
+      resources: Array<{
+        name: string;
+        action: string;
+        change?: { status: string; kind: string; changeSetId: string };
+      }>;
     };
-    // Deletions keep their normal review: submitted, waiting for a reviewer.
+    // Deletions keep their normal review: submitted as one change set, each waiting for a reviewer.
+    expect(new Set(prunedResult.resources.flatMap((r) => (r.change ? [r.change.changeSetId] : []))).size).toBe(1);
     expect(prunedResult.resources.filter((r) => r.action === "delete")).toEqual([
       expect.objectContaining({
         name: "gitops.pay.b",

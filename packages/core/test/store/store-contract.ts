@@ -292,6 +292,44 @@ export function describeStoreContract(
       }
     });
 
+    it("holds a change set member's apply until every member of a lower order succeeded, never its preview", async () => {
+      const { store, cleanup } = await open();
+      try {
+        const [topic, user, preview, other] = await store.transact(async (tx) => {
+          const set = { changeSetId: "set-1" };
+          const t = await tx.insertChange(
+            change({ name: "topic", ...set, changeSetOrder: 0, status: "PENDING_REVIEW" }),
+          );
+          const u = await tx.insertChange(change({ name: "user", ...set, changeSetOrder: 2 }));
+          const p = await tx.insertChange(
+            change({ name: "schema", ...set, changeSetOrder: 1, status: "PENDING_REVIEW" }),
+          );
+          const o = await tx.insertChange(change({ name: "elsewhere", changeSetId: "set-2", changeSetOrder: 2 }));
+          await tx.upsertJob(jobFor(u));
+          await tx.upsertJob({ ...jobFor(p), phase: "preview" });
+          await tx.upsertJob(jobFor(o));
+          return [t, u, p, o];
+        });
+        const claim = async () => (await store.transact((tx) => tx.claimJob("w", 60_000)))?.changeId;
+        // The user waits for the topic (in review); the schema's preview and another set's member do not.
+        expect(await claim()).toBe(preview!.id);
+        expect(await claim()).toBe(other!.id);
+        expect(await claim()).toBeUndefined();
+        // A failed earlier member holds it too; only success lets it go.
+        await store.transact((tx) => tx.updateChange({ ...topic!, status: "FAILED" }));
+        expect(await claim()).toBeUndefined();
+        await store.transact((tx) => tx.updateChange({ ...topic!, status: "SUCCEEDED" }));
+        expect(await claim()).toBeUndefined(); // the schema (order 1) is still in review
+        await store.transact((tx) => tx.updateChange({ ...preview!, status: "SUCCEEDED" }));
+        expect(await claim()).toBe(user!.id);
+        expect((await store.getChange(user!.id))?.changeSetId).toBe("set-1");
+        expect((await store.listChangeSetMembers("set-1")).map((c) => c.name)).toEqual(["topic", "schema", "user"]);
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+
     it("claims the successor after failing an exhausted change in one transaction", async () => {
       const { store, cleanup } = await open();
       try {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { ChangeSetService } from "@plinth/sdk/gen/plinth/v1/change_set_service_pb.ts";
 import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
 import { NotificationService } from "@plinth/sdk/gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
@@ -44,6 +45,7 @@ export interface Clients {
   changes: Client<typeof ChangeService>;
   plugins: Client<typeof PluginService>;
   notifications: Client<typeof NotificationService>;
+  changeSets: Client<typeof ChangeSetService>;
 }
 
 export function clientsFor(
@@ -64,6 +66,7 @@ export function clientsFor(
     changes: createClient(ChangeService, transport),
     plugins: createClient(PluginService, transport),
     notifications: createClient(NotificationService, transport),
+    changeSets: createClient(ChangeSetService, transport),
   };
 }
 

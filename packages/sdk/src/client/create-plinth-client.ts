@@ -8,6 +8,7 @@ import { type Callback, NotificationFormat, type NotificationKind } from "../gen
 import { NotificationService } from "../gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "../gen/plinth/v1/plugin_service_pb.ts";
 import { ImportService } from "../gen/plinth/v1/import_service_pb.ts";
+import { ChangeSetService } from "../gen/plinth/v1/change_set_service_pb.ts";
 import { type Resource, ResourceSchema } from "../gen/plinth/v1/resource_pb.ts";
 import {
   ApplyResourceResponseSchema,
@@ -121,6 +122,8 @@ export interface PlinthClient {
   readonly notifications: Client<typeof NotificationService>;
   /** The raw `ImportService` client: bulk adoption of what a scope holds, reviewed once. */
   readonly imports: Client<typeof ImportService>;
+  /** Several changes planned, submitted and reviewed as one (`plinth plan` / `plinth apply -f`). */
+  readonly changeSets: Client<typeof ChangeSetService>;
   /**
    * Creates or updates a resource. `spec` is checked against the spec type a
    * plugin declared in {@link ResourceTypes}; it must be JSON-serializable
@@ -185,6 +188,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
   const identity = createClient(IdentityService, transport);
   const notifications = createClient(NotificationService, transport);
   const imports = createClient(ImportService, transport);
+  const changeSets = createClient(ChangeSetService, transport);
 
   return {
     resources,
@@ -193,6 +197,7 @@ export function createPlinthClient(options: PlinthClientOptions): PlinthClient {
     identity,
     notifications,
     imports,
+    changeSets,
     async apply(type, name, spec, opts = {}) {
       const response = await resources.applyResource(
         {

@@ -36,6 +36,8 @@ import { importFromRow } from "../import-rows.ts";
 // Rows come back in the SQLite store's shape (JSON columns as text, bigints as numbers: see `rowTypes` in
 // postgres-store.ts), so both stores share one row <-> record mapping and one page-token format.
 
+import { type ChangeSetPlanRecord, type ChangeSetRecord, changeSetFromRow, planFromRow } from "../change-set-rows.ts";
+
 export const openStatuses = "('PENDING_REVIEW','APPROVED','QUEUED','APPLYING')";
 
 /** A pool (committed reads, one statement each) or the client of one transaction. */
@@ -337,6 +339,33 @@ export class PostgresReader implements StoreReader {
       requestId,
     );
     return row && importFromRow(row);
+  }
+
+  async getChangeSet(id: string): Promise<ChangeSetRecord | undefined> {
+    const row = await this.one("SELECT * FROM change_sets WHERE id = $1", id);
+    return row && changeSetFromRow(row);
+  }
+
+  async findChangeSetByRequest(requestedBy: string, requestId: string): Promise<ChangeSetRecord | undefined> {
+    const row = await this.one(
+      "SELECT * FROM change_sets WHERE requested_by = $1 AND request_id = $2",
+      requestedBy,
+      requestId,
+    );
+    return row && changeSetFromRow(row);
+  }
+
+  async listChangeSetMembers(changeSetId: string): Promise<ChangeRecord[]> {
+    const rows = await this.all(
+      "SELECT * FROM changes WHERE change_set_id = $1 ORDER BY change_set_order, seq",
+      changeSetId,
+    );
+    return rows.map(changeFromRow);
+  }
+
+  async getChangeSetPlan(id: string): Promise<ChangeSetPlanRecord | undefined> {
+    const row = await this.one("SELECT * FROM change_set_plans WHERE id = $1", id);
+    return row && planFromRow(row);
   }
 
   async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {

@@ -18,6 +18,13 @@ import type {
 } from "../records.ts";
 import { deliveryFromRow, deliveryToRow, subscriptionFromRow, subscriptionToRow } from "../sqlite/notification-rows.ts";
 import {
+  type ChangeSetPlanRecord,
+  type ChangeSetRecord,
+  changeSetBody,
+  changeSetTurn,
+  planBody,
+} from "../change-set-rows.ts";
+import {
   type Row,
   changeToRow,
   replicaBeatFromRow,
@@ -66,7 +73,11 @@ import { PostgresReader, type Queryable, openStatuses, prepared } from "./postgr
  *    but it never waits for one (it tries), least of all while it holds
  *    rows; and every other writer of a resource's rows takes the resource
  *    lock first, so there are no lock-order deadlocks either. A deadlock
- *    (40P01) is still run again.
+ *    (40P01) is still run again. The one exception is a change set's submit
+ *    (submit-change-set.ts): it takes all its resources' locks first, sorted
+ *    by (type, name), before any other lock, so two sets never wait for each
+ *    other's resource locks; a set's quota locks taken in another order than a
+ *    second set's would be a 40P01, run again.
  * 3. Other locks come after the resource lock, in this order: `lock(key)`
  *    for what the domain names, first the reaches lock (grants and the
  *    resources they would reach, see grant-exposure.ts; shared by submissions
@@ -246,7 +257,8 @@ const claimable = `j.run_after <= clock.ms
   AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock.ms)
   AND (SELECT 1 FROM changes c
        WHERE c.type = j.type AND c.name = j.name AND c.seq < j.seq AND c.status IN ${openStatuses}
-       LIMIT 1) IS NULL`;
+       LIMIT 1) IS NULL
+  AND ${changeSetTurn}`;
 /** At most this many NOTIFYs in one statement. */
 const notificationsPerStatement = 100;
 /** Resources a claim tries before it gives up until the next wake-up: more than the replicas racing for one. */
@@ -477,10 +489,11 @@ class PostgresTx extends PostgresReader implements StoreTx {
     const candidates = await this.all(
       `WITH RECURSIVE clock AS (SELECT ${clockMs} AS ms),
        walk AS (
-         (SELECT j.seq, j.type, j.name, j.run_after, j.lease_expires_at FROM jobs j ORDER BY j.seq LIMIT 1)
+         (SELECT j.seq, j.type, j.name, j.run_after, j.lease_expires_at, j.change_id, j.phase
+          FROM jobs j ORDER BY j.seq LIMIT 1)
          UNION ALL
          SELECT n.* FROM walk w, LATERAL (
-           SELECT j.seq, j.type, j.name, j.run_after, j.lease_expires_at FROM jobs j
+           SELECT j.seq, j.type, j.name, j.run_after, j.lease_expires_at, j.change_id, j.phase FROM jobs j
            WHERE j.seq > w.seq ORDER BY j.seq LIMIT 1) n)
        SELECT j.type, j.name FROM walk j, clock WHERE ${claimable} LIMIT ${claimCandidates}`,
     );
@@ -636,6 +649,28 @@ class PostgresTx extends PostgresReader implements StoreTx {
       importBody(record),
       record.createdAt,
       record.updatedAt,
+    );
+  }
+
+  async insertChangeSet(record: ChangeSetRecord): Promise<void> {
+    await this.run(
+      "INSERT INTO change_sets (id, requested_by, request_id, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+      record.id,
+      record.requestedBy,
+      record.requestId,
+      changeSetBody(record),
+      record.createdAt,
+    );
+  }
+
+  async insertChangeSetPlan(record: ChangeSetPlanRecord): Promise<void> {
+    await this.run(
+      "INSERT INTO change_set_plans (id, planned_by, body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+      record.id,
+      record.plannedBy,
+      planBody(record),
+      record.createdAt,
+      record.expiresAt,
     );
   }
 

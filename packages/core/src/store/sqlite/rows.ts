@@ -83,6 +83,8 @@ export function changeFromRow(row: Row): ChangeRecord {
     resultRevision: row.result_revision as number | null,
     preview: parse(row.preview as string | null),
     accessRequests: parseOr(row.access_requests as string | null, []),
+    changeSetId: (row.change_set_id as string | null | undefined) ?? null,
+    changeSetOrder: Number(row.change_set_order ?? 0),
   };
 }
 
@@ -113,6 +115,8 @@ export function changeToRow(c: ChangeRecord): Row {
     result_revision: c.resultRevision,
     preview: json(c.preview),
     access_requests: json(c.accessRequests),
+    change_set_id: c.changeSetId ?? null,
+    change_set_order: c.changeSetOrder ?? 0,
   };
 }
 

@@ -20,6 +20,13 @@ import type {
 import type { StoreReader } from "../store.ts";
 import { importFromRow } from "../import-rows.ts";
 import { attemptFromRow, deliveryFromRow, reviewTimerFromRow, subscriptionFromRow } from "./notification-rows.ts";
+import {
+  type ChangeSetPlanRecord,
+  type ChangeSetRecord,
+  changeSetFromRow,
+  changeSetTurn,
+  planFromRow,
+} from "../change-set-rows.ts";
 import { type Row, changeFromRow, eventFromRow, resourceFromRow, revisionFromRow, toJobRecord } from "./rows.ts";
 
 const openStatuses = "('PENDING_REVIEW','APPROVED','QUEUED','APPLYING')";
@@ -239,6 +246,7 @@ export class SqliteReader implements StoreReader {
            SELECT 1 FROM changes o
            WHERE o.type = j.type AND o.name = j.name AND o.seq < j.seq
              AND o.status IN ${openStatuses})
+         AND ${changeSetTurn}
        ORDER BY j.seq LIMIT ?`,
       wallNow,
       leaseNow,
@@ -351,6 +359,27 @@ export class SqliteReader implements StoreReader {
   async findImportByRequest(requestedBy: string, requestId: string): Promise<ImportRecord | undefined> {
     const row = this.one("SELECT * FROM imports WHERE requested_by = ? AND request_id = ?", requestedBy, requestId);
     return row && importFromRow(row);
+  }
+
+  async getChangeSet(id: string): Promise<ChangeSetRecord | undefined> {
+    const row = this.one("SELECT * FROM change_sets WHERE id = ?", id);
+    return row && changeSetFromRow(row);
+  }
+
+  async findChangeSetByRequest(requestedBy: string, requestId: string): Promise<ChangeSetRecord | undefined> {
+    const row = this.one("SELECT * FROM change_sets WHERE requested_by = ? AND request_id = ?", requestedBy, requestId);
+    return row && changeSetFromRow(row);
+  }
+
+  async listChangeSetMembers(changeSetId: string): Promise<ChangeRecord[]> {
+    return this.all("SELECT * FROM changes WHERE change_set_id = ? ORDER BY change_set_order, seq", changeSetId).map(
+      changeFromRow,
+    );
+  }
+
+  async getChangeSetPlan(id: string): Promise<ChangeSetPlanRecord | undefined> {
+    const row = this.one("SELECT * FROM change_set_plans WHERE id = ?", id);
+    return row && planFromRow(row);
   }
 
   async dueReviewTimers(now: number, limit: number): Promise<ReviewTimerRecord[]> {

@@ -379,6 +379,18 @@ export class SqliteStore implements Store {
   findImportByRequest(requestedBy: string, requestId: string) {
     return this.read((r) => r.findImportByRequest(requestedBy, requestId));
   }
+  getChangeSet(id: string) {
+    return this.read((r) => r.getChangeSet(id));
+  }
+  findChangeSetByRequest(requestedBy: string, requestId: string) {
+    return this.read((r) => r.findChangeSetByRequest(requestedBy, requestId));
+  }
+  listChangeSetMembers(changeSetId: string) {
+    return this.read((r) => r.listChangeSetMembers(changeSetId));
+  }
+  getChangeSetPlan(id: string) {
+    return this.read((r) => r.getChangeSetPlan(id));
+  }
   dueReviewTimers(now: number, limit: number) {
     return this.read((r) => r.dueReviewTimers(now, limit));
   }

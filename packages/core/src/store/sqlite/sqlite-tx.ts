@@ -19,6 +19,7 @@ import type {
 import type { StoreTx } from "../store.ts";
 import { importBody } from "../import-rows.ts";
 import { deliveryToRow, subscriptionToRow } from "./notification-rows.ts";
+import { type ChangeSetPlanRecord, type ChangeSetRecord, changeSetBody, planBody } from "../change-set-rows.ts";
 import { changeToRow, json, replicaBeatFromRow, resourceToRow, revisionToRow, type Row } from "./rows.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
 
@@ -317,6 +318,28 @@ export class SqliteTx extends SqliteReader implements StoreTx {
       importBody(record),
       record.createdAt,
       record.updatedAt,
+    );
+  }
+
+  async insertChangeSet(record: ChangeSetRecord): Promise<void> {
+    this.run(
+      "INSERT INTO change_sets (id, requested_by, request_id, body, created_at) VALUES (?, ?, ?, ?, ?)",
+      record.id,
+      record.requestedBy,
+      record.requestId,
+      changeSetBody(record),
+      record.createdAt,
+    );
+  }
+
+  async insertChangeSetPlan(record: ChangeSetPlanRecord): Promise<void> {
+    this.run(
+      "INSERT INTO change_set_plans (id, planned_by, body, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+      record.id,
+      record.plannedBy,
+      planBody(record),
+      record.createdAt,
+      record.expiresAt,
     );
   }
 
