@@ -1278,7 +1278,8 @@ export const ResourceService: GenService<{
   /**
    * What the resource is right now, beyond its spec: a few facts and short
    * time series its plugin reads from what it already observes (a topic's
-   * partitions and its log size over the last hours from Prometheus). Open
+   * partitions and its log size over the last hours from Prometheus, a
+   * database's size and open connections). Open
    * to whoever may read the resource (GetResource). Never fails because a
    * metrics store is down: the facts it could read come back, and `missing`
    * says in words what could not be read and why. A type whose plugin has
