@@ -7,6 +7,7 @@ import { ChangeSchema } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { appliedPerHour, percentile, shortDuration } from "../src/applied-per-hour.ts";
 import { describeError } from "../src/errors.ts";
 import { diffRows, flatten, shortChangeId, specRows } from "../src/format.ts";
+import { summaryValue } from "../src/summary-format.ts";
 
 describe("describeError", () => {
   it("turns API codes into sentences a person can act on", () => {
@@ -107,5 +108,16 @@ describe("appliedPerHour", () => {
         95,
       ),
     ).toBe(95);
+  });
+});
+
+describe("summaryValue (a resource summary's numbers, issue 27)", () => {
+  it("writes bytes in binary units with the exact count, and other units as plain numbers", () => {
+    expect(summaryValue(3_813, "bytes")).toBe("3.7 KiB (3,813 bytes)");
+    expect(summaryValue(512, "bytes")).toBe("512 bytes");
+    expect(summaryValue(7_667_047, "bytes")).toBe("7.3 MiB (7,667,047 bytes)");
+    expect(summaryValue(3, "count")).toBe("3");
+    expect(summaryValue(1_200, "messages")).toBe("1,200 messages");
+    expect(summaryValue(90, "seconds")).toBe("1 min");
   });
 });

@@ -69,7 +69,7 @@ describe(`the review queue with ${pending} pending changes and ${applied} resour
     await (await warm.newPage()).goto(`${service.url}/queue`);
     await warm.close();
 
-    const timings: { rendered: number; painted: number; wall: number }[] = [];
+    const timings: { rendered: number; painted: number; complete: number; wall: number }[] = [];
     for (let run = 0; run < runs; run++) {
       // A fresh context each run: nothing cached, signed in through session storage as the page does it.
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -81,26 +81,37 @@ describe(`the review queue with ${pending} pending changes and ${applied} resour
         .locator("tr[data-change-id]")
         .nth(pending - 1)
         .waitFor({ state: "attached" });
-      await page.waitForFunction(() => performance.getEntriesByName("plinth:queue-painted").length > 0);
+      await page.waitForFunction(() => performance.getEntriesByName("plinth:queue-complete").length > 0);
       const wall = Date.now() - started;
       const marks = await page.evaluate(() => ({
         rendered: performance.getEntriesByName("plinth:queue-rendered")[0]?.startTime ?? Infinity,
         painted: performance.getEntriesByName("plinth:queue-painted")[0]?.startTime ?? Infinity,
+        complete: performance.getEntriesByName("plinth:queue-complete")[0]?.startTime ?? Infinity,
       }));
       const rows = page.locator("tr[data-change-id]");
       expect(await rows.count()).toBe(pending);
       expect(await rows.first().locator("td").nth(1).textContent()).toBe("test.widget/widget-000");
       expect(await rows.last().locator("td").nth(1).textContent()).toBe(`test.widget/widget-${pending - 1}`);
-      timings.push({ rendered: Math.round(marks.rendered), painted: Math.round(marks.painted), wall });
+      timings.push({
+        rendered: Math.round(marks.rendered),
+        painted: Math.round(marks.painted),
+        complete: Math.round(marks.complete),
+        wall,
+      });
       if (run === 0) await screenshot(page, "queue-500");
       await context.close();
     }
     const painted = timings.map((t) => t.painted).sort((a, b) => a - b);
     const median = painted[Math.floor(painted.length / 2)] ?? Infinity;
+    const complete = timings.map((t) => t.complete).sort((a, b) => a - b);
+    // The page renders its first screenful first, then every other row in a later frame (use-first-screenful.ts).
     process.stdout.write(
-      `queue first render, ${pending} pending changes, ms from navigation start to the rows painted: ` +
-        `median ${median}, min ${painted[0]}, max ${painted.at(-1)}; runs: ` +
-        timings.map((t) => `${t.painted} (rows in DOM ${t.rendered}, wall ${t.wall})`).join(", ") +
+      `queue first render, ${pending} pending changes, ms from navigation start to the first screenful painted: ` +
+        `median ${median}, min ${painted[0]}, max ${painted.at(-1)}; to all ${pending} rows in the DOM: median ` +
+        `${complete[Math.floor(complete.length / 2)]}; runs: ` +
+        timings
+          .map((t) => `${t.painted} (first screenful in DOM ${t.rendered}, all rows ${t.complete}, wall ${t.wall})`)
+          .join(", ") +
         "\n",
     );
     // Printed for BENCHMARKS.md, not asserted: performance is measured, never timed in tests. The file runs
@@ -119,7 +130,8 @@ describe(`the review queue with ${pending} pending changes and ${applied} resour
       expect(await page.getByTestId("count-waiting-for-you").locator(".count-value").textContent()).toBe(
         String(pending),
       );
-      expect(await page.locator("section[aria-labelledby=waiting] li").count()).toBe(pending);
+      // The first screenful, then the rest in a later frame.
+      await expect.poll(() => page.locator("section[aria-labelledby=waiting] li").count()).toBe(pending);
       timings.push(
         Math.round(
           await page.evaluate(() => performance.getEntriesByName("plinth:overview-rendered")[0]?.startTime ?? Infinity),
@@ -130,13 +142,14 @@ describe(`the review queue with ${pending} pending changes and ${applied} resour
     }
     const sorted = [...timings].sort((a, b) => a - b);
     process.stdout.write(
-      `overview first render, ${pending} changes waiting, ms from navigation start to the lists in the DOM: ` +
+      `overview first render, ${pending} changes waiting, ms from navigation start to the lists (first screenful) in the DOM: ` +
         `median ${sorted[1]}; runs: ${timings.join(", ")}\n`,
     );
   });
 
   it(`renders the resources page's first ${500} of ${applied + pending} resources, and the rest on Load more (issue 27)`, async () => {
     const timings: number[] = [];
+    const complete: number[] = [];
     for (let run = 0; run < 3; run++) {
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
       await context.addInitScript((token) => sessionStorage.setItem("plinth.token", token), principals.reviewer.token);
@@ -151,6 +164,14 @@ describe(`the review queue with ${pending} pending changes and ${applied} resour
         ),
       );
       const rows = page.getByTestId("resources").locator("tr[data-resource]");
+      await page.waitForFunction(() => performance.getEntriesByName("plinth:resources-complete").length > 0);
+      complete.push(
+        Math.round(
+          await page.evaluate(
+            () => performance.getEntriesByName("plinth:resources-complete")[0]?.startTime ?? Infinity,
+          ),
+        ),
+      );
       expect(await rows.count()).toBe(500);
       expect(await page.getByRole("status").textContent()).toBe("500+ resources");
       if (run === 0) {
@@ -168,7 +189,8 @@ describe(`the review queue with ${pending} pending changes and ${applied} resour
     const sorted = [...timings].sort((a, b) => a - b);
     process.stdout.write(
       `resources page first render, ${applied + pending} resources, first 500 listed, ms from navigation start to ` +
-        `the rows in the DOM: median ${sorted[1]}; runs: ${timings.join(", ")}\n`,
+        `the first screenful in the DOM: median ${sorted[1]}; runs: ${timings.join(", ")}; to all 500 rows: ` +
+        `${complete.join(", ")}\n`,
     );
   });
 });

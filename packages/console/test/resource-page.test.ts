@@ -176,6 +176,13 @@ describe("the resource, access and team pages", { timeout: 200_000 }, () => {
       ]);
     const outputs = await page.getByTestId("outputs").textContent();
     expect(outputs).not.toContain("{}");
+    // A plugin without a summary hook: an empty summary, and no "Now" section on its page.
+    const summary = await olga.resources.getResourceSummary({ type: "test.owned", name: "payments-reader" });
+    expect([summary.facts, summary.series, summary.missing]).toEqual([[], [], []]);
+    expect(await page.getByRole("heading", { name: "Now" }).count()).toBe(0);
+    expect(await failureCode(olga.resources.getResourceSummary({ type: "test.owned", name: "no-such-reader" }))).toBe(
+      Code.NotFound,
+    );
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshotBothWidths(page, "resource-grants");
 

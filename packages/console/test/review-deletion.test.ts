@@ -1,28 +1,50 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ChangeStatus, createPlinthClient } from "@plinth/sdk";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaPluginModule, startRealService, topicPartitions } from "../../core/test/support/real-service.ts";
 import { type TestService, principals } from "../../core/test/support/test-service.ts";
-import { type KafkaBroker, type SchemaRegistry, startKafka, startSchemaRegistry } from "../../testing/src/index.ts";
+import {
+  type KafkaBroker,
+  type PrometheusServer,
+  type SchemaRegistry,
+  startKafka,
+  startPrometheus,
+  produce,
+  startSchemaRegistry,
+  waitFor,
+} from "../../testing/src/index.ts";
 import type { SchemaSpecInput } from "../../plugin-kafka/src/index.ts";
-import { buildConsole, distDir, launchChromium, newPerson, screenshot, signIn } from "./support/browser.ts";
+import {
+  accessibilityViolations,
+  buildConsole,
+  distDir,
+  launchChromium,
+  newPerson,
+  screenshot,
+  screenshotBothWidths,
+  signIn,
+} from "./support/browser.ts";
 
 // Everything real: the built console in Debian's Chromium, the server, the
 // Pulumi engine with the kafka.topic and kafka.schema plugins, a Kafka broker
-// and a schema registry.
+// with its metrics exporter, a Prometheus scraping it and a schema registry.
 describe("Kafka topics in the console", { timeout: 600_000 }, () => {
   let broker: KafkaBroker;
   let registry: SchemaRegistry;
+  let prometheus: PrometheusServer;
   let service: TestService;
   let browser: Browser;
   const topic = "orders.console.v1";
   beforeAll(async () => {
     buildConsole();
     // A loaded machine starts both slowly.
-    [broker, registry] = await Promise.all([
-      startKafka({ startTimeoutMs: 300_000 }),
+    [broker, registry, prometheus] = await Promise.all([
+      startKafka({ startTimeoutMs: 300_000, metrics: true }),
       startSchemaRegistry({ startTimeoutMs: 300_000 }),
+      startPrometheus({ startTimeoutMs: 300_000 }),
     ]);
+    await prometheus.setScrape([{ job: "kafka", target: broker.metricsTarget!, labels: { cluster: "local" } }]);
     service = await startRealService(broker.bootstrapServers, {
       config: {
         console: { dir: distDir },
@@ -30,7 +52,12 @@ describe("Kafka topics in the console", { timeout: 600_000 }, () => {
           {
             module: kafkaPluginModule,
             export: "kafkaTopic",
-            settings: { clusters: { local: { bootstrapServers: [broker.bootstrapServers], brokers: 1 } } },
+            settings: {
+              clusters: {
+                // The topic pages' numbers from Prometheus; topics are verified through the admin client alone.
+                local: { bootstrapServers: [broker.bootstrapServers], brokers: 1, summary: { url: prometheus.url } },
+              },
+            },
           },
           {
             module: kafkaPluginModule,
@@ -45,7 +72,7 @@ describe("Kafka topics in the console", { timeout: 600_000 }, () => {
   afterAll(async () => {
     await browser?.close();
     await service?.close();
-    await Promise.all([registry?.stop(), broker?.stop()]);
+    await Promise.all([registry?.stop(), broker?.stop(), prometheus?.stop()]);
   });
 
   it("a topic's page lists the schema subjects bound to it, each with its schema (issue 26)", async () => {
@@ -107,6 +134,91 @@ describe("Kafka topics in the console", { timeout: 600_000 }, () => {
     await expect
       .poll(async () => await page.getByTestId("topic-schemas").locator("tbody tr").getAttribute("data-subject"))
       .toBe("refunds.console.v1-value");
+  });
+
+  it("a topic's page shows its partitions and its log size over the last hours from Prometheus, and says what it cannot read (issue 27)", async () => {
+    const alice = createPlinthClient({ baseUrl: service.url, token: principals.requester.token });
+    const topic = "metrics.console.v1";
+    const made = await alice.apply("kafka.topic", topic, {
+      cluster: "local",
+      owner: { team: "payments", contact: "#payments" },
+      partitions: 3,
+    });
+    expect((await alice.waitForChange(made.change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+    await produce(
+      broker.bootstrapServers,
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `order ${i} `.repeat(20) })),
+    );
+
+    // Read by someone of another team: whoever may read the resource may read its summary.
+    const olga = createPlinthClient({ baseUrl: service.url, token: principals.outsider.token });
+    const logSize = `sum(kafka_log_size{cluster="local",topic="${topic}"})`;
+    const fact = (
+      summary: { facts: { label: string; value: number; unit: string; source: string }[] },
+      label: string,
+    ) => summary.facts.find((f) => f.label === label);
+    expect(
+      fact(await olga.resources.getResourceSummary({ type: "kafka.topic", name: topic }), "Partitions")?.value,
+    ).toBe(3);
+    // The summary's log size is Prometheus's, once a scrape after the writes has it.
+    const { summary, bytes } = await waitFor(
+      async () => {
+        const [sample] = await prometheus.query(logSize);
+        const read = await olga.resources.getResourceSummary({ type: "kafka.topic", name: topic });
+        if (!sample || sample.value === 0) throw new Error("Prometheus has no size of the topic yet");
+        if (fact(read, "Log size")?.value !== sample.value)
+          throw new Error(`summary ${fact(read, "Log size")?.value}, Prometheus ${sample.value}`);
+        return { summary: read, bytes: sample.value };
+      },
+      { what: `${topic}'s log size in its summary`, timeoutMs: 120_000 },
+    );
+    expect(fact(summary, "Partitions")).toEqual(expect.objectContaining({ value: 3, unit: "count", source: "spec" }));
+    expect(fact(summary, "Log size")).toEqual(expect.objectContaining({ unit: "bytes", source: "Prometheus" }));
+    const [series] = summary.series;
+    expect(series).toEqual(expect.objectContaining({ label: "Log size, last 6 h", unit: "bytes" }));
+    expect(series!.points.at(-1)!.value).toBe(bytes);
+    // The brokers export no consumer lag, and the page must say so rather than show nothing.
+    expect(summary.missing).toEqual([expect.stringMatching(/^consumer lag: the brokers do not export it/)]);
+    const anonymous = createPlinthClient({ baseUrl: service.url });
+    const refused = await anonymous.resources.getResourceSummary({ type: "kafka.topic", name: topic }).then(
+      () => "answered",
+      (error: unknown) => ConnectError.from(error).code,
+    );
+    expect(refused).toBe(Code.Unauthenticated);
+
+    const page = await (await newPerson(browser)).newPage();
+    await signIn(page, service.url, principals.requester.token);
+    await page.goto(`${service.url}/resources/kafka.topic/${topic}`);
+    const facts = page.getByTestId("resource-summary");
+    await facts.waitFor();
+    expect(await facts.locator('dd[data-fact="Partitions"]').textContent()).toBe("3 (spec)");
+    expect(Number(await facts.locator('dd[data-fact="Log size"]').getAttribute("data-value"))).toBe(bytes);
+    expect(await facts.locator('dd[data-fact="Log size"]').textContent()).toContain(
+      `(${bytes.toLocaleString("en")} bytes)`,
+    );
+    const chart = page.getByTestId("summary-series-Log size, last 6 h");
+    expect(await chart.getByRole("img").getAttribute("aria-label")).toMatch(/^Log size, last 6 h: .* now; between /);
+    expect(await page.getByTestId("summary-missing").textContent()).toContain("consumer lag");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshotBothWidths(page, "topic-summary");
+
+    // Prometheus down: the facts it can still give, and what is missing in words; not an error page.
+    await prometheus.halt();
+    try {
+      const down = await olga.resources.getResourceSummary({ type: "kafka.topic", name: topic });
+      expect(down.facts.map((f) => f.label)).toEqual(["Partitions", "Replication factor"]);
+      expect(down.series).toEqual([]);
+      expect(down.missing[0]).toMatch(/^log size: Prometheus at http:\/\/127\.0\.0\.1:\d+ unreachable: /);
+      await page.reload();
+      await expect.poll(() => page.getByTestId("summary-missing").textContent()).toContain("log size: Prometheus");
+      expect(await facts.locator('dd[data-fact="Partitions"]').textContent()).toBe("3 (spec)");
+      expect(await page.getByRole("alert").count()).toBe(0);
+      expect(await accessibilityViolations(page)).toEqual([]);
+      await screenshot(page, "topic-summary-prometheus-down");
+    } finally {
+      await prometheus.resume();
+    }
   });
 
   it("requester asks, cannot approve; reviewer approves; both pages follow it to DELETED", async () => {

@@ -155,6 +155,22 @@ const PrometheusVerify = z.strictObject({
   timeoutMs: z.int().min(1).default(5_000),
 });
 
+/** Where a topic's page reads its numbers (`summarize`): Prometheus, with queries over what the brokers export. */
+const SummaryMetrics = z.strictObject({
+  /** Base URL of a Prometheus-compatible API. Default: `verify.prometheus.url`. */
+  url: z.url().optional(),
+  /** PromQL for a topic's bytes on disk; `{{topic}}` and `{{cluster}}` are replaced. The verification's metric. */
+  logSizeQuery: z.string().min(1).default('sum(kafka_log_size{cluster="{{cluster}}",topic="{{topic}}"})'),
+  /**
+   * PromQL for the topic's consumer lag in messages, one series per consumer group labelled `group`
+   * (e.g. over a lag exporter's metric). Brokers do not export lag themselves: absent, the page says so.
+   */
+  lagQuery: z.string().min(1).optional(),
+  /** How many hours of log size the page shows. */
+  hours: z.number().min(0.25).max(48).default(6),
+  timeoutMs: z.int().min(1).default(3_000),
+});
+
 /** One team's limits on a cluster; a metric absent is unlimited. */
 const QuotaLimits = z.strictObject({
   /** Topics the team owns on the cluster. */
@@ -191,6 +207,8 @@ export const ClusterSettings = z.strictObject({
   guardrails: Guardrails.prefault({}),
   defaults: Defaults.prefault({}),
   verify: z.strictObject({ prometheus: PrometheusVerify.optional() }).optional(),
+  /** What a topic's page shows beyond its spec. Absent: Prometheus at `verify.prometheus.url`, default queries. */
+  summary: SummaryMetrics.optional(),
   quotas: Quotas.optional(),
   /**
    * How the whole cluster is read (cluster view, import, bulk drift): topics

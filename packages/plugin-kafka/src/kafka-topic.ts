@@ -12,6 +12,7 @@ import { topicProgram } from "./topic-program.ts";
 import { reviewTopic, topicReviewPolicy } from "./topic-review.ts";
 import { TopicSpec } from "./topic-spec.ts";
 import { validateTopic } from "./topic-validate.ts";
+import { summarizeTopic } from "./topic-summary.ts";
 import { verifyTopic, verifyTopicGone } from "./topic-verify.ts";
 
 /**
@@ -62,6 +63,7 @@ export const kafkaTopic = definePlugin<TopicSpec, KafkaSettings>({
   secretOutputs: [],
   verify: verifyTopic,
   verifyGone: verifyTopicGone,
+  summarize: summarizeTopic,
   // A topic's provider ID is its name: a create cut short by a crash is adopted, never duplicated or failed.
   adoptPendingCreate: ({ type, inputs }) =>
     type === "kafka:index/topic:Topic" && typeof inputs.name === "string" ? inputs.name : undefined,

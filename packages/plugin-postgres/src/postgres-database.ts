@@ -5,6 +5,7 @@ import { databaseProgram } from "./database-program.ts";
 import { databaseReviewPolicy, reviewDatabase } from "./database-review.ts";
 import { DatabaseSpec } from "./database-spec.ts";
 import { validateDatabase, validateDatabaseDelete } from "./database-validate.ts";
+import { summarizeDatabase } from "./database-summary.ts";
 import { verifyDatabase, verifyDatabaseGone } from "./database-verify.ts";
 import { findUnmanagedDatabase } from "./find-unmanaged-database.ts";
 import { PostgresSettings, databaseQuota } from "./instance-settings.ts";
@@ -59,4 +60,5 @@ export const postgresDatabase = definePlugin<DatabaseSpec, PostgresSettings>({
   secretOutputs: ["password", "uri"],
   verify: verifyDatabase,
   verifyGone: verifyDatabaseGone,
+  summarize: summarizeDatabase,
 });

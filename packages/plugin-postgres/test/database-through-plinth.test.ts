@@ -101,6 +101,27 @@ describe("postgres.database through Plinth, the Pulumi engine and a real Postgre
     expect(JSON.stringify(resource.outputs)).not.toMatch(/password|postgresql:\/\//);
     expect([...resource.secretOutputKeys].sort()).toEqual(["password", "uri"]);
 
+    // Its page's summary, read by another team: the size PostgreSQL reports, and the connection limit.
+    const sizeOnServer = async () =>
+      Number((await adminQuery<{ size: string }>(server, "select pg_database_size('orders')::text as size"))[0]!.size);
+    const summary = await waitFor(
+      async () => {
+        const read = await service.client("outsider").resources.getResourceSummary({
+          type: "postgres.database",
+          name: "orders",
+        });
+        const size = read.facts.find((fact) => fact.label === "Size");
+        const seen = await sizeOnServer();
+        if (size?.value !== seen) throw new Error(`summary ${size?.value}, server ${seen}`);
+        return read;
+      },
+      { what: "the summary's size equal to the server's", timeoutMs: 30_000 },
+    );
+    expect(summary.facts.find((fact) => fact.label === "Size")).toMatchObject({ unit: "bytes", source: "PostgreSQL" });
+    expect(summary.facts.find((fact) => fact.label === "Size")!.value).toBeGreaterThan(1_000_000);
+    expect(summary.facts.find((fact) => fact.label === "Connection limit")).toMatchObject({ value: 20, unit: "count" });
+    expect(summary.missing).toEqual([]);
+
     const password = await reveal("orders");
     expect(await loginAs(server, "orders_owner", password, "orders")).toBe("orders_owner");
     // Nowhere in plain text: not in the store, not in Pulumi's state, not in any event.

@@ -20,6 +20,7 @@ export {
   type KafkaSuperUser,
   type StartKafkaOptions,
 } from "./kafka.ts";
+export { produce } from "./kafka-produce.ts";
 export {
   startPrometheus,
   type PrometheusSample,

@@ -23,6 +23,7 @@ import { waitingAsks } from "../access-requests.ts";
 import { type ReviewSettings, loadReviewSettings, waitsForMe } from "../review-settings.ts";
 import { Link, changeHref, resourceHref } from "../router.tsx";
 import { type Session, useSession } from "../session.tsx";
+import { useFirstScreenful } from "../use-first-screenful.ts";
 import { useLoad } from "../use-load.ts";
 
 const day = 24 * 3600 * 1000;
@@ -92,10 +93,11 @@ function Count({ value, href, label }: { value: number; href: string; label: str
 }
 
 function ChangeList({ changes, now, settings }: { changes: Change[]; now: number; settings?: ReviewSettings }) {
+  const shown = useFirstScreenful(changes.length);
   if (changes.length === 0) return <p className="muted">None.</p>;
   return (
     <ul className="overview-list">
-      {changes.map((c) => {
+      {changes.slice(0, shown).map((c) => {
         const late = settings !== undefined && overdue(c, settings, now);
         return (
           <li key={c.id} data-change-id={c.id}>

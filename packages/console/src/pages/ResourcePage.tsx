@@ -4,6 +4,7 @@ import { ResourceStatus, type Resource, type Revision } from "@plinth/sdk/gen/pl
 import { type FormEvent, useState } from "react";
 import { ErrorNote } from "../components/ErrorNote.tsx";
 import { ResourceGrants, ResourceSpec } from "../components/ResourceFacts.tsx";
+import { ResourceSummary } from "../components/ResourceSummary.tsx";
 import { SpecDiff } from "../components/SpecDiff.tsx";
 import { TopicSchemas } from "../components/TopicSchemas.tsx";
 import { describeError } from "../errors.ts";
@@ -291,6 +292,7 @@ export function ResourcePage({ type, name }: { type: string; name: string }) {
           </ul>
         </section>
       )}
+      <ResourceSummary resource={resource} />
       <ResourceSpec resource={resource} />
       <ResourceGrants resource={resource} />
       {resource.type === "kafka.topic" && <TopicSchemas topic={resource} />}

@@ -301,6 +301,41 @@ export interface PluginDefinition<Spec = unknown, Settings = unknown> {
    * interrupted create. Pure; runs in the engine's child process.
    */
   adoptPendingCreate?: (pending: PendingCreate) => string | undefined;
+  /**
+   * What the resource is right now, beyond its spec, for its page in the
+   * console (`GetResourceSummary`): a few numbers and short time series read
+   * from what the plugin already observes (a topic's log size from
+   * Prometheus). Must not change anything, and should answer within a few
+   * seconds (core gives up after `summaryTimeoutMs`). Must not throw for an
+   * unreachable system: return the facts it could read and say in `missing`
+   * what it could not, and why. Absent: the summary is empty.
+   */
+  summarize?: (input: Omit<VerifyInput<Spec, Settings>, "secretOutputs">) => Promise<ResourceSummary>;
+}
+
+/** A number about a resource, e.g. `{ label: "Log size", value: 1048576, unit: "bytes", source: "Prometheus" }`. */
+export interface SummaryFact {
+  label: string;
+  value: number;
+  /** "bytes", "count", "messages", "seconds", or another plain unit name; the console formats the first four. */
+  unit: string;
+  /** Where the number comes from ("Prometheus", "spec"), shown beside it. */
+  source?: string;
+}
+
+/** A short time series, oldest point first; a few hundred points at most. */
+export interface SummarySeries {
+  label: string;
+  unit: string;
+  source?: string;
+  points: { time: Date; value: number }[];
+}
+
+export interface ResourceSummary {
+  facts?: SummaryFact[];
+  series?: SummarySeries[];
+  /** What could not be read, each in words with its reason ("log size: Prometheus … unreachable: …"). */
+  missing?: string[];
 }
 
 /** A live resource as `ResourceLookup` shows it: its owning team and resolved spec. */

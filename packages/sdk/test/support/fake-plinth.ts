@@ -262,6 +262,9 @@ export function createFakePlinth(options: FakePlinthOptions = {}) {
     getTeamUsage: unary("GetTeamUsage", () => {
       throw new ConnectError("the fake does not count usage", Code.Unimplemented);
     }),
+    getResourceSummary: unary("GetResourceSummary", () => {
+      throw new ConnectError("the fake reads no metrics", Code.Unimplemented);
+    }),
     listAccessGrants: unary("ListAccessGrants", () => {
       throw new ConnectError("the fake does not list access grants", Code.Unimplemented);
     }),

@@ -1,5 +1,5 @@
 import { fromJson } from "@bufbuild/protobuf";
-import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { ValueSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Resource } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { type ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
@@ -10,6 +10,7 @@ import { revokeAccessGrant } from "../../domain/revoke-access-grant.ts";
 import { createResourceLookup, dependentsOf, specOwnerTeam } from "../../domain/ownership.ts";
 import { teamUsage } from "../../domain/team-quota.ts";
 import { revealSecret } from "../../domain/reveal-secret.ts";
+import { summarizeResource } from "../../domain/summarize-resource.ts";
 import { previewApply, submitApply, submitDelete, submitReconcile, submitRevert } from "../../domain/submit-change.ts";
 import type { JsonObject } from "../../domain/types.ts";
 import type { ResourceRecord } from "../../store/records.ts";
@@ -117,6 +118,21 @@ export function resourceService(deps: ServiceDeps): ServiceImpl<typeof ResourceS
           ? await dependentsOf(plugin, resource.name, resource.resolvedSpec, createResourceLookup(deps.store))
           : [];
       return { resource: dependents.length > 0 ? { ...resourceReply(resource), dependents } : resourceReply(resource) };
+    },
+
+    // Readable by whoever may read the resource: GetResource's rule, any signed-in person.
+    async getResourceSummary(req, context) {
+      principalOf(context);
+      const summary = await summarizeResource(deps, req.type, req.name);
+      return {
+        facts: summary.facts,
+        series: summary.series.map((series) => ({
+          ...series,
+          points: series.points.map((point) => ({ time: timestampFromDate(point.time), value: point.value })),
+        })),
+        missing: summary.missing,
+        readTime: timestampFromDate(deps.now()),
+      };
     },
 
     async listResources(req, context) {
