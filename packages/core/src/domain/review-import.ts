@@ -10,6 +10,7 @@ import { createResourceLookup } from "./ownership.ts";
 import { checkQuotaOfMany, withOpenChanges } from "./team-quota.ts";
 import type { Principal, Review } from "./types.ts";
 import { freeTextLimits } from "./free-text-limits.ts";
+import { emitNotification } from "../notifications/emit-notification.ts";
 
 /** The label on the change that records an imported resource: the import's id. */
 export const importLabel = "plinth/import";
@@ -201,6 +202,8 @@ async function recordImported(
     `import ${record.id}`,
     tx.lock?.bind(tx),
   );
+  // Subscriptions tied to a change cannot name these changes yet: the others, read once for every resource.
+  const subscriptions = await tx.subscriptionsFor(null);
   for (const item of importable) {
     const previous = await tx.getResource(record.type, item.name);
     const revision = (previous?.revision ?? 0) + 1;
@@ -232,14 +235,31 @@ async function recordImported(
       preview: null,
       accessRequests: [],
     });
+    const history = `imported as revision ${revision} by import ${record.id} of ${record.requestedBy}, approved by ${approvedBy.join(", ")}: recorded as observed, nothing changed`;
     await tx.appendEvent({
       changeId: change.id,
       time: now,
       status: "SUCCEEDED",
       kind: "status",
-      message: `imported as revision ${revision} by import ${record.id} of ${record.requestedBy}, approved by ${approvedBy.join(", ")}: recorded as observed, nothing changed`,
+      message: history,
       details: null,
     });
+    // One event per resource, as for any change that succeeds: subscribers filter by team and type, and an
+    // import hands resources of one type to many teams, so each team hears of its own resources only.
+    await emitNotification(
+      tx,
+      deps,
+      {
+        kind: "SUCCEEDED",
+        type: record.type,
+        name: item.name,
+        team: item.ownerTeam,
+        change,
+        message: `${record.type} "${item.name}" ${history} (from ${record.scope})`,
+        details: { import: { id: record.id, scope: record.scope, requestedBy: record.requestedBy, approvedBy } },
+      },
+      subscriptions,
+    );
     await tx.insertRevision({
       type: record.type,
       name: item.name,
