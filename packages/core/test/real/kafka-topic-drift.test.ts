@@ -321,6 +321,8 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     service = await startRealService(broker.bootstrapServers, {
       config: {
         reconcile: { intervalMs: 500 },
+        // Imports here are recorded two resources per transaction, so a three-topic import takes two batches.
+        limits: { importBatchSize: 2 },
         notifications: {
           allowedTargets: ["127.0.0.1"],
           delivery: { pollMs: 100 },
