@@ -53,7 +53,8 @@ export function startRecording(planned: ImportRecord, observedNow: ImportItemRec
       });
     } else pending.push(item);
   }
-  return { ...planned, status: "RECORDING", skipped, pending, recorded: [], updatedAt: now };
+  // `items` becomes what was approved, so that GetImport does not show a skipped item among them meanwhile.
+  return { ...planned, status: "RECORDING", items: pending, skipped, pending, recorded: [], updatedAt: now };
 }
 
 /** The completing approval's quota check of everything it is about to record, under the teams' quota locks. */
