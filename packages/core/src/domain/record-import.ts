@@ -68,11 +68,27 @@ export async function checkImportQuota(tx: StoreTx, plugin: LoadedPlugin, record
   );
 }
 
+/**
+ * The recordings this process drives, by import id: the approval's call and the resumer share one instead of
+ * queueing on the import's lock (PostgreSQL gives up a lock wait after `lockMs`, failing the one that waits).
+ */
+const driving = new Map<string, Promise<ImportRecord>>();
+
 /** Records batches of import `id` until it is no longer RECORDING; returns it as it then is. */
 export async function finishRecording(deps: LifecycleDeps, id: string): Promise<ImportRecord> {
-  for (;;) {
-    const record = await deps.store.transact((tx) => recordBatch(tx, deps, id));
-    if (record.status !== "RECORDING") return record;
+  const running = driving.get(id);
+  if (running) return await running;
+  const run = (async () => {
+    for (;;) {
+      const record = await deps.store.transact((tx) => recordBatch(tx, deps, id));
+      if (record.status !== "RECORDING") return record;
+    }
+  })();
+  driving.set(id, run);
+  try {
+    return await run;
+  } finally {
+    driving.delete(id);
   }
 }
 
