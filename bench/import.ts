@@ -4,10 +4,14 @@
 // 2. ListInventory through the server: the time Plinth takes to list them (the baseline);
 // 3. ImportResources (one owner rule) then ApproveImport by a reviewer of the receiving team: wall
 //    seconds of each, CPU seconds of the server's process tree, and its memory after;
+//    While ApproveImport runs, a writer probe (another person's CreateSubscription then
+//    DeleteSubscription, one after the other) measures how long other writers wait: the longest
+//    probe against its median before the approval is how long the approval held them up;
 // 4. afterwards: one imported topic changed (partitions 1 -> 2) to SUCCEEDED, with its preview's steps,
 //    and one deleted out of band until GetResource shows it DRIFTED at the default interval.
+// --store postgres runs the server on a real PostgreSQL (started here) instead of durable SQLite.
 //
-//   node --import tsx bench/import.ts [--topics 1000] [--interval-ms 60000]
+//   node --import tsx bench/import.ts [--topics 1000] [--interval-ms 60000] [--store sqlite|postgres]
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -17,11 +21,13 @@ import { parseArgs } from "node:util";
 import { ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts";
 import { ChangeService } from "@plinth/sdk/gen/plinth/v1/change_service_pb.ts";
 import { ImportService } from "@plinth/sdk/gen/plinth/v1/import_service_pb.ts";
+import { NotificationKind } from "@plinth/sdk/gen/plinth/v1/notification_pb.ts";
+import { NotificationService } from "@plinth/sdk/gen/plinth/v1/notification_service_pb.ts";
 import { PluginService } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
 import { ResourceService } from "@plinth/sdk/gen/plinth/v1/resource_service_pb.ts";
 import { sha256Hex } from "../packages/core/src/index.ts";
-import { pulumiEnv, startKafka } from "../packages/testing/src/index.ts";
+import { type PostgresServer, pulumiEnv, startKafka, startPostgres } from "../packages/testing/src/index.ts";
 import { Admin } from "../packages/plugin-kafka/node_modules/@platformatic/kafka/dist/index.js";
 import { createClient, createConnectTransport } from "./deps.ts";
 import { tree, treeCpuSeconds } from "./proc-tree.ts";
@@ -30,8 +36,10 @@ const { values: args } = parseArgs({
   options: {
     topics: { type: "string", default: "1000" },
     "interval-ms": { type: "string", default: "60000" },
+    store: { type: "string", default: "sqlite" },
   },
 });
+if (!["sqlite", "postgres"].includes(args.store)) throw new Error("--store is sqlite or postgres");
 const count = Number(args.topics);
 const intervalMs = Number(args["interval-ms"]);
 const load = () =>
@@ -43,6 +51,7 @@ const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(2);
 const people = {
   importer: { id: "importer", team: "estate", roles: ["requester"], token: "bench-importer" },
   reviewer: { id: "reviewer", team: "estate", roles: ["reviewer"], token: "bench-reviewer" },
+  prober: { id: "prober", team: "elsewhere", roles: ["requester"], token: "bench-prober" },
 };
 const clientsOf = (url: string, token: string) => {
   const transport = createConnectTransport({
@@ -60,8 +69,52 @@ const clientsOf = (url: string, token: string) => {
     plugins: createClient(PluginService, transport),
     resources: createClient(ResourceService, transport),
     changes: createClient(ChangeService, transport),
+    notifications: createClient(NotificationService, transport),
   };
 };
+
+/**
+ * A write that shares no row with an import: another team's subscription made and removed (its filter matches
+ * nothing the bench does, so it is never sent anything). Milliseconds of each round trip, until `stop()`.
+ */
+function writerProbe(client: ReturnType<typeof clientsOf>) {
+  const times: number[] = [];
+  let running = true;
+  const done = (async () => {
+    for (let i = 0; running; i++) {
+      const started = performance.now();
+      const { subscription } = await client.notifications.createSubscription({
+        url: `http://127.0.0.1:9/probe-${i}`,
+        filter: { types: ["kafka.topic"], kinds: [NotificationKind.REVIEW_ESCALATED] },
+      });
+      await client.notifications.deleteSubscription({ id: subscription!.id });
+      times.push(performance.now() - started);
+    }
+  })();
+  return {
+    times,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+/**
+ * The broker's listing of 10,000 topics can time out under load ("Listing topics failed.", BENCHMARKS.md): a call
+ * that lists (ListInventory, ImportResources with its request id, ApproveImport, whose listing comes before anything
+ * is recorded) is tried up to three times, each retry printed.
+ */
+async function listing<T>(what: string, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt === 3 || !String(error).includes("Listing topics failed")) throw error;
+      console.log(`  ${what}: the broker's listing failed (attempt ${attempt}), trying again`);
+    }
+  }
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -74,6 +127,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 }
 
 const broker = await startKafka();
+const postgres: PostgresServer | undefined = args.store === "postgres" ? await startPostgres() : undefined;
 let server: ChildProcess | undefined;
 try {
   const names = Array.from({ length: count }, (_, i) => `bench.import.t${String(i).padStart(5, "0")}`);
@@ -99,6 +153,9 @@ try {
   const config = {
     principals: Object.values(people).map(({ token, ...person }) => ({ ...person, tokenSha256: sha256Hex(token) })),
     reconcile: { intervalMs },
+    // The probe's subscriptions point at loopback, which webhooks may reach only when allowed.
+    notifications: { allowedTargets: ["127.0.0.1"] },
+    ...(postgres && { store: { postgres: { url: postgres.connectionString } } }),
   };
   server = spawn(
     process.execPath,
@@ -126,24 +183,40 @@ try {
   });
   const importer = clientsOf(ready.url, people.importer.token);
   const reviewer = clientsOf(ready.url, people.reviewer.token);
+  const prober = clientsOf(ready.url, people.prober.token);
 
   let started = Date.now();
-  const { items } = await importer.plugins.listInventory({ type: "kafka.topic", scope: "local" });
+  const { items } = await listing("ListInventory", () =>
+    importer.plugins.listInventory({ type: "kafka.topic", scope: "local" }),
+  );
   console.log(`ListInventory: ${items.length} topics in ${seconds(started)} s`);
 
   const cpuBefore = treeCpuSeconds(ready.pid);
   const importStarted = Date.now();
   started = Date.now();
-  const planned = await importer.imports.importResources({
-    type: "kafka.topic",
-    scope: "local",
-    rules: [{ prefix: "bench.import.", team: "estate", contact: "#estate" }],
-    requestId: "bench-import",
-  });
+  const planned = await listing("ImportResources", () =>
+    importer.imports.importResources({
+      type: "kafka.topic",
+      scope: "local",
+      rules: [{ prefix: "bench.import.", team: "estate", contact: "#estate" }],
+      requestId: "bench-import",
+    }),
+  );
   const plannedSeconds = seconds(started);
+  const quiet = writerProbe(prober);
+  await until("ten quiet probes", 60_000, async () => (quiet.times.length >= 10 ? true : undefined));
+  await quiet.stop();
+  const busy = writerProbe(prober);
   started = Date.now();
-  const done = await reviewer.imports.approveImport({ id: planned.import!.id, comment: "bench" });
+  const done = await listing("ApproveImport", () =>
+    reviewer.imports.approveImport({ id: planned.import!.id, comment: "bench" }),
+  );
   const approvedSeconds = seconds(started);
+  await busy.stop();
+  console.log(
+    `another writer (${args.store}): median ${median(quiet.times).toFixed(0)} ms before the approval; during it ` +
+      `${busy.times.length} writes, median ${median(busy.times).toFixed(0)} ms, longest ${Math.max(...busy.times).toFixed(0)} ms`,
+  );
   const cpu = treeCpuSeconds(ready.pid) - cpuBefore;
   const rss = tree(ready.pid).reduce((sum, p) => sum + p.rssMb, 0);
   console.log(
@@ -190,4 +263,5 @@ try {
     });
   }
   await broker.stop();
+  await postgres?.stop();
 }

@@ -47,6 +47,18 @@ const service = await startPlinthService(parseServiceConfig(config, dataDir), {
       logger: log.child({ component: "engine" }),
     }),
 });
+// How long each store transaction took from its call to its commit, logged (as a warning, which the benches
+// print) when it took half a second or more: on SQLite, every other writer waits that long behind it.
+const transact = service.store.transact.bind(service.store);
+service.store.transact = async (work, options) => {
+  const started = performance.now();
+  try {
+    return await transact(work, options);
+  } finally {
+    const ms = Math.round(performance.now() - started);
+    if (ms >= 500) logger.warn({ ms }, `store transaction took ${ms} ms`);
+  }
+};
 process.stdout.write(`${JSON.stringify({ url: service.url, pid: process.pid })}\n`);
 process.once("SIGTERM", () => {
   service.close().then(

@@ -17,6 +17,7 @@ const statusNames: Record<ImportStatus, string> = {
   [ImportStatus.UNSPECIFIED]: "?",
   [ImportStatus.PLANNED]: "PLANNED (dry run: nothing recorded)",
   [ImportStatus.PENDING_REVIEW]: "PENDING_REVIEW",
+  [ImportStatus.RECORDING]: "RECORDING (approved; resources being recorded: approve again to finish)",
   [ImportStatus.IMPORTED]: "IMPORTED",
   [ImportStatus.REJECTED]: "REJECTED",
 };

@@ -337,6 +337,11 @@ export const ServiceConfigSchema = z
         maxReadsPerCall: z.number().int().min(1).default(20_000),
         /** WatchChange streams one principal may hold open at once. */
         maxWatchesPerPrincipal: z.number().int().min(1).default(32),
+        /**
+         * Resources an approved import records per transaction: each batch holds the store's writers up
+         * (all of them on SQLite) only for its own rows (BENCHMARKS.md, `plinth import`).
+         */
+        importBatchSize: z.number().int().min(1).max(10_000).default(500),
       })
       .strict()
       .prefault({}),

@@ -23,4 +23,6 @@ export interface CallLimits {
   maxReadsPerCall: number;
   /** WatchChange streams one principal may hold open at once. */
   maxWatchesPerPrincipal: number;
+  /** Resources an approved import records per transaction (see record-import.ts). */
+  importBatchSize: number;
 }

@@ -1,18 +1,14 @@
-import type { LoadedPlugin } from "../plugin/registry.ts";
-import type { ImportItemRecord, ImportRecord, ImportSkipRecord } from "../store/records.ts";
-import type { StoreTx } from "../store/store.ts";
+import type { ImportRecord } from "../store/records.ts";
 import { auditIdentity } from "./audit-identity.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from "./errors.ts";
 import { isAdmin, teamsWithRole } from "./import-teams.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { observeImport } from "./observe-import.ts";
-import { createResourceLookup } from "./ownership.ts";
-import { checkQuotaOfMany, withOpenChanges } from "./team-quota.ts";
+import { checkImportQuota, finishRecording, startRecording } from "./record-import.ts";
 import type { Principal, Review } from "./types.ts";
 import { freeTextLimits } from "./free-text-limits.ts";
 
-/** The label on the change that records an imported resource: the import's id. */
-export const importLabel = "plinth/import";
+export { importLabel } from "./record-import.ts";
 
 /** The teams an import hands resources to, sorted. */
 export const receivingTeams = (record: ImportRecord): string[] =>
@@ -76,9 +72,11 @@ function decidableTeams(
 /**
  * A reviewer of receiving teams approves their share (an admin, or a reviewer
  * of a platform team, the whole import). An approval that would take a
- * receiving team over a quota is refused and records nothing. The approval that completes it records every resource in
- * the same transaction, re-observed just before: what changed or came under
- * management since the plan is skipped, never recorded on a stale view.
+ * receiving team over a quota is refused and records nothing. The approval
+ * that completes it lists the scope again just before (what changed since the
+ * plan is skipped, never recorded on a stale view), makes the import
+ * RECORDING, then records its resources in bounded batches before the reply
+ * (see record-import.ts). Sent for a RECORDING import, it finishes recording.
  */
 export async function approveImport(
   deps: LifecycleDeps,
@@ -89,6 +87,8 @@ export async function approveImport(
 ): Promise<ImportRecord> {
   checkComment(comment);
   const planned = await load(deps, id);
+  // Approved already, its recording cut short (a lost reply, a stopped server): finishing it is all that is left.
+  if (planned.status === "RECORDING") return await finishRecording(deps, id);
   const teams = decidableTeams(principal, planned, team, deps.reviewPolicy.platformTeams);
   const completes =
     teamsStillToApprove({
@@ -99,7 +99,7 @@ export async function approveImport(
   if (completes && !plugin) throw new FailedPreconditionError(`no plugin handles ${planned.type} any more`);
   // Outside the transaction: the real system's view as it is now, for the resources about to be recorded.
   const fresh = completes && plugin ? await observeImport(deps.store, plugin, planned.scope, planned.rules) : undefined;
-  return await deps.store.transact(async (tx) => {
+  const approved = await deps.store.transact(async (tx) => {
     const current = await tx.getImport(id);
     if (!current) throw new NotFoundError(`import "${id}" does not exist`);
     decidableTeams(principal, current, team, deps.reviewPolicy.platformTeams);
@@ -118,11 +118,14 @@ export async function approveImport(
       // Another approval may have completed it in between: then this one did not see the fresh listing.
       if (!fresh || !plugin)
         throw new FailedPreconditionError(`import ${id} changed while it was approved: approve again`);
-      record = await recordImported(tx, deps, plugin, record, fresh.items, now);
+      record = startRecording(record, fresh.items, now);
+      // As a submitted change is: what the receiving teams hold and have open, plus this import, within quota.
+      await checkImportQuota(tx, plugin, record);
     }
     await tx.updateImport(record);
     return record;
   });
+  return approved.status === "RECORDING" ? await finishRecording(deps, id) : approved;
 }
 
 function reviewsOf(
@@ -165,137 +168,4 @@ export async function rejectImport(
     });
     return record;
   });
-}
-
-/**
- * Records every item still as planned as a managed resource: revision 1 (or
- * the next after a deleted one of the name), READY, with a SUCCEEDED change
- * that says who imported and who approved it, so the import is in its
- * history. The change carries `importLabel` and no engine attempt: the
- * resource has no engine state until its first change, which takes the
- * existing thing over (see the plugin's `importSpec`).
- */
-async function recordImported(
-  tx: StoreTx,
-  deps: LifecycleDeps,
-  plugin: LoadedPlugin,
-  record: ImportRecord,
-  observedNow: ImportItemRecord[],
-  now: string,
-): Promise<ImportRecord> {
-  const asObserved = new Map(observedNow.map((item) => [item.name, item]));
-  const approvedBy = [...new Set(record.reviews.filter((r) => r.decision === "APPROVED").map((r) => r.reviewer))];
-  const imported: ImportItemRecord[] = [];
-  const skipped: ImportSkipRecord[] = [...record.skipped];
-  const importable: ImportItemRecord[] = [];
-  for (const item of record.items) {
-    const why = await stillImportable(tx, plugin, item, asObserved.get(item.name));
-    if (why) skipped.push({ name: item.name, reason: why });
-    else importable.push(item);
-  }
-  // As a submitted change is: what the receiving teams already hold and have open, plus this import, within quota.
-  await checkQuotaOfMany(
-    plugin,
-    withOpenChanges(tx, createResourceLookup(tx)),
-    importable.map((item) => ({ name: item.name, team: item.ownerTeam, spec: item.resolvedSpec })),
-    `import ${record.id}`,
-    tx.lock?.bind(tx),
-  );
-  for (const item of importable) {
-    const previous = await tx.getResource(record.type, item.name);
-    const revision = (previous?.revision ?? 0) + 1;
-    const change = await tx.insertChange({
-      id: deps.newId(),
-      type: record.type,
-      name: item.name,
-      kind: "CREATE",
-      status: "SUCCEEDED",
-      requestedBy: record.requestedBy,
-      team: item.ownerTeam,
-      spec: item.spec,
-      resolvedSpec: item.resolvedSpec,
-      explanations: {},
-      baseRevision: previous?.revision ?? 0,
-      requiredApprovals: 1,
-      reviewReasons: [
-        `imported from ${record.scope} as observed (import ${record.id}); nothing on the real system changed`,
-      ],
-      reviews: record.reviews,
-      attempts: 0,
-      lastError: null,
-      comment: record.comment,
-      labels: { [importLabel]: record.id },
-      createdAt: record.createdAt,
-      updatedAt: now,
-      finishedAt: now,
-      resultRevision: revision,
-      preview: null,
-      accessRequests: [],
-    });
-    await tx.appendEvent({
-      changeId: change.id,
-      time: now,
-      status: "SUCCEEDED",
-      kind: "status",
-      message: `imported as revision ${revision} by import ${record.id} of ${record.requestedBy}, approved by ${approvedBy.join(", ")}: recorded as observed, nothing changed`,
-      details: null,
-    });
-    await tx.insertRevision({
-      type: record.type,
-      name: item.name,
-      revision,
-      changeId: change.id,
-      spec: item.spec,
-      resolvedSpec: item.resolvedSpec,
-      outputs: {},
-      requestedBy: record.requestedBy,
-      approvedBy,
-      createdAt: now,
-      deleted: false,
-    });
-    await tx.upsertResource({
-      type: record.type,
-      name: item.name,
-      identity: item.identity,
-      ownerTeam: item.ownerTeam,
-      status: "READY",
-      revision,
-      spec: item.spec,
-      resolvedSpec: item.resolvedSpec,
-      outputs: {},
-      secretOutputs: null,
-      secretOutputKeys: [],
-      labels: {},
-      createdAt: previous?.createdAt ?? now,
-      updatedAt: now,
-      drift: null,
-    });
-    imported.push(item);
-  }
-  await tx.appendAudit({
-    time: now,
-    principal: "plinth",
-    action: "import-recorded",
-    target: `import/${record.id}`,
-    details: { resources: imported.length, skipped: skipped.length - record.skipped.length },
-  });
-  return { ...record, status: "IMPORTED", items: imported, skipped };
-}
-
-/** Why a planned item is no longer imported, or undefined when it still is as planned. */
-async function stillImportable(
-  tx: StoreTx,
-  plugin: LoadedPlugin,
-  item: ImportItemRecord,
-  now: ImportItemRecord | undefined,
-): Promise<string | undefined> {
-  const byName = await tx.getResource(plugin.definition.type, item.name);
-  if (byName && byName.status !== "DELETED") return "came under management after the import was planned: left as it is";
-  const byIdentity = await tx.findResourceByIdentity(plugin.definition.type, item.identity);
-  if (byIdentity) return `came under management as "${byIdentity.name}" after the import was planned: left as it is`;
-  if (!now) return "gone, or no longer importable, since the import was planned: import it again";
-  if (JSON.stringify(now.resolvedSpec) !== JSON.stringify(item.resolvedSpec) || now.ownerTeam !== item.ownerTeam) {
-    return "changed since the import was planned (reviewers approved another spec): import it again";
-  }
-  return undefined;
 }

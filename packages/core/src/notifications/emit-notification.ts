@@ -76,12 +76,17 @@ function changeData(change: ChangeRecord): JsonObject {
  * committed. The event (and its id) is fixed here, so every attempt sends the
  * same bytes and receivers can drop duplicates by id.
  */
-export async function emitNotification(tx: StoreTx, deps: EmitDeps, subject: NotificationSubject): Promise<void> {
+export async function emitNotification(
+  tx: StoreTx,
+  deps: EmitDeps,
+  subject: NotificationSubject,
+  /** The store's subscriptions for this change, when the caller already read them (one read for many events). */
+  knownSubscriptions?: SubscriptionRecord[],
+): Promise<void> {
   const settings = deps.notifications;
   const changeId = subject.change?.id ?? null;
-  const subscriptions = [...settings.configSubscriptions, ...(await tx.subscriptionsFor(changeId))].filter((s) =>
-    matches(s, subject),
-  );
+  const candidates = knownSubscriptions ?? (await tx.subscriptionsFor(changeId));
+  const subscriptions = [...settings.configSubscriptions, ...candidates].filter((s) => matches(s, subject));
   if (subscriptions.length === 0) return;
   const now = deps.now();
   const eventId = randomUUID();

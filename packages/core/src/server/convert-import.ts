@@ -14,6 +14,7 @@ import type { ImportRecord } from "../store/records.ts";
 
 const statuses: Record<ImportRecord["status"], ImportStatus> = {
   PENDING_REVIEW: ImportStatus.PENDING_REVIEW,
+  RECORDING: ImportStatus.RECORDING,
   IMPORTED: ImportStatus.IMPORTED,
   REJECTED: ImportStatus.REJECTED,
 };

@@ -16,6 +16,7 @@ import { lockDataDir } from "./data-dir-lock.ts";
 import type { Store } from "../store/store.ts";
 import { type ReplicaBeats, startReplicaBeats } from "./replica-beats.ts";
 import { createDeliveryLoop } from "../notifications/delivery-loop.ts";
+import { resumeRecordingImports } from "../domain/record-import.ts";
 import { notificationSettings } from "../notifications/notification-settings.ts";
 import type { ResolveHost } from "../notifications/target-policy.ts";
 import { checkStacksPresent } from "../worker/check-stacks-present.ts";
@@ -228,11 +229,21 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       { ...deps, logger: logger.child({ component: "notifications" }) },
       config.notifications.delivery,
     );
+    // Imports approved but not wholly recorded (a server stopped mid-way) are finished: now, and every minute.
+    let resuming: Promise<void> = Promise.resolve();
+    const resumeImports = () => {
+      resuming = resuming
+        .then(() => resumeRecordingImports(deps, logger.child({ component: "imports" })))
+        .catch((error: unknown) => logger.warn({ err: error }, "looking for imports to finish failed"));
+    };
+    const importResumer = setInterval(resumeImports, 60_000);
+    importResumer.unref();
     if (options.worker !== false) {
       worker.start();
       reconciler.start();
       deliveries.start();
-    }
+      resumeImports();
+    } else clearInterval(importResumer);
     phase = "serving";
     const prune = setInterval(() => {
       const before = new Date(Date.now() - idempotencyKeyRetentionMs).toISOString();
@@ -257,12 +268,14 @@ export async function startPlinthService(loaded: LoadedConfig, options: StartOpt
       metrics,
       async close() {
         clearInterval(prune);
+        clearInterval(importResumer);
         // Not ready from now on, but still answering while in-flight changes finish or park, so a
         // load balancer sees /readyz go 503 and stops sending before the port closes.
         phase = "stopping";
         await reconciler.stop();
         await deliveries.stop();
         await worker.stop();
+        await resuming;
         await server.close();
         await engine.close();
         beats?.stop();

@@ -8,6 +8,7 @@ export function importBody(record: ImportRecord): string {
     items: record.items,
     skipped: record.skipped,
     reviews: record.reviews,
+    ...(record.status === "RECORDING" && { pending: record.pending ?? [], recorded: record.recorded ?? [] }),
   });
 }
 
@@ -15,7 +16,7 @@ export function importBody(record: ImportRecord): string {
 export function importFromRow(row: Record<string, unknown>): ImportRecord {
   const body = JSON.parse(row.body as string) as Pick<
     ImportRecord,
-    "comment" | "rules" | "items" | "skipped" | "reviews"
+    "comment" | "rules" | "items" | "skipped" | "reviews" | "pending" | "recorded"
   >;
   return {
     id: row.id as string,

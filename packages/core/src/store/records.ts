@@ -281,7 +281,7 @@ export interface ReviewTimerRecord {
   dueAt: number;
 }
 
-export type ImportStatus = "PENDING_REVIEW" | "IMPORTED" | "REJECTED";
+export type ImportStatus = "PENDING_REVIEW" | "RECORDING" | "IMPORTED" | "REJECTED";
 
 /** An operator's owner rule: resources whose name starts with `prefix` go to `team`. */
 export interface ImportRuleRecord {
@@ -321,6 +321,13 @@ export interface ImportRecord {
   rules: ImportRuleRecord[];
   items: ImportItemRecord[];
   skipped: ImportSkipRecord[];
+  /**
+   * While RECORDING: the approved items not recorded yet, taken a batch at a
+   * time (each batch one transaction). Empty otherwise.
+   */
+  pending?: ImportItemRecord[];
+  /** While RECORDING: the items recorded so far; once IMPORTED they are `items`. */
+  recorded?: ImportItemRecord[];
   reviews: Review[];
   createdAt: string;
   updatedAt: string;

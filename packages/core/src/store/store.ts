@@ -62,6 +62,8 @@ export interface StoreReader {
   /** Every denied principal, by id. */
   listDenials(): Promise<DenialRecord[]>;
   getImport(id: string): Promise<ImportRecord | undefined>;
+  /** The ids of imports being recorded (status RECORDING), oldest first: a server finishes them. */
+  recordingImports(): Promise<string[]>;
   /** The import a requester made with this request id, if any. */
   findImportByRequest(requestedBy: string, requestId: string): Promise<ImportRecord | undefined>;
   getChangeSet(id: string): Promise<ChangeSetRecord | undefined>;

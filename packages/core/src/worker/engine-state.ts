@@ -1,4 +1,4 @@
-import { importLabel } from "../domain/review-import.ts";
+import { importLabel } from "../domain/record-import.ts";
 import type { ResourceRecord } from "../store/records.ts";
 import type { StoreReader } from "../store/store.ts";
 

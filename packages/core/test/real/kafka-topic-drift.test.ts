@@ -6,7 +6,7 @@ import { ChangeKind, ChangeStatus } from "@plinth/sdk/gen/plinth/v1/change_pb.ts
 import { ImportStatus } from "@plinth/sdk/gen/plinth/v1/import_service_pb.ts";
 import { InventoryState } from "@plinth/sdk/gen/plinth/v1/plugin_service_pb.ts";
 import { ResourceStatus } from "@plinth/sdk/gen/plinth/v1/resource_pb.ts";
-import { type KafkaBroker, startKafka, waitFor } from "@plinth/testing";
+import { type KafkaBroker, freePort, startKafka, waitFor } from "@plinth/testing";
 import { pino } from "pino";
 import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,7 @@ import { refreshPreviewCounter } from "../support/refresh-preview-counter.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
 import { type TestService, principals, principalsConfig } from "../support/test-service.ts";
 import { runPlinthCli } from "../support/run-plinth-cli.ts";
+import { WebhookReceiver, eventData } from "../support/webhook-receiver.ts";
 
 describe("drift of real topics, found by the periodic reconcile", { timeout: 900_000 }, () => {
   let broker: KafkaBroker;
@@ -312,11 +313,23 @@ const ledgerRequester = { id: "lena", team: "ledger", roles: ["requester"] as co
 describe("the cluster view (ListInventory) and bulk import on a real broker", { timeout: 600_000 }, () => {
   let broker: KafkaBroker;
   let service: TestService;
+  /** Receives payments' succeeded changes, imports included. */
+  let hooks: WebhookReceiver;
   beforeAll(async () => {
+    hooks = await new WebhookReceiver(await freePort()).start();
     broker = await startKafka();
     service = await startRealService(broker.bootstrapServers, {
       config: {
         reconcile: { intervalMs: 500 },
+        // Imports here are recorded two resources per transaction, so a three-topic import takes two batches.
+        limits: { importBatchSize: 2 },
+        notifications: {
+          allowedTargets: ["127.0.0.1"],
+          delivery: { pollMs: 100 },
+          subscriptions: [
+            { id: "payments-done", url: hooks.url("/payments"), teams: ["payments"], kinds: ["succeeded"] },
+          ],
+        },
         principals: principalsConfig({ ...principals, paymentsReviewer, searchReviewer, ledgerRequester }),
         plugins: [
           {
@@ -339,6 +352,7 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
   afterAll(async () => {
     await service?.close();
     await broker?.stop();
+    await hooks?.stop();
   });
 
   it("marks each topic managed, unmanaged or drifted", async () => {
@@ -543,6 +557,31 @@ describe("the cluster view (ListInventory) and bulk import on a real broker", { 
     expect(untouched?.revision).toBe(1n);
     await expect(alice.resources.getResource({ type: "kafka.topic", name: "estate.search.index" })).rejects.toThrow();
     expect(await brokerView([...imported, "estate.search.index"])).toEqual(before);
+
+    // Each imported resource is announced to its team's subscribers as its own succeeded change.
+    const announced = await waitFor(
+      async () => {
+        const got = hooks.at("/payments").filter((hook) => JSON.stringify(eventData(hook)).includes(plan.id));
+        if (got.length < imported.length) throw new Error(`${got.length} of ${imported.length} announced`);
+        return got;
+      },
+      { what: "the imported topics announced", timeoutMs: 60_000 },
+    );
+    const byName = new Map(announced.map((hook) => [hook.json.subject as string, eventData(hook)]));
+    expect([...byName.keys()].sort()).toEqual(imported.map((name) => `kafka.topic/${name}`));
+    const ordersEvent = byName.get("kafka.topic/estate.pay.orders") as ReturnType<typeof eventData> & {
+      import?: unknown;
+    };
+    expect(ordersEvent.kind).toBe("SUCCEEDED");
+    expect(ordersEvent.change?.id).toBe(revisions[0]!.changeId);
+    expect(ordersEvent.message).toMatch(/nothing changed/);
+    expect(ordersEvent.import).toMatchObject({
+      id: plan.id,
+      scope: "local",
+      requestedBy: "alice",
+      approvedBy: ["paula"],
+    });
+    expect(announced).toHaveLength(imported.length);
   });
 
   it("refuses bad owner rules with INVALID_ARGUMENT naming every field", async () => {

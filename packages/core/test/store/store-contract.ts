@@ -149,6 +149,18 @@ export function describeStoreContract(
         expect(await other.findImportByRequest("bob", "estate-1")).toBeUndefined();
         await expect(store.transact((tx) => tx.insertImport({ ...record, id: "imp-2" }))).rejects.toThrow();
         const review = { reviewer: "rita", team: "orders", decision: "APPROVED" as const, comment: "", createdAt: now };
+        // Being recorded in batches: what is pending and what is recorded survive, and a server finds it to finish.
+        expect(await other.recordingImports()).toEqual([]);
+        const recording: ImportRecord = {
+          ...record,
+          status: "RECORDING",
+          reviews: [review],
+          pending: record.items,
+          recorded: [{ ...record.items[0]!, name: "orders.v0" }],
+        };
+        await store.transact((tx) => tx.updateImport(recording));
+        expect(await other.getImport("imp-1")).toEqual(recording);
+        expect(await other.recordingImports()).toEqual(["imp-1"]);
         const imported = {
           ...record,
           status: "IMPORTED" as const,
@@ -157,6 +169,7 @@ export function describeStoreContract(
         };
         await store.transact((tx) => tx.updateImport(imported));
         expect(await other.getImport("imp-1")).toEqual(imported);
+        expect(await other.recordingImports()).toEqual([]);
         expect(await store.getImport("imp-2")).toBeUndefined();
       } finally {
         await other.close();

@@ -332,6 +332,11 @@ export class PostgresReader implements StoreReader {
     return row && importFromRow(row);
   }
 
+  async recordingImports(): Promise<string[]> {
+    const rows = await this.all("SELECT id FROM imports WHERE status = 'RECORDING' ORDER BY created_at");
+    return rows.map((row) => row.id as string);
+  }
+
   async findImportByRequest(requestedBy: string, requestId: string): Promise<ImportRecord | undefined> {
     const row = await this.one(
       "SELECT * FROM imports WHERE requested_by = $1 AND request_id = $2",

@@ -356,6 +356,12 @@ export class SqliteReader implements StoreReader {
     return row && importFromRow(row);
   }
 
+  async recordingImports(): Promise<string[]> {
+    return this.all("SELECT id FROM imports WHERE status = 'RECORDING' ORDER BY created_at").map(
+      (row) => row.id as string,
+    );
+  }
+
   async findImportByRequest(requestedBy: string, requestId: string): Promise<ImportRecord | undefined> {
     const row = this.one("SELECT * FROM imports WHERE requested_by = ? AND request_id = ?", requestedBy, requestId);
     return row && importFromRow(row);

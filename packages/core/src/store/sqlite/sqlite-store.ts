@@ -376,6 +376,9 @@ export class SqliteStore implements Store {
   getImport(id: string) {
     return this.read((r) => r.getImport(id));
   }
+  recordingImports() {
+    return this.read((r) => r.recordingImports());
+  }
   findImportByRequest(requestedBy: string, requestId: string) {
     return this.read((r) => r.findImportByRequest(requestedBy, requestId));
   }
