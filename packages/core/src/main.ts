@@ -1,6 +1,7 @@
 // The Plinth server process: `node --import tsx packages/core/src/main.ts --config <file>`.
 // Always the real Pulumi engine; there is no other engine to choose here.
-// `main.ts rekey --config <file>` instead seals every stored secret again with secrets.key (key rotation).
+// `main.ts rekey --config <file>` instead seals every stored secret again with secrets.key (key rotation);
+// `main.ts adopt-secrets --from <store>` adopts passwords the real systems accept from another store (after a restore).
 import { parseArgs } from "node:util";
 import { ConfigError, loadServiceConfig } from "./config/service-config.ts";
 import { checkPulumiBackend } from "./engine/pulumi/check-pulumi-backend.ts";
@@ -9,6 +10,7 @@ import { resolveEngineSettings } from "./engine/pulumi/resolve-engine-settings.t
 import { createLogger } from "./observability/logger.ts";
 import { PluginLoadError } from "./plugin/load-plugins.ts";
 import { rekeyStore } from "./secrets/rekey-store.ts";
+import { adoptSecrets } from "./secrets/adopt-secrets.ts";
 import { DataDirInUseError } from "./server/data-dir-lock.ts";
 import { startPlinthService } from "./server/plinth-service.ts";
 import { StartupCheckError } from "./server/startup-check-error.ts";
@@ -19,7 +21,7 @@ import { defaultPulumiBackend } from "./store/postgres/postgres-connection.ts";
 process.umask(0o077);
 
 const { values, positionals } = parseArgs({
-  options: { config: { type: "string", short: "c" } },
+  options: { config: { type: "string", short: "c" }, from: { type: "string" } },
   allowPositionals: true,
 });
 const command = positionals[0] ?? "serve";
@@ -32,8 +34,15 @@ if (!configFile) {
   );
   process.exit(2);
 }
-if (command !== "serve" && command !== "rekey") {
-  process.stderr.write(`plinth: unknown command "${command}": "serve" (the default) or "rekey"\n`);
+if (command !== "serve" && command !== "rekey" && command !== "adopt-secrets") {
+  process.stderr.write(`plinth: unknown command "${command}": "serve" (the default), "rekey" or "adopt-secrets"\n`);
+  process.exit(2);
+}
+const adoptFrom = values.from ?? process.env.PLINTH_ADOPT_FROM;
+if (command === "adopt-secrets" && !adoptFrom) {
+  process.stderr.write(
+    "plinth: adopt-secrets needs the store to adopt from: --from <postgres:// URL or path of a plinth.db>, or PLINTH_ADOPT_FROM\n",
+  );
   process.exit(2);
 }
 
@@ -45,6 +54,17 @@ try {
       `plinth: resealed ${count.resources} resources' secret outputs and ${count.subscriptions} subscriptions' secrets with secrets.key\n`,
     );
     process.exit(0);
+  }
+  if (command === "adopt-secrets") {
+    const outcomes = await adoptSecrets(loaded, adoptFrom!, logger);
+    for (const { type, name, adopted, why } of outcomes) {
+      process.stdout.write(`plinth: ${adopted ? "adopted" : "not adopted"}: ${type} ${name}: ${why}\n`);
+    }
+    const left = outcomes.filter((outcome) => !outcome.adopted).length;
+    process.stdout.write(
+      `plinth: ${outcomes.length - left} adopted, ${left} still refused (repair those with plinth reconcile, reviewed)\n`,
+    );
+    process.exit(left === 0 ? 0 : 1);
   }
   if (process.env.PLINTH_PORT) loaded.config.listen.port = Number(process.env.PLINTH_PORT);
   const { config, dataDir } = loaded;

@@ -8,14 +8,8 @@ import { userReaches } from "./user-reaches.ts";
 import { UserSpec } from "./user-spec.ts";
 import { validateUser } from "./user-validate.ts";
 import type { UserAcl } from "./user-acls.ts";
-import {
-  findUnmanagedUser,
-  listScramUsers,
-  passwordRefusal,
-  userProblems,
-  verifyUser,
-  verifyUserGone,
-} from "./user-verify.ts";
+import { passwordMismatch } from "./password-mismatch.ts";
+import { findUnmanagedUser, listScramUsers, userProblems, verifyUser, verifyUserGone } from "./user-verify.ts";
 
 /**
  * `kafka.user`: a SCRAM-SHA-512 user on one of the configured clusters,
@@ -60,12 +54,13 @@ export const kafkaUser = definePlugin<UserSpec, KafkaSettings>({
       return userProblems(spec, observed.mechanisms, { known: observed.acls, other: observed.otherAcls });
     },
     // A listing shows no password (nor its salt): the password Plinth holds is tried, one login per user.
+    // Core also asks before applying an update: a mismatch holds it for a reviewer.
     checkSecrets: async (name, spec, secretOutputs, ctx) => {
       const cluster = ctx.settings.clusters[spec.cluster];
       const password = secretOutputs.password;
       if (!cluster || typeof password !== "string") return [];
-      const refused = await passwordRefusal(cluster, name, password);
-      return refused ? [refused] : [];
+      const mismatch = await passwordMismatch(cluster, name, password);
+      return mismatch ? [mismatch] : [];
     },
   },
   review: (input, ctx) => reviewUser(input, ctx.settings),

@@ -16,9 +16,15 @@ interface CredentialInputs {
   /** Password generation: a different value makes a new password. */
   generation: number;
   connection: CredentialConnection;
+  /**
+   * The password Plinth's store holds, when it holds one. It differs from
+   * the state's after `plinth-server adopt-secrets` took the cluster's live
+   * password from the database a restore replaced: see `update`.
+   */
+  held?: string;
 }
 
-interface CredentialOutputs extends CredentialInputs {
+interface CredentialOutputs extends Omit<CredentialInputs, "held"> {
   password: string;
   /**
    * Set by a refresh that found the cluster refusing `password` for a
@@ -167,7 +173,8 @@ const credentialProvider: pulumi.dynamic.ResourceProvider = {
     }
     const password = newPassword();
     await alterCredential(inputs, { upsert: password });
-    return { id: inputs.username, outs: { ...inputs, password } satisfies CredentialOutputs };
+    const { held: _, ...kept } = inputs;
+    return { id: inputs.username, outs: { ...kept, password } satisfies CredentialOutputs };
   },
   async diff(_id: string, olds: CredentialOutputs, news: CredentialInputs) {
     const replaces = olds.username === news.username ? [] : ["username"];
@@ -182,11 +189,21 @@ const credentialProvider: pulumi.dynamic.ResourceProvider = {
   async update(_id: string, olds: CredentialOutputs, news: CredentialInputs) {
     // New connection settings alone (e.g. Plinth's own password rotated) keep the user's password.
     const rotate = olds.generation !== news.generation || olds.iterations !== news.iterations;
-    const password = rotate ? newPassword() : olds.password;
-    // A refused password is set back in place (an upsert: the user and its ACLs stay, and clients holding
-    // the password Plinth reveals log in again; those using the other password are cut off, hence review).
-    if (rotate || olds.passwordRefused) await alterCredential(news, { upsert: password });
-    return { outs: { ...news, password } satisfies CredentialOutputs };
+    const { held, ...kept } = news;
+    // Adopted: the store holds the password the cluster accepts (taken from the database a restore
+    // replaced) while the state holds the refused one. It becomes the state's too; the cluster is not touched.
+    const adopt =
+      !rotate &&
+      olds.passwordRefused === true &&
+      typeof held === "string" &&
+      held !== olds.password &&
+      !(await passwordRefused({ ...kept, password: held }));
+    const password = rotate ? newPassword() : adopt ? held : olds.password;
+    // Otherwise a refused password is set back in place (an upsert: the user and its ACLs stay, and clients
+    // holding the password Plinth reveals log in again; those using the other are cut off, hence the review
+    // core forces on a change over a secret mismatch).
+    if (rotate || (olds.passwordRefused && !adopt)) await alterCredential(news, { upsert: password });
+    return { outs: { ...kept, password } satisfies CredentialOutputs };
   },
   // Refresh: a credential removed behind Plinth's back is gone from the state too, so the next apply
   // (a reconcile) creates it again, with a new password: Kafka cannot give the old one back. One the
@@ -215,13 +232,25 @@ export class ScramCredential extends pulumi.dynamic.Resource {
   declare readonly password: pulumi.Output<string>;
   constructor(
     name: string,
-    args: { username: string; iterations: number; generation: number; connection: CredentialConnection },
+    args: {
+      username: string;
+      iterations: number;
+      generation: number;
+      connection: CredentialConnection;
+      held?: string;
+    },
     options: pulumi.CustomResourceOptions = {},
   ) {
+    const { held, ...open } = args;
     super(
       credentialProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), password: undefined },
+      {
+        ...open,
+        connection: pulumi.secret(args.connection),
+        ...(held !== undefined && { held: pulumi.secret(held) }),
+        password: undefined,
+      },
       { ...options, additionalSecretOutputs: ["password", "connection"] },
       "plinth",
       "ScramCredential",

@@ -9,9 +9,10 @@ import type { UserSpec } from "./user-spec.ts";
  * `{ username, mechanism, rotation, cluster, bootstrapServers, password }`,
  * `password` secret. The Pulumi SDK is imported lazily (see `topicProgram`).
  */
-export async function userProgram({ name, spec, settings }: ProgramInput<UserSpec, KafkaSettings>) {
+export async function userProgram({ name, spec, settings, secretOutputs }: ProgramInput<UserSpec, KafkaSettings>) {
   const cluster = settings.clusters[spec.cluster];
   if (!cluster) throw new Error(`unknown cluster "${spec.cluster}"`);
   const { declareUser } = await import("./user-resources.ts");
-  return declareUser(name, spec, cluster);
+  const held = secretOutputs?.password;
+  return declareUser(name, spec, cluster, typeof held === "string" ? held : undefined);
 }

@@ -8,16 +8,18 @@ import { type UserSpec, userScramIterations, userScramMechanism } from "./user-s
 
 /**
  * Declares the user's SCRAM credential with its generated password (a
- * dynamic resource, see `ScramCredential`), the cluster's Kafka provider and
+ * dynamic resource, see `ScramCredential`; `held` is the password Plinth's
+ * store holds, if any), the cluster's Kafka provider and
  * one ACL per rule of `userAcls`, and returns the outputs (see `userProgram`).
  */
-export function declareUser(name: string, spec: UserSpec, cluster: ClusterSettings) {
+export function declareUser(name: string, spec: UserSpec, cluster: ClusterSettings, held?: string) {
   const provider = new kafka.Provider(spec.cluster, clusterProviderArgs(cluster));
   const admin = adminOptions(cluster);
   const credential = new ScramCredential(name, {
     username: name,
     iterations: userScramIterations,
     generation: spec.rotation,
+    ...(held !== undefined && { held }),
     connection: {
       bootstrapServers: cluster.bootstrapServers,
       ...(cluster.sasl && { sasl: cluster.sasl }),

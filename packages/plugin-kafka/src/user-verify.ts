@@ -172,7 +172,12 @@ export async function passwordRefusal(
     return undefined;
   } catch (error) {
     if (!isAuthenticationError(error)) throw error;
-    return `user "${name}" cannot log in with the password Plinth holds (a backup restored from before a rotation, or a credential set outside Plinth): reconcile it to set the credential back to that password, or raise rotation for a new one`;
+    return (
+      `user "${name}" cannot log in with the password Plinth holds: the broker's SCRAM credential does not match it ` +
+      "(a store restored from before a rotation, or a password set outside Plinth), so its clients use another. " +
+      "Adopt that one (plinth-server adopt-secrets, from the store a restore replaced) or set the credential back " +
+      "(plinth reconcile: always reviewed, since it cuts those clients off)"
+    );
   }
 }
 

@@ -12,7 +12,13 @@ import type { UserSpecInput } from "../src/index.ts";
 import { describeScramUsers } from "../src/scram-users.ts";
 import { KafkaSettings } from "../src/cluster-settings.ts";
 import { guideBlocks, runStep, shellEnv, writeDocSnippets } from "./support/guide-steps.ts";
-import { consumeAs, deleteCredentialOutOfBand, produceAs, refusal } from "./support/scram-clients.ts";
+import {
+  consumeAs,
+  createCredentialOutOfBand,
+  deleteCredentialOutOfBand,
+  produceAs,
+  refusal,
+} from "./support/scram-clients.ts";
 
 // Everything real: Plinth's server and worker, the Pulumi engine with the Kafka provider and the
 // password's dynamic provider, and a broker that authenticates with SCRAM and enforces ACLs.
@@ -193,7 +199,9 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
     ).toMatch(/SASL_AUTHENTICATION_FAILED|[Aa]uthentication failed/);
   });
 
-  it("finds a user deleted by hand in one listing of the cluster; an untouched one gets no full check", async () => {
+  // The password set behind Plinth's back simulates a store restored from before a rotation through the broker's
+  // admin API (the real restore is in core's backup-restore.test.ts).
+  it("finds a user deleted by hand in one listing of the cluster and a password changed behind Plinth's back by one login; an untouched one gets no full check; setting a password back is always reviewed", async () => {
     // A service of its own with reconciling on, on the same broker: the other tests repair drift by hand.
     const previews = refreshPreviewCounter();
     const plugin = (exportName: string) => ({ module: kafkaPluginModule, export: exportName, settings });
@@ -203,14 +211,20 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
     });
     try {
       const alice = createPlinthClient({ baseUrl: watcher.url, token: principals.requester.token });
+      const reviewer = createPlinthClient({ baseUrl: watcher.url, token: principals.reviewer.token });
       const reader = user({ access: [{ topics: { prefix: "audit." }, operations: "read" }] });
       const created = await Promise.all(
-        ["steady-reader", "vanished-reader"].map((name) => alice.apply("kafka.user", name, reader)),
+        ["steady-reader", "vanished-reader", "restored-reader"].map((name) => alice.apply("kafka.user", name, reader)),
       );
       for (const { change } of created)
         expect((await alice.waitForChange(change!.id)).status).toBe(ChangeStatus.SUCCEEDED);
+      const held = (
+        await alice.resources.revealSecret({ type: "kafka.user", name: "restored-reader", key: "password" })
+      ).value?.kind.value as string;
+      const live = { username: "restored-reader", password: "rotated-after-the-dump-7c2f" };
 
       await deleteCredentialOutOfBand(broker.bootstrapServers, broker.sasl!, "vanished-reader");
+      await createCredentialOutOfBand(broker.bootstrapServers, broker.sasl!, live);
       const drifted = await waitFor(
         async () => {
           const resource = await alice.get("kafka.user", "vanished-reader");
@@ -232,6 +246,83 @@ describe("kafka.user through Plinth, Pulumi and a SCRAM broker", { timeout: 600_
       );
       expect(previews.count("kafka.user", "steady-reader")).toBe(0);
       expect((await alice.get("kafka.user", "steady-reader")).status).toBe(ResourceStatus.READY);
+
+      // The round logs in with the password Plinth holds: a distinct drift, shown by GetResource, no secret in it.
+      const mismatched = await waitFor(
+        async () => {
+          const resource = await alice.get("kafka.user", "restored-reader");
+          if (resource.status !== ResourceStatus.DRIFTED) throw new Error(`still ${ResourceStatus[resource.status]}`);
+          return resource;
+        },
+        { what: "restored-reader DRIFTED", timeoutMs: 120_000 },
+      );
+      const findings = mismatched.drift!.findings.join("\n");
+      expect(findings).toContain(
+        'observed: user "restored-reader" cannot log in with the password Plinth holds: the broker\'s SCRAM credential does not match it',
+      );
+      expect(findings).not.toContain(held);
+      expect(findings).not.toContain(live.password);
+
+      // Bypass attempts: read-only users are auto-approved, yet neither an update nor a reconcile may set the
+      // password back (cutting off the clients using the live one) without a reviewer.
+      // Held for review, or applied: a change applied over the live password fails here at once.
+      const inFlight = [ChangeStatus.APPROVED, ChangeStatus.QUEUED, ChangeStatus.APPLYING];
+      const pendingReview = async (id: string) => {
+        const change = await waitFor(
+          async () => {
+            const { change: current } = await alice.changes.getChange({ id });
+            if (inFlight.includes(current!.status)) throw new Error(`still ${ChangeStatus[current!.status]}`);
+            return current!;
+          },
+          { what: `change ${id} held for review`, timeoutMs: 120_000 },
+        );
+        expect(ChangeStatus[change.status]).toBe("PENDING_REVIEW");
+        return change;
+      };
+      const update = await alice.apply("kafka.user", "restored-reader", { ...reader, description: "audit" });
+      expect(update.change?.status).not.toBe(ChangeStatus.PENDING_REVIEW);
+      const heldUpdate = await pendingReview(update.change!.id);
+      expect(heldUpdate.reviewReasons.join("\n")).toContain("the real system holds another secret");
+      expect(heldUpdate.attempts).toBe(0);
+      await reviewer.changes.rejectChange({ id: update.change!.id, comment: "not over a live password" });
+      // Nothing was applied: the clients using the live password still read.
+      await produceAs(broker.bootstrapServers, broker.sasl!, "audit.log", "audit-1");
+      expect(await consumeAs(broker.bootstrapServers, live, "audit.log", "restored-reader.live", "audit-1")).toBe(
+        "audit-1",
+      );
+
+      const repair = await alice.resources.reconcileResource({
+        type: "kafka.user",
+        name: "restored-reader",
+        requestId: "set-back-restored-reader",
+      });
+      expect(repair.change?.requiredApprovals).toBe(0);
+      const heldRepair = await pendingReview(repair.change!.id);
+      expect(heldRepair.requiredApprovals).toBe(1);
+      expect(heldRepair.preview?.steps).toMatchObject({ update: 1 });
+      await reviewer.changes.approveChange({ id: repair.change!.id, comment: "set back after the restore" });
+      const repaired = await alice.waitForChange(repair.change!.id);
+      expect(repaired).toMatchObject({ status: ChangeStatus.SUCCEEDED });
+      // Set back in place: the password Plinth reveals logs in and reads, the live one is refused.
+      expect(
+        await consumeAs(
+          broker.bootstrapServers,
+          { username: "restored-reader", password: held },
+          "audit.log",
+          "restored-reader.held",
+          "audit-1",
+        ),
+      ).toBe("audit-1");
+      expect(await refusal(produceAs(broker.bootstrapServers, live, "audit.log", "x"))).toMatch(
+        /SASL_AUTHENTICATION_FAILED|[Aa]uthentication failed/,
+      );
+      await waitFor(
+        async () => {
+          const { status } = await alice.get("kafka.user", "restored-reader");
+          if (status !== ResourceStatus.READY) throw new Error(`still ${ResourceStatus[status]}`);
+        },
+        { what: "restored-reader READY again", timeoutMs: 120_000 },
+      );
     } finally {
       await watcher.close();
     }

@@ -149,8 +149,10 @@ async function ensureExtensions(props) {
   );
 }
 
-/** Makes everything as `props` says, with `password`; returns the outputs. Safe to repeat. */
-async function converge(props, password) {
+/** Makes everything as `props` says, with `password`; returns the outputs (never `held`). Safe to repeat. */
+async function converge(inputs, password) {
+  const props = { ...inputs };
+  delete props.held;
   await withAdmin(props, async (client) => {
     // Checked first, so a clash makes nothing at all.
     await assertDatabaseIsOurs(client, props);
@@ -230,10 +232,23 @@ exports.databaseProvider = {
     return { changes, replaces, deleteBeforeReplace: false };
   },
 
-  /** Converges to `news`; a new password only when `rotation` changed (or none was ever recorded). */
+  /**
+   * Converges to `news`; a new password only when `rotation` changed (or none
+   * was ever recorded). When the owner cannot log in with the state's
+   * password but can with the one Plinth's store holds (adopted from the
+   * database a restore replaced), that one is kept: setting it again changes
+   * nothing for the clients using it. Otherwise the state's is set back.
+   */
   async update(_id, olds, news) {
     const rotate = olds.passwordRotation !== news.rotation || !olds.password;
-    return { outs: await converge(news, rotate ? helpers().generatePassword() : olds.password) };
+    const adopt =
+      !rotate &&
+      olds.ownerCanLogin !== true &&
+      typeof news.held === "string" &&
+      news.held !== olds.password &&
+      (await ownerCanLogin({ ...news, password: news.held })) === true;
+    const password = rotate ? helpers().generatePassword() : adopt ? news.held : olds.password;
+    return { outs: await converge(news, password) };
   },
 
   /** Drops the database (closing its sessions) and then its owner role, if they are still there and ours. */

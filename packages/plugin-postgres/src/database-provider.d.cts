@@ -15,6 +15,11 @@ export interface DatabaseProps {
   connectionLimit: number;
   extensions: string[];
   rotation: number;
+  /**
+   * The owner's password as Plinth's store holds it, when it holds one; it
+   * differs from the state's after `plinth-server adopt-secrets` (see `update`).
+   */
+  held?: string;
 }
 
 export declare const databaseProvider: dynamic.ResourceProvider;

@@ -40,6 +40,8 @@ export function declareDatabase(
   spec: ResolvedDatabaseSpec,
   instanceName: string,
   instance: InstanceSettings,
+  /** The owner's password as Plinth's store holds it, if it holds one. */
+  held?: string,
 ) {
   const database = new PostgresDatabase(
     name,
@@ -52,6 +54,7 @@ export function declareDatabase(
       connectionLimit: spec.connectionLimit,
       extensions: spec.extensions,
       rotation: spec.rotation,
+      ...(held !== undefined && { held: pulumi.secret(held) }),
     },
     { protect: spec.protect, additionalSecretOutputs: ["password", "adminPassword"] },
   );

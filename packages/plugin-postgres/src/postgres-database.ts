@@ -10,7 +10,7 @@ import { verifyDatabase, verifyDatabaseGone } from "./database-verify.ts";
 import { findUnmanagedDatabase } from "./find-unmanaged-database.ts";
 import { PostgresSettings, databaseQuota } from "./instance-settings.ts";
 import { listInstanceDatabases } from "./list-instance-databases.ts";
-import { ownerPasswordRefusal } from "./owner-password-refusal.ts";
+import { ownerPasswordMismatch } from "./owner-password-mismatch.ts";
 
 /**
  * `postgres.database`: a database on one of the instances named in the
@@ -47,11 +47,12 @@ export const postgresDatabase = definePlugin<DatabaseSpec, PostgresSettings>({
     scope: (_name, spec) => spec.instance,
     differences: (item, name, spec) => databaseDifferences(item, name, spec),
     // Nor are passwords: the owner logs in with the password Plinth holds, one login per database and round.
+    // Core also asks before applying an update: a mismatch holds it for a reviewer.
     checkSecrets: async (name, spec, secretOutputs, ctx) => {
       const password = secretOutputs.password;
       if (typeof password !== "string") return [];
-      const refused = await ownerPasswordRefusal(name, spec, password, ctx.settings);
-      return refused ? [refused] : [];
+      const mismatch = await ownerPasswordMismatch(name, spec, password, ctx.settings);
+      return mismatch ? [mismatch] : [];
     },
   },
   review: (input, ctx) => reviewDatabase(input, ctx.settings),

@@ -161,6 +161,36 @@ describe("postgres.database program on a real server", () => {
       expect(await admin("select 1 from pg_roles where rolname = 'managed_owner'")).toEqual([]);
     });
 
+    // After a restore from before a rotation the state holds a password the role no longer has. The store may hold
+    // the live one (plinth-server adopt-secrets took it from the database the restore replaced): it is kept.
+    it("an update keeps the password the store holds when the owner logs in with it, and otherwise sets the state's back", async () => {
+      const made = await provider().create(inputs("adopting"));
+      const stale = (made.outs as { password: string }).password;
+      const live = "live-after-the-dump-91ab";
+      await admin(`alter role adopting_owner password '${live}'`);
+      const read = await provider().read!("adopting", made.outs);
+      expect(read.props).toMatchObject({ ownerCanLogin: false });
+      const adopted = await provider().update!("adopting", read.props, { ...inputs("adopting"), held: live });
+      expect(adopted.outs).toMatchObject({ password: live, ownerCanLogin: true });
+      expect(adopted.outs).not.toHaveProperty("held");
+      expect(await loginAs("adopting_owner", live, "adopting")).toBe("adopting_owner");
+
+      // A held password the role refuses too is no reason to keep anything: the state's is set back.
+      await admin("alter role adopting_owner password 'someone-elses-3f0c'");
+      const again = await provider().read!("adopting", adopted.outs);
+      const setBack = await provider().update!(
+        "adopting",
+        { ...again.props, password: stale },
+        {
+          ...inputs("adopting"),
+          held: "not-the-live-one",
+        },
+      );
+      expect(setBack.outs).toMatchObject({ password: stale });
+      expect(await loginAs("adopting_owner", stale, "adopting")).toBe("adopting_owner");
+      await provider().delete!("adopting", setBack.outs);
+    });
+
     it("never takes over a role or a database someone else made", async () => {
       await admin("create role taken_owner login");
       await expect(provider().create(inputs("fresh", "taken_owner"))).rejects.toThrow(

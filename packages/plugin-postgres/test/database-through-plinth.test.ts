@@ -246,12 +246,29 @@ describe("postgres.database through Plinth, the Pulumi engine and a real Postgre
     expect(findings).not.toContain(rotated);
 
     // The repair: an update in place, in one attempt, that sets the role's password back to the one Plinth reveals.
+    // It cuts off the clients using the rotated password, so a reviewer decides, whatever the review rules say.
     const repair = await alice.resources.reconcileResource({
       type: "postgres.database",
       name: "restored",
       requestId: "repair-restored",
     });
-    const repaired = await settle(repair.change);
+    expect(repair.change?.requiredApprovals).toBe(0);
+    // Held for review, or applied: a set-back applied without one fails here at once.
+    const inFlight = [ChangeStatus.APPROVED, ChangeStatus.QUEUED, ChangeStatus.APPLYING];
+    const forced = await waitFor(
+      async () => {
+        const { change } = await alice.changes.getChange({ id: repair.change!.id });
+        if (inFlight.includes(change!.status)) throw new Error(`still ${ChangeStatus[change!.status]}`);
+        return change!;
+      },
+      { what: "the set-back held for review", timeoutMs: 120_000 },
+    );
+    expect(ChangeStatus[forced.status]).toBe("PENDING_REVIEW");
+    expect(forced).toMatchObject({ requiredApprovals: 1, attempts: 0 });
+    expect(forced.reviewReasons.join("\n")).toContain("the role's password does not match it");
+    // Nothing applied yet: the rotated password still logs in.
+    expect(await loginAs(server, "restored_owner", rotated, "restored")).toBe("restored_owner");
+    const repaired = await settle(forced);
     expect(repaired).toMatchObject({ status: ChangeStatus.SUCCEEDED, attempts: 1 });
     expect(repaired.preview?.steps).toMatchObject({ update: 1 });
     expect(repaired.preview?.steps?.delete ?? 0).toBe(0);

@@ -25,6 +25,11 @@ export interface EngineRequest {
   settings: JsonObject;
   /** What the resource must become; for `destroy` the last applied spec. */
   resolvedSpec: JsonObject;
+  /**
+   * The plugin's secret outputs as Plinth's store holds them (opened), for
+   * the program (`ProgramInput.secretOutputs`). Never in an event or error.
+   */
+  heldSecrets?: JsonObject;
   changeId: string;
   kind: ChangeKind;
   attempt: number;

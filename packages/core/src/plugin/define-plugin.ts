@@ -65,6 +65,13 @@ export interface ProgramInput<Spec, Settings> {
   name: string;
   spec: Spec;
   settings: Settings;
+  /**
+   * The plugin's secret outputs as Plinth's store holds them, when it holds
+   * any: what was revealed to the owners, which may differ from Pulumi's
+   * state after an adoption (`plinth-server adopt-secrets`). A program may
+   * pass them to its resources as Pulumi secrets; never log them.
+   */
+  secretOutputs?: JsonObject;
 }
 
 export interface VerifyInput<Spec, Settings> {

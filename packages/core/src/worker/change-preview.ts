@@ -6,6 +6,12 @@ import type { LoadedPlugin } from "../plugin/registry.ts";
 import type { ChangePreview, ChangeRecord, JobRecord, ResourceRecord } from "../store/records.ts";
 import { classifyFailure } from "./classify-failure.ts";
 import { LeaseLost, type WorkerContext, holds } from "./worker-context.ts";
+import {
+  previewSecretMismatches,
+  secretMismatchKey,
+  secretMismatchReason,
+  secretMismatches,
+} from "./secret-mismatch.ts";
 
 /** The engine request for a change; every request refreshes, so an apply also repairs drift. */
 export function engineRequest(
@@ -17,9 +23,10 @@ export function engineRequest(
   onEvent?: (event: EngineEvent) => void,
 ): EngineRequest {
   // The resource's current secret outputs (its password...) must not come back in an event or error.
-  const opened = resource?.secretOutputs ? Object.values(secrets.open(resource.secretOutputs)) : [];
+  const held = resource?.secretOutputs ? secrets.open(resource.secretOutputs) : {};
   return {
-    secrets: opened.filter((value): value is string => typeof value === "string"),
+    secrets: Object.values(held).filter((value): value is string => typeof value === "string"),
+    heldSecrets: held,
     stackName: `${change.type}--${change.name}`,
     type: change.type,
     name: change.name,
@@ -36,7 +43,11 @@ export function engineRequest(
   };
 }
 
-/** What the engine would do; a delete is destructive by definition and needs no engine run. */
+/**
+ * What the engine would do; a delete is destructive by definition and needs
+ * no engine run. An update also records whether the real system holds the
+ * secrets Plinth holds (`secretMismatches`): if not, the apply sets them back.
+ */
 export async function computePreview(
   { deps }: WorkerContext,
   plugin: LoadedPlugin,
@@ -51,7 +62,9 @@ export async function computePreview(
     ...engineRequest(plugin, change, resource, signal, deps.secrets),
     onSlot,
   });
-  return { ...preview, time };
+  const mismatches = await secretMismatches(plugin, resource, deps.secrets);
+  if (mismatches.length === 0) return { ...preview, time };
+  return { ...preview, details: { ...preview.details, [secretMismatchKey]: mismatches }, time };
 }
 
 const describePreview = (preview: ChangePreview): string =>
@@ -59,7 +72,20 @@ const describePreview = (preview: ChangePreview): string =>
     Object.entries(preview.steps)
       .map(([op, n]) => `${op} ${n}`)
       .join(", ") || "no changes"
-  }${preview.destructive ? " (DESTRUCTIVE: a stateful resource would be replaced or deleted)" : ""}`;
+  }${preview.destructive ? " (DESTRUCTIVE: a stateful resource would be replaced or deleted)" : ""}${
+    previewSecretMismatches(preview).length > 0
+      ? " (SECRET MISMATCH: the real system holds another secret, which this apply sets back)"
+      : ""
+  }`;
+
+/** Why a preview asks for a reviewer, in words: empty when it does not. */
+function previewReviewReasons(preview: ChangePreview): string[] {
+  const mismatches = previewSecretMismatches(preview);
+  return [
+    ...(preview.destructive ? ["the engine preview is destructive: it replaces or deletes a stateful resource"] : []),
+    ...(mismatches.length > 0 ? [`${secretMismatchReason}: ${mismatches.join("; ")}`] : []),
+  ];
+}
 
 /**
  * Whether the attempt `job` may still record a preview: "ours" while its claim
@@ -74,9 +100,11 @@ function previewStanding(current: JobRecord | undefined, job: JobRecord): "ours"
 }
 
 /**
- * Records a preview on the change. A destructive one raises the change to at
- * least one approval; when it was auto-approved it goes back to review
- * instead of being applied. Returns true when the change went back to review.
+ * Records a preview on the change. A destructive one, or one over a secret
+ * the real system holds otherwise, raises the change to at least one
+ * approval and says why in its reasons; when it was auto-approved it goes
+ * back to review instead of being applied. Returns true when the change went
+ * back to review.
  */
 export async function recordPreview(
   ctx: WorkerContext,
@@ -89,20 +117,23 @@ export async function recordPreview(
     const standing = previewStanding(await tx.getJob(job.changeId), job);
     if (!standing) throw new LeaseLost("lease lost before the preview was recorded");
     const superseded = standing === "superseded";
-    const escalate = !superseded && preview.destructive && change.requiredApprovals < 1;
+    const asks = superseded ? [] : previewReviewReasons(preview);
     const fresh = (await tx.getChange(change.id)) ?? change;
+    const escalate = asks.length > 0 && fresh.requiredApprovals < 1;
     const now = deps.now().toISOString();
     const demote = escalate && fresh.status === "APPLYING";
+    // A destructive plan is said by the steps reviewers read anyway; a secret mismatch only here.
+    const added = escalate ? asks : asks.filter((reason) => reason.startsWith(secretMismatchReason));
     const next: ChangeRecord = {
       ...fresh,
       preview,
       updatedAt: now,
-      ...(escalate
+      ...(added.length > 0
         ? {
-            requiredApprovals: 1,
+            requiredApprovals: Math.max(1, fresh.requiredApprovals),
             reviewReasons: [
-              ...fresh.reviewReasons.filter((r) => !r.startsWith("auto-approved")),
-              "the engine preview is destructive: it replaces or deletes a stateful resource",
+              ...fresh.reviewReasons.filter((r) => !r.startsWith("auto-approved") && !added.includes(r)),
+              ...added,
             ],
           }
         : {}),

@@ -42,6 +42,7 @@ describe("the operators' runbooks (docs/operating.md, docs/security.md)", () => 
         "move-pulumi-state",
         "restore-in-place",
         "check-restore",
+        "adopt-secrets",
         "rolling-stop",
         "rolling-ready",
         "alert-tests",

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toJson } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchToEnd } from "../support/connect-helpers.ts";
 import { freshDatabase } from "../support/fresh-database.ts";
 import { type TestService, principals, startTestService } from "../support/test-service.ts";
-import { kafkaPluginModule, startRealService } from "../support/real-service.ts";
+import { kafkaPluginModule, kafkaServiceConfig, startRealService } from "../support/real-service.ts";
 import { scrapeMetric } from "../support/scrape-metric.ts";
 import { runRunbook } from "../support/runbook.ts";
 import { plainLines, startServerProcess } from "../support/server-process-start.ts";
@@ -136,7 +136,7 @@ describe("a restore with the real engine, on a SCRAM broker", { timeout: 1_200_0
   let broker: KafkaBroker | undefined;
   afterAll(async () => await broker?.stop());
 
-  it("keeps Pulumi's state and the store in agreement, finds exactly what changed after the dump as drift, and sets a restored user's password back without deleting it", async () => {
+  it("keeps Pulumi's state and the store in agreement, finds exactly what changed after the dump as drift, holds a set-back of a restored user's password for review, and adopts the live password from the replaced store instead", async () => {
     broker = await startKafka({ scram: true });
     const settings = {
       clusters: {
@@ -249,34 +249,78 @@ describe("a restore with the real engine, on a SCRAM broker", { timeout: 1_200_0
         .sort();
       expect(drifted).toEqual(["restored-app", "restored.changed"]);
       const userDrift = (await bob.get("kafka.user", "restored-app")).drift!.findings.join("\n");
-      expect(userDrift).toContain("cannot log in with the password Plinth holds");
+      expect(userDrift).toContain("the broker's SCRAM credential does not match it");
       expect(userDrift).not.toContain(held);
       expect(userDrift).not.toContain(rotated);
 
-      // The repair sets the credential back to the password Plinth holds: an update in place, in one attempt.
-      const repair = await bob.resources.reconcileResource({
+      // Setting the credential back to the password Plinth holds would cut off the clients using the rotated one:
+      // held for a reviewer although the team's rules approve a read-only user's changes by themselves.
+      const setBack = await bob.resources.reconcileResource({
         type: "kafka.user",
         name: "restored-app",
-        requestId: "repair-restored-app",
+        requestId: "set-back-restored-app",
       });
-      if (repair.change!.status === ChangeStatus.PENDING_REVIEW) {
-        await clientOf(after, "reviewer").changes.approveChange({ id: repair.change!.id, comment: "restore" });
-      }
-      const repaired = await bob.waitForChange(repair.change!.id);
-      expect(repaired).toMatchObject({ status: ChangeStatus.SUCCEEDED, attempts: 1 });
-      expect(repaired.preview?.steps).toMatchObject({ update: 1 });
-      expect(repaired.preview?.steps?.delete ?? 0).toBe(0);
-      expect(repaired.preview?.steps?.create ?? 0).toBe(0);
-      expect(await reveal(bob)).toBe(held);
-      // Its clients, holding the password Plinth reveals, read again; the password rotated after the dump is refused.
+      expect(setBack.change!.requiredApprovals).toBe(0);
+      const inFlight = [ChangeStatus.APPROVED, ChangeStatus.QUEUED, ChangeStatus.APPLYING];
+      const held4Review = await waitFor(
+        async () => {
+          const { change } = await bob.changes.getChange({ id: setBack.change!.id });
+          if (inFlight.includes(change!.status)) throw new Error(`still ${ChangeStatus[change!.status]}`);
+          return change!;
+        },
+        { what: "the set-back held for review", timeoutMs: 120_000 },
+      );
+      expect(ChangeStatus[held4Review.status]).toBe("PENDING_REVIEW");
+      expect(held4Review).toMatchObject({ requiredApprovals: 1, attempts: 0 });
+      expect(held4Review.reviewReasons.join("\n")).toContain("cuts off every client using the other");
+      await clientOf(after, "reviewer").changes.rejectChange({ id: setBack.change!.id, comment: "adopt instead" });
+      // Nothing was applied: the clients holding the rotated password still read.
       await produceAs(broker.bootstrapServers, broker.sasl!, "restored.kept", "after-restore");
-      const login = { username: "restored-app", password: held };
+      const liveLogin = { username: "restored-app", password: rotated };
       expect(
-        await consumeAs(broker.bootstrapServers, login, "restored.kept", "restored-app.readers", "after-restore"),
+        await consumeAs(broker.bootstrapServers, liveLogin, "restored.kept", "restored-app.readers", "after-restore"),
+      ).toBe("after-restore");
+
+      // The non-destructive repair: adopt the live password from the database the restore replaced (still there,
+      // beside it), as docs/operating.md says. Nobody reveals or types it, and the broker is not touched.
+      const config = join(cwd, "plinth.json");
+      writeFileSync(
+        config,
+        JSON.stringify(
+          kafkaServiceConfig(after.dataDir, broker.bootstrapServers, {
+            store: { postgres: { url: restored } },
+            plugins,
+          }),
+        ),
+      );
+      const adopted = await runRunbook("adopt-secrets", {
+        cwd,
+        env: { PLINTH_CONFIG: config, PLINTH_ADOPT_FROM: live, PLINTH_LOG_LEVEL: "warn" },
+      });
+      expect(adopted).toContain("plinth: adopted: kafka.user restored-app: the real system accepts the secret");
+      expect(adopted).toContain("plinth: 1 adopted, 0 still refused");
+      expect(adopted).not.toContain(rotated);
+      expect(await reveal(bob)).toBe(rotated);
+      // Pulumi's state follows with a reconcile: approved as the team's rules say (it cuts nobody off), in place.
+      const follow = await bob.resources.reconcileResource({
+        type: "kafka.user",
+        name: "restored-app",
+        requestId: "follow-restored-app",
+      });
+      const followed = await bob.waitForChange(follow.change!.id);
+      expect(followed).toMatchObject({ status: ChangeStatus.SUCCEEDED, attempts: 1, requiredApprovals: 0 });
+      expect(followed.preview?.steps).toMatchObject({ update: 1 });
+      expect(followed.preview?.steps?.delete ?? 0).toBe(0);
+      expect(followed.preview?.steps?.create ?? 0).toBe(0);
+      expect(stackOutputs(after, restored, "kafka.user--restored-app").password).toBe(rotated);
+      expect(await reveal(bob)).toBe(rotated);
+      // Its clients read on with the rotated password; the dump's is refused.
+      expect(
+        await consumeAs(broker.bootstrapServers, liveLogin, "restored.kept", "restored-app.readers2", "after-restore"),
       ).toBe("after-restore");
       expect(
         await refusal(
-          consumeAs(broker.bootstrapServers, { ...login, password: rotated }, "restored.kept", "g", "x", 10_000, 0),
+          consumeAs(broker.bootstrapServers, { ...liveLogin, password: held }, "restored.kept", "g", "x", 10_000, 0),
         ),
       ).toMatch(/SASL_AUTHENTICATION_FAILED|[Aa]uthentication failed/);
       await waitFor(
@@ -284,7 +328,7 @@ describe("a restore with the real engine, on a SCRAM broker", { timeout: 1_200_0
           const { status } = await bob.get("kafka.user", "restored-app");
           if (status !== ResourceStatus.READY) throw new Error(`still ${ResourceStatus[status]}`);
         },
-        { what: "the repaired user READY", timeoutMs: 120_000 },
+        { what: "the adopted user READY", timeoutMs: 120_000 },
       );
     } finally {
       await after.close();

@@ -21,6 +21,8 @@ export interface EngineJob {
   plugin: PluginModuleRef;
   settings: JsonObject;
   resolvedSpec: JsonObject;
+  /** `EngineRequest.heldSecrets`, for the program. */
+  heldSecrets: JsonObject;
   /** Directory holding `bin/pulumi` and the dynamic provider launcher. */
   pulumiRoot: string;
   /** This stack's own workspace directory (Pulumi.yaml, Pulumi.<stack>.yaml). */

@@ -181,6 +181,7 @@ export function createPulumiEngine(options: PulumiEngineOptions): Engine {
         plugin: request.plugin,
         settings: request.settings,
         resolvedSpec: request.resolvedSpec,
+        heldSecrets: request.heldSecrets ?? {},
         pulumiRoot: settings.pulumiRoot,
         workDir,
         backendUrl: settings.backendUrl,

@@ -63,7 +63,12 @@ export async function runPulumiOperation(job: EngineJob, context: OperationConte
     mark("program-started");
     try {
       const outputs: unknown =
-        (await plugin.program({ name: job.name, spec: job.resolvedSpec, settings: job.settings })) ?? {};
+        (await plugin.program({
+          name: job.name,
+          spec: job.resolvedSpec,
+          settings: job.settings,
+          secretOutputs: job.heldSecrets,
+        })) ?? {};
       const problem = outputsProblem(outputs);
       if (problem) throw new Error(`the program returned malformed outputs: ${problem}`);
       // Listed secret outputs are encrypted in Pulumi's state too, not only in Plinth's store.
