@@ -5,16 +5,14 @@ import { changeSetOrder } from "./change-set-order.ts";
 import { checkApplyInput } from "./check-submission.ts";
 import { DomainError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
-import { createResourceLookup, dependentsOf } from "./ownership.ts";
 import { planApply } from "./plan-apply.ts";
 import { planRisks } from "./plan-risks.ts";
-import { pluginReview, validateDeletion } from "./plugin-calls.ts";
 import { withReadBudget } from "./read-budget.ts";
-import { decideReview } from "./review-policy.ts";
 import { specDifferences } from "./spec-diff.ts";
-import { checkCommonFields, desiredState, raiseViolations } from "./submit-checks.ts";
+import { checkCommonFields, desiredState } from "./submit-checks.ts";
 import { precheckApply } from "./submit-change.ts";
 import type { JsonObject, Principal } from "./types.ts";
+import { judgeDeletion } from "./judge-deletion.ts";
 
 /** One resource as a folder wants it: applied with this spec and these labels, or deleted. */
 export interface ChangeSetEntryInput {
@@ -164,18 +162,8 @@ async function planEntry(
           return { ...base, ...known, ...unchanged, spec: null, resolvedSpec: null, labels: state.labels };
         }
         assertCanChange(principal, state.resource.ownerTeam);
-        raiseViolations(validateDeletion(plugin, entry.name, state.resolvedSpec));
-        const differences = specDifferences(state.resolvedSpec, undefined);
-        const input = {
-          kind: "DELETE" as const,
-          name: entry.name,
-          previous: state.resolvedSpec,
-          next: undefined,
-          differences,
-          principal,
-        };
-        const review = decideReview(deps.reviewPolicy, input, pluginReview(plugin, input));
-        const dependents = await dependentsOf(plugin, entry.name, state.resolvedSpec, createResourceLookup(tx));
+        const judged = await judgeDeletion(tx, deps, plugin, principal, entry.name, state.resolvedSpec);
+        const differences = judged.differences;
         return {
           ...base,
           ...known,
@@ -186,9 +174,9 @@ async function planEntry(
           differences,
           labelDifferences: [],
           risks: planRisks("DELETE", differences),
-          requiredApprovals: review.approvals,
-          reviewReasons: [...review.reasons, ...dependents],
-          approvingTeams: review.approvals > 0 ? [state.resource.ownerTeam] : [],
+          requiredApprovals: judged.requiredApprovals,
+          reviewReasons: judged.reviewReasons,
+          approvingTeams: judged.requiredApprovals > 0 ? [state.resource.ownerTeam] : [],
         };
       }
       assertCanChange(principal, applied?.ownerTeam);

@@ -115,3 +115,30 @@ export async function recordChange(
   }
   return { change, resource, deduplicated: false, noOp: false };
 }
+
+/**
+ * The resource row as a new change on it leaves it: what was applied stays
+ * until the change applies; a resource that does not exist yet (or was
+ * deleted) is opened anew, PROVISIONING.
+ */
+export function resourceUnderChange(
+  previous: ResourceRecord | undefined,
+  next: Pick<ResourceRecord, "type" | "name" | "identity" | "ownerTeam" | "labels">,
+  now: string,
+): ResourceRecord {
+  const reopened = !previous || previous.status === "DELETED" || previous.revision === 0;
+  return {
+    ...next,
+    status: reopened ? "PROVISIONING" : previous.status,
+    revision: previous?.revision ?? 0,
+    spec: previous?.spec ?? null,
+    resolvedSpec: previous?.resolvedSpec ?? null,
+    outputs: previous?.outputs ?? {},
+    secretOutputs: previous?.secretOutputs ?? null,
+    secretOutputKeys: previous?.secretOutputKeys ?? [],
+    labels: previous?.labels ?? next.labels,
+    createdAt: reopened ? now : previous.createdAt,
+    updatedAt: now,
+    drift: previous?.drift ?? null,
+  };
+}

@@ -1,5 +1,5 @@
 import type { ChangeSetRecord, PlannedEntryRecord } from "../store/change-set-rows.ts";
-import type { ChangeRecord, ResourceRecord } from "../store/records.ts";
+import type { ChangeRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import { auditIdentity } from "./audit-identity.ts";
 import { assertCanChange } from "./authorization.ts";
@@ -8,15 +8,13 @@ import { freeTextViolations } from "./free-text-limits.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
 import { type ChangeSetEntryInput, loadPlan, planEntries } from "./plan-change-set.ts";
 import { planApply } from "./plan-apply.ts";
-import { recordChange } from "./record-change.ts";
-import { sameJson, specDifferences } from "./spec-diff.ts";
-import { type DesiredState, desiredState, raiseViolations, requestHash } from "./submit-checks.ts";
-import { createResourceLookup, dependentsOf } from "./ownership.ts";
-import { pluginReview, validateDeletion } from "./plugin-calls.ts";
-import { decideReview } from "./review-policy.ts";
+import { recordChange, resourceUnderChange } from "./record-change.ts";
+import { sameJson } from "./spec-diff.ts";
+import { type DesiredState, desiredState, requestHash } from "./submit-checks.ts";
 import { precheckApply, refuseUnmanagedTwin } from "./submit-change.ts";
 import type { Precheck, Violation } from "../plugin/define-plugin.ts";
 import type { Principal } from "./types.ts";
+import { judgeDeletion } from "./judge-deletion.ts";
 
 export interface SubmitChangeSetInput {
   planId: string;
@@ -190,25 +188,11 @@ async function recordApply(
       `${entry.type} "${entry.name}" would now be ${plan.noOp ? "unchanged" : `a different ${plan.kind}`} than planned; plan again`,
     );
   }
-  const now = deps.now().toISOString();
-  const reopened = !previous || previous.status === "DELETED" || previous.revision === 0;
-  const resource: ResourceRecord = {
-    type: entry.type,
-    name: entry.name,
-    identity: plan.identity,
-    ownerTeam: plan.ownerTeam,
-    status: reopened ? "PROVISIONING" : previous.status,
-    revision: previous?.revision ?? 0,
-    spec: previous?.spec ?? null,
-    resolvedSpec: previous?.resolvedSpec ?? null,
-    outputs: previous?.outputs ?? {},
-    secretOutputs: previous?.secretOutputs ?? null,
-    secretOutputKeys: previous?.secretOutputKeys ?? [],
-    labels: previous?.labels ?? entry.labels,
-    createdAt: reopened ? now : previous.createdAt,
-    updatedAt: now,
-    drift: previous?.drift ?? null,
-  };
+  const resource = resourceUnderChange(
+    previous,
+    { type: entry.type, name: entry.name, identity: plan.identity, ownerTeam: plan.ownerTeam, labels: entry.labels },
+    deps.now().toISOString(),
+  );
   const recorded = await recordChange(
     tx,
     deps,
@@ -247,18 +231,7 @@ async function recordDelete(
   assertCanChange(principal, state.resource!.ownerTeam);
   // Judged again for this submitter, as DeleteResource would judge it: the plan may be a teammate's.
   const plugin = deps.plugins.get(entry.type)!;
-  raiseViolations(validateDeletion(plugin, entry.name, state.resolvedSpec));
-  const differences = specDifferences(state.resolvedSpec, undefined);
-  const judged = {
-    kind: "DELETE" as const,
-    name: entry.name,
-    previous: state.resolvedSpec,
-    next: undefined,
-    differences,
-    principal,
-  };
-  const review = decideReview(deps.reviewPolicy, judged, pluginReview(plugin, judged));
-  const dependents = await dependentsOf(plugin, entry.name, state.resolvedSpec, createResourceLookup(tx));
+  const judged = await judgeDeletion(tx, deps, plugin, principal, entry.name, state.resolvedSpec);
   const recorded = await recordChange(
     tx,
     deps,
@@ -270,8 +243,8 @@ async function recordDelete(
       spec: null,
       resolvedSpec: null,
       explanations: {},
-      requiredApprovals: review.approvals,
-      reviewReasons: [...review.reasons, ...dependents],
+      requiredApprovals: judged.requiredApprovals,
+      reviewReasons: judged.reviewReasons,
       accessRequests: [],
       comment,
       labels: state.labels,

@@ -1,21 +1,12 @@
 import { auditIdentity } from "./audit-identity.ts";
 import type { Precheck } from "../plugin/define-plugin.ts";
 import type { LoadedPlugin } from "../plugin/registry.ts";
-import type { ResourceRecord } from "../store/records.ts";
 import type { StoreTx } from "../store/store.ts";
 import { assertCanChange } from "./authorization.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "./errors.ts";
 import type { LifecycleDeps } from "./lifecycle-deps.ts";
-import {
-  applyDefaults,
-  parseSpec,
-  pluginReview,
-  precheckOf,
-  unmanagedConflict,
-  validateDeletion,
-} from "./plugin-calls.ts";
-import { decideReview } from "./review-policy.ts";
-import { sameJson, specDifferences } from "./spec-diff.ts";
+import { applyDefaults, parseSpec, precheckOf, unmanagedConflict } from "./plugin-calls.ts";
+import { sameJson } from "./spec-diff.ts";
 import type { JsonObject, Principal } from "./types.ts";
 import {
   type SubmitResult,
@@ -29,16 +20,15 @@ import {
   checkCommonFields,
   checkExpectedRevision,
   desiredState,
-  raiseViolations,
   replayIfSeen,
   requestHash,
 } from "./submit-checks.ts";
-import { createResourceLookup, dependentsOf } from "./ownership.ts";
 import { planApply } from "./plan-apply.ts";
-import { recordChange } from "./record-change.ts";
+import { recordChange, resourceUnderChange } from "./record-change.ts";
 import { checkApplyInput } from "./check-submission.ts";
 import { checkWebhookTarget } from "../notifications/check-webhook.ts";
 import { withReadBudget } from "./read-budget.ts";
+import { judgeDeletion } from "./judge-deletion.ts";
 
 export type { ApplyInput, DeleteInput, PreviewResult, SubmitResult } from "./submit-types.ts";
 
@@ -146,26 +136,11 @@ export async function submitApply(
       }
       return await noOpResult(tx, input, false);
     }
-    const now = deps.now().toISOString();
-    const previous = state.resource;
-    const reopened = !previous || previous.status === "DELETED" || previous.revision === 0;
-    const resource: ResourceRecord = {
-      type: input.type,
-      name: input.name,
-      identity: plan.identity,
-      ownerTeam: plan.ownerTeam,
-      status: reopened ? "PROVISIONING" : previous.status,
-      revision: previous?.revision ?? 0,
-      spec: previous?.spec ?? null,
-      resolvedSpec: previous?.resolvedSpec ?? null,
-      outputs: previous?.outputs ?? {},
-      secretOutputs: previous?.secretOutputs ?? null,
-      secretOutputKeys: previous?.secretOutputKeys ?? [],
-      labels: previous?.labels ?? input.labels,
-      createdAt: reopened ? now : previous.createdAt,
-      updatedAt: now,
-      drift: previous?.drift ?? null,
-    };
+    const resource = resourceUnderChange(
+      state.resource,
+      { type: input.type, name: input.name, identity: plan.identity, ownerTeam: plan.ownerTeam, labels: input.labels },
+      deps.now().toISOString(),
+    );
     return await recordChange(
       tx,
       deps,
@@ -302,20 +277,7 @@ export async function submitDelete(
     }
     assertCanChange(principal, state.resource.ownerTeam);
     checkExpectedRevision(input.expectedRevision, state.resource);
-    raiseViolations(validateDeletion(plugin, input.name, state.resolvedSpec));
-    const differences = specDifferences(state.resolvedSpec, undefined);
-    const review = decideReview(
-      deps.reviewPolicy,
-      { kind: "DELETE", name: input.name, previous: state.resolvedSpec, next: undefined, differences, principal },
-      pluginReview(plugin, {
-        kind: "DELETE",
-        name: input.name,
-        previous: state.resolvedSpec,
-        next: undefined,
-        differences,
-        principal,
-      }),
-    );
+    const judged = await judgeDeletion(tx, deps, plugin, principal, input.name, state.resolvedSpec);
     return await recordChange(
       tx,
       deps,
@@ -327,11 +289,8 @@ export async function submitDelete(
         spec: null,
         resolvedSpec: null,
         explanations: {},
-        requiredApprovals: review.approvals,
-        reviewReasons: [
-          ...review.reasons,
-          ...(await dependentsOf(plugin, input.name, state.resolvedSpec, createResourceLookup(tx))),
-        ],
+        requiredApprovals: judged.requiredApprovals,
+        reviewReasons: judged.reviewReasons,
         accessRequests: [],
         comment: input.comment,
         labels: state.labels,

@@ -45,6 +45,13 @@ describe("the wait for an engine slot", () => {
     );
     // Still waiting: nothing recorded yet.
     expect((await alice.changes.getChange({ id: waiter.change!.id })).queuedForSlotMs).toBe(0n);
+    // The holder's own wait (a loaded machine's claim-to-slot time) is on record once it runs: the slot is kept
+    // until the waiter has waited longer, so that the comparison below is about the queue, not the machine.
+    const holderWait = Number((await alice.changes.getChange({ id: holder.change!.id })).queuedForSlotMs);
+    await waitFor(async () => expect(Date.now() - waiterSubmitted).toBeGreaterThan(holderWait), {
+      what: "the waiter queued longer than the holder waited for its slot",
+      timeoutMs: 10_000,
+    });
     const released = Date.now();
     finishApply();
     expect((await watchToEnd(alice, holder.change!.id)).change.status).toBe(ChangeStatus.SUCCEEDED);
