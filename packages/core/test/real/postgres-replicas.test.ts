@@ -390,7 +390,16 @@ describe("three Plinth replicas sharing one PostgreSQL store", { timeout: 1_200_
       taker = await startReplica(broker.bootstrapServers, storeUrl, await freePort(), [], { env });
       const code = exited(leaving.child);
       leaving.child.kill("SIGTERM");
-      // Thawed at once: the stopped Pulumi update ends cleanly and unlocks its stack, as it does on a live cluster.
+      // Frozen until the handover is on record: thawed earlier, the update could finish before a loaded replica acts
+      // on its SIGTERM, and nothing would be handed over. The stopped update is ended by the engine's kill grace.
+      await waitFor(
+        async () => {
+          const now = await changeOn(taker!, change!.id);
+          if (!now.messages.some((message) => /stopped and handed over/.test(message)))
+            throw new Error(`not handed over yet: ${now.messages.join(" | ")}`);
+        },
+        { what: "the stopping replica handing its change over", timeoutMs: 120_000 },
+      );
       broker.thaw();
       expect(await code).toBe(0);
       await waitFor(
