@@ -1,7 +1,9 @@
 import { withInstanceClient } from "./admin-connection.ts";
 import type { DatabaseSpec } from "./database-spec.ts";
 import type { PostgresSettings } from "./instance-settings.ts";
-import { ownerPasswordRefusal } from "./owner-password-refusal.ts";
+
+/** invalid_password, and invalid_authorization_specification (the role may not log in at all). */
+const refusedCodes = new Set(["28P01", "28000"]);
 
 /**
  * Why the database's owner role cannot log in with `password` (the one
@@ -22,15 +24,19 @@ export async function ownerPasswordMismatch(
   const instance = settings.instances[spec.instance];
   const database = spec.database ?? name;
   if (!instance || !spec.owner) return undefined;
-  let refused: string | undefined;
   try {
-    refused = await ownerPasswordRefusal(name, spec, password, settings);
+    await withInstanceClient(spec.instance, instance, async () => undefined, {
+      database,
+      user: spec.owner,
+      password,
+    });
+    return undefined;
   } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
     // invalid_catalog_name: the database is gone, which the listing reports.
-    if ((error as { code?: string }).code === "3D000") return undefined;
-    throw error;
+    if (code === "3D000") return undefined;
+    if (!refusedCodes.has(code)) throw error;
   }
-  if (!refused) return undefined;
   const role = await withInstanceClient(spec.instance, instance, async (client) => {
     const { rows } = await client.query<{ login: boolean }>(
       "select rolcanlogin as login from pg_roles where rolname = $1",
